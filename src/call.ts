@@ -1,0 +1,56 @@
+import type { Strategy } from './balancers/strategies.js';
+
+/**
+ * A typed key for values that middleware share on a call, the equivalent of the original's
+ * `context.Context` keys. Create one per concept with {@link callKey} and keep it module-level.
+ */
+export interface CallKey<V> {
+  readonly description: string;
+  /** Phantom: carries the value type. Never set. */
+  readonly __value?: V;
+}
+
+/** Create a {@link CallKey}. */
+export function callKey<V>(description: string): CallKey<V> {
+  return Object.freeze({ description });
+}
+
+/** Per-call options of `pool.run()`. */
+export interface RunOptions<T> {
+  /**
+   * Label of the call for metrics, traces and logs (`get_slot`). Keep the set of values small.
+   * @default 'unknown'
+   */
+  readonly method?: string;
+  /** Strategy for this call instead of the pool's. */
+  readonly strategy?: Strategy<T>;
+  /** Abort the call. Its reason is kept: the call rejects with `AbortedError` whose `cause` is the reason. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds before the call fails with `TimeoutError` (counted as a client failure). Overrides the pool's. */
+  readonly timeout?: number;
+  /** A trace ID to pass on (read by the `traceId()` middleware); one is generated when absent. */
+  readonly traceId?: string;
+}
+
+/** What middleware and the user's function see of one call. */
+export interface Call<T> {
+  /** The chosen client. */
+  readonly client: T;
+  /** Its name in the pool. */
+  readonly clientName: string;
+  /** The method label. */
+  readonly method: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Aborted when the caller aborts or the timeout passes; never aborted after success. */
+  readonly signal: AbortSignal;
+  /** The options the call was run with. */
+  readonly options: RunOptions<T>;
+  /** A value that middleware set on this call. */
+  get<V>(key: CallKey<V>): V | undefined;
+  /** Share a value with later middleware and the user's function. */
+  set<V>(key: CallKey<V>, value: V): void;
+}
+
+/** The user's function: gets the chosen client and the call. */
+export type CallFunction<T, R> = (client: T, call: Call<T>) => R | PromiseLike<R>;

@@ -1,0 +1,46 @@
+/** What subscribing returns: call `dispose()` (or use `using`) to stop listening. */
+export interface Disposable {
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** A typed event source: `on(listener)` returns a {@link Disposable}. */
+export type Event<E> = (listener: (event: E) => void) => Disposable;
+
+/**
+ * A minimal typed emitter. Emitting with no listener costs one length check, so events can sit on the
+ * hot path. A throwing listener must not corrupt the pool's bookkeeping mid-transition, so its error is
+ * reported as a process warning instead of propagating into the pool.
+ */
+export class Emitter<E> {
+  #listeners: ((event: E) => void)[] = [];
+
+  get hasListeners(): boolean {
+    return this.#listeners.length > 0;
+  }
+
+  /** The subscribe function to expose publicly. */
+  readonly event: Event<E> = (listener) => {
+    // Copy on write: emit may be iterating the old array.
+    this.#listeners = [...this.#listeners, listener];
+    const dispose = (): void => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+    return { dispose, [Symbol.dispose]: dispose };
+  };
+
+  emit(event: E): void {
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i]!(event);
+      } catch (error) {
+        process.emitWarning(error instanceof Error ? error : String(error), { code: 'CLIENTPOOL_LISTENER_ERROR' });
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners = [];
+  }
+}

@@ -1,0 +1,29 @@
+export { ClientPool, type AddOptions, type PoolOptions, type StateChange } from './pool.js';
+export { callKey, type Call, type CallFunction, type CallKey, type RunOptions } from './call.js';
+export type { MemberSnapshot, PoolMember } from './member.js';
+export type { Balancer, BalancerContext, BalancerFactory } from './balancers/balancer.js';
+export { strategies, type Strategy, type StrategyName } from './balancers/strategies.js';
+export { roundRobin } from './balancers/round-robin.js';
+export { randomBalancer } from './balancers/random.js';
+export { weightedRandom } from './balancers/weighted-random.js';
+export { smoothWeightedRoundRobin } from './balancers/smooth-weighted-round-robin.js';
+export { leastInFlight } from './balancers/least-in-flight.js';
+export { p2cEwma } from './balancers/p2c-ewma.js';
+export {
+  CLOSED,
+  type Admission,
+  type Breaker,
+  type BreakerContext,
+  type BreakerFactory,
+  type CircuitState,
+  type ClosedState,
+  type HalfOpenState,
+  type OpenState,
+} from './breaker/breaker.js';
+export { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
+export type { AnyMiddleware, Middleware, MiddlewareFunction, Next } from './middleware/middleware.js';
+export { traceId, TRACE_ID, type TraceIdOptions } from './middleware/trace-id.js';
+export { systemClock, type Clock } from './clock.js';
+export { seededRandom, type Random } from './random.js';
+export type { Disposable, Event } from './events.js';
+export * from './errors.js';

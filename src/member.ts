@@ -1,0 +1,87 @@
+import { CLOSED, type Breaker, type CircuitState } from './breaker/breaker.js';
+import { PeakEwma } from './peak-ewma.js';
+
+/** What a balancer may read of a client in the pool. */
+export interface PoolMember<T = unknown> {
+  readonly client: T;
+  readonly name: string;
+  readonly weight: number;
+  /** A small integer unique among current members, reused after removal: an index for balancer tables. */
+  readonly slot: number;
+  readonly inFlight: number;
+  /** Peak-EWMA latency in milliseconds (0 before the first call). */
+  readonly latencyMs: number;
+}
+
+/** A read-only snapshot of one member, from `pool.members()`. */
+export interface MemberSnapshot {
+  readonly name: string;
+  readonly weight: number;
+  readonly state: CircuitState;
+  readonly inFlight: number;
+  readonly successes: number;
+  readonly failures: number;
+  /** Calls the caller aborted: neither success nor failure. */
+  readonly cancelled: number;
+  readonly latencyMs: number;
+}
+
+/** Where a member stands in the pool's bookkeeping. */
+export type Placement = 'ready' | 'cooling' | 'saturated' | 'gone';
+
+/** A client with its breaker and counters: the pool's internal record, read by balancers as {@link PoolMember}. */
+export class Member<T> implements PoolMember<T> {
+  readonly client: T;
+  readonly name: string;
+  readonly weight: number;
+  readonly slot: number;
+  readonly breaker: Breaker;
+  readonly latency: PeakEwma;
+  readonly close: ((client: T) => void | Promise<void>) | undefined;
+  inFlight = 0;
+  successes = 0;
+  failures = 0;
+  cancelled = 0;
+  /** Not in any structure until the pool places it; `gone` once removed. */
+  placement: Placement = 'saturated';
+  /** The breaker state last seen by the pool: a different object means a transition to report. */
+  lastState: CircuitState = CLOSED;
+  /** Position in the pool's ready array while `placement` is `ready`. */
+  readyIndex = -1;
+  /** Set while draining: resolves `remove()` when the last call ends. */
+  drained: (() => void) | undefined;
+
+  constructor(
+    client: T,
+    name: string,
+    weight: number,
+    slot: number,
+    breaker: Breaker,
+    close: ((client: T) => void | Promise<void>) | undefined,
+  ) {
+    this.client = client;
+    this.name = name;
+    this.weight = weight;
+    this.slot = slot;
+    this.breaker = breaker;
+    this.close = close;
+    this.latency = new PeakEwma();
+  }
+
+  get latencyMs(): number {
+    return this.latency.value;
+  }
+
+  snapshot(): MemberSnapshot {
+    return {
+      name: this.name,
+      weight: this.weight,
+      state: this.breaker.state,
+      inFlight: this.inFlight,
+      successes: this.successes,
+      failures: this.failures,
+      cancelled: this.cancelled,
+      latencyMs: this.latency.value,
+    };
+  }
+}

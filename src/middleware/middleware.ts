@@ -1,0 +1,44 @@
+import type { Call } from '../call.js';
+
+/**
+ * Continues the chain. Pass the call you received. Generic so that middleware written for any client
+ * (`Middleware<unknown>`) fits every pool.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the point is not to tie Next to one client type
+export type Next = <C extends Call<unknown>>(call: C) => Promise<unknown>;
+
+/** A middleware in object form. `close()`, if present, runs when the pool closes. */
+export interface Middleware<T = unknown> {
+  readonly name: string;
+  execute(call: Call<T>, next: Next): Promise<unknown>;
+  close?(): void | Promise<void>;
+}
+
+/** A middleware in function form, the original's `WrapMiddleware`. */
+export type MiddlewareFunction<T = unknown> = (call: Call<T>, next: Next) => Promise<unknown>;
+
+/** Either form, as `pool.use()` takes it. */
+export type AnyMiddleware<T> = Middleware<T> | MiddlewareFunction<T>;
+
+/** The chain as the pool runs it. */
+export type Handler<T> = (call: Call<T>) => Promise<unknown>;
+
+/** Bring both forms to the object form. */
+export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
+  if (typeof middleware === 'function') return { name: middleware.name || 'anonymous', execute: middleware };
+  return middleware;
+}
+
+/**
+ * Compose the onion once: the first middleware is the outermost. Each layer's `next` is built here, not
+ * per call, so running the chain allocates nothing of its own.
+ */
+export function compose<T>(middleware: readonly Middleware<T>[], terminal: Handler<T>): Handler<T> {
+  let next: Handler<T> = terminal;
+  for (let i = middleware.length - 1; i >= 0; i--) {
+    const layer = middleware[i]!;
+    const inner = next as Next;
+    next = (call) => layer.execute(call, inner);
+  }
+  return next;
+}

@@ -1,0 +1,71 @@
+import { InvalidOptionError } from './errors.js';
+
+// Validation runs once at construction, never per call; each helper names the option in its error.
+
+/** A finite number > 0. */
+export function positive(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(option, 'a finite number > 0', value);
+  }
+  return value;
+}
+
+/** A finite number >= 0. */
+export function nonNegative(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError(option, 'a finite number >= 0', value);
+  }
+  return value;
+}
+
+/** An integer >= `min`. */
+export function integerAtLeast(option: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidOptionError(option, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+/** A number in [min, max]. */
+export function between(option: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+    throw new InvalidOptionError(option, `a number from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** A function, typed as the caller expects it (the signature itself cannot be checked at run time). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+export function callable<F extends (...args: never[]) => unknown>(option: string, value: unknown): F {
+  if (typeof value !== 'function') throw new InvalidOptionError(option, 'a function', value);
+  return value as F;
+}
+
+/** A non-empty string. */
+export function nonEmptyString(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError(option, 'a non-empty string', value);
+  return value;
+}
+
+/** Throw unless `value` is an options object or undefined. */
+export function optionsObject(option: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(option, 'an options object', value);
+  }
+}
+
+/** An `AbortSignal`, or undefined. */
+export function abortSignal(option: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw new InvalidOptionError(option, 'an AbortSignal', value);
+  return value;
+}
+
+/** A finite number >= `min`. */
+export function finiteAtLeast(option: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new InvalidOptionError(option, `a finite number >= ${min}`, value);
+  }
+  return value;
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { callKey, ClientPool, TRACE_ID, traceId, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
+
+interface Fake {
+  readonly id: string;
+}
+
+describe('middleware chain', () => {
+  it('runs as an onion, first registered outermost, in object and function form', async () => {
+    const log: string[] = [];
+    const objectForm = (name: string): Middleware => ({
+      name,
+      async execute(call, next) {
+        log.push(`${name} in`);
+        const result = await next(call);
+        log.push(`${name} out`);
+        return result;
+      },
+    });
+    const functionForm: MiddlewareFunction = async function wrap(call, next) {
+      log.push('fn in');
+      try {
+        return await next(call);
+      } finally {
+        log.push('fn out');
+      }
+    };
+    const pool = new ClientPool<Fake>({ middleware: [objectForm('outer')] });
+    pool.use(functionForm).use(objectForm('inner'));
+    pool.add({ id: 'a' });
+    await pool.run(() => void log.push('call'));
+    expect(log).toEqual(['outer in', 'fn in', 'inner in', 'call', 'inner out', 'fn out', 'outer out']);
+  });
+
+  it('middleware can short-circuit, change the result, and see errors', async () => {
+    const pool = new ClientPool<Fake>();
+    pool.add({ id: 'a' });
+    pool.use(async (call, next) => {
+      if (call.method === 'cached') return 'from cache';
+      try {
+        return `wrapped ${String(await next(call))}`;
+      } catch (error) {
+        return `recovered ${(error as Error).message}`;
+      }
+    });
+    await expect(pool.run(() => 'x', { method: 'cached' })).resolves.toBe('from cache');
+    await expect(pool.run(() => 'x')).resolves.toBe('wrapped x');
+    await expect(pool.run(() => Promise.reject(new Error('bad')))).resolves.toBe('recovered bad');
+  });
+
+  it('shares typed values through the call bag', async () => {
+    const user = callKey<{ id: number }>('user');
+    const pool = new ClientPool<Fake>();
+    pool.add({ id: 'a' });
+    pool.use((call, next) => {
+      call.set(user, { id: 7 });
+      return next(call);
+    });
+    const seen = await pool.run((_client, call) => call.get(user)?.id);
+    expect(seen).toBe(7);
+    await expect(pool.run((_client, call) => call.get(callKey<string>('other')))).resolves.toBeUndefined();
+  });
+
+  it('composes the chain when middleware changes, not per call', async () => {
+    let nextIdentities = new Set<Next>();
+    const pool = new ClientPool<Fake>();
+    pool.add({ id: 'a' });
+    pool.use((call, next) => {
+      nextIdentities.add(next);
+      return next(call);
+    });
+    pool.use((call, next) => next(call));
+    for (let i = 0; i < 10; i++) await pool.run(() => 1);
+    expect(nextIdentities.size).toBe(1);
+    nextIdentities = new Set();
+    pool.use((call, next) => next(call));
+    for (let i = 0; i < 3; i++) await pool.run(() => 1);
+    expect(nextIdentities.size).toBe(1);
+  });
+
+  it('middleware written for any client fits a typed pool', async () => {
+    const generic: MiddlewareFunction = (call: Call<unknown>, next) => next(call);
+    const pool = new ClientPool<Fake>({ middleware: [generic] });
+    pool.add({ id: 'a' });
+    await expect(pool.run((client) => client.id)).resolves.toBe('a');
+  });
+
+  it('rejects things that are not middleware', () => {
+    const pool = new ClientPool<Fake>();
+    expect(() => pool.use({ name: 'x' } as unknown as Middleware)).toThrow(/middleware must be a function or an object with execute\(\)/);
+    expect(() => pool.use(null as unknown as Middleware)).toThrow(/got null/);
+  });
+});
+
+describe('traceId middleware', () => {
+  it('passes on the caller trace ID, visible to the function and later middleware', async () => {
+    const logged: string[] = [];
+    const pool = new ClientPool<Fake>();
+    pool.add({ id: 'a' });
+    pool.use(traceId());
+    pool.use(async (call, next) => {
+      logged.push(`[${call.get(TRACE_ID) ?? '-'}] ${call.method}`);
+      return next(call);
+    });
+    const seen = await pool.run((_client, call) => call.get(TRACE_ID), { traceId: 'abc123', method: 'get' });
+    expect(seen).toBe('abc123');
+    expect(logged).toEqual(['[abc123] get']);
+  });
+
+  it('generates distinct W3C-shaped IDs when none is given', async () => {
+    const pool = new ClientPool<Fake>({ middleware: [traceId()] });
+    pool.add({ id: 'a' });
+    const ids = new Set<string | undefined>();
+    for (let i = 0; i < 1_000; i++) ids.add(await pool.run((_client, call) => call.get(TRACE_ID)));
+    expect(ids.size).toBe(1_000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('takes a custom generator', async () => {
+    let n = 0;
+    const pool = new ClientPool<Fake>({ middleware: [traceId({ generate: () => `t${++n}` })] });
+    pool.add({ id: 'a' });
+    await expect(pool.run((_client, call) => call.get(TRACE_ID))).resolves.toBe('t1');
+  });
+});
