@@ -5,7 +5,7 @@
 export interface Candidate {
   readonly name: string;
   /** One call. */
-  readonly run: () => Promise<unknown> | unknown;
+  readonly run: () => unknown;
 }
 
 export interface Measurement {
