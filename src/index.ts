@@ -1,4 +1,5 @@
-export { ClientPool, type AddOptions, type PoolOptions, type StateChange } from './pool.js';
+export { ClientPool, type AddOptions, type PoolOptions } from './pool.js';
+export type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 export { callKey, type Call, type CallFunction, type CallKey, type RunOptions } from './call.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
 export type { Balancer, BalancerContext, BalancerFactory } from './balancers/balancer.js';

@@ -1,6 +1,7 @@
 import type { Balancer } from './balancers/balancer.js';
 import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
-import { CLOSED, type BreakerFactory, type CircuitState } from './breaker/breaker.js';
+import { CLOSED, type BreakerFactory } from './breaker/breaker.js';
+import type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 import type { Call, CallFunction, CallKey, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
@@ -70,15 +71,6 @@ export interface AddOptions<T> {
   readonly close?: (client: T) => void | Promise<void>;
 }
 
-/** A circuit transition of one client, from `pool.onStateChange`. */
-export interface StateChange {
-  readonly client: string;
-  readonly from: CircuitState;
-  readonly to: CircuitState;
-  /** Clock time of the transition. */
-  readonly at: number;
-}
-
 const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
 const NEVER_ABORTED = new AbortController().signal;
 const noBreaker: BreakerFactory = () => ({
@@ -102,7 +94,7 @@ const noBreaker: BreakerFactory = () => ({
  * const slot = await pool.run((client, call) => client.getSlot({ signal: call.signal }), { method: 'get_slot' });
  * ```
  */
-export class ClientPool<T> implements AsyncDisposable {
+export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #breakerFactory: BreakerFactory;
@@ -131,9 +123,12 @@ export class ClientPool<T> implements AsyncDisposable {
   #admission: 'call' | 'probe' = 'call';
   #closing: Promise<void> | undefined;
   readonly #stateChanges = new Emitter<StateChange>();
+  readonly #rateLimits = new Emitter<RateLimitEvent>();
 
   /** Subscribe to circuit transitions of every client. Returns a disposable. */
   readonly onStateChange: Event<StateChange> = this.#stateChanges.event;
+  /** Subscribe to calls that waited for, or were refused, a rate-limit token. */
+  readonly onRateLimit: Event<RateLimitEvent> = this.#rateLimits.event;
 
   constructor(options: PoolOptions<T> = {}) {
     optionsObject('options', options);
@@ -217,7 +212,9 @@ export class ClientPool<T> implements AsyncDisposable {
     if (typeof middleware !== 'function' && (typeof middleware !== 'object' || middleware === null || typeof middleware.execute !== 'function')) {
       throw new InvalidOptionError('middleware', 'a function or an object with execute()', middleware);
     }
-    this.#middleware.push(toMiddleware(middleware));
+    const normalized = toMiddleware(middleware);
+    normalized.attach?.(this);
+    this.#middleware.push(normalized);
     this.#chain = compose(this.#middleware, invoke);
     return this;
   }
@@ -480,6 +477,7 @@ export class ClientPool<T> implements AsyncDisposable {
     ]);
     const middleware = await Promise.allSettled(this.#middleware.map(async (m) => m.close?.()));
     this.#stateChanges.clear();
+    this.#rateLimits.clear();
     const errors = [...results, ...middleware].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }

@@ -85,6 +85,22 @@ describe('middleware chain', () => {
     await expect(pool.run((client) => client.id)).resolves.toBe('a');
   });
 
+  it('attach() receives the pool observer when registered', async () => {
+    const seen: string[] = [];
+    const pool = new ClientPool<Fake>({ breaker: { maxFailures: 1 } });
+    pool.add({ id: 'a' }, { name: 'a' });
+    pool.use({
+      name: 'observer',
+      execute: (call, next) => next(call),
+      attach(observer) {
+        seen.push(observer.members().map((m) => m.name).join());
+        observer.onStateChange((change) => seen.push(`${change.client} ${change.to.kind}`));
+      },
+    });
+    await pool.run(() => Promise.reject(new Error('x'))).catch(() => 0);
+    expect(seen).toEqual(['a', 'a open']);
+  });
+
   it('rejects things that are not middleware', () => {
     const pool = new ClientPool<Fake>();
     expect(() => pool.use({ name: 'x' } as unknown as Middleware)).toThrow(/middleware must be a function or an object with execute\(\)/);

@@ -1,4 +1,5 @@
 import type { Call } from '../call.js';
+import type { PoolObserver } from '../pool-events.js';
 
 /**
  * Continues the chain. Pass the call you received. Generic so that middleware written for any client
@@ -7,10 +8,13 @@ import type { Call } from '../call.js';
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the point is not to tie Next to one client type
 export type Next = <C extends Call<unknown>>(call: C) => Promise<unknown>;
 
-/** A middleware in object form. `close()`, if present, runs when the pool closes. */
+/** A middleware in object form. */
 export interface Middleware<T = unknown> {
   readonly name: string;
   execute(call: Call<T>, next: Next): Promise<unknown>;
+  /** Called by `pool.use()` with the pool's observable side (events, snapshots). */
+  attach?(pool: PoolObserver): void;
+  /** Runs when the pool closes: stop timers, flush. */
   close?(): void | Promise<void>;
 }
 
