@@ -28,6 +28,8 @@ export interface RunOptions<T> {
   readonly signal?: AbortSignal;
   /** Milliseconds before the call fails with `TimeoutError` (counted as a client failure). Overrides the pool's. */
   readonly timeout?: number;
+  /** Longest wait for a rate-limit token in milliseconds. Overrides the pool's `maxWait`. */
+  readonly maxWait?: number;
   /** A trace ID to pass on (read by the `traceId()` middleware); one is generated when absent. */
   readonly traceId?: string;
 }
@@ -50,6 +52,11 @@ export interface Call<T> {
   get<V>(key: CallKey<V>): V | undefined;
   /** Share a value with later middleware and the user's function. */
   set<V>(key: CallKey<V>, value: V): void;
+  /**
+   * Report that the upstream asked for a pause (HTTP 429 with `Retry-After`): this client's bucket is
+   * drained and it takes no call for `ms`, while the others carry on.
+   */
+  pauseClient(ms: number): void;
 }
 
 /** The user's function: gets the chosen client and the call. */

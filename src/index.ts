@@ -24,6 +24,9 @@ export {
 export { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 export type { AnyMiddleware, Middleware, MiddlewareFunction, Next } from './middleware/middleware.js';
 export { traceId, TRACE_ID, type TraceIdOptions } from './middleware/trace-id.js';
+export { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
+export type { Limiter, TakeOptions } from './limit/limiter.js';
+export { rateLimit, type RateLimitOptions } from './middleware/rate-limit.js';
 export { systemClock, type Clock } from './clock.js';
 export { seededRandom, type Random } from './random.js';
 export type { Disposable, Event } from './events.js';

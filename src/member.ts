@@ -1,5 +1,7 @@
 import { CLOSED, type Breaker, type CircuitState } from './breaker/breaker.js';
+import type { TokenBucket } from './limit/token-bucket.js';
 import { PeakEwma } from './peak-ewma.js';
+import { heapNode, type HeapNode } from './util/indexed-heap.js';
 
 /** What a balancer may read of a client in the pool. */
 export interface PoolMember<T = unknown> {
@@ -24,10 +26,12 @@ export interface MemberSnapshot {
   /** Calls the caller aborted: neither success nor failure. */
   readonly cancelled: number;
   readonly latencyMs: number;
+  /** Tokens left in its own bucket, or `undefined` without a per-client limit. */
+  readonly tokens: number | undefined;
 }
 
 /** Where a member stands in the pool's bookkeeping. */
-export type Placement = 'ready' | 'cooling' | 'saturated' | 'gone';
+export type Placement = 'ready' | 'cooling' | 'throttled' | 'saturated' | 'gone';
 
 /** A client with its breaker and counters: the pool's internal record, read by balancers as {@link PoolMember}. */
 export class Member<T> implements PoolMember<T> {
@@ -38,6 +42,12 @@ export class Member<T> implements PoolMember<T> {
   readonly breaker: Breaker;
   readonly latency: PeakEwma;
   readonly close: ((client: T) => void | Promise<void>) | undefined;
+  /** The client's own rate limit, if it has one. */
+  readonly limiter: TokenBucket | undefined;
+  /** Its entry in whichever waiting heap holds it (it is in at most one). */
+  readonly node: HeapNode<Member<T>>;
+  /** Clock time until which it takes no call (tokens out, or paused by the upstream); 0 when not. */
+  pausedUntil = 0;
   inFlight = 0;
   successes = 0;
   failures = 0;
@@ -58,6 +68,7 @@ export class Member<T> implements PoolMember<T> {
     slot: number,
     breaker: Breaker,
     close: ((client: T) => void | Promise<void>) | undefined,
+    limiter: TokenBucket | undefined,
   ) {
     this.client = client;
     this.name = name;
@@ -65,7 +76,9 @@ export class Member<T> implements PoolMember<T> {
     this.slot = slot;
     this.breaker = breaker;
     this.close = close;
+    this.limiter = limiter;
     this.latency = new PeakEwma();
+    this.node = heapNode<Member<T>>(this);
   }
 
   get latencyMs(): number {
@@ -82,6 +95,7 @@ export class Member<T> implements PoolMember<T> {
       failures: this.failures,
       cancelled: this.cancelled,
       latencyMs: this.latency.value,
+      tokens: this.limiter?.available,
     };
   }
 }

@@ -1,29 +1,29 @@
 import type { Balancer } from './balancers/balancer.js';
-import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
+import { validateStrategy, type Strategy } from './balancers/strategies.js';
 import { CLOSED, type BreakerFactory } from './breaker/breaker.js';
-import type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 import type { Call, CallFunction, CallKey, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   AbortedError,
-  AllCircuitsOpenError,
   ClientCallError,
   ClientPanicError,
   InvalidOptionError,
   isClientPoolError,
-  NoClientsError,
   PoolClosedError,
+  RateLimitedError,
   TimeoutError,
   UnknownClientError,
-  type UnavailableClient,
 } from './errors.js';
 import { Emitter, type Event } from './events.js';
+import type { Limiter } from './limit/limiter.js';
+import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { compose, toMiddleware, type AnyMiddleware, type Handler, type Middleware } from './middleware/middleware.js';
+import type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import type { Random } from './random.js';
-import { heapNode, IndexedHeap, type HeapNode } from './util/indexed-heap.js';
-import { abortSignal, callable, nonEmptyString, optionsObject, positive } from './validate.js';
+import { Roster } from './roster.js';
+import { abortSignal, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
 
 /** Options of a {@link ClientPool}. */
 export interface PoolOptions<T> {
@@ -46,6 +46,18 @@ export interface PoolOptions<T> {
   readonly isFailure?: (error: unknown) => boolean;
   /** Default timeout of every call in milliseconds. @default none */
   readonly timeout?: number;
+  /**
+   * A pool-wide rate limit, taken before a client is chosen: token-bucket options (`rate` per second,
+   * `burst`), or any `Limiter` such as the Redis-backed bucket of `clientpool/redis`.
+   * @default none
+   */
+  readonly limit?: Omit<TokenBucketOptions, 'clock'> | Limiter;
+  /**
+   * Longest wait in milliseconds for a rate-limit token, pool-wide or when every client's own bucket is
+   * empty; past it the call fails with `RateLimitedError`. A call may override it.
+   * @default 1_000
+   */
+  readonly maxWait?: number;
   /** Middleware, outermost first; more can be added with `use()`. */
   readonly middleware?: readonly AnyMiddleware<T>[];
   /**
@@ -69,6 +81,12 @@ export interface AddOptions<T> {
   readonly weight?: number;
   /** Called once the client has been removed and its calls have drained. */
   readonly close?: (client: T) => void | Promise<void>;
+  /**
+   * The client's own rate limit (an API key's quota): `{ rate, burst }` or a `TokenBucket`. A client
+   * whose bucket is empty is skipped while another has tokens; calls wait only when all are empty.
+   * @default none
+   */
+  readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket;
 }
 
 const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
@@ -100,30 +118,23 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #breakerFactory: BreakerFactory;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #timeout: number | undefined;
-  /** Whether calls are timed; turned on for good by whatever needs durations. */
-  #timed: boolean;
-  readonly #members = new Map<string, Member<T>>();
-  readonly #byClient = new Map<T, Member<T>>();
-  /** Members that may take a call now; balancers pick from it. */
-  readonly #ready: Member<T>[] = [];
-  /** Open members, ordered by the time they are due back. */
-  readonly #cooling = new IndexedHeap<Member<T>>();
-  readonly #coolingNodes: (HeapNode<Member<T>> | undefined)[] = [];
-  readonly #balancers = new Map<Strategy<T>, Balancer<T>>();
-  readonly #readyHooks: Balancer<T>[] = [];
-  readonly #inFlightHooks: Balancer<T>[] = [];
+  readonly #maxWait: number;
+  readonly #limit: Limiter | undefined;
+  /** Whether calls are timed: asked for, or needed by a breaker. Balancers that need it turn it on in the roster. */
+  #measureLatency: boolean;
+  readonly #roster: Roster<T>;
   readonly #defaultBalancer: Balancer<T>;
   readonly #middleware: Middleware<T>[] = [];
   #chain: Handler<T> = invoke;
-  readonly #bySlot: (Member<T> | undefined)[] = [];
-  readonly #freeSlots: number[] = [];
-  #nextSlot = 0;
+  /** Calls waiting because every eligible client is out of tokens, served in order. */
+  readonly #waiting: ClientWaiter<T>[] = [];
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #isWaking = false;
   #autoName = 0;
-  /** Admission of the last `#select`, read right after it returns (no await in between). */
-  #admission: 'call' | 'probe' = 'call';
   #closing: Promise<void> | undefined;
   readonly #stateChanges = new Emitter<StateChange>();
   readonly #rateLimits = new Emitter<RateLimitEvent>();
+  readonly #host: CallHost<T> = { pause: (member, ms) => this.#pause(member, ms) };
 
   /** Subscribe to circuit transitions of every client. Returns a disposable. */
   readonly onStateChange: Event<StateChange> = this.#stateChanges.event;
@@ -136,10 +147,22 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#random = options.random === undefined ? Math.random : callable('random', options.random);
     this.#isFailure = options.isFailure === undefined ? () => true : callable('isFailure', options.isFailure);
     this.#timeout = options.timeout === undefined ? undefined : positive('timeout', options.timeout);
-    this.#timed = options.measureLatency ?? false;
-    if (typeof this.#timed !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', this.#timed);
+    this.#maxWait = nonNegative('maxWait', options.maxWait ?? 1_000);
+    this.#measureLatency = options.measureLatency ?? false;
+    if (typeof this.#measureLatency !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', this.#measureLatency);
     this.#breakerFactory = breakerFactory(options.breaker);
-    this.#defaultBalancer = this.#balancerFor(validateStrategy<T>('strategy', options.strategy ?? 'round-robin'));
+    this.#limit = limiter(options.limit, this.#clock);
+    this.#roster = new Roster<T>(
+      this.#clock,
+      this.#random,
+      (member, from, to) => {
+        if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
+      },
+      () => {
+        if (this.#waiting.length > 0 && !this.#isWaking) this.#wakeSoon();
+      },
+    );
+    this.#defaultBalancer = this.#roster.balancerFor(validateStrategy<T>('strategy', options.strategy ?? 'round-robin'));
     if (options.middleware !== undefined) {
       if (!Array.isArray(options.middleware)) throw new InvalidOptionError('middleware', 'an array', options.middleware);
       for (const middleware of options.middleware as readonly AnyMiddleware<T>[]) this.use(middleware);
@@ -148,7 +171,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /** Number of clients (not counting ones being removed). */
   get size(): number {
-    return this.#members.size;
+    return this.#roster.size;
   }
 
   /** Whether `close()` has been called. */
@@ -158,34 +181,28 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /**
    * Add a client. Returns its name.
-   * @throws InvalidOptionError for a bad weight, a duplicate name, or a client already in the pool.
+   * @throws InvalidOptionError for a bad weight or limit, a duplicate name, or a client already in the pool.
    */
   add(client: T, options: AddOptions<T> = {}): string {
     if (this.#closing !== undefined) throw new PoolClosedError();
     optionsObject('add options', options);
     const weight = positive('weight', options.weight ?? 1);
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
+    const limit = options.limit === undefined ? undefined : options.limit instanceof TokenBucket ? options.limit : new TokenBucket({ ...options.limit, clock: this.#clock }, 'limit');
     let name: string;
     if (options.name === undefined) {
       do name = `client-${++this.#autoName}`;
-      while (this.#members.has(name));
+      while (this.#roster.byName.has(name));
     } else {
       name = nonEmptyString('name', options.name);
-      if (this.#members.has(name)) throw new InvalidOptionError('name', 'unique in the pool', name);
+      if (this.#roster.byName.has(name)) throw new InvalidOptionError('name', 'unique in the pool', name);
     }
-    const existing = this.#byClient.get(client);
+    const existing = this.#roster.findByClient(client);
     if (existing !== undefined) throw new InvalidOptionError('client', `not already in the pool (it is "${existing.name}")`, name);
 
-    const slot = this.#freeSlots.pop() ?? this.#nextSlot++;
     const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#random });
-    if (breaker.usesDuration === true) this.#timed = true;
-    const member = new Member(client, name, weight, slot, breaker, close);
-    this.#members.set(name, member);
-    this.#byClient.set(client, member);
-    this.#coolingNodes[slot] = heapNode(member);
-    this.#bySlot[slot] = member;
-    member.lastState = breaker.state;
-    this.#place(member);
+    if (breaker.usesDuration === true) this.#measureLatency = true;
+    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, limit));
     return name;
   }
 
@@ -194,16 +211,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * in-flight calls have finished and its `close` hook has run.
    */
   async remove(client: string | T): Promise<void> {
-    const member = (typeof client === 'string' ? this.#members.get(client) : undefined) ?? this.#byClient.get(client as T);
+    const member = this.#roster.find(client);
     if (member === undefined) throw new UnknownClientError(client);
-    this.#members.delete(member.name);
-    this.#byClient.delete(member.client);
-    this.#unplace(member);
-    member.placement = 'gone';
+    this.#roster.detach(member);
     if (member.inFlight > 0) await new Promise<void>((resolve) => (member.drained = resolve));
-    this.#coolingNodes[member.slot] = undefined;
-    this.#bySlot[member.slot] = undefined;
-    this.#freeSlots.push(member.slot);
+    this.#roster.freeSlot(member);
     await member.close?.(member.client);
   }
 
@@ -222,15 +234,15 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /**
    * Run `fn` with a ready client. Resolves with its result; rejects with a clientpool error whose
    * `cause` is the original failure (`ClientCallError`, `ClientPanicError`, `TimeoutError`,
-   * `AbortedError`, `AllCircuitsOpenError`, `NoClientsError`, `PoolClosedError`).
+   * `AbortedError`, `AllCircuitsOpenError`, `NoClientsError`, `RateLimitedError`, `PoolClosedError`).
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     return this.#run(fn, options ?? EMPTY_OPTIONS) as Promise<Awaited<R>>;
   }
 
-  /** A snapshot of every client: name, weight, circuit state, in-flight, counts, latency. */
+  /** A snapshot of every client: name, weight, circuit state, in-flight, counts, latency, tokens. */
   members(): MemberSnapshot[] {
-    return Array.from(this.#members.values(), (member) => member.snapshot());
+    return Array.from(this.#roster.byName.values(), (member) => member.snapshot());
   }
 
   /** Stop taking calls, drain and remove every client (running their `close` hooks), close middleware. */
@@ -242,6 +254,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     return this.close();
   }
 
+  /** A call's journey: limits, selection, the chain around `fn`, then the outcome for the breaker. */
   async #run(fn: CallFunction<T, unknown>, options: RunOptions<T>): Promise<unknown> {
     if (this.#closing !== undefined) throw new PoolClosedError();
     const signal = options.signal;
@@ -250,12 +263,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (signal.aborted) throw new AbortedError(signal.reason);
     }
     const timeout = options.timeout === undefined ? this.#timeout : positive('timeout', options.timeout);
-    const balancer = options.strategy === undefined ? this.#defaultBalancer : this.#balancerFor(options.strategy);
-    const start = this.#timed ? this.#clock.now() : Number.NaN;
-    const member = this.#select(balancer);
-    const admission = this.#admission;
-    this.#inFlight(member, 1);
-    const call = new PoolCall(member.client, member.name, options.method ?? 'unknown', 1, signal ?? NEVER_ABORTED, options, fn);
+    const method = options.method ?? 'unknown';
+    const balancer = options.strategy === undefined ? this.#defaultBalancer : this.#roster.balancerFor(options.strategy);
+    if (this.#limit !== undefined && this.#limit.tryTake?.(1) !== true) await this.#takePoolToken(signal, options, method);
+
+    const roster = this.#roster;
+    let member = this.#waiting.length === 0 ? roster.select(balancer) : undefined;
+    let admission = roster.admission;
+    if (member === undefined) [member, admission] = await this.#waitForClient(balancer, signal, options, method);
+
+    const start = this.#measureLatency || roster.usesLatency ? this.#clock.now() : Number.NaN;
+    const call = new PoolCall(member, method, 1, signal ?? NEVER_ABORTED, options, fn, this.#host);
     try {
       const result = signal === undefined && timeout === undefined ? await this.#chain(call) : await this.#guarded(call, signal, timeout);
       this.#settle(member, admission, start, Outcome.Success);
@@ -269,45 +287,6 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       this.#settle(member, admission, start, isLocal(failure) || !this.#isFailure(failure) ? Outcome.Answered : Outcome.Failure);
       throw recover(failure, call);
     }
-  }
-
-  /** Pick a ready member and acquire its breaker, skipping members whose breaker refuses. */
-  #select(balancer: Balancer<T>): Member<T> {
-    const cooling = this.#cooling;
-    if (cooling.size > 0) {
-      const now = this.#clock.now();
-      for (let top = cooling.peek(); top !== undefined && top.key <= now; top = cooling.peek()) {
-        cooling.pop();
-        this.#place(top.value);
-      }
-    }
-    const ready = this.#ready;
-    for (;;) {
-      if (ready.length === 0) throw this.#unavailable();
-      const member = this.#pickFrom(balancer, ready);
-      const admission = member.breaker.acquire();
-      if (admission === 'call') {
-        this.#admission = admission;
-        return member;
-      }
-      // A probe, or a refusal: the member's state or saturation may have changed.
-      this.#afterBreaker(member);
-      if (admission === 'probe') {
-        this.#admission = admission;
-        return member;
-      }
-      if (member.placement === 'ready') this.#moveTo(member, 'saturated');
-    }
-  }
-
-  /** Map the balancer's pick back to our record by slot; a custom balancer must return one of `ready`. */
-  #pickFrom(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> {
-    const picked = balancer.pick(ready);
-    const member = this.#bySlot[picked.slot];
-    if (member === undefined || member !== picked || member.placement !== 'ready') {
-      throw new InvalidOptionError('strategy', 'a Balancer whose pick() returns one of the ready members', picked);
-    }
-    return member;
   }
 
   /** Run the chain racing the caller's signal and the timeout, so a call that ignores its signal still ends. */
@@ -359,7 +338,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       // A fast failure must not make a broken client look fast to latency-aware balancers.
       if (outcome !== Outcome.Cancelled) member.latency.observe(outcome === Outcome.Failure ? Math.max(duration, member.latency.value) : duration, now);
     }
-    this.#inFlight(member, -1);
+    this.#roster.inFlight(member, -1);
     switch (outcome) {
       case Outcome.Success:
         member.successes++;
@@ -378,109 +357,149 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         breaker.release(admission);
         break;
     }
-    if (breaker.state !== member.lastState || admission === 'probe' || member.placement === 'saturated') this.#afterBreaker(member);
+    if (breaker.state !== member.lastState || admission === 'probe' || member.placement === 'saturated') this.#roster.afterBreaker(member);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 
-  #inFlight(member: Member<T>, delta: number): void {
-    member.inFlight += delta;
-    const hooks = this.#inFlightHooks;
-    if (hooks.length > 0 && member.placement !== 'gone') for (let i = 0; i < hooks.length; i++) hooks[i]!.onInFlight!(member);
-  }
-
-  /** Note a transition (emit it) and put the member where its breaker now says. */
-  #afterBreaker(member: Member<T>): void {
-    const state = member.breaker.state;
-    const from = member.lastState;
-    if (state !== from) {
-      member.lastState = state;
-      if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to: state, at: this.#clock.now() });
+  /** The pool-wide limit had no token at hand: wait for one, reporting the wait. */
+  async #takePoolToken(signal: AbortSignal | undefined, options: RunOptions<T>, method: string): Promise<void> {
+    const limit = this.#limit!;
+    const since = this.#clock.now();
+    const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+    try {
+      await limit.take(1, signal === undefined ? { maxWait } : { signal, maxWait });
+    } catch (error) {
+      if (error instanceof RateLimitedError) this.#reportLimit('pool', undefined, method, since, true);
+      throw error;
     }
-    this.#place(member);
+    this.#reportLimit('pool', undefined, method, since, false);
   }
 
-  #place(member: Member<T>): void {
-    if (member.placement === 'gone') return;
-    const state = member.breaker.state;
-    if (state.kind === 'open' && this.#clock.now() < state.until) {
-      this.#moveTo(member, 'cooling');
-      const node = this.#coolingNodes[member.slot]!;
-      node.key = state.until;
-      if (this.#cooling.has(node)) this.#cooling.update(node);
-      else this.#cooling.push(node);
-    } else {
-      this.#moveTo(member, member.breaker.canAcquire() ? 'ready' : 'saturated');
+  /** Every eligible client is out of tokens: queue until one has a token again, within `maxWait`. */
+  #waitForClient(balancer: Balancer<T>, signal: AbortSignal | undefined, options: RunOptions<T>, method: string): Promise<[Member<T>, 'call' | 'probe']> {
+    const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+    const since = this.#clock.now();
+    const due = this.#roster.nextThrottleDue();
+    if (due !== undefined && due - since > maxWait) {
+      this.#reportLimit('client', undefined, method, since, true);
+      return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
-  }
-
-  #moveTo(member: Member<T>, placement: 'ready' | 'cooling' | 'saturated'): void {
-    if (member.placement === placement) return;
-    this.#unplace(member);
-    member.placement = placement;
-    if (placement === 'ready') {
-      member.readyIndex = this.#ready.length;
-      this.#ready.push(member);
-      for (const balancer of this.#readyHooks) balancer.onReady?.(member);
-    }
-  }
-
-  /** Take a member out of the ready array (swap-remove, O(1)) or the cooling heap. */
-  #unplace(member: Member<T>): void {
-    if (member.placement === 'ready') {
-      const ready = this.#ready;
-      const last = ready.pop()!;
-      if (last !== member) {
-        ready[member.readyIndex] = last;
-        last.readyIndex = member.readyIndex;
+    return new Promise((resolve, reject) => {
+      const waiter: ClientWaiter<T> = { balancer, since, deadline: since + maxWait, method, resolve, reject, signal, onAbort: undefined };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          reject(new AbortedError(signal.reason));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      member.readyIndex = -1;
-      for (const balancer of this.#readyHooks) balancer.onUnready?.(member);
-    } else if (member.placement === 'cooling') {
-      const node = this.#coolingNodes[member.slot];
-      if (node !== undefined) this.#cooling.remove(node);
-    }
-    member.placement = 'saturated';
+      this.#waiting.push(waiter);
+      this.#scheduleWake();
+    });
   }
 
-  #balancerFor(strategy: Strategy<T>): Balancer<T> {
-    let balancer = this.#balancers.get(strategy);
-    if (balancer !== undefined) return balancer;
-    balancer = typeof strategy === 'string' ? strategyFactory<T>('strategy', strategy)({ random: this.#random, clock: this.#clock }) : validateStrategy<T>('strategy', strategy) as Balancer<T>;
-    this.#balancers.set(strategy, balancer);
-    if (balancer.onReady !== undefined || balancer.onUnready !== undefined) {
-      this.#readyHooks.push(balancer);
-      for (const member of this.#ready) balancer.onReady?.(member);
+  /** Serve waiting calls in order while clients can take them; fail those whose wait would pass `maxWait`. */
+  #wake(): void {
+    this.#wakeTimer = undefined;
+    const waiting = this.#waiting;
+    this.#isWaking = true;
+    try {
+      while (waiting.length > 0) {
+        const waiter = waiting[0]!;
+        let member: Member<T> | undefined;
+        try {
+          member = this.#roster.select(waiter.balancer);
+        } catch (error) {
+          // No client left, or all open: waiting cannot help anyone.
+          for (const w of waiting.splice(0)) this.#settleWaiter(w, error as Error);
+          return;
+        }
+        if (member === undefined) break;
+        waiting.shift();
+        this.#settleWaiter(waiter, undefined);
+        this.#reportLimit('client', member.name, waiter.method, waiter.since, false);
+        waiter.resolve([member, this.#roster.admission]);
+      }
+    } finally {
+      this.#isWaking = false;
     }
-    if (balancer.onInFlight !== undefined) this.#inFlightHooks.push(balancer);
-    if (balancer.usesLatency === true) this.#timed = true;
-    return balancer;
+    this.#scheduleWake();
   }
 
-  #unavailable(): Error {
-    if (this.#members.size === 0) return new NoClientsError();
+  #scheduleWake(): void {
+    if (this.#wakeTimer !== undefined || this.#waiting.length === 0) return;
+    const due = this.#roster.nextThrottleDue();
+    if (due === undefined) {
+      this.#wakeSoon();
+      return;
+    }
     const now = this.#clock.now();
-    const clients: UnavailableClient[] = [];
-    for (const member of this.#members.values()) {
-      const state = member.breaker.state;
-      clients.push(
-        state.kind === 'open'
-          ? { name: member.name, state: 'open', retryAfterMs: Math.max(0, state.until - now) }
-          : { name: member.name, state: 'half-open', retryAfterMs: 0 },
-      );
+    const waiting = this.#waiting;
+    for (let i = 0; i < waiting.length; ) {
+      const waiter = waiting[i]!;
+      if (waiter.deadline < due) {
+        waiting.splice(i, 1);
+        this.#settleWaiter(waiter, new RateLimitedError(due - now, 'every client'));
+        this.#reportLimit('client', undefined, waiter.method, waiter.since, true);
+      } else i++;
     }
-    return new AllCircuitsOpenError(clients);
+    if (waiting.length > 0) this.#wakeTimer = setTimeout(() => this.#wake(), Math.max(0, Math.ceil(due - now)));
+  }
+
+  /** A client became ready while calls wait: serve them on the next turn of the event loop. */
+  #wakeSoon(): void {
+    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = setTimeout(() => this.#wake(), 0);
+  }
+
+  /** Detach a waiter's abort listener and, with an error, reject it. */
+  #settleWaiter(waiter: ClientWaiter<T>, error: Error | undefined): void {
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    if (error !== undefined) waiter.reject(error);
+  }
+
+  #reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void {
+    if (this.#rateLimits.hasListeners) this.#rateLimits.emit({ scope, client, method, waitedMs: this.#clock.now() - since, rejected });
+  }
+
+  /** `call.pauseClient(ms)`: the upstream asked for a pause (429, Retry-After). */
+  #pause(member: Member<T>, ms: number): void {
+    nonNegative('pauseClient', ms);
+    member.limiter?.pause(ms);
+    this.#roster.throttle(member, this.#clock.now() + ms);
   }
 
   async #shutdown(): Promise<void> {
+    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
+    for (const waiter of this.#waiting.splice(0)) this.#settleWaiter(waiter, new PoolClosedError());
     const results = await Promise.allSettled([
-      ...Array.from(this.#members.keys(), (name) => this.remove(name)),
+      ...Array.from(this.#roster.byName.keys(), (name) => this.remove(name)),
     ]);
-    const middleware = await Promise.allSettled(this.#middleware.map(async (m) => m.close?.()));
+    const closers = [...this.#middleware.map((m) => m.close?.bind(m)), this.#limit?.close?.bind(this.#limit)];
+    const closed = await Promise.allSettled(closers.map(async (close) => close?.()));
     this.#stateChanges.clear();
     this.#rateLimits.clear();
-    const errors = [...results, ...middleware].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }
+}
+
+/** A call queued until a client has a token again. */
+interface ClientWaiter<T> {
+  readonly balancer: Balancer<T>;
+  readonly since: number;
+  readonly deadline: number;
+  readonly method: string;
+  readonly resolve: (picked: [Member<T>, 'call' | 'probe']) => void;
+  readonly reject: (error: Error) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** What a call may ask of its pool. */
+interface CallHost<T> {
+  pause(member: Member<T>, ms: number): void;
 }
 
 /** How a call ended, as the breaker and counters see it. */
@@ -520,6 +539,13 @@ function recover(error: unknown, call: Call<unknown>): Error {
   return new ClientPanicError(error, call.clientName, call.method);
 }
 
+function limiter(option: PoolOptions<unknown>['limit'], clock: Clock): Limiter | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option === 'object' && option !== null && typeof (option as { take?: unknown }).take === 'function') return option as Limiter;
+  optionsObject('limit', option);
+  return new TokenBucket({ ...(option as TokenBucketOptions), clock }, 'limit');
+}
+
 function breakerFactory(option: PoolOptions<unknown>['breaker']): BreakerFactory {
   if (option === false) return noBreaker;
   if (typeof option === 'function') return option;
@@ -537,28 +563,36 @@ class PoolCall<T> implements Call<T> {
   signal: AbortSignal;
   readonly options: RunOptions<T>;
   readonly #fn: CallFunction<T, unknown>;
+  readonly #member: Member<T>;
+  readonly #host: CallHost<T>;
   #values: Map<CallKey<unknown>, unknown> | undefined;
 
   constructor(
-    client: T,
-    clientName: string,
+    member: Member<T>,
     method: string,
     attempt: number,
     signal: AbortSignal,
     options: RunOptions<T>,
     fn: CallFunction<T, unknown>,
+    host: CallHost<T>,
   ) {
-    this.client = client;
-    this.clientName = clientName;
+    this.client = member.client;
+    this.clientName = member.name;
     this.method = method;
     this.attempt = attempt;
     this.signal = signal;
     this.options = options;
     this.#fn = fn;
+    this.#member = member;
+    this.#host = host;
   }
 
   invoke(): unknown {
     return this.#fn(this.client, this);
+  }
+
+  pauseClient(ms: number): void {
+    this.#host.pause(this.#member, ms);
   }
 
   get<V>(key: CallKey<V>): V | undefined {

@@ -1,0 +1,23 @@
+/** Options of one wait for tokens. */
+export interface TakeOptions {
+  /** Give up waiting: the take rejects with `AbortedError` (reason as `cause`) and takes nothing. */
+  readonly signal?: AbortSignal;
+  /**
+   * Longest wait in milliseconds; a take that cannot be served in time fails at once with
+   * `RateLimitedError` (and its `retryAfterMs`) rather than waiting in vain.
+   */
+  readonly maxWait?: number;
+}
+
+/**
+ * A source of rate-limit tokens, as the pool-wide `limit` option takes it. The in-memory
+ * `TokenBucket` and the Redis-backed bucket of `clientpool/redis` implement it.
+ */
+export interface Limiter {
+  /** Take `n` tokens, waiting in FIFO order; rejects `RateLimitedError` or `AbortedError`. */
+  take(n: number, options?: TakeOptions): Promise<void>;
+  /** Synchronous fast path: take `n` tokens if they are there now. */
+  tryTake?(n: number): boolean;
+  /** Stop timers and reject waiters; called by `pool.close()`. */
+  close?(): void | Promise<void>;
+}

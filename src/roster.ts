@@ -1,0 +1,254 @@
+import type { Balancer } from './balancers/balancer.js';
+import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
+import type { CircuitState } from './breaker/breaker.js';
+import type { Clock } from './clock.js';
+import { AllCircuitsOpenError, InvalidOptionError, NoClientsError, type UnavailableClient } from './errors.js';
+import type { Member } from './member.js';
+import type { Random } from './random.js';
+import { IndexedHeap } from './util/indexed-heap.js';
+
+/** Called when a member's circuit state changed. */
+export type TransitionListener<T> = (member: Member<T>, from: CircuitState, to: CircuitState) => void;
+
+/**
+ * The pool's bookkeeping of its members: which may take a call now (`ready`, what balancers pick from),
+ * which are open until some time (`cooling`), which wait for a rate-limit token or a pause
+ * (`throttled`), and which are half-open with every probe taken (`saturated`). Every move is O(1) or
+ * O(log n), so a pick never scans the members.
+ */
+export class Roster<T> {
+  readonly byName = new Map<string, Member<T>>();
+  readonly #byClient = new Map<T, Member<T>>();
+  readonly #bySlot: (Member<T> | undefined)[] = [];
+  readonly #freeSlots: number[] = [];
+  #nextSlot = 0;
+  readonly #ready: Member<T>[] = [];
+  /** Open members, by the time their cooldown ends. */
+  readonly #cooling = new IndexedHeap<Member<T>>();
+  /** Members out of tokens or paused, by the time they may take a call again. */
+  readonly #throttled = new IndexedHeap<Member<T>>();
+  readonly #balancers = new Map<Strategy<T>, Balancer<T>>();
+  readonly #readyHooks: Balancer<T>[] = [];
+  readonly #inFlightHooks: Balancer<T>[] = [];
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #onTransition: TransitionListener<T>;
+  readonly #onReady: () => void;
+  /** Whether some balancer in use reads latency. */
+  usesLatency = false;
+  /** Admission of the last `select`, read right after it returns (no await in between). */
+  admission: 'call' | 'probe' = 'call';
+
+  constructor(clock: Clock, random: Random, onTransition: TransitionListener<T>, onReady: () => void) {
+    this.#clock = clock;
+    this.#random = random;
+    this.#onTransition = onTransition;
+    this.#onReady = onReady;
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  find(client: string | T): Member<T> | undefined {
+    return (typeof client === 'string' ? this.byName.get(client) : undefined) ?? this.#byClient.get(client as T);
+  }
+
+  findByClient(client: T): Member<T> | undefined {
+    return this.#byClient.get(client);
+  }
+
+  /** A slot for a new member: reused after a removal has drained. */
+  allocateSlot(): number {
+    return this.#freeSlots.pop() ?? this.#nextSlot++;
+  }
+
+  add(member: Member<T>): void {
+    this.byName.set(member.name, member);
+    this.#byClient.set(member.client, member);
+    this.#bySlot[member.slot] = member;
+    member.lastState = member.breaker.state;
+    this.place(member);
+  }
+
+  /** Take a member out at once: no new call goes to it. Its slot stays taken until `freeSlot`. */
+  detach(member: Member<T>): void {
+    this.byName.delete(member.name);
+    this.#byClient.delete(member.client);
+    this.#unplace(member);
+    member.placement = 'gone';
+  }
+
+  /** After a removed member has drained. */
+  freeSlot(member: Member<T>): void {
+    this.#bySlot[member.slot] = undefined;
+    this.#freeSlots.push(member.slot);
+  }
+
+  /**
+   * Pick a ready member with `balancer`, admitted by its breaker and its own rate limit. Returns
+   * `undefined` when no member is ready but some will be once their tokens come back (the caller may
+   * wait); throws `NoClientsError` or `AllCircuitsOpenError` when waiting would not help.
+   */
+  select(balancer: Balancer<T>): Member<T> | undefined {
+    if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
+    const ready = this.#ready;
+    for (;;) {
+      if (ready.length === 0) {
+        if (this.#throttled.size > 0) return undefined;
+        throw this.#unavailable();
+      }
+      const member = this.#pick(balancer, ready);
+      const admission = member.breaker.acquire();
+      if (admission === false) {
+        this.afterBreaker(member);
+        if (member.placement === 'ready') this.#moveTo(member, 'saturated');
+        continue;
+      }
+      if (member.limiter !== undefined && !member.limiter.tryTake(1)) {
+        member.breaker.release(admission);
+        this.throttle(member, this.#clock.now() + member.limiter.waitTime(1));
+        continue;
+      }
+      // A probe may have used the last permit; a refusal or transition is seen here too.
+      if (admission === 'probe') this.afterBreaker(member);
+      this.admission = admission;
+      this.inFlight(member, 1);
+      return member;
+    }
+  }
+
+  /** When the first throttled member may take a call again, if any. */
+  nextThrottleDue(): number | undefined {
+    return this.#throttled.peek()?.key;
+  }
+
+  inFlight(member: Member<T>, delta: number): void {
+    member.inFlight += delta;
+    const hooks = this.#inFlightHooks;
+    if (hooks.length > 0 && member.placement !== 'gone') for (let i = 0; i < hooks.length; i++) hooks[i]!.onInFlight?.(member);
+  }
+
+  /** Report a transition, if the breaker made one, and move the member where its state says. */
+  afterBreaker(member: Member<T>): void {
+    const state = member.breaker.state;
+    const from = member.lastState;
+    if (state !== from) {
+      member.lastState = state;
+      this.#onTransition(member, from, state);
+    }
+    this.place(member);
+  }
+
+  /** Keep a member out of the rotation until `until` (its tokens come back, or the upstream asked for a pause). */
+  throttle(member: Member<T>, until: number): void {
+    if (until > member.pausedUntil) member.pausedUntil = until;
+    this.place(member);
+  }
+
+  place(member: Member<T>): void {
+    if (member.placement === 'gone') return;
+    const state = member.breaker.state;
+    const now = state.kind === 'open' || member.pausedUntil > 0 ? this.#clock.now() : 0;
+    if (state.kind === 'open' && now < state.until) {
+      this.#wait(member, 'cooling', state.until);
+    } else if (member.pausedUntil > now) {
+      this.#wait(member, 'throttled', member.pausedUntil);
+    } else {
+      member.pausedUntil = 0;
+      this.#moveTo(member, member.breaker.canAcquire() ? 'ready' : 'saturated');
+    }
+  }
+
+  balancerFor(strategy: Strategy<T>): Balancer<T> {
+    let balancer = this.#balancers.get(strategy);
+    if (balancer !== undefined) return balancer;
+    balancer =
+      typeof strategy === 'string'
+        ? strategyFactory<T>('strategy', strategy)({ random: this.#random, clock: this.#clock })
+        : validateStrategy<T>('strategy', strategy) as Balancer<T>;
+    this.#balancers.set(strategy, balancer);
+    if (balancer.onReady !== undefined || balancer.onUnready !== undefined) {
+      this.#readyHooks.push(balancer);
+      for (const member of this.#ready) balancer.onReady?.(member);
+    }
+    if (balancer.onInFlight !== undefined) this.#inFlightHooks.push(balancer);
+    if (balancer.usesLatency === true) this.usesLatency = true;
+    return balancer;
+  }
+
+  #promoteDue(): void {
+    const now = this.#clock.now();
+    for (const heap of [this.#cooling, this.#throttled]) {
+      for (let top = heap.peek(); top !== undefined && top.key <= now; top = heap.peek()) {
+        heap.pop();
+        this.place(top.value);
+      }
+    }
+  }
+
+  /** Map the balancer's pick back to our record by slot; a custom balancer must return one of `ready`. */
+  #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> {
+    const picked = balancer.pick(ready);
+    const member = this.#bySlot[picked.slot];
+    if (member === undefined || member !== picked || member.placement !== 'ready') {
+      throw new InvalidOptionError('strategy', 'a Balancer whose pick() returns one of the ready members', picked);
+    }
+    return member;
+  }
+
+  #wait(member: Member<T>, placement: 'cooling' | 'throttled', until: number): void {
+    this.#moveTo(member, placement);
+    const heap = placement === 'cooling' ? this.#cooling : this.#throttled;
+    const node = member.node;
+    node.key = until;
+    if (heap.has(node)) heap.update(node);
+    else heap.push(node);
+  }
+
+  #moveTo(member: Member<T>, placement: 'ready' | 'cooling' | 'throttled' | 'saturated'): void {
+    if (member.placement === placement) return;
+    this.#unplace(member);
+    member.placement = placement;
+    if (placement === 'ready') {
+      member.readyIndex = this.#ready.length;
+      this.#ready.push(member);
+      for (const balancer of this.#readyHooks) balancer.onReady?.(member);
+      this.#onReady();
+    }
+  }
+
+  /** Take a member out of the ready array (swap-remove, O(1)) or its heap. */
+  #unplace(member: Member<T>): void {
+    if (member.placement === 'ready') {
+      const ready = this.#ready;
+      const last = ready.pop()!;
+      if (last !== member) {
+        ready[member.readyIndex] = last;
+        last.readyIndex = member.readyIndex;
+      }
+      member.readyIndex = -1;
+      for (const balancer of this.#readyHooks) balancer.onUnready?.(member);
+    } else if (member.placement === 'cooling') {
+      this.#cooling.remove(member.node);
+    } else if (member.placement === 'throttled') {
+      this.#throttled.remove(member.node);
+    }
+    member.placement = 'saturated';
+  }
+
+  #unavailable(): Error {
+    if (this.byName.size === 0) return new NoClientsError();
+    const now = this.#clock.now();
+    const clients: UnavailableClient[] = [];
+    for (const member of this.byName.values()) {
+      const state = member.breaker.state;
+      clients.push(
+        state.kind === 'open'
+          ? { name: member.name, state: 'open', retryAfterMs: Math.max(0, state.until - now) }
+          : { name: member.name, state: 'half-open', retryAfterMs: 0 },
+      );
+    }
+    return new AllCircuitsOpenError(clients);
+  }
+}
