@@ -2,6 +2,8 @@ export { ClientPool, type AddOptions, type PoolOptions } from './pool.js';
 export type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 export { callKey, type Call, type CallFunction, type CallKey, type RunOptions } from './call.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
+export type { MethodNames, Proxied, ProxyMethodOptions, ProxyOptions } from './proxy.js';
+export { methodLabel, toSnakeCase, type LabelStyle } from './label.js';
 export type { Balancer, BalancerContext, BalancerFactory } from './balancers/balancer.js';
 export { strategies, type Strategy, type StrategyName } from './balancers/strategies.js';
 export { roundRobin } from './balancers/round-robin.js';

@@ -22,6 +22,7 @@ import { Member, type MemberSnapshot } from './member.js';
 import { compose, toMiddleware, type AnyMiddleware, type Handler, type Middleware } from './middleware/middleware.js';
 import type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import type { Random } from './random.js';
+import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import { Roster } from './roster.js';
 import { abortSignal, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
 
@@ -238,6 +239,26 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     return this.#run(fn, options ?? EMPTY_OPTIONS) as Promise<Awaited<R>>;
+  }
+
+  /**
+   * An object typed as the client whose methods run through the pool, each with its method name as the
+   * label (`getSlot` → `get_slot` by default). Only methods are proxied.
+   *
+   * @example
+   * ```ts
+   * const rpc = pool.proxy({ methods: { getBlock: { timeout: 5_000 } } });
+   * const slot = await rpc.getSlot('finalized'); // pool.run((c) => c.getSlot('finalized'), { method: 'get_slot' })
+   * ```
+   */
+  proxy(options?: ProxyOptions<T>): Proxied<T> {
+    return createProxy<T>(
+      {
+        run: (fn, runOptions) => this.run(fn, runOptions),
+        sample: () => this.#roster.byName.values().next().value?.client,
+      },
+      options,
+    );
   }
 
   /** A snapshot of every client: name, weight, circuit state, in-flight, counts, latency, tokens. */
