@@ -1,4 +1,6 @@
 import type { Strategy } from './balancers/strategies.js';
+import type { HedgeOptions } from './resilience/hedge-policy.js';
+import type { RetryOptions } from './resilience/retry-policy.js';
 
 /**
  * A typed key for values that middleware share on a call, the equivalent of the original's
@@ -28,6 +30,15 @@ export interface RunOptions<T> {
   readonly signal?: AbortSignal;
   /** Milliseconds before the call fails with `TimeoutError` (counted as a client failure). Overrides the pool's. */
   readonly timeout?: number;
+  /** Retry on another client, overriding the method's and the pool's policy (`false`: none). */
+  readonly retry?: RetryOptions | false;
+  /** Hedge on another client, overriding the method's and the pool's policy (`false`: none). */
+  readonly hedge?: HedgeOptions | false;
+  /**
+   * Affinity: calls with the same key go to the same client while it is ready (consistent hashing; about
+   * 1/n of keys move when a client is added or removed).
+   */
+  readonly key?: string;
   /** Longest wait for a rate-limit token in milliseconds. Overrides the pool's `maxWait`. */
   readonly maxWait?: number;
   /** A trace ID to pass on (read by the `traceId()` middleware); one is generated when absent. */

@@ -1,4 +1,7 @@
-export { ClientPool, type AddOptions, type PoolOptions } from './pool.js';
+export { ClientPool, type AddOptions, type MethodOptions, type PoolOptions } from './pool.js';
+export type { BackoffOptions, RetryOptions } from './resilience/retry-policy.js';
+export type { HedgeOptions } from './resilience/hedge-policy.js';
+export type { RetryBudgetOptions } from './resilience/retry-budget.js';
 export type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 export { callKey, type Call, type CallFunction, type CallKey, type RunOptions } from './call.js';
 export type { MemberSnapshot, PoolMember } from './member.js';

@@ -23,7 +23,11 @@ import { compose, toMiddleware, type AnyMiddleware, type Handler, type Middlewar
 import type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import type { Random } from './random.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
+import { hedgePolicy, HEDGE_MIN_SAMPLES, type HedgeOptions, type HedgePolicy } from './resilience/hedge-policy.js';
+import { RetryBudget, type RetryBudgetOptions } from './resilience/retry-budget.js';
+import { backoffDelay, retryPolicy, type RetryOptions, type RetryPolicy } from './resilience/retry-policy.js';
 import { Roster } from './roster.js';
+import { LatencyHistogram } from './util/latency-histogram.js';
 import { abortSignal, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
 
 /** Options of a {@link ClientPool}. */
@@ -59,6 +63,17 @@ export interface PoolOptions<T> {
    * @default 1_000
    */
   readonly maxWait?: number;
+  /** Retry failed calls on another client. @default no retries */
+  readonly retry?: RetryOptions | false;
+  /** Hedge slow calls on another client. @default no hedging */
+  readonly hedge?: HedgeOptions | false;
+  /**
+   * The pool's budget for retries and hedges (`false`: unbounded, not recommended).
+   * @default { ratio: 0.1, reserve: 10 }
+   */
+  readonly retryBudget?: RetryBudgetOptions | false;
+  /** Options per method label, between the pool's and the call's: `{ get_block: { timeout: 5_000 } }`. */
+  readonly methods?: Readonly<Record<string, MethodOptions<T>>>;
   /** Middleware, outermost first; more can be added with `use()`. */
   readonly middleware?: readonly AnyMiddleware<T>[];
   /**
@@ -73,6 +88,9 @@ export interface PoolOptions<T> {
   /** Randomness for random strategies. @default Math.random */
   readonly random?: Random;
 }
+
+/** Options that can be set per method (`methods`) and per call. */
+export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'strategy' | 'retry' | 'hedge'>;
 
 /** Options of `pool.add()`. */
 export interface AddOptions<T> {
@@ -120,11 +138,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #isFailure: (error: unknown) => boolean;
   readonly #timeout: number | undefined;
   readonly #maxWait: number;
+  /** Options of calls that give none of their own. */
+  readonly #defaults: MethodDefaults<T>;
+  /** Per-method options, by method label. */
+  readonly #methods: Map<string, MethodDefaults<T>> | undefined;
+  readonly #budget: RetryBudget | undefined;
+  /** Latency per method, kept only when a hedge delay is a quantile. */
+  #histograms: Map<string, LatencyHistogram> | undefined;
   readonly #limit: Limiter | undefined;
   /** Whether calls are timed: asked for, or needed by a breaker. Balancers that need it turn it on in the roster. */
   #measureLatency: boolean;
   readonly #roster: Roster<T>;
-  readonly #defaultBalancer: Balancer<T>;
   readonly #middleware: Middleware<T>[] = [];
   #chain: Handler<T> = invoke;
   /** Calls waiting because every eligible client is out of tokens, served in order. */
@@ -163,11 +187,38 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         if (this.#waiting.length > 0 && !this.#isWaking) this.#wakeSoon();
       },
     );
-    this.#defaultBalancer = this.#roster.balancerFor(validateStrategy<T>('strategy', options.strategy ?? 'round-robin'));
+    const balancer = this.#roster.balancerFor(validateStrategy<T>('strategy', options.strategy ?? 'round-robin'));
+    this.#defaults = { timeout: this.#timeout, balancer, retry: retryPolicy(options.retry), hedge: this.#hedgePolicy(options.hedge) };
+    this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
+    this.#methods = this.#methodDefaults(options.methods);
     if (options.middleware !== undefined) {
       if (!Array.isArray(options.middleware)) throw new InvalidOptionError('middleware', 'an array', options.middleware);
       for (const middleware of options.middleware as readonly AnyMiddleware<T>[]) this.use(middleware);
     }
+  }
+
+  #methodDefaults(methods: PoolOptions<T>['methods']): Map<string, MethodDefaults<T>> | undefined {
+    if (methods === undefined) return undefined;
+    optionsObject('methods', methods);
+    const map = new Map<string, MethodDefaults<T>>();
+    for (const [method, options] of Object.entries(methods)) {
+      const prefix = `methods.${method}`;
+      optionsObject(prefix, options);
+      const d = this.#defaults;
+      map.set(method, {
+        timeout: options.timeout === undefined ? d.timeout : positive(`${prefix}.timeout`, options.timeout),
+        balancer: options.strategy === undefined ? d.balancer : this.#roster.balancerFor(validateStrategy<T>(`${prefix}.strategy`, options.strategy)),
+        retry: options.retry === undefined ? d.retry : retryPolicy(options.retry, `${prefix}.retry`),
+        hedge: options.hedge === undefined ? d.hedge : this.#hedgePolicy(options.hedge, `${prefix}.hedge`),
+      });
+    }
+    return map;
+  }
+
+  /** The retry budget's state: extra attempts available now and refused so far. */
+  get retryBudget(): { readonly balance: number; readonly refused: number } | undefined {
+    const budget = this.#budget;
+    return budget === undefined ? undefined : { balance: budget.balance, refused: budget.refused };
   }
 
   /** Number of clients (not counting ones being removed). */
@@ -275,48 +326,228 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     return this.close();
   }
 
-  /** A call's journey: limits, selection, the chain around `fn`, then the outcome for the breaker. */
-  async #run(fn: CallFunction<T, unknown>, options: RunOptions<T>): Promise<unknown> {
-    if (this.#closing !== undefined) throw new PoolClosedError();
-    const signal = options.signal;
-    if (signal !== undefined) {
-      abortSignal('signal', signal);
-      if (signal.aborted) throw new AbortedError(signal.reason);
-    }
-    const timeout = options.timeout === undefined ? this.#timeout : positive('timeout', options.timeout);
-    const method = options.method ?? 'unknown';
-    const balancer = options.strategy === undefined ? this.#defaultBalancer : this.#roster.balancerFor(options.strategy);
-    if (this.#limit !== undefined && this.#limit.tryTake?.(1) !== true) await this.#takePoolToken(signal, options, method);
-
-    const roster = this.#roster;
-    let member = this.#waiting.length === 0 ? roster.select(balancer) : undefined;
-    let admission = roster.admission;
-    if (member === undefined) [member, admission] = await this.#waitForClient(balancer, signal, options, method);
-
-    const start = this.#measureLatency || roster.usesLatency ? this.#clock.now() : Number.NaN;
-    const call = new PoolCall(member, method, 1, signal ?? NEVER_ABORTED, options, fn, this.#host);
+  /**
+   * A call's journey: options resolved (call > method > pool), the pool-wide token, a client chosen
+   * (waiting if every client is out of tokens), then one attempt — or, with retry or hedging, as many
+   * as the policies and the retry budget allow. Not `async`: the common path returns the attempt's own
+   * promise instead of wrapping it in another.
+   */
+  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>): Promise<unknown> {
     try {
-      const result = signal === undefined && timeout === undefined ? await this.#chain(call) : await this.#guarded(call, signal, timeout);
-      this.#settle(member, admission, start, Outcome.Success);
+      if (this.#closing !== undefined) throw new PoolClosedError();
+      const signal = options.signal;
+      if (signal !== undefined) {
+        abortSignal('signal', signal);
+        if (signal.aborted) throw new AbortedError(signal.reason);
+      }
+      const method = options.method ?? 'unknown';
+      const defaults = (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
+      const timeout = options.timeout === undefined ? defaults.timeout : positive('timeout', options.timeout);
+      const balancer = options.strategy === undefined ? defaults.balancer : this.#roster.balancerFor(options.strategy);
+      const retry = options.retry === undefined ? defaults.retry : retryPolicy(options.retry);
+      const hedge = options.hedge === undefined ? defaults.hedge : this.#hedgePolicy(options.hedge);
+      this.#budget?.deposit();
+      if (retry === undefined && hedge === undefined && (this.#limit === undefined || this.#limit.tryTake?.(1) === true) && this.#waiting.length === 0) {
+        // The common path: no plan object, no extra promise.
+        const member = this.#roster.select(balancer, undefined, options.key);
+        if (member !== undefined) return this.#attempt(fn, options, method, timeout, member, this.#roster.admission, 1, undefined);
+      }
+      const plan: Plan<T> = { fn, options, method, signal, timeout, balancer, retry, hedge, key: options.key };
+      return retry === undefined && hedge === undefined ? this.#queued(plan) : this.#resilient(plan);
+    } catch (error) {
+      // Every error thrown above is a clientpool error (validation, closed, aborted, unavailable).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
+    }
+  }
+
+  /** One attempt that had to wait: for the pool-wide token, or for a client with tokens. */
+  async #queued(plan: Plan<T>): Promise<unknown> {
+    const [member, admission] = await this.#choose(plan, undefined, true);
+    return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, 1, undefined);
+  }
+
+  /** Take the pool-wide token (once per call) and choose a client, avoiding `avoid` while others are ready. */
+  async #choose(plan: Plan<T>, avoid: readonly Member<T>[] | undefined, takeToken: boolean): Promise<[Member<T>, 'call' | 'probe']> {
+    if (takeToken && this.#limit !== undefined && this.#limit.tryTake?.(1) !== true) await this.#takePoolToken(plan.signal, plan.options, plan.method);
+    if (this.#closing !== undefined) throw new PoolClosedError();
+    const member = this.#waiting.length === 0 ? this.#roster.select(plan.balancer, avoid, plan.key) : undefined;
+    if (member !== undefined) return [member, this.#roster.admission];
+    return this.#waitForClient(plan.balancer, plan.signal, plan.options, plan.method);
+  }
+
+  /**
+   * Run the chain once on `member` and report the outcome to its breaker. Rejects with a clientpool
+   * error (recovery); `controller` is given when hedging, to abort an attempt that lost the race.
+   */
+  async #attempt(
+    fn: CallFunction<T, unknown>,
+    options: RunOptions<T>,
+    method: string,
+    timeout: number | undefined,
+    member: Member<T>,
+    admission: 'call' | 'probe',
+    attempt: number,
+    controller: AbortController | undefined,
+  ): Promise<unknown> {
+    const signal = options.signal;
+    const start = this.#measureLatency || this.#roster.usesLatency ? this.#clock.now() : Number.NaN;
+    const call = new PoolCall(member, method, attempt, signal ?? NEVER_ABORTED, options, fn, this.#host);
+    try {
+      const result =
+        signal === undefined && timeout === undefined && controller === undefined ? await this.#chain(call) : await this.#guarded(call, signal, timeout, controller);
+      this.#settle(member, admission, start, Outcome.Success, method);
       return result;
     } catch (error) {
       if (signal?.aborted === true) {
-        this.#settle(member, admission, start, Outcome.Cancelled);
+        this.#settle(member, admission, start, Outcome.Cancelled, method);
         throw new AbortedError(signal.reason);
       }
+      if (controller?.signal.reason === LOST_RACE) {
+        this.#settle(member, admission, start, Outcome.Cancelled, method);
+        throw LOST_RACE;
+      }
       const failure = call.signal.reason instanceof TimeoutError && call.signal.aborted ? call.signal.reason : error;
-      this.#settle(member, admission, start, isLocal(failure) || !this.#isFailure(failure) ? Outcome.Answered : Outcome.Failure);
+      this.#settle(member, admission, start, isLocal(failure) || !this.#isFailure(failure) ? Outcome.Answered : Outcome.Failure, method);
       throw recover(failure, call);
     }
   }
 
-  /** Run the chain racing the caller's signal and the timeout, so a call that ignores its signal still ends. */
-  #guarded(call: PoolCall<T>, callerSignal: AbortSignal | undefined, timeout: number | undefined): Promise<unknown> {
+  /**
+   * Retries and hedges. Attempts go to clients not yet tried while others are ready. A hedge starts
+   * when the latest attempt has not answered within the hedge delay; a retry starts, after a backoff,
+   * when every attempt in flight has failed. Both draw on the pool's retry budget. The first success
+   * wins and aborts the others through their signal.
+   */
+  #resilient(plan: Plan<T>): Promise<unknown> {
+    const { retry, hedge, signal } = plan;
+    const tried: Member<T>[] = [];
+    const running = new Set<AbortController | undefined>();
+    let attempts = 0;
+    let retriesLeft = retry === undefined ? 0 : retry.attempts - 1;
+    let hedgesLeft = hedge === undefined ? 0 : hedge.maxHedges;
+    let previousDelay = retry?.initial ?? 0;
+    let timer: NodeJS.Timeout | undefined;
+    let isDone = false;
+
+    return new Promise((resolve, reject) => {
+      const finish = (error: Error | undefined, value?: unknown): void => {
+        isDone = true;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        for (const controller of running) controller?.abort(LOST_RACE);
+        if (error === undefined) resolve(value);
+        else reject(error);
+      };
+      const onAbort = (): void => finish(new AbortedError(signal!.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      const launch = (): void => {
+        const controller = hedge === undefined ? undefined : new AbortController();
+        running.add(controller);
+        this.#choose(plan, tried, attempts === 0)
+          .then(([member, admission]) => {
+            if (isDone) {
+              running.delete(controller);
+              this.#settle(member, admission, Number.NaN, Outcome.Cancelled, plan.method);
+              return;
+            }
+            tried.push(member);
+            const attempt = ++attempts;
+            if (hedgesLeft > 0) armHedge();
+            return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, attempt, controller).then(
+              (value) => {
+                running.delete(controller);
+                if (!isDone) finish(undefined, value);
+              },
+              (error: unknown) => {
+                running.delete(controller);
+                failed(error as Error, attempt);
+              },
+            );
+          })
+          .catch((error: unknown) => {
+            running.delete(controller);
+            failed(error as Error, attempts);
+          });
+      };
+
+      const armHedge = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (isDone || hedgesLeft === 0 || !this.#withdraw()) return;
+          hedgesLeft--;
+          launch();
+        }, this.#hedgeDelay(hedge!, plan.method));
+      };
+
+      const failed = (error: Error, attempt: number): void => {
+        if (isDone || error === LOST_RACE) return;
+        if (error instanceof AbortedError || running.size > 0) {
+          if (error instanceof AbortedError) finish(error);
+          return;
+        }
+        if (retry === undefined || retriesLeft === 0 || !this.#shouldRetry(retry, error, attempt)) return finish(error);
+        const backoff = backoffDelay(retry, attempt, previousDelay, this.#random);
+        const retryAfter = retry.retryAfter(error) ?? 0;
+        if (retryAfter > retry.max || !this.#withdraw()) return finish(error);
+        retriesLeft--;
+        previousDelay = Math.max(backoff, retryAfter);
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (!isDone) launch();
+        }, previousDelay);
+      };
+
+      launch();
+    });
+  }
+
+  #shouldRetry(retry: RetryPolicy, error: Error, attempt: number): boolean {
+    if (retry.retryOn !== undefined) return retry.retryOn(error, attempt);
+    // By default: failures of a client, which another client may not share.
+    if (error instanceof TimeoutError) return true;
+    if (error instanceof ClientCallError || error instanceof ClientPanicError) return this.#isFailure(error.cause);
+    return false;
+  }
+
+  #withdraw(): boolean {
+    return this.#budget === undefined || this.#budget.tryWithdraw();
+  }
+
+  #hedgeDelay(hedge: HedgePolicy, method: string): number {
+    if (!Number.isNaN(hedge.fixed)) return hedge.fixed;
+    const histogram = this.#latencyOf(method);
+    if (histogram.count < HEDGE_MIN_SAMPLES) return hedge.max;
+    return Math.min(hedge.max, Math.max(hedge.min, histogram.quantile(hedge.quantile)));
+  }
+
+  /** A hedge policy; a quantile delay needs each method's latency, so it turns timing on. */
+  #hedgePolicy(option: HedgeOptions | false | undefined, prefix = 'hedge'): HedgePolicy | undefined {
+    const policy = hedgePolicy(option, prefix);
+    if (policy !== undefined && Number.isNaN(policy.fixed)) {
+      this.#measureLatency = true;
+      this.#histograms ??= new Map();
+    }
+    return policy;
+  }
+
+  #latencyOf(method: string): LatencyHistogram {
+    const histograms = (this.#histograms ??= new Map<string, LatencyHistogram>());
+    let histogram = histograms.get(method);
+    if (histogram === undefined) histograms.set(method, (histogram = new LatencyHistogram()));
+    return histogram;
+  }
+
+  /** Run the chain racing the caller's signal, the timeout and a lost hedge race, so a call that ignores its signal still ends. */
+  #guarded(call: PoolCall<T>, callerSignal: AbortSignal | undefined, timeout: number | undefined, own: AbortController | undefined): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     let forward: (() => void) | undefined;
-    if (timeout !== undefined) {
-      const controller = new AbortController();
-      timer = setTimeout(() => controller.abort(new TimeoutError(timeout, call.clientName)), timeout);
+    if (timeout !== undefined || own !== undefined) {
+      const controller = own ?? new AbortController();
+      if (timeout !== undefined) timer = setTimeout(() => controller.abort(new TimeoutError(timeout, call.clientName)), timeout);
       if (callerSignal !== undefined) {
         forward = () => controller.abort(callerSignal.reason);
         callerSignal.addEventListener('abort', forward, { once: true });
@@ -350,7 +581,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /** Count the outcome, feed the breaker and the latency estimate; `start` is NaN when calls are not timed. */
-  #settle(member: Member<T>, admission: 'call' | 'probe', start: number, outcome: Outcome): void {
+  #settle(member: Member<T>, admission: 'call' | 'probe', start: number, outcome: Outcome, method: string): void {
     const breaker = member.breaker;
     let duration = Number.NaN;
     if (!Number.isNaN(start)) {
@@ -358,6 +589,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       duration = now - start;
       // A fast failure must not make a broken client look fast to latency-aware balancers.
       if (outcome !== Outcome.Cancelled) member.latency.observe(outcome === Outcome.Failure ? Math.max(duration, member.latency.value) : duration, now);
+      if (outcome === Outcome.Success && this.#histograms !== undefined) this.#latencyOf(method).record(duration);
     }
     this.#roster.inFlight(member, -1);
     switch (outcome) {
@@ -505,6 +737,30 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }
 }
+
+/** What a call runs with, options resolved once. */
+interface Plan<T> {
+  readonly fn: CallFunction<T, unknown>;
+  readonly options: RunOptions<T>;
+  readonly method: string;
+  readonly signal: AbortSignal | undefined;
+  readonly timeout: number | undefined;
+  readonly balancer: Balancer<T>;
+  readonly retry: RetryPolicy | undefined;
+  readonly hedge: HedgePolicy | undefined;
+  readonly key: string | undefined;
+}
+
+/** Options resolved for the pool, or for one method. */
+interface MethodDefaults<T> {
+  readonly timeout: number | undefined;
+  readonly balancer: Balancer<T>;
+  readonly retry: RetryPolicy | undefined;
+  readonly hedge: HedgePolicy | undefined;
+}
+
+/** The abort reason of an attempt that lost a hedge race: not a failure of its client. */
+const LOST_RACE = new AbortedError('another attempt of this call succeeded first');
 
 /** A call queued until a client has a token again. */
 interface ClientWaiter<T> {

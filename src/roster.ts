@@ -1,4 +1,5 @@
 import type { Balancer } from './balancers/balancer.js';
+import { HashRing } from './balancers/hash-ring.js';
 import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
 import type { CircuitState } from './breaker/breaker.js';
 import type { Clock } from './clock.js';
@@ -38,6 +39,8 @@ export class Roster<T> {
   usesLatency = false;
   /** Admission of the last `select`, read right after it returns (no await in between). */
   admission: 'call' | 'probe' = 'call';
+  /** The affinity ring over every member, rebuilt lazily after the membership changes. */
+  #ring: HashRing<Member<T>> | undefined;
 
   constructor(clock: Clock, random: Random, onTransition: TransitionListener<T>, onReady: () => void) {
     this.#clock = clock;
@@ -68,6 +71,7 @@ export class Roster<T> {
     this.#byClient.set(member.client, member);
     this.#bySlot[member.slot] = member;
     member.lastState = member.breaker.state;
+    this.#ring = undefined;
     this.place(member);
   }
 
@@ -77,6 +81,7 @@ export class Roster<T> {
     this.#byClient.delete(member.client);
     this.#unplace(member);
     member.placement = 'gone';
+    this.#ring = undefined;
   }
 
   /** After a removed member has drained. */
@@ -86,19 +91,29 @@ export class Roster<T> {
   }
 
   /**
-   * Pick a ready member with `balancer`, admitted by its breaker and its own rate limit. Returns
-   * `undefined` when no member is ready but some will be once their tokens come back (the caller may
-   * wait); throws `NoClientsError` or `AllCircuitsOpenError` when waiting would not help.
+   * Pick a ready member with `balancer`, admitted by its breaker and its own rate limit. With `key`, the
+   * key's member on the affinity ring comes first; members in `avoid` (tried already by this call) are
+   * passed over while others are ready. Returns `undefined` when no member is ready but some will be once
+   * their tokens come back (the caller may wait); throws `NoClientsError` or `AllCircuitsOpenError` when
+   * waiting would not help.
    */
-  select(balancer: Balancer<T>): Member<T> | undefined {
+  select(balancer: Balancer<T>, avoid?: readonly Member<T>[], key?: string): Member<T> | undefined {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     const ready = this.#ready;
+    let skips = 0;
     for (;;) {
       if (ready.length === 0) {
         if (this.#throttled.size > 0) return undefined;
         throw this.#unavailable();
       }
-      const member = this.#pick(balancer, ready);
+      let member: Member<T> | undefined;
+      if (key !== undefined) {
+        member = (this.#ring ??= new HashRing(this.byName.values())).find(key, (m) => m.placement === 'ready' && !(avoid?.includes(m) ?? false));
+        // Once the key's members are all out, fall back to the balancer for this call.
+        if (member === undefined) key = undefined;
+      }
+      member ??= this.#pick(balancer, ready);
+      if (avoid !== undefined && avoid.includes(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
       if (admission === false) {
         this.afterBreaker(member);

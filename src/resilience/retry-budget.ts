@@ -1,0 +1,59 @@
+import { nonNegative, optionsObject } from '../validate.js';
+
+/** Options of the pool's {@link RetryBudget}. */
+export interface RetryBudgetOptions {
+  /**
+   * Extra attempts (retries and hedges) allowed per call, on average: 0.1 lets retries add at most 10 %
+   * to the load an outage would otherwise cause.
+   * @default 0.1
+   */
+  readonly ratio?: number;
+  /**
+   * Extra attempts allowed beyond the ratio, for low traffic: the budget starts with this many and never
+   * holds more, so a quiet period cannot bank a retry storm.
+   * @default 10
+   */
+  readonly reserve?: number;
+}
+
+/**
+ * A retry budget shared by every call of a pool, as gRPC and Finagle have: each call deposits `ratio`
+ * of a token, each retry or hedge withdraws one, and the balance is capped at `reserve`. Over any run of
+ * calls, extra attempts <= reserve + ratio x calls, so an outage cannot become a retry storm. Time-free:
+ * it costs one addition per call and reads no clock.
+ */
+export class RetryBudget {
+  readonly ratio: number;
+  readonly reserve: number;
+  #balance: number;
+  /** Attempts refused for lack of budget, for metrics. */
+  refused = 0;
+
+  constructor(options: RetryBudgetOptions = {}) {
+    optionsObject('retryBudget', options);
+    this.ratio = nonNegative('retryBudget.ratio', options.ratio ?? 0.1);
+    this.reserve = nonNegative('retryBudget.reserve', options.reserve ?? 10);
+    this.#balance = this.reserve;
+  }
+
+  /** Tokens available for extra attempts now. */
+  get balance(): number {
+    return this.#balance;
+  }
+
+  /** A call was made. */
+  deposit(): void {
+    const balance = this.#balance + this.ratio;
+    this.#balance = balance > this.reserve ? this.reserve : balance;
+  }
+
+  /** Ask for one extra attempt. */
+  tryWithdraw(): boolean {
+    if (this.#balance < 1) {
+      this.refused++;
+      return false;
+    }
+    this.#balance -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,93 @@
+import { InvalidOptionError } from '../errors.js';
+import type { Random } from '../random.js';
+import { callable, integerAtLeast, nonNegative, optionsObject } from '../validate.js';
+
+/** How long to wait between attempts. */
+export interface BackoffOptions {
+  /** First delay in ms. @default 50 */
+  readonly initial?: number;
+  /** Largest delay in ms; a `Retry-After` longer than this ends the retries. @default 2_000 */
+  readonly max?: number;
+  /** Growth per attempt. @default 2 */
+  readonly multiplier?: number;
+  /**
+   * `full`: uniform in [0, exponential delay] (AWS "full jitter"); `decorrelated`: uniform in
+   * [initial, 3 x previous delay]; `none`: the exponential delay itself.
+   * @default 'full'
+   */
+  readonly jitter?: 'full' | 'decorrelated' | 'none';
+}
+
+/** Retry on another client. */
+export interface RetryOptions {
+  /** Attempts in all, the first included (1 = no retry). @default 3 */
+  readonly attempts?: number;
+  readonly backoff?: BackoffOptions;
+  /**
+   * Whether to retry after this error (a clientpool error; the original is its `cause`).
+   * @default client failures and timeouts; not the caller's abort, a rate limit, or all circuits open
+   */
+  readonly retryOn?: (error: Error, attempt: number) => boolean;
+  /**
+   * The upstream's `Retry-After` in ms, read from an error; the retry then waits at least that long.
+   * @default the error's own `retryAfterMs`, or its cause's
+   */
+  readonly retryAfter?: (error: Error) => number | undefined;
+}
+
+/** A validated retry policy. */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly initial: number;
+  readonly max: number;
+  readonly multiplier: number;
+  readonly jitter: 'full' | 'decorrelated' | 'none';
+  readonly retryOn: ((error: Error, attempt: number) => boolean) | undefined;
+  readonly retryAfter: (error: Error) => number | undefined;
+}
+
+const JITTERS = ['full', 'decorrelated', 'none'] as const;
+
+/** Validate retry options (`false` turns retries off). */
+export function retryPolicy(option: RetryOptions | false | undefined, prefix = 'retry'): RetryPolicy | undefined {
+  if (option === undefined || option === false) return undefined;
+  optionsObject(prefix, option);
+  const backoff = option.backoff ?? {};
+  optionsObject(`${prefix}.backoff`, backoff);
+  const jitter = backoff.jitter ?? 'full';
+  if (!JITTERS.includes(jitter)) throw new InvalidOptionError(`${prefix}.backoff.jitter`, 'one of "full", "decorrelated", "none"', jitter);
+  const initial = nonNegative(`${prefix}.backoff.initial`, backoff.initial ?? 50);
+  const max = nonNegative(`${prefix}.backoff.max`, backoff.max ?? 2_000);
+  if (max < initial) throw new InvalidOptionError(`${prefix}.backoff.max`, `>= backoff.initial (${initial})`, max);
+  return {
+    attempts: integerAtLeast(`${prefix}.attempts`, option.attempts ?? 3, 1),
+    initial,
+    max,
+    multiplier: nonNegative(`${prefix}.backoff.multiplier`, backoff.multiplier ?? 2),
+    jitter,
+    retryOn: option.retryOn === undefined ? undefined : callable(`${prefix}.retryOn`, option.retryOn),
+    retryAfter: option.retryAfter === undefined ? defaultRetryAfter : callable(`${prefix}.retryAfter`, option.retryAfter),
+  };
+}
+
+/** The delay before attempt `attempt + 1`, given the previous delay (for decorrelated jitter). */
+export function backoffDelay(policy: RetryPolicy, attempt: number, previous: number, random: Random): number {
+  const exponential = Math.min(policy.max, policy.initial * policy.multiplier ** (attempt - 1));
+  switch (policy.jitter) {
+    case 'none':
+      return exponential;
+    case 'full':
+      return random() * exponential;
+    case 'decorrelated':
+      return Math.min(policy.max, policy.initial + random() * (Math.max(policy.initial, previous * 3) - policy.initial));
+  }
+}
+
+function defaultRetryAfter(error: Error): number | undefined {
+  for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
+    const value = (e as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+    if (e === (e as { cause?: unknown }).cause) break;
+  }
+  return undefined;
+}
