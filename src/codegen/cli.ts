@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// clientpool-codegen: a thin shell around generateWrapper(). Parses flags, writes or checks the file.
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CodegenError } from './errors.js';
+import { generateWrapper, GENERATOR_NAME } from './generate.js';
+import type { LabelStyle } from '../label.js';
+
+/** The one option schema: flags, types and defaults. */
+const OPTIONS = {
+  source: { type: 'string' },
+  type: { type: 'string' },
+  wrapper: { type: 'string' },
+  out: { type: 'string' },
+  label: { type: 'string', default: 'snake' },
+  import: { type: 'string', default: 'clientpool' },
+  check: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+const USAGE = `Usage: ${GENERATOR_NAME} --source <file|module> --type <Name> --wrapper <Name> --out <file.ts> [options]
+
+Generate a class that runs every method of a client type through a ClientPool.
+
+  --source <file|module>  .ts/.d.ts file, or a package resolved from the current directory (ioredis)
+  --type <Name>           exported class, interface or type alias to wrap (RpcClient)
+  --wrapper <Name>        name of the generated class (MultiRpcClient)
+  --out <file.ts>         file to write; imports in it are relative to it
+  --label <snake|as-is>   method labels: getSlot -> get_slot (snake) or getSlot (as-is)  [default: snake]
+  --import <specifier>    module to import ClientPool from  [default: clientpool]
+  --check                 write nothing; exit 1 if --out is missing or differs from what would be generated
+  -h, --help              show this help
+
+Exit codes: 0 done or up to date, 1 --check found a stale file, 2 bad flags or generation error.
+`;
+
+/** Where the CLI writes; `process` by default, injected by tests. */
+export interface CliIo {
+  readonly cwd: string;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/** Exit codes: 0 success or up to date, 1 stale under `--check`, 2 usage or generation error. */
+export type ExitCode = 0 | 1 | 2;
+
+/**
+ * Run the CLI with `argv` (without the node and script paths) and return the exit code.
+ * @example
+ * process.exitCode = main(['--source', 'src/rpc.ts', '--type', 'RpcClient', '--wrapper', 'MultiRpcClient', '--out', 'src/generated/multi-rpc.ts']);
+ */
+export function main(argv: readonly string[], io: CliIo = { cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }): ExitCode {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    return usageError(io, error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const { source, type, wrapper, out } = values;
+  const missing = (['source', 'type', 'wrapper', 'out'] as const).filter((name) => values[name] === undefined);
+  if (source === undefined || type === undefined || wrapper === undefined || out === undefined) {
+    return usageError(io, `missing ${missing.map((name) => `--${name}`).join(', ')}`);
+  }
+  if (values.label !== 'snake' && values.label !== 'as-is') {
+    return usageError(io, `--label must be snake or as-is, got '${values.label}'`);
+  }
+  const label: LabelStyle = values.label;
+
+  try {
+    const code = generateWrapper({ source, type, wrapper, out, label, importFrom: values.import, cwd: io.cwd });
+    return values.check ? check(out, code, argv, io) : write(out, code, io);
+  } catch (error) {
+    // Exit 2 for everything else too: under --check, 1 must mean "stale" and nothing more.
+    io.stderr.write(`${GENERATOR_NAME}: ${error instanceof CodegenError ? error.message : describeError(error)}\n`);
+    return 2;
+  }
+}
+
+function check(out: string, code: string, argv: readonly string[], io: CliIo): ExitCode {
+  const current = readIfExists(path.resolve(io.cwd, out));
+  if (current === code) {
+    io.stdout.write(`${out} is up to date\n`);
+    return 0;
+  }
+  const why = current === undefined ? 'is missing' : `is stale (first difference at line ${firstDifferentLine(current, code)})`;
+  io.stderr.write(`${out} ${why}; regenerate it with: ${GENERATOR_NAME} ${argv.filter((arg) => arg !== '--check').join(' ')}\n`);
+  return 1;
+}
+
+function write(out: string, code: string, io: CliIo): ExitCode {
+  const outPath = path.resolve(io.cwd, out);
+  // Leave an up-to-date file untouched so watchers and incremental builds do not fire.
+  if (readIfExists(outPath) === code) {
+    io.stdout.write(`${out} is up to date\n`);
+    return 0;
+  }
+  mkdirSync(path.dirname(outPath), { recursive: true });
+  writeFileSync(outPath, code);
+  io.stdout.write(`wrote ${out}\n`);
+  return 0;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
+}
+
+function usageError(io: CliIo, message: string): ExitCode {
+  io.stderr.write(`${GENERATOR_NAME}: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function isErrnoException(value: unknown): value is NodeJS.ErrnoException {
+  return value instanceof Error && 'code' in value;
+}
+
+function firstDifferentLine(a: string, b: string): number {
+  const left = a.split('\n');
+  const right = b.split('\n');
+  let line = 0;
+  while (line < left.length && line < right.length && left[line] === right[line]) line++;
+  return line + 1;
+}
+
+/**
+ * True when this file is the program being run (`node dist/esm/codegen/cli.js`, `tsx src/codegen/cli.ts`
+ * or the npm bin link). Decided from argv rather than `import.meta`, which the CommonJS build lacks.
+ */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return /[\\/]codegen[\\/]cli\.[cm]?[jt]s$/.test(realpathSync(entry));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = main(process.argv.slice(2));

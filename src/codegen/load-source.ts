@@ -1,0 +1,186 @@
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+import { CodegenError } from './errors.js';
+
+/**
+ * Compiler options for reading the source. Fixed rather than read from a tsconfig so that the same
+ * input gives the same output on every machine; NodeNext resolution is what lets `--source ioredis`
+ * find the package's declarations the way Node would.
+ */
+export const CODEGEN_COMPILER_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  skipLibCheck: true,
+  noEmit: true,
+};
+
+/** What the generator needs from the compiler about `--source`. */
+export interface LoadedSource {
+  readonly program: ts.Program;
+  readonly checker: ts.TypeChecker;
+  /** The module `--source` names: a project file or a package's declaration entry. */
+  readonly moduleSymbol: ts.Symbol;
+  /**
+   * An empty stand-in for the output file. Types are printed as seen from it, so the compiler
+   * writes `import("…")` for everything the output must import, with specifiers relative to it.
+   */
+  readonly outputFile: ts.SourceFile;
+  /** `--source` as written in the header: a cwd-relative POSIX path, or the module specifier. */
+  readonly label: string;
+  /** Resolve a module specifier as the output file would, to the module's symbol. */
+  resolveModule(specifier: string): ts.Symbol | undefined;
+}
+
+/** A file path rather than a package: `./x`, `../x`, `/abs/x`, or anything ending in a TS extension. */
+export function isFileSource(source: string): boolean {
+  return (
+    path.isAbsolute(source) ||
+    source.startsWith('./') ||
+    source.startsWith('../') ||
+    /\.[cm]?tsx?$/.test(source)
+  );
+}
+
+/** Create one program holding `source` and a placeholder for `outFile` (both absolute or cwd-relative). */
+export function loadSource(source: string, outFile: string, cwd: string): LoadedSource {
+  const options = CODEGEN_COMPILER_OPTIONS;
+  const outputPath = path.resolve(cwd, outFile);
+  const host = ts.createCompilerHost(options, true);
+  const baseGetSourceFile = host.getSourceFile.bind(host);
+  const baseFileExists = host.fileExists.bind(host);
+  const baseReadFile = host.readFile.bind(host);
+
+  let rootFile: string;
+  let label: string;
+  let entryText: string | undefined;
+  if (isFileSource(source)) {
+    rootFile = path.resolve(cwd, source);
+    if (!existsSync(rootFile)) {
+      throw new CodegenError('ERR_CODEGEN_SOURCE_NOT_FOUND', `--source ${source}: no such file ${rootFile}`);
+    }
+    if (rootFile === outputPath) {
+      throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--out must differ from --source, got ${source}`);
+    }
+    label = toPosix(path.relative(cwd, rootFile));
+  } else {
+    // The package enters the program through an import rather than as a root file, so the
+    // compiler sees the path it was found by: under pnpm that is a symlink, and printing
+    // `import("ioredis")` instead of a path into `.pnpm/` depends on knowing it.
+    const probe = path.join(cwd, ENTRY_NAME);
+    const mode = (
+      [
+        [ts.ModuleKind.ESNext, '.mts'],
+        [ts.ModuleKind.CommonJS, '.cts'],
+      ] as const
+    ).find(([kind]) => resolveFrom(source, probe, options, host, kind) !== undefined);
+    if (mode === undefined) {
+      throw new CodegenError(
+        'ERR_CODEGEN_SOURCE_NOT_FOUND',
+        `--source ${source}: cannot resolve module '${source}' from ${cwd} (is it installed, with type declarations?)`,
+      );
+    }
+    rootFile = path.join(cwd, `${ENTRY_NAME}${mode[1]}`);
+    entryText = `import type * as source from ${JSON.stringify(source)};\nexport type { source };\n`;
+    label = source;
+  }
+  const virtual = new Map([[outputPath, 'export {};\n']]);
+  if (entryText !== undefined) virtual.set(rootFile, entryText);
+  // The output may not exist yet, and a stale one on disk must not influence what is generated.
+  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    const text = virtual.get(path.resolve(fileName));
+    if (text !== undefined) return ts.createSourceFile(fileName, text, languageVersion);
+    if (!isSharedFile(fileName)) return baseGetSourceFile(fileName, languageVersion, onError, shouldCreate);
+    const key = `${fileName}\0${JSON.stringify(languageVersion)}`;
+    const modified = modifiedTime(fileName);
+    const cached = sharedFiles.get(key);
+    if (cached !== undefined && cached.modified === modified) return cached.file;
+    const file = baseGetSourceFile(fileName, languageVersion, onError, shouldCreate);
+    if (file !== undefined) sharedFiles.set(key, { file, modified });
+    return file;
+  };
+  host.fileExists = (fileName) => virtual.has(path.resolve(fileName)) || baseFileExists(fileName);
+  host.readFile = (fileName) => virtual.get(path.resolve(fileName)) ?? baseReadFile(fileName);
+
+  const program = ts.createProgram({ rootNames: [rootFile, outputPath], options, host });
+  const checker = program.getTypeChecker();
+  const rootSourceFile = program.getSourceFile(rootFile);
+  const outputFile = program.getSourceFile(outputPath);
+  if (rootSourceFile === undefined || outputFile === undefined) {
+    throw new CodegenError('ERR_CODEGEN_SOURCE_NOT_FOUND', `--source ${source}: the compiler could not load ${rootFile}`);
+  }
+  const moduleSymbol = entryText === undefined ? checker.getSymbolAtLocation(rootSourceFile) : importedModule(checker, rootSourceFile);
+  if (moduleSymbol === undefined) {
+    throw new CodegenError('ERR_CODEGEN_TYPE_NOT_FOUND', `--source ${source}: ${label} is not a module (it has no exports)`);
+  }
+
+  const ambient = new Map(checker.getAmbientModules().map((symbol) => [symbol.name.replace(/^"|"$/g, ''), symbol]));
+  const resolveModule = (specifier: string): ts.Symbol | undefined => {
+    const ambientModule = ambient.get(specifier);
+    if (ambientModule !== undefined) return ambientModule;
+    const fileName =
+      resolveFrom(specifier, outputPath, options, host, ts.ModuleKind.ESNext) ??
+      resolveFrom(specifier, outputPath, options, host, ts.ModuleKind.CommonJS);
+    const file = fileName === undefined ? undefined : program.getSourceFile(fileName);
+    return file && checker.getSymbolAtLocation(file);
+  };
+
+  return { program, checker, moduleSymbol, outputFile, label, resolveModule };
+}
+
+/**
+ * Declaration files of the standard library and of packages, parsed once per process and shared
+ * by every program, as the language service's document registry does: generating several wrappers
+ * in one process (a build script, the tests) then parses `lib.*.d.ts` and `@types/node` once.
+ */
+const sharedFiles = new Map<string, { readonly file: ts.SourceFile; readonly modified: number }>();
+
+/** Checked on every reuse, so a reinstalled package is parsed again. */
+function modifiedTime(fileName: string): number {
+  try {
+    return statSync(fileName).mtimeMs;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function isSharedFile(fileName: string): boolean {
+  return fileName.endsWith('.d.ts') && (fileName.includes('/node_modules/') || path.dirname(fileName) === LIB_DIR);
+}
+
+const LIB_DIR = path.dirname(ts.getDefaultLibFilePath(CODEGEN_COMPILER_OPTIONS));
+
+/** Name of the in-memory file that imports a package `--source`; never written. */
+const ENTRY_NAME = '__clientpool_codegen_entry__';
+
+function importedModule(checker: ts.TypeChecker, entry: ts.SourceFile): ts.Symbol | undefined {
+  const [statement] = entry.statements;
+  return statement !== undefined && ts.isImportDeclaration(statement)
+    ? checker.getSymbolAtLocation(statement.moduleSpecifier)
+    : undefined;
+}
+
+/** Resolve `specifier` from `containingFile` to a declaration or source file, in the given mode. */
+function resolveFrom(
+  specifier: string,
+  containingFile: string,
+  options: ts.CompilerOptions,
+  host: ts.ModuleResolutionHost,
+  mode: ts.ResolutionMode,
+): string | undefined {
+  const { resolvedModule } = ts.resolveModuleName(specifier, containingFile, options, host, undefined, undefined, mode);
+  return resolvedModule !== undefined && isTypeScriptExtension(resolvedModule.extension)
+    ? resolvedModule.resolvedFileName
+    : undefined;
+}
+
+function isTypeScriptExtension(extension: string): boolean {
+  return /^\.(d\.)?[cm]?tsx?$/.test(extension);
+}
+
+/** Forward slashes, so headers and specifiers are the same on Windows. */
+export function toPosix(filePath: string): string {
+  return filePath.split(path.sep).join('/');
+}

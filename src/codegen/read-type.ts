@@ -1,0 +1,106 @@
+import * as ts from 'typescript';
+import { CodegenError } from './errors.js';
+
+/** One method of the client type, with every signature (more than one when overloaded). */
+export interface ClientMethod {
+  readonly name: string;
+  readonly symbol: ts.Symbol;
+  readonly signatures: readonly ts.Signature[];
+}
+
+/** The client type named by `--type`, as the checker sees it. */
+export interface ClientType {
+  /** The export name, which is also how the output imports it. */
+  readonly name: string;
+  readonly symbol: ts.Symbol;
+  readonly type: ts.Type;
+  /** The type's own type parameters; the wrapper class declares the same ones. */
+  readonly typeParameters: readonly ts.TypeParameter[];
+}
+
+/** Find the exported class, interface or type alias `name` of `moduleSymbol`. */
+export function findClientType(
+  checker: ts.TypeChecker,
+  moduleSymbol: ts.Symbol,
+  name: string,
+  sourceLabel: string,
+): ClientType {
+  const exports = checker.getExportsOfModule(moduleSymbol);
+  const exported = exports.find((symbol) => symbol.name === name);
+  const typeLike = ts.SymbolFlags.Class | ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias;
+  if (exported === undefined) {
+    const candidates = exports
+      .filter((symbol) => (skipAlias(checker, symbol).flags & typeLike) !== 0 && symbol.name !== 'default')
+      .map((symbol) => symbol.name)
+      .sort();
+    const hint = candidates.length === 0 ? 'it exports no class or interface' : `exported types: ${listSome(candidates)}`;
+    throw new CodegenError('ERR_CODEGEN_TYPE_NOT_FOUND', `--type ${name}: ${sourceLabel} exports no type '${name}' (${hint})`);
+  }
+  const symbol = skipAlias(checker, exported);
+  if ((symbol.flags & typeLike) === 0) {
+    throw new CodegenError(
+      'ERR_CODEGEN_TYPE_NOT_FOUND',
+      `--type ${name}: '${name}' in ${sourceLabel} is a value, not a class, interface or type alias`,
+    );
+  }
+  const type = checker.getDeclaredTypeOfSymbol(symbol);
+  // The checker lists a primitive's apparent members (`String#charAt`); those are not a client.
+  if (!isObjectLike(type)) {
+    throw new CodegenError(
+      'ERR_CODEGEN_NO_METHODS',
+      `--type ${name}: '${name}' in ${sourceLabel} is not an object type, so it has no methods to wrap`,
+    );
+  }
+  return { name, symbol, type, typeParameters: declaredTypeParameters(checker, symbol, type) };
+}
+
+/**
+ * The public methods of `type`, inherited ones included, in the checker's order (own members first).
+ * Skipped: properties that are not callable, optional methods (a client may lack them), `private`
+ * and `protected` members, `#private` and symbol-named members, and `constructor`.
+ */
+export function listMethods(checker: ts.TypeChecker, type: ts.Type): ClientMethod[] {
+  const methods: ClientMethod[] = [];
+  for (const symbol of checker.getPropertiesOfType(type)) {
+    const name = symbol.name;
+    // Symbol-named members are named `__@iterator@12`; `#private` ones `#name` or `__#3@#name`.
+    if (/^(__@|__#|#)/.test(name) || name === 'constructor') continue;
+    if ((symbol.flags & ts.SymbolFlags.Optional) !== 0 || !isPublic(symbol)) continue;
+    const signatures = checker.getTypeOfSymbol(symbol).getCallSignatures();
+    if (signatures.length > 0) methods.push({ name, symbol, signatures });
+  }
+  return methods;
+}
+
+function isPublic(symbol: ts.Symbol): boolean {
+  return (symbol.declarations ?? []).every((declaration) => {
+    const name = ts.getNameOfDeclaration(declaration);
+    if (name !== undefined && ts.isPrivateIdentifier(name)) return false;
+    return (ts.getCombinedModifierFlags(declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) === 0;
+  });
+}
+
+function declaredTypeParameters(checker: ts.TypeChecker, symbol: ts.Symbol, type: ts.Type): ts.TypeParameter[] {
+  if (isInterfaceType(type)) return [...(type.typeParameters ?? [])];
+  // A type alias keeps its parameters on the declaration, not on the type.
+  const declaration = symbol.declarations?.find(ts.isTypeAliasDeclaration);
+  return (declaration?.typeParameters ?? []).map((parameter) => checker.getTypeAtLocation(parameter));
+}
+
+function isObjectLike(type: ts.Type): boolean {
+  if (type.isUnion()) return type.types.every(isObjectLike);
+  return (type.flags & (ts.TypeFlags.Object | ts.TypeFlags.Intersection)) !== 0;
+}
+
+function isInterfaceType(type: ts.Type): type is ts.InterfaceType {
+  return (type.flags & ts.TypeFlags.Object) !== 0 && ((type as ts.ObjectType).objectFlags & ts.ObjectFlags.ClassOrInterface) !== 0;
+}
+
+function skipAlias(checker: ts.TypeChecker, symbol: ts.Symbol): ts.Symbol {
+  return (symbol.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(symbol) : symbol;
+}
+
+function listSome(names: readonly string[]): string {
+  const max = 20;
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (${names.length - max} more)`;
+}
