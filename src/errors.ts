@@ -52,8 +52,8 @@ export class NoClientsError extends ClientPoolError {
 /** One client that could not take a call, as listed by {@link AllCircuitsOpenError}. */
 export interface UnavailableClient {
   readonly name: string;
-  /** `open` until `retryAfterMs`, or `half-open` with every probe permit taken. */
-  readonly state: 'open' | 'half-open';
+  /** `open` until `retryAfterMs`, `half-open` with every probe permit taken, or `down` (failing health checks). */
+  readonly state: 'open' | 'half-open' | 'down';
   /** Milliseconds until this client admits a call again; 0 when it waits for a probe to finish. */
   readonly retryAfterMs: number;
 }
@@ -68,7 +68,9 @@ export class AllCircuitsOpenError extends ClientPoolError {
   constructor(clients: readonly UnavailableClient[]) {
     const due = clients.reduce((min, c) => Math.min(min, c.retryAfterMs), Infinity);
     const list = clients
-      .map((c) => (c.state === 'open' ? `${c.name} (open, back in ${Math.ceil(c.retryAfterMs)} ms)` : `${c.name} (half-open, probes busy)`))
+      .map((c) =>
+        c.state === 'open' ? `${c.name} (open, back in ${Math.ceil(c.retryAfterMs)} ms)` : c.state === 'down' ? `${c.name} (down: failing health checks)` : `${c.name} (half-open, probes busy)`,
+      )
       .join(', ');
     super(`all ${clients.length} clients are unavailable: ${list}`);
     this.clients = clients;

@@ -2,7 +2,8 @@ export { ClientPool, type AddOptions, type MethodOptions, type PoolOptions } fro
 export type { BackoffOptions, RetryOptions } from './resilience/retry-policy.js';
 export type { HedgeOptions } from './resilience/hedge-policy.js';
 export type { RetryBudgetOptions } from './resilience/retry-budget.js';
-export type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
+export type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
+export type { HealthCheckOptions } from './health/health-checker.js';
 export { callKey, type Call, type CallFunction, type CallKey, type RunOptions } from './call.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
 export type { MethodNames, Proxied, ProxyMethodOptions, ProxyOptions } from './proxy.js';
@@ -27,6 +28,7 @@ export {
   type OpenState,
 } from './breaker/breaker.js';
 export { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
+export { FailureRateBreaker, failureRate, type FailureRateBreakerOptions } from './breaker/failure-rate.js';
 export type { AnyMiddleware, Middleware, MiddlewareFunction, Next } from './middleware/middleware.js';
 export { traceId, TRACE_ID, type TraceIdOptions } from './middleware/trace-id.js';
 export { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';

@@ -48,6 +48,13 @@ export class Member<T> implements PoolMember<T> {
   readonly node: HeapNode<Member<T>>;
   /** Clock time until which it takes no call (tokens out, or paused by the upstream); 0 when not. */
   pausedUntil = 0;
+  /** Failing active health checks: out of the rotation until it passes enough of them. */
+  isDown = false;
+  /** Slow start: clock time it started to come back, and when it takes its full share; 0 when not warming. */
+  warmingSince = 0;
+  warmUntil = 0;
+  /** Position in the roster's list of all members (for panic routing). */
+  allIndex = -1;
   inFlight = 0;
   successes = 0;
   failures = 0;

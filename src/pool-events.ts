@@ -24,6 +24,12 @@ export interface RateLimitEvent {
   readonly rejected: boolean;
 }
 
+/** A client marked down or up again by active health checks, from `pool.onHealthChange`. */
+export interface HealthChange {
+  readonly client: string;
+  readonly isDown: boolean;
+}
+
 /**
  * What observers (metrics, dashboards) may see of a pool: snapshots and typed events. Middleware with an
  * `attach(pool)` method receives it when registered, so that gauges can be read at scrape time instead of
@@ -33,4 +39,5 @@ export interface PoolObserver {
   members(): MemberSnapshot[];
   readonly onStateChange: Event<StateChange>;
   readonly onRateLimit: Event<RateLimitEvent>;
+  readonly onHealthChange: Event<HealthChange>;
 }

@@ -16,11 +16,12 @@ import {
   UnknownClientError,
 } from './errors.js';
 import { Emitter, type Event } from './events.js';
+import { HealthChecker, type HealthCheckOptions } from './health/health-checker.js';
 import type { Limiter } from './limit/limiter.js';
 import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { compose, toMiddleware, type AnyMiddleware, type Handler, type Middleware } from './middleware/middleware.js';
-import type { PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
+import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import type { Random } from './random.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import { hedgePolicy, HEDGE_MIN_SAMPLES, type HedgeOptions, type HedgePolicy } from './resilience/hedge-policy.js';
@@ -28,7 +29,7 @@ import { RetryBudget, type RetryBudgetOptions } from './resilience/retry-budget.
 import { backoffDelay, retryPolicy, type RetryOptions, type RetryPolicy } from './resilience/retry-policy.js';
 import { Roster } from './roster.js';
 import { LatencyHistogram } from './util/latency-histogram.js';
-import { abortSignal, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
+import { abortSignal, between, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
 
 /** Options of a {@link ClientPool}. */
 export interface PoolOptions<T> {
@@ -76,6 +77,21 @@ export interface PoolOptions<T> {
   readonly methods?: Readonly<Record<string, MethodOptions<T>>>;
   /** Middleware, outermost first; more can be added with `use()`. */
   readonly middleware?: readonly AnyMiddleware<T>[];
+  /**
+   * Percentage of clients that may be out (circuit open, or down) before traffic spreads over all of
+   * them at random, as Envoy's panic threshold: better to load every client than to crush the last few.
+   * 100 keeps the original behaviour: fail fast with `AllCircuitsOpenError`.
+   * @default 100
+   */
+  readonly maxEjectedPercent?: number;
+  /**
+   * Slow start: a client coming back (added to a serving pool, closed after being open, or healthy again)
+   * ramps its share of traffic from `minShare` to full over `window` ms.
+   * @default off
+   */
+  readonly slowStart?: { readonly window: number; readonly minShare?: number };
+  /** Active health checks; failing clients are taken out of the rotation. @default off */
+  readonly healthCheck?: HealthCheckOptions<T>;
   /**
    * Time every call to keep each client's peak-EWMA latency (in `members()`). Reading the clock twice
    * costs about 90 ns per call here, so it is on only when asked for or when something uses it: the
@@ -159,12 +175,21 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #closing: Promise<void> | undefined;
   readonly #stateChanges = new Emitter<StateChange>();
   readonly #rateLimits = new Emitter<RateLimitEvent>();
+  readonly #healthChanges = new Emitter<HealthChange>();
+  readonly #health: HealthChecker<T, Member<T>> | undefined;
   readonly #host: CallHost<T> = { pause: (member, ms) => this.#pause(member, ms) };
 
   /** Subscribe to circuit transitions of every client. Returns a disposable. */
   readonly onStateChange: Event<StateChange> = this.#stateChanges.event;
   /** Subscribe to calls that waited for, or were refused, a rate-limit token. */
   readonly onRateLimit: Event<RateLimitEvent> = this.#rateLimits.event;
+  /** Subscribe to clients marked down or up by health checks. */
+  readonly onHealthChange: Event<HealthChange> = this.#healthChanges.event;
+
+  /** Run one round of health checks now (they also run every `interval`); resolves when it is done. */
+  checkHealth(): Promise<void> {
+    return this.#health?.checkAll() ?? Promise.resolve();
+  }
 
   constructor(options: PoolOptions<T> = {}) {
     optionsObject('options', options);
@@ -177,9 +202,16 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     if (typeof this.#measureLatency !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', this.#measureLatency);
     this.#breakerFactory = breakerFactory(options.breaker);
     this.#limit = limiter(options.limit, this.#clock);
+    const slowStart = options.slowStart;
+    optionsObject('slowStart', slowStart);
     this.#roster = new Roster<T>(
       this.#clock,
       this.#random,
+      {
+        maxEjected: between('maxEjectedPercent', options.maxEjectedPercent ?? 100, 0, 100) / 100,
+        slowStartWindow: slowStart === undefined ? 0 : positive('slowStart.window', slowStart.window),
+        slowStartMinShare: between('slowStart.minShare', slowStart?.minShare ?? 0.1, 0, 1),
+      },
       (member, from, to) => {
         if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
       },
@@ -191,6 +223,19 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#defaults = { timeout: this.#timeout, balancer, retry: retryPolicy(options.retry), hedge: this.#hedgePolicy(options.hedge) };
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     this.#methods = this.#methodDefaults(options.methods);
+    if (options.healthCheck !== undefined) {
+      const roster = this.#roster;
+      this.#health = new HealthChecker<T, Member<T>>(options.healthCheck, {
+        members: () => roster.byName.values(),
+        clientOf: (member) => member.client,
+        isDown: (member) => member.isDown,
+        setDown: (member, isDown) => {
+          roster.setDown(member, isDown);
+          if (this.#healthChanges.hasListeners) this.#healthChanges.emit({ client: member.name, isDown });
+        },
+      });
+      this.#health.start();
+    }
     if (options.middleware !== undefined) {
       if (!Array.isArray(options.middleware)) throw new InvalidOptionError('middleware', 'an array', options.middleware);
       for (const middleware of options.middleware as readonly AnyMiddleware<T>[]) this.use(middleware);
@@ -725,6 +770,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   async #shutdown(): Promise<void> {
     if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
     this.#wakeTimer = undefined;
+    this.#health?.stop();
     for (const waiter of this.#waiting.splice(0)) this.#settleWaiter(waiter, new PoolClosedError());
     const results = await Promise.allSettled([
       ...Array.from(this.#roster.byName.keys(), (name) => this.remove(name)),
@@ -733,6 +779,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const closed = await Promise.allSettled(closers.map(async (close) => close?.()));
     this.#stateChanges.clear();
     this.#rateLimits.clear();
+    this.#healthChanges.clear();
     const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }

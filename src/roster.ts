@@ -11,6 +11,15 @@ import { IndexedHeap } from './util/indexed-heap.js';
 /** Called when a member's circuit state changed. */
 export type TransitionListener<T> = (member: Member<T>, from: CircuitState, to: CircuitState) => void;
 
+/** How members that come back, or too many going out, are handled. */
+export interface RosterPolicy {
+  /** Fraction (0..1] of members that may be ejected (open or down) before traffic spreads over all of them. */
+  readonly maxEjected: number;
+  /** Slow start window in ms (0: off) and the share a member starts with. */
+  readonly slowStartWindow: number;
+  readonly slowStartMinShare: number;
+}
+
 /**
  * The pool's bookkeeping of its members: which may take a call now (`ready`, what balancers pick from),
  * which are open until some time (`cooling`), which wait for a rate-limit token or a pause
@@ -35,6 +44,12 @@ export class Roster<T> {
   readonly #random: Random;
   readonly #onTransition: TransitionListener<T>;
   readonly #onReady: () => void;
+  readonly #policy: RosterPolicy;
+  /** Every member, for panic routing. */
+  readonly #all: Member<T>[] = [];
+  #downCount = 0;
+  /** Whether any call was placed yet. */
+  #hasServed = false;
   /** Whether some balancer in use reads latency. */
   usesLatency = false;
   /** Admission of the last `select`, read right after it returns (no await in between). */
@@ -42,7 +57,8 @@ export class Roster<T> {
   /** The affinity ring over every member, rebuilt lazily after the membership changes. */
   #ring: HashRing<Member<T>> | undefined;
 
-  constructor(clock: Clock, random: Random, onTransition: TransitionListener<T>, onReady: () => void) {
+  constructor(clock: Clock, random: Random, policy: RosterPolicy, onTransition: TransitionListener<T>, onReady: () => void) {
+    this.#policy = policy;
     this.#clock = clock;
     this.#random = random;
     this.#onTransition = onTransition;
@@ -72,6 +88,10 @@ export class Roster<T> {
     this.#bySlot[member.slot] = member;
     member.lastState = member.breaker.state;
     this.#ring = undefined;
+    member.allIndex = this.#all.length;
+    this.#all.push(member);
+    // A member joining a pool that already serves traffic ramps up; the first members do not.
+    if (this.#hasServed) this.#startWarming(member);
     this.place(member);
   }
 
@@ -82,6 +102,21 @@ export class Roster<T> {
     this.#unplace(member);
     member.placement = 'gone';
     this.#ring = undefined;
+    const last = this.#all.pop()!;
+    if (last !== member) {
+      this.#all[member.allIndex] = last;
+      last.allIndex = member.allIndex;
+    }
+    if (member.isDown) this.#downCount--;
+  }
+
+  /** Mark a member down (failing health checks) or up again; coming up, it ramps up like any return. */
+  setDown(member: Member<T>, isDown: boolean): void {
+    if (member.isDown === isDown || member.placement === 'gone') return;
+    member.isDown = isDown;
+    this.#downCount += isDown ? 1 : -1;
+    if (!isDown) this.#startWarming(member);
+    this.place(member);
   }
 
   /** After a removed member has drained. */
@@ -99,6 +134,10 @@ export class Roster<T> {
    */
   select(balancer: Balancer<T>, avoid?: readonly Member<T>[], key?: string): Member<T> | undefined {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
+    if (this.#cooling.size + this.#downCount > this.#policy.maxEjected * this.#all.length) {
+      const member = this.#panicPick();
+      if (member !== undefined) return member;
+    }
     const ready = this.#ready;
     let skips = 0;
     for (;;) {
@@ -114,6 +153,7 @@ export class Roster<T> {
       }
       member ??= this.#pick(balancer, ready);
       if (avoid !== undefined && avoid.includes(member) && ++skips < ready.length * 2) continue;
+      if (member.warmUntil > 0 && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
       if (admission === false) {
         this.afterBreaker(member);
@@ -127,6 +167,7 @@ export class Roster<T> {
       }
       // A probe may have used the last permit; a refusal or transition is seen here too.
       if (admission === 'probe') this.afterBreaker(member);
+      this.#hasServed = true;
       this.admission = admission;
       this.inFlight(member, 1);
       return member;
@@ -150,6 +191,8 @@ export class Roster<T> {
     const from = member.lastState;
     if (state !== from) {
       member.lastState = state;
+      // A client back from an open circuit ramps up instead of taking its full share at once.
+      if (state.kind === 'closed') this.#startWarming(member);
       this.#onTransition(member, from, state);
     }
     this.place(member);
@@ -163,6 +206,10 @@ export class Roster<T> {
 
   place(member: Member<T>): void {
     if (member.placement === 'gone') return;
+    if (member.isDown) {
+      this.#moveTo(member, 'saturated');
+      return;
+    }
     const state = member.breaker.state;
     const now = state.kind === 'open' || member.pausedUntil > 0 ? this.#clock.now() : 0;
     if (state.kind === 'open' && now < state.until) {
@@ -190,6 +237,43 @@ export class Roster<T> {
     if (balancer.onInFlight !== undefined) this.#inFlightHooks.push(balancer);
     if (balancer.usesLatency === true) this.usesLatency = true;
     return balancer;
+  }
+
+  /**
+   * Panic routing (Envoy's panic threshold): with more than `maxEjected` of the members out, a pick goes
+   * to any member at random, so that traffic spreads over all of them instead of crushing the last few.
+   * An open member picked so is admitted as a plain call: its breaker ignores the outcome.
+   */
+  #panicPick(): Member<T> | undefined {
+    const all = this.#all;
+    for (let tries = 0; tries < all.length; tries++) {
+      const member = all[Math.floor(this.#random() * all.length)]!;
+      if (member.placement === 'ready') return undefined; // the normal path admits it
+      if (member.limiter !== undefined && !member.limiter.tryTake(1)) continue;
+      this.admission = 'call';
+      this.inFlight(member, 1);
+      return member;
+    }
+    return undefined;
+  }
+
+  #startWarming(member: Member<T>): void {
+    const window = this.#policy.slowStartWindow;
+    if (window <= 0) return;
+    const now = this.#clock.now();
+    member.warmingSince = now;
+    member.warmUntil = now + window;
+  }
+
+  /** During slow start, take a pick with probability rising linearly from `minShare` to 1 over the window. */
+  #admitWarming(member: Member<T>): boolean {
+    const now = this.#clock.now();
+    if (now >= member.warmUntil) {
+      member.warmUntil = 0;
+      return true;
+    }
+    const share = Math.max(this.#policy.slowStartMinShare, (now - member.warmingSince) / this.#policy.slowStartWindow);
+    return this.#random() < share;
   }
 
   #promoteDue(): void {
@@ -259,9 +343,11 @@ export class Roster<T> {
     for (const member of this.byName.values()) {
       const state = member.breaker.state;
       clients.push(
-        state.kind === 'open'
-          ? { name: member.name, state: 'open', retryAfterMs: Math.max(0, state.until - now) }
-          : { name: member.name, state: 'half-open', retryAfterMs: 0 },
+        member.isDown
+          ? { name: member.name, state: 'down', retryAfterMs: 0 }
+          : state.kind === 'open'
+            ? { name: member.name, state: 'open', retryAfterMs: Math.max(0, state.until - now) }
+            : { name: member.name, state: 'half-open', retryAfterMs: 0 },
       );
     }
     return new AllCircuitsOpenError(clients);

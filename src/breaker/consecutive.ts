@@ -108,7 +108,9 @@ export class ConsecutiveBreaker implements Breaker {
   }
 
   #open(trips: number): void {
-    const cooldown = Math.min(this.#cooldown * this.#multiplier ** (trips - 1), this.#maxCooldown);
+    // Guarded: with cooldown 0, 0 x Infinity after many trips would be NaN.
+    const grown = this.#multiplier === 1 || this.#cooldown === 0 ? this.#cooldown : this.#cooldown * this.#multiplier ** (trips - 1);
+    const cooldown = Math.min(grown, this.#maxCooldown);
     this.#failures = 0;
     this.#state = { kind: 'open', until: this.#clock.now() + cooldown, trips };
   }

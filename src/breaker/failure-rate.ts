@@ -1,0 +1,227 @@
+import { InvalidOptionError } from '../errors.js';
+import { finiteAtLeast, integerAtLeast, nonNegative, optionsObject, positive } from '../validate.js';
+import { systemClock, type Clock } from '../clock.js';
+import { CLOSED, type Admission, type Breaker, type BreakerFactory, type CircuitState } from './breaker.js';
+import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window.js';
+
+/** Options of the {@link FailureRateBreaker}. */
+export interface FailureRateBreakerOptions {
+  /**
+   * Failure ratio of the window that opens the circuit: a number > 0 and <= 1. The circuit opens when
+   * `failures / calls >= threshold`.
+   * @default 0.5
+   */
+  readonly threshold?: number;
+  /**
+   * The calls the ratios are taken over: the last `size` calls, or the calls of the last `ms`
+   * milliseconds kept in `buckets` buckets (default 10). A time window forgets an outcome when the
+   * window has moved past its bucket: after more than `ms - ms / buckets` and at most `ms` milliseconds.
+   * @default { kind: 'time', ms: 10_000, buckets: 10 }
+   */
+  readonly window?:
+    | { readonly kind: 'count'; readonly size: number }
+    | { readonly kind: 'time'; readonly ms: number; readonly buckets?: number };
+  /**
+   * Calls the window must hold before the circuit may open, so that two failures out of three calls
+   * after a quiet night do not trip it. At most the `size` of a count window.
+   * @default 10, or the size of a smaller count window
+   */
+  readonly minimumThroughput?: number;
+  /**
+   * Calls taking longer than this many milliseconds are slow, whatever their outcome. Setting it makes the
+   * pool time every call.
+   * @default none: no call is slow
+   */
+  readonly slowCallDuration?: number;
+  /**
+   * Slow-call ratio of the window that opens the circuit, on its own: a number > 0 and <= 1. Needs
+   * `slowCallDuration`.
+   * @default 1 (every call in the window slow)
+   */
+  readonly slowCallThreshold?: number;
+  /**
+   * Trial calls while half-open: admitted up to this many at once, and all must succeed (fast) to close
+   * the circuit.
+   * @default 1
+   */
+  readonly halfOpenProbes?: number;
+  /**
+   * Milliseconds the circuit stays open before admitting trial calls.
+   * @default 10_000
+   */
+  readonly cooldown?: number;
+  /**
+   * Each consecutive reopening multiplies the cooldown by this factor (1 keeps it fixed).
+   * @default 2
+   */
+  readonly cooldownMultiplier?: number;
+  /**
+   * Upper bound of a grown cooldown in milliseconds.
+   * @default 300_000, or `cooldown` if larger
+   */
+  readonly maxCooldown?: number;
+}
+
+/**
+ * Opens when the failure ratio of recent calls reaches `threshold` (or their slow-call ratio reaches
+ * `slowCallThreshold`), once the window holds `minimumThroughput` calls. The ratios are checked after
+ * every outcome recorded while closed. It suits a client that fails some of its calls, which the
+ * consecutive breaker misses as long as a success comes between its failures.
+ *
+ * After `cooldown` it is half-open and admits `halfOpenProbes` trial calls: when all succeed without
+ * being slow it closes with an empty window; the first that fails or is slow reopens it, for a cooldown
+ * grown by `cooldownMultiplier` and capped at `maxCooldown`. Outcomes of calls admitted before the circuit
+ * opened do not decide a half-open circuit: only probes do.
+ *
+ * @example
+ * ```ts
+ * const pool = new ClientPool<Api>({
+ *   breaker: failureRate({ threshold: 0.5, window: { kind: 'time', ms: 10_000 }, slowCallDuration: 2_000 }),
+ * });
+ * ```
+ */
+export class FailureRateBreaker implements Breaker {
+  readonly usesDuration: boolean;
+  readonly #window: RollingWindow;
+  readonly #minimumThroughput: number;
+  readonly #threshold: number;
+  /** `Infinity` when slow calls are not counted, so that no duration (nor `NaN`) exceeds it. */
+  readonly #slowCallDuration: number;
+  readonly #slowCallThreshold: number;
+  readonly #cooldown: number;
+  readonly #probes: number;
+  readonly #multiplier: number;
+  readonly #maxCooldown: number;
+  #state: CircuitState = CLOSED;
+  #probesInFlight = 0;
+  /** Probe successes since the circuit last went half-open. */
+  #probeSuccesses = 0;
+  readonly #clock: Clock;
+
+  constructor(options: FailureRateBreakerOptions = {}, clock: Clock = systemClock, prefix = 'breaker') {
+    optionsObject(prefix, options);
+    this.#clock = clock;
+    this.#threshold = ratio(`${prefix}.threshold`, options.threshold ?? 0.5);
+    this.#window = rollingWindow(`${prefix}.window`, options.window === undefined ? { kind: 'time', ms: 10_000 } : options.window, clock);
+    const capacity = this.#window instanceof CountWindow ? this.#window.size : Infinity;
+    this.#minimumThroughput = integerAtLeast(`${prefix}.minimumThroughput`, options.minimumThroughput ?? Math.min(10, capacity), 1);
+    if (this.#minimumThroughput > capacity) {
+      throw new InvalidOptionError(`${prefix}.minimumThroughput`, `an integer from 1 to the window size (${capacity})`, this.#minimumThroughput);
+    }
+    if (options.slowCallDuration === undefined) {
+      if (options.slowCallThreshold !== undefined) {
+        throw new InvalidOptionError(`${prefix}.slowCallDuration`, 'set when slowCallThreshold is', undefined);
+      }
+      this.#slowCallDuration = Infinity;
+    } else {
+      this.#slowCallDuration = positive(`${prefix}.slowCallDuration`, options.slowCallDuration);
+    }
+    this.#slowCallThreshold = ratio(`${prefix}.slowCallThreshold`, options.slowCallThreshold ?? 1);
+    this.usesDuration = options.slowCallDuration !== undefined;
+    this.#cooldown = nonNegative(`${prefix}.cooldown`, options.cooldown ?? 10_000);
+    this.#probes = integerAtLeast(`${prefix}.halfOpenProbes`, options.halfOpenProbes ?? 1, 1);
+    this.#multiplier = finiteAtLeast(`${prefix}.cooldownMultiplier`, options.cooldownMultiplier ?? 2, 1);
+    this.#maxCooldown = nonNegative(`${prefix}.maxCooldown`, options.maxCooldown ?? Math.max(300_000, this.#cooldown));
+  }
+
+  get state(): CircuitState {
+    return this.#state;
+  }
+
+  canAcquire(): boolean {
+    const state = this.#state;
+    if (state.kind === 'closed') return true;
+    if (state.kind === 'open' && this.#clock.now() < state.until) return false;
+    return this.#probesInFlight + this.#probeSuccesses < this.#probes;
+  }
+
+  acquire(): Admission {
+    const state = this.#state;
+    if (state.kind === 'closed') return 'call';
+    if (state.kind === 'open') {
+      if (this.#clock.now() < state.until) return false;
+      this.#state = { kind: 'half-open', trips: state.trips };
+    }
+    // Probes still to succeed bound the admissions, so a half-open period admits `halfOpenProbes` in all.
+    if (this.#probesInFlight + this.#probeSuccesses >= this.#probes) return false;
+    this.#probesInFlight++;
+    return 'probe';
+  }
+
+  success(admission: Exclude<Admission, false>, durationMs: number): void {
+    if (admission === 'probe') this.#probeDone(!(durationMs > this.#slowCallDuration));
+    else if (this.#state.kind === 'closed') this.#record(false, durationMs > this.#slowCallDuration);
+  }
+
+  failure(admission: Exclude<Admission, false>, durationMs: number): void {
+    if (admission === 'probe') this.#probeDone(false);
+    else if (this.#state.kind === 'closed') this.#record(true, durationMs > this.#slowCallDuration);
+  }
+
+  release(admission: Exclude<Admission, false>): void {
+    if (admission === 'probe') this.#probesInFlight--;
+  }
+
+  #record(failed: boolean, slow: boolean): void {
+    const window = this.#window;
+    window.record(failed, slow);
+    const total = window.total;
+    // Ratios by division: `failures >= threshold * total` would miss 7 of 25 at 0.28 (0.28 * 25 > 7).
+    if (total >= this.#minimumThroughput && (window.failures / total >= this.#threshold || window.slow / total >= this.#slowCallThreshold)) {
+      this.#open(1);
+    }
+  }
+
+  #probeDone(isGood: boolean): void {
+    this.#probesInFlight--;
+    const state = this.#state;
+    if (state.kind !== 'half-open') return;
+    if (!isGood) {
+      this.#open(state.trips + 1);
+    } else if (++this.#probeSuccesses === this.#probes) {
+      this.#probeSuccesses = 0;
+      this.#window.clear();
+      this.#state = CLOSED;
+    }
+  }
+
+  #open(trips: number): void {
+    // A zero cooldown stays zero: 0 * Infinity (a multiplier grown past the doubles) would be NaN.
+    const cooldown = this.#cooldown === 0 ? 0 : Math.min(this.#cooldown * this.#multiplier ** (trips - 1), this.#maxCooldown);
+    this.#probeSuccesses = 0;
+    this.#state = { kind: 'open', until: this.#clock.now() + cooldown, trips };
+  }
+}
+
+/**
+ * A breaker factory for `new ClientPool({ breaker })`: one {@link FailureRateBreaker} per client, on the
+ * pool's clock. The options are validated here, at once.
+ *
+ * @example
+ * ```ts
+ * const pool = new ClientPool<Api>({ breaker: failureRate({ threshold: 0.5, window: { kind: 'time', ms: 10_000 } }) });
+ * ```
+ */
+export function failureRate(options: FailureRateBreakerOptions = {}): BreakerFactory {
+  new FailureRateBreaker(options, systemClock, 'breaker');
+  return ({ clock }) => new FailureRateBreaker(options, clock, 'breaker');
+}
+
+/** A number > 0 and <= 1. */
+function ratio(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new InvalidOptionError(option, 'a number > 0 and <= 1', value);
+  return value;
+}
+
+function rollingWindow(option: string, value: unknown, clock: Clock): RollingWindow {
+  optionsObject(option, value);
+  const window = value as { readonly kind?: unknown; readonly size?: unknown; readonly ms?: unknown; readonly buckets?: unknown };
+  switch (window.kind) {
+    case 'count':
+      return new CountWindow(integerAtLeast(`${option}.size`, window.size, 1));
+    case 'time':
+      return new TimeWindow(positive(`${option}.ms`, window.ms), integerAtLeast(`${option}.buckets`, window.buckets ?? 10, 1), clock);
+    default:
+      throw new InvalidOptionError(`${option}.kind`, 'one of "count", "time"', window.kind);
+  }
+}
