@@ -159,11 +159,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /** Per-method options, by method label. */
   readonly #methods: Map<string, MethodDefaults<T>> | undefined;
   readonly #budget: RetryBudget | undefined;
+  #usesBudget = false;
   /** Latency per method, kept only when a hedge delay is a quantile. */
   #histograms: Map<string, LatencyHistogram> | undefined;
   readonly #limit: Limiter | undefined;
-  /** Whether calls are timed: asked for, or needed by a breaker. Balancers that need it turn it on in the roster. */
-  #measureLatency: boolean;
   readonly #roster: Roster<T>;
   readonly #middleware: Middleware<T>[] = [];
   #chain: Handler<T> = invoke;
@@ -198,8 +197,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#isFailure = options.isFailure === undefined ? () => true : callable('isFailure', options.isFailure);
     this.#timeout = options.timeout === undefined ? undefined : positive('timeout', options.timeout);
     this.#maxWait = nonNegative('maxWait', options.maxWait ?? 1_000);
-    this.#measureLatency = options.measureLatency ?? false;
-    if (typeof this.#measureLatency !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', this.#measureLatency);
+    const measureLatency = options.measureLatency ?? false;
+    if (typeof measureLatency !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', measureLatency);
     this.#breakerFactory = breakerFactory(options.breaker);
     this.#limit = limiter(options.limit, this.#clock);
     const slowStart = options.slowStart;
@@ -219,10 +218,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         if (this.#waiting.length > 0 && !this.#isWaking) this.#wakeSoon();
       },
     );
+    this.#roster.isTimed = measureLatency;
     const balancer = this.#roster.balancerFor(validateStrategy<T>('strategy', options.strategy ?? 'round-robin'));
     this.#defaults = { timeout: this.#timeout, balancer, retry: retryPolicy(options.retry), hedge: this.#hedgePolicy(options.hedge) };
     this.#budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     this.#methods = this.#methodDefaults(options.methods);
+    this.#usesBudget = [this.#defaults, ...(this.#methods?.values() ?? [])].some((d) => d.retry !== undefined || d.hedge !== undefined);
     if (options.healthCheck !== undefined) {
       const roster = this.#roster;
       this.#health = new HealthChecker<T, Member<T>>(options.healthCheck, {
@@ -298,7 +299,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     if (existing !== undefined) throw new InvalidOptionError('client', `not already in the pool (it is "${existing.name}")`, name);
 
     const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#random });
-    if (breaker.usesDuration === true) this.#measureLatency = true;
+    if (breaker.usesDuration === true) this.#roster.isTimed = true;
     this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, limit));
     return name;
   }
@@ -391,7 +392,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const balancer = options.strategy === undefined ? defaults.balancer : this.#roster.balancerFor(options.strategy);
       const retry = options.retry === undefined ? defaults.retry : retryPolicy(options.retry);
       const hedge = options.hedge === undefined ? defaults.hedge : this.#hedgePolicy(options.hedge);
-      this.#budget?.deposit();
+      // Calls count towards the budget once anything can spend it: no cost for pools without retries.
+      if (retry !== undefined || hedge !== undefined) this.#usesBudget = true;
+      if (this.#usesBudget) this.#budget?.deposit();
       if (retry === undefined && hedge === undefined && (this.#limit === undefined || this.#limit.tryTake?.(1) === true) && this.#waiting.length === 0) {
         // The common path: no plan object, no extra promise.
         const member = this.#roster.select(balancer, undefined, options.key);
@@ -436,7 +439,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     controller: AbortController | undefined,
   ): Promise<unknown> {
     const signal = options.signal;
-    const start = this.#measureLatency || this.#roster.usesLatency ? this.#clock.now() : Number.NaN;
+    const start = this.#roster.isTimed ? this.#clock.now() : Number.NaN;
     const call = new PoolCall(member, method, attempt, signal ?? NEVER_ABORTED, options, fn, this.#host);
     try {
       const result =
@@ -573,7 +576,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #hedgePolicy(option: HedgeOptions | false | undefined, prefix = 'hedge'): HedgePolicy | undefined {
     const policy = hedgePolicy(option, prefix);
     if (policy !== undefined && Number.isNaN(policy.fixed)) {
-      this.#measureLatency = true;
+      this.#roster.isTimed = true;
       this.#histograms ??= new Map();
     }
     return policy;

@@ -50,8 +50,10 @@ export class Roster<T> {
   #downCount = 0;
   /** Whether any call was placed yet. */
   #hasServed = false;
-  /** Whether some balancer in use reads latency. */
-  usesLatency = false;
+  /** Whether calls are timed: asked for, or needed by a balancer, a breaker or quantile hedging. */
+  isTimed = false;
+  /** Whether more than `maxEjected` of the members are out, kept up to date on every move. */
+  #isPanicking = false;
   /** Admission of the last `select`, read right after it returns (no await in between). */
   admission: 'call' | 'probe' = 'call';
   /** The affinity ring over every member, rebuilt lazily after the membership changes. */
@@ -108,6 +110,7 @@ export class Roster<T> {
       last.allIndex = member.allIndex;
     }
     if (member.isDown) this.#downCount--;
+    this.#updatePanic();
   }
 
   /** Mark a member down (failing health checks) or up again; coming up, it ramps up like any return. */
@@ -117,6 +120,7 @@ export class Roster<T> {
     this.#downCount += isDown ? 1 : -1;
     if (!isDown) this.#startWarming(member);
     this.place(member);
+    this.#updatePanic();
   }
 
   /** After a removed member has drained. */
@@ -134,7 +138,7 @@ export class Roster<T> {
    */
   select(balancer: Balancer<T>, avoid?: readonly Member<T>[], key?: string): Member<T> | undefined {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
-    if (this.#cooling.size + this.#downCount > this.#policy.maxEjected * this.#all.length) {
+    if (this.#isPanicking) {
       const member = this.#panicPick();
       if (member !== undefined) return member;
     }
@@ -235,7 +239,7 @@ export class Roster<T> {
       for (const member of this.#ready) balancer.onReady?.(member);
     }
     if (balancer.onInFlight !== undefined) this.#inFlightHooks.push(balancer);
-    if (balancer.usesLatency === true) this.usesLatency = true;
+    if (balancer.usesLatency === true) this.isTimed = true;
     return balancer;
   }
 
@@ -303,6 +307,11 @@ export class Roster<T> {
     node.key = until;
     if (heap.has(node)) heap.update(node);
     else heap.push(node);
+    this.#updatePanic();
+  }
+
+  #updatePanic(): void {
+    this.#isPanicking = this.#policy.maxEjected < 1 && this.#cooling.size + this.#downCount > this.#policy.maxEjected * this.#all.length;
   }
 
   #moveTo(member: Member<T>, placement: 'ready' | 'cooling' | 'throttled' | 'saturated'): void {
@@ -330,6 +339,8 @@ export class Roster<T> {
       for (const balancer of this.#readyHooks) balancer.onUnready?.(member);
     } else if (member.placement === 'cooling') {
       this.#cooling.remove(member.node);
+      member.placement = 'saturated';
+      this.#updatePanic();
     } else if (member.placement === 'throttled') {
       this.#throttled.remove(member.node);
     }
