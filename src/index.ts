@@ -1,4 +1,5 @@
-export { ClientPool, type AddOptions, type MethodOptions, type PoolOptions } from './pool.js';
+export { ClientPool } from './pool.js';
+export type { AddOptions, MethodOptions, PoolOptions } from './pool-options.js';
 export type { BackoffOptions, RetryOptions } from './resilience/retry-policy.js';
 export type { HedgeOptions } from './resilience/hedge-policy.js';
 export type { RetryBudgetOptions } from './resilience/retry-budget.js';

@@ -1,139 +1,36 @@
 import type { Balancer } from './balancers/balancer.js';
-import { validateStrategy, type Strategy } from './balancers/strategies.js';
-import { CLOSED, type BreakerFactory } from './breaker/breaker.js';
-import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
-import type { Call, CallFunction, CallKey, RunOptions } from './call.js';
+import { validateStrategy } from './balancers/strategies.js';
+import type { BreakerFactory } from './breaker/breaker.js';
+import type { CallFunction, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   AbortedError,
   ClientCallError,
   ClientPanicError,
   InvalidOptionError,
-  isClientPoolError,
   PoolClosedError,
   RateLimitedError,
   TimeoutError,
   UnknownClientError,
 } from './errors.js';
 import { Emitter, type Event } from './events.js';
-import { HealthChecker, type HealthCheckOptions } from './health/health-checker.js';
+import { HealthChecker } from './health/health-checker.js';
 import type { Limiter } from './limit/limiter.js';
-import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
+import { ClientQueue } from './limit/client-queue.js';
+import { TokenBucket } from './limit/token-bucket.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { compose, toMiddleware, type AnyMiddleware, type Handler, type Middleware } from './middleware/middleware.js';
+import { EMPTY_OPTIONS, invoke, isLocal, NEVER_ABORTED, PoolCall, recover, type CallHost } from './pool-call.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
+import { breakerFactory, limiter, type AddOptions, type PoolOptions } from './pool-options.js';
 import type { Random } from './random.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import { hedgePolicy, HEDGE_MIN_SAMPLES, type HedgeOptions, type HedgePolicy } from './resilience/hedge-policy.js';
-import { RetryBudget, type RetryBudgetOptions } from './resilience/retry-budget.js';
-import { backoffDelay, retryPolicy, type RetryOptions, type RetryPolicy } from './resilience/retry-policy.js';
+import { RetryBudget } from './resilience/retry-budget.js';
+import { backoffDelay, retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
 import { Roster } from './roster.js';
 import { LatencyHistogram } from './util/latency-histogram.js';
 import { abortSignal, between, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
-
-/** Options of a {@link ClientPool}. */
-export interface PoolOptions<T> {
-  /**
-   * How a client is chosen for each call: a built-in name or your own `Balancer`.
-   * @default 'round-robin'
-   */
-  readonly strategy?: Strategy<T>;
-  /**
-   * The per-client circuit breaker: options of the consecutive-failure breaker, a factory for another
-   * kind, or `false` for none.
-   * @default { maxFailures: 5, cooldown: 10_000, halfOpenProbes: 1 }
-   */
-  readonly breaker?: ConsecutiveBreakerOptions | BreakerFactory | false;
-  /**
-   * Decides whether an error counts against the client's breaker. Errors it rejects count as a
-   * success of the client (it answered). The caller's own abort never counts.
-   * @default every error counts
-   */
-  readonly isFailure?: (error: unknown) => boolean;
-  /** Default timeout of every call in milliseconds. @default none */
-  readonly timeout?: number;
-  /**
-   * A pool-wide rate limit, taken before a client is chosen: token-bucket options (`rate` per second,
-   * `burst`), or any `Limiter` such as the Redis-backed bucket of `clientpool/redis`.
-   * @default none
-   */
-  readonly limit?: Omit<TokenBucketOptions, 'clock'> | Limiter;
-  /**
-   * Longest wait in milliseconds for a rate-limit token, pool-wide or when every client's own bucket is
-   * empty; past it the call fails with `RateLimitedError`. A call may override it.
-   * @default 1_000
-   */
-  readonly maxWait?: number;
-  /** Retry failed calls on another client. @default no retries */
-  readonly retry?: RetryOptions | false;
-  /** Hedge slow calls on another client. @default no hedging */
-  readonly hedge?: HedgeOptions | false;
-  /**
-   * The pool's budget for retries and hedges (`false`: unbounded, not recommended).
-   * @default { ratio: 0.1, reserve: 10 }
-   */
-  readonly retryBudget?: RetryBudgetOptions | false;
-  /** Options per method label, between the pool's and the call's: `{ get_block: { timeout: 5_000 } }`. */
-  readonly methods?: Readonly<Record<string, MethodOptions<T>>>;
-  /** Middleware, outermost first; more can be added with `use()`. */
-  readonly middleware?: readonly AnyMiddleware<T>[];
-  /**
-   * Percentage of clients that may be out (circuit open, or down) before traffic spreads over all of
-   * them at random, as Envoy's panic threshold: better to load every client than to crush the last few.
-   * 100 keeps the original behaviour: fail fast with `AllCircuitsOpenError`.
-   * @default 100
-   */
-  readonly maxEjectedPercent?: number;
-  /**
-   * Slow start: a client coming back (added to a serving pool, closed after being open, or healthy again)
-   * ramps its share of traffic from `minShare` to full over `window` ms.
-   * @default off
-   */
-  readonly slowStart?: { readonly window: number; readonly minShare?: number };
-  /** Active health checks; failing clients are taken out of the rotation. @default off */
-  readonly healthCheck?: HealthCheckOptions<T>;
-  /**
-   * Time every call to keep each client's peak-EWMA latency (in `members()`). Reading the clock twice
-   * costs about 90 ns per call here, so it is on only when asked for or when something uses it: the
-   * `p2c-ewma` strategy, or a breaker that counts slow calls.
-   * @default false
-   */
-  readonly measureLatency?: boolean;
-  /** Time source. @default performance.now() */
-  readonly clock?: Clock;
-  /** Randomness for random strategies. @default Math.random */
-  readonly random?: Random;
-}
-
-/** Options that can be set per method (`methods`) and per call. */
-export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'strategy' | 'retry' | 'hedge'>;
-
-/** Options of `pool.add()`. */
-export interface AddOptions<T> {
-  /** Unique name, used in metrics and errors. @default `client-<n>` */
-  readonly name?: string;
-  /** Relative share for weighted strategies: a finite number > 0. @default 1 */
-  readonly weight?: number;
-  /** Called once the client has been removed and its calls have drained. */
-  readonly close?: (client: T) => void | Promise<void>;
-  /**
-   * The client's own rate limit (an API key's quota): `{ rate, burst }` or a `TokenBucket`. A client
-   * whose bucket is empty is skipped while another has tokens; calls wait only when all are empty.
-   * @default none
-   */
-  readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket;
-}
-
-const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
-const NEVER_ABORTED = new AbortController().signal;
-const noBreaker: BreakerFactory = () => ({
-  state: CLOSED,
-  acquire: () => 'call',
-  canAcquire: () => true,
-  success() {},
-  failure() {},
-  release() {},
-});
 
 /**
  * A pool of interchangeable clients. Each `run()` picks a ready client with the strategy, passes it
@@ -167,9 +64,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #middleware: Middleware<T>[] = [];
   #chain: Handler<T> = invoke;
   /** Calls waiting because every eligible client is out of tokens, served in order. */
-  readonly #waiting: ClientWaiter<T>[] = [];
-  #wakeTimer: NodeJS.Timeout | undefined;
-  #isWaking = false;
+  readonly #queue: ClientQueue<T>;
   #autoName = 0;
   #closing: Promise<void> | undefined;
   readonly #stateChanges = new Emitter<StateChange>();
@@ -214,10 +109,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       (member, from, to) => {
         if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
       },
-      () => {
-        if (this.#waiting.length > 0 && !this.#isWaking) this.#wakeSoon();
-      },
+      () => this.#queue.onReady(),
     );
+    this.#queue = new ClientQueue(this.#roster, this.#clock, (client, method, since, rejected) => this.#reportLimit('client', client, method, since, rejected));
     this.#roster.isTimed = measureLatency;
     const balancer = this.#roster.balancerFor(validateStrategy<T>('strategy', options.strategy ?? 'round-robin'));
     this.#defaults = { timeout: this.#timeout, balancer, retry: retryPolicy(options.retry), hedge: this.#hedgePolicy(options.hedge) };
@@ -395,7 +289,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
       if (retry !== undefined || hedge !== undefined) this.#usesBudget = true;
       if (this.#usesBudget) this.#budget?.deposit();
-      if (retry === undefined && hedge === undefined && (this.#limit === undefined || this.#limit.tryTake?.(1) === true) && this.#waiting.length === 0) {
+      if (retry === undefined && hedge === undefined && (this.#limit === undefined || this.#limit.tryTake?.(1) === true) && this.#queue.length === 0) {
         // The common path: no plan object, no extra promise.
         const member = this.#roster.select(balancer, undefined, options.key);
         if (member !== undefined) return this.#attempt(fn, options, method, timeout, member, this.#roster.admission, 1, undefined);
@@ -419,9 +313,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   async #choose(plan: Plan<T>, avoid: readonly Member<T>[] | undefined, takeToken: boolean): Promise<[Member<T>, 'call' | 'probe']> {
     if (takeToken && this.#limit !== undefined && this.#limit.tryTake?.(1) !== true) await this.#takePoolToken(plan.signal, plan.options, plan.method);
     if (this.#closing !== undefined) throw new PoolClosedError();
-    const member = this.#waiting.length === 0 ? this.#roster.select(plan.balancer, avoid, plan.key) : undefined;
+    const member = this.#queue.length === 0 ? this.#roster.select(plan.balancer, avoid, plan.key) : undefined;
     if (member !== undefined) return [member, this.#roster.admission];
-    return this.#waitForClient(plan.balancer, plan.signal, plan.options, plan.method);
+    const maxWait = plan.options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', plan.options.maxWait);
+    return this.#queue.wait(plan.balancer, plan.signal, maxWait, plan.method);
   }
 
   /**
@@ -676,89 +571,6 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#reportLimit('pool', undefined, method, since, false);
   }
 
-  /** Every eligible client is out of tokens: queue until one has a token again, within `maxWait`. */
-  #waitForClient(balancer: Balancer<T>, signal: AbortSignal | undefined, options: RunOptions<T>, method: string): Promise<[Member<T>, 'call' | 'probe']> {
-    const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
-    const since = this.#clock.now();
-    const due = this.#roster.nextThrottleDue();
-    if (due !== undefined && due - since > maxWait) {
-      this.#reportLimit('client', undefined, method, since, true);
-      return Promise.reject(new RateLimitedError(due - since, 'every client'));
-    }
-    return new Promise((resolve, reject) => {
-      const waiter: ClientWaiter<T> = { balancer, since, deadline: since + maxWait, method, resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
-          reject(new AbortedError(signal.reason));
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#waiting.push(waiter);
-      this.#scheduleWake();
-    });
-  }
-
-  /** Serve waiting calls in order while clients can take them; fail those whose wait would pass `maxWait`. */
-  #wake(): void {
-    this.#wakeTimer = undefined;
-    const waiting = this.#waiting;
-    this.#isWaking = true;
-    try {
-      while (waiting.length > 0) {
-        const waiter = waiting[0]!;
-        let member: Member<T> | undefined;
-        try {
-          member = this.#roster.select(waiter.balancer);
-        } catch (error) {
-          // No client left, or all open: waiting cannot help anyone.
-          for (const w of waiting.splice(0)) this.#settleWaiter(w, error as Error);
-          return;
-        }
-        if (member === undefined) break;
-        waiting.shift();
-        this.#settleWaiter(waiter, undefined);
-        this.#reportLimit('client', member.name, waiter.method, waiter.since, false);
-        waiter.resolve([member, this.#roster.admission]);
-      }
-    } finally {
-      this.#isWaking = false;
-    }
-    this.#scheduleWake();
-  }
-
-  #scheduleWake(): void {
-    if (this.#wakeTimer !== undefined || this.#waiting.length === 0) return;
-    const due = this.#roster.nextThrottleDue();
-    if (due === undefined) {
-      this.#wakeSoon();
-      return;
-    }
-    const now = this.#clock.now();
-    const waiting = this.#waiting;
-    for (let i = 0; i < waiting.length; ) {
-      const waiter = waiting[i]!;
-      if (waiter.deadline < due) {
-        waiting.splice(i, 1);
-        this.#settleWaiter(waiter, new RateLimitedError(due - now, 'every client'));
-        this.#reportLimit('client', undefined, waiter.method, waiter.since, true);
-      } else i++;
-    }
-    if (waiting.length > 0) this.#wakeTimer = setTimeout(() => this.#wake(), Math.max(0, Math.ceil(due - now)));
-  }
-
-  /** A client became ready while calls wait: serve them on the next turn of the event loop. */
-  #wakeSoon(): void {
-    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
-    this.#wakeTimer = setTimeout(() => this.#wake(), 0);
-  }
-
-  /** Detach a waiter's abort listener and, with an error, reject it. */
-  #settleWaiter(waiter: ClientWaiter<T>, error: Error | undefined): void {
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-    if (error !== undefined) waiter.reject(error);
-  }
-
   #reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void {
     if (this.#rateLimits.hasListeners) this.#rateLimits.emit({ scope, client, method, waitedMs: this.#clock.now() - since, rejected });
   }
@@ -771,10 +583,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   async #shutdown(): Promise<void> {
-    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
-    this.#wakeTimer = undefined;
     this.#health?.stop();
-    for (const waiter of this.#waiting.splice(0)) this.#settleWaiter(waiter, new PoolClosedError());
+    this.#queue.close();
     const results = await Promise.allSettled([
       ...Array.from(this.#roster.byName.keys(), (name) => this.remove(name)),
     ]);
@@ -812,23 +622,6 @@ interface MethodDefaults<T> {
 /** The abort reason of an attempt that lost a hedge race: not a failure of its client. */
 const LOST_RACE = new AbortedError('another attempt of this call succeeded first');
 
-/** A call queued until a client has a token again. */
-interface ClientWaiter<T> {
-  readonly balancer: Balancer<T>;
-  readonly since: number;
-  readonly deadline: number;
-  readonly method: string;
-  readonly resolve: (picked: [Member<T>, 'call' | 'probe']) => void;
-  readonly reject: (error: Error) => void;
-  readonly signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-/** What a call may ask of its pool. */
-interface CallHost<T> {
-  pause(member: Member<T>, ms: number): void;
-}
-
 /** How a call ended, as the breaker and counters see it. */
 const Outcome = {
   Success: 0,
@@ -838,95 +631,3 @@ const Outcome = {
   Cancelled: 3,
 } as const;
 type Outcome = (typeof Outcome)[keyof typeof Outcome];
-
-/**
- * The end of the chain: call the user's function, turning a synchronous throw into a rejection. Not an
- * `async` function: returning the function's own promise saves the ticks of wrapping it in another.
- * Every call reaching it was made by the pool (middleware must pass on the call it received).
- */
-function invoke<T>(call: Call<T>): Promise<unknown> {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
-    return Promise.resolve((call as PoolCall<T>).invoke());
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- normalised by #run
-    return Promise.reject(error);
-  }
-}
-
-/** Errors the pool or its middleware raised before reaching the client: they say nothing of its health. */
-function isLocal(error: unknown): boolean {
-  return isClientPoolError(error) && !(error instanceof TimeoutError) && !(error instanceof ClientCallError) && !(error instanceof ClientPanicError);
-}
-
-/** Recovery: whatever was thrown, the caller gets a clientpool error with the original as `cause`. */
-function recover(error: unknown, call: Call<unknown>): Error {
-  if (isClientPoolError(error)) return error;
-  if (error instanceof Error) return new ClientCallError(error, call.clientName, call.method);
-  return new ClientPanicError(error, call.clientName, call.method);
-}
-
-function limiter(option: PoolOptions<unknown>['limit'], clock: Clock): Limiter | undefined {
-  if (option === undefined) return undefined;
-  if (typeof option === 'object' && option !== null && typeof (option as { take?: unknown }).take === 'function') return option as Limiter;
-  optionsObject('limit', option);
-  return new TokenBucket({ ...(option as TokenBucketOptions), clock }, 'limit');
-}
-
-function breakerFactory(option: PoolOptions<unknown>['breaker']): BreakerFactory {
-  if (option === false) return noBreaker;
-  if (typeof option === 'function') return option;
-  // Validate now, so that a bad option fails at construction rather than at the first add().
-  new ConsecutiveBreaker(option, systemClock, 'breaker');
-  return ({ clock }) => new ConsecutiveBreaker(option, clock, 'breaker');
-}
-
-/** The call object: one per attempt, read by middleware and the user's function. */
-class PoolCall<T> implements Call<T> {
-  readonly client: T;
-  readonly clientName: string;
-  readonly method: string;
-  readonly attempt: number;
-  signal: AbortSignal;
-  readonly options: RunOptions<T>;
-  readonly #fn: CallFunction<T, unknown>;
-  readonly #member: Member<T>;
-  readonly #host: CallHost<T>;
-  #values: Map<CallKey<unknown>, unknown> | undefined;
-
-  constructor(
-    member: Member<T>,
-    method: string,
-    attempt: number,
-    signal: AbortSignal,
-    options: RunOptions<T>,
-    fn: CallFunction<T, unknown>,
-    host: CallHost<T>,
-  ) {
-    this.client = member.client;
-    this.clientName = member.name;
-    this.method = method;
-    this.attempt = attempt;
-    this.signal = signal;
-    this.options = options;
-    this.#fn = fn;
-    this.#member = member;
-    this.#host = host;
-  }
-
-  invoke(): unknown {
-    return this.#fn(this.client, this);
-  }
-
-  pauseClient(ms: number): void {
-    this.#host.pause(this.#member, ms);
-  }
-
-  get<V>(key: CallKey<V>): V | undefined {
-    return this.#values?.get(key) as V | undefined;
-  }
-
-  set<V>(key: CallKey<V>, value: V): void {
-    (this.#values ??= new Map()).set(key, value);
-  }
-}
