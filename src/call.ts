@@ -55,6 +55,8 @@ export interface Call<T> {
   readonly method: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /** Why this attempt runs: the call's first, a retry after failures, or a hedge of a slow attempt. */
+  readonly kind: AttemptKind;
   /** Aborted when the caller aborts or the timeout passes; never aborted after success. */
   readonly signal: AbortSignal;
   /** The options the call was run with. */
@@ -68,6 +70,17 @@ export interface Call<T> {
    * drained and it takes no call for `ms`, while the others carry on.
    */
   pauseClient(ms: number): void;
+}
+
+/** Why an attempt runs. */
+export type AttemptKind = 'first' | 'retry' | 'hedge';
+
+/** What `around` middleware sees of a whole `pool.run()`, once, around all its attempts. */
+export interface CallScope<T> {
+  readonly method: string;
+  readonly options: RunOptions<T>;
+  /** Whether the call may make several attempts (a retry or hedge policy applies to it). */
+  readonly isResilient: boolean;
 }
 
 /** The user's function: gets the chosen client and the call. */

@@ -1,6 +1,14 @@
-import type { Call, CallFunction, CallKey, RunOptions } from './call.js';
+import type { AttemptKind, Call, CallFunction, CallKey, RunOptions } from './call.js';
 import { ClientCallError, ClientPanicError, isClientPoolError, TimeoutError } from './errors.js';
 import type { Member } from './member.js';
+
+/**
+ * Whether the attempt was cancelled rather than decided: the caller aborted it, or a hedge won
+ * elsewhere. A timeout is not a cancellation: it is a failure of the client.
+ */
+export function isCancelled(call: Call<unknown>): boolean {
+  return call.signal.aborted && !(call.signal.reason instanceof TimeoutError);
+}
 
 /** Run options of a call that gave none. */
 export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
@@ -45,6 +53,7 @@ export class PoolCall<T> implements Call<T> {
   readonly clientName: string;
   readonly method: string;
   readonly attempt: number;
+  readonly kind: AttemptKind;
   signal: AbortSignal;
   readonly options: RunOptions<T>;
   readonly #fn: CallFunction<T, unknown>;
@@ -56,6 +65,7 @@ export class PoolCall<T> implements Call<T> {
     member: Member<T>,
     method: string,
     attempt: number,
+    kind: AttemptKind,
     signal: AbortSignal,
     options: RunOptions<T>,
     fn: CallFunction<T, unknown>,
@@ -65,6 +75,7 @@ export class PoolCall<T> implements Call<T> {
     this.clientName = member.name;
     this.method = method;
     this.attempt = attempt;
+    this.kind = kind;
     this.signal = signal;
     this.options = options;
     this.#fn = fn;

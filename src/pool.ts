@@ -1,7 +1,7 @@
 import type { Balancer } from './balancers/balancer.js';
 import { validateStrategy } from './balancers/strategies.js';
 import type { BreakerFactory } from './breaker/breaker.js';
-import type { CallFunction, RunOptions } from './call.js';
+import type { AttemptKind, CallFunction, CallScope, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   AbortedError,
@@ -19,7 +19,7 @@ import type { Limiter } from './limit/limiter.js';
 import { ClientQueue } from './limit/client-queue.js';
 import { TokenBucket } from './limit/token-bucket.js';
 import { Member, type MemberSnapshot } from './member.js';
-import { compose, toMiddleware, type AnyMiddleware, type Handler, type Middleware } from './middleware/middleware.js';
+import { compose, composeAround, toMiddleware, type AnyMiddleware, type AroundChain, type Handler, type Middleware } from './middleware/middleware.js';
 import { EMPTY_OPTIONS, invoke, isLocal, NEVER_ABORTED, PoolCall, recover, type CallHost } from './pool-call.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 import { breakerFactory, limiter, type AddOptions, type PoolOptions } from './pool-options.js';
@@ -63,6 +63,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #roster: Roster<T>;
   readonly #middleware: Middleware<T>[] = [];
   #chain: Handler<T> = invoke;
+  /** The `around` hooks of the middleware, composed; undefined when none has one. */
+  #around: AroundChain<T> | undefined;
   /** Calls waiting because every eligible client is out of tokens, served in order. */
   readonly #queue: ClientQueue<T>;
   #autoName = 0;
@@ -220,6 +222,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     normalized.attach?.(this);
     this.#middleware.push(normalized);
     this.#chain = compose(this.#middleware, invoke);
+    this.#around = composeAround(this.#middleware);
     return this;
   }
 
@@ -229,7 +232,15 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * `AbortedError`, `AllCircuitsOpenError`, `NoClientsError`, `RateLimitedError`, `PoolClosedError`).
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
-    return this.#run(fn, options ?? EMPTY_OPTIONS) as Promise<Awaited<R>>;
+    const runOptions = options ?? EMPTY_OPTIONS;
+    if (this.#around === undefined) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
+    const method = runOptions.method ?? 'unknown';
+    const defaults = this.#methods?.get(method) ?? this.#defaults;
+    const isResilient =
+      (runOptions.retry === undefined ? defaults.retry !== undefined : runOptions.retry !== false) ||
+      (runOptions.hedge === undefined ? defaults.hedge !== undefined : runOptions.hedge !== false);
+    const scope: CallScope<T> = { method, options: runOptions, isResilient };
+    return this.#around(scope, () => this.#run(fn, runOptions)) as Promise<Awaited<R>>;
   }
 
   /**
@@ -292,7 +303,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (retry === undefined && hedge === undefined && (this.#limit === undefined || this.#limit.tryTake?.(1) === true) && this.#queue.length === 0) {
         // The common path: no plan object, no extra promise.
         const member = this.#roster.select(balancer, undefined, options.key);
-        if (member !== undefined) return this.#attempt(fn, options, method, timeout, member, this.#roster.admission, 1, undefined);
+        if (member !== undefined) return this.#attempt(fn, options, method, timeout, member, this.#roster.admission, 1, 'first', undefined);
       }
       const plan: Plan<T> = { fn, options, method, signal, timeout, balancer, retry, hedge, key: options.key };
       return retry === undefined && hedge === undefined ? this.#queued(plan) : this.#resilient(plan);
@@ -306,7 +317,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /** One attempt that had to wait: for the pool-wide token, or for a client with tokens. */
   async #queued(plan: Plan<T>): Promise<unknown> {
     const [member, admission] = await this.#choose(plan, undefined, true);
-    return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, 1, undefined);
+    return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, 1, 'first', undefined);
   }
 
   /** Take the pool-wide token (once per call) and choose a client, avoiding `avoid` while others are ready. */
@@ -331,11 +342,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     member: Member<T>,
     admission: 'call' | 'probe',
     attempt: number,
+    kind: AttemptKind,
     controller: AbortController | undefined,
   ): Promise<unknown> {
     const signal = options.signal;
     const start = this.#roster.isTimed ? this.#clock.now() : Number.NaN;
-    const call = new PoolCall(member, method, attempt, signal ?? NEVER_ABORTED, options, fn, this.#host);
+    const call = new PoolCall(member, method, attempt, kind, signal ?? NEVER_ABORTED, options, fn, this.#host);
     try {
       const result =
         signal === undefined && timeout === undefined && controller === undefined ? await this.#chain(call) : await this.#guarded(call, signal, timeout, controller);
@@ -385,7 +397,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const onAbort = (): void => finish(new AbortedError(signal!.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      const launch = (): void => {
+      const launch = (kind: AttemptKind): void => {
         const controller = hedge === undefined ? undefined : new AbortController();
         running.add(controller);
         this.#choose(plan, tried, attempts === 0)
@@ -398,7 +410,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
             tried.push(member);
             const attempt = ++attempts;
             if (hedgesLeft > 0) armHedge();
-            return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, attempt, controller).then(
+            return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, attempt, kind, controller).then(
               (value) => {
                 running.delete(controller);
                 if (!isDone) finish(undefined, value);
@@ -421,7 +433,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
           timer = undefined;
           if (isDone || hedgesLeft === 0 || !this.#withdraw()) return;
           hedgesLeft--;
-          launch();
+          launch('hedge');
         }, this.#hedgeDelay(hedge!, plan.method));
       };
 
@@ -440,11 +452,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         if (timer !== undefined) clearTimeout(timer);
         timer = setTimeout(() => {
           timer = undefined;
-          if (!isDone) launch();
+          if (!isDone) launch('retry');
         }, previousDelay);
       };
 
-      launch();
+      launch('first');
     });
   }
 
@@ -588,8 +600,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const results = await Promise.allSettled([
       ...Array.from(this.#roster.byName.keys(), (name) => this.remove(name)),
     ]);
-    const closers = [...this.#middleware.map((m) => m.close?.bind(m)), this.#limit?.close?.bind(this.#limit)];
-    const closed = await Promise.allSettled(closers.map(async (close) => close?.()));
+    const closed = await Promise.allSettled([...this.#middleware.map(async (m) => m.close?.(this)), (async () => this.#limit?.close?.())()]);
     this.#stateChanges.clear();
     this.#rateLimits.clear();
     this.#healthChanges.clear();

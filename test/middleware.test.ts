@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { callKey, ClientPool, TRACE_ID, traceId, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { callKey, ClientPool, isCancelled, TRACE_ID, traceId, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
 
 interface Fake {
   readonly id: string;
@@ -99,6 +99,81 @@ describe('middleware chain', () => {
     });
     await pool.run(() => Promise.reject(new Error('x'))).catch(() => 0);
     expect(seen).toEqual(['a', 'a open']);
+  });
+
+  it('around() runs once per pool call, outside all its attempts, in registration order', async () => {
+    vi.useFakeTimers();
+    try {
+      const log: string[] = [];
+      const pool = new ClientPool<Fake>({ retry: { attempts: 3, backoff: { initial: 0 } }, hedge: { delay: 10 } });
+      for (const id of ['a', 'b', 'c']) pool.add({ id }, { name: id });
+      for (const name of ['outer', 'inner']) {
+        pool.use({
+          name,
+          async around(scope, next) {
+            log.push(`${name} around ${scope.method}`);
+            try {
+              return await next();
+            } finally {
+              log.push(`${name} done`);
+            }
+          },
+          execute: (call, next) => (log.push(`${name} ${call.kind}#${call.attempt} ${call.clientName}`), next(call)),
+        });
+      }
+      const result = pool.run(
+        (client) => (client.id === 'a' ? Promise.reject(new Error('a down')) : new Promise((resolve) => setTimeout(() => resolve(client.id), client.id === 'b' ? 50 : 5))),
+        { method: 'm' },
+      );
+      await vi.advanceTimersByTimeAsync(100);
+      await expect(result).resolves.toBe('c');
+      expect(log).toEqual([
+        'outer around m',
+        'inner around m',
+        'outer first#1 a',
+        'inner first#1 a',
+        'outer retry#2 b',
+        'inner retry#2 b',
+        'outer hedge#3 c',
+        'inner hedge#3 c',
+        'inner done',
+        'outer done',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('isCancelled tells a lost hedge or caller abort from a timeout; close() gets the pool', async () => {
+    const seen: boolean[] = [];
+    let closedWith: unknown;
+    const pool = new ClientPool<Fake>({ timeout: 20 });
+    pool.add({ id: 'a' });
+    pool.use({
+      name: 'probe',
+      async execute(call, next) {
+        try {
+          return await next(call);
+        } finally {
+          seen.push(isCancelled(call));
+        }
+      },
+      close(observer) {
+        closedWith = observer;
+      },
+    });
+    // A function that honours its signal, so that the middleware sees the attempt end.
+    const cooperative = (_client: Fake, call: Call<Fake>): Promise<never> =>
+      new Promise((_resolve, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason as Error)));
+    await pool.run(cooperative).catch(() => undefined);
+    const controller = new AbortController();
+    const aborted = pool.run(cooperative, { signal: controller.signal, timeout: 1_000 }).catch(() => undefined);
+    controller.abort();
+    await aborted;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(seen).toEqual([false, true]);
+    await pool.close();
+    expect(closedWith).toBe(pool);
   });
 
   it('rejects things that are not middleware', () => {

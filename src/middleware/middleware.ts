@@ -1,4 +1,4 @@
-import type { Call } from '../call.js';
+import type { Call, CallScope } from '../call.js';
 import type { PoolObserver } from '../pool-events.js';
 
 /**
@@ -12,10 +12,30 @@ export type Next = <C extends Call<unknown>>(call: C) => Promise<unknown>;
 export interface Middleware<T = unknown> {
   readonly name: string;
   execute(call: Call<T>, next: Next): Promise<unknown>;
+  /**
+   * Runs once around a whole `pool.run()`, all its attempts (retries, hedges) inside `next()`: for what
+   * belongs to the call rather than to an attempt, such as a parent span. Costs nothing when absent.
+   */
+  around?(scope: CallScope<T>, next: () => Promise<unknown>): Promise<unknown>;
   /** Called by `pool.use()` with the pool's observable side (events, snapshots). */
   attach?(pool: PoolObserver): void;
-  /** Runs when the pool closes: stop timers, flush. */
-  close?(): void | Promise<void>;
+  /** Runs when the pool closes, with that pool: stop timers, flush, forget it. */
+  close?(pool: PoolObserver): void | Promise<void>;
+}
+
+/** The `around` layers composed: runs `run` inside every `around`, the first registered outermost. */
+export type AroundChain<T> = (scope: CallScope<T>, run: () => Promise<unknown>) => Promise<unknown>;
+
+/** Compose the `around` hooks of `middleware`, or undefined when none has one. */
+export function composeAround<T>(middleware: readonly Middleware<T>[]): AroundChain<T> | undefined {
+  let chain: AroundChain<T> | undefined;
+  for (let i = middleware.length - 1; i >= 0; i--) {
+    const layer = middleware[i]!;
+    if (layer.around === undefined) continue;
+    const inner = chain;
+    chain = (scope, run) => layer.around!(scope, inner === undefined ? run : () => inner(scope, run));
+  }
+  return chain;
 }
 
 /** A middleware in function form, the original's `WrapMiddleware`. */

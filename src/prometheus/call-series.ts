@@ -1,0 +1,46 @@
+import { Buckets } from './buckets.js';
+import type { Labels } from './family.js';
+
+/**
+ * The counts of one client × method: what the middleware updates on every attempt, in plain numbers.
+ * Found once per attempt through {@link ClientSeries.byMethod}; read by the families at scrape time.
+ */
+export class CallSeries {
+  readonly labels: Labels;
+  /** Attempts that started. */
+  requests = 0;
+  /** Attempts that failed: rejected, or timed out. */
+  errors = 0;
+  /** Attempts cancelled by the caller's signal or by a hedge that won elsewhere. */
+  cancelled = 0;
+  /** Attempts that retried a failed pool call. */
+  retries = 0;
+  /** Attempts that hedged a slow pool call. */
+  hedges = 0;
+  /** Durations in seconds. */
+  readonly duration: Buckets;
+
+  constructor(labels: Labels, bounds: readonly number[]) {
+    this.labels = labels;
+    this.duration = new Buckets(bounds);
+  }
+
+  reset(): void {
+    this.requests = 0;
+    this.errors = 0;
+    this.cancelled = 0;
+    this.retries = 0;
+    this.hedges = 0;
+    this.duration.reset();
+  }
+}
+
+/** One client's call series by method. Methods past the cap are not keys here: they all share `other`. */
+export class ClientSeries {
+  readonly name: string;
+  readonly byMethod = new Map<string, CallSeries>();
+
+  constructor(name: string) {
+    this.name = name;
+  }
+}

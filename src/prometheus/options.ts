@@ -1,0 +1,110 @@
+import type { Clock } from '../clock.js';
+import { InvalidOptionError } from '../errors.js';
+import { integerAtLeast, optionsObject } from '../validate.js';
+import { bucketBounds, DEFAULT_BUCKETS } from './buckets.js';
+import type { AnyRegistry } from './shared-families.js';
+
+/** Options of {@link prometheusMetrics}. */
+export interface PrometheusMetricsOptions {
+  /**
+   * The prom-client registry to register the metrics on. Without one, the adapter makes its own and
+   * exposes it as `metrics.registry`: it never registers on prom-client's global `register` unasked
+   * (pass `register` to use that one). Adapters with the same `prefix` on one registry share the
+   * metrics (see the docs on several pools).
+   * @default a new `Registry`
+   */
+  readonly registry?: AnyRegistry;
+  /**
+   * First part of every metric name: `<prefix>_requests_total`. The default keeps the original
+   * middleware's names, so existing dashboards and alerts keep working.
+   * @default 'middleware'
+   */
+  readonly prefix?: string;
+  /**
+   * How many distinct `method` label values are kept; calls with a method seen after the cap is
+   * reached are recorded with `method="other"`. An integer >= 0.
+   * @default 100
+   */
+  readonly maxMethods?: number;
+  /**
+   * Upper bounds, in seconds, of the `<prefix>_request_duration_seconds` buckets: finite, increasing.
+   * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] (prom-client's and Go's default)
+   */
+  readonly buckets?: readonly number[];
+  /**
+   * Upper bounds, in seconds, of the `<prefix>_rate_limit_wait_seconds` buckets.
+   * @default the same as `buckets`' default
+   */
+  readonly waitBuckets?: readonly number[];
+  /**
+   * Constant labels added to every series, after the metric's own: `{ pool: 'rpc' }`. Give each pool
+   * its own value when several pools share a registry, so their clients' series stay apart.
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Where durations are read, in milliseconds: twice per call.
+   * @default performance.now()
+   */
+  readonly clock?: Clock;
+}
+
+/** The options checked, with their defaults. */
+export interface ResolvedOptions {
+  readonly registry: AnyRegistry | undefined;
+  readonly prefix: string;
+  readonly maxMethods: number;
+  readonly buckets: readonly number[];
+  readonly waitBuckets: readonly number[];
+  /** Sorted by name, so that every adapter sharing a family orders them alike. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly clock: Clock | undefined;
+}
+
+// Prometheus' data model: https://prometheus.io/docs/concepts/data_model/
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Label names the metrics use themselves; `le` is the histogram's. */
+const RESERVED_LABELS = new Set(['client', 'method', 'scope', 'from', 'to', 'le']);
+
+/** Check every option once, at construction, naming the option and the bad value. */
+export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptions {
+  optionsObject('options', options);
+  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, clock } = options;
+  if (registry !== undefined && !isRegistry(registry)) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
+  if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
+    throw new InvalidOptionError('prefix', 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
+  }
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof (clock as Partial<Clock>).now !== 'function')) {
+    throw new InvalidOptionError('clock', 'an object with now()', clock);
+  }
+  return {
+    registry,
+    prefix,
+    maxMethods: integerAtLeast('maxMethods', maxMethods, 0),
+    buckets: buckets === undefined ? DEFAULT_BUCKETS : bucketBounds('buckets', buckets),
+    waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : bucketBounds('waitBuckets', waitBuckets),
+    labels: constantLabels(labels),
+    clock,
+  };
+}
+
+function isRegistry(value: unknown): value is AnyRegistry {
+  if (typeof value !== 'object' || value === null) return false;
+  const registry = value as Partial<Record<'registerMetric' | 'getSingleMetric' | 'removeSingleMetric', unknown>>;
+  return typeof registry.registerMetric === 'function' && typeof registry.getSingleMetric === 'function' && typeof registry.removeSingleMetric === 'function';
+}
+
+function constantLabels(value: unknown): Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('labels', 'an object of label names to string values', value);
+  const labels: Record<string, string> = {};
+  for (const [name, labelValue] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+      throw new InvalidOptionError('labels', 'label names matching [a-zA-Z_][a-zA-Z0-9_]* and not starting with __', name);
+    }
+    if (RESERVED_LABELS.has(name)) throw new InvalidOptionError('labels', `free of the names the metrics use (${[...RESERVED_LABELS].join(', ')})`, name);
+    if (typeof labelValue !== 'string') throw new InvalidOptionError(`labels.${name}`, 'a string', labelValue);
+    labels[name] = labelValue;
+  }
+  return Object.freeze(labels);
+}

@@ -1,0 +1,57 @@
+import { register, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../src/index.js';
+import { prometheusMetrics, type PrometheusMetricsOptions } from '../../src/prometheus/index.js';
+import { snapshot, StandInPool } from './stand-in-pool.js';
+
+describe('prometheusMetrics options', () => {
+  it.each<[string, unknown, string]>([
+    ['options', 'middleware', 'options'],
+    ['registry', { registry: {} }, 'registry'],
+    ['prefix with a dash', { prefix: 'my-app' }, 'prefix'],
+    ['empty prefix', { prefix: '' }, 'prefix'],
+    ['fractional maxMethods', { maxMethods: 1.5 }, 'maxMethods'],
+    ['negative maxMethods', { maxMethods: -1 }, 'maxMethods'],
+    ['empty buckets', { buckets: [] }, 'buckets'],
+    ['unsorted buckets', { buckets: [1, 0.5] }, 'buckets'],
+    ['infinite bucket', { buckets: [1, Infinity] }, 'buckets'],
+    ['NaN wait bucket', { waitBuckets: [NaN] }, 'waitBuckets'],
+    ['label name', { labels: { 'pool-name': 'x' } }, 'labels'],
+    ['reserved label', { labels: { method: 'x' } }, 'labels'],
+    ['double-underscore label', { labels: { __name: 'x' } }, 'labels'],
+    ['label value', { labels: { pool: 1 } }, 'labels.pool'],
+    ['clock', { clock: () => 0 }, 'clock'],
+  ])('rejects a bad %s, naming the option and the value', (_, options, option) => {
+    const registry = new Registry();
+    const withRegistry = typeof options === 'object' && options !== null && !('registry' in options) ? { registry, ...options } : options;
+    let thrown: unknown;
+    try {
+      prometheusMetrics(withRegistry as PrometheusMetricsOptions);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidOptionError);
+    expect(thrown).toMatchObject({ code: 'ERR_INVALID_OPTION', option });
+    expect((thrown as Error).message).toMatch(new RegExp(`^${option.replace('.', '\\.')} must be .*, got `));
+    expect(registry.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('accepts the global registry when it is passed explicitly', () => {
+    const metrics = prometheusMetrics({ registry: register, prefix: 'explicit_global' });
+    try {
+      expect(register.getSingleMetric('explicit_global_requests_total')).toBeDefined();
+    } finally {
+      metrics.unregister();
+    }
+    expect(register.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('sorts constant labels by name so that every adapter orders them alike', async () => {
+    const registry = new Registry();
+    const metrics = prometheusMetrics({ registry, labels: { zone: 'eu', app: 'api' } });
+    const pool = new StandInPool();
+    pool.snapshots = [snapshot('a')];
+    metrics.attach(pool);
+    expect(await registry.metrics()).toContain('middleware_in_flight{client="a",app="api",zone="eu"} 0');
+  });
+});
