@@ -377,7 +377,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #resilient(plan: Plan<T>): Promise<unknown> {
     const { retry, hedge, signal } = plan;
     const tried: Member<T>[] = [];
-    const running = new Set<AbortController | undefined>();
+    /** Hedge controllers of attempts in flight, to abort the losers. */
+    const controllers = new Set<AbortController>();
+    let running = 0;
+    /** The last attempt's error: a later failure to even choose a client must not hide it. */
+    let lastAttemptError: Error | undefined;
     let attempts = 0;
     let retriesLeft = retry === undefined ? 0 : retry.attempts - 1;
     let hedgesLeft = hedge === undefined ? 0 : hedge.maxHedges;
@@ -390,7 +394,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         isDone = true;
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        for (const controller of running) controller?.abort(LOST_RACE);
+        for (const controller of controllers) controller.abort(LOST_RACE);
         if (error === undefined) resolve(value);
         else reject(error);
       };
@@ -399,32 +403,41 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
       const launch = (kind: AttemptKind): void => {
         const controller = hedge === undefined ? undefined : new AbortController();
-        running.add(controller);
-        this.#choose(plan, tried, attempts === 0)
-          .then(([member, admission]) => {
+        if (controller !== undefined) controllers.add(controller);
+        running++;
+        const ended = (): void => {
+          running--;
+          if (controller !== undefined) controllers.delete(controller);
+        };
+        // Every attempt takes a pool-wide token: retries and hedges spend the upstream's quota too.
+        this.#choose(plan, tried, true).then(
+          ([member, admission]) => {
             if (isDone) {
-              running.delete(controller);
+              ended();
               this.#settle(member, admission, Number.NaN, Outcome.Cancelled, plan.method);
               return;
             }
             tried.push(member);
             const attempt = ++attempts;
             if (hedgesLeft > 0) armHedge();
-            return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, attempt, kind, controller).then(
+            this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, attempt, kind, controller).then(
               (value) => {
-                running.delete(controller);
+                ended();
                 if (!isDone) finish(undefined, value);
               },
               (error: unknown) => {
-                running.delete(controller);
+                ended();
+                lastAttemptError = error as Error;
                 failed(error as Error, attempt);
               },
             );
-          })
-          .catch((error: unknown) => {
-            running.delete(controller);
-            failed(error as Error, attempts);
-          });
+          },
+          (error: unknown) => {
+            ended();
+            // No client could be chosen: report the last attempt's failure if there was one.
+            failed(error instanceof AbortedError || lastAttemptError === undefined ? (error as Error) : lastAttemptError, attempts, true);
+          },
+        );
       };
 
       const armHedge = (): void => {
@@ -437,13 +450,13 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         }, this.#hedgeDelay(hedge!, plan.method));
       };
 
-      const failed = (error: Error, attempt: number): void => {
+      const failed = (error: Error, attempt: number, isChoiceFailure = false): void => {
         if (isDone || error === LOST_RACE) return;
-        if (error instanceof AbortedError || running.size > 0) {
+        if (error instanceof AbortedError || running > 0) {
           if (error instanceof AbortedError) finish(error);
           return;
         }
-        if (retry === undefined || retriesLeft === 0 || !this.#shouldRetry(retry, error, attempt)) return finish(error);
+        if (isChoiceFailure || retry === undefined || retriesLeft === 0 || !this.#shouldRetry(retry, error, attempt)) return finish(error);
         const backoff = backoffDelay(retry, attempt, previousDelay, this.#random);
         const retryAfter = retry.retryAfter(error) ?? 0;
         if (retryAfter > retry.max || !this.#withdraw()) return finish(error);

@@ -135,6 +135,29 @@ describe('retry', () => {
   });
 });
 
+describe('retry when no client can be chosen', () => {
+  it('reports the last attempt\'s failure, not AllCircuitsOpenError', async () => {
+    const p = pool({ breaker: { maxFailures: 1 }, retry: { attempts: 3, backoff: { initial: 0 } } }, ['a']);
+    const result = p.run(() => Promise.reject(new Error('a down'))).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    const error = await result;
+    expect(error).toBeInstanceOf(ClientCallError);
+    expect((error as Error).message).toMatch(/a down/);
+  });
+
+  it('retries take pool-wide tokens too', async () => {
+    const p = pool({ limit: { rate: 1, burst: 2 }, maxWait: 0, breaker: false, retry: { attempts: 5, backoff: { initial: 0 } } }, ['a', 'b']);
+    let attempts = 0;
+    const result = p.run(() => {
+      attempts++;
+      throw new Error('down');
+    }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await result).toBeInstanceOf(ClientCallError);
+    expect(attempts).toBe(2);
+  });
+});
+
 describe('retry budget', () => {
   it('stops retries once the budget is spent, so an outage is not multiplied', async () => {
     const p = pool({ breaker: false, retry: { attempts: 3, backoff: { initial: 0 } }, retryBudget: { ratio: 0.1, reserve: 2 } }, ['a']);
