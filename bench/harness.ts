@@ -6,6 +6,8 @@ export interface Candidate {
   readonly name: string;
   /** One call. */
   readonly run: () => unknown;
+  /** Releases what the candidate holds (timers, pools); called once the benchmark is done with it. */
+  readonly close?: () => unknown;
 }
 
 export interface Measurement {
