@@ -13,6 +13,10 @@ export interface PoolMember<T = unknown> {
   readonly inFlight: number;
   /** Peak-EWMA latency in milliseconds (0 before the first call). */
   readonly latencyMs: number;
+  /** Whether any call of it was timed yet. */
+  readonly isMeasured: boolean;
+  /** The peak-EWMA latency as of `now`, decayed for the time since its last call. */
+  latencyAt(now: number): number;
 }
 
 /** A read-only snapshot of one member, from `pool.members()`. */
@@ -90,6 +94,14 @@ export class Member<T> implements PoolMember<T> {
 
   get latencyMs(): number {
     return this.latency.value;
+  }
+
+  get isMeasured(): boolean {
+    return this.latency.isMeasured;
+  }
+
+  latencyAt(now: number): number {
+    return this.latency.valueAt(now);
   }
 
   snapshot(): MemberSnapshot {

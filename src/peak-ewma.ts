@@ -12,9 +12,23 @@ export class PeakEwma {
     this.#decayMs = decayMs;
   }
 
-  /** Current estimate in milliseconds; 0 before the first sample. */
+  /** Estimate at the last sample in milliseconds; 0 before the first sample. */
   get value(): number {
     return this.#value;
+  }
+
+  /** Whether any sample was taken. */
+  get isMeasured(): boolean {
+    return !Number.isNaN(this.#stamp);
+  }
+
+  /**
+   * The estimate as of `now`, decayed for the time since the last sample (as Finagle reads it): a client
+   * that was slow once and then got no traffic becomes cheap again, gets a call, and is measured anew.
+   */
+  valueAt(now: number): number {
+    if (Number.isNaN(this.#stamp)) return 0;
+    return this.#value * Math.exp(-Math.max(0, now - this.#stamp) / this.#decayMs);
   }
 
   observe(sampleMs: number, now: number): void {

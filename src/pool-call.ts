@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AttemptKind, Call, CallFunction, CallKey, RunOptions } from './call.js';
 import { ClientCallError, ClientPanicError, isClientPoolError, TimeoutError } from './errors.js';
 import type { Member } from './member.js';
@@ -12,8 +13,13 @@ export function isCancelled(call: Call<unknown>): boolean {
 
 /** Run options of a call that gave none. */
 export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
-/** The signal of a call with neither signal nor timeout: never aborted, shared. */
+/**
+ * The signal of a call with neither signal nor timeout: never aborted, shared, so that such a call
+ * allocates no controller. Clients such as fetch add a listener per request (and remove it after), so
+ * many concurrent calls may listen at once: no max-listeners warning for it.
+ */
 export const NEVER_ABORTED = new AbortController().signal;
+setMaxListeners(0, NEVER_ABORTED);
 
 /** What a call may ask of its pool. */
 export interface CallHost<T> {

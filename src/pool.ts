@@ -377,8 +377,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #resilient(plan: Plan<T>): Promise<unknown> {
     const { retry, hedge, signal } = plan;
     const tried: Member<T>[] = [];
-    /** Hedge controllers of attempts in flight, to abort the losers. */
-    const controllers = new Set<AbortController>();
+    /** Hedge controllers of attempts in flight, to abort the losers; with when and where each started. */
+    const controllers = new Map<AbortController, { attempt: number; start: number; client: string } | undefined>();
     let running = 0;
     /** The last attempt's error: a later failure to even choose a client must not hide it. */
     let lastAttemptError: Error | undefined;
@@ -390,11 +390,18 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     let isDone = false;
 
     return new Promise((resolve, reject) => {
-      const finish = (error: Error | undefined, value?: unknown): void => {
+      const finish = (error: Error | undefined, value?: unknown, winner?: number): void => {
         isDone = true;
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        for (const controller of controllers) controller.abort(LOST_RACE);
+        // An attempt outrun by one that started after it was slower than a peer: a timeout of its client
+        // (a black hole must reach its breaker even when hedges always save the call). Later ones are
+        // merely cancelled.
+        const now = winner === undefined || controllers.size === 0 ? 0 : this.#clock.now();
+        for (const [controller, started] of controllers) {
+          const isOutrun = winner !== undefined && started !== undefined && started.attempt < winner;
+          controller.abort(isOutrun ? new TimeoutError(Math.round(now - started.start), started.client) : LOST_RACE);
+        }
         if (error === undefined) resolve(value);
         else reject(error);
       };
@@ -403,7 +410,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
       const launch = (kind: AttemptKind): void => {
         const controller = hedge === undefined ? undefined : new AbortController();
-        if (controller !== undefined) controllers.add(controller);
+        if (controller !== undefined) controllers.set(controller, undefined);
         running++;
         const ended = (): void => {
           running--;
@@ -419,11 +426,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
             }
             tried.push(member);
             const attempt = ++attempts;
+            if (controller !== undefined) controllers.set(controller, { attempt, start: this.#clock.now(), client: member.name });
             if (hedgesLeft > 0) armHedge();
             this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, attempt, kind, controller).then(
               (value) => {
                 ended();
-                if (!isDone) finish(undefined, value);
+                if (!isDone) finish(undefined, value, attempt);
               },
               (error: unknown) => {
                 ended();
@@ -555,8 +563,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     if (!Number.isNaN(start)) {
       const now = this.#clock.now();
       duration = now - start;
-      // A fast failure must not make a broken client look fast to latency-aware balancers.
-      if (outcome !== Outcome.Cancelled) member.latency.observe(outcome === Outcome.Failure ? Math.max(duration, member.latency.value) : duration, now);
+      // A fast failure must not make a broken client look fast to latency-aware balancers: each failure
+      // at least doubles its estimate, so a client failing fast falls out of favour within a few calls.
+      if (outcome !== Outcome.Cancelled) {
+        member.latency.observe(outcome === Outcome.Failure ? Math.max(duration, 2 * member.latency.valueAt(now), 1) : duration, now);
+      }
       if (outcome === Outcome.Success && this.#histograms !== undefined) this.#latencyOf(method).record(duration);
     }
     this.#roster.inFlight(member, -1);

@@ -20,6 +20,13 @@ export interface RosterPolicy {
   readonly slowStartMinShare: number;
 }
 
+/** The ready member with the fewest calls in flight that is not in `avoid`, if any. */
+function leastBusyExcept<T>(ready: readonly Member<T>[], avoid: readonly Member<T>[]): Member<T> | undefined {
+  let best: Member<T> | undefined;
+  for (const member of ready) if (!avoid.includes(member) && (best === undefined || member.inFlight < best.inFlight)) best = member;
+  return best;
+}
+
 /**
  * The pool's bookkeeping of its members: which may take a call now (`ready`, what balancers pick from),
  * which are open until some time (`cooling`), which wait for a rate-limit token or a pause
@@ -156,7 +163,11 @@ export class Roster<T> {
         if (member === undefined) key = undefined;
       }
       member ??= this.#pick(balancer, ready);
-      if (avoid !== undefined && avoid.includes(member) && ++skips < ready.length * 2) continue;
+      if (avoid !== undefined && avoid.includes(member)) {
+        // A retry or hedge: prefer a client this call has not tried. A deterministic balancer (least
+        // in-flight) may keep returning the same one, so look for another directly, O(n) on this path only.
+        member = leastBusyExcept(ready, avoid) ?? member;
+      }
       if (member.warmUntil > 0 && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
       if (admission === false) {

@@ -96,7 +96,7 @@ describe('weighted-random', () => {
 
   it('never picks a zero-weight (unready) slot and handles fractional weights', () => {
     const balancer = weightedRandom<Fake>({ random: seededRandom(3), clock: new ManualClock() });
-    const members: PoolMember<Fake>[] = [0.5, 0.25, 0.25].map((weight, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight, slot, inFlight: 0, latencyMs: 0 }));
+    const members: PoolMember<Fake>[] = [0.5, 0.25, 0.25].map((weight, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight, slot, inFlight: 0, latencyMs: 0, isMeasured: false, latencyAt: () => 0 }));
     for (const m of members) balancer.onReady!(m);
     balancer.onUnready!(members[0]!);
     const ready = members.slice(1);
@@ -165,7 +165,7 @@ describe('least-in-flight', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(7), fc.boolean()), { maxLength: 200, size: 'max' }), (ops) => {
         const balancer: Balancer<Fake> = leastInFlight<Fake>();
-        const members = Array.from({ length: 8 }, (_, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight: 1, slot, inFlight: 0, latencyMs: 0 }));
+        const members = Array.from({ length: 8 }, (_, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight: 1, slot, inFlight: 0, latencyMs: 0, isMeasured: false, latencyAt: () => 0 }));
         for (const m of members) balancer.onReady!(m);
         for (const [slot, up] of ops) {
           const m = members[slot]!;
@@ -195,6 +195,82 @@ describe('p2c-ewma', () => {
     expect(counts.get('slow') ?? 0).toBeLessThan(3_000 * 0.05);
     expect(counts.get('fast1')).toBeGreaterThan(1_000);
     expect(counts.get('fast2')).toBeGreaterThan(1_000);
+  });
+});
+
+describe('p2c-ewma recovery and failures', () => {
+  it('a client that was slow once gets traffic back as its estimate decays with time', async () => {
+    const clock = new ManualClock();
+    const pool = new ClientPool<Fake>({ strategy: 'p2c-ewma', clock, random: seededRandom(4), breaker: false });
+    for (const id of ['a', 'b', 'c']) pool.add({ id }, { name: id });
+    let cIsSlow = true;
+    const call = (client: Fake): string => {
+      clock.advance(client.id === 'c' && cIsSlow ? 500 : 10);
+      return client.id;
+    };
+    for (let i = 0; i < 30; i++) await pool.run(call);
+    cIsSlow = false;
+    clock.advance(600_000);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 600; i++) {
+      const id = await pool.run(call);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(counts.get('c') ?? 0).toBeGreaterThan(100);
+  });
+
+  it('a client that fails fast gets less than its share, even without a breaker', async () => {
+    const clock = new ManualClock();
+    const pool = new ClientPool<Fake>({ strategy: 'p2c-ewma', clock, random: seededRandom(8), breaker: false });
+    for (const id of ['a', 'b', 'c', 'd', 'dead']) pool.add({ id }, { name: id });
+    let dead = 0;
+    for (let i = 0; i < 2_000; i++) {
+      await pool
+        .run((client) => {
+          if (client.id === 'dead') {
+            dead++;
+            clock.advance(1);
+            throw new Error('refused');
+          }
+          clock.advance(20);
+        })
+        .catch(() => undefined);
+    }
+    expect(dead / 2_000).toBeLessThan(0.1);
+  });
+
+  it('an unmeasured client with a call outstanding is not picked again until it answers', async () => {
+    const clock = new ManualClock();
+    const pool = new ClientPool<Fake>({ strategy: 'p2c-ewma', clock, random: seededRandom(2) });
+    pool.add({ id: 'hole' }, { name: 'hole' });
+    pool.add({ id: 'ok' }, { name: 'ok' });
+    // `ok` answers once and is measured; `hole` is not yet.
+    await pool.run(() => clock.advance(10), { strategy: { pick: (ready) => ready.find((m) => m.name === 'ok')! } });
+    const picks: string[] = [];
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 50; i++) {
+      pending.push(pool.run((client) => {
+        picks.push(client.id);
+        return client.id === 'hole' ? new Promise(() => undefined) : client.id;
+      }, { timeout: 1_000_000 }).catch(() => undefined));
+    }
+    expect(picks.filter((p) => p === 'hole').length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('retries avoid the client that failed, whatever the strategy', () => {
+  it.each(names)('%s', async (strategy) => {
+    const pool = new ClientPool<Fake>({ strategy, random: seededRandom(3), retry: { attempts: 3, backoff: { initial: 0 } }, breaker: false });
+    for (const id of ['bad', 'good1', 'good2']) pool.add({ id }, { name: id });
+    const tried: string[] = [];
+    const result = await pool.run((client) => {
+      tried.push(client.id);
+      if (client.id === 'bad') throw new Error('bad');
+      return client.id;
+    }, { strategy: { pick: (ready) => ready.find((m) => m.name === 'bad') ?? ready[0]! } });
+    expect(result).toMatch(/good/);
+    expect(tried[0]).toBe('bad');
+    expect(tried).toHaveLength(2);
   });
 });
 

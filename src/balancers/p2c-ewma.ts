@@ -4,9 +4,10 @@ import type { PoolMember } from '../member.js';
 /**
  * Power of two choices on peak-EWMA latency (Finagle's `P2CPeakEwma`): draw two distinct ready members at
  * random and take the one with the lower cost, latency x (in-flight + 1). O(1), adapts to slow clients
- * within a few calls, and avoids the herding of always choosing the global minimum.
+ * within a few calls, and avoids the herding of always choosing the global minimum. Latency is read
+ * decayed to the present, so a client that was slow once is tried again after a while.
  */
-export function p2cEwma<T>({ random }: BalancerContext): Balancer<T> {
+export function p2cEwma<T>({ random, clock }: BalancerContext): Balancer<T> {
   return {
     usesLatency: true,
     pick(ready: readonly PoolMember<T>[]): PoolMember<T> {
@@ -17,12 +18,21 @@ export function p2cEwma<T>({ random }: BalancerContext): Balancer<T> {
       if (j >= i) j++;
       const a = ready[i]!;
       const b = ready[j]!;
-      return cost(a) <= cost(b) ? a : b;
+      const now = clock.now();
+      return cost(a, now) <= cost(b, now) ? a : b;
     },
   };
 }
 
-// An unmeasured member costs as much as its in-flight count alone, so new members get traffic and a measurement.
-function cost(member: PoolMember): number {
-  return (member.latencyMs + 1) * (member.inFlight + 1);
+/** Above any measured cost: what an unmeasured member with calls outstanding costs. */
+const UNMEASURED_BUSY = 1e9;
+
+/**
+ * An unmeasured member costs its in-flight count alone while idle, so that a new member gets a call and
+ * a measurement; but while that first call is outstanding it costs more than any measured member, so
+ * that a black hole cannot draw calls before its first one times out (as Finagle's penalty does).
+ */
+function cost(member: PoolMember, now: number): number {
+  if (!member.isMeasured) return member.inFlight === 0 ? 0 : UNMEASURED_BUSY + member.inFlight;
+  return (member.latencyAt(now) + 1) * (member.inFlight + 1);
 }

@@ -192,7 +192,7 @@ describe('tracing() with the OpenTelemetry SDK', () => {
     expect(finished().filter((s) => s.attributes[ATTR_ATTEMPT] !== undefined)).toHaveLength(2);
   });
 
-  it('marks the attempt that lost a hedge race as cancelled', async () => {
+  it('marks an attempt outrun by its hedge as timed out, and a hedge that lost as cancelled', async () => {
     const pool = new ClientPool<Upstream>({ breaker: false, retryBudget: false, hedge: { delay: 0 } });
     pool.use(tracing({ tracerProvider: provider }));
     pool.add(new Upstream('a.example'), { name: 'a' });
@@ -204,10 +204,20 @@ describe('tracing() with the OpenTelemetry SDK', () => {
 
     const spans = finished().filter((s) => s.name === 'get_slot' && s.attributes[ATTR_ATTEMPT] !== undefined);
     const byAttempt = new Map(spans.map((s) => [s.attributes[ATTR_ATTEMPT], s]));
-    expect(byAttempt.get(1)?.attributes[ATTR_CANCELLED]).toBe(true);
-    expect(byAttempt.get(1)?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(byAttempt.get(1)?.attributes[ATTR_CANCELLED]).toBeUndefined();
+    expect(byAttempt.get(1)?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(byAttempt.get(1)?.attributes[ATTR_ERROR_TYPE]).toBe('TimeoutError');
     expect(byAttempt.get(2)?.attributes[ATTR_CANCELLED]).toBeUndefined();
     expect(byAttempt.get(2)?.status.code).toBe(SpanStatusCode.UNSET);
+
+    exporter.reset();
+    const hedge = deferred<string>();
+    await pool.run((_, call) => (call.attempt === 1 ? new Promise((resolve) => setTimeout(() => resolve('first'), 5)) : hedge.promise), { method: 'get_slot' });
+    hedge.resolve('too late');
+    await tick();
+    const again = new Map(finished().filter((s) => s.attributes[ATTR_ATTEMPT] !== undefined).map((s) => [s.attributes[ATTR_ATTEMPT], s]));
+    expect(again.get(2)?.attributes[ATTR_CANCELLED]).toBe(true);
+    expect(again.get(2)?.status.code).toBe(SpanStatusCode.UNSET);
   });
 
   it('ends the span with an error when inner middleware throws synchronously', async () => {

@@ -203,7 +203,7 @@ describe('retry budget', () => {
 });
 
 describe('hedging', () => {
-  it('starts a hedge on another client after the delay; the first success wins and the loser is aborted', async () => {
+  it('starts a hedge on another client after the delay; the first success wins and the attempt it outran times out', async () => {
     const p = pool({ hedge: { delay: 100 } });
     const signals = new Map<string, AbortSignal>();
     const result = p.run((client, call: Call<Fake>) => {
@@ -216,9 +216,29 @@ describe('hedging', () => {
     await vi.advanceTimersByTimeAsync(31);
     await expect(result).resolves.toBe('b');
     expect(signals.get('a')!.aborted).toBe(true);
+    expect(signals.get('a')!.reason).toBeInstanceOf(TimeoutError);
     expect(signals.get('b')!.aborted).toBe(false);
-    // The loser is neither a success nor a failure of its client.
-    expect(p.members().find((m) => m.name === 'a')).toMatchObject({ cancelled: 1, failures: 0, inFlight: 0 });
+    // Outrun by a hedge that started later: slower than a peer, a timeout of its client (so that a black
+    // hole reaches its breaker even when hedges always save the call).
+    expect(p.members().find((m) => m.name === 'a')).toMatchObject({ cancelled: 0, failures: 1, inFlight: 0 });
+  });
+
+  it('a hedge that loses to the attempt it hedged is cancelled, not a failure of its client', async () => {
+    const p = pool({ hedge: { delay: 10 } });
+    const result = p.run((client) => new Promise((resolve) => setTimeout(() => resolve(client.id), client.id === 'a' ? 20 : 100)));
+    await vi.advanceTimersByTimeAsync(30);
+    await expect(result).resolves.toBe('a');
+    expect(p.members().find((m) => m.name === 'b')).toMatchObject({ cancelled: 1, failures: 0, inFlight: 0 });
+  });
+
+  it('a black hole opens its breaker even though hedges save every call', async () => {
+    const p = pool({ breaker: { maxFailures: 3, cooldown: 60_000 }, hedge: { delay: 20 }, retryBudget: false }, ['hole', 'ok']);
+    for (let i = 0; i < 10; i++) {
+      const call = p.run((client) => (client.id === 'hole' ? new Promise(() => undefined) : new Promise((resolve) => setTimeout(() => resolve('ok'), 5))));
+      await vi.advanceTimersByTimeAsync(30);
+      await expect(call).resolves.toBe('ok');
+    }
+    expect(p.members().find((m) => m.name === 'hole')!.state.kind).toBe('open');
   });
 
   it('does not hedge a call that answers before the delay', async () => {

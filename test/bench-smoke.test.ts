@@ -1,0 +1,152 @@
+// Keeps the benchmarks from rotting: every candidate builder runs a few hundred calls and must answer as a
+// direct call would; each part runs once at a tiny size. Speed is not checked here (`npm run bench`).
+import { afterAll, describe, expect, it } from 'vitest';
+import { measureAllocations } from '../bench/allocations.js';
+import { concurrencyCandidates, drive, runConcurrency } from '../bench/concurrency.js';
+import { BARE, call, defaultPool } from '../bench/core.js';
+import { measure, paired, table, type Candidate } from '../bench/harness.js';
+import { checkGoals, familyOf, microCandidates } from '../bench/micro.js';
+import { BODY, networkCandidates, runNetwork, startServer } from '../bench/network.js';
+import { runOptional } from '../bench/optional.js';
+import { scaling } from '../bench/scaling.js';
+import { barChart, niceTicks } from '../bench/svg.js';
+import { strategies } from '../src/index.js';
+
+const CALLS = 400;
+
+async function results(run: () => unknown, calls = CALLS): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let i = 0; i < calls; i++) out.push(await run());
+  return out;
+}
+
+describe('bench: micro candidates', () => {
+  const candidates = microCandidates();
+  afterAll(() => Promise.all(candidates.map((c) => c.close?.())));
+
+  it('covers the comparison the issues ask for', () => {
+    expect(candidates.map((c) => c.name)).toEqual([
+      'bare await fn(client)',
+      'clientpool default',
+      'clientpool run({ method })',
+      'clientpool + rate limit',
+      'clientpool pool.proxy().get()',
+      'clientpool generated wrapper',
+      'clientpool full stack (breaker + limit + prometheus)',
+      'clientpool + prometheus',
+      'clientpool + naive prom-client middleware',
+      'clientpool + tracing (no SDK)',
+      'cockatiel breaker + RR',
+      'cockatiel bulkhead + breaker + RR',
+      'opossum breaker + RR',
+      'cockatiel breaker + RR + prom-client (naive)',
+    ]);
+    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', ...Array<string>(7).fill('clientpool'), 'other', 'clientpool', ...Array<string>(4).fill('other')]);
+  });
+
+  it('every candidate answers as direct pool.run calls do: same values, same round robin', async () => {
+    const direct = defaultPool();
+    const expected = await results(() => direct.run(call));
+    expect(expected.slice(0, 8)).toEqual([1, 2, 3, 4, 1, 2, 3, 4]);
+    for (const candidate of candidates) {
+      const got = await results(candidate.run);
+      if (candidate.name === BARE) expect(new Set(got), candidate.name).toEqual(new Set([1]));
+      else expect(got, candidate.name).toEqual(expected);
+    }
+    await direct.close();
+  });
+});
+
+describe('bench: harness', () => {
+  const tiny: Candidate[] = [
+    { name: 'a', run: () => Promise.resolve(1) },
+    { name: 'b', run: () => new Promise((resolve) => queueMicrotask(() => resolve(2))) },
+  ];
+
+  it('measures time per round and allocations, and prints them', async () => {
+    const rows = await measure(tiny, { iterations: 200, rounds: 3, warmup: 100 });
+    expect(rows.map((r) => r.rounds.length)).toEqual([3, 3]);
+    for (const row of rows) expect(row.nsPerCall).toBeGreaterThan(0);
+    const bytes = await measureAllocations(tiny, { iterations: 2_000, rounds: 1 });
+    expect(bytes.get('b')).toBeGreaterThan(0);
+    const text = table(
+      rows.map((r) => ({ ...r, bytesPerCall: bytes.get(r.name)! })),
+      ['a'],
+    );
+    expect(text.split('\n')).toHaveLength(4);
+    expect(text).toContain('bytes/call');
+    expect(paired(rows, ['a', 'a'], (x, y) => x / y)).toBe(1);
+  });
+
+  it('checks the goals from round-by-round ratios', () => {
+    const row = (name: string, ns: number): { name: string; nsPerCall: number; spread: number; rounds: number[] } => ({ name, nsPerCall: ns, spread: 0, rounds: [ns, ns, ns] });
+    const goals = checkGoals([
+      row('clientpool default', 70),
+      row('cockatiel breaker + RR', 100),
+      row('clientpool full stack (breaker + limit + prometheus)', 200),
+      row('cockatiel breaker + RR + prom-client (naive)', 1_000),
+      row('clientpool run({ method })', 80),
+      row('clientpool + prometheus', 180),
+      row('clientpool + naive prom-client middleware', 280),
+    ]);
+    expect(goals.map((g) => [g.value, g.isMet])).toEqual([
+      [0.7, true],
+      [0.2, true],
+      [0.5, true],
+    ]);
+  });
+
+  it('draws the chart', () => {
+    const svg = barChart([{ name: 'a <b> & c', nsPerCall: 120, spread: 0, rounds: [120], bytesPerCall: 900 }], () => 'clientpool', 'machine');
+    expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('a &lt;b&gt; &amp; c');
+    expect(svg).toContain('120 ns · 900 B');
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(niceTicks(2466)).toEqual([0, 500, 1000, 1500, 2000, 2500]);
+  });
+});
+
+describe('bench: scaling, concurrency, network, hooks', () => {
+  it('scaling covers every strategy', async () => {
+    const text = await scaling([10, 100], 200, 1);
+    for (const name of Object.keys(strategies)) expect(text).toContain(`| ${name} |`);
+  });
+
+  it('concurrency candidates answer correctly with many calls in flight', async () => {
+    const candidates = concurrencyCandidates();
+    try {
+      for (const candidate of candidates) {
+        const values = (await Promise.all(Array.from({ length: 8 }, () => candidate.run()))).sort();
+        expect(values, candidate.name).toEqual(candidate.name === BARE ? [1, 1, 1, 1, 1, 1, 1, 1] : [1, 1, 2, 2, 3, 3, 4, 4]);
+        expect(await drive(candidate.run, 50, 500)).toBeGreaterThan(0);
+      }
+    } finally {
+      await Promise.all(candidates.map((c) => c.close?.()));
+    }
+    const text = await runConcurrency({ levels: [1, 10], total: () => 200, rounds: 1 });
+    expect(text.split('\n').filter((line) => line.startsWith('| '))).toHaveLength(5);
+  });
+
+  it('network candidates fetch from the loopback server and close', async () => {
+    const server = await startServer();
+    const { candidates, close } = networkCandidates(server.origin);
+    try {
+      for (const candidate of candidates) expect(await results(candidate.run, 20), candidate.name).toEqual(Array<string>(20).fill(BODY));
+    } finally {
+      await close();
+      await server.close();
+    }
+    const text = await runNetwork({ sequential: 20, concurrent: 40, inFlight: 4, rounds: 1, overheadNs: { default: 80, full: 250 } });
+    expect(text).toContain('undici Pool');
+    expect(text).toContain("clientpool's own ns/call (micro)");
+  });
+
+  it('an optional bench that is not there is reported, not thrown', async () => {
+    const missing = await runOptional({ title: 'Nothing', file: 'no-such-bench.ts', export: 'run', run: (fn) => fn({}) }, { quick: true });
+    expect(missing).toEqual({ title: 'Nothing', ran: false, markdown: 'Not run: no `bench/no-such-bench.ts#run()` yet (hook in bench/optional.ts).' });
+    const failing = await runOptional({ title: 'Failing', file: 'harness.ts', export: 'median', run: () => Promise.reject(new Error('boom')) }, { quick: true });
+    expect(failing.markdown).toBe('Failed: `bench/harness.ts#median` threw boom');
+    const section = await runOptional({ title: 'Median', file: 'harness.ts', export: 'median', run: async (fn) => `## Median\n\n${String(await fn([3, 1, 2]))}` }, { quick: true });
+    expect(section.markdown).toMatch(/^2\n\n\(`bench\/harness.ts#median`, \d+\.\d s\)$/);
+  });
+});
