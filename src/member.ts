@@ -1,4 +1,5 @@
 import { CLOSED, type Breaker, type CircuitState } from './breaker/breaker.js';
+import type { Limiter } from './limit/limiter.js';
 import type { TokenBucket } from './limit/token-bucket.js';
 import { PeakEwma } from './peak-ewma.js';
 import { heapNode, type HeapNode } from './util/indexed-heap.js';
@@ -46,8 +47,10 @@ export class Member<T> implements PoolMember<T> {
   readonly breaker: Breaker;
   readonly latency: PeakEwma;
   readonly close: ((client: T) => void | Promise<void>) | undefined;
-  /** The client's own rate limit, if it has one. */
+  /** The client's own rate limit, if it has one in memory (answered synchronously, so routed around). */
   readonly limiter: TokenBucket | undefined;
+  /** The client's own limit shared with other processes (Redis), waited on after the client is chosen. */
+  readonly sharedLimiter: Limiter | undefined;
   /** Its entry in whichever waiting heap holds it (it is in at most one). */
   readonly node: HeapNode<Member<T>>;
   /** Clock time until which it takes no call (tokens out, or paused by the upstream); 0 when not. */
@@ -80,6 +83,7 @@ export class Member<T> implements PoolMember<T> {
     breaker: Breaker,
     close: ((client: T) => void | Promise<void>) | undefined,
     limiter: TokenBucket | undefined,
+    sharedLimiter?: Limiter,
   ) {
     this.client = client;
     this.name = name;
@@ -88,6 +92,7 @@ export class Member<T> implements PoolMember<T> {
     this.breaker = breaker;
     this.close = close;
     this.limiter = limiter;
+    this.sharedLimiter = sharedLimiter;
     this.latency = new PeakEwma();
     this.node = heapNode<Member<T>>(this);
   }

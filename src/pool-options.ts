@@ -99,11 +99,13 @@ export interface AddOptions<T> {
   /** Called once the client has been removed and its calls have drained. */
   readonly close?: (client: T) => void | Promise<void>;
   /**
-   * The client's own rate limit (an API key's quota): `{ rate, burst }` or a `TokenBucket`. A client
-   * whose bucket is empty is skipped while another has tokens; calls wait only when all are empty.
+   * The client's own rate limit (an API key's quota): `{ rate, burst }` or a `TokenBucket`, whose empty
+   * bucket makes the pool skip the client while another has tokens (calls wait only when all are empty);
+   * or any other `Limiter`, such as a Redis bucket shared by a fleet, which is waited on after the
+   * client was chosen (its answer is not synchronous, so it cannot route calls around the client).
    * @default none
    */
-  readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket;
+  readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket | Limiter;
 }
 
 const noBreaker: BreakerFactory = () => ({
@@ -115,10 +117,15 @@ const noBreaker: BreakerFactory = () => ({
   release() {},
 });
 
+/** Whether `value` is a `Limiter` (has `take`), rather than token-bucket options. */
+export function isLimiter(value: unknown): value is Limiter {
+  return typeof value === 'object' && value !== null && typeof (value as { take?: unknown }).take === 'function';
+}
+
 /** The pool-wide limiter from the `limit` option. */
 export function limiter(option: PoolOptions<unknown>['limit'], clock: Clock): Limiter | undefined {
   if (option === undefined) return undefined;
-  if (typeof option === 'object' && option !== null && typeof (option as { take?: unknown }).take === 'function') return option as Limiter;
+  if (isLimiter(option)) return option;
   optionsObject('limit', option);
   return new TokenBucket({ ...(option as TokenBucketOptions), clock }, 'limit');
 }

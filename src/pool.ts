@@ -17,12 +17,12 @@ import { Emitter, type Event } from './events.js';
 import { HealthChecker } from './health/health-checker.js';
 import type { Limiter } from './limit/limiter.js';
 import { ClientQueue } from './limit/client-queue.js';
-import { TokenBucket } from './limit/token-bucket.js';
+import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { compose, composeAround, toMiddleware, type AnyMiddleware, type AroundChain, type Handler, type Middleware } from './middleware/middleware.js';
 import { EMPTY_OPTIONS, invoke, isLocal, NEVER_ABORTED, PoolCall, recover, type CallHost } from './pool-call.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, limiter, type AddOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, isLimiter, limiter, type AddOptions, type PoolOptions } from './pool-options.js';
 import type { Random } from './random.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import { hedgePolicy, HEDGE_MIN_SAMPLES, type HedgeOptions, type HedgePolicy } from './resilience/hedge-policy.js';
@@ -182,7 +182,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     optionsObject('add options', options);
     const weight = positive('weight', options.weight ?? 1);
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
-    const limit = options.limit === undefined ? undefined : options.limit instanceof TokenBucket ? options.limit : new TokenBucket({ ...options.limit, clock: this.#clock }, 'limit');
+    const limit = options.limit;
+    let bucket: TokenBucket | undefined;
+    let shared: Limiter | undefined;
+    if (limit instanceof TokenBucket) bucket = limit;
+    else if (isLimiter(limit)) shared = limit;
+    else if (limit !== undefined) bucket = new TokenBucket({ ...(limit as TokenBucketOptions), clock: this.#clock }, 'limit');
     let name: string;
     if (options.name === undefined) {
       do name = `client-${++this.#autoName}`;
@@ -196,7 +201,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
     const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#random });
     if (breaker.usesDuration === true) this.#roster.isTimed = true;
-    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, limit));
+    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared));
     return name;
   }
 
@@ -346,6 +351,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     controller: AbortController | undefined,
   ): Promise<unknown> {
     const signal = options.signal;
+    if (member.sharedLimiter !== undefined) await this.#takeSharedToken(member, admission, options, method);
     const start = this.#roster.isTimed ? this.#clock.now() : Number.NaN;
     const call = new PoolCall(member, method, attempt, kind, signal ?? NEVER_ABORTED, options, fn, this.#host);
     try {
@@ -591,6 +597,22 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     }
     if (breaker.state !== member.lastState || admission === 'probe' || member.placement === 'saturated') this.#roster.afterBreaker(member);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  /** The chosen client's shared (asynchronous) limit: wait for its token, or give the client back. */
+  async #takeSharedToken(member: Member<T>, admission: 'call' | 'probe', options: RunOptions<T>, method: string): Promise<void> {
+    const signal = options.signal;
+    const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+    const since = this.#clock.now();
+    try {
+      await member.sharedLimiter!.take(1, signal === undefined ? { maxWait } : { signal, maxWait });
+    } catch (error) {
+      this.#settle(member, admission, Number.NaN, Outcome.Cancelled, method);
+      if (error instanceof RateLimitedError) this.#reportLimit('client', member.name, method, since, true);
+      throw error;
+    }
+    const waited = this.#clock.now() - since;
+    if (waited > 0) this.#reportLimit('client', member.name, method, since, false);
   }
 
   /** The pool-wide limit had no token at hand: wait for one, reporting the wait. */

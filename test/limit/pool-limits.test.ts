@@ -160,3 +160,27 @@ describe('rateLimit middleware (the original form)', () => {
     await pool.close();
   });
 });
+
+describe('a shared (asynchronous) per-client limit', () => {
+  it('is waited on after the client is chosen; a refusal gives the client back untouched', async () => {
+    const taken: string[] = [];
+    let refuse = false;
+    const shared = {
+      take: async (n: number): Promise<void> => {
+        await Promise.resolve();
+        if (refuse) throw new RateLimitedError(500, 'redis');
+        taken.push(`take ${n}`);
+      },
+    };
+    const pool = new ClientPool<Fake>({ clock, breaker: { maxFailures: 1 } });
+    pool.add({ id: 'a' }, { name: 'a', limit: shared });
+    await expect(pool.run((client) => client.id)).resolves.toBe('a');
+    expect(taken).toEqual(['take 1']);
+    refuse = true;
+    const events: RateLimitEvent[] = [];
+    pool.onRateLimit((event) => events.push(event));
+    await expect(pool.run((client) => client.id)).rejects.toBeInstanceOf(RateLimitedError);
+    expect(pool.members()[0]).toMatchObject({ state: { kind: 'closed' }, inFlight: 0, failures: 0, cancelled: 1 });
+    expect(events.map((e) => `${e.scope}:${e.client}:${e.rejected}`)).toEqual(['client:a:true']);
+  });
+});

@@ -1,0 +1,549 @@
+import { systemClock, type Clock } from '../clock.js';
+import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError, TimeoutError } from '../errors.js';
+import { Emitter, type Event } from '../events.js';
+import type { Limiter, TakeOptions } from '../limit/limiter.js';
+import { TokenBucket } from '../limit/token-bucket.js';
+import { abortSignal, callable, finiteAtLeast, integerAtLeast, nonEmptyString, nonNegative, optionsObject, positive } from '../validate.js';
+import { runTokenBucketScript, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
+
+/** Options of a {@link RedisTokenBucket}. */
+export interface RedisTokenBucketOptions {
+  /**
+   * The Redis connection, owned by you: the bucket never connects, reconnects or quits it. An ioredis
+   * `Redis` or `Cluster` fits; give it `enableOfflineQueue: false` and `maxRetriesPerRequest: 0` so that
+   * commands fail at once while Redis is down instead of queueing (and later taking tokens nobody uses).
+   */
+  readonly redis: RedisScriptClient;
+  /**
+   * The Redis key holding this limit's state: one key per quota (an API key, a provider), shared by
+   * every process that must respect it. ioredis `keyPrefix` applies.
+   */
+  readonly key: string;
+  /** Tokens added per second, fleet-wide: a finite number > 0. */
+  readonly rate: number;
+  /**
+   * Bucket size, fleet-wide: tokens that may be taken at once after a quiet period.
+   * @default max(1, rate)
+   */
+  readonly burst?: number;
+  /**
+   * Default longest wait of `take()` in milliseconds (the pool passes its own `maxWait`).
+   * @default 1_000
+   */
+  readonly maxWait?: number;
+  /**
+   * Tokens to take per round trip when the bucket has plenty: the extra ones are kept in a local reserve
+   * that serves later calls (and `tryTake`) without a round trip. Extra tokens are leased only while the
+   * bucket keeps at least half its burst, so a busy bucket is never drained by leases. 1 turns leasing off.
+   * @default 1
+   */
+  readonly lease?: number;
+  /**
+   * Milliseconds a leased token may wait in the local reserve; then it is dropped unused (counted in
+   * `stats.expiredTokens`), so an idle process does not sit on the fleet's tokens.
+   * @default 250
+   */
+  readonly leaseTtl?: number;
+  /**
+   * Milliseconds each Redis round trip may take; past it the bucket falls back to its local insurance
+   * bucket. Raced with a timer, independently of the client's own `commandTimeout`.
+   * @default 50
+   */
+  readonly timeout?: number;
+  /**
+   * While in fallback, milliseconds between probes of Redis (one read-only script run each).
+   * @default 500
+   */
+  readonly recheckInterval?: number;
+  /**
+   * How many processes share this key. Only used to size the default insurance bucket, so that while
+   * Redis is down the fleet as a whole stays near the shared `rate`.
+   * @default 1
+   */
+  readonly processes?: number;
+  /**
+   * This process's own bucket while Redis is slow or down. A take of more than `insurance.burst` tokens
+   * cannot be served from it and fails with `InvalidOptionError` while in fallback.
+   * @default { rate: rate / processes, burst: max(1, burst / processes) }
+   */
+  readonly insurance?: { readonly rate?: number; readonly burst?: number };
+  /** Time source for waits, deadlines and lease expiry (the bucket itself runs on Redis server time). @default performance.now() */
+  readonly clock?: Clock;
+}
+
+/** Where tokens come from now: a discriminated union, read through {@link RedisTokenBucket.state}. */
+export type RedisBucketState =
+  | { readonly mode: 'redis' }
+  | { readonly mode: 'fallback'; readonly since: number; readonly cause: Error }
+  | { readonly mode: 'closed' };
+
+/** The bucket stopped using Redis and serves tokens from its local insurance bucket. */
+export interface FallbackEvent {
+  readonly key: string;
+  /** The failure: a `TimeoutError` (`ERR_TIMEOUT`) or the Redis client's error. */
+  readonly cause: Error;
+}
+
+/** Redis answered a probe again: the shared limit applies again. */
+export interface RecoverEvent {
+  readonly key: string;
+  /** Milliseconds spent in fallback. */
+  readonly downMs: number;
+}
+
+/** Counters for metrics; every field but `mode` and `reserve` only grows. */
+export interface RedisTokenBucketStats {
+  readonly mode: RedisBucketState['mode'];
+  /** Script runs sent to Redis, probes included. */
+  readonly roundTrips: number;
+  /** Round trips that failed or timed out. */
+  readonly failures: number;
+  /** Switches from Redis to the local insurance bucket. */
+  readonly fallbacks: number;
+  /** Tokens taken from Redis, leased ones included. */
+  readonly redisTokens: number;
+  /** Of those, tokens leased ahead of demand. */
+  readonly leasedTokens: number;
+  /** Tokens taken from Redis but dropped unused (lease expired). */
+  readonly expiredTokens: number;
+  /** Tokens granted by the local insurance bucket while Redis was unavailable. */
+  readonly localTokens: number;
+  /** Tokens in the local reserve now. */
+  readonly reserve: number;
+}
+
+interface Waiter {
+  readonly n: number;
+  readonly deadline: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const REDIS: RedisBucketState = { mode: 'redis' };
+/** A timeout timer this late (ms) says the event loop was stalled. */
+const STALL_MS = 5;
+const CLOSED: RedisBucketState = { mode: 'closed' };
+
+/**
+ * A token bucket shared by every process that uses the same Redis `key`: a provider's quota holds for
+ * the fleet, not per process. Each round trip runs one Lua script that refills and takes atomically on
+ * Redis server time, as a theoretical arrival time (GCRA) like the in-memory `TokenBucket`, so both let
+ * exactly burst + rate·t through. Waiters queue FIFO within the process; several queued takes share one
+ * round trip.
+ *
+ * When a round trip fails or exceeds `timeout`, the bucket falls back to a local `TokenBucket` sized to
+ * this process's share (`insurance`), reports it through `onFallback`, probes Redis every
+ * `recheckInterval` and returns to it (`onRecover`): calls keep flowing, never hang, and never fail just
+ * because Redis is down.
+ *
+ * @example
+ * ```ts
+ * const redis = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+ * const pool = new ClientPool<Client>({
+ *   limit: new RedisTokenBucket({ redis, key: 'provider-a', rate: 100, burst: 100, processes: 4 }),
+ * });
+ * ```
+ */
+export class RedisTokenBucket implements Limiter, Disposable {
+  /** The Redis key of this limit. */
+  readonly key: string;
+  /** Tokens per second, fleet-wide. */
+  readonly rate: number;
+  /** Bucket size, fleet-wide. */
+  readonly burst: number;
+  /** Most tokens taken per round trip. */
+  readonly lease: number;
+  readonly #redis: RedisScriptClient;
+  /** Milliseconds per token. */
+  readonly #interval: number;
+  readonly #intervalUs: number;
+  /** Tokens a lease must leave in the bucket. */
+  readonly #keep: number;
+  readonly #maxWait: number;
+  readonly #leaseTtl: number;
+  readonly #timeout: number;
+  readonly #recheckInterval: number;
+  readonly #clock: Clock;
+  readonly #local: TokenBucket;
+  #state: RedisBucketState = REDIS;
+  readonly #queue: Waiter[] = [];
+  #queuedTokens = 0;
+  /** A round trip for the queue is in flight. */
+  #isBusy = false;
+  /** Waits until the head of the queue may get its tokens. */
+  #retryTimer: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #reserve = 0;
+  #reserveUntil = 0;
+  #roundTrips = 0;
+  #failures = 0;
+  #fallbackCount = 0;
+  #redisTokens = 0;
+  #leasedTokens = 0;
+  #expiredTokens = 0;
+  #localTokens = 0;
+  readonly #fallbacks = new Emitter<FallbackEvent>();
+  readonly #recoveries = new Emitter<RecoverEvent>();
+
+  /** Subscribe to switches to the local insurance bucket. Returns a disposable. */
+  readonly onFallback: Event<FallbackEvent> = this.#fallbacks.event;
+  /** Subscribe to returns to Redis. Returns a disposable. */
+  readonly onRecover: Event<RecoverEvent> = this.#recoveries.event;
+
+  constructor(options: RedisTokenBucketOptions) {
+    if (options === undefined) throw new InvalidOptionError('options', 'an options object with redis, key and rate', options);
+    optionsObject('options', options);
+    this.#redis = scriptClient(options.redis);
+    this.key = nonEmptyString('key', options.key);
+    this.rate = positive('rate', options.rate);
+    this.burst = finiteAtLeast('burst', options.burst ?? Math.max(1, this.rate), 1);
+    this.#maxWait = nonNegative('maxWait', options.maxWait ?? 1_000);
+    this.lease = integerAtLeast('lease', options.lease ?? 1, 1);
+    if (this.lease > this.burst) throw new InvalidOptionError('lease', `an integer from 1 to burst (${this.burst})`, this.lease);
+    this.#leaseTtl = positive('leaseTtl', options.leaseTtl ?? 250);
+    this.#timeout = positive('timeout', options.timeout ?? 50);
+    this.#recheckInterval = positive('recheckInterval', options.recheckInterval ?? 500);
+    const processes = integerAtLeast('processes', options.processes ?? 1, 1);
+    optionsObject('insurance', options.insurance);
+    this.#clock = options.clock === undefined ? systemClock : clock(options.clock);
+    this.#interval = 1_000 / this.rate;
+    this.#intervalUs = 1_000_000 / this.rate;
+    this.#keep = Math.ceil(this.burst / 2);
+    const insurance = options.insurance ?? {};
+    this.#local = new TokenBucket(
+      {
+        rate: insurance.rate ?? this.rate / processes,
+        burst: insurance.burst ?? Math.max(1, this.burst / processes),
+        maxWait: this.#maxWait,
+        clock: this.#clock,
+      },
+      'insurance',
+    );
+  }
+
+  /** Where tokens come from now. */
+  get state(): RedisBucketState {
+    return this.#state;
+  }
+
+  /** A snapshot of the counters, for metrics. */
+  get stats(): RedisTokenBucketStats {
+    this.#expire(this.#clock.now());
+    return {
+      mode: this.#state.mode,
+      roundTrips: this.#roundTrips,
+      failures: this.#failures,
+      fallbacks: this.#fallbackCount,
+      redisTokens: this.#redisTokens,
+      leasedTokens: this.#leasedTokens,
+      expiredTokens: this.#expiredTokens,
+      localTokens: this.#localTokens,
+      reserve: this.#reserve,
+    };
+  }
+
+  /** Take `n` tokens if they are at hand now (leased, or local in fallback) and nobody is queued before us. */
+  tryTake(n = 1): boolean {
+    if (this.#queue.length > 0 || this.#state === CLOSED) return false;
+    if (this.#takeReserve(n)) return true;
+    if (this.#state.mode === 'fallback' && this.#local.tryTake(n)) {
+      this.#localTokens += n;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Take `n` tokens, waiting in FIFO order within this process. Rejects with `RateLimitedError` (and its
+   * `retryAfterMs`) when the wait would exceed `maxWait`, `AbortedError` when `signal` aborts (taking
+   * nothing), `PoolClosedError` after `close()`. Never rejects because Redis is down.
+   */
+  take(n = 1, options: TakeOptions = {}): Promise<void> {
+    if (this.#state === CLOSED) return Promise.reject(new PoolClosedError());
+    if (!(Number.isInteger(n) && n >= 1 && n <= this.burst)) {
+      return Promise.reject(new InvalidOptionError('tokens', `an integer from 1 to burst (${this.burst})`, n));
+    }
+    let signal: AbortSignal | undefined;
+    let maxWait: number;
+    try {
+      signal = abortSignal('signal', options.signal);
+      maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
+    if (this.#queue.length === 0) {
+      if (this.#takeReserve(n)) return Promise.resolve();
+      if (this.#state.mode === 'fallback') return this.#takeLocal(n, signal, maxWait);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { n, deadline: this.#clock.now() + maxWait, resolve, reject, signal, onAbort: undefined };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.#abort(waiter);
+          reject(new AbortedError(signal.reason));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.#queue.push(waiter);
+      this.#queuedTokens += n;
+      this.#pump();
+    });
+  }
+
+  /**
+   * Reject every waiter with `PoolClosedError` and stop every timer and probe. Leased tokens are dropped.
+   * The Redis connection is yours and stays open.
+   */
+  close(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#clearRetry();
+    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    for (const waiter of this.#queue.splice(0)) {
+      this.#detach(waiter);
+      waiter.reject(new PoolClosedError());
+    }
+    this.#queuedTokens = 0;
+    this.#reserve = 0;
+    this.#local.close();
+    this.#fallbacks.clear();
+    this.#recoveries.clear();
+  }
+
+  /** `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Serve what the reserve can, then send one round trip for the rest of the queue, unless one is pending. */
+  #pump(): void {
+    if (this.#isBusy || this.#retryTimer !== undefined || this.#state === CLOSED) return;
+    if (this.#reserve > 0) {
+      this.#expire(this.#clock.now());
+      this.#serveFromReserve();
+    }
+    const head = this.#queue[0];
+    if (head === undefined) return;
+    if (this.#state.mode === 'fallback') {
+      this.#handOver();
+      return;
+    }
+    const demand = Math.min(this.#queuedTokens, Math.floor(this.burst));
+    this.#isBusy = true;
+    void this.#roundTrip({
+      interval: this.#intervalUs,
+      burst: this.burst,
+      need: head.n,
+      demand,
+      extra: Math.max(0, this.lease - demand),
+      keep: this.#keep,
+    }).then(
+      (reply) => this.#onReply(reply, head.n, demand),
+      (error: unknown) => this.#onFailure(error as Error),
+    );
+  }
+
+  #onReply(reply: ScriptReply, need: number, demand: number): void {
+    this.#isBusy = false;
+    if (this.#state === CLOSED) return;
+    if (reply.granted > 0) {
+      this.#redisTokens += reply.granted;
+      this.#leasedTokens += Math.max(0, reply.granted - demand);
+      this.#refill(reply.granted);
+      this.#pump();
+      return;
+    }
+    // Nothing was taken: reject those who cannot be served in time (assuming no other process takes a
+    // token meanwhile, so this never rejects too early), and sleep until the head's tokens are due.
+    const now = this.#clock.now();
+    const waitMs = reply.waitUs / 1_000;
+    const queue = this.#queue;
+    let ahead = 0;
+    for (let i = 0; i < queue.length; ) {
+      const waiter = queue[i]!;
+      const due = Math.max(0, waitMs + (ahead + waiter.n - need) * this.#interval);
+      if (now + due > waiter.deadline) {
+        queue.splice(i, 1);
+        this.#queuedTokens -= waiter.n;
+        this.#detach(waiter);
+        waiter.reject(new RateLimitedError(due, `redis ${this.key}`));
+      } else {
+        ahead += waiter.n;
+        i++;
+      }
+    }
+    const head = queue[0];
+    if (head === undefined) return;
+    const delay = Math.max(0, waitMs + (head.n - need) * this.#interval);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#pump();
+    }, Math.ceil(delay));
+  }
+
+  #onFailure(error: Error): void {
+    this.#isBusy = false;
+    this.#failures++;
+    if (this.#state === CLOSED) return;
+    this.#fallBack(error);
+    this.#pump();
+  }
+
+  #fallBack(cause: Error): void {
+    if (this.#state.mode !== 'redis') return;
+    this.#state = { mode: 'fallback', since: this.#clock.now(), cause };
+    this.#fallbackCount++;
+    this.#scheduleProbe();
+    this.#fallbacks.emit({ key: this.key, cause });
+  }
+
+  #scheduleProbe(): void {
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#probe();
+    }, this.#recheckInterval);
+    // Probing alone must not keep the process alive.
+    this.#probeTimer.unref();
+  }
+
+  /** A read-only script run: it proves both that Redis answers in time and that the script is loaded. */
+  #probe(): void {
+    void this.#roundTrip({ interval: this.#intervalUs, burst: this.burst, need: 0, demand: 0, extra: 0, keep: 0 }).then(
+      () => {
+        const state = this.#state;
+        if (state.mode !== 'fallback') return;
+        this.#state = REDIS;
+        this.#recoveries.emit({ key: this.key, downMs: this.#clock.now() - state.since });
+        this.#pump();
+      },
+      () => {
+        this.#failures++;
+        if (this.#state.mode === 'fallback') this.#scheduleProbe();
+      },
+    );
+  }
+
+  /** One script run raced against `timeout`. A late answer is ignored; a late failure is absorbed. */
+  #roundTrip(request: ScriptRequest): Promise<ScriptReply> {
+    this.#roundTrips++;
+    return new Promise<ScriptReply>((resolve, reject) => {
+      const sent = performance.now();
+      const timer = setTimeout(() => {
+        const fail = (): void => reject(new TimeoutError(this.#timeout, `redis ${this.key}`));
+        // A timer that fires late means this process's event loop was stalled (GC, CPU), and after a
+        // stall timers run before pending socket reads: let an answer that already arrived win (I/O comes
+        // before setImmediate), so that a busy process does not mistake itself for a slow Redis.
+        if (performance.now() - sent > this.#timeout + STALL_MS) setImmediate(fail);
+        else fail();
+      }, this.#timeout);
+      void runTokenBucketScript(this.#redis, this.key, request).then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  /** Redis is unavailable: move the queue, in order, to the local bucket with what is left of each wait. */
+  #handOver(): void {
+    const now = this.#clock.now();
+    for (const waiter of this.#queue.splice(0)) {
+      this.#detach(waiter);
+      void this.#takeLocal(waiter.n, waiter.signal, Math.max(0, waiter.deadline - now)).then(waiter.resolve, waiter.reject);
+    }
+    this.#queuedTokens = 0;
+  }
+
+  #takeLocal(n: number, signal: AbortSignal | undefined, maxWait: number): Promise<void> {
+    return this.#local.take(n, signal === undefined ? { maxWait } : { signal, maxWait }).then(() => {
+      this.#localTokens += n;
+    });
+  }
+
+  /** Add granted tokens to the reserve and serve the queue from it. */
+  #refill(granted: number): void {
+    const now = this.#clock.now();
+    this.#expire(now);
+    const older = this.#reserve;
+    const olderUntil = this.#reserveUntil;
+    this.#reserve += granted;
+    this.#reserveUntil = now + this.#leaseTtl;
+    const before = this.#reserve;
+    this.#serveFromReserve();
+    // Older tokens are served first. While some are left, the whole reserve keeps their deadline, so that
+    // no token outlives leaseTtl.
+    if (before - this.#reserve < older) this.#reserveUntil = olderUntil;
+  }
+
+  /** Serve the head of the queue while the reserve lasts (callers expire the reserve first). */
+  #serveFromReserve(): void {
+    const queue = this.#queue;
+    while (queue.length > 0 && this.#reserve >= queue[0]!.n) {
+      const waiter = queue.shift()!;
+      this.#reserve -= waiter.n;
+      this.#queuedTokens -= waiter.n;
+      this.#detach(waiter);
+      waiter.resolve();
+    }
+  }
+
+  #takeReserve(n: number): boolean {
+    if (this.#reserve < n) return false;
+    this.#expire(this.#clock.now());
+    if (this.#reserve < n) return false;
+    this.#reserve -= n;
+    return true;
+  }
+
+  #expire(now: number): void {
+    if (this.#reserve > 0 && now >= this.#reserveUntil) {
+      this.#expiredTokens += this.#reserve;
+      this.#reserve = 0;
+    }
+  }
+
+  #abort(waiter: Waiter): void {
+    const i = this.#queue.indexOf(waiter);
+    if (i < 0) return;
+    this.#queue.splice(i, 1);
+    this.#queuedTokens -= waiter.n;
+    // The head left: the next may be served sooner (it may need fewer tokens), so do not sleep for the old head.
+    if (i === 0 && this.#retryTimer !== undefined) {
+      this.#clearRetry();
+      this.#pump();
+    }
+  }
+
+  #detach(waiter: Waiter): void {
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+}
+
+function scriptClient(value: unknown): RedisScriptClient {
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('redis', 'a Redis client with evalsha() and eval() (ioredis)', value);
+  const client = value as Partial<Record<'evalsha' | 'eval', unknown>>;
+  if (typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
+    throw new InvalidOptionError('redis', 'a Redis client with evalsha() and eval() (ioredis)', value);
+  }
+  return value as RedisScriptClient;
+}
+
+function clock(value: unknown): Clock {
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('clock', 'an object with now()', value);
+  callable('clock.now', (value as { now?: unknown }).now);
+  return value as Clock;
+}

@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { findRedisServer, freePort, redisSuiteMode } from './redis-server.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('the redis-server test helper', () => {
+  it.each([
+    ['/usr/bin/redis-server', {}, 'run'],
+    ['/usr/bin/redis-server', { CI: 'true' }, 'run'],
+    [undefined, {}, 'skip'],
+    [undefined, { CI: '' }, 'skip'],
+    [undefined, { CI: 'false' }, 'skip'],
+    [undefined, { CI: '1' }, 'fail'],
+    [undefined, { CI: 'true' }, 'fail'],
+  ] as const)('binary %s, env %j: %s', (binary, env, mode) => {
+    expect(redisSuiteMode(binary, env)).toBe(mode);
+  });
+
+  it('REDIS_SERVER, when set, is the only candidate', () => {
+    expect(findRedisServer({ REDIS_SERVER: '/nonexistent/redis-server', PATH: '/usr/bin' })).toBeUndefined();
+  });
+
+  it('freePort() gives a port that can be bound on 127.0.0.1', async () => {
+    const port = await freePort();
+    const server = createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
+    server.close();
+  });
+
+  // The real thing: a Redis suite run where redis-server cannot be found, in CI and locally.
+  const runSuite = (env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['node_modules/vitest/vitest.mjs', 'run', 'test/redis/script.test.ts'],
+        { cwd: ROOT, env: { ...process.env, ...env, REDIS_SERVER: '/nonexistent/redis-server' } },
+        (error, stdout, stderr) => resolve({ code: typeof error?.code === 'number' ? error.code : 0, output: stdout + stderr }),
+      );
+    });
+
+  it('without redis-server, a Redis suite fails in CI and is skipped, saying why, locally', { timeout: 30_000 }, async () => {
+    const [ci, local] = await Promise.all([runSuite({ CI: '1' }), runSuite({ CI: '' })]);
+    expect(ci.code).not.toBe(0);
+    expect(ci.output).toContain('needs redis-server in CI');
+    expect(local.code).toBe(0);
+    expect(local.output).toMatch(/skipping "token bucket script \(real Redis, fake time\)": redis-server not found/);
+  });
+});
