@@ -15,6 +15,8 @@ export interface Measurement {
   readonly nsPerCall: number;
   /** Relative spread of the rounds (max-min)/median, to show the noise. */
   readonly spread: number;
+  /** ns per call of every round, in round order: round r of every candidate ran in the same stretch of time. */
+  readonly rounds: readonly number[];
   /** Heap bytes allocated per call (approximate, from heap growth between GCs), when measured. */
   readonly bytesPerCall?: number;
 }
@@ -38,25 +40,48 @@ export async function measure(candidates: readonly Candidate[], options: Measure
     }
   }
   return candidates.map((candidate, i) => {
-    const sorted = samples[i]!.sort((a, b) => a - b);
+    const rounds = samples[i]!;
+    const sorted = [...rounds].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
-    return { name: candidate.name, nsPerCall: median, spread: (sorted[sorted.length - 1]! - sorted[0]!) / median };
+    return { name: candidate.name, nsPerCall: median, spread: (sorted[sorted.length - 1]! - sorted[0]!) / median, rounds };
   });
 }
 
-async function loop(candidate: Candidate, iterations: number): Promise<void> {
+export async function loop(candidate: Candidate, iterations: number): Promise<void> {
   const run = candidate.run;
   for (let i = 0; i < iterations; i++) await run();
+}
+
+/** The median of `values` (the upper one for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/**
+ * The median over rounds of `f(round)`: a ratio of two candidates taken round by round compares runs
+ * made seconds apart, so a slow stretch of the machine cancels out.
+ */
+export function paired(rows: readonly Measurement[], names: readonly string[], f: (...nsPerCall: number[]) => number): number {
+  const picked = names.map((name) => {
+    const row = rows.find((r) => r.name === name);
+    if (row === undefined) throw new Error(`no measurement named "${name}"`);
+    return row;
+  });
+  const count = Math.min(...picked.map((row) => row.rounds.length));
+  return median(Array.from({ length: count }, (_, r) => f(...picked.map((row) => row.rounds[r]!))));
 }
 
 /** Format a table of measurements with ratios against named baselines. */
 export function table(rows: readonly Measurement[], baselines: readonly string[]): string {
   const base = baselines.map((name) => rows.find((r) => r.name === name));
-  const head = ['candidate', 'ns/call', 'spread', ...baselines.map((b) => `x ${b}`)];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const withBytes = rows.some((r) => r.bytesPerCall !== undefined);
+  const head = ['candidate', 'ns/call', 'spread', ...(withBytes ? ['bytes/call'] : []), ...baselines.map((b) => `x ${b}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`];
   for (const row of rows) {
     const ratios = base.map((b) => (b === undefined ? '-' : (row.nsPerCall / b.nsPerCall).toFixed(2)));
-    lines.push(`| ${row.name} | ${row.nsPerCall.toFixed(0)} | ${(row.spread * 100).toFixed(0)}% | ${ratios.join(' | ')} |`);
+    const bytes = withBytes ? [row.bytesPerCall === undefined ? '-' : row.bytesPerCall.toFixed(0)] : [];
+    lines.push(`| ${row.name} | ${row.nsPerCall.toFixed(0)} | ${(row.spread * 100).toFixed(0)}% | ${[...bytes, ...ratios].join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -1,27 +1,94 @@
+// `npm run bench` runs everything and writes bench/RESULTS.md and bench/results.svg;
+// `npm run bench -- --quick` is a short run that only prints (used as a smoke check).
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { coreCandidates } from './core.js';
-import { measure, table } from './harness.js';
-import { scaling } from './scaling.js';
+import { loadavg } from 'node:os';
+import { machine, resultsMarkdown, type Section } from './report.js';
+import { regenerateWrapper } from './wrapper.js';
 
-// `npm run bench` runs everything; `npm run bench -- --quick` shortens it (used by CI smoke checks).
 const quick = process.argv.includes('--quick');
-const iterations = quick ? 20_000 : 200_000;
-const rounds = quick ? 3 : 9;
+const started = performance.now();
+const date = new Date().toISOString().slice(0, 10);
+const machineBefore = machine();
+console.log(`${machineBefore}${quick ? ' (quick run)' : ''}`);
 
-const sections: string[] = [];
-const header = `Machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${rounds} interleaved rounds of ${iterations} sequential calls, median round.`;
-console.log(header);
+// Before the candidates are imported: the generated wrapper they use is brought up to date first.
+let wrapper: string;
+try {
+  wrapper = regenerateWrapper();
+} catch (error) {
+  wrapper = `NOT regenerated, the committed file was used: ${error instanceof Error ? error.message : String(error)}`;
+}
+console.log(wrapper);
 
-const core = await measure(coreCandidates(), { iterations, rounds });
-sections.push(`## Per-call overhead: default stack\n\n${table(core, ['bare await fn(client)', 'cockatiel breaker + RR'])}`);
-console.log(sections.at(-1));
+const { runMicro, familyOf } = await import('./micro.js');
+const { BARE, DEFAULT } = await import('./core.js');
+const { FULL_STACK } = await import('./variants.js');
+const { scaling } = await import('./scaling.js');
+const { runConcurrency } = await import('./concurrency.js');
+const { runNetwork } = await import('./network.js');
+const { OPTIONAL_BENCHES, runOptional } = await import('./optional.js');
+const { barChart } = await import('./svg.js');
+
+const sections: Section[] = [];
+/** Run one part, print its section with how long it took, and keep the section for RESULTS.md. */
+const part = async <R>(title: string, run: () => Promise<R>, markdown: (result: R) => string): Promise<R> => {
+  const start = performance.now();
+  const result = await run();
+  const text = markdown(result);
+  sections.push({ title, markdown: text });
+  console.log(`\n## ${title}\n\n${text}\n\n(${((performance.now() - start) / 1000).toFixed(1)} s)`);
+  return result;
+};
+
+const micro = await part(
+  'Per call: clientpool and what you would use instead',
+  () =>
+    runMicro(
+      quick
+        ? { iterations: 10_000, rounds: 5, allocationIterations: 10_000, allocationRounds: 1 }
+        : { iterations: 100_000, rounds: 31, allocationIterations: 100_000, allocationRounds: 3 },
+    ),
+  (result) => result.markdown,
+);
 
 const sizes = quick ? [10, 1_000] : [10, 1_000, 100_000];
-sections.push(`## Selection cost by number of clients\n\n${await scaling(sizes, quick ? 5_000 : 50_000, quick ? 3 : 5)}`);
-console.log(sections.at(-1));
+await part('Selection cost by number of clients', () => scaling(sizes, quick ? 5_000 : 50_000, quick ? 3 : 9), (markdown) => markdown);
+
+await part(
+  'Throughput with N calls in flight',
+  () =>
+    runConcurrency(
+      quick
+        ? { levels: [1, 100, 10_000], total: (n) => (n === 1 ? 5_000 : 20_000), rounds: 2 }
+        : { levels: [1, 100, 10_000], total: (n) => (n === 1 ? 20_000 : 100_000), rounds: 7 },
+    ),
+  (markdown) => markdown,
+);
+
+const ns = (name: string): number => micro.rows.find((row) => row.name === name)!.nsPerCall;
+const overheadNs = { default: ns(DEFAULT) - ns(BARE), full: ns(FULL_STACK) - ns(BARE) };
+await part(
+  'Real network: loopback HTTP',
+  () =>
+    runNetwork(
+      quick ? { sequential: 300, concurrent: 600, inFlight: 16, rounds: 1, overheadNs } : { sequential: 2_000, concurrent: 4_000, inFlight: 16, rounds: 7, overheadNs },
+    ),
+  (markdown) => markdown,
+);
+
+// Hooks for the benches other engineers own (bench/optional.ts); each says so when it is not there yet.
+for (const bench of OPTIONAL_BENCHES) await part(bench.title, () => runOptional(bench, { quick }), (result) => result.markdown);
+
+const seconds = (performance.now() - started) / 1000;
+console.log(`\n${micro.goals.map((g) => `${g.isMet ? 'PASS' : 'FAIL'} ${g.title}: ${g.value.toFixed(2)}x`).join('\n')}`);
+console.log(`\ndone in ${seconds.toFixed(0)} s`);
 
 if (!quick) {
-  writeFileSync(new URL('./RESULTS.md', import.meta.url), `# Benchmark results\n\n${header}\n\nCommand: \`npm run bench\`\n\n${sections.join('\n\n')}\n`);
-  console.log('\nwritten to bench/RESULTS.md');
+  const subtitle = `${machineBefore.split(';')[0]!}, ${date}; median of interleaved rounds of sequential awaited calls`;
+  writeFileSync(new URL('./results.svg', import.meta.url), barChart(micro.rows, familyOf, subtitle));
+  writeFileSync(
+    new URL('./RESULTS.md', import.meta.url),
+    resultsMarkdown({ date, command: 'npm run bench', seconds, machineBefore, loadAfter: `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`, wrapper, sections }),
+  );
+  console.log('written to bench/RESULTS.md and bench/results.svg');
 }
