@@ -347,7 +347,15 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #plainAttempt(fn: CallFunction<T, unknown>, options: RunOptions<T>, method: string, member: Member<T>, admission: 'call' | 'probe'): Promise<unknown> {
     const start = this.#roster.isTimed ? this.#clock.now() : Number.NaN;
     const call = new PoolCall(member, method, 1, 'first', NEVER_ABORTED, options, fn, this.#host);
-    return this.#chain(call).then(
+    let chain: Promise<unknown>;
+    try {
+      chain = this.#chain(call);
+    } catch (error) {
+      // Middleware that throws synchronously: recovered and counted like any failure.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- normalised below
+      chain = Promise.reject(error);
+    }
+    return chain.then(
       (result) => {
         this.#settle(member, admission, start, Outcome.Success, method);
         return result;
