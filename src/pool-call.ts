@@ -18,7 +18,7 @@ export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
  * allocates no controller. Clients such as fetch add a listener per request (and remove it after), so
  * many concurrent calls may listen at once: no max-listeners warning for it.
  */
-export const NEVER_ABORTED = new AbortController().signal;
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 setMaxListeners(0, NEVER_ABORTED);
 
 /** What a call may ask of its pool. */
