@@ -1,5 +1,6 @@
-import { finiteAtLeast, integerAtLeast, nonNegative, optionsObject } from '../validate.js';
+import { integerAtLeast, optionsObject } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
+import { Cooldown } from './cooldown.js';
 import { CLOSED, type Admission, type Breaker, type CircuitState } from './breaker.js';
 
 /** Options of the {@link ConsecutiveBreaker}, the original library's breaker and the default. */
@@ -39,10 +40,7 @@ export interface ConsecutiveBreakerOptions {
  */
 export class ConsecutiveBreaker implements Breaker {
   readonly #maxFailures: number;
-  readonly #cooldown: number;
-  readonly #probes: number;
-  readonly #multiplier: number;
-  readonly #maxCooldown: number;
+  readonly #cooldown: Cooldown;
   #state: CircuitState = CLOSED;
   #failures = 0;
   #probesInFlight = 0;
@@ -52,10 +50,7 @@ export class ConsecutiveBreaker implements Breaker {
     optionsObject(prefix, options);
     this.#clock = clock;
     this.#maxFailures = integerAtLeast(`${prefix}.maxFailures`, options.maxFailures ?? 5, 1);
-    this.#cooldown = nonNegative(`${prefix}.cooldown`, options.cooldown ?? 10_000);
-    this.#probes = integerAtLeast(`${prefix}.halfOpenProbes`, options.halfOpenProbes ?? 1, 1);
-    this.#multiplier = finiteAtLeast(`${prefix}.cooldownMultiplier`, options.cooldownMultiplier ?? 1, 1);
-    this.#maxCooldown = nonNegative(`${prefix}.maxCooldown`, options.maxCooldown ?? Math.max(300_000, this.#cooldown));
+    this.#cooldown = new Cooldown(options, prefix, 1);
   }
 
   get state(): CircuitState {
@@ -66,7 +61,7 @@ export class ConsecutiveBreaker implements Breaker {
     const state = this.#state;
     if (state.kind === 'closed') return true;
     if (state.kind === 'open' && this.#clock.now() < state.until) return false;
-    return this.#probesInFlight < this.#probes;
+    return this.#probesInFlight < this.#cooldown.probes;
   }
 
   acquire(): Admission {
@@ -76,7 +71,7 @@ export class ConsecutiveBreaker implements Breaker {
       if (this.#clock.now() < state.until) return false;
       this.#state = { kind: 'half-open', trips: state.trips };
     }
-    if (this.#probesInFlight >= this.#probes) return false;
+    if (this.#probesInFlight >= this.#cooldown.probes) return false;
     this.#probesInFlight++;
     return 'probe';
   }
@@ -108,10 +103,7 @@ export class ConsecutiveBreaker implements Breaker {
   }
 
   #open(trips: number): void {
-    // Guarded: with cooldown 0, 0 x Infinity after many trips would be NaN.
-    const grown = this.#multiplier === 1 || this.#cooldown === 0 ? this.#cooldown : this.#cooldown * this.#multiplier ** (trips - 1);
-    const cooldown = Math.min(grown, this.#maxCooldown);
     this.#failures = 0;
-    this.#state = { kind: 'open', until: this.#clock.now() + cooldown, trips };
+    this.#state = { kind: 'open', until: this.#clock.now() + this.#cooldown.after(trips), trips };
   }
 }

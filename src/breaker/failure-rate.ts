@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
-import { finiteAtLeast, integerAtLeast, nonNegative, optionsObject, positive } from '../validate.js';
+import { integerAtLeast, optionsObject, positive } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
+import { Cooldown } from './cooldown.js';
 import { CLOSED, type Admission, type Breaker, type BreakerFactory, type CircuitState } from './breaker.js';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window.js';
 
@@ -88,10 +89,7 @@ export class FailureRateBreaker implements Breaker {
   /** `Infinity` when slow calls are not counted, so that no duration (nor `NaN`) exceeds it. */
   readonly #slowCallDuration: number;
   readonly #slowCallThreshold: number;
-  readonly #cooldown: number;
-  readonly #probes: number;
-  readonly #multiplier: number;
-  readonly #maxCooldown: number;
+  readonly #cooldown: Cooldown;
   #state: CircuitState = CLOSED;
   #probesInFlight = 0;
   /** Probe successes since the circuit last went half-open. */
@@ -118,10 +116,7 @@ export class FailureRateBreaker implements Breaker {
     }
     this.#slowCallThreshold = ratio(`${prefix}.slowCallThreshold`, options.slowCallThreshold ?? 1);
     this.usesDuration = options.slowCallDuration !== undefined;
-    this.#cooldown = nonNegative(`${prefix}.cooldown`, options.cooldown ?? 10_000);
-    this.#probes = integerAtLeast(`${prefix}.halfOpenProbes`, options.halfOpenProbes ?? 1, 1);
-    this.#multiplier = finiteAtLeast(`${prefix}.cooldownMultiplier`, options.cooldownMultiplier ?? 2, 1);
-    this.#maxCooldown = nonNegative(`${prefix}.maxCooldown`, options.maxCooldown ?? Math.max(300_000, this.#cooldown));
+    this.#cooldown = new Cooldown(options, prefix, 2);
   }
 
   get state(): CircuitState {
@@ -132,7 +127,7 @@ export class FailureRateBreaker implements Breaker {
     const state = this.#state;
     if (state.kind === 'closed') return true;
     if (state.kind === 'open' && this.#clock.now() < state.until) return false;
-    return this.#probesInFlight + this.#probeSuccesses < this.#probes;
+    return this.#probesInFlight + this.#probeSuccesses < this.#cooldown.probes;
   }
 
   acquire(): Admission {
@@ -143,7 +138,7 @@ export class FailureRateBreaker implements Breaker {
       this.#state = { kind: 'half-open', trips: state.trips };
     }
     // Probes still to succeed bound the admissions, so a half-open period admits `halfOpenProbes` in all.
-    if (this.#probesInFlight + this.#probeSuccesses >= this.#probes) return false;
+    if (this.#probesInFlight + this.#probeSuccesses >= this.#cooldown.probes) return false;
     this.#probesInFlight++;
     return 'probe';
   }
@@ -178,7 +173,7 @@ export class FailureRateBreaker implements Breaker {
     if (state.kind !== 'half-open') return;
     if (!isGood) {
       this.#open(state.trips + 1);
-    } else if (++this.#probeSuccesses === this.#probes) {
+    } else if (++this.#probeSuccesses === this.#cooldown.probes) {
       this.#probeSuccesses = 0;
       this.#window.clear();
       this.#state = CLOSED;
@@ -186,10 +181,8 @@ export class FailureRateBreaker implements Breaker {
   }
 
   #open(trips: number): void {
-    // A zero cooldown stays zero: 0 * Infinity (a multiplier grown past the doubles) would be NaN.
-    const cooldown = this.#cooldown === 0 ? 0 : Math.min(this.#cooldown * this.#multiplier ** (trips - 1), this.#maxCooldown);
     this.#probeSuccesses = 0;
-    this.#state = { kind: 'open', until: this.#clock.now() + cooldown, trips };
+    this.#state = { kind: 'open', until: this.#clock.now() + this.#cooldown.after(trips), trips };
   }
 }
 
