@@ -1,0 +1,124 @@
+// End to end with a real Prometheus: it scrapes the demo's /metrics every second, and a PromQL query over
+// its HTTP API must find middleware_requests_total for every client. Without a prometheus binary the
+// suite fails in CI (CI set) and is skipped locally, with a message.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENTS, DemoProcess, fetchText, freePort, pollUntil } from './demo-process.js';
+
+/** `PROMETHEUS` when set (and only it), else the first `prometheus` on PATH or in /usr/bin. */
+function findPrometheus(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const configured = env['PROMETHEUS'];
+  const candidates = configured === undefined ? [...(env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'prometheus')), '/usr/bin/prometheus'] : [configured];
+  return candidates.find((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const binary = findPrometheus();
+const ci = process.env['CI'];
+const isCI = ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+const MISSING = 'prometheus not found (set PROMETHEUS or install the Debian package prometheus)';
+
+/** One series of an instant-vector query result. */
+interface VectorSample {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly value: readonly [number, string];
+}
+
+if (binary === undefined) {
+  if (isCI) {
+    // In CI a missing binary is a failure, so that a broken image cannot pass by skipping the test.
+    it('needs prometheus in CI', () => {
+      throw new Error(`${MISSING}; CI must run the Prometheus e2e test`);
+    });
+  } else {
+    console.warn(`skipping the Prometheus e2e test: ${MISSING}`);
+    it.skip('a real Prometheus scraping the demo', () => {});
+  }
+} else {
+  describeWithPrometheus(binary);
+}
+
+function describeWithPrometheus(binary: string): void {
+  describe('a real Prometheus scraping the demo', () => {
+    let demo: DemoProcess | undefined;
+    let prometheus: ChildProcess | undefined;
+    let prometheusLog = '';
+    let dir: string | undefined;
+    let api = '';
+
+    beforeAll(async () => {
+      demo = new DemoProcess(['--duration', '120', '--port', '0']);
+      const target = new URL(await demo.metricsUrl()).host;
+
+      dir = mkdtempSync(join(tmpdir(), 'clientpool-prometheus-'));
+      const config = join(dir, 'prometheus.yml');
+      writeFileSync(
+        config,
+        ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: clientpool-demo', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n'),
+      );
+      const listen = `127.0.0.1:${await freePort()}`;
+      api = `http://${listen}`;
+      prometheus = spawn(binary, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listen}`, '--log.level=warn'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      prometheus.stdout!.setEncoding('utf8').on('data', (text: string) => (prometheusLog += text));
+      prometheus.stderr!.setEncoding('utf8').on('data', (text: string) => (prometheusLog += text));
+      await pollUntil(
+        async () => {
+          if (prometheus?.exitCode !== null) throw new Error(`prometheus exited (${prometheus?.exitCode}):\n${prometheusLog}`);
+          return (await fetchText(`${api}/-/ready`)) === undefined ? undefined : true;
+        },
+        20_000,
+        () => `prometheus was not ready at ${api} in time:\n${prometheusLog}`,
+      );
+    }, 45_000);
+
+    afterAll(async () => {
+      // Even after a failure: nothing may outlive the test.
+      if (prometheus !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) {
+        const exited = once(prometheus, 'exit');
+        prometheus.kill('SIGTERM');
+        const timer = setTimeout(() => prometheus?.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await demo?.stop();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    }, 20_000);
+
+    it('scrapes middleware_requests_total per client (PromQL over the HTTP API)', async () => {
+      const query = `${api}/api/v1/query?query=${encodeURIComponent('middleware_requests_total')}`;
+      const series = await pollUntil(
+        async () => {
+          const text = await fetchText(query);
+          if (text === undefined) return undefined;
+          const body = JSON.parse(text) as { status: string; data: { resultType: string; result: VectorSample[] } };
+          expect(body.status).toBe('success');
+          const clients = new Set(body.data.result.map((sample) => sample.metric['client']));
+          return CLIENTS.every((client) => clients.has(client)) ? body.data.result : undefined;
+        },
+        30_000,
+        () => `Prometheus has not scraped middleware_requests_total for every client (${CLIENTS.join(', ')}).\nprometheus:\n${prometheusLog}\ndemo:\n${demo?.output ?? ''}`,
+        500,
+      );
+      for (const sample of series) {
+        expect(sample.metric).toMatchObject({ __name__: 'middleware_requests_total', job: 'clientpool-demo' });
+        expect(['get_item', 'search', 'get_status']).toContain(sample.metric['method']);
+        expect(Number(sample.value[1])).toBeGreaterThan(0);
+      }
+      // The target is up: Prometheus' own view of the scrape.
+      const up = await fetchText(`${api}/api/v1/query?query=${encodeURIComponent('up{job="clientpool-demo"}')}`);
+      expect((JSON.parse(up!) as { data: { result: VectorSample[] } }).data.result.map((sample) => sample.value[1])).toEqual(['1']);
+    }, 40_000);
+  });
+}
