@@ -1,3 +1,5 @@
+import { InvalidOptionError } from './errors.js';
+
 /** What subscribing returns: call `dispose()` (or use `using`) to stop listening. */
 export interface Disposable {
   dispose(): void;
@@ -21,6 +23,7 @@ export class Emitter<E> {
 
   /** The subscribe function to expose publicly. */
   readonly event: Event<E> = (listener) => {
+    if (typeof listener !== 'function') throw new InvalidOptionError('listener', 'a function', listener);
     // Copy on write: emit may be iterating the old array.
     this.#listeners = [...this.#listeners, listener];
     const dispose = (): void => {

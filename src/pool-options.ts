@@ -3,7 +3,7 @@ import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/co
 import type { RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HealthCheckOptions } from './health/health-checker.js';
-import type { Limiter } from './limit/limiter.js';
+import { isLimiter, type Limiter } from './limit/limiter.js';
 import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import type { AnyMiddleware } from './middleware/middleware.js';
 import type { Random } from './random.js';
@@ -116,11 +116,6 @@ const noBreaker: BreakerFactory = () => ({
   failure() {},
   release() {},
 });
-
-/** Whether `value` is a `Limiter` (has `take`), rather than token-bucket options. */
-export function isLimiter(value: unknown): value is Limiter {
-  return typeof value === 'object' && value !== null && typeof (value as { take?: unknown }).take === 'function';
-}
 
 /** The pool-wide limiter from the `limit` option. */
 export function limiter(option: PoolOptions<unknown>['limit'], clock: Clock): Limiter | undefined {

@@ -15,14 +15,14 @@ import {
 } from './errors.js';
 import { Emitter, type Event } from './events.js';
 import { HealthChecker } from './health/health-checker.js';
-import type { Limiter } from './limit/limiter.js';
+import { isLimiter, type Limiter } from './limit/limiter.js';
 import { ClientQueue } from './limit/client-queue.js';
 import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { compose, composeAround, toMiddleware, type AnyMiddleware, type AroundChain, type Handler, type Middleware } from './middleware/middleware.js';
 import { EMPTY_OPTIONS, invoke, isLocal, NEVER_ABORTED, PoolCall, recover, type CallHost } from './pool-call.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, isLimiter, limiter, type AddOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, limiter, type AddOptions, type PoolOptions } from './pool-options.js';
 import type { Random } from './random.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import { hedgePolicy, HEDGE_MIN_SAMPLES, type HedgeOptions, type HedgePolicy } from './resilience/hedge-policy.js';
@@ -30,7 +30,7 @@ import { RetryBudget } from './resilience/retry-budget.js';
 import { backoffDelay, retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
 import { Roster } from './roster.js';
 import { LatencyHistogram } from './util/latency-histogram.js';
-import { abortSignal, between, callable, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
+import { abortSignal, between, callable, clockOption, nonEmptyString, nonNegative, optionsObject, positive } from './validate.js';
 
 /**
  * A pool of interchangeable clients. Each `run()` picks a ready client with the strategy, passes it
@@ -89,7 +89,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   constructor(options: PoolOptions<T> = {}) {
     optionsObject('options', options);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = clockOption('clock', options.clock) ?? systemClock;
     this.#random = options.random === undefined ? Math.random : callable('random', options.random);
     this.#isFailure = options.isFailure === undefined ? () => true : callable('isFailure', options.isFailure);
     this.#timeout = options.timeout === undefined ? undefined : positive('timeout', options.timeout);
@@ -131,12 +131,13 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
           if (this.#healthChanges.hasListeners) this.#healthChanges.emit({ client: member.name, isDown });
         },
       });
-      this.#health.start();
     }
     if (options.middleware !== undefined) {
       if (!Array.isArray(options.middleware)) throw new InvalidOptionError('middleware', 'an array', options.middleware);
       for (const middleware of options.middleware as readonly AnyMiddleware<T>[]) this.use(middleware);
     }
+    // Last: nothing may be left running if an option above was refused.
+    this.#health?.start();
   }
 
   #methodDefaults(methods: PoolOptions<T>['methods']): Map<string, MethodDefaults<T>> | undefined {
@@ -220,6 +221,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /** Register middleware; the first registered is the outermost. Returns the pool for chaining. */
   use(middleware: AnyMiddleware<T>): this {
+    if (this.#closing !== undefined) throw new PoolClosedError();
     if (typeof middleware !== 'function' && (typeof middleware !== 'object' || middleware === null || typeof middleware.execute !== 'function')) {
       throw new InvalidOptionError('middleware', 'a function or an object with execute()', middleware);
     }
@@ -291,11 +293,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #run(fn: CallFunction<T, unknown>, options: RunOptions<T>): Promise<unknown> {
     try {
       if (this.#closing !== undefined) throw new PoolClosedError();
+      if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
+      if (options !== EMPTY_OPTIONS) checkRunOptions(options);
       const signal = options.signal;
-      if (signal !== undefined) {
-        abortSignal('signal', signal);
-        if (signal.aborted) throw new AbortedError(signal.reason);
-      }
+      if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
       const method = options.method ?? 'unknown';
       const defaults = (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
       const timeout = options.timeout === undefined ? defaults.timeout : positive('timeout', options.timeout);
@@ -305,9 +306,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
       if (retry !== undefined || hedge !== undefined) this.#usesBudget = true;
       if (this.#usesBudget) this.#budget?.deposit();
-      if (retry === undefined && hedge === undefined && (this.#limit === undefined || this.#limit.tryTake?.(1) === true) && this.#queue.length === 0) {
+      let hasPoolToken = false;
+      if (retry === undefined && hedge === undefined && this.#queue.length === 0) {
+        hasPoolToken = this.#limit === undefined || this.#limit.tryTake?.(1) === true;
         // The common path: no plan object, no extra promise.
-        const member = this.#roster.select(balancer, undefined, options.key);
+        const member = hasPoolToken ? this.#roster.select(balancer, undefined, options.key) : undefined;
         if (member !== undefined) {
           return options.signal === undefined && timeout === undefined && member.sharedLimiter === undefined
             ? this.#plainAttempt(fn, options, method, member, this.#roster.admission)
@@ -315,7 +318,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         }
       }
       const plan: Plan<T> = { fn, options, method, signal, timeout, balancer, retry, hedge, key: options.key };
-      return retry === undefined && hedge === undefined ? this.#queued(plan) : this.#resilient(plan);
+      return retry === undefined && hedge === undefined ? this.#queued(plan, !hasPoolToken) : this.#resilient(plan);
     } catch (error) {
       // Every error thrown above is a clientpool error (validation, closed, aborted, unavailable).
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
@@ -324,8 +327,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /** One attempt that had to wait: for the pool-wide token, or for a client with tokens. */
-  async #queued(plan: Plan<T>): Promise<unknown> {
-    const [member, admission] = await this.#choose(plan, undefined, true);
+  async #queued(plan: Plan<T>, takeToken: boolean): Promise<unknown> {
+    const [member, admission] = await this.#choose(plan, undefined, takeToken);
     return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, 1, 'first', undefined);
   }
 
@@ -570,17 +573,29 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     }
     const signal = call.signal;
     return new Promise((resolve, reject) => {
-      // The reason may be any value; #run turns it into a clientpool error before the caller sees it.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      const onAbort = (): void => reject(signal.reason);
+      // Whichever ends the attempt first (the chain settling, or its signal) removes every listener and
+      // the timer at once: a function that never settles must not keep them on a long-lived caller signal.
       const cleanup = (): void => {
         if (timer !== undefined) clearTimeout(timer);
         if (forward !== undefined) callerSignal!.removeEventListener('abort', forward);
         signal.removeEventListener('abort', onAbort);
       };
+      const onAbort = (): void => {
+        cleanup();
+        // The reason may be any value; #run turns it into a clientpool error before the caller sees it.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(signal.reason);
+      };
       signal.addEventListener('abort', onAbort, { once: true });
+      let chain: Promise<unknown>;
+      try {
+        chain = this.#chain(call);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- normalised by #run
+        chain = Promise.reject(error);
+      }
       // After an abort the chain may still settle: its result is dropped, its rejection handled here.
-      this.#chain(call).then(
+      chain.then(
         (value) => {
           cleanup();
           resolve(value);
@@ -685,6 +700,16 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }
+}
+
+/** Check the shape of run options; the policies among them are validated where they are resolved. */
+function checkRunOptions(options: RunOptions<unknown>): void {
+  optionsObject('run options', options);
+  abortSignal('signal', options.signal);
+  if (options.method !== undefined) nonEmptyString('method', options.method);
+  if (options.key !== undefined && typeof options.key !== 'string') throw new InvalidOptionError('key', 'a string', options.key);
+  if (options.traceId !== undefined) nonEmptyString('traceId', options.traceId);
+  if (options.maxWait !== undefined) nonNegative('maxWait', options.maxWait);
 }
 
 /** What a call runs with, options resolved once. */

@@ -4,7 +4,7 @@ import { strategyFactory, validateStrategy, type Strategy } from './balancers/st
 import type { CircuitState } from './breaker/breaker.js';
 import type { Clock } from './clock.js';
 import { AllCircuitsOpenError, InvalidOptionError, NoClientsError, type UnavailableClient } from './errors.js';
-import type { Member } from './member.js';
+import type { Member, PoolMember } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
 
@@ -303,8 +303,8 @@ export class Roster<T> {
 
   /** Map the balancer's pick back to our record by slot; a custom balancer must return one of `ready`. */
   #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> {
-    const picked = balancer.pick(ready);
-    const member = this.#bySlot[picked.slot];
+    const picked: PoolMember<T> | undefined = balancer.pick(ready);
+    const member = picked === undefined || picked === null ? undefined : this.#bySlot[picked.slot];
     if (member === undefined || member !== picked || member.placement !== 'ready') {
       throw new InvalidOptionError('strategy', 'a Balancer whose pick() returns one of the ready members', picked);
     }

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js';
+import type { Clock } from './clock.js';
 
 // Validation runs once at construction, never per call; each helper names the option in its error.
 
@@ -68,4 +69,13 @@ export function finiteAtLeast(option: string, value: unknown, min: number): numb
     throw new InvalidOptionError(option, `a finite number >= ${min}`, value);
   }
   return value;
+}
+
+/** A `Clock` (an object with `now()`), or undefined. */
+export function clockOption(option: string, value: unknown): Clock | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || typeof (value as { now?: unknown }).now !== 'function') {
+    throw new InvalidOptionError(option, 'a clock: an object with now()', value);
+  }
+  return value as Clock;
 }

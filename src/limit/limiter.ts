@@ -21,3 +21,8 @@ export interface Limiter {
   /** Stop timers and reject waiters; called by `pool.close()`. */
   close?(): void | Promise<void>;
 }
+
+/** Whether `value` is a `Limiter` (has `take`), rather than token-bucket options. */
+export function isLimiter(value: unknown): value is Limiter {
+  return typeof value === 'object' && value !== null && typeof (value as { take?: unknown }).take === 'function';
+}

@@ -1,7 +1,13 @@
 import { systemClock, type Clock } from '../clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError } from '../errors.js';
-import { abortSignal, finiteAtLeast, nonNegative, optionsObject, positive } from '../validate.js';
+import { abortSignal, clockOption, finiteAtLeast, nonNegative, optionsObject, positive } from '../validate.js';
 import type { Limiter, TakeOptions } from './limiter.js';
+
+/**
+ * Float tolerance in ms: an interval such as 1000/7 ms does not add up exactly, and a token due "now"
+ * must not be refused by a rounding error (waitTime would then say 0 and a caller could spin).
+ */
+const ROUNDING = 1e-6;
 
 /** Options of a {@link TokenBucket}. */
 export interface TokenBucketOptions {
@@ -55,7 +61,7 @@ export class TokenBucket implements Limiter {
     this.rate = positive(`${prefix}.rate`, options.rate);
     this.burst = finiteAtLeast(`${prefix}.burst`, options.burst ?? Math.max(1, this.rate), 1);
     this.#maxWait = nonNegative(`${prefix}.maxWait`, options.maxWait ?? 1_000);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = clockOption(`${prefix}.clock`, options.clock) ?? systemClock;
     this.#interval = 1_000 / this.rate;
     this.#capacity = this.burst * this.#interval;
   }
@@ -66,29 +72,47 @@ export class TokenBucket implements Limiter {
     return Math.max(0, this.#capacity - Math.max(0, this.#tat - now)) / this.#interval;
   }
 
-  /** Take `n` tokens if they are there now and nobody is queued before us. */
+  /**
+   * Take `n` tokens if they are there now and nobody is queued before us.
+   * @throws InvalidOptionError when `n` is not a number in (0, burst].
+   */
   tryTake(n = 1): boolean {
+    if (!(n > 0 && n <= this.burst)) throw new InvalidOptionError('tokens', `a number > 0 and <= burst (${this.burst})`, n);
     if (this.#waiters.length > 0) return false;
     return this.#takeAt(n, this.#clock.now());
   }
 
-  /** Milliseconds until `n` tokens can be taken (0 when now), ignoring queued waiters. */
+  /**
+   * Milliseconds until `n` tokens can be taken (0 when now), ignoring queued waiters. Computed exactly
+   * as `tryTake` decides, so that a wait of 0 always means `tryTake` succeeds.
+   */
   waitTime(n = 1): number {
-    const now = this.#clock.now();
-    return Math.max(0, Math.max(this.#tat, now) + n * this.#interval - this.#capacity - now);
+    const excess = this.#excess(n, this.#clock.now());
+    return excess > ROUNDING ? excess : 0;
   }
 
   take(n = 1, options: TakeOptions = {}): Promise<void> {
+    try {
+      return this.#take(n, options);
+    } catch (error) {
+      // Bad arguments reject like every other refusal instead of throwing at the caller.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- InvalidOptionError
+      return Promise.reject(error);
+    }
+  }
+
+  #take(n: number, options: TakeOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (!(n > 0 && n <= this.burst)) return Promise.reject(new InvalidOptionError('tokens', `a number > 0 and <= burst (${this.burst})`, n));
+    optionsObject('take options', options);
     const signal = abortSignal('signal', options.signal);
-    if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
     const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+    if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
     const now = this.#clock.now();
     if (this.#waiters.length === 0 && this.#takeAt(n, now)) return Promise.resolve();
     // Those already queued come first: this waiter is served after their tokens and its own.
     const queued = this.#waiters.reduce((sum, w) => sum + w.n, 0);
-    const wait = Math.max(0, Math.max(this.#tat, now) + (queued + n) * this.#interval - this.#capacity - now);
+    const wait = Math.max(0, this.#excess(queued + n, now));
     if (wait > maxWait) return Promise.reject(new RateLimitedError(wait, 'bucket'));
     return new Promise<void>((resolve, reject) => {
       const onAbort =
@@ -127,10 +151,14 @@ export class TokenBucket implements Limiter {
     this.#clearTimer();
   }
 
+  /** How far past the bucket's capacity taking `n` tokens at `now` would go: > 0 means not yet, by that many ms. */
+  #excess(n: number, now: number): number {
+    return Math.max(this.#tat, now) + n * this.#interval - now - this.#capacity;
+  }
+
   #takeAt(n: number, now: number): boolean {
-    const next = Math.max(this.#tat, now) + n * this.#interval;
-    if (next - now > this.#capacity) return false;
-    this.#tat = next;
+    if (this.#excess(n, now) > ROUNDING) return false;
+    this.#tat = Math.max(this.#tat, now) + n * this.#interval;
     return true;
   }
 
@@ -147,7 +175,7 @@ export class TokenBucket implements Limiter {
     let ahead = 0;
     for (let i = 0; i < waiters.length; ) {
       const waiter = waiters[i]!;
-      const readyAt = Math.max(this.#tat, now) + (ahead + waiter.n) * this.#interval - this.#capacity;
+      const readyAt = now + this.#excess(ahead + waiter.n, now);
       if (readyAt > waiter.deadline) {
         waiters.splice(i, 1);
         this.#detach(waiter);
@@ -159,7 +187,7 @@ export class TokenBucket implements Limiter {
     }
     if (waiters.length > 0) {
       const head = waiters[0]!;
-      const delay = Math.max(0, Math.max(this.#tat, now) + head.n * this.#interval - this.#capacity - now);
+      const delay = Math.max(0, this.#excess(head.n, now));
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#schedule();

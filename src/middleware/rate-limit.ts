@@ -1,6 +1,8 @@
 import type { Call } from '../call.js';
-import type { Limiter } from '../limit/limiter.js';
+import { isLimiter, type Limiter } from '../limit/limiter.js';
 import { TokenBucket, type TokenBucketOptions } from '../limit/token-bucket.js';
+import { InvalidOptionError } from '../errors.js';
+import { nonNegative, optionsObject } from '../validate.js';
 import type { Middleware, Next } from './middleware.js';
 
 /** Options of {@link rateLimit}: a token bucket's, or a limiter of your own with the longest wait. */
@@ -18,8 +20,11 @@ export type RateLimitOptions = TokenBucketOptions | { readonly limiter: Limiter;
  * ```
  */
 export function rateLimit(options: RateLimitOptions): Middleware & { readonly limiter: Limiter } {
+  optionsObject('rateLimit', options);
+  if (options === undefined) throw new InvalidOptionError('rateLimit', 'an options object', options);
+  if ('limiter' in options && !isLimiter(options.limiter)) throw new InvalidOptionError('rateLimit.limiter', 'a Limiter (an object with take())', options.limiter);
   const limiter = 'limiter' in options ? options.limiter : new TokenBucket(options, 'rateLimit');
-  const maxWait = 'limiter' in options ? options.maxWait : options.maxWait;
+  const maxWait = options.maxWait === undefined ? undefined : nonNegative('rateLimit.maxWait', options.maxWait);
   return {
     name: 'rateLimit',
     limiter,

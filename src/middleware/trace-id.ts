@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { callKey, type Call } from '../call.js';
+import { callable, optionsObject } from '../validate.js';
 import type { Middleware, Next } from './middleware.js';
 
 /** Where the `traceId()` middleware puts the call's trace ID: `call.get(TRACE_ID)`. */
@@ -26,7 +27,8 @@ export interface TraceIdOptions {
  * ```
  */
 export function traceId(options: TraceIdOptions = {}): Middleware {
-  const generate = options.generate ?? randomTraceId;
+  optionsObject('traceId options', options);
+  const generate = options.generate === undefined ? randomTraceId : callable<() => string>('traceId.generate', options.generate);
   return {
     name: 'traceId',
     execute(call: Call<unknown>, next: Next): Promise<unknown> {
