@@ -89,12 +89,15 @@ export class TimeoutError extends ClientPoolError {
   }
 }
 
-/** The caller aborted the call through its `AbortSignal`; `cause` is the signal's reason. Not a client failure. */
+/**
+ * The call (or one attempt of it) was aborted: by the caller through its `AbortSignal` (`cause` is the
+ * signal's reason), or, for a hedge that lost the race, by the pool. Not a client failure.
+ */
 export class AbortedError extends ClientPoolError {
   override readonly name = 'AbortedError';
   readonly code = 'ERR_ABORTED';
-  constructor(reason: unknown) {
-    super('call aborted by the caller', { cause: reason });
+  constructor(reason: unknown, message = 'call aborted by the caller') {
+    super(message, reason === undefined ? undefined : { cause: reason });
   }
 }
 

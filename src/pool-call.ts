@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { AttemptKind, Call, CallFunction, CallKey, RunOptions } from './call.js';
-import { ClientCallError, ClientPanicError, isClientPoolError, TimeoutError } from './errors.js';
+import { ClientCallError, ClientPanicError, hasErrorCode, isClientPoolError, TimeoutError } from './errors.js';
 import type { Member } from './member.js';
 
 /**
@@ -8,7 +8,7 @@ import type { Member } from './member.js';
  * elsewhere. A timeout is not a cancellation: it is a failure of the client.
  */
 export function isCancelled(call: Call<unknown>): boolean {
-  return call.signal.aborted && !(call.signal.reason instanceof TimeoutError);
+  return call.signal.aborted && !hasErrorCode(call.signal.reason, 'ERR_TIMEOUT');
 }
 
 /** Run options of a call that gave none. */

@@ -1,13 +1,14 @@
 import type { Balancer } from './balancers/balancer.js';
 import { validateStrategy } from './balancers/strategies.js';
 import type { BreakerFactory } from './breaker/breaker.js';
-import type { AttemptKind, CallFunction, CallScope, RunOptions } from './call.js';
+import type { AttemptKind, CallFunction, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   AbortedError,
   ClientCallError,
   ClientPanicError,
   InvalidOptionError,
+  isClientPoolError,
   PoolClosedError,
   RateLimitedError,
   TimeoutError,
@@ -68,6 +69,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /** Calls waiting because every eligible client is out of tokens, served in order. */
   readonly #queue: ClientQueue<T>;
   #autoName = 0;
+  /** Removals under way: drained, then closed. */
+  readonly #removals = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
   readonly #stateChanges = new Emitter<StateChange>();
   readonly #rateLimits = new Emitter<RateLimitEvent>();
@@ -210,10 +213,19 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * Remove a client by name or reference. It takes no new call at once; the promise resolves when its
    * in-flight calls have finished and its `close` hook has run.
    */
-  async remove(client: string | T): Promise<void> {
+  remove(client: string | T): Promise<void> {
     const member = this.#roster.find(client);
-    if (member === undefined) throw new UnknownClientError(client);
+    if (member === undefined) return Promise.reject(new UnknownClientError(client));
     this.#roster.detach(member);
+    const removal = this.#drain(member);
+    // close() waits for removals already under way too.
+    this.#removals.add(removal);
+    const forget = (): void => void this.#removals.delete(removal);
+    removal.then(forget, forget);
+    return removal;
+  }
+
+  async #drain(member: Member<T>): Promise<void> {
     if (member.inFlight > 0) await new Promise<void>((resolve) => (member.drained = resolve));
     this.#roster.freeSlot(member);
     await member.close?.(member.client);
@@ -241,13 +253,24 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     const runOptions = options ?? EMPTY_OPTIONS;
     if (this.#around === undefined) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
-    const method = runOptions.method ?? 'unknown';
-    const defaults = this.#methods?.get(method) ?? this.#defaults;
-    const isResilient =
-      (runOptions.retry === undefined ? defaults.retry !== undefined : runOptions.retry !== false) ||
-      (runOptions.hedge === undefined ? defaults.hedge !== undefined : runOptions.hedge !== false);
-    const scope: CallScope<T> = { method, options: runOptions, isResilient };
-    return this.#around(scope, () => this.#run(fn, runOptions)) as Promise<Awaited<R>>;
+    return this.#runAround(this.#around, fn, runOptions) as Promise<Awaited<R>>;
+  }
+
+  /** A call inside the `around` hooks: options checked first, and whatever a hook throws recovered. */
+  #runAround(around: AroundChain<T>, fn: CallFunction<T, unknown>, options: RunOptions<T>): Promise<unknown> {
+    try {
+      if (options !== EMPTY_OPTIONS) checkRunOptions(options);
+      const method = options.method ?? 'unknown';
+      const defaults = this.#methods?.get(method) ?? this.#defaults;
+      const isResilient =
+        (options.retry === undefined ? defaults.retry !== undefined : options.retry !== false) ||
+        (options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false);
+      return around({ method, options, isResilient }, () => this.#run(fn, options)).catch((error: unknown) => {
+        throw aroundFailure(error, method);
+      });
+    } catch (error) {
+      return Promise.reject(aroundFailure(error, options.method ?? 'unknown'));
+    }
   }
 
   /**
@@ -300,7 +323,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const method = options.method ?? 'unknown';
       const defaults = (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
       const timeout = options.timeout === undefined ? defaults.timeout : positive('timeout', options.timeout);
-      const balancer = options.strategy === undefined ? defaults.balancer : this.#roster.balancerFor(options.strategy);
+      const balancer = options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy);
       const retry = options.retry === undefined ? defaults.retry : retryPolicy(options.retry);
       const hedge = options.hedge === undefined ? defaults.hedge : this.#hedgePolicy(options.hedge);
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
@@ -328,18 +351,22 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /** One attempt that had to wait: for the pool-wide token, or for a client with tokens. */
   async #queued(plan: Plan<T>, takeToken: boolean): Promise<unknown> {
-    const [member, admission] = await this.#choose(plan, undefined, takeToken);
+    const [member, admission] = await this.#choose(plan, undefined, takeToken, plan.signal);
     return this.#attempt(plan.fn, plan.options, plan.method, plan.timeout, member, admission, 1, 'first', undefined);
   }
 
   /** Take the pool-wide token (once per call) and choose a client, avoiding `avoid` while others are ready. */
-  async #choose(plan: Plan<T>, avoid: readonly Member<T>[] | undefined, takeToken: boolean): Promise<[Member<T>, 'call' | 'probe']> {
-    if (takeToken && this.#limit !== undefined && this.#limit.tryTake?.(1) !== true) await this.#takePoolToken(plan.signal, plan.options, plan.method);
+  /**
+   * Take the pool-wide token and choose a client, avoiding `avoid` while others are ready. Waits end
+   * with `signal`: the caller's, or for retries and hedges the call's own, aborted once the call is over.
+   */
+  async #choose(plan: Plan<T>, avoid: readonly Member<T>[] | undefined, takeToken: boolean, signal: AbortSignal | undefined): Promise<[Member<T>, 'call' | 'probe']> {
+    if (takeToken && this.#limit !== undefined && this.#limit.tryTake?.(1) !== true) await this.#takePoolToken(signal, plan.options, plan.method);
     if (this.#closing !== undefined) throw new PoolClosedError();
     const member = this.#queue.length === 0 ? this.#roster.select(plan.balancer, avoid, plan.key) : undefined;
     if (member !== undefined) return [member, this.#roster.admission];
-    const maxWait = plan.options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', plan.options.maxWait);
-    return this.#queue.wait(plan.balancer, plan.signal, maxWait, plan.method);
+    const maxWait = plan.options.maxWait ?? this.#maxWait;
+    return this.#queue.wait(plan.balancer, signal, maxWait, plan.method, avoid, plan.key);
   }
 
   /**
@@ -364,7 +391,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         return result;
       },
       (error: unknown) => {
-        this.#settle(member, admission, start, isLocal(error) || !this.#isFailure(error) ? Outcome.Answered : Outcome.Failure, method);
+        this.#settle(member, admission, start, this.#classify(error), method);
         throw recover(error, call);
       },
     );
@@ -386,7 +413,14 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     controller: AbortController | undefined,
   ): Promise<unknown> {
     const signal = options.signal;
-    if (member.sharedLimiter !== undefined) await this.#takeSharedToken(member, admission, options, method);
+    if (member.sharedLimiter !== undefined) {
+      await this.#takeSharedToken(member, admission, controller?.signal ?? signal, options, method);
+      if (controller?.signal.aborted === true) {
+        // The call ended (a hedge won, the caller left) while this attempt waited for its token.
+        this.#settle(member, admission, Number.NaN, Outcome.Cancelled, method);
+        throw LOST_RACE;
+      }
+    }
     const start = this.#roster.isTimed ? this.#clock.now() : Number.NaN;
     const call = new PoolCall(member, method, attempt, kind, signal ?? NEVER_ABORTED, options, fn, this.#host);
     try {
@@ -404,7 +438,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         throw LOST_RACE;
       }
       const failure = call.signal.reason instanceof TimeoutError && call.signal.aborted ? call.signal.reason : error;
-      this.#settle(member, admission, start, isLocal(failure) || !this.#isFailure(failure) ? Outcome.Answered : Outcome.Failure, method);
+      this.#settle(member, admission, start, this.#classify(failure), method);
       throw recover(failure, call);
     }
   }
@@ -429,12 +463,16 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     let previousDelay = retry?.initial ?? 0;
     let timer: NodeJS.Timeout | undefined;
     let isDone = false;
+    // Ends the waits of attempts still choosing a client once the call is over (or the caller aborts).
+    const callController = new AbortController();
+    const callSignal = callController.signal;
 
     return new Promise((resolve, reject) => {
       const finish = (error: Error | undefined, value?: unknown, winner?: number): void => {
         isDone = true;
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        callController.abort(LOST_RACE);
         // An attempt outrun by one that started after it was slower than a peer: a timeout of its client
         // (a black hole must reach its breaker even when hedges always save the call). Later ones are
         // merely cancelled.
@@ -458,7 +496,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
           if (controller !== undefined) controllers.delete(controller);
         };
         // Every attempt takes a pool-wide token: retries and hedges spend the upstream's quota too.
-        this.#choose(plan, tried, true).then(
+        this.#choose(plan, tried, true, callSignal).then(
           ([member, admission]) => {
             if (isDone) {
               ended();
@@ -609,6 +647,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     });
   }
 
+  /**
+   * What a rejected attempt says of its client: a timeout is always a failure (a black hole must open
+   * its breaker whatever `isFailure` says of the errors the client itself returns); an error the pool or
+   * middleware raised before reaching the client says nothing; the rest is as `isFailure` decides.
+   */
+  #classify(error: unknown): Outcome {
+    if (error instanceof TimeoutError) return Outcome.Failure;
+    if (isLocal(error)) return Outcome.Answered;
+    return this.#isFailure(error) ? Outcome.Failure : Outcome.Answered;
+  }
+
   /** Count the outcome, feed the breaker and the latency estimate; `start` is NaN when calls are not timed. */
   #settle(member: Member<T>, admission: 'call' | 'probe', start: number, outcome: Outcome, method: string): void {
     const breaker = member.breaker;
@@ -647,8 +696,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /** The chosen client's shared (asynchronous) limit: wait for its token, or give the client back. */
-  async #takeSharedToken(member: Member<T>, admission: 'call' | 'probe', options: RunOptions<T>, method: string): Promise<void> {
-    const signal = options.signal;
+  async #takeSharedToken(member: Member<T>, admission: 'call' | 'probe', signal: AbortSignal | undefined, options: RunOptions<T>, method: string): Promise<void> {
     const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
     const since = this.#clock.now();
     try {
@@ -690,9 +738,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   async #shutdown(): Promise<void> {
     this.#health?.stop();
     this.#queue.close();
-    const results = await Promise.allSettled([
-      ...Array.from(this.#roster.byName.keys(), (name) => this.remove(name)),
-    ]);
+    // Remove every client still in the pool; then wait for those and for removals already under way.
+    // (A failed removal is reported through #removals below, not lost here.)
+    for (const name of Array.from(this.#roster.byName.keys())) void this.remove(name).catch(() => undefined);
+    const results = await Promise.allSettled([...this.#removals]);
     const closed = await Promise.allSettled([...this.#middleware.map(async (m) => m.close?.(this)), (async () => this.#limit?.close?.())()]);
     this.#stateChanges.clear();
     this.#rateLimits.clear();
@@ -700,6 +749,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }
+}
+
+/** Recovery for what an `around` hook threw: a clientpool error as it is, anything else wrapped. */
+function aroundFailure(error: unknown, method: string): Error {
+  if (isClientPoolError(error)) return error;
+  return error instanceof Error ? new ClientCallError(error, '(around middleware)', method) : new ClientPanicError(error, '(around middleware)', method);
 }
 
 /** Check the shape of run options; the policies among them are validated where they are resolved. */
@@ -734,7 +789,7 @@ interface MethodDefaults<T> {
 }
 
 /** The abort reason of an attempt that lost a hedge race: not a failure of its client. */
-const LOST_RACE = new AbortedError('another attempt of this call succeeded first');
+const LOST_RACE = new AbortedError(undefined, 'hedge lost: another attempt of this call succeeded first');
 
 /** How a call ended, as the breaker and counters see it. */
 const Outcome = {

@@ -177,7 +177,9 @@ export class Roster<T> {
       }
       if (member.limiter !== undefined && !member.limiter.tryTake(1)) {
         member.breaker.release(admission);
-        this.throttle(member, this.#clock.now() + member.limiter.waitTime(1));
+        // At least a millisecond: a bucket shared with other code may refuse (someone is queued on it)
+        // while its own wait is 0, and the member must not come straight back into this loop.
+        this.throttle(member, this.#clock.now() + Math.max(member.limiter.waitTime(1), 1));
         continue;
       }
       // A probe may have used the last permit; a refusal or transition is seen here too.
@@ -235,6 +237,22 @@ export class Roster<T> {
       member.pausedUntil = 0;
       this.#moveTo(member, member.breaker.canAcquire() ? 'ready' : 'saturated');
     }
+  }
+
+  /**
+   * The balancer of a call's own `strategy`: a name (made once, then kept), the pool's or a method's own
+   * object, or a stateless object used as it is. A new object with hooks per call would be registered
+   * forever and fed by every later call, so it is refused: give such a balancer to the pool or a method.
+   */
+  balancerForCall(strategy: Strategy<T>): Balancer<T> {
+    if (typeof strategy === 'string') return this.balancerFor(strategy);
+    const known = this.#balancers.get(strategy);
+    if (known !== undefined) return known;
+    const balancer = validateStrategy<T>('strategy', strategy) as Balancer<T>;
+    if (balancer.onReady !== undefined || balancer.onUnready !== undefined || balancer.onInFlight !== undefined || balancer.usesLatency === true) {
+      throw new InvalidOptionError('strategy', 'a name or a Balancer without hooks per call (give one with hooks to the pool or its methods)', 'a Balancer with hooks');
+    }
+    return balancer;
   }
 
   balancerFor(strategy: Strategy<T>): Balancer<T> {

@@ -10,6 +10,9 @@ export type WaitReport = (client: string | undefined, method: string, since: num
 /** A call queued until a client has a token again. */
 interface Waiter<T> {
   readonly balancer: Balancer<T>;
+  /** Clients this call tried already, and its affinity key: kept when it is served. */
+  readonly avoid: readonly Member<T>[] | undefined;
+  readonly key: string | undefined;
   readonly since: number;
   readonly deadline: number;
   readonly method: string;
@@ -44,7 +47,14 @@ export class ClientQueue<T> {
   }
 
   /** Queue until a client can take the call, within `maxWait`; resolves with the chosen, admitted member. */
-  wait(balancer: Balancer<T>, signal: AbortSignal | undefined, maxWait: number, method: string): Promise<[Member<T>, 'call' | 'probe']> {
+  wait(
+    balancer: Balancer<T>,
+    signal: AbortSignal | undefined,
+    maxWait: number,
+    method: string,
+    avoid?: readonly Member<T>[],
+    key?: string,
+  ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const due = this.#roster.nextThrottleDue();
     if (due !== undefined && due - since > maxWait) {
@@ -52,10 +62,11 @@ export class ClientQueue<T> {
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     return new Promise((resolve, reject) => {
-      const waiter: Waiter<T> = { balancer, since, deadline: since + maxWait, method, resolve, reject, signal, onAbort: undefined };
+      const waiter: Waiter<T> = { balancer, avoid, key, since, deadline: since + maxWait, method, resolve, reject, signal, onAbort: undefined };
       if (signal !== undefined) {
         waiter.onAbort = () => {
-          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          const i = this.#waiting.indexOf(waiter);
+          if (i >= 0) this.#waiting.splice(i, 1);
           reject(new AbortedError(signal.reason));
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -89,7 +100,7 @@ export class ClientQueue<T> {
         const waiter = waiting[0]!;
         let member: Member<T> | undefined;
         try {
-          member = this.#roster.select(waiter.balancer);
+          member = this.#roster.select(waiter.balancer, waiter.avoid, waiter.key);
         } catch (error) {
           // No client left, or all open: waiting cannot help anyone.
           for (const w of waiting.splice(0)) this.#settle(w, error as Error);

@@ -83,11 +83,12 @@ export class TokenBucket implements Limiter {
   }
 
   /**
-   * Milliseconds until `n` tokens can be taken (0 when now), ignoring queued waiters. Computed exactly
-   * as `tryTake` decides, so that a wait of 0 always means `tryTake` succeeds.
+   * Milliseconds until `n` more tokens can be taken (0 when now), after those queued waiters wait for.
+   * Computed as `tryTake` decides, so that with no one queued a wait of 0 means `tryTake` succeeds.
    */
   waitTime(n = 1): number {
-    const excess = this.#excess(n, this.#clock.now());
+    const queued = this.#waiters.length === 0 ? 0 : this.#waiters.reduce((sum, w) => sum + w.n, 0);
+    const excess = this.#excess(queued + n, this.#clock.now());
     return excess > ROUNDING ? excess : 0;
   }
 
