@@ -27,8 +27,9 @@ export interface PoolOptions<T> {
    */
   readonly breaker?: ConsecutiveBreakerOptions | BreakerFactory | false;
   /**
-   * Decides whether an error counts against the client's breaker. Errors it rejects count as a
-   * success of the client (it answered). The caller's own abort never counts.
+   * Decides whether an error counts against the client's breaker. An error it rejects (say a 404)
+   * tells the breaker the client answered; it still counts in the client's `failures` in `members()`.
+   * A timeout always counts; the caller's own abort never does.
    * @default every error counts
    */
   readonly isFailure?: (error: unknown) => boolean;
@@ -55,7 +56,11 @@ export interface PoolOptions<T> {
    * @default { ratio: 0.1, reserve: 10 }
    */
   readonly retryBudget?: RetryBudgetOptions | false;
-  /** Options per method label, between the pool's and the call's: `{ get_block: { timeout: 5_000 } }`. */
+  /**
+   * Options per method *label* (the `method` run option), between the pool's and the call's:
+   * `{ get_block: { timeout: 5_000 } }`. (`pool.proxy({ methods })` is keyed by the client's method
+   * names instead, `getBlock`.)
+   */
   readonly methods?: Readonly<Record<string, MethodOptions<T>>>;
   /** Middleware, outermost first; more can be added with `use()`. */
   readonly middleware?: readonly AnyMiddleware<T>[];

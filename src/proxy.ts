@@ -29,7 +29,10 @@ export interface ProxyOptions<T> {
    * @default 'snake'
    */
   readonly label?: LabelStyle | ((method: string) => string);
-  /** Run options per method, e.g. `{ getBlock: { timeout: 5_000 } }`. */
+  /**
+   * Run options per method of the client, by its name: `{ getBlock: { timeout: 5_000 } }`. (The pool's
+   * own `methods` option is keyed by label instead, `get_block`; both apply, the proxy's winning.)
+   */
   readonly methods?: { readonly [K in MethodNames<T>]?: ProxyMethodOptions<T> };
 }
 

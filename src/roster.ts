@@ -311,11 +311,14 @@ export class Roster<T> {
 
   #promoteDue(): void {
     const now = this.#clock.now();
-    for (const heap of [this.#cooling, this.#throttled]) {
-      for (let top = heap.peek(); top !== undefined && top.key <= now; top = heap.peek()) {
-        heap.pop();
-        this.place(top.value);
-      }
+    this.#promoteFrom(this.#cooling, now);
+    this.#promoteFrom(this.#throttled, now);
+  }
+
+  #promoteFrom(heap: IndexedHeap<Member<T>>, now: number): void {
+    for (let top = heap.peek(); top !== undefined && top.key <= now; top = heap.peek()) {
+      heap.pop();
+      this.place(top.value);
     }
   }
 

@@ -16,8 +16,8 @@ export interface TracingOptions<T = unknown> {
    */
   readonly tracerProvider?: TracerProvider;
   /**
-   * Name of the span of each attempt. It names the attempt spans for good: when retries and hedges
-   * come, a parent span per `pool.run()` will get an option of its own.
+   * Name of the span of each attempt. The span of a whole call that may retry or hedge (the parent of
+   * its attempts' spans) is named after the method label.
    * @default the call's method label (`call.method`, e.g. `get_slot`)
    */
   readonly spanName?: (call: Call<T>) => string;
