@@ -70,13 +70,23 @@ describe('review regressions', () => {
   it('close() waits for a removal already under way, close hook included', async () => {
     const log: string[] = [];
     const pool = new ClientPool<Fake>();
-    pool.add({ id: 'a' }, { close: async () => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      log.push('close hook a');
-    } });
-    void pool.remove('a');
-    await pool.close();
-    log.push('closed');
+    let finishCall!: () => void;
+    pool.add({ id: 'a' }, {
+      name: 'a',
+      close: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push('close hook a');
+      },
+    });
+    // A call in flight keeps the removal draining while close() starts.
+    const call = pool.run(() => new Promise<void>((resolve) => (finishCall = resolve)));
+    const removal = pool.remove('a');
+    expect(pool.size).toBe(0);
+    const closing = pool.close().then(() => log.push('closed'));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(log).toEqual([]);
+    finishCall();
+    await Promise.all([call, removal, closing]);
     expect(log).toEqual(['close hook a', 'closed']);
   });
 
