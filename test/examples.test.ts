@@ -1,0 +1,21 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// The small feature examples run as their READMEs say (`npx tsx examples/<name>.ts`), so they cannot rot.
+const examples: [string, RegExp][] = [
+  ['resilience', /20\/20 calls succeeded/],
+  ['rate-limits', /12 calls in \d+ ms/],
+  ['proxy', /get_slot on a[\s\S]*250000032[\s\S]*get_version on b/],
+  ['health-and-affinity', /alice while her replica is down -> r\d[\s\S]*alice once it is back -> r\d/],
+  ['logging', /get_slot/],
+];
+
+describe('examples', () => {
+  it.each(examples)('examples/%s.ts runs and prints what it promises', (name, expected) => {
+    const script = fileURLToPath(new URL(`../examples/${name}.ts`, import.meta.url));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stdout).toMatch(expected);
+  }, 40_000);
+});
