@@ -1,35 +1,20 @@
 import { integerAtLeast, optionsObject } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
-import { Cooldown } from './cooldown.js';
+import { Cooldown, type CooldownOptions } from './cooldown.js';
 import { CLOSED, type Admission, type Breaker, type CircuitState } from './breaker.js';
 
 /** Options of the {@link ConsecutiveBreaker}, the original library's breaker and the default. */
-export interface ConsecutiveBreakerOptions {
+export interface ConsecutiveBreakerOptions extends CooldownOptions {
   /**
    * Consecutive failures that open the circuit.
    * @default 5
    */
   readonly maxFailures?: number;
   /**
-   * Milliseconds the circuit stays open before admitting trial calls.
-   * @default 10_000
-   */
-  readonly cooldown?: number;
-  /**
-   * Concurrent trial calls admitted while half-open.
-   * @default 1
-   */
-  readonly halfOpenProbes?: number;
-  /**
    * Each consecutive reopening multiplies the cooldown by this factor (1 keeps it fixed).
    * @default 1
    */
   readonly cooldownMultiplier?: number;
-  /**
-   * Upper bound of a grown cooldown in milliseconds.
-   * @default 300_000
-   */
-  readonly maxCooldown?: number;
 }
 
 /**

@@ -1,12 +1,12 @@
 import { InvalidOptionError } from '../errors.js';
 import { integerAtLeast, optionsObject, positive } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
-import { Cooldown } from './cooldown.js';
+import { Cooldown, type CooldownOptions } from './cooldown.js';
 import { CLOSED, type Admission, type Breaker, type BreakerFactory, type CircuitState } from './breaker.js';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window.js';
 
 /** Options of the {@link FailureRateBreaker}. */
-export interface FailureRateBreakerOptions {
+export interface FailureRateBreakerOptions extends CooldownOptions {
   /**
    * Failure ratio of the window that opens the circuit: a number > 0 and <= 1. The circuit opens when
    * `failures / calls >= threshold`.
@@ -47,20 +47,10 @@ export interface FailureRateBreakerOptions {
    */
   readonly halfOpenProbes?: number;
   /**
-   * Milliseconds the circuit stays open before admitting trial calls.
-   * @default 10_000
-   */
-  readonly cooldown?: number;
-  /**
    * Each consecutive reopening multiplies the cooldown by this factor (1 keeps it fixed).
    * @default 2
    */
   readonly cooldownMultiplier?: number;
-  /**
-   * Upper bound of a grown cooldown in milliseconds.
-   * @default 300_000, or `cooldown` if larger
-   */
-  readonly maxCooldown?: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError } from '../errors.js';
 import { abortSignal, clockOption, finiteAtLeast, nonNegative, optionsObject, positive } from '../validate.js';
 import type { Limiter, TakeOptions } from './limiter.js';
+import type { TokenWaiter as Waiter } from './token-waiter.js';
 
 /**
  * Float tolerance in ms: an interval such as 1000/7 ms does not add up exactly, and a token due "now"
@@ -25,15 +26,6 @@ export interface TokenBucketOptions {
   readonly maxWait?: number;
   /** Time source. @default performance.now() */
   readonly clock?: Clock;
-}
-
-interface Waiter {
-  readonly n: number;
-  readonly deadline: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: (() => void) | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
-import { integerAtLeast, optionsObject } from '../validate.js';
+import { clockOption, integerAtLeast, optionsObject } from '../validate.js';
 import { bucketBounds, DEFAULT_BUCKETS } from './buckets.js';
 import type { AnyRegistry } from './shared-families.js';
 
@@ -75,9 +75,7 @@ export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptio
   if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
     throw new InvalidOptionError('prefix', 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
   }
-  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof (clock as Partial<Clock>).now !== 'function')) {
-    throw new InvalidOptionError('clock', 'an object with now()', clock);
-  }
+  clockOption('clock', clock);
   return {
     registry,
     prefix,

@@ -4,6 +4,7 @@ import { Emitter, type Event } from '../events.js';
 import type { Limiter, TakeOptions } from '../limit/limiter.js';
 import { TokenBucket } from '../limit/token-bucket.js';
 import { abortSignal, callable, finiteAtLeast, integerAtLeast, nonEmptyString, nonNegative, optionsObject, positive } from '../validate.js';
+import type { TokenWaiter as Waiter } from '../limit/token-waiter.js';
 import { runTokenBucketScript, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
 
 /** Options of a {@link RedisTokenBucket}. */
@@ -110,15 +111,6 @@ export interface RedisTokenBucketStats {
   readonly localTokens: number;
   /** Tokens in the local reserve now. */
   readonly reserve: number;
-}
-
-interface Waiter {
-  readonly n: number;
-  readonly deadline: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-  readonly signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 const REDIS: RedisBucketState = { mode: 'redis' };
