@@ -79,3 +79,25 @@ export function clockOption(option: string, value: unknown): Clock | undefined {
   }
   return value as Clock;
 }
+
+/**
+ * The longest delay a Node timer honours: 2^31-1 ms (about 24.8 days). A longer one fires after 1 ms,
+ * so every duration option is refused past it rather than silently shortened.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** A duration in ms: a finite number > 0 and <= 2^31-1. */
+export function positiveDuration(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_DURATION_MS) {
+    throw new InvalidOptionError(option, `a duration in ms > 0 and <= ${MAX_DURATION_MS}`, value);
+  }
+  return value;
+}
+
+/** A duration in ms: a finite number >= 0 and <= 2^31-1. */
+export function duration(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_MS) {
+    throw new InvalidOptionError(option, `a duration in ms >= 0 and <= ${MAX_DURATION_MS}`, value);
+  }
+  return value;
+}
