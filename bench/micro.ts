@@ -6,6 +6,7 @@ import { prometheusCandidates } from './prometheus.js';
 import type { Family } from './svg.js';
 import { FULL_STACK, GENERATED, METHOD_LABEL, PROXY, RATE_LIMIT, variantCandidates } from './variants.js';
 import { COCKATIEL_BULKHEAD, NAIVE_COCKATIEL_PROM, OPOSSUM, peerCandidates } from './peers.js';
+import { OPOSSUM_TIMED, pipelineCandidates, RETRIED, SIGNALLED, TIMED } from './pipeline.js';
 
 /** Names given by bench/prometheus.ts, which owns those candidates. */
 const PROMETHEUS = 'clientpool + prometheus';
@@ -28,6 +29,10 @@ const DESCRIPTIONS: readonly (readonly [string, string])[] = [
   [COCKATIEL, 'cockatiel `circuitBreaker(handleAll, ConsecutiveBreaker(5))` per client, hand-written round robin'],
   [COCKATIEL_BULKHEAD, 'cockatiel `wrap(bulkhead(1000), circuitBreaker(...))` per client, round robin'],
   [OPOSSUM, 'an opossum `CircuitBreaker` per client (`timeout: false`, as the others), round robin; shut down after'],
+  [TIMED, '`pool.run(fn, { timeout: 10_000 })` (hoisted options): a deadline on the pool\'s shared timer'],
+  [SIGNALLED, '`pool.run(fn, { signal })` with a long-lived caller signal (hoisted options)'],
+  [RETRIED, '`pool.run(fn, { retry: { attempts: 3 } })` whose first attempt succeeds'],
+  [OPOSSUM_TIMED, 'an opossum `CircuitBreaker` per client with its default-style `timeout: 10_000` (a timer per call), round robin'],
   [NAIVE_COCKATIEL_PROM, 'cockatiel breaker + round robin + a prom-client counter and histogram updated with `labels()` per call, own `Registry`'],
 ];
 
@@ -70,7 +75,7 @@ export function microCandidates(): Candidate[] {
   const variants = variantCandidates();
   const label = variants.find((c) => c.name === METHOD_LABEL)!;
   const others = variants.filter((c) => c !== label);
-  return [bare!, pooled!, label, ...others, ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
+  return [bare!, pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
 }
 
 /** Time and allocations per call of every candidate, interleaved, with the goals checked against them. */
@@ -111,7 +116,11 @@ export function checkGoals(rows: readonly Measurement[]): Goal[] {
   const ns = (name: string): string => `${rows.find((r) => r.name === name)?.nsPerCall.toFixed(0) ?? '?'} ns`;
   const goal = (title: string, value: number, limit: number, detail: string): Goal => ({ title, value, limit, isMet: value <= limit, detail });
   return [
-    goal(`default stack <= 0.8x cockatiel's time per call`, paired(rows, [DEFAULT, COCKATIEL], (a, b) => a / b), 0.8, `${DEFAULT} ${ns(DEFAULT)} / ${COCKATIEL} ${ns(COCKATIEL)}`),
+    goal(`default stack <= 0.65x cockatiel's time per call`, paired(rows, [DEFAULT, COCKATIEL], (a, b) => a / b), 0.65, `${DEFAULT} ${ns(DEFAULT)} / ${COCKATIEL} ${ns(COCKATIEL)}`),
+    goal('a call with `timeout` <= 3x the default call', paired(rows, [TIMED, DEFAULT], (a, b) => a / b), 3, `${TIMED} ${ns(TIMED)} / ${DEFAULT} ${ns(DEFAULT)}`),
+    goal('a call with `timeout` <= 0.5x opossum `fire()` with its timer', paired(rows, [TIMED, OPOSSUM_TIMED], (a, b) => a / b), 0.5, `${TIMED} ${ns(TIMED)} / ${OPOSSUM_TIMED} ${ns(OPOSSUM_TIMED)}`),
+    goal('`retry` whose first attempt succeeds <= 1.5x the default call', paired(rows, [RETRIED, DEFAULT], (a, b) => a / b), 1.5, `${RETRIED} ${ns(RETRIED)} / ${DEFAULT} ${ns(DEFAULT)}`),
+    goal('a call with a caller `signal` <= 3x the default call', paired(rows, [SIGNALLED, DEFAULT], (a, b) => a / b), 3, `${SIGNALLED} ${ns(SIGNALLED)} / ${DEFAULT} ${ns(DEFAULT)}`),
     goal(
       'full stack (breaker + limiter + Prometheus) <= 0.5x the naive cockatiel + prom-client composition',
       paired(rows, [FULL_STACK, NAIVE_COCKATIEL_PROM], (a, b) => a / b),

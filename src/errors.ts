@@ -1,35 +1,70 @@
 /**
  * Every error clientpool raises is a {@link ClientPoolError} with a stable `code` and, where there was one,
- * the original failure as `cause`. Check with the exported guards, which survive duplicate installs
- * because they test a `Symbol.for` brand rather than `instanceof`.
+ * the original failure as `cause`. The package ships an ESM and a CJS build (and an application may hold
+ * two installed copies), so an error may come from another copy of these classes: `instanceof` and the
+ * exported guards therefore test a `Symbol.for` brand and the `code`, not only the prototype chain.
  */
 
 const brand = Symbol.for('clientpool.error');
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
 
-/** Base class of every error clientpool raises. */
+/**
+ * Base class of every error clientpool raises.
+ *
+ * `error instanceof X` holds when `error` is an `X` of this copy of clientpool (the prototype chain, as
+ * usual, user subclasses included), or when it is branded by any copy and its `code` is `X.code` (its
+ * `name` is `X.name` for a class with no static `code` of its own). `instanceof ClientPoolError` holds
+ * for every branded value.
+ */
 export abstract class ClientPoolError extends Error {
   /** Stable machine-readable code, e.g. `ERR_ALL_CIRCUITS_OPEN`. */
   abstract readonly code: string;
   readonly [brand] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    try {
+      if (ordinaryHasInstance.call(this, value)) return true;
+      if (!isClientPoolError(value)) return false;
+      if (this === ClientPoolError) return true;
+      // Statics are inherited: only a code declared by this very class identifies it (a user subclass of
+      // TimeoutError must not match every TimeoutError of another copy).
+      if (Object.hasOwn(this, 'code')) return value.code === (this as unknown as { readonly code: unknown }).code;
+      return value.name === this.name;
+    } catch {
+      // A Proxy that throws on every trap is not one of ours.
+      return false;
+    }
+  }
 }
 
-/** True when `value` is any error raised by clientpool (any installed copy of it). */
+/** True when `value` is any error raised by clientpool (any installed copy of it). Never throws. */
 export function isClientPoolError(value: unknown): value is ClientPoolError {
-  return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return (value as { [brand]?: unknown })[brand] === true;
+  } catch {
+    return false;
+  }
 }
 
-/** True when `value` is a clientpool error with the given code. */
+/** True when `value` is a clientpool error with the given code. Never throws. */
 export function hasErrorCode<C extends ClientPoolErrorCode>(
   value: unknown,
   code: C,
 ): value is Extract<AnyClientPoolError, { code: C }> {
-  return isClientPoolError(value) && value.code === code;
+  if (!isClientPoolError(value)) return false;
+  try {
+    return value.code === code;
+  } catch {
+    return false;
+  }
 }
 
 /** An option or argument was invalid; raised at once, naming the option and the bad value. */
 export class InvalidOptionError extends ClientPoolError {
+  static readonly code = 'ERR_INVALID_OPTION';
   override readonly name = 'InvalidOptionError';
-  readonly code = 'ERR_INVALID_OPTION';
+  readonly code = InvalidOptionError.code;
   /** Path of the offending option, e.g. `breaker.maxFailures`. */
   readonly option: string;
   readonly value: unknown;
@@ -42,8 +77,9 @@ export class InvalidOptionError extends ClientPoolError {
 
 /** The pool has no clients at all. */
 export class NoClientsError extends ClientPoolError {
+  static readonly code = 'ERR_NO_CLIENTS';
   override readonly name = 'NoClientsError';
-  readonly code = 'ERR_NO_CLIENTS';
+  readonly code = NoClientsError.code;
   constructor() {
     super('the pool has no clients; add one with pool.add(client)');
   }
@@ -60,19 +96,24 @@ export interface UnavailableClient {
 
 /** Every client's circuit is open (or half-open with its probes taken): the call failed fast. */
 export class AllCircuitsOpenError extends ClientPoolError {
+  static readonly code = 'ERR_ALL_CIRCUITS_OPEN';
   override readonly name = 'AllCircuitsOpenError';
-  readonly code = 'ERR_ALL_CIRCUITS_OPEN';
+  readonly code = AllCircuitsOpenError.code;
   readonly clients: readonly UnavailableClient[];
   /** Milliseconds until the first client is due back. */
   readonly retryAfterMs: number;
   constructor(clients: readonly UnavailableClient[]) {
     const due = clients.reduce((min, c) => Math.min(min, c.retryAfterMs), Infinity);
+    // A pool of thousands would otherwise make a message of hundreds of KB, copied into every log line.
     const list = clients
-      .map((c) =>
-        c.state === 'open' ? `${c.name} (open, back in ${Math.ceil(c.retryAfterMs)} ms)` : c.state === 'down' ? `${c.name} (down: failing health checks)` : `${c.name} (half-open, probes busy)`,
-      )
+      .slice(0, LISTED_CLIENTS)
+      .map((c) => {
+        const name = clip(c.name, MAX_NAME);
+        return c.state === 'open' ? `${name} (open, back in ${Math.ceil(c.retryAfterMs)} ms)` : c.state === 'down' ? `${name} (down: failing health checks)` : `${name} (half-open, probes busy)`;
+      })
       .join(', ');
-    super(`all ${clients.length} clients are unavailable: ${list}`);
+    const more = clients.length - LISTED_CLIENTS;
+    super(`all ${clients.length} clients are unavailable: ${list}${more > 0 ? ` and ${more} more` : ''}`);
     this.clients = clients;
     this.retryAfterMs = Number.isFinite(due) ? due : 0;
   }
@@ -80,8 +121,9 @@ export class AllCircuitsOpenError extends ClientPoolError {
 
 /** The call did not finish within its `timeout`. Counted as a failure of the client. */
 export class TimeoutError extends ClientPoolError {
+  static readonly code = 'ERR_TIMEOUT';
   override readonly name = 'TimeoutError';
-  readonly code = 'ERR_TIMEOUT';
+  readonly code = TimeoutError.code;
   readonly timeoutMs: number;
   constructor(timeoutMs: number, clientName?: string) {
     super(`call timed out after ${timeoutMs} ms${clientName === undefined ? '' : ` on client ${clientName}`}`);
@@ -94,8 +136,9 @@ export class TimeoutError extends ClientPoolError {
  * signal's reason), or, for a hedge that lost the race, by the pool. Not a client failure.
  */
 export class AbortedError extends ClientPoolError {
+  static readonly code = 'ERR_ABORTED';
   override readonly name = 'AbortedError';
-  readonly code = 'ERR_ABORTED';
+  readonly code = AbortedError.code;
   constructor(reason: unknown, message = 'call aborted by the caller') {
     super(message, reason === undefined ? undefined : { cause: reason });
   }
@@ -103,12 +146,13 @@ export class AbortedError extends ClientPoolError {
 
 /** The client's function threw or rejected with an `Error`; it is the `cause`. */
 export class ClientCallError extends ClientPoolError {
+  static readonly code = 'ERR_CLIENT_CALL';
   override readonly name = 'ClientCallError';
-  readonly code = 'ERR_CLIENT_CALL';
+  readonly code = ClientCallError.code;
   readonly clientName: string;
   readonly method: string;
   constructor(cause: Error, clientName: string, method: string) {
-    super(`${method} failed on client ${clientName}: ${cause.message}`, { cause });
+    super(`${method} failed on client ${clientName}: ${messageOf(cause)}`, { cause });
     this.clientName = clientName;
     this.method = method;
   }
@@ -119,8 +163,9 @@ export class ClientCallError extends ClientPoolError {
  * the equivalent of a Go panic. The thrown value is the `cause`.
  */
 export class ClientPanicError extends ClientPoolError {
+  static readonly code = 'ERR_CLIENT_PANIC';
   override readonly name = 'ClientPanicError';
-  readonly code = 'ERR_CLIENT_PANIC';
+  readonly code = ClientPanicError.code;
   readonly clientName: string;
   readonly method: string;
   constructor(cause: unknown, clientName: string, method: string) {
@@ -132,17 +177,19 @@ export class ClientPanicError extends ClientPoolError {
 
 /** `remove()` named a client the pool does not hold. */
 export class UnknownClientError extends ClientPoolError {
+  static readonly code = 'ERR_UNKNOWN_CLIENT';
   override readonly name = 'UnknownClientError';
-  readonly code = 'ERR_UNKNOWN_CLIENT';
+  readonly code = UnknownClientError.code;
   constructor(client: unknown) {
-    super(`the pool holds no client ${typeof client === 'string' ? JSON.stringify(client) : 'matching that reference'}`);
+    super(`the pool holds no client ${typeof client === 'string' ? describe(client) : 'matching that reference'}`);
   }
 }
 
 /** The pool was closed; it takes no more calls or clients. */
 export class PoolClosedError extends ClientPoolError {
+  static readonly code = 'ERR_POOL_CLOSED';
   override readonly name = 'PoolClosedError';
-  readonly code = 'ERR_POOL_CLOSED';
+  readonly code = PoolClosedError.code;
   constructor() {
     super('the pool is closed');
   }
@@ -150,13 +197,47 @@ export class PoolClosedError extends ClientPoolError {
 
 /** A call waited longer than allowed for a rate-limit token (or none could come in time). */
 export class RateLimitedError extends ClientPoolError {
+  static readonly code = 'ERR_RATE_LIMITED';
   override readonly name = 'RateLimitedError';
-  readonly code = 'ERR_RATE_LIMITED';
+  readonly code = RateLimitedError.code;
   /** Milliseconds until a token would have been available. */
   readonly retryAfterMs: number;
   constructor(retryAfterMs: number, scope = 'pool') {
     super(`rate limited (${scope}): next token in ${Math.ceil(retryAfterMs)} ms`);
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * A user callback broke the pool's contract: a balancer's `pick()` threw or returned a stranger, a
+ * middleware returned something other than a promise or called `next` twice, an `around` hook returned
+ * nothing. `callback` names it; what it threw, if anything, is the `cause`.
+ */
+export class CallbackError extends ClientPoolError {
+  static readonly code = 'ERR_CALLBACK';
+  override readonly name = 'CallbackError';
+  readonly code = CallbackError.code;
+  readonly callback: string;
+  constructor(callback: string, problem: string, cause?: unknown) {
+    super(`${callback} ${problem}`, cause === undefined ? undefined : { cause });
+    this.callback = callback;
+  }
+}
+
+/**
+ * The call failed and a retry (or hedge) was due, but the pool's retry budget had no token for it: the
+ * last attempt's error is the `cause`. Raise the budget's `ratio` or `reserve` if this fires while clients
+ * are healthy.
+ */
+export class RetryBudgetExhaustedError extends ClientPoolError {
+  static readonly code = 'ERR_RETRY_BUDGET';
+  override readonly name = 'RetryBudgetExhaustedError';
+  readonly code = RetryBudgetExhaustedError.code;
+  /** Attempts the call made. */
+  readonly attempts: number;
+  constructor(cause: Error, attempts: number) {
+    super(`retry refused by the retry budget after ${attempts} attempt(s): ${cause.message}`, { cause });
+    this.attempts = attempts;
   }
 }
 
@@ -171,22 +252,130 @@ export type AnyClientPoolError =
   | ClientPanicError
   | UnknownClientError
   | PoolClosedError
-  | RateLimitedError;
+  | RateLimitedError
+  | CallbackError
+  | RetryBudgetExhaustedError;
 
 /** Every code clientpool uses. */
 export type ClientPoolErrorCode = AnyClientPoolError['code'];
 
-/** Render a bad value for an error message: `NaN`, `"abc"`, `undefined`, `[object]`. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined || value === null) {
-    return String(value);
-  }
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'symbol') return value.toString();
+/** Clients named in an {@link AllCircuitsOpenError} message at most; its `clients` lists them all. */
+const LISTED_CLIENTS = 10;
+/** Characters of a client name in a message at most. */
+const MAX_NAME = 100;
+/** Characters of a value rendered by {@link describe} at most. */
+const MAX_DESCRIBED = 200;
+/** Nesting {@link describe} shows; deeper objects and arrays are elided. */
+const MAX_DEPTH = 4;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** An error's message, to quote in another message; never throws, whatever the error's getters do. */
+function messageOf(error: Error): string {
   try {
-    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    const message: unknown = error.message;
+    return typeof message === 'string' ? message : describe(message);
   } catch {
-    return Object.prototype.toString.call(value);
+    return '(unreadable message)';
+  }
+}
+
+/**
+ * Render a bad value for an error message: `NaN`, `"abc"`, `undefined`, `{"a":1}`, `function f`.
+ * Error messages are built from whatever a user passed, so this never throws and stays under about 200
+ * characters whatever the value: getters or `toJSON` that throw, Proxies that throw on every trap, cycles,
+ * huge strings, arrays or nesting. Rendering stops once the budget is spent rather than building the
+ * whole text and cutting it.
+ */
+function describe(value: unknown): string {
+  let text: string;
+  try {
+    text = render(value, MAX_DESCRIBED, new Set(), 0);
+  } catch {
+    text = tagOf(value);
+  }
+  return clip(text, MAX_DESCRIBED);
+}
+
+/** JSON-like text of `value` in about `room` characters (it may overshoot by a little; the caller clips). */
+function render(value: unknown, room: number, path: Set<object>, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > room ? value.slice(0, room) : value);
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+      return clip(value.toString(), room);
+    case 'function':
+      return `function ${clip(nameOf(value), room)}`;
+    case 'object':
+      return value === null ? 'null' : renderObject(value, room, path, depth);
+  }
+}
+
+function renderObject(value: object, room: number, path: Set<object>, depth: number): string {
+  if (path.has(value)) return '[Circular]';
+  try {
+    path.add(value);
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    // As JSON.stringify would: a Date shows as its ISO string.
+    if (typeof toJSON === 'function') return render(toJSON.call(value), room, path, depth + 1);
+    const isList = Array.isArray(value) || ArrayBuffer.isView(value);
+    if (depth >= MAX_DEPTH) return isList ? '[…]' : '{…}';
+    const parts: string[] = [];
+    let used = 2;
+    if (isList) {
+      // By index, not Object.keys: a typed array of millions would otherwise make millions of strings.
+      const length = Number((value as { length?: unknown }).length) || 0;
+      for (let i = 0; i < length && used < room; i++) used += push(parts, '', value, i, room - used, path, depth) + 1;
+      if (parts.length < length) parts.push('…');
+      return `[${parts.join(',')}]`;
+    }
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length && used < room; i++) {
+      const key = keys[i]!;
+      used += push(parts, `${JSON.stringify(clip(key, room))}:`, value, key, room - used, path, depth) + 1;
+    }
+    if (parts.length < keys.length) parts.push('…');
+    return `{${parts.join(',')}}`;
+  } catch {
+    return tagOf(value);
+  } finally {
+    path.delete(value);
+  }
+}
+
+/** Append `prefix` and the rendering of `owner[key]` to `parts`; a getter that throws shows as `[unreadable]`. */
+function push(parts: string[], prefix: string, owner: object, key: PropertyKey, room: number, path: Set<object>, depth: number): number {
+  let text: string;
+  try {
+    text = prefix + render((owner as Record<PropertyKey, unknown>)[key], room - prefix.length, path, depth + 1);
+  } catch {
+    text = `${prefix}[unreadable]`;
+  }
+  parts.push(text);
+  return text.length;
+}
+
+function nameOf(f: unknown): string {
+  try {
+    const name = (f as { name?: unknown }).name;
+    return typeof name === 'string' && name !== '' ? name : '(anonymous)';
+  } catch {
+    return '(anonymous)';
+  }
+}
+
+/** `[object Object]`, `[object Map]`..., or `[object]` when even that throws (a revoked Proxy). */
+function tagOf(value: unknown): string {
+  try {
+    return clip(Object.prototype.toString.call(value), MAX_DESCRIBED);
+  } catch {
+    return '[object]';
   }
 }

@@ -1,12 +1,13 @@
 export { ClientPool } from './pool.js';
-export type { AddOptions, MethodOptions, PoolOptions } from './pool-options.js';
+export type { AddOptions, CloseOptions, MethodOptions, PoolOptions } from './pool-options.js';
 export type { BackoffOptions, RetryOptions } from './resilience/retry-policy.js';
 export type { HedgeOptions } from './resilience/hedge-policy.js';
 export type { RetryBudgetOptions } from './resilience/retry-budget.js';
 export type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 export type { HealthCheckOptions } from './health/health-checker.js';
 export { callKey, type AttemptKind, type Call, type CallFunction, type CallKey, type CallScope, type RunOptions } from './call.js';
-export { isCancelled } from './pool-call.js';
+export { isCancelled } from './pipeline/attempt.js';
+export type { Outcome } from './pipeline/outcome.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
 export type { MethodNames, Proxied, ProxyMethodOptions, ProxyOptions } from './proxy.js';
 export { methodLabel, toSnakeCase, type LabelStyle } from './label.js';
@@ -29,11 +30,13 @@ export {
   type HalfOpenState,
   type OpenState,
 } from './breaker/breaker.js';
+export { Circuit } from './breaker/circuit.js';
+export type { TripPolicy } from './breaker/trip-policy.js';
 export { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 export { FailureRateBreaker, failureRate, type FailureRateBreakerOptions } from './breaker/failure-rate.js';
 export type { AnyMiddleware, Middleware, MiddlewareFunction, Next } from './middleware/middleware.js';
 export { traceId, TRACE_ID, type TraceIdOptions } from './middleware/trace-id.js';
-export { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
+export { isTokenBucket, TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 export type { Limiter, TakeOptions } from './limit/limiter.js';
 export { rateLimit, type RateLimitOptions } from './middleware/rate-limit.js';
 export { systemClock, type Clock } from './clock.js';

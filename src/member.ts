@@ -3,6 +3,7 @@ import type { Limiter } from './limit/limiter.js';
 import type { TokenBucket } from './limit/token-bucket.js';
 import { PeakEwma } from './peak-ewma.js';
 import { heapNode, type HeapNode } from './util/indexed-heap.js';
+import type { Attempt } from './pipeline/attempt.js';
 
 /** What a balancer may read of a client in the pool. */
 export interface PoolMember<T = unknown> {
@@ -28,7 +29,7 @@ export interface MemberSnapshot {
   readonly inFlight: number;
   readonly successes: number;
   readonly failures: number;
-  /** Calls the caller aborted: neither success nor failure. */
+  /** Attempts that ended with no verdict on the client: the caller aborted, a hedge won, or it was refused before reaching it. */
   readonly cancelled: number;
   readonly latencyMs: number;
   /** Tokens left in its own bucket, or `undefined` without a per-client limit. */
@@ -74,6 +75,11 @@ export class Member<T> implements PoolMember<T> {
   readyIndex = -1;
   /** Set while draining: resolves `remove()` when the last call ends. */
   drained: (() => void) | undefined;
+  /** Its pick results, made once: a pick allocates nothing. */
+  readonly readyAsCall: { readonly kind: 'ready'; readonly member: Member<T>; readonly admission: 'call' };
+  readonly readyAsProbe: { readonly kind: 'ready'; readonly member: Member<T>; readonly admission: 'probe' };
+  /** Its attempts in flight, linked through the attempts themselves: what `destroy()` ends. */
+  #attempts: Attempt<T> | undefined;
 
   constructor(
     client: T,
@@ -95,6 +101,31 @@ export class Member<T> implements PoolMember<T> {
     this.sharedLimiter = sharedLimiter;
     this.latency = new PeakEwma();
     this.node = heapNode<Member<T>>(this);
+    this.readyAsCall = Object.freeze({ kind: 'ready', member: this, admission: 'call' });
+    this.readyAsProbe = Object.freeze({ kind: 'ready', member: this, admission: 'probe' });
+  }
+
+  linkAttempt(attempt: Attempt<T>): void {
+    attempt.memberPrev = undefined;
+    attempt.memberNext = this.#attempts;
+    if (this.#attempts !== undefined) this.#attempts.memberPrev = attempt;
+    this.#attempts = attempt;
+  }
+
+  unlinkAttempt(attempt: Attempt<T>): void {
+    const { memberPrev: prev, memberNext: next } = attempt;
+    if (prev === undefined) {
+      if (this.#attempts === attempt) this.#attempts = next;
+    } else prev.memberNext = next;
+    if (next !== undefined) next.memberPrev = prev;
+    attempt.memberPrev = attempt.memberNext = undefined;
+  }
+
+  /** Its attempts in flight now (a copy: ending one unlinks it). */
+  attemptsInFlight(): Attempt<T>[] {
+    const list: Attempt<T>[] = [];
+    for (let a = this.#attempts; a !== undefined; a = a.memberNext) list.push(a);
+    return list;
   }
 
   get latencyMs(): number {

@@ -4,14 +4,18 @@ import type { RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HealthCheckOptions } from './health/health-checker.js';
 import { isLimiter, type Limiter } from './limit/limiter.js';
-import { TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
+import { isTokenBucket, TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import type { AnyMiddleware } from './middleware/middleware.js';
 import type { Random } from './random.js';
 import type { HedgeOptions } from './resilience/hedge-policy.js';
 import type { RetryBudgetOptions } from './resilience/retry-budget.js';
 import type { RetryOptions } from './resilience/retry-policy.js';
 import type { Strategy } from './balancers/strategies.js';
-import { optionsObject } from './validate.js';
+import { abortSignal, between, duration, nonEmptyString, optionsObject, positiveDuration } from './validate.js';
+import { InvalidOptionError } from './errors.js';
+import type { Balancer } from './balancers/balancer.js';
+import { retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
+import type { HedgePolicy } from './resilience/hedge-policy.js';
 
 /** Options of a {@link ClientPool}. */
 export interface PoolOptions<T> {
@@ -137,4 +141,84 @@ export function breakerFactory(option: PoolOptions<unknown>['breaker']): Breaker
   // Validate now, so that a bad option fails at construction rather than at the first add().
   new ConsecutiveBreaker(option, systemClock, 'breaker');
   return ({ clock }) => new ConsecutiveBreaker(option, clock, 'breaker');
+}
+
+/** Options resolved for the pool, or for one method: what a call falls back on. */
+export interface MethodDefaults<T> {
+  readonly timeout: number | undefined;
+  readonly balancer: Balancer<T>;
+  readonly retry: RetryPolicy | undefined;
+  readonly hedge: HedgePolicy | undefined;
+}
+
+/** What resolving needs of the pool: balancers by strategy, and hedge policies (which may turn timing on). */
+export interface DefaultsHost<T> {
+  balancerFor(strategy: Strategy<T>, option: string): Balancer<T>;
+  hedgePolicy(option: HedgeOptions | false | undefined, prefix: string): HedgePolicy | undefined;
+}
+
+/** The pool's defaults, and each method's (method > pool), validated once. */
+export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T>): { pool: MethodDefaults<T>; methods: Map<string, MethodDefaults<T>> | undefined } {
+  const pool: MethodDefaults<T> = {
+    timeout: options.timeout === undefined ? undefined : positiveDuration('timeout', options.timeout),
+    balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
+    retry: retryPolicy(options.retry),
+    hedge: host.hedgePolicy(options.hedge, 'hedge'),
+  };
+  if (options.methods === undefined) return { pool, methods: undefined };
+  optionsObject('methods', options.methods);
+  const methods = new Map<string, MethodDefaults<T>>();
+  for (const [method, own] of Object.entries(options.methods)) {
+    const prefix = `methods.${method}`;
+    optionsObject(prefix, own);
+    methods.set(method, {
+      timeout: own.timeout === undefined ? pool.timeout : positiveDuration(`${prefix}.timeout`, own.timeout),
+      balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
+      retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
+      hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
+    });
+  }
+  return { pool, methods };
+}
+
+/** Check the shape of run options; the policies among them are validated where they are resolved. */
+export function checkRunOptions(options: RunOptions<unknown>): void {
+  optionsObject('run options', options);
+  abortSignal('signal', options.signal);
+  if (options.method !== undefined) nonEmptyString('method', options.method);
+  if (options.key !== undefined && typeof options.key !== 'string') throw new InvalidOptionError('key', 'a string', options.key);
+  if (options.traceId !== undefined) nonEmptyString('traceId', options.traceId);
+  if (options.maxWait !== undefined) duration('maxWait', options.maxWait);
+}
+
+/** Options of `pool.close()`. */
+export interface CloseOptions {
+  /**
+   * Bounds the wait for calls in flight: when it aborts, `close()` turns into `destroy(signal.reason)`.
+   * @default wait for every call to settle
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The roster's policy for clients coming back or going out, from the pool's options. */
+export function rosterPolicy(options: Pick<PoolOptions<unknown>, 'maxEjectedPercent' | 'slowStart'>): { maxEjected: number; slowStartWindow: number; slowStartMinShare: number } {
+  optionsObject('slowStart', options.slowStart);
+  const slowStart = options.slowStart;
+  return {
+    maxEjected: between('maxEjectedPercent', options.maxEjectedPercent ?? 100, 0, 100) / 100,
+    slowStartWindow: slowStart === undefined ? 0 : positiveDuration('slowStart.window', slowStart.window),
+    slowStartMinShare: between('slowStart.minShare', slowStart?.minShare ?? 0.1, 0, 1),
+  };
+}
+
+/**
+ * A client's own limits from `add(client, { limit })`: an in-memory bucket (routed around when empty),
+ * or a shared `Limiter` (waited on after the pick). Recognised by brand, so a bucket from the other
+ * build (ESM or CommonJS) is still a bucket.
+ */
+export function clientLimits(limit: AddOptions<unknown>['limit'], clock: Clock): { bucket: TokenBucket | undefined; shared: Limiter | undefined } {
+  if (limit === undefined) return { bucket: undefined, shared: undefined };
+  if (isTokenBucket(limit)) return { bucket: limit, shared: undefined };
+  if (isLimiter(limit)) return { bucket: undefined, shared: limit };
+  return { bucket: new TokenBucket({ ...(limit as TokenBucketOptions), clock }, 'limit'), shared: undefined };
 }

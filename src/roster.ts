@@ -3,10 +3,22 @@ import { HashRing } from './balancers/hash-ring.js';
 import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
 import type { CircuitState } from './breaker/breaker.js';
 import type { Clock } from './clock.js';
-import { AllCircuitsOpenError, InvalidOptionError, NoClientsError, type UnavailableClient } from './errors.js';
-import type { Member, PoolMember } from './member.js';
+import { AllCircuitsOpenError, CallbackError, InvalidOptionError, NoClientsError, type ClientPoolError, type UnavailableClient } from './errors.js';
+import { Member, type PoolMember } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
+
+/**
+ * What a pick found, as grpc-js's picker answers: a client ready and admitted (as a call or a half-open
+ * probe), nothing ready now but a client due back once its tokens return (wait), or nothing that waiting
+ * would help (unavailable, with the error to fail with).
+ */
+export type PickResult<T> =
+  | { readonly kind: 'ready'; readonly member: Member<T>; readonly admission: 'call' | 'probe' }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'unavailable'; readonly error: ClientPoolError };
+
+const WAIT = Object.freeze({ kind: 'wait' as const });
 
 /** Called when a member's circuit state changed. */
 export type TransitionListener<T> = (member: Member<T>, from: CircuitState, to: CircuitState) => void;
@@ -61,8 +73,6 @@ export class Roster<T> {
   isTimed = false;
   /** Whether more than `maxEjected` of the members are out, kept up to date on every move. */
   #isPanicking = false;
-  /** Admission of the last `select`, read right after it returns (no await in between). */
-  admission: 'call' | 'probe' = 'call';
   /** The affinity ring over every member, rebuilt lazily after the membership changes. */
   #ring: HashRing<Member<T>> | undefined;
 
@@ -139,30 +149,30 @@ export class Roster<T> {
   /**
    * Pick a ready member with `balancer`, admitted by its breaker and its own rate limit. With `key`, the
    * key's member on the affinity ring comes first; members in `avoid` (tried already by this call) are
-   * passed over while others are ready. Returns `undefined` when no member is ready but some will be once
-   * their tokens come back (the caller may wait); throws `NoClientsError` or `AllCircuitsOpenError` when
-   * waiting would not help.
+   * passed over while others are ready. Never throws: a balancer that throws or returns a stranger makes
+   * the pick `unavailable` with a `CallbackError`.
    */
-  select(balancer: Balancer<T>, avoid?: readonly Member<T>[], key?: string): Member<T> | undefined {
+  select(balancer: Balancer<T>, avoid?: readonly Member<T>[], key?: string): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     if (this.#isPanicking) {
       const member = this.#panicPick();
-      if (member !== undefined) return member;
+      if (member !== undefined) return member.readyAsCall;
     }
     const ready = this.#ready;
     let skips = 0;
     for (;;) {
-      if (ready.length === 0) {
-        if (this.#throttled.size > 0) return undefined;
-        throw this.#unavailable();
-      }
+      if (ready.length === 0) return this.#throttled.size > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
       let member: Member<T> | undefined;
       if (key !== undefined) {
         member = (this.#ring ??= new HashRing(this.byName.values())).find(key, (m) => m.placement === 'ready' && !(avoid?.includes(m) ?? false));
         // Once the key's members are all out, fall back to the balancer for this call.
         if (member === undefined) key = undefined;
       }
-      member ??= this.#pick(balancer, ready);
+      if (member === undefined) {
+        const picked = this.#pick(balancer, ready);
+        if (!(picked instanceof Member)) return { kind: 'unavailable', error: picked };
+        member = picked;
+      }
       if (avoid !== undefined && avoid.includes(member)) {
         // A retry or hedge: prefer a client this call has not tried. A deterministic balancer (least
         // in-flight) may keep returning the same one, so look for another directly, O(n) on this path only.
@@ -184,10 +194,14 @@ export class Roster<T> {
       }
       // A probe may have used the last permit; a refusal or transition is seen here too.
       if (admission === 'probe') this.afterBreaker(member);
+      // A state-change listener may have removed it just now: it must not be called after its removal.
+      if (member.placement === 'gone') {
+        member.breaker.release(admission);
+        continue;
+      }
       this.#hasServed = true;
-      this.admission = admission;
       this.inFlight(member, 1);
-      return member;
+      return admission === 'call' ? member.readyAsCall : member.readyAsProbe;
     }
   }
 
@@ -283,7 +297,6 @@ export class Roster<T> {
       const member = all[Math.floor(this.#random() * all.length)]!;
       if (member.placement === 'ready') return undefined; // the normal path admits it
       if (member.limiter !== undefined && !member.limiter.tryTake(1)) continue;
-      this.admission = 'call';
       this.inFlight(member, 1);
       return member;
     }
@@ -323,11 +336,16 @@ export class Roster<T> {
   }
 
   /** Map the balancer's pick back to our record by slot; a custom balancer must return one of `ready`. */
-  #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> {
-    const picked: PoolMember<T> | undefined = balancer.pick(ready);
+  #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> | ClientPoolError {
+    let picked: PoolMember<T> | undefined;
+    try {
+      picked = balancer.pick(ready);
+    } catch (error) {
+      return new CallbackError('the balancer\'s pick()', 'threw', error);
+    }
     const member = picked === undefined || picked === null ? undefined : this.#bySlot[picked.slot];
     if (member === undefined || member !== picked || member.placement !== 'ready') {
-      throw new InvalidOptionError('strategy', 'a Balancer whose pick() returns one of the ready members', picked);
+      return new CallbackError('the balancer\'s pick()', 'returned something that is not one of the ready members it was given');
     }
     return member;
   }
@@ -379,7 +397,7 @@ export class Roster<T> {
     member.placement = 'saturated';
   }
 
-  #unavailable(): Error {
+  #unavailable(): ClientPoolError {
     if (this.byName.size === 0) return new NoClientsError();
     const now = this.#clock.now();
     const clients: UnavailableClient[] = [];

@@ -33,6 +33,10 @@ describe('bench: micro candidates', () => {
       'clientpool pool.proxy().get()',
       'clientpool generated wrapper',
       'clientpool full stack (breaker + limit + prometheus)',
+      'clientpool run({ timeout })',
+      'clientpool run({ signal })',
+      'clientpool run({ retry }), first attempt succeeds',
+      'opossum breaker + RR, 10 s timeout',
       'clientpool + prometheus',
       'clientpool + naive prom-client middleware',
       'clientpool + tracing (no SDK)',
@@ -41,7 +45,7 @@ describe('bench: micro candidates', () => {
       'opossum breaker + RR',
       'cockatiel breaker + RR + prom-client (naive)',
     ]);
-    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', ...Array<string>(7).fill('clientpool'), 'other', 'clientpool', ...Array<string>(4).fill('other')]);
+    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', ...Array<string>(9).fill('clientpool'), 'other', 'clientpool', 'other', 'clientpool', ...Array<string>(4).fill('other')]);
   });
 
   it('every candidate answers as direct pool.run calls do: same values, same round robin', async () => {
@@ -88,9 +92,17 @@ describe('bench: harness', () => {
       row('clientpool run({ method })', 80),
       row('clientpool + prometheus', 180),
       row('clientpool + naive prom-client middleware', 280),
+      row('clientpool run({ timeout })', 140),
+      row('opossum breaker + RR, 10 s timeout', 400),
+      row('clientpool run({ retry }), first attempt succeeds', 112),
+      row('clientpool run({ signal })', 210),
     ]);
     expect(goals.map((g) => [g.value, g.isMet])).toEqual([
-      [0.7, true],
+      [0.7, false],
+      [2, true],
+      [0.35, true],
+      [1.6, false],
+      [3, true],
       [0.2, true],
       [0.5, true],
     ]);

@@ -18,7 +18,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 describe('ConsecutiveBreaker state machine (property)', () => {
-  it('matches a reference model: opens after N consecutive failures, probes bounded, until honoured', () => {
+  it('matches a reference model: opens after N consecutive failures, closes after halfOpenProbes probe successes, until honoured', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 5 }),
@@ -30,6 +30,7 @@ describe('ConsecutiveBreaker state machine (property)', () => {
           const breaker: Breaker = new ConsecutiveBreaker({ maxFailures, cooldown, halfOpenProbes: probes }, { now: () => now });
           const admitted: Exclude<Admission, false>[] = [];
           let consecutive = 0;
+          let periodSuccesses = 0; // probe successes of the current half-open period
           for (const cmd of commands) {
             const before = breaker.state;
             if (cmd.kind === 'advance') {
@@ -40,6 +41,7 @@ describe('ConsecutiveBreaker state machine (property)', () => {
               const expectAdmit = breaker.canAcquire();
               const admission = breaker.acquire();
               expect(admission !== false).toBe(expectAdmit);
+              if (before.kind === 'open' && breaker.state.kind === 'half-open') periodSuccesses = 0;
               if (before.kind === 'open' && now < before.until) expect(admission).toBe(false);
               if (before.kind === 'closed') expect(admission).toBe('call');
               if (admission !== false) admitted.push(admission);
@@ -58,7 +60,9 @@ describe('ConsecutiveBreaker state machine (property)', () => {
                 }
               }
               if (admission === 'probe' && before.kind === 'half-open' && cmd.outcome !== 'release') {
-                expect(breaker.state.kind).toBe(cmd.outcome === 'success' ? 'closed' : 'open');
+                // A half-open period closes once halfOpenProbes probes have succeeded; a failure reopens it.
+                if (cmd.outcome === 'failure') expect(breaker.state).toMatchObject({ kind: 'open', trips: before.trips + 1 });
+                else expect(breaker.state.kind).toBe(++periodSuccesses === probes ? 'closed' : 'half-open');
                 consecutive = 0;
               }
             }

@@ -196,7 +196,7 @@ describe('circuit breaking', () => {
     expect(open.message).toMatch(/a \(open, back in 600 ms\), b \(open, back in 900 ms\)/);
   });
 
-  it('half-open admits at most halfOpenProbes concurrent trials; a success closes it', async () => {
+  it('half-open admits at most halfOpenProbes trials in all; it closes when all of them succeed', async () => {
     const clock = new ManualClock();
     const pool = new ClientPool<Fake>({ clock, breaker: { maxFailures: 1, cooldown: 1_000, halfOpenProbes: 2 } });
     pool.add(a, { name: 'a' });
@@ -210,9 +210,12 @@ describe('circuit breaking', () => {
     expect((third as AllCircuitsOpenError).clients).toEqual([{ name: 'a', state: 'half-open', retryAfterMs: 0 }]);
     probes[0]!.resolve('ok');
     await expect(first).resolves.toBe('ok');
-    expect(pool.members()[0]!.state.kind).toBe('closed');
+    expect(pool.members()[0]!.state.kind).toBe('half-open');
+    // A probe that succeeded does not hand its permit on: the other one must succeed too.
+    await expect(pool.run(() => 'no')).rejects.toBeInstanceOf(AllCircuitsOpenError);
     probes[1]!.resolve('ok2');
     await expect(second).resolves.toBe('ok2');
+    expect(pool.members()[0]!.state.kind).toBe('closed');
     await expect(pool.run(() => 'flowing')).resolves.toBe('flowing');
   });
 
@@ -327,7 +330,7 @@ describe('cancellation and timeouts', () => {
     await expect(long).resolves.toBe('done');
   });
 
-  it('never aborts the signal after success and leaves no listener or timer behind', async () => {
+  it('never aborts the signal after success and leaves no listener behind, nor a timer past the deadline', async () => {
     vi.useFakeTimers();
     const pool = new ClientPool<Fake>({ clock: { now: () => Date.now() } });
     pool.add(a);
@@ -339,9 +342,10 @@ describe('cancellation and timeouts', () => {
       seen = call.signal;
       return 'ok';
     }, { signal: controller.signal, timeout: 1_000 });
-    expect(vi.getTimerCount()).toBe(0);
     expect(add.mock.calls.length).toBe(remove.mock.calls.length);
+    // The pool's one deadline timer is kept for the next timed call (unref'd), and gone after its due time.
     await vi.advanceTimersByTimeAsync(5_000);
+    expect(vi.getTimerCount()).toBe(0);
     expect(seen?.aborted).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientCallError, ClientPool, InvalidOptionError, leastInFlight, RateLimitedError, TokenBucket, type Limiter } from '../src/index.js';
+import { CallbackError, ClientPool, InvalidOptionError, leastInFlight, RateLimitedError, TokenBucket, type Limiter } from '../src/index.js';
 
 // Regression tests for bugs a code review found (each once reproduced, now fixed).
 interface Fake {
@@ -101,7 +101,7 @@ describe('review regressions', () => {
       },
     });
     const result = pool.run(() => 1, { method: 'get' });
-    await expect(result).rejects.toBeInstanceOf(ClientCallError);
+    await expect(result).rejects.toBeInstanceOf(CallbackError);
     await expect(pool.run(() => 1, { method: 42 as unknown as string })).rejects.toBeInstanceOf(InvalidOptionError);
   });
 

@@ -9,13 +9,13 @@ const badPoolOptions: [string, unknown, RegExp][] = [
   ['maxFailures 0', { breaker: { maxFailures: 0 } }, /breaker.maxFailures must be an integer >= 1, got 0/],
   ['maxFailures NaN', { breaker: { maxFailures: Number.NaN } }, /breaker.maxFailures must be an integer >= 1, got NaN/],
   ['maxFailures fractional', { breaker: { maxFailures: 1.5 } }, /got 1.5/],
-  ['cooldown negative', { breaker: { cooldown: -1 } }, /breaker.cooldown must be a finite number >= 0, got -1/],
+  ['cooldown negative', { breaker: { cooldown: -1 } }, /breaker.cooldown must be a duration in ms >= 0 and <= 2147483647, got -1/],
   ['cooldown Infinity', { breaker: { cooldown: Infinity } }, /breaker.cooldown .* got Infinity/],
   ['halfOpenProbes 0', { breaker: { halfOpenProbes: 0 } }, /breaker.halfOpenProbes must be an integer >= 1, got 0/],
   ['cooldownMultiplier < 1', { breaker: { cooldownMultiplier: 0.5 } }, /breaker.cooldownMultiplier must be a finite number >= 1, got 0.5/],
   ['breaker wrong type', { breaker: 'yes' }, /breaker must be an options object, got "yes"/],
-  ['timeout 0', { timeout: 0 }, /timeout must be a finite number > 0, got 0/],
-  ['timeout string', { timeout: '5s' }, /timeout must be a finite number > 0, got "5s"/],
+  ['timeout 0', { timeout: 0 }, /timeout must be a duration in ms > 0 and <= 2147483647, got 0/],
+  ['timeout string', { timeout: '5s' }, /timeout must be a duration in ms > 0 and <= 2147483647, got "5s"/],
   ['isFailure not a function', { isFailure: true }, /isFailure must be a function, got true/],
   ['random not a function', { random: 4 }, /random must be a function, got 4/],
   ['middleware not an array', { middleware: {} }, /middleware must be an array/],
@@ -34,7 +34,7 @@ const badAddOptions: [string, unknown, RegExp][] = [
 ];
 
 const badRunOptions: [string, unknown, RegExp][] = [
-  ['timeout NaN', { timeout: Number.NaN }, /timeout must be a finite number > 0, got NaN/],
+  ['timeout NaN', { timeout: Number.NaN }, /timeout must be a duration in ms > 0 and <= 2147483647, got NaN/],
   ['timeout negative', { timeout: -5 }, /got -5/],
   ['signal not a signal', { signal: {} }, /signal must be an AbortSignal/],
   ['strategy unknown', { strategy: 'best' }, /strategy must be one of/],

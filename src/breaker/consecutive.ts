@@ -1,7 +1,8 @@
 import { integerAtLeast, optionsObject } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
+import { Circuit } from './circuit.js';
 import { Cooldown, type CooldownOptions } from './cooldown.js';
-import { CLOSED, type Admission, type Breaker, type CircuitState } from './breaker.js';
+import type { TripPolicy } from './trip-policy.js';
 
 /** Options of the {@link ConsecutiveBreaker}, the original library's breaker and the default. */
 export interface ConsecutiveBreakerOptions extends CooldownOptions {
@@ -17,78 +18,49 @@ export interface ConsecutiveBreakerOptions extends CooldownOptions {
   readonly cooldownMultiplier?: number;
 }
 
-/**
- * Opens after `maxFailures` consecutive failures, stays open for `cooldown`, then admits at most
- * `halfOpenProbes` concurrent trials: a trial success closes it, a trial failure reopens it (with a
- * cooldown grown by `cooldownMultiplier`, capped at `maxCooldown`). Outcomes of calls admitted before the
- * circuit opened do not decide a half-open circuit: only probes do.
- */
-export class ConsecutiveBreaker implements Breaker {
+/** Opens after `maxFailures` failures in a row: a success in between starts the count again. Reads no clock. */
+export class ConsecutiveFailuresPolicy implements TripPolicy {
+  readonly usesDuration = false;
   readonly #maxFailures: number;
-  readonly #cooldown: Cooldown;
-  #state: CircuitState = CLOSED;
   #failures = 0;
-  #probesInFlight = 0;
-  readonly #clock: Clock;
 
+  constructor(maxFailures: number) {
+    this.#maxFailures = maxFailures;
+  }
+
+  onSuccess(): boolean {
+    this.#failures = 0;
+    return false;
+  }
+
+  onFailure(): boolean {
+    return ++this.#failures >= this.#maxFailures;
+  }
+
+  isGoodProbe(): boolean {
+    return true;
+  }
+
+  reset(): void {
+    this.#failures = 0;
+  }
+}
+
+/**
+ * Opens after `maxFailures` consecutive failures and stays open for `cooldown`; then a half-open period
+ * admits at most `halfOpenProbes` trial calls: when all succeed it closes, the first that fails reopens it
+ * (with a cooldown grown by `cooldownMultiplier`, capped at `maxCooldown`). Outcomes of calls admitted
+ * before the circuit opened do not decide a half-open circuit: only probes do. The lifecycle is the
+ * {@link Circuit}'s; this kind only counts, with a {@link ConsecutiveFailuresPolicy}.
+ *
+ * @example
+ * ```ts
+ * const pool = new ClientPool<Api>({ breaker: { maxFailures: 3, cooldown: 5_000 } });
+ * ```
+ */
+export class ConsecutiveBreaker extends Circuit {
   constructor(options: ConsecutiveBreakerOptions = {}, clock: Clock = systemClock, prefix = 'breaker') {
     optionsObject(prefix, options);
-    this.#clock = clock;
-    this.#maxFailures = integerAtLeast(`${prefix}.maxFailures`, options.maxFailures ?? 5, 1);
-    this.#cooldown = new Cooldown(options, prefix, 1);
-  }
-
-  get state(): CircuitState {
-    return this.#state;
-  }
-
-  canAcquire(): boolean {
-    const state = this.#state;
-    if (state.kind === 'closed') return true;
-    if (state.kind === 'open' && this.#clock.now() < state.until) return false;
-    return this.#probesInFlight < this.#cooldown.probes;
-  }
-
-  acquire(): Admission {
-    const state = this.#state;
-    if (state.kind === 'closed') return 'call';
-    if (state.kind === 'open') {
-      if (this.#clock.now() < state.until) return false;
-      this.#state = { kind: 'half-open', trips: state.trips };
-    }
-    if (this.#probesInFlight >= this.#cooldown.probes) return false;
-    this.#probesInFlight++;
-    return 'probe';
-  }
-
-  success(admission: Exclude<Admission, false>): void {
-    if (admission === 'probe') {
-      this.#probesInFlight--;
-      if (this.#state.kind === 'half-open') {
-        this.#failures = 0;
-        this.#state = CLOSED;
-      }
-    } else if (this.#state.kind === 'closed') {
-      this.#failures = 0;
-    }
-  }
-
-  failure(admission: Exclude<Admission, false>): void {
-    const state = this.#state;
-    if (admission === 'probe') {
-      this.#probesInFlight--;
-      if (state.kind === 'half-open') this.#open(state.trips + 1);
-    } else if (state.kind === 'closed' && ++this.#failures >= this.#maxFailures) {
-      this.#open(1);
-    }
-  }
-
-  release(admission: Exclude<Admission, false>): void {
-    if (admission === 'probe') this.#probesInFlight--;
-  }
-
-  #open(trips: number): void {
-    this.#failures = 0;
-    this.#state = { kind: 'open', until: this.#clock.now() + this.#cooldown.after(trips), trips };
+    super(new ConsecutiveFailuresPolicy(integerAtLeast(`${prefix}.maxFailures`, options.maxFailures ?? 5, 1)), new Cooldown(options, prefix, 1), clock);
   }
 }

@@ -1,9 +1,11 @@
 import { InvalidOptionError } from '../errors.js';
-import { integerAtLeast, optionsObject, positive } from '../validate.js';
+import { integerAtLeast, optionsObject, positiveDuration } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
+import type { BreakerFactory } from './breaker.js';
+import { Circuit } from './circuit.js';
 import { Cooldown, type CooldownOptions } from './cooldown.js';
-import { CLOSED, type Admission, type Breaker, type BreakerFactory, type CircuitState } from './breaker.js';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window.js';
+import type { TripPolicy } from './trip-policy.js';
 
 /** Options of the {@link FailureRateBreaker}. */
 export interface FailureRateBreakerOptions extends CooldownOptions {
@@ -15,8 +17,9 @@ export interface FailureRateBreakerOptions extends CooldownOptions {
   readonly threshold?: number;
   /**
    * The calls the ratios are taken over: the last `size` calls, or the calls of the last `ms`
-   * milliseconds kept in `buckets` buckets (default 10). A time window forgets an outcome when the
-   * window has moved past its bucket: after more than `ms - ms / buckets` and at most `ms` milliseconds.
+   * milliseconds (at most 2^31-1) kept in `buckets` buckets (default 10). A time window forgets an outcome
+   * when the window has moved past its bucket: after more than `ms - ms / buckets` and at most `ms`
+   * milliseconds.
    * @default { kind: 'time', ms: 10_000, buckets: 10 }
    */
   readonly window?:
@@ -29,8 +32,8 @@ export interface FailureRateBreakerOptions extends CooldownOptions {
    */
   readonly minimumThroughput?: number;
   /**
-   * Calls taking longer than this many milliseconds are slow, whatever their outcome. Setting it makes the
-   * pool time every call.
+   * Calls taking longer than this many milliseconds (at most 2^31-1) are slow, whatever their outcome.
+   * Setting it makes the pool time every call.
    * @default none: no call is slow
    */
   readonly slowCallDuration?: number;
@@ -41,8 +44,7 @@ export interface FailureRateBreakerOptions extends CooldownOptions {
    */
   readonly slowCallThreshold?: number;
   /**
-   * Trial calls while half-open: admitted up to this many at once, and all must succeed (fast) to close
-   * the circuit.
+   * Trial calls a half-open period admits in all, and all must succeed (fast) to close the circuit.
    * @default 1
    */
   readonly halfOpenProbes?: number;
@@ -54,24 +56,11 @@ export interface FailureRateBreakerOptions extends CooldownOptions {
 }
 
 /**
- * Opens when the failure ratio of recent calls reaches `threshold` (or their slow-call ratio reaches
- * `slowCallThreshold`), once the window holds `minimumThroughput` calls. The ratios are checked after
- * every outcome recorded while closed. It suits a client that fails some of its calls, which the
- * consecutive breaker misses as long as a success comes between its failures.
- *
- * After `cooldown` it is half-open and admits `halfOpenProbes` trial calls: when all succeed without
- * being slow it closes with an empty window; the first that fails or is slow reopens it, for a cooldown
- * grown by `cooldownMultiplier` and capped at `maxCooldown`. Outcomes of calls admitted before the circuit
- * opened do not decide a half-open circuit: only probes do.
- *
- * @example
- * ```ts
- * const pool = new ClientPool<Api>({
- *   breaker: failureRate({ threshold: 0.5, window: { kind: 'time', ms: 10_000 }, slowCallDuration: 2_000 }),
- * });
- * ```
+ * Counts outcomes in a {@link RollingWindow} and opens when the window holds `minimumThroughput` calls and
+ * its failure ratio reaches `threshold` or its slow-call ratio reaches `slowCallThreshold`, checked after
+ * every outcome (a success too). A probe success slower than `slowCallDuration` is not a good probe.
  */
-export class FailureRateBreaker implements Breaker {
+export class FailureRatePolicy implements TripPolicy {
   readonly usesDuration: boolean;
   readonly #window: RollingWindow;
   readonly #minimumThroughput: number;
@@ -79,16 +68,9 @@ export class FailureRateBreaker implements Breaker {
   /** `Infinity` when slow calls are not counted, so that no duration (nor `NaN`) exceeds it. */
   readonly #slowCallDuration: number;
   readonly #slowCallThreshold: number;
-  readonly #cooldown: Cooldown;
-  #state: CircuitState = CLOSED;
-  #probesInFlight = 0;
-  /** Probe successes since the circuit last went half-open. */
-  #probeSuccesses = 0;
-  readonly #clock: Clock;
 
-  constructor(options: FailureRateBreakerOptions = {}, clock: Clock = systemClock, prefix = 'breaker') {
-    optionsObject(prefix, options);
-    this.#clock = clock;
+  /** Validates the options of the rate (not the cooldown ones), naming them under `prefix`. */
+  constructor(options: FailureRateBreakerOptions, clock: Clock, prefix: string) {
     this.#threshold = ratio(`${prefix}.threshold`, options.threshold ?? 0.5);
     this.#window = rollingWindow(`${prefix}.window`, options.window === undefined ? { kind: 'time', ms: 10_000 } : options.window, clock);
     const capacity = this.#window instanceof CountWindow ? this.#window.size : Infinity;
@@ -102,77 +84,60 @@ export class FailureRateBreaker implements Breaker {
       }
       this.#slowCallDuration = Infinity;
     } else {
-      this.#slowCallDuration = positive(`${prefix}.slowCallDuration`, options.slowCallDuration);
+      this.#slowCallDuration = positiveDuration(`${prefix}.slowCallDuration`, options.slowCallDuration);
     }
     this.#slowCallThreshold = ratio(`${prefix}.slowCallThreshold`, options.slowCallThreshold ?? 1);
     this.usesDuration = options.slowCallDuration !== undefined;
-    this.#cooldown = new Cooldown(options, prefix, 2);
   }
 
-  get state(): CircuitState {
-    return this.#state;
+  onSuccess(durationMs: number): boolean {
+    return this.#record(false, durationMs > this.#slowCallDuration);
   }
 
-  canAcquire(): boolean {
-    const state = this.#state;
-    if (state.kind === 'closed') return true;
-    if (state.kind === 'open' && this.#clock.now() < state.until) return false;
-    return this.#probesInFlight + this.#probeSuccesses < this.#cooldown.probes;
+  onFailure(durationMs: number): boolean {
+    return this.#record(true, durationMs > this.#slowCallDuration);
   }
 
-  acquire(): Admission {
-    const state = this.#state;
-    if (state.kind === 'closed') return 'call';
-    if (state.kind === 'open') {
-      if (this.#clock.now() < state.until) return false;
-      this.#state = { kind: 'half-open', trips: state.trips };
-    }
-    // Probes still to succeed bound the admissions, so a half-open period admits `halfOpenProbes` in all.
-    if (this.#probesInFlight + this.#probeSuccesses >= this.#cooldown.probes) return false;
-    this.#probesInFlight++;
-    return 'probe';
+  isGoodProbe(durationMs: number): boolean {
+    return !(durationMs > this.#slowCallDuration);
   }
 
-  success(admission: Exclude<Admission, false>, durationMs: number): void {
-    if (admission === 'probe') this.#probeDone(!(durationMs > this.#slowCallDuration));
-    else if (this.#state.kind === 'closed') this.#record(false, durationMs > this.#slowCallDuration);
+  reset(): void {
+    this.#window.clear();
   }
 
-  failure(admission: Exclude<Admission, false>, durationMs: number): void {
-    if (admission === 'probe') this.#probeDone(false);
-    else if (this.#state.kind === 'closed') this.#record(true, durationMs > this.#slowCallDuration);
-  }
-
-  release(admission: Exclude<Admission, false>): void {
-    if (admission === 'probe') this.#probesInFlight--;
-  }
-
-  #record(failed: boolean, slow: boolean): void {
+  #record(failed: boolean, slow: boolean): boolean {
     const window = this.#window;
     window.record(failed, slow);
     const total = window.total;
     // Ratios by division: `failures >= threshold * total` would miss 7 of 25 at 0.28 (0.28 * 25 > 7).
-    if (total >= this.#minimumThroughput && (window.failures / total >= this.#threshold || window.slow / total >= this.#slowCallThreshold)) {
-      this.#open(1);
-    }
+    return total >= this.#minimumThroughput && (window.failures / total >= this.#threshold || window.slow / total >= this.#slowCallThreshold);
   }
+}
 
-  #probeDone(isGood: boolean): void {
-    this.#probesInFlight--;
-    const state = this.#state;
-    if (state.kind !== 'half-open') return;
-    if (!isGood) {
-      this.#open(state.trips + 1);
-    } else if (++this.#probeSuccesses === this.#cooldown.probes) {
-      this.#probeSuccesses = 0;
-      this.#window.clear();
-      this.#state = CLOSED;
-    }
-  }
-
-  #open(trips: number): void {
-    this.#probeSuccesses = 0;
-    this.#state = { kind: 'open', until: this.#clock.now() + this.#cooldown.after(trips), trips };
+/**
+ * Opens when the failure ratio of recent calls reaches `threshold` (or their slow-call ratio reaches
+ * `slowCallThreshold`), once the window holds `minimumThroughput` calls. The ratios are checked after
+ * every outcome recorded while closed. It suits a client that fails some of its calls, which the
+ * consecutive breaker misses as long as a success comes between its failures.
+ *
+ * After `cooldown` it is half-open and admits `halfOpenProbes` trial calls: when all succeed without
+ * being slow it closes with an empty window; the first that fails or is slow reopens it, for a cooldown
+ * grown by `cooldownMultiplier` and capped at `maxCooldown`. Outcomes of calls admitted before the circuit
+ * opened do not decide a half-open circuit: only probes do. The lifecycle is the {@link Circuit}'s; this
+ * kind only counts, with a {@link FailureRatePolicy}.
+ *
+ * @example
+ * ```ts
+ * const pool = new ClientPool<Api>({
+ *   breaker: failureRate({ threshold: 0.5, window: { kind: 'time', ms: 10_000 }, slowCallDuration: 2_000 }),
+ * });
+ * ```
+ */
+export class FailureRateBreaker extends Circuit {
+  constructor(options: FailureRateBreakerOptions = {}, clock: Clock = systemClock, prefix = 'breaker') {
+    optionsObject(prefix, options);
+    super(new FailureRatePolicy(options, clock, prefix), new Cooldown(options, prefix, 2), clock);
   }
 }
 
@@ -203,7 +168,7 @@ function rollingWindow(option: string, value: unknown, clock: Clock): RollingWin
     case 'count':
       return new CountWindow(integerAtLeast(`${option}.size`, window.size, 1));
     case 'time':
-      return new TimeWindow(positive(`${option}.ms`, window.ms), integerAtLeast(`${option}.buckets`, window.buckets ?? 10, 1), clock);
+      return new TimeWindow(positiveDuration(`${option}.ms`, window.ms), integerAtLeast(`${option}.buckets`, window.buckets ?? 10, 1), clock);
     default:
       throw new InvalidOptionError(`${option}.kind`, 'one of "count", "time"', window.kind);
   }

@@ -60,6 +60,10 @@ export class CountWindow implements RollingWindow {
  * The last `ms` milliseconds as a ring of `buckets` buckets, each `ms / buckets` wide. An outcome counts
  * until the window has moved `buckets` bucket boundaries past the one it fell in: for more than
  * `ms - ms / buckets` and at most `ms`. Time is read once per recorded outcome.
+ *
+ * A clock that steps back keeps counting in the newest bucket, and the window slides on from there as the
+ * clock moves forward again: it neither resurrects old buckets nor stops expiring until the clock has
+ * caught up with the step.
  */
 export class TimeWindow implements RollingWindow {
   total = 0;
@@ -71,8 +75,10 @@ export class TimeWindow implements RollingWindow {
   readonly #totals: Float64Array;
   readonly #failures: Float64Array;
   readonly #slow: Float64Array;
-  /** Epoch (`floor(now / width)`) of the newest bucket: buckets of the `buckets` epochs up to it are live. */
+  /** Epoch (`floor(now / width) + #shift`) of the newest bucket: buckets of the `buckets` epochs up to it are live. */
   #epoch = -Infinity;
+  /** Epochs added to the clock's so that epochs never go back: grown by each step back of the clock. */
+  #shift = 0;
 
   constructor(ms: number, buckets: number, clock: Clock) {
     this.#width = ms / buckets;
@@ -83,9 +89,10 @@ export class TimeWindow implements RollingWindow {
   }
 
   record(failed: boolean, slow: boolean): void {
-    const epoch = Math.floor(this.#clock.now() / this.#width);
-    // A clock that steps back files the outcome in the newest bucket rather than resurrecting an old one.
+    const epoch = Math.floor(this.#clock.now() / this.#width) + this.#shift;
     if (epoch > this.#epoch) this.#advance(epoch);
+    // The clock stepped back: file the outcome in the newest bucket, and measure later epochs from here.
+    else if (epoch < this.#epoch) this.#shift += this.#epoch - epoch;
     const n = this.#totals.length;
     const slot = ((this.#epoch % n) + n) % n;
     this.#totals[slot]!++;

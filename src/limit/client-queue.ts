@@ -1,25 +1,21 @@
 import type { Balancer } from '../balancers/balancer.js';
 import type { Clock } from '../clock.js';
-import { AbortedError, PoolClosedError, RateLimitedError } from '../errors.js';
+import { PoolClosedError, RateLimitedError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { Roster } from '../roster.js';
+import { WaiterQueue } from './waiter-queue.js';
 
 /** Reports a wait for a client's token: who, for which method, since when, and whether it was refused. */
 export type WaitReport = (client: string | undefined, method: string, since: number, rejected: boolean) => void;
 
-/** A call queued until a client has a token again. */
-interface Waiter<T> {
+/** What a queued call keeps: how to pick for it when its turn comes. */
+interface QueuedCall<T> {
   readonly balancer: Balancer<T>;
   /** Clients this call tried already, and its affinity key: kept when it is served. */
   readonly avoid: readonly Member<T>[] | undefined;
   readonly key: string | undefined;
   readonly since: number;
-  readonly deadline: number;
   readonly method: string;
-  readonly resolve: (picked: [Member<T>, 'call' | 'probe']) => void;
-  readonly reject: (error: Error) => void;
-  readonly signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 /**
@@ -31,19 +27,26 @@ export class ClientQueue<T> {
   readonly #roster: Roster<T>;
   readonly #clock: Clock;
   readonly #report: WaitReport;
-  readonly #waiting: Waiter<T>[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  readonly #queue: WaiterQueue<[Member<T>, 'call' | 'probe'], QueuedCall<T>>;
   #isWaking = false;
 
   constructor(roster: Roster<T>, clock: Clock, report: WaitReport) {
     this.#roster = roster;
     this.#clock = clock;
     this.#report = report;
+    this.#queue = new WaiterQueue({
+      clock,
+      wake: () => this.#wake(),
+      late: (waiter, retryAfterMs) => {
+        report(undefined, waiter.data.method, waiter.data.since, true);
+        return new RateLimitedError(retryAfterMs, 'every client');
+      },
+    });
   }
 
   /** Calls waiting now; while any wait, new calls queue behind them. */
   get length(): number {
-    return this.#waiting.length;
+    return this.#queue.length;
   }
 
   /** Queue until a client can take the call, within `maxWait`; resolves with the chosen, admitted member. */
@@ -61,56 +64,40 @@ export class ClientQueue<T> {
       this.#report(undefined, method, since, true);
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter<T> = { balancer, avoid, key, since, deadline: since + maxWait, method, resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          const i = this.#waiting.indexOf(waiter);
-          if (i >= 0) this.#waiting.splice(i, 1);
-          reject(new AbortedError(signal.reason));
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#waiting.push(waiter);
-      this.#schedule();
-    });
+    const queue = this.#queue;
+    const picked = queue.push({ balancer, avoid, key, since, method }, 1, since + maxWait, signal);
+    // The first in line sets the timer; those behind it are served from there.
+    if (queue.length === 1) this.#schedule();
+    return picked;
   }
 
   /** A client became ready: serve waiting calls on the next turn of the event loop. */
   onReady(): void {
-    if (this.#waiting.length === 0 || this.#isWaking) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#wake(), 0);
+    if (this.#queue.length === 0 || this.#isWaking) return;
+    this.#queue.wakeAt(this.#clock.now());
   }
 
   /** Fail every waiting call with `PoolClosedError` and stop the timer. */
   close(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const waiter of this.#waiting.splice(0)) this.#settle(waiter, new PoolClosedError());
+    this.#queue.close(new PoolClosedError());
   }
 
   /** Serve waiting calls in order while clients can take them. */
   #wake(): void {
-    this.#timer = undefined;
-    const waiting = this.#waiting;
+    const queue = this.#queue;
     this.#isWaking = true;
     try {
-      while (waiting.length > 0) {
-        const waiter = waiting[0]!;
-        let member: Member<T> | undefined;
-        try {
-          member = this.#roster.select(waiter.balancer, waiter.avoid, waiter.key);
-        } catch (error) {
+      for (let head = queue.head; head !== undefined; head = queue.head) {
+        const call = head.data;
+        const pick = this.#roster.select(call.balancer, call.avoid, call.key);
+        if (pick.kind === 'wait') break;
+        if (pick.kind === 'unavailable') {
           // No client left, or all open: waiting cannot help anyone.
-          for (const w of waiting.splice(0)) this.#settle(w, error as Error);
+          queue.close(pick.error);
           return;
         }
-        if (member === undefined) break;
-        waiting.shift();
-        this.#settle(waiter, undefined);
-        this.#report(member.name, waiter.method, waiter.since, false);
-        waiter.resolve([member, this.#roster.admission]);
+        queue.serve([pick.member, pick.admission]);
+        this.#report(pick.member.name, call.method, call.since, false);
       }
     } finally {
       this.#isWaking = false;
@@ -118,30 +105,16 @@ export class ClientQueue<T> {
     this.#schedule();
   }
 
-  /** Fail those who cannot be served before their deadline; set the timer for the first client due back. */
+  /** Fail those who cannot be served before their deadline; wake when the first client is due back. */
   #schedule(): void {
-    if (this.#timer !== undefined || this.#waiting.length === 0) return;
+    const queue = this.#queue;
+    if (queue.length === 0) return;
     const due = this.#roster.nextThrottleDue();
     if (due === undefined) {
-      this.#timer = setTimeout(() => this.#wake(), 0);
+      queue.wakeAt(this.#clock.now());
       return;
     }
-    const now = this.#clock.now();
-    const waiting = this.#waiting;
-    for (let i = 0; i < waiting.length; ) {
-      const waiter = waiting[i]!;
-      if (waiter.deadline < due) {
-        waiting.splice(i, 1);
-        this.#settle(waiter, new RateLimitedError(due - now, 'every client'));
-        this.#report(undefined, waiter.method, waiter.since, true);
-      } else i++;
-    }
-    if (waiting.length > 0) this.#timer = setTimeout(() => this.#wake(), Math.max(0, Math.ceil(due - now)));
-  }
-
-  /** Detach a waiter's abort listener and, with an error, reject it. */
-  #settle(waiter: Waiter<T>, error: Error | undefined): void {
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-    if (error !== undefined) waiter.reject(error);
+    queue.refuseLate(due);
+    queue.wakeAt(due);
   }
 }

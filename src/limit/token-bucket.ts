@@ -1,14 +1,20 @@
 import { systemClock, type Clock } from '../clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError } from '../errors.js';
-import { abortSignal, clockOption, finiteAtLeast, nonNegative, optionsObject, positive } from '../validate.js';
+import { abortSignal, clockOption, duration, finiteAtLeast, optionsObject, positive } from '../validate.js';
 import type { Limiter, TakeOptions } from './limiter.js';
-import type { TokenWaiter as Waiter } from './token-waiter.js';
+import { WaiterQueue } from './waiter-queue.js';
 
 /**
  * Float tolerance in ms: an interval such as 1000/7 ms does not add up exactly, and a token due "now"
  * must not be refused by a rounding error (waitTime would then say 0 and a caller could spin).
  */
 const ROUNDING = 1e-6;
+
+/**
+ * Brands every TokenBucket, through `Symbol.for` so that the ESM and the CJS build (or two installed
+ * copies) recognise each other's buckets: see {@link isTokenBucket}.
+ */
+const brand = Symbol.for('clientpool.token-bucket');
 
 /** Options of a {@link TokenBucket}. */
 export interface TokenBucketOptions {
@@ -20,7 +26,7 @@ export interface TokenBucketOptions {
    */
   readonly burst?: number;
   /**
-   * Default longest wait of `take()` in milliseconds.
+   * Default longest wait of `take()` in milliseconds, at most 2^31-1.
    * @default 1_000
    */
   readonly maxWait?: number;
@@ -35,6 +41,7 @@ export interface TokenBucketOptions {
  * exists only while someone waits; an aborted waiter leaves the queue having taken nothing.
  */
 export class TokenBucket implements Limiter {
+  readonly [brand] = true;
   readonly rate: number;
   readonly burst: number;
   readonly #interval: number;
@@ -43,8 +50,10 @@ export class TokenBucket implements Limiter {
   readonly #clock: Clock;
   /** When the bucket would be full again if nothing more were taken: the GCRA state. */
   #tat = Number.NEGATIVE_INFINITY;
-  readonly #waiters: Waiter[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  /** Last time read, and how far the clock has stepped back in all: see `#now()`. */
+  #last = Number.NEGATIVE_INFINITY;
+  #skew = 0;
+  readonly #queue: WaiterQueue<void>;
   #closed = false;
 
   constructor(options: TokenBucketOptions, prefix = 'limit') {
@@ -52,15 +61,21 @@ export class TokenBucket implements Limiter {
     if (options === undefined) throw new InvalidOptionError(prefix, 'an options object with rate', options);
     this.rate = positive(`${prefix}.rate`, options.rate);
     this.burst = finiteAtLeast(`${prefix}.burst`, options.burst ?? Math.max(1, this.rate), 1);
-    this.#maxWait = nonNegative(`${prefix}.maxWait`, options.maxWait ?? 1_000);
+    this.#maxWait = duration(`${prefix}.maxWait`, options.maxWait ?? 1_000);
     this.#clock = clockOption(`${prefix}.clock`, options.clock) ?? systemClock;
     this.#interval = 1_000 / this.rate;
     this.#capacity = this.burst * this.#interval;
+    this.#queue = new WaiterQueue<void>({
+      clock: { now: () => this.#now() },
+      perToken: this.#interval,
+      wake: () => this.#serve(),
+      late: (_waiter, retryAfterMs) => new RateLimitedError(retryAfterMs, 'bucket'),
+    });
   }
 
   /** Tokens available now (fractional). */
   get available(): number {
-    const now = this.#clock.now();
+    const now = this.#now();
     return Math.max(0, this.#capacity - Math.max(0, this.#tat - now)) / this.#interval;
   }
 
@@ -70,8 +85,8 @@ export class TokenBucket implements Limiter {
    */
   tryTake(n = 1): boolean {
     if (!(n > 0 && n <= this.burst)) throw new InvalidOptionError('tokens', `a number > 0 and <= burst (${this.burst})`, n);
-    if (this.#waiters.length > 0) return false;
-    return this.#takeAt(n, this.#clock.now());
+    if (this.#queue.length > 0) return false;
+    return this.#takeAt(n, this.#now());
   }
 
   /**
@@ -79,8 +94,7 @@ export class TokenBucket implements Limiter {
    * Computed as `tryTake` decides, so that with no one queued a wait of 0 means `tryTake` succeeds.
    */
   waitTime(n = 1): number {
-    const queued = this.#waiters.length === 0 ? 0 : this.#waiters.reduce((sum, w) => sum + w.n, 0);
-    const excess = this.#excess(queued + n, this.#clock.now());
+    const excess = this.#excess(this.#queue.tokens + n, this.#now());
     return excess > ROUNDING ? excess : 0;
   }
 
@@ -99,49 +113,47 @@ export class TokenBucket implements Limiter {
     if (!(n > 0 && n <= this.burst)) return Promise.reject(new InvalidOptionError('tokens', `a number > 0 and <= burst (${this.burst})`, n));
     optionsObject('take options', options);
     const signal = abortSignal('signal', options.signal);
-    const maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+    const maxWait = options.maxWait === undefined ? this.#maxWait : duration('maxWait', options.maxWait);
     if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
-    const now = this.#clock.now();
-    if (this.#waiters.length === 0 && this.#takeAt(n, now)) return Promise.resolve();
+    const now = this.#now();
+    const queue = this.#queue;
+    if (queue.length === 0 && this.#takeAt(n, now)) return Promise.resolve();
     // Those already queued come first: this waiter is served after their tokens and its own.
-    const queued = this.#waiters.reduce((sum, w) => sum + w.n, 0);
-    const wait = Math.max(0, this.#excess(queued + n, now));
+    const wait = Math.max(0, this.#excess(queue.tokens + n, now));
     if (wait > maxWait) return Promise.reject(new RateLimitedError(wait, 'bucket'));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort =
-        signal === undefined
-          ? undefined
-          : (): void => {
-              this.#remove(waiter);
-              reject(new AbortedError(signal.reason));
-              this.#schedule();
-            };
-      const waiter: Waiter = { n, deadline: now + maxWait, resolve, reject, signal, onAbort };
-      signal?.addEventListener('abort', onAbort!, { once: true });
-      this.#waiters.push(waiter);
-      this.#schedule();
-    });
+    const taken = queue.push(undefined, n, now + maxWait, signal);
+    // The first in line sets the timer for its tokens; those behind it are served from there.
+    if (queue.length === 1) this.#serve();
+    return taken;
   }
 
   /**
-   * Feedback from the upstream (a 429 with `Retry-After`): empty the bucket and add nothing for `ms`.
-   * Waiters whose deadline can no longer be met fail with `RateLimitedError`.
+   * Feedback from the upstream (a 429 with `Retry-After`): empty the bucket and add nothing for `ms`
+   * (at most 2^31-1). Waiters whose deadline can no longer be met fail at once with `RateLimitedError`.
    */
   pause(ms: number): void {
-    nonNegative('pause', ms);
-    const now = this.#clock.now();
+    duration('pause', ms);
+    const now = this.#now();
     this.#tat = Math.max(this.#tat, now + ms + this.#capacity);
-    this.#schedule();
+    if (this.#queue.length > 0) this.#serve();
   }
 
-  /** Reject every waiter and stop the timer. */
+  /** Reject every waiter with `PoolClosedError` and stop the timer. */
   close(): void {
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) {
-      this.#detach(waiter);
-      waiter.reject(new PoolClosedError());
-    }
-    this.#clearTimer();
+    this.#queue.close(new PoolClosedError());
+  }
+
+  /**
+   * The clock, made steady. A clock that steps back (NTP, a VM restored from a snapshot) would leave
+   * `#tat` far ahead of it, refusing every token for the length of the step; instead the bucket's time
+   * stands still at the step and goes on from there, so what was due in 100 ms is due in 100 ms.
+   */
+  #now(): number {
+    const now = this.#clock.now() + this.#skew;
+    if (now >= this.#last) return (this.#last = now);
+    this.#skew += this.#last - now;
+    return this.#last;
   }
 
   /** How far past the bucket's capacity taking `n` tokens at `now` would go: > 0 means not yet, by that many ms. */
@@ -155,51 +167,34 @@ export class TokenBucket implements Limiter {
     return true;
   }
 
-  /** Serve the head of the queue while tokens last; reject waiters who can no longer be served in time; re-arm the timer. */
-  #schedule(): void {
-    this.#clearTimer();
-    const now = this.#clock.now();
-    const waiters = this.#waiters;
-    while (waiters.length > 0 && this.#takeAt(waiters[0]!.n, now)) {
-      const waiter = waiters.shift()!;
-      this.#detach(waiter);
-      waiter.resolve();
-    }
-    let ahead = 0;
-    for (let i = 0; i < waiters.length; ) {
-      const waiter = waiters[i]!;
-      const readyAt = now + this.#excess(ahead + waiter.n, now);
-      if (readyAt > waiter.deadline) {
-        waiters.splice(i, 1);
-        this.#detach(waiter);
-        waiter.reject(new RateLimitedError(readyAt - now, 'bucket'));
-      } else {
-        ahead += waiter.n;
-        i++;
+  /** The queue's turn: serve the head while tokens last, refuse those who can no longer make it, wake for the next head. */
+  #serve(): void {
+    const queue = this.#queue;
+    const now = this.#now();
+    for (;;) {
+      for (let head = queue.head; head !== undefined && this.#takeAt(head.n, now); head = queue.head) queue.serve(undefined);
+      const head = queue.head;
+      if (head === undefined) return;
+      // After a pause each waiter's turn comes later: refuse now those it pushes past their deadline.
+      queue.refuseLate(Math.max(this.#tat, now) - this.#capacity);
+      if (queue.head === head) {
+        queue.wakeAt(now + Math.max(0, this.#excess(head.n, now)));
+        return;
       }
     }
-    if (waiters.length > 0) {
-      const head = waiters[0]!;
-      const delay = Math.max(0, this.#excess(head.n, now));
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#schedule();
-      }, Math.ceil(delay));
-    }
   }
+}
 
-  #remove(waiter: Waiter): void {
-    const i = this.#waiters.indexOf(waiter);
-    if (i >= 0) this.#waiters.splice(i, 1);
-    this.#detach(waiter);
-  }
-
-  #detach(waiter: Waiter): void {
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+/**
+ * Whether `value` is a {@link TokenBucket} of any copy of clientpool. The package ships an ESM and a CJS
+ * build, and a bucket made by one fails `instanceof TokenBucket` of the other: check with this instead.
+ */
+export function isTokenBucket(value: unknown): value is TokenBucket {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return (value as { [brand]?: unknown })[brand] === true;
+  } catch {
+    // A Proxy that throws on every trap is not a bucket.
+    return false;
   }
 }

@@ -1,4 +1,6 @@
 import type { Call, CallScope } from '../call.js';
+import type { Outcome } from '../pipeline/outcome.js';
+import { CallbackError, InvalidOptionError, isClientPoolError } from '../errors.js';
 import type { PoolObserver } from '../pool-events.js';
 
 /**
@@ -11,7 +13,16 @@ export type Next = <C extends Call<unknown>>(call: C) => Promise<unknown>;
 /** A middleware in object form. */
 export interface Middleware<T = unknown> {
   readonly name: string;
-  execute(call: Call<T>, next: Next): Promise<unknown>;
+  /** Wrap each attempt: do something, `return next(call)` (the call you received), do something after. */
+  execute?(call: Call<T>, next: Next): Promise<unknown>;
+  /**
+   * The pool's verdict on each attempt, once, after its breaker heard it: for metrics and traces, which
+   * read how the attempt ended instead of deciding it again. Called for attempts that never settle too
+   * (a timeout ends them), and for every attempt whether or not this middleware's `execute` ran.
+   * `durationMs` is the time from the pick to the outcome (the pool times attempts while such a hook
+   * is registered). Must not throw (a throw is reported as a warning).
+   */
+  onOutcome?(call: Call<T>, outcome: Outcome, durationMs: number): void;
   /**
    * Runs once around a whole `pool.run()`, all its attempts (retries, hedges) inside `next()`: for what
    * belongs to the call rather than to an attempt, such as a parent span. Costs nothing when absent.
@@ -44,25 +55,36 @@ export type MiddlewareFunction<T = unknown> = (call: Call<T>, next: Next) => Pro
 /** Either form, as `pool.use()` takes it. */
 export type AnyMiddleware<T> = Middleware<T> | MiddlewareFunction<T>;
 
-/** The chain as the pool runs it. */
-export type Handler<T> = (call: Call<T>) => Promise<unknown>;
-
-/** Bring both forms to the object form. */
+/**
+ * Bring both forms to the object form.
+ * @throws InvalidOptionError for anything else.
+ */
 export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
+  const m = middleware as Partial<Middleware<T>> | null;
+  if (typeof middleware !== 'function' && (typeof m !== 'object' || m === null || (typeof m.execute !== 'function' && typeof m.onOutcome !== 'function' && typeof m.around !== 'function'))) {
+    throw new InvalidOptionError('middleware', 'a function or an object with execute(), onOutcome() or around()', middleware);
+  }
   if (typeof middleware === 'function') return { name: middleware.name || 'anonymous', execute: middleware };
   return middleware;
 }
 
 /**
- * Compose the onion once: the first middleware is the outermost. Each layer's `next` is built here, not
- * per call, so running the chain allocates nothing of its own.
+ * Run a call inside the `around` hooks, recovered: a hook that throws, rejects with a non-clientpool
+ * error or returns no promise fails the call with a typed error, and the call it started (if any) is
+ * never left with an unhandled rejection. `run` starts the call at most once, however often it is called.
  */
-export function compose<T>(middleware: readonly Middleware<T>[], terminal: Handler<T>): Handler<T> {
-  let next: Handler<T> = terminal;
-  for (let i = middleware.length - 1; i >= 0; i--) {
-    const layer = middleware[i]!;
-    const inner = next as Next;
-    next = (call) => layer.execute(call, inner);
+export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
+  let inner: Promise<unknown> | undefined;
+  const once = (): Promise<unknown> => (inner ??= run());
+  const fail = (error: unknown): Promise<never> => {
+    void inner?.catch(() => undefined);
+    return Promise.reject(isClientPoolError(error) ? error : new CallbackError('an around hook', 'threw', error));
+  };
+  try {
+    const result: unknown = around(scope(), once);
+    if (result instanceof Promise) return result.catch(fail);
+    return fail(new CallbackError('an around hook', `returned ${typeof result} instead of a promise (return next())`));
+  } catch (error) {
+    return fail(error);
   }
-  return next;
 }

@@ -11,7 +11,7 @@ export const ATTR_CLIENT = 'clientpool.client';
 /** 1 for the first attempt of a pool call; 2 and up for its retries and hedges. */
 export const ATTR_ATTEMPT = 'clientpool.attempt';
 /**
- * `true` on an attempt cancelled by the caller's signal or by a hedge that won elsewhere: not a failure,
+ * `true` on an attempt cancelled by the caller's signal, by a hedge that won elsewhere or by `pool.destroy()`: not a failure,
  * so the span keeps status UNSET.
  */
 export const ATTR_CANCELLED = 'clientpool.cancelled';

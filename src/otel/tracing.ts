@@ -1,7 +1,8 @@
 import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
-import type { Call, CallScope } from '../call.js';
+import { callKey, type Call, type CallKey, type CallScope } from '../call.js';
+import type { ClientPoolError } from '../errors.js';
 import type { Middleware, Next } from '../middleware/middleware.js';
-import { hasErrorCode } from '../errors.js';
+import type { Outcome } from '../pipeline/outcome.js';
 import { ATTR_CANCELLED, ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, errorType } from './attributes.js';
 import { resolveTracingOptions, type TracingOptions } from './options.js';
 
@@ -12,7 +13,10 @@ export const TRACER_NAME = 'clientpool';
  * OpenTelemetry tracing for a pool, as a middleware: one CLIENT span per attempt of a pool call (a
  * retried or hedged call makes one per attempt, numbered by `clientpool.attempt`), named after the
  * method label, with RPC semantic-convention attributes. The span is the active one while
- * your function runs, so the spans it starts (an HTTP client's, your own) nest under it.
+ * your function runs, so the spans it starts (an HTTP client's, your own) nest under it. It ends with
+ * the pool's verdict on the attempt (`onOutcome`), also when the function never settles and a
+ * timeout, the caller or a winning hedge ends the attempt: a failure, an error answer or a refusal
+ * marks it failed, a cancellation sets `clientpool.cancelled`.
  *
  * With no SDK registered the spans are OpenTelemetry's no-op ones: the middleware then only asks for a
  * span, sees it is not recording and calls on.
@@ -36,6 +40,8 @@ class Tracing<T> implements Middleware<T> {
   readonly #serverAddress: ((client: T, clientName: string) => string | undefined) | undefined;
   /** The `attributes` option; undefined when empty, to skip merging it per call. */
   readonly #attributes: Attributes | undefined;
+  /** Where `execute` leaves a recording span for `onOutcome` to end: one key per middleware, so two never mix. */
+  readonly #span: CallKey<Span> = callKey('clientpool.otel.span');
 
   constructor(options: TracingOptions<T>) {
     const resolved = resolveTracingOptions(options);
@@ -71,14 +77,31 @@ class Tracing<T> implements Middleware<T> {
     );
   }
 
+  /** Start the attempt's span and run the rest of the chain with it active; `onOutcome` ends it. */
   execute(call: Call<T>, next: Next): Promise<unknown> {
     const span = this.#tracer.startSpan(this.#spanName === undefined ? call.method : this.#spanName(call), this.#spanOptions(call));
-    if (span.isRecording()) return this.#traced(span, call, next);
-    span.end();
-    // No SDK: the no-op span has the invalid context, and there is nothing to propagate. A span an SDK
-    // sampled out still carries a trace (sampled=0) that the user's outgoing calls should pass on.
-    if (span.spanContext() === INVALID_SPAN_CONTEXT) return next(call);
+    if (span.isRecording()) {
+      call.set(this.#span, span);
+    } else {
+      span.end();
+      // No SDK: the no-op span has the invalid context, and there is nothing to propagate. A span an SDK
+      // sampled out still carries a trace (sampled=0) that the user's outgoing calls should pass on.
+      if (span.spanContext() === INVALID_SPAN_CONTEXT) return next(call);
+    }
     return context.with(trace.setSpan(context.active(), span), next, undefined, call);
+  }
+
+  /**
+   * End the attempt's span with the pool's verdict, once per attempt, whatever ended it (its function, a
+   * timeout, the caller, a hedge, `destroy()`). An attempt this middleware never saw (refused further
+   * out, or given up before the chain reached it) has no span here.
+   */
+  onOutcome(call: Call<T>, outcome: Outcome): void {
+    const span = call.get(this.#span);
+    if (span === undefined) return;
+    if (outcome.kind === 'cancelled') span.setAttribute(ATTR_CANCELLED, true);
+    else if (outcome.kind !== 'success') failed(span, reported(outcome.error));
+    span.end();
   }
 
   /** Start-time attributes, which samplers see: the semantic conventions ask for these at creation. */
@@ -94,52 +117,15 @@ class Tracing<T> implements Middleware<T> {
     }
     return { kind: SpanKind.CLIENT, attributes };
   }
-
-  /**
-   * Run the rest of the chain with the span active, and end the span when the attempt ends: when the
-   * chain settles, or when the attempt's signal fires (timeout, the caller's abort, a hedge won
-   * elsewhere), since the pool stops waiting then even if the function never settles.
-   */
-  #traced(span: Span, call: Call<T>, next: Next): Promise<unknown> {
-    const signal = call.signal;
-    let isEnded = false;
-    const end = (error: unknown, rejected: boolean): void => {
-      if (isEnded) return;
-      isEnded = true;
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) ended(span, signal);
-      else if (rejected) failed(span, error);
-      span.end();
-    };
-    const onAbort = (): void => end(undefined, false);
-    signal.addEventListener('abort', onAbort);
-    let result: Promise<unknown>;
-    try {
-      result = context.with(trace.setSpan(context.active(), span), next, undefined, call);
-    } catch (error) {
-      end(error, true);
-      throw error;
-    }
-    return result.then(
-      (value) => {
-        end(undefined, false);
-        return value;
-      },
-      (error: unknown) => {
-        end(error, true);
-        throw error;
-      },
-    );
-  }
 }
 
 /**
- * An attempt whose signal fired, classified as the pool does: a timeout is a failure; the caller's abort
- * or a hedge won elsewhere is a cancellation, which says nothing about the client.
+ * What to report of an attempt's error: the client's own failure for one the pool wrapped
+ * (`ClientCallError`, `ClientPanicError`), so `error.type` says `TypeError` rather than the wrapper;
+ * clientpool's own error for the rest (`TimeoutError`, a refusal).
  */
-function ended(span: Span, signal: AbortSignal): void {
-  if (hasErrorCode(signal.reason, 'ERR_TIMEOUT')) failed(span, signal.reason);
-  else span.setAttribute(ATTR_CANCELLED, true);
+function reported(error: ClientPoolError): unknown {
+  return error.code === 'ERR_CLIENT_CALL' || error.code === 'ERR_CLIENT_PANIC' ? error.cause : error;
 }
 
 /** Mark the span failed: `error.type`, the exception event, status ERROR with the message. */

@@ -2,16 +2,16 @@ import { Buckets } from './buckets.js';
 import type { Labels } from './family.js';
 
 /**
- * The counts of one client × method: what the middleware updates on every attempt, in plain numbers.
+ * The counts of one client × method: what the adapter updates as each attempt ends, in plain numbers.
  * Found once per attempt through {@link ClientSeries.byMethod}; read by the families at scrape time.
  */
 export class CallSeries {
   readonly labels: Labels;
-  /** Attempts that started. */
+  /** Attempts that ended, whatever the outcome. */
   requests = 0;
-  /** Attempts that failed: rejected, or timed out. */
+  /** Attempts whose outcome was `failure` (a timeout among them), `answered` or `refused`. */
   errors = 0;
-  /** Attempts cancelled by the caller's signal or by a hedge that won elsewhere. */
+  /** Attempts whose outcome was `cancelled`: the caller left, a hedge won elsewhere, the pool was destroyed. */
   cancelled = 0;
   /** Attempts that retried a failed pool call. */
   retries = 0;

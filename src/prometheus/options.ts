@@ -43,8 +43,10 @@ export interface PrometheusMetricsOptions {
    */
   readonly labels?: Readonly<Record<string, string>>;
   /**
-   * Where durations are read, in milliseconds: twice per call.
-   * @default performance.now()
+   * No longer read: durations are the pool's own, measured on the pool's `clock` option, so that the
+   * metrics and the pool (its breaker, its latency) agree on every attempt. Still checked, so that a
+   * bad value fails as before; pass `clock` to the pool instead.
+   * @deprecated the pool's `clock` times attempts; this option has no effect.
    */
   readonly clock?: Clock;
 }
@@ -58,7 +60,6 @@ export interface ResolvedOptions {
   readonly waitBuckets: readonly number[];
   /** Sorted by name, so that every adapter sharing a family orders them alike. */
   readonly labels: Readonly<Record<string, string>>;
-  readonly clock: Clock | undefined;
 }
 
 // Prometheus' data model: https://prometheus.io/docs/concepts/data_model/
@@ -70,12 +71,13 @@ const RESERVED_LABELS = new Set(['client', 'method', 'scope', 'from', 'to', 'le'
 /** Check every option once, at construction, naming the option and the bad value. */
 export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptions {
   optionsObject('options', options);
-  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, clock } = options;
+  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {} } = options;
   if (registry !== undefined && !isRegistry(registry)) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
   if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
     throw new InvalidOptionError('prefix', 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
   }
-  clockOption('clock', clock);
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- still checked, so that a bad value fails as it always did
+  clockOption('clock', options.clock);
   return {
     registry,
     prefix,
@@ -83,7 +85,6 @@ export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptio
     buckets: buckets === undefined ? DEFAULT_BUCKETS : bucketBounds('buckets', buckets),
     waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : bucketBounds('waitBuckets', waitBuckets),
     labels: constantLabels(labels),
-    clock,
   };
 }
 

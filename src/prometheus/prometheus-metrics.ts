@@ -1,10 +1,9 @@
 import { Registry } from 'prom-client';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { Call } from '../call.js';
-import type { Clock } from '../clock.js';
-import { hasErrorCode } from '../errors.js';
 import type { Disposable } from '../events.js';
-import type { Middleware, Next } from '../middleware/middleware.js';
+import type { Middleware } from '../middleware/middleware.js';
+import type { Outcome } from '../pipeline/outcome.js';
 import type { PoolObserver, RateLimitEvent, StateChange } from '../pool-events.js';
 import { Buckets } from './buckets.js';
 import { CallSeries, ClientSeries } from './call-series.js';
@@ -28,11 +27,15 @@ interface Counted {
 /**
  * Prometheus metrics for a pool, as a middleware: `pool.use(prometheusMetrics({ registry }))`.
  *
- * It counts attempts: a call the pool retries or hedges passes through it once per attempt, each on
- * the client that ran it. Per attempt it finds the client × method counts once (two map lookups),
- * reads the clock twice and adds to plain numbers; prom-client sees them only when the registry is
- * scraped. Gauges (in-flight calls, circuit state) cost nothing per call: they are read from
- * `pool.members()` at scrape time. Circuit transitions and rate limits come from the pool's events.
+ * It counts attempts from the pool's verdict on each (`onOutcome`), so it never decides for itself how
+ * an attempt ended and adds no layer to the call chain: a call the pool retries or hedges is counted
+ * once per attempt, each on the client that ran it, and an attempt whose function never settles is
+ * counted when its timeout ends it. Every per-attempt counter, `requests_total` included, moves when
+ * the attempt ends, not when it starts: an attempt still running is in `in_flight` only. Durations are
+ * the pool's, measured on its `clock`. Per attempt it finds the client × method counts once (two map
+ * lookups) and adds to plain numbers; prom-client sees them only when the registry is scraped. Gauges
+ * (in-flight calls, circuit state) cost nothing per call: they are read from `pool.members()` at
+ * scrape time. Circuit transitions and rate limits come from the pool's events.
  *
  * @example
  * ```ts
@@ -53,7 +56,6 @@ class PrometheusMetrics implements Middleware {
   readonly name = 'prometheus';
   /** The registry the metrics are on: the one passed in, or the adapter's own. */
   readonly registry: AnyRegistry;
-  readonly #clock: Clock | undefined;
   readonly #buckets: readonly number[];
   readonly #waitBuckets: readonly number[];
   readonly #constant: Labels;
@@ -70,7 +72,6 @@ class PrometheusMetrics implements Middleware {
   constructor(options: PrometheusMetricsOptions) {
     const resolved = resolveOptions(options);
     this.registry = resolved.registry ?? new Registry();
-    this.#clock = resolved.clock;
     this.#buckets = resolved.buckets;
     this.#waitBuckets = resolved.waitBuckets;
     this.#constant = resolved.labels;
@@ -84,10 +85,10 @@ class PrometheusMetrics implements Middleware {
     const families = registerFamilies(
       this.registry,
       {
-        requests: new ScalarFamily('counter', `${p}_requests_total`, 'Attempts that reached a client, counted when they start; a retried or hedged call makes several.', call, 'sum'),
-        duration: new HistogramFamily(`${p}_request_duration_seconds`, 'Duration of attempts in seconds, until each settles.', call, resolved.buckets),
-        errors: new ScalarFamily('counter', `${p}_request_errors_total`, 'Attempts that failed: rejected, or timed out.', call, 'sum'),
-        cancelled: new ScalarFamily('counter', `${p}_request_cancelled_total`, 'Attempts cancelled by the caller or by a hedge that won elsewhere.', call, 'sum'),
+        requests: new ScalarFamily('counter', `${p}_requests_total`, 'Attempts that held a client, counted when they end; a retried or hedged call makes several.', call, 'sum'),
+        duration: new HistogramFamily(`${p}_request_duration_seconds`, 'Duration of attempts in seconds, on the pool\'s clock, from when each held its client until it ended.', call, resolved.buckets),
+        errors: new ScalarFamily('counter', `${p}_request_errors_total`, 'Attempts that ended in an error: a failure (including a timeout), an error answer, or a refusal.', call, 'sum'),
+        cancelled: new ScalarFamily('counter', `${p}_request_cancelled_total`, 'Attempts cancelled by the caller, by a hedge that won elsewhere, or by pool.destroy().', call, 'sum'),
         retries: new ScalarFamily('counter', `${p}_retries_total`, 'Attempts that retried a failed call, by the client that ran them.', call, 'sum'),
         hedges: new ScalarFamily('counter', `${p}_hedges_total`, 'Attempts that hedged a slow call, by the client that ran them.', call, 'sum'),
         inFlight: new ScalarFamily('gauge', `${p}_in_flight`, 'Attempts in flight per client.', client, 'sum'),
@@ -120,33 +121,22 @@ class PrometheusMetrics implements Middleware {
     });
   }
 
-  /** Count the attempt, time it, and classify how it ended. */
-  execute(call: Call<unknown>, next: Next): Promise<unknown> {
+  /**
+   * Count one ended attempt from the pool's verdict: `success` adds to none of the error counters,
+   * `failure`, `answered` and `refused` to `errors`, `cancelled` (the caller left, a hedge won
+   * elsewhere, the pool was destroyed) to `cancelled`, which says nothing about the client.
+   */
+  onOutcome(call: Call<unknown>, outcome: Outcome, durationMs: number): void {
     const client = this.#clients.get(call.clientName) ?? this.#addClient(call.clientName);
     const series = client.byMethod.get(call.method) ?? this.#addMethod(client, call.method);
     series.requests++;
-    if (call.kind !== 'first') {
-      if (call.kind === 'retry') series.retries++;
-      else series.hedges++;
-    }
-    const start = this.#now();
-    let result: Promise<unknown>;
-    try {
-      result = next(call);
-    } catch (error) {
-      this.#settle(series, start, call, true);
-      throw error;
-    }
-    return result.then(
-      (value) => {
-        this.#settle(series, start, call, false);
-        return value;
-      },
-      (error: unknown) => {
-        this.#settle(series, start, call, true);
-        throw error;
-      },
-    );
+    const kind = call.kind;
+    if (kind === 'retry') series.retries++;
+    else if (kind === 'hedge') series.hedges++;
+    const verdict = outcome.kind;
+    if (verdict === 'cancelled') series.cancelled++;
+    else if (verdict !== 'success') series.errors++;
+    series.duration.observe(durationMs / 1000);
   }
 
   /** Subscribe to the pool's events and read its members at scrape time. */
@@ -174,26 +164,6 @@ class PrometheusMetrics implements Middleware {
     for (const { detach } of this.#fed) detach();
     releaseFamilies(this.registry, this.#fed.map(({ family }) => family));
     this.#fed.length = 0;
-  }
-
-  #now(): number {
-    return this.#clock === undefined ? performance.now() : this.#clock.now();
-  }
-
-  /**
-   * Time the attempt and classify it as the pool does. Once its signal has fired, the attempt is
-   * decided by why: a timeout is a failure (the caller gets a TimeoutError, even if a late result comes);
-   * the caller's abort or a hedge won elsewhere is a cancellation, which says nothing about the client.
-   */
-  #settle(series: CallSeries, start: number, call: Call<unknown>, rejected: boolean): void {
-    series.duration.observe((this.#now() - start) / 1000);
-    const signal = call.signal;
-    if (signal.aborted) {
-      if (hasErrorCode(signal.reason, 'ERR_TIMEOUT')) series.errors++;
-      else series.cancelled++;
-    } else if (rejected) {
-      series.errors++;
-    }
   }
 
   #addClient(name: string): ClientSeries {

@@ -3,8 +3,8 @@ import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError, Ti
 import { Emitter, type Event } from '../events.js';
 import type { Limiter, TakeOptions } from '../limit/limiter.js';
 import { TokenBucket } from '../limit/token-bucket.js';
-import { abortSignal, callable, finiteAtLeast, integerAtLeast, nonEmptyString, nonNegative, optionsObject, positive } from '../validate.js';
-import type { TokenWaiter as Waiter } from '../limit/token-waiter.js';
+import { WaiterQueue } from '../limit/waiter-queue.js';
+import { abortSignal, callable, duration, finiteAtLeast, integerAtLeast, nonEmptyString, optionsObject, positive, positiveDuration } from '../validate.js';
 import { runTokenBucketScript, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
 
 /** Options of a {@link RedisTokenBucket}. */
@@ -28,7 +28,7 @@ export interface RedisTokenBucketOptions {
    */
   readonly burst?: number;
   /**
-   * Default longest wait of `take()` in milliseconds (the pool passes its own `maxWait`).
+   * Default longest wait of `take()` in milliseconds, at most 2^31-1 (the pool passes its own `maxWait`).
    * @default 1_000
    */
   readonly maxWait?: number;
@@ -160,12 +160,11 @@ export class RedisTokenBucket implements Limiter, Disposable {
   readonly #clock: Clock;
   readonly #local: TokenBucket;
   #state: RedisBucketState = REDIS;
-  readonly #queue: Waiter[] = [];
-  #queuedTokens = 0;
+  readonly #queue: WaiterQueue<void>;
   /** A round trip for the queue is in flight. */
   #isBusy = false;
-  /** Waits until the head of the queue may get its tokens. */
-  #retryTimer: NodeJS.Timeout | undefined;
+  /** Redis said when the head's tokens are due: the queue wakes the bucket then. */
+  #isSleeping = false;
   #probeTimer: NodeJS.Timeout | undefined;
   #reserve = 0;
   #reserveUntil = 0;
@@ -191,12 +190,12 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.key = nonEmptyString('key', options.key);
     this.rate = positive('rate', options.rate);
     this.burst = finiteAtLeast('burst', options.burst ?? Math.max(1, this.rate), 1);
-    this.#maxWait = nonNegative('maxWait', options.maxWait ?? 1_000);
+    this.#maxWait = duration('maxWait', options.maxWait ?? 1_000);
     this.lease = integerAtLeast('lease', options.lease ?? 1, 1);
     if (this.lease > this.burst) throw new InvalidOptionError('lease', `an integer from 1 to burst (${this.burst})`, this.lease);
-    this.#leaseTtl = positive('leaseTtl', options.leaseTtl ?? 250);
-    this.#timeout = positive('timeout', options.timeout ?? 50);
-    this.#recheckInterval = positive('recheckInterval', options.recheckInterval ?? 500);
+    this.#leaseTtl = positiveDuration('leaseTtl', options.leaseTtl ?? 250);
+    this.#timeout = positiveDuration('timeout', options.timeout ?? 50);
+    this.#recheckInterval = positiveDuration('recheckInterval', options.recheckInterval ?? 500);
     const processes = integerAtLeast('processes', options.processes ?? 1, 1);
     optionsObject('insurance', options.insurance);
     this.#clock = options.clock === undefined ? systemClock : clock(options.clock);
@@ -213,6 +212,17 @@ export class RedisTokenBucket implements Limiter, Disposable {
       },
       'insurance',
     );
+    this.#queue = new WaiterQueue<void>({
+      clock: this.#clock,
+      perToken: this.#interval,
+      // A waiter whose round trip is under way at its deadline gets that round trip's answer.
+      grace: this.#timeout,
+      wake: () => {
+        this.#isSleeping = false;
+        this.#pump();
+      },
+      late: (_waiter, retryAfterMs) => new RateLimitedError(retryAfterMs, `redis ${this.key}`),
+    });
   }
 
   /** Where tokens come from now. */
@@ -261,7 +271,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
     let maxWait: number;
     try {
       signal = abortSignal('signal', options.signal);
-      maxWait = options.maxWait === undefined ? this.#maxWait : nonNegative('maxWait', options.maxWait);
+      maxWait = options.maxWait === undefined ? this.#maxWait : duration('maxWait', options.maxWait);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -270,19 +280,9 @@ export class RedisTokenBucket implements Limiter, Disposable {
       if (this.#takeReserve(n)) return Promise.resolve();
       if (this.#state.mode === 'fallback') return this.#takeLocal(n, signal, maxWait);
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { n, deadline: this.#clock.now() + maxWait, resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          this.#abort(waiter);
-          reject(new AbortedError(signal.reason));
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#queue.push(waiter);
-      this.#queuedTokens += n;
-      this.#pump();
-    });
+    const taken = this.#queue.push(undefined, n, this.#clock.now() + maxWait, signal);
+    this.#pump();
+    return taken;
   }
 
   /**
@@ -292,14 +292,9 @@ export class RedisTokenBucket implements Limiter, Disposable {
   close(): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
-    this.#clearRetry();
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
-    for (const waiter of this.#queue.splice(0)) {
-      this.#detach(waiter);
-      waiter.reject(new PoolClosedError());
-    }
-    this.#queuedTokens = 0;
+    this.#queue.close(new PoolClosedError());
     this.#reserve = 0;
     this.#local.close();
     this.#fallbacks.clear();
@@ -313,18 +308,20 @@ export class RedisTokenBucket implements Limiter, Disposable {
 
   /** Serve what the reserve can, then send one round trip for the rest of the queue, unless one is pending. */
   #pump(): void {
-    if (this.#isBusy || this.#retryTimer !== undefined || this.#state === CLOSED) return;
+    if (this.#isBusy || this.#isSleeping || this.#state === CLOSED) return;
     if (this.#reserve > 0) {
       this.#expire(this.#clock.now());
       this.#serveFromReserve();
     }
-    const head = this.#queue[0];
+    const head = this.#queue.head;
     if (head === undefined) return;
     if (this.#state.mode === 'fallback') {
       this.#handOver();
       return;
     }
-    const demand = Math.min(this.#queuedTokens, Math.floor(this.burst));
+    const demand = Math.min(this.#queue.tokens, Math.floor(this.burst));
+    // Woken early (the head left): the answer to this round trip says when to come back.
+    this.#queue.wakeAt(undefined);
     this.#isBusy = true;
     void this.#roundTrip({
       interval: this.#intervalUs,
@@ -354,27 +351,12 @@ export class RedisTokenBucket implements Limiter, Disposable {
     const now = this.#clock.now();
     const waitMs = reply.waitUs / 1_000;
     const queue = this.#queue;
-    let ahead = 0;
-    for (let i = 0; i < queue.length; ) {
-      const waiter = queue[i]!;
-      const due = Math.max(0, waitMs + (ahead + waiter.n - need) * this.#interval);
-      if (now + due > waiter.deadline) {
-        queue.splice(i, 1);
-        this.#queuedTokens -= waiter.n;
-        this.#detach(waiter);
-        waiter.reject(new RateLimitedError(due, `redis ${this.key}`));
-      } else {
-        ahead += waiter.n;
-        i++;
-      }
-    }
-    const head = queue[0];
+    // The first `need` tokens come in `waitMs`, each further one an interval later.
+    queue.refuseLate(now + waitMs - need * this.#interval);
+    const head = queue.head;
     if (head === undefined) return;
-    const delay = Math.max(0, waitMs + (head.n - need) * this.#interval);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#pump();
-    }, Math.ceil(delay));
+    this.#isSleeping = true;
+    queue.wakeAt(now + Math.max(0, waitMs + (head.n - need) * this.#interval));
   }
 
   #onFailure(error: Error): void {
@@ -448,11 +430,8 @@ export class RedisTokenBucket implements Limiter, Disposable {
   /** Redis is unavailable: move the queue, in order, to the local bucket with what is left of each wait. */
   #handOver(): void {
     const now = this.#clock.now();
-    for (const waiter of this.#queue.splice(0)) {
-      this.#detach(waiter);
-      void this.#takeLocal(waiter.n, waiter.signal, Math.max(0, waiter.deadline - now)).then(waiter.resolve, waiter.reject);
-    }
-    this.#queuedTokens = 0;
+    this.#isSleeping = false;
+    this.#queue.transfer((waiter) => this.#takeLocal(waiter.n, waiter.signal, Math.max(0, waiter.deadline - now)));
   }
 
   #takeLocal(n: number, signal: AbortSignal | undefined, maxWait: number): Promise<void> {
@@ -479,12 +458,9 @@ export class RedisTokenBucket implements Limiter, Disposable {
   /** Serve the head of the queue while the reserve lasts (callers expire the reserve first). */
   #serveFromReserve(): void {
     const queue = this.#queue;
-    while (queue.length > 0 && this.#reserve >= queue[0]!.n) {
-      const waiter = queue.shift()!;
-      this.#reserve -= waiter.n;
-      this.#queuedTokens -= waiter.n;
-      this.#detach(waiter);
-      waiter.resolve();
+    for (let head = queue.head; head !== undefined && this.#reserve >= head.n; head = queue.head) {
+      this.#reserve -= head.n;
+      queue.serve(undefined);
     }
   }
 
@@ -501,27 +477,6 @@ export class RedisTokenBucket implements Limiter, Disposable {
       this.#expiredTokens += this.#reserve;
       this.#reserve = 0;
     }
-  }
-
-  #abort(waiter: Waiter): void {
-    const i = this.#queue.indexOf(waiter);
-    if (i < 0) return;
-    this.#queue.splice(i, 1);
-    this.#queuedTokens -= waiter.n;
-    // The head left: the next may be served sooner (it may need fewer tokens), so do not sleep for the old head.
-    if (i === 0 && this.#retryTimer !== undefined) {
-      this.#clearRetry();
-      this.#pump();
-    }
-  }
-
-  #detach(waiter: Waiter): void {
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-  }
-
-  #clearRetry(): void {
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
   }
 }
 

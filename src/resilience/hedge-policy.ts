@@ -1,11 +1,12 @@
 import { InvalidOptionError } from '../errors.js';
-import { between, integerAtLeast, nonNegative, optionsObject } from '../validate.js';
+import { between, duration, integerAtLeast, optionsObject } from '../validate.js';
 
 /** Hedging: when the first attempt is slow, start the same call on another client; the first success wins. */
 export interface HedgeOptions {
   /**
    * When to hedge: a fixed delay in ms, or a live latency quantile of the method, e.g.
-   * `{ quantile: 0.95 }`, bounded by `min` and `max` (used as the delay until enough samples exist).
+   * `{ quantile: 0.95 }`, bounded by `min` (default 0) and `max` (default 1 000; used as the delay until
+   * enough samples exist). Every duration is at most 2^31-1 ms, the longest Node timer.
    */
   readonly delay: number | { readonly quantile: number; readonly min?: number; readonly max?: number };
   /** Extra attempts at most. @default 1 */
@@ -29,13 +30,13 @@ export function hedgePolicy(option: HedgeOptions | false | undefined, prefix = '
   const maxHedges = integerAtLeast(`${prefix}.maxHedges`, option.maxHedges ?? 1, 1);
   const delay: unknown = option.delay;
   if (typeof delay === 'number') {
-    return { maxHedges, fixed: nonNegative(`${prefix}.delay`, delay), quantile: Number.NaN, min: 0, max: 0 };
+    return { maxHedges, fixed: duration(`${prefix}.delay`, delay), quantile: Number.NaN, min: 0, max: 0 };
   }
   if (typeof delay !== 'object' || delay === null) throw new InvalidOptionError(`${prefix}.delay`, 'a number of ms or { quantile }', delay);
   const spec = delay as { quantile?: unknown; min?: unknown; max?: unknown };
   const quantile = between(`${prefix}.delay.quantile`, spec.quantile, 0, 1);
-  const min = nonNegative(`${prefix}.delay.min`, spec.min ?? 0);
-  const max = nonNegative(`${prefix}.delay.max`, spec.max ?? 1_000);
+  const min = duration(`${prefix}.delay.min`, spec.min ?? 0);
+  const max = duration(`${prefix}.delay.max`, spec.max ?? 1_000);
   if (max < min) throw new InvalidOptionError(`${prefix}.delay.max`, `>= delay.min (${min})`, max);
   return { maxHedges, fixed: Number.NaN, quantile, min, max };
 }

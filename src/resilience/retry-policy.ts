@@ -1,12 +1,12 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Random } from '../random.js';
-import { callable, integerAtLeast, nonNegative, optionsObject } from '../validate.js';
+import { callable, duration, integerAtLeast, nonNegative, optionsObject } from '../validate.js';
 
 /** How long to wait between attempts. */
 export interface BackoffOptions {
-  /** First delay in ms. @default 50 */
+  /** First delay in ms, at most 2^31-1 (the longest Node timer). @default 50 */
   readonly initial?: number;
-  /** Largest delay in ms; a `Retry-After` longer than this ends the retries. @default 2_000 */
+  /** Largest delay in ms, at most 2^31-1; a `Retry-After` longer than this ends the retries. @default 2_000 */
   readonly max?: number;
   /** Growth per attempt. @default 2 */
   readonly multiplier?: number;
@@ -30,7 +30,7 @@ export interface RetryOptions {
   readonly retryOn?: (error: Error, attempt: number) => boolean;
   /**
    * The upstream's `Retry-After` in ms, read from an error; the retry then waits at least that long.
-   * @default the error's own `retryAfterMs`, or its cause's
+   * @default the error's own `retryAfterMs`, or the first one found along its `cause` chain
    */
   readonly retryAfter?: (error: Error) => number | undefined;
 }
@@ -56,8 +56,8 @@ export function retryPolicy(option: RetryOptions | false | undefined, prefix = '
   optionsObject(`${prefix}.backoff`, backoff);
   const jitter = backoff.jitter ?? 'full';
   if (!JITTERS.includes(jitter)) throw new InvalidOptionError(`${prefix}.backoff.jitter`, 'one of "full", "decorrelated", "none"', jitter);
-  const initial = nonNegative(`${prefix}.backoff.initial`, backoff.initial ?? 50);
-  const max = nonNegative(`${prefix}.backoff.max`, backoff.max ?? 2_000);
+  const initial = duration(`${prefix}.backoff.initial`, backoff.initial ?? 50);
+  const max = duration(`${prefix}.backoff.max`, backoff.max ?? 2_000);
   if (max < initial) throw new InvalidOptionError(`${prefix}.backoff.max`, `>= backoff.initial (${initial})`, max);
   return {
     attempts: integerAtLeast(`${prefix}.attempts`, option.attempts ?? 3, 1),
@@ -83,11 +83,25 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, previous: num
   }
 }
 
+/** Links of a `cause` chain {@link defaultRetryAfter} follows at most: chains can be cyclic. */
+const MAX_CAUSE_DEPTH = 16;
+
+/**
+ * The first `retryAfterMs` (a finite number >= 0) along the error's `cause` chain, or undefined.
+ * Errors come from user code and upstream libraries, so the walk is bounded (a cycle `a.cause = b;
+ * b.cause = a` would otherwise spin forever) and a read that throws (a getter, a Proxy) ends it with
+ * "no retry-after" rather than failing the call.
+ */
 function defaultRetryAfter(error: Error): number | undefined {
-  for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
-    const value = (e as { retryAfterMs?: unknown }).retryAfterMs;
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-    if (e === (e as { cause?: unknown }).cause) break;
+  try {
+    let e: unknown = error;
+    for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof e === 'object' && e !== null; depth++) {
+      const value = (e as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+      e = (e as { cause?: unknown }).cause;
+    }
+  } catch {
+    // Fall through: no retry-after.
   }
   return undefined;
 }

@@ -28,6 +28,7 @@ import {
   type PoolOptions,
   type RunOptions,
   type TokenBucketOptions,
+  CallbackError,
 } from '../../src/index.js';
 
 interface Fake {
@@ -276,7 +277,6 @@ describe('bad input (issue 8)', () => {
       ['strategy a number', { strategy: 42 as never }, 'strategy', 42],
       ['strategy null', { strategy: null as never }, 'strategy', null],
       ['strategy an object without pick', { strategy: {} as never }, 'strategy', {}],
-      ['a Balancer whose pick returns a foreign member', { strategy: { pick: () => foreign } as unknown as Balancer<Fake> }, 'strategy', foreign],
       ['retry true', { retry: true as never }, 'retry', true],
       ['retry.attempts 0', { retry: { attempts: 0 } }, 'retry.attempts', 0],
       ['retry.backoff.jitter unknown', { retry: { backoff: { jitter: 'some' as never } } }, 'retry.backoff.jitter', 'some'],
@@ -289,6 +289,17 @@ describe('bad input (issue 8)', () => {
       let call: Promise<unknown> | undefined;
       expect(() => (call = pool.run((client) => client.id, options))).not.toThrow();
       expectInvalid(await call!.catch((e: unknown) => e), option, value);
+      await stillWorks();
+    });
+
+    it('a Balancer whose pick returns a foreign member: rejects (no throw) CallbackError naming the balancer, counts nothing, and the pool keeps working', async () => {
+      const { pool, stillWorks } = workingPool();
+      pools.push(pool);
+      let call: Promise<unknown> | undefined;
+      expect(() => (call = pool.run((client) => client.id, { strategy: { pick: () => foreign } as unknown as Balancer<Fake> }))).not.toThrow();
+      const error = await call!.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CallbackError);
+      expect((error as CallbackError).callback).toMatch(/balancer/);
       await stillWorks();
     });
 
@@ -485,13 +496,13 @@ describe('bad input (issue 8)', () => {
     expectInvalid(errors[0], 'fn', 42);
   });
 
-  it("a Balancer whose pick() returns undefined makes run() reject a raw TypeError, not InvalidOptionError('strategy')", async () => {
+  it('a Balancer whose pick() returns undefined makes run() reject CallbackError naming the balancer', async () => {
     const { pool } = workingPool();
     pools.push(pool);
     const error = await pool.run((client) => client.id, { strategy: { pick: () => undefined } as unknown as Balancer<Fake> }).catch((e: unknown) => e);
     expect(pool.members()[0]).toMatchObject({ inFlight: 0 });
-    // Before the fix: actual TypeError "Cannot read properties of undefined (reading 'slot')".
-    expectInvalid(error, 'strategy', undefined);
+    expect(error).toBeInstanceOf(CallbackError);
+    expect((error as CallbackError).callback).toMatch(/balancer/);
   });
 
   it('the clock option is not validated: a bad clock is accepted, and calls then reject a raw TypeError', () => {

@@ -111,7 +111,7 @@ describe('load (issue 8)', () => {
       breaker: { maxFailures: 5, cooldown: 50, halfOpenProbes: 2, cooldownMultiplier: 2, maxCooldown: 400 },
       retry: { attempts: ATTEMPTS, backoff: { initial: 1, max: 20, jitter: 'full' } },
       retryBudget: RETRY_BUDGET,
-      middleware: [prometheusMetrics({ registry, clock })],
+      middleware: [prometheusMetrics({ registry })],
     });
     const close = (c: Upstream): void => {
       c.closed++;

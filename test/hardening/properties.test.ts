@@ -63,6 +63,9 @@ interface Stint {
   isPresent: boolean;
   inFlight: number;
   probesInFlight: number;
+  /** The half-open state object its probe successes count towards, and how many it has had. */
+  period: CircuitState | undefined;
+  periodSuccesses: number;
   successes: number;
   failures: number;
   cancelled: number;
@@ -81,7 +84,8 @@ const STRATEGIES: readonly StrategyName[] = ['round-robin', 'weighted-random', '
 function isEligible(stint: Stint, state: CircuitState, now: number, probes: number): boolean {
   if (state.kind === 'closed') return true;
   if (state.kind === 'open' && now < state.until) return false;
-  return stint.probesInFlight < probes;
+  // A half-open period admits `probes` in all: its probe successes keep their permits.
+  return stint.probesInFlight + (state === stint.period ? stint.periodSuccesses : 0) < probes;
 }
 
 describe('properties (issue 8)', () => {
@@ -112,7 +116,7 @@ describe('properties (issue 8)', () => {
           const add = (client: Fake): void => {
             const name = `c${client.id}`;
             pool.add(client, { name, weight: 1 + client.id });
-            present.set(client.id, { client, name, isPresent: true, inFlight: 0, probesInFlight: 0, successes: 0, failures: 0, cancelled: 0 });
+            present.set(client.id, { client, name, isPresent: true, inFlight: 0, probesInFlight: 0, period: undefined, periodSuccesses: 0, successes: 0, failures: 0, cancelled: 0 });
           };
           for (const client of clients) add(client);
 
@@ -160,10 +164,16 @@ describe('properties (issue 8)', () => {
               case 'settle': {
                 if (running.length === 0) break;
                 const call = running.splice(command.index % running.length, 1)[0]!;
+                const state = pool.members().find((m) => m.name === call.stint.name && call.stint.isPresent)?.state;
                 if (command.isSuccess) call.answer.resolve('ok');
                 else call.answer.reject(new Error('upstream failed'));
                 await drain();
                 finish(call, command.isSuccess ? 'successes' : 'failures');
+                if (call.isProbe && command.isSuccess && state?.kind === 'half-open') {
+                  if (call.stint.period !== state) call.stint.periodSuccesses = 0;
+                  call.stint.period = state;
+                  call.stint.periodSuccesses++;
+                }
                 break;
               }
               case 'abort': {

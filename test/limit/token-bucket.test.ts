@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AbortedError, PoolClosedError, RateLimitedError, TokenBucket } from '../../src/index.js';
+import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError, TokenBucket } from '../../src/index.js';
+import { isTokenBucket } from '../../src/limit/token-bucket.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const dateClock = { now: () => Date.now() };
@@ -106,6 +107,159 @@ describe('TokenBucket', () => {
     expect(bucket.waitTime()).toBe(100);
   });
 
+  it('pause() refuses at once, with their wait, the waiters it pushes past their deadline', async () => {
+    const bucket = new TokenBucket({ rate: 10, burst: 1, clock: dateClock });
+    bucket.tryTake();
+    let servedAt = -1;
+    const patient = bucket.take(1, { maxWait: 5_000 }).then(() => (servedAt = Date.now()));
+    const hurried = bucket.take(1, { maxWait: 500 }).catch((e: unknown) => e);
+    bucket.pause(1_000);
+    const error = await hurried;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    // Empty for the pause, then a token per 100 ms: the first queued gets one at 1 100, the second at 1 200.
+    expect((error as RateLimitedError).retryAfterMs).toBe(1_200);
+    await vi.advanceTimersByTimeAsync(1_100);
+    await patient;
+    expect(servedAt).toBe(1_100);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a clock stepped back an hour does not lock the bucket out: tokens come at the rate from the step on', () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 10, burst: 5, clock });
+    clock.time = 3_600_000;
+    let taken = 0;
+    while (bucket.tryTake()) taken++;
+    expect(taken).toBe(5);
+    clock.time = 0; // NTP, or a VM restored from a snapshot
+    expect(bucket.tryTake()).toBe(false);
+    expect(bucket.waitTime()).toBe(100);
+    clock.time = 100;
+    expect(bucket.tryTake()).toBe(true);
+    clock.time = 600;
+    expect(bucket.available).toBe(5);
+  });
+
+  it('a waiter queued when the clock steps back an hour is served about when its token comes, not an hour later', async () => {
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset };
+    const bucket = new TokenBucket({ rate: 10, burst: 1, clock });
+    bucket.tryTake();
+    let servedAt = -1;
+    const waiting = bucket.take(1, { maxWait: 1_000 }).then(() => (servedAt = Date.now()));
+    await vi.advanceTimersByTimeAsync(50);
+    offset = -3_600_000;
+    await vi.advanceTimersByTimeAsync(150);
+    await waiting;
+    // Due at 100. The bucket cannot tell when the clock stepped, only that it did when it next reads it
+    // (at 100): the time since its last reading (at 0) is lost, so the token comes 100 ms late.
+    expect(servedAt).toBe(200);
+  });
+
+  it('takes, tryTakes, aborts, pauses and time passing never grant more than burst + rate * window, in any window, and serve takes FIFO (property)', async () => {
+    type Command =
+      | { readonly kind: 'take'; readonly n: number; readonly maxWait: number; readonly abortable: boolean }
+      | { readonly kind: 'tryTake'; readonly n: number }
+      | { readonly kind: 'abort'; readonly index: number }
+      | { readonly kind: 'pause'; readonly ms: number }
+      | { readonly kind: 'advance'; readonly ms: number };
+    const command: fc.Arbitrary<Command> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('take' as const), n: fc.integer({ min: 1, max: 3 }), maxWait: fc.integer({ min: 0, max: 3_000 }), abortable: fc.boolean() }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('tryTake' as const), n: fc.integer({ min: 1, max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), index: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 1_000 }) }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 500 }) }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 3, max: 10 }), fc.array(command, { maxLength: 80 }), async (rate, burst, commands) => {
+        vi.setSystemTime(0);
+        const bucket = new TokenBucket({ rate, burst, clock: dateClock });
+        const grants: { readonly at: number; readonly n: number }[] = [];
+        const servedTakes: number[] = [];
+        const controllers: AbortController[] = [];
+        const settled: Promise<unknown>[] = [];
+        let takes = 0;
+        for (const c of commands) {
+          switch (c.kind) {
+            case 'take': {
+              const id = takes++;
+              const controller = c.abortable ? new AbortController() : undefined;
+              if (controller !== undefined) controllers.push(controller);
+              const options = controller === undefined ? { maxWait: c.maxWait } : { maxWait: c.maxWait, signal: controller.signal };
+              settled.push(
+                bucket.take(c.n, options).then(
+                  () => {
+                    grants.push({ at: Date.now(), n: c.n });
+                    servedTakes.push(id);
+                  },
+                  () => undefined,
+                ),
+              );
+              break;
+            }
+            case 'tryTake':
+              if (bucket.tryTake(c.n)) grants.push({ at: Date.now(), n: c.n });
+              break;
+            case 'abort':
+              controllers[c.index % Math.max(1, controllers.length)]?.abort();
+              break;
+            case 'pause':
+              bucket.pause(c.ms);
+              break;
+            case 'advance':
+              await vi.advanceTimersByTimeAsync(c.ms);
+              break;
+          }
+          await Promise.resolve();
+        }
+        await vi.advanceTimersByTimeAsync(10_000);
+        await Promise.all(settled);
+        expect(vi.getTimerCount()).toBe(0);
+        expect(servedTakes).toEqual([...servedTakes].sort((a, b) => a - b));
+        const times = [...new Set(grants.map((g) => g.at))];
+        for (const from of times) {
+          for (const to of times) {
+            if (to < from) continue;
+            const inWindow = grants.filter((g) => g.at >= from && g.at <= to).reduce((sum, g) => sum + g.n, 0);
+            expect(inWindow).toBeLessThanOrEqual(burst + (rate * (to - from)) / 1_000 + 1e-9);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('isTokenBucket knows a bucket from another copy of the module (the CJS build next to the ESM one), where instanceof does not', async () => {
+    vi.resetModules();
+    const other = await import('../../src/limit/token-bucket.js');
+    expect(other.TokenBucket).not.toBe(TokenBucket);
+    const foreign = new other.TokenBucket({ rate: 1 });
+    expect(foreign instanceof TokenBucket).toBe(false);
+    expect(isTokenBucket(foreign)).toBe(true);
+    expect(isTokenBucket(new TokenBucket({ rate: 1 }))).toBe(true);
+    expect([isTokenBucket({ rate: 1, take: () => Promise.resolve() }), isTokenBucket(null), isTokenBucket('bucket')]).toEqual([false, false, false]);
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('no');
+        },
+      },
+    );
+    expect(isTokenBucket(hostile)).toBe(false);
+  });
+
+  it('refuses durations a timer cannot hold (above 2^31-1 ms): maxWait, pause', async () => {
+    const bucket = new TokenBucket({ rate: 1, clock: dateClock });
+    expect(() => bucket.pause(2 ** 31)).toThrow(/pause must be a duration in ms >= 0 and <= 2147483647, got 2147483648/);
+    expect(bucket.available).toBe(1);
+    const error = await bucket.take(1, { maxWait: 2 ** 31 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toMatch(/maxWait must be a duration in ms >= 0 and <= 2147483647, got 2147483648/);
+    bucket.pause(2 ** 31 - 1);
+    expect(bucket.waitTime()).toBe(2 ** 31 - 1 + 1_000);
+  });
+
   it('close() rejects waiters and stops the timer', async () => {
     const bucket = new TokenBucket({ rate: 1, burst: 1, clock: dateClock });
     bucket.tryTake();
@@ -119,6 +273,7 @@ describe('TokenBucket', () => {
     expect(() => new TokenBucket({ rate: -1 })).toThrow(/limit.rate must be a finite number > 0, got -1/);
     expect(() => new TokenBucket({ rate: Number.NaN })).toThrow(/got NaN/);
     expect(() => new TokenBucket({ rate: 1, burst: 0.5 })).toThrow(/limit.burst must be a finite number >= 1, got 0.5/);
-    expect(() => new TokenBucket({ rate: 1, maxWait: -1 })).toThrow(/limit.maxWait must be a finite number >= 0/);
+    expect(() => new TokenBucket({ rate: 1, maxWait: -1 })).toThrow(/limit.maxWait must be a duration in ms >= 0 and <= 2147483647, got -1/);
+    expect(() => new TokenBucket({ rate: 1, maxWait: 2 ** 31 })).toThrow(/limit.maxWait must be a duration in ms >= 0 and <= 2147483647, got 2147483648/);
   });
 });

@@ -2,7 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Span } from 
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AlwaysOffSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ClientPool, hasErrorCode, InvalidOptionError, type Call } from '../../src/index.js';
+import { ClientPool, hasErrorCode, InvalidOptionError, RateLimitedError, type Call } from '../../src/index.js';
 import { ATTR_ATTEMPT, ATTR_CANCELLED, ATTR_CLIENT, ATTR_ERROR_TYPE, ATTR_RPC_METHOD, ATTR_SERVER_ADDRESS, tracing, TRACER_NAME, type TracingOptions } from '../../src/otel/index.js';
 import { deferred } from '../helpers/manual-clock.js';
 
@@ -129,6 +129,8 @@ describe('tracing() with the OpenTelemetry SDK', () => {
     const running = pool.run(() => gate.promise, { method: 'slow', signal: controller.signal });
     controller.abort(new DOMException('user left', 'AbortError'));
     await expect(running).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_ABORTED'));
+    // Ended by the pool's verdict, while the function is still running.
+    expect(only('slow').ended).toBe(true);
     gate.resolve('too late');
     await tick();
     const span = only('slow');
@@ -137,23 +139,63 @@ describe('tracing() with the OpenTelemetry SDK', () => {
     expect(span.status).toEqual({ code: SpanStatusCode.UNSET });
   });
 
-  it('marks a timed-out attempt failed with TimeoutError', async () => {
-    const pool = new ClientPool<Upstream>({ timeout: 1 });
-    pool.use(tracing({ tracerProvider: provider }));
-    pool.add(new Upstream('a.example'), { name: 'a' });
-    const gate = deferred<string>();
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  it('ends the span of an attempt whose function never settles when its timeout ends it, failed with TimeoutError', async () => {
+    vi.useFakeTimers();
     try {
-      const running = pool.run(() => gate.promise, { method: 'slow' });
-      vi.advanceTimersByTime(1);
-      await expect(running).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_TIMEOUT'));
+      const pool = new ClientPool<Upstream>({ timeout: 20 });
+      pool.use(tracing({ tracerProvider: provider }));
+      pool.add(new Upstream('a.example'), { name: 'a' });
+      const running = pool.run(() => new Promise<never>(() => {}), { method: 'slow' });
+      const rejected = expect(running).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_TIMEOUT'));
+      await vi.advanceTimersByTimeAsync(19);
+      expect(finished()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await rejected;
+      const span = only('slow');
+      expect(span.ended).toBe(true);
+      expect(span.attributes[ATTR_ERROR_TYPE]).toBe('TimeoutError');
+      expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'call timed out after 20 ms on client a' });
+      expect(span.attributes[ATTR_CANCELLED]).toBeUndefined();
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('marks an error answer (isFailure says no) and a refusal by inner middleware failed', async () => {
+    const pool = new ClientPool<Upstream>({ breaker: false, isFailure: () => false });
+    pool.use(tracing({ tracerProvider: provider }));
+    pool.use({ name: 'quota', execute: (call, next) => (call.method === 'refused' ? Promise.reject(new RateLimitedError(1_000, 'quota')) : next(call)) });
+    pool.add(new Upstream('a.example'), { name: 'a' });
+    await expect(pool.run(() => Promise.reject(new RangeError('no such slot')), { method: 'answered' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_CLIENT_CALL'));
+    await expect(pool.run(() => 'ok', { method: 'refused' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_RATE_LIMITED'));
+
+    expect([only('answered'), only('refused')].map((span) => [span.attributes[ATTR_ERROR_TYPE], span.status.code, span.events.map((e) => e.name)])).toEqual([
+      ['RangeError', SpanStatusCode.ERROR, ['exception']],
+      ['RateLimitedError', SpanStatusCode.ERROR, ['exception']],
+    ]);
+  });
+
+  it('marks an attempt cut off by pool.destroy() as cancelled', async () => {
+    const pool = poolWith({ tracerProvider: provider });
+    // No timeout, no signal, a function that ignores call.signal: its caller keeps waiting, but the
+    // attempt is over for the pool, and so is its span.
+    void pool.run(() => new Promise<never>(() => {}), { method: 'slow' });
+    await tick();
+    expect(finished()).toEqual([]);
+    await pool.destroy();
     const span = only('slow');
-    expect(span.attributes[ATTR_ERROR_TYPE]).toBe('TimeoutError');
-    expect(span.status.code).toBe(SpanStatusCode.ERROR);
-    expect(span.attributes[ATTR_CANCELLED]).toBeUndefined();
+    expect(span.attributes[ATTR_CANCELLED]).toBe(true);
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('lets two tracing middlewares on one pool each end their own span', async () => {
+    const pool = new ClientPool<Upstream>();
+    pool.use(tracing({ tracerProvider: provider, spanName: () => 'outer' }));
+    pool.use(tracing({ tracerProvider: provider, spanName: () => 'inner' }));
+    pool.add(new Upstream('a.example'), { name: 'a' });
+    await pool.run(() => 1, { method: 'get_slot' });
+    expect([only('outer').ended, only('inner').ended]).toEqual([true, true]);
+    expect(only('inner').parentSpanContext?.spanId).toBe(only('outer').spanContext().spanId);
   });
 
   it('makes a span per call with one child span per attempt, under the caller\'s span', async () => {

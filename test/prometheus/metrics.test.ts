@@ -1,9 +1,9 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, hasErrorCode } from '../../src/index.js';
+import { AbortedError, ClientCallError, ClientPool, hasErrorCode, RateLimitedError, TimeoutError, type Call, type Outcome } from '../../src/index.js';
 import { prometheusMetrics } from '../../src/prometheus/index.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
-import { find, histogram, scrape, serveMetrics, value } from './exposition.js';
+import { find, histogram, parseExposition, scrape, serveMetrics, value } from './exposition.js';
 
 /** A fake upstream: answers after `latencyMs` of fake time, or fails while down. */
 class Upstream {
@@ -45,7 +45,7 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
 
   function newPool(options: { breaker?: false | { maxFailures: number; cooldown: number } } = {}): ClientPool<Upstream> {
     const pool = new ClientPool<Upstream>({ clock, breaker: options.breaker ?? false });
-    pool.use(prometheusMetrics({ registry, clock }));
+    pool.use(prometheusMetrics({ registry }));
     pool.add(a, { name: 'a' });
     pool.add(b, { name: 'b' });
     return pool;
@@ -112,7 +112,7 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
     await pool.close();
   });
 
-  it('reads in-flight calls at scrape time and counts a call when it starts', async () => {
+  it('reads in-flight calls at scrape time and counts an attempt when it ends, not when it starts', async () => {
     const pool = newPool();
     const gates = [deferred(), deferred(), deferred()];
     const running = gates.map((gate) => pool.run(() => gate.promise, { method: 'slow' }));
@@ -121,20 +121,22 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
     const inFlight = value(s, 'middleware_in_flight', { client: 'a' });
     expect(inFlight + value(s, 'middleware_in_flight', { client: 'b' })).toBe(3);
     expect([1, 2]).toContain(inFlight);
-    expect(value(s, 'middleware_requests_total', { client: 'a', method: 'slow' })).toBe(inFlight);
-    expect(histogram(s, 'middleware_request_duration_seconds', { client: 'a', method: 'slow' }).count).toBe(0);
+    // Nothing has ended: no series yet, only the gauge.
+    expect(find(s, 'middleware_requests_total')).toEqual([]);
+    expect(find(s, 'middleware_request_duration_seconds_count')).toEqual([]);
 
     for (const gate of gates) gate.resolve();
     await Promise.all(running);
     s = await scrape(endpoint.url);
     expect(value(s, 'middleware_in_flight', { client: 'a' })).toBe(0);
+    expect(value(s, 'middleware_requests_total', { client: 'a', method: 'slow' })).toBe(inFlight);
     expect(histogram(s, 'middleware_request_duration_seconds', { client: 'a', method: 'slow' }).count).toBe(inFlight);
     await pool.close();
   });
 
   it('records methods past maxMethods as "other"', async () => {
     const pool = new ClientPool<Upstream>({ clock });
-    pool.use(prometheusMetrics({ registry, clock, maxMethods: 2 }));
+    pool.use(prometheusMetrics({ registry, maxMethods: 2 }));
     pool.add(a, { name: 'a' });
     for (const method of ['m1', 'm2', 'm3', 'm1', 'm4', 'm3', 'other']) await callWith(pool, method);
 
@@ -165,10 +167,11 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
 
   it('counts a timed-out call as an error, even if the function later succeeds', async () => {
     const pool = new ClientPool<Upstream>({ clock, breaker: false, timeout: 1 });
-    pool.use(prometheusMetrics({ registry, clock }));
+    pool.use(prometheusMetrics({ registry }));
     pool.add(a, { name: 'a' });
     const gate = deferred();
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    // The pool's deadlines read performance.now(): fake it with the timers.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
       const timedOut = pool.run(() => gate.promise, { method: 'get' });
       vi.advanceTimersByTime(1);
@@ -184,9 +187,75 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
     await pool.close();
   });
 
+  it('counts an attempt whose function never settles as an error once its timeout ends it', async () => {
+    vi.useFakeTimers();
+    try {
+      // On the pool's default clock, performance.now(), which the fake timers move.
+      const pool = new ClientPool<Upstream>({ breaker: false, timeout: 20 });
+      pool.use(prometheusMetrics({ registry }));
+      pool.add(a, { name: 'a' });
+      const never = Array.from({ length: 5 }, () => pool.run(() => new Promise<never>(() => {}), { method: 'get' }));
+      const settled = Promise.allSettled(never);
+      await vi.advanceTimersByTimeAsync(20);
+      const results = await settled;
+      expect(results.map((r) => r.status === 'rejected' && hasErrorCode(r.reason, 'ERR_TIMEOUT'))).toEqual([true, true, true, true, true]);
+
+      const s = parseExposition(await registry.metrics());
+      const labels = { client: 'a', method: 'get' };
+      expect(value(s, 'middleware_request_errors_total', labels)).toBe(5);
+      expect(value(s, 'middleware_requests_total', labels)).toBe(5);
+      expect(value(s, 'middleware_request_cancelled_total', labels)).toBe(0);
+      // Each lasted its 20 ms timeout on the pool's clock, observed in seconds.
+      const duration = histogram(s, 'middleware_request_duration_seconds', labels);
+      expect([duration.count, duration.buckets.get('0.01'), duration.buckets.get('0.025')]).toEqual([5, 0, 5]);
+      expect(duration.sum).toBeCloseTo(0.1, 10);
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts an attempt refused by a middleware registered before it, and an error answer, as errors', async () => {
+    const pool = new ClientPool<Upstream>({ clock, breaker: false, isFailure: (error) => !(error instanceof Error && error.message === 'not found') });
+    // Outermost: its refusal never reaches an execute() of the metrics, yet the attempt held a client.
+    pool.use({ name: 'quota', execute: (call, next) => (call.method === 'refused' ? Promise.reject(new RateLimitedError(1_000, 'quota')) : next(call)) });
+    pool.use(prometheusMetrics({ registry }));
+    pool.add(a, { name: 'a' });
+    await expect(pool.run(() => 'ok', { method: 'refused' })).rejects.toSatisfy((error) => hasErrorCode(error, 'ERR_RATE_LIMITED'));
+    await expect(pool.run(() => Promise.reject(new Error('not found')), { method: 'answered' })).rejects.toSatisfy((error) => hasErrorCode(error, 'ERR_CLIENT_CALL'));
+
+    const s = await scrape(endpoint.url);
+    for (const method of ['refused', 'answered']) {
+      expect([value(s, 'middleware_requests_total', { client: 'a', method }), value(s, 'middleware_request_errors_total', { client: 'a', method })]).toEqual([1, 1]);
+    }
+    await pool.close();
+  });
+
+  it.each<[Outcome['kind'], Outcome, number, number]>([
+    ['success', { kind: 'success' }, 0, 0],
+    ['failure', { kind: 'failure', error: new TimeoutError(20, 'a') }, 1, 0],
+    ['answered', { kind: 'answered', error: new ClientCallError(new Error('not found'), 'a', 'get') }, 1, 0],
+    ['refused', { kind: 'refused', error: new RateLimitedError(5) }, 1, 0],
+    ['cancelled', { kind: 'cancelled', error: new AbortedError('user left') }, 0, 1],
+  ])('reads the verdict %s into requests, errors and cancelled, and its duration in seconds', async (_, outcome, errors, cancelled) => {
+    const metrics = prometheusMetrics({ registry });
+    // Only what the adapter reads of a call: which client, which method, which kind of attempt.
+    const call = { clientName: 'a', method: 'get', kind: 'first' } as Call<unknown>;
+    metrics.onOutcome(call, outcome, 250);
+    const s = parseExposition(await registry.metrics());
+    const labels = { client: 'a', method: 'get' };
+    expect([
+      value(s, 'middleware_requests_total', labels),
+      value(s, 'middleware_request_errors_total', labels),
+      value(s, 'middleware_request_cancelled_total', labels),
+    ]).toEqual([1, errors, cancelled]);
+    expect(histogram(s, 'middleware_request_duration_seconds', labels).sum).toBe(0.25);
+    metrics.unregister();
+  });
+
   it('counts each attempt of a retried call on its own client, and the retry', async () => {
     const pool = new ClientPool<Upstream>({ clock, breaker: false, retryBudget: false, retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
-    pool.use(prometheusMetrics({ registry, clock }));
+    pool.use(prometheusMetrics({ registry }));
     pool.add(a, { name: 'a' });
     pool.add(b, { name: 'b' });
     const ran: string[] = [];
@@ -210,7 +279,7 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
 
   it('counts a hedge as an extra attempt, and the attempt it outran as an error (a timeout)', async () => {
     const pool = new ClientPool<Upstream>({ clock, breaker: false, retryBudget: false, hedge: { delay: 0 } });
-    pool.use(prometheusMetrics({ registry, clock }));
+    pool.use(prometheusMetrics({ registry }));
     pool.add(a, { name: 'a' });
     pool.add(b, { name: 'b' });
     const slow = deferred<string>();
@@ -235,7 +304,7 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
 
   it('counts calls refused by the rate limit, from the pool\'s events', async () => {
     const pool = new ClientPool<Upstream>({ clock, breaker: false, limit: { rate: 1, burst: 1 }, maxWait: 0 });
-    pool.use(prometheusMetrics({ registry, clock }));
+    pool.use(prometheusMetrics({ registry }));
     pool.add(a, { name: 'a' });
     await callWith(pool, 'get');
     await expect(callWith(pool, 'get')).rejects.toSatisfy((error) => hasErrorCode(error, 'ERR_RATE_LIMITED'));

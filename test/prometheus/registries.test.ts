@@ -212,7 +212,7 @@ describe('registries', () => {
   it('renders OpenMetrics exactly as prom-client does', async () => {
     const registry = openMetricsRegistry();
     const clock = new ManualClock();
-    const pool = poolOf(['a'], prometheusMetrics({ registry, clock }), clock);
+    const pool = poolOf(['a'], prometheusMetrics({ registry }), clock);
     await pool.run(() => clock.advance(20), { method: 'get' });
 
     const reference = openMetricsRegistry();
@@ -235,7 +235,7 @@ describe('registries', () => {
   it('gives getMetricsAsJSON() the shape prom-client gives', async () => {
     const registry = new Registry();
     const clock = new ManualClock();
-    const pool = poolOf(['a'], prometheusMetrics({ registry, clock }), clock);
+    const pool = poolOf(['a'], prometheusMetrics({ registry }), clock);
     await pool.run(() => clock.advance(20), { method: 'get' });
     const reference = new Registry();
     const labelNames = ['client', 'method'];

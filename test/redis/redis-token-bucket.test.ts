@@ -91,13 +91,17 @@ describe('RedisTokenBucket options', () => {
     ['rate 0', { rate: 0 }, /rate must be a finite number > 0, got 0/],
     ['rate NaN', { rate: Number.NaN }, /rate must be a finite number > 0, got NaN/],
     ['burst 0.5', { burst: 0.5 }, /burst must be a finite number >= 1, got 0.5/],
-    ['maxWait negative', { maxWait: -1 }, /maxWait must be a finite number >= 0, got -1/],
+    ['maxWait negative', { maxWait: -1 }, /maxWait must be a duration in ms >= 0 and <= 2147483647, got -1/],
+    ['maxWait past the longest timer', { maxWait: 2 ** 31 }, /maxWait must be a duration in ms >= 0 and <= 2147483647, got 2147483648/],
     ['lease 0', { lease: 0 }, /lease must be an integer >= 1, got 0/],
     ['lease 1.5', { lease: 1.5 }, /lease must be an integer >= 1, got 1.5/],
     ['lease above burst', { lease: 11 }, /lease must be an integer from 1 to burst \(10\), got 11/],
-    ['leaseTtl 0', { leaseTtl: 0 }, /leaseTtl must be a finite number > 0, got 0/],
-    ['timeout Infinity', { timeout: Infinity }, /timeout must be a finite number > 0, got Infinity/],
-    ['recheckInterval string', { recheckInterval: '1s' }, /recheckInterval must be a finite number > 0, got "1s"/],
+    ['leaseTtl 0', { leaseTtl: 0 }, /leaseTtl must be a duration in ms > 0 and <= 2147483647, got 0/],
+    ['leaseTtl past the longest timer', { leaseTtl: 2 ** 31 }, /leaseTtl must be a duration in ms > 0 and <= 2147483647, got 2147483648/],
+    ['timeout Infinity', { timeout: Infinity }, /timeout must be a duration in ms > 0 and <= 2147483647, got Infinity/],
+    ['timeout past the longest timer', { timeout: 2 ** 31 }, /timeout must be a duration in ms > 0 and <= 2147483647, got 2147483648/],
+    ['recheckInterval string', { recheckInterval: '1s' }, /recheckInterval must be a duration in ms > 0 and <= 2147483647, got "1s"/],
+    ['recheckInterval past the longest timer', { recheckInterval: 2 ** 31 }, /recheckInterval must be a duration in ms > 0 and <= 2147483647, got 2147483648/],
     ['processes 0', { processes: 0 }, /processes must be an integer >= 1, got 0/],
     ['insurance not an object', { insurance: 5 }, /insurance must be an options object, got 5/],
     ['insurance.rate 0', { insurance: { rate: 0 } }, /insurance.rate must be a finite number > 0, got 0/],
@@ -126,7 +130,8 @@ describe('RedisTokenBucket options', () => {
     const b = bucket();
     await expect(b.take(0)).rejects.toThrow(/tokens must be an integer from 1 to burst \(10\), got 0/);
     await expect(b.take(11)).rejects.toThrow(InvalidOptionError);
-    await expect(b.take(1, { maxWait: -1 })).rejects.toThrow(/maxWait must be a finite number >= 0, got -1/);
+    await expect(b.take(1, { maxWait: -1 })).rejects.toThrow(/maxWait must be a duration in ms >= 0 and <= 2147483647, got -1/);
+    await expect(b.take(1, { maxWait: 2 ** 31 })).rejects.toThrow(/maxWait must be a duration in ms >= 0 and <= 2147483647, got 2147483648/);
     await expect(b.take(1, { signal: {} as AbortSignal })).rejects.toThrow(/signal must be an AbortSignal/);
     expect(redis.runs).toHaveLength(0);
   });
@@ -160,16 +165,19 @@ describe('RedisTokenBucket with Redis answering', () => {
     expect(redis.next()).toMatchObject({ need: 3, demand: 3 });
   });
 
-  it('waits the time Redis answers, then asks again', async () => {
+  it('waits the time Redis answers, then asks again, once for those who queued meanwhile too', async () => {
     const b = bucket();
     const take = settled(b.take(1, { maxWait: 1_000 }));
     redis.next().answer(0, 100_000);
-    await vi.advanceTimersByTimeAsync(99);
+    await vi.advanceTimersByTimeAsync(50);
+    const later = settled(b.take(1, { maxWait: 1_000 }));
+    await vi.advanceTimersByTimeAsync(49);
     expect(redis.pending).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
-    redis.next().answer(1);
+    expect(redis.next()).toMatchObject({ need: 1, demand: 2 });
+    redis.next().answer(2);
     await vi.advanceTimersByTimeAsync(0);
-    expect(take.state).toBe('resolved');
+    expect([take.state, later.state]).toEqual(['resolved', 'resolved']);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -191,6 +199,30 @@ describe('RedisTokenBucket with Redis answering', () => {
     const take = b.take(1);
     redis.next().answer(0, 40_000);
     await expect(take).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED', retryAfterMs: 40 });
+  });
+
+  it('maxWait bounds the wait for tokens, not the round trip: a take with maxWait 0 is served by a slow answer within timeout', async () => {
+    const b = bucket({ maxWait: 0, timeout: 50 });
+    const take = settled(b.take(1));
+    await vi.advanceTimersByTimeAsync(40);
+    expect(take.state).toBe('pending');
+    redis.next().answer(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(take.state).toBe('resolved');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a waiter Redis keeps waiting past its maxWait (other processes took the tokens) is refused then, not later', async () => {
+    const b = bucket({ maxWait: 300, timeout: 50 });
+    const take = settled(b.take(1));
+    redis.next().answer(0, 200_000);
+    await vi.advanceTimersByTimeAsync(200);
+    // Another process took the token: now 250 ms more, past the deadline, so refused at once.
+    redis.next().answer(0, 250_000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(take.state).toBe('rejected');
+    expect((take.value as RateLimitedError).retryAfterMs).toBe(250);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('an aborted waiter leaves the queue with the reason, and the next is not held up by it', async () => {

@@ -138,6 +138,6 @@ describe('active health checks', () => {
 
   it('validates its options', () => {
     expect(() => new ClientPool({ healthCheck: { check: 'ping' as unknown as () => void } })).toThrow(/healthCheck.check must be a function, got "ping"/);
-    expect(() => new ClientPool({ healthCheck: { check: () => true, interval: 0 } })).toThrow(/healthCheck.interval must be a finite number > 0, got 0/);
+    expect(() => new ClientPool({ healthCheck: { check: () => true, interval: 0 } })).toThrow(/healthCheck.interval must be a duration in ms > 0 and <= 2147483647, got 0/);
   });
 });

@@ -325,7 +325,7 @@ describe('hedging', () => {
   });
 
   it('rejects bad options', () => {
-    expect(() => new ClientPool({ hedge: { delay: -1 } })).toThrow(/hedge.delay must be a finite number >= 0, got -1/);
+    expect(() => new ClientPool({ hedge: { delay: -1 } })).toThrow(/hedge.delay must be a duration in ms >= 0 and <= 2147483647, got -1/);
     expect(() => new ClientPool({ hedge: { delay: { quantile: 2 } } })).toThrow(/hedge.delay.quantile must be a number from 0 to 1, got 2/);
     expect(() => new ClientPool({ hedge: { delay: 5, maxHedges: 0 } })).toThrow(/hedge.maxHedges must be an integer >= 1, got 0/);
   });

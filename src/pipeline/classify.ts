@@ -1,0 +1,36 @@
+import type { Call } from '../call.js';
+import { ClientCallError, ClientPanicError, hasErrorCode, isClientPoolError, type ClientPoolError } from '../errors.js';
+import type { Attempt } from './attempt.js';
+import type { CallbackGuard } from './guard.js';
+import { ended, type Outcome } from './outcome.js';
+
+/** Errors the pool or its middleware raised before reaching the client: they say nothing of its health. */
+export function isLocal(error: unknown): boolean {
+  return isClientPoolError(error) && error.code !== 'ERR_TIMEOUT' && error.code !== 'ERR_CLIENT_CALL' && error.code !== 'ERR_CLIENT_PANIC';
+}
+
+/** Recovery: whatever was thrown, the caller gets a clientpool error with the original as `cause`. */
+export function recover(error: unknown, call: Call<unknown>): ClientPoolError {
+  if (isClientPoolError(error)) return error;
+  let isError = false;
+  try {
+    isError = error instanceof Error;
+  } catch {
+    // A Proxy whose getPrototypeOf trap throws: not an Error we can read.
+  }
+  return isError ? new ClientCallError(error as Error, call.clientName, call.method) : new ClientPanicError(error, call.clientName, call.method);
+}
+
+/**
+ * The one classifier: what a rejected attempt says of its client. An attempt the pool ended itself
+ * (timeout, cancellation) is decided by how it ended, never by decoding a signal's reason; a timeout is
+ * always a failure, whatever `isFailure` says; an error raised before reaching the client is a refusal;
+ * the rest is as `isFailure` decides (a throwing predicate counts the failure, and is reported).
+ */
+export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (error: unknown) => boolean, guard: CallbackGuard): Outcome {
+  if (attempt.endKind !== undefined) return ended(attempt.endKind, attempt.endError!);
+  if (hasErrorCode(error, 'ERR_TIMEOUT')) return ended('failure', error);
+  if (isLocal(error)) return ended('refused', error as ClientPoolError);
+  const recovered = recover(error, attempt);
+  return ended(guard.call('isFailure', isFailure, error, true) ? 'failure' : 'answered', recovered);
+}

@@ -1,0 +1,27 @@
+import type { ClientQueue } from '../limit/client-queue.js';
+import type { Limiter } from '../limit/limiter.js';
+import type { Roster } from '../roster.js';
+import type { Attempt } from './attempt.js';
+import type { DeadlineQueue } from './deadlines.js';
+import type { Outcome } from './outcome.js';
+import type { SignalWatch } from './signal-watch.js';
+
+/** What the built-in stages share of their pool. */
+export interface StageContext<T> {
+  readonly roster: Roster<T>;
+  readonly queue: ClientQueue<T>;
+  readonly limit: Limiter | undefined;
+  readonly deadlines: DeadlineQueue;
+  readonly signals: WeakMap<AbortSignal, SignalWatch>;
+  /** Whether `close()` was called: no new attempt takes a client. */
+  readonly isClosing: boolean;
+  /** The pool's clock; `isTimed` says whether attempts are timed at all. */
+  now(): number;
+  readonly isTimed: boolean;
+  /** Report a wait for a rate-limit token (or a refusal) to `onRateLimit` listeners. */
+  reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void;
+  /** The one classifier of a rejected attempt. */
+  classify(attempt: Attempt<T>, error: unknown): Outcome;
+  /** The one settle: the breaker, counters, latency and observers, exactly once per bound attempt. */
+  settle(attempt: Attempt<T>, outcome: Outcome): void;
+}

@@ -1,0 +1,115 @@
+import type { Clock } from '../clock.js';
+import { MAX_DURATION_MS } from '../validate.js';
+
+/** Something with a deadline: a timed attempt, a hedge delay. Linked into its list by the queue. */
+export interface Timed {
+  /** Clock time at which `expire()` is due. */
+  deadline: number;
+  /** Its list while queued, and its neighbours there. */
+  deadlineList: DeadlineList | undefined;
+  deadlinePrev: Timed | undefined;
+  deadlineNext: Timed | undefined;
+  /** The deadline passed. Called once, after it was taken out of the queue. */
+  expire(): void;
+}
+
+/** The entries of one delay, in the order they were added: which is also deadline order. */
+export interface DeadlineList {
+  readonly delay: number;
+  head: Timed | undefined;
+  tail: Timed | undefined;
+}
+
+/**
+ * Deadlines on one timer: entries are kept in a FIFO list per delay (all entries of a delay expire in
+ * the order they were added, as Node's own timer lists do), so adding and removing are O(1) and allocate
+ * nothing; the one timer is set for the earliest head. A sequential stream of timed calls sets the timer
+ * about once per delay rather than once per call.
+ *
+ * Time is the pool's clock, and the timer has the last word: when it fires, its due time has come even
+ * if the clock disagrees (a manual clock that is not advanced, fake timers that do not fake the clock),
+ * so a deadline never waits on a clock that does not move.
+ */
+export class DeadlineQueue {
+  readonly #clock: Clock;
+  readonly #lists = new Map<number, DeadlineList>();
+  #size = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the timer fires; Infinity when none is set. */
+  #timerDue = Infinity;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Queue `entry` to expire `delay` ms from now. `delay` must be <= 2^31-1 (validated by the caller). */
+  add(entry: Timed, delay: number): void {
+    const now = this.#clock.now();
+    entry.deadline = now + delay;
+    let list = this.#lists.get(delay);
+    if (list === undefined) this.#lists.set(delay, (list = { delay, head: undefined, tail: undefined }));
+    entry.deadlineList = list;
+    entry.deadlinePrev = list.tail;
+    entry.deadlineNext = undefined;
+    if (list.tail === undefined) list.head = entry;
+    else list.tail.deadlineNext = entry;
+    list.tail = entry;
+    if (this.#size++ === 0) this.#timer?.ref();
+    if (entry.deadline < this.#timerDue) this.#arm(entry.deadline, now);
+  }
+
+  /** Take `entry` out, if queued. The timer stays set (unref'd once nothing is queued), to be reused. */
+  remove(entry: Timed): void {
+    const list = entry.deadlineList;
+    if (list === undefined) return;
+    const { deadlinePrev: prev, deadlineNext: next } = entry;
+    if (prev === undefined) list.head = next;
+    else prev.deadlineNext = next;
+    if (next === undefined) list.tail = prev;
+    else next.deadlinePrev = prev;
+    entry.deadlineList = entry.deadlinePrev = entry.deadlineNext = undefined;
+    if (--this.#size === 0) this.#timer?.unref();
+  }
+
+  /** Drop every entry without expiring it and stop the timer. */
+  clear(): void {
+    for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadlineList = undefined;
+    this.#lists.clear();
+    this.#size = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+  }
+
+  #arm(due: number, now: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = due;
+    // Clamped: float rounding may put `ceil` one past 2^31-1, which Node would turn into 1 ms.
+    this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now))));
+  }
+
+  #fire(): void {
+    const now = Math.max(this.#clock.now(), this.#timerDue);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    const due: Timed[] = [];
+    let next = Infinity;
+    for (const [delay, list] of this.#lists) {
+      // A timer never fires early by Node's clock; the tolerance covers the rounding of `ceil` above.
+      while (list.head !== undefined && list.head.deadline <= now + 0.5) {
+        const entry = list.head;
+        this.remove(entry);
+        due.push(entry);
+      }
+      if (list.head === undefined) this.#lists.delete(delay);
+      else if (list.head.deadline < next) next = list.head.deadline;
+    }
+    if (next !== Infinity) this.#arm(next, now);
+    // Expire after the bookkeeping: an expiry may add or remove entries.
+    for (const entry of due) entry.expire();
+  }
+}

@@ -1,0 +1,70 @@
+import type { Admission } from '../breaker/breaker.js';
+import { PoolClosedError, type ClientPoolError } from '../errors.js';
+import type { Member } from '../member.js';
+import type { Attempt } from './attempt.js';
+import type { StageContext } from './context.js';
+import { ended, SUCCESS } from './outcome.js';
+import type { Stage } from './stage.js';
+
+/**
+ * Pick a client and hold it: the balancer chooses among ready clients (avoiding those this call tried),
+ * the breaker admits, and when every client is out of tokens the attempt queues (FIFO, `maxWait`, its
+ * signal). This stage takes the client, so it is the one place that settles it, whatever happens after:
+ * a value, an error, a timeout, a cancellation.
+ */
+export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
+  return (next) => {
+    const hold = (attempt: Attempt<T>, member: Member<T>, admission: Exclude<Admission, false>): Promise<unknown> => {
+      attempt.bind(member, admission);
+      attempt.group?.tried.push(member);
+      if (context.isTimed) attempt.start = context.now();
+      let result: Promise<unknown>;
+      try {
+        result = next(attempt);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
+        result = Promise.reject(error);
+      }
+      return result.then(
+        (value) => {
+          context.settle(attempt, SUCCESS);
+          return value;
+        },
+        (error: unknown) => {
+          const outcome = context.classify(attempt, error);
+          context.settle(attempt, outcome);
+          throw (outcome as { error: Error }).error;
+        },
+      );
+    };
+
+    return (attempt) => {
+      try {
+        attempt.checkStillWanted();
+        if (context.isClosing) throw new PoolClosedError();
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors
+        return Promise.reject(error);
+      }
+      const { roster, queue } = context;
+      const tried = attempt.group?.tried;
+      const picked = queue.length === 0 ? roster.select(attempt.balancer, tried, attempt.key) : undefined;
+      if (picked !== undefined) {
+        if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
+        if (picked.kind === 'unavailable') return Promise.reject(picked.error);
+      }
+      return queue.wait(attempt.balancer, attempt.group?.waitSignal ?? attempt.callerSignal, attempt.maxWait, attempt.method, tried, attempt.key).then(([member, admission]) => {
+        try {
+          attempt.checkStillWanted();
+        } catch (error) {
+          // Served after the call was over (or the caller left): give the client back at once.
+          attempt.bind(member, admission);
+          context.settle(attempt, ended('cancelled', error as ClientPoolError));
+          throw error;
+        }
+        return hold(attempt, member, admission);
+      });
+    };
+  };
+}
+

@@ -1,0 +1,187 @@
+import type { Clock } from '../clock.js';
+import { isClientPoolError, type ClientPoolError } from '../errors.js';
+import type { Emitter } from '../events.js';
+import type { ClientQueue } from '../limit/client-queue.js';
+import type { Limiter } from '../limit/limiter.js';
+import type { Member } from '../member.js';
+import type { Middleware } from '../middleware/middleware.js';
+import type { RateLimitEvent } from '../pool-events.js';
+import type { Random } from '../random.js';
+import type { AttemptsHost, CallAttempts } from '../resilience/call-attempts.js';
+import { HedgeDelays } from '../resilience/hedge-delay.js';
+import type { HedgePolicy } from '../resilience/hedge-policy.js';
+import type { RetryBudget } from '../resilience/retry-budget.js';
+import type { Roster } from '../roster.js';
+import { duration } from '../validate.js';
+import type { Attempt, AttemptHost } from './attempt.js';
+import { classify } from './classify.js';
+import type { StageContext } from './context.js';
+import { DeadlineQueue } from './deadlines.js';
+import { CallbackGuard } from './guard.js';
+import { ended, type Outcome } from './outcome.js';
+import { SignalWatch } from './signal-watch.js';
+import type { Step } from './stage.js';
+
+/** What the core is made of: the pool's parts, built by the pool from its options. */
+export interface PoolParts<T> {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly roster: Roster<T>;
+  readonly queue: ClientQueue<T>;
+  readonly limit: Limiter | undefined;
+  readonly isFailure: (error: unknown) => boolean;
+  readonly budget: RetryBudget | undefined;
+  readonly rateLimits: Emitter<RateLimitEvent>;
+}
+
+/**
+ * The state every stage, attempt and retry shares, with the one classifier and the one settle. The pool
+ * is the facade; this is what its pipeline runs on.
+ */
+export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHost<T> {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly roster: Roster<T>;
+  readonly queue: ClientQueue<T>;
+  readonly limit: Limiter | undefined;
+  readonly budget: RetryBudget | undefined;
+  readonly deadlines: DeadlineQueue;
+  readonly signals = new WeakMap<AbortSignal, SignalWatch>();
+  readonly guard = new CallbackGuard();
+  readonly hedgeDelays = new HedgeDelays();
+  readonly sleeping = new Set<CallAttempts<T>>();
+  /** Middleware with an `onOutcome` hook. */
+  observers: readonly Middleware<T>[] = [];
+  isClosing = false;
+  /** The pipeline for attempts that can be ended early; set by the pool when it composes. */
+  racedChain!: Step<T>;
+  readonly #isFailure: (error: unknown) => boolean;
+  readonly #rateLimits: Emitter<RateLimitEvent>;
+  /** Aborted by `destroy()`: the signal of attempts nothing else can end. */
+  readonly #destroyed = new AbortController();
+
+  constructor(parts: PoolParts<T>) {
+    this.clock = parts.clock;
+    this.deadlines = new DeadlineQueue(parts.clock);
+    this.random = parts.random;
+    this.roster = parts.roster;
+    this.queue = parts.queue;
+    this.limit = parts.limit;
+    this.budget = parts.budget;
+    this.#isFailure = parts.isFailure;
+    this.#rateLimits = parts.rateLimits;
+  }
+
+  get isTimed(): boolean {
+    return this.roster.isTimed;
+  }
+
+  get poolSignal(): AbortSignal {
+    return this.#destroyed.signal;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Abort the shared signal of attempts nothing else can end. */
+  destroy(error: ClientPoolError): void {
+    if (!this.#destroyed.signal.aborted) this.#destroyed.abort(error);
+  }
+
+  reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void {
+    if (this.#rateLimits.hasListeners) this.#rateLimits.emit({ scope, client, method, waitedMs: this.clock.now() - since, rejected });
+  }
+
+  classify(attempt: Attempt<T>, error: unknown): Outcome {
+    return classify(attempt, error, this.#isFailure, this.guard);
+  }
+
+  /**
+   * The one settle of an attempt that held a client: counters, latency, the breaker, observers, in that
+   * order, exactly once, whatever ended it (its function, a timeout, a cancellation, `destroy()`).
+   */
+  settle(attempt: Attempt<T>, outcome: Outcome): void {
+    if (!attempt.markEnded()) return;
+    if (attempt.deadlineList !== undefined) this.deadlines.remove(attempt);
+    if (attempt.watched !== undefined) SignalWatch.leave(attempt);
+    const member = attempt.member!;
+    const kind = outcome.kind;
+    let durationMs = Number.NaN;
+    if (!Number.isNaN(attempt.start)) {
+      const now = this.clock.now();
+      durationMs = now - attempt.start;
+      // A fast failure must not make a broken client look fast to latency-aware balancers: each failure
+      // at least doubles its estimate, so a client failing fast falls out of favour within a few calls.
+      if (kind === 'success' || kind === 'answered') member.latency.observe(durationMs, now);
+      else if (kind === 'failure') member.latency.observe(Math.max(durationMs, 2 * member.latency.valueAt(now), 1), now);
+      if (kind === 'success') this.hedgeDelays.record(attempt.method, durationMs);
+    }
+    this.roster.inFlight(member, -1);
+    this.#feedBreaker(member, attempt, kind, durationMs);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        observers[i]!.onOutcome!(attempt, outcome, durationMs);
+      } catch (error) {
+        this.guard.warn(`middleware "${observers[i]!.name}" onOutcome`, error);
+      }
+    }
+    if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  #feedBreaker(member: Member<T>, attempt: Attempt<T>, kind: Outcome['kind'], durationMs: number): void {
+    const breaker = member.breaker;
+    try {
+      if (kind === 'success') {
+        member.successes++;
+        breaker.success(attempt.admission, durationMs);
+      } else if (kind === 'failure') {
+        member.failures++;
+        breaker.failure(attempt.admission, durationMs);
+      } else if (kind === 'answered') {
+        member.failures++;
+        breaker.success(attempt.admission, durationMs);
+      } else {
+        // Cancelled, or refused before reaching the client: no verdict on it.
+        member.cancelled++;
+        breaker.release(attempt.admission);
+      }
+    } catch (error) {
+      this.guard.warn('the breaker', error);
+    }
+    if (breaker.state !== member.lastState || attempt.admission === 'probe' || member.placement === 'saturated') this.roster.afterBreaker(member);
+  }
+
+  /** A plain attempt ended by `destroy()`: no race to reject, so settle it here. */
+  release(attempt: Attempt<T>): void {
+    this.settle(attempt, ended('cancelled', attempt.endError!));
+  }
+
+  /** `call.pauseClient(ms)`: the upstream asked for a pause (429, Retry-After). */
+  pause(member: Member<T>, ms: number): void {
+    duration('pauseClient', ms);
+    member.limiter?.pause(ms);
+    this.roster.throttle(member, this.clock.now() + ms);
+  }
+
+  start(attempt: Attempt<T>): Promise<unknown> {
+    return this.racedChain(attempt);
+  }
+
+  withdraw(): boolean {
+    return this.budget === undefined || this.budget.tryWithdraw();
+  }
+
+  /** By default a retry follows failures of a client, which another client may not share. */
+  isRetryable(error: Error): boolean {
+    if (!isClientPoolError(error)) return false;
+    if (error.code === 'ERR_TIMEOUT') return true;
+    if (error.code !== 'ERR_CLIENT_CALL' && error.code !== 'ERR_CLIENT_PANIC') return false;
+    return this.guard.call('isFailure', this.#isFailure, error.cause, true);
+  }
+
+  hedgeDelay(policy: HedgePolicy, method: string): number {
+    return this.hedgeDelays.delay(policy, method);
+  }
+}

@@ -1,0 +1,100 @@
+import type { Call } from '../call.js';
+import { CallbackError, type ClientPoolError } from '../errors.js';
+import type { Middleware, Next } from '../middleware/middleware.js';
+import { Attempt } from './attempt.js';
+
+/** The rest of the journey from one stage on. */
+export type Step<T> = (attempt: Attempt<T>) => Promise<unknown>;
+
+/**
+ * A stage of the call pipeline: the middleware's `(call, next)` shape with its `next` bound once, when
+ * the chain is composed (undici's interceptors: `dispatch => dispatch`). Built-in stages (pool token,
+ * pick, client token, race) and user middleware compose into one chain, once per combination of stages
+ * in use, never per call.
+ */
+export type Stage<T> = (next: Step<T>) => Step<T>;
+
+/** Compose `stages` (outermost first; `undefined` ones left out) around `last`. */
+export function composeStages<T>(stages: readonly (Stage<T> | undefined)[], last: Step<T>): Step<T> {
+  let next = last;
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const stage = stages[i];
+    if (stage !== undefined) next = stage(next);
+  }
+  return next;
+}
+
+/** A rejected promise already handled: for a misbehaving caller who may drop it. */
+export function handledRejection(error: ClientPoolError): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(noop);
+  return promise;
+}
+
+function noop(): void {}
+
+/** The pool's attempt behind what a middleware passed to `next`: itself, or the original of a copy. */
+function attemptOf<T>(call: Call<T>): Attempt<T> | undefined {
+  if (call instanceof Attempt) return call as Attempt<T>;
+  const original: unknown = typeof call === 'object' && call !== null ? (call as { [Attempt.self]?: unknown })[Attempt.self] : undefined;
+  return original instanceof Attempt ? (original as Attempt<T>) : undefined;
+}
+
+/**
+ * A user middleware as a stage, guarded: whatever it does (throws, returns no promise, passes a copy of
+ * the call, calls `next` late or twice), the attempt ends with a typed error and nothing is left dangling.
+ */
+export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefined {
+  if (middleware.execute === undefined) return undefined;
+  const name = `middleware "${middleware.name}"`;
+  return (next) => {
+    const guardedNext = nextFor(name, next);
+    return (attempt) => {
+    let result: unknown;
+    try {
+      result = middleware.execute!(attempt, guardedNext);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
+      return Promise.reject(error);
+    }
+    if (result instanceof Promise) return result;
+    if (isThenable(result)) return Promise.resolve(result);
+    // The chain below may still settle: its outcome is dropped, its rejection handled.
+    attempt.invocation?.catch(noop);
+    return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
+    };
+  };
+}
+
+/** The `next` a middleware receives: finds the attempt behind what it is given. */
+function nextFor<T>(name: string, next: Step<T>): Next {
+  return (call) => {
+    const attempt = attemptOf(call as unknown as Call<T>);
+    if (attempt === undefined) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received'));
+    return next(attempt);
+  };
+}
+
+/** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
+export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
+  if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
+  if (attempt.endError !== undefined) return handledRejection(attempt.endError);
+  attempt.isInvoked = true;
+  try {
+    const result = attempt.invoke();
+    const promise = result instanceof Promise ? result : Promise.resolve(result);
+    attempt.invocation = promise;
+    return promise;
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
+    return Promise.reject(error);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  try {
+    return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,224 @@
+import { AbortedError, hasErrorCode, RetryBudgetExhaustedError, TimeoutError } from '../errors.js';
+import type { Member } from '../member.js';
+import type { Attempt, AttemptGroup } from '../pipeline/attempt.js';
+import { LOST_RACE } from '../pipeline/attempt.js';
+import type { DeadlineList, DeadlineQueue, Timed } from '../pipeline/deadlines.js';
+import type { CallbackGuard } from '../pipeline/guard.js';
+import { SignalWatch, type Watcher } from '../pipeline/signal-watch.js';
+import type { Random } from '../random.js';
+import type { HedgePolicy } from './hedge-policy.js';
+import { backoffDelay, type RetryPolicy } from './retry-policy.js';
+
+/** What a call with retries or hedges needs of its pool. */
+export interface AttemptsHost<T> {
+  readonly deadlines: DeadlineQueue;
+  readonly signals: WeakMap<AbortSignal, SignalWatch>;
+  readonly guard: CallbackGuard;
+  readonly random: Random;
+  /** The pool's clock. */
+  now(): number;
+  /** Whether the pool is closing: no new retry or hedge starts. */
+  readonly isClosing: boolean;
+  /** Run an attempt through the pipeline. */
+  start(attempt: Attempt<T>): Promise<unknown>;
+  /** One token of the retry budget, or false. */
+  withdraw(): boolean;
+  /** Whether an error is worth a retry by default (a client failure or a timeout). */
+  isRetryable(error: Error): boolean;
+  hedgeDelay(policy: HedgePolicy, method: string): number;
+  /** Calls sleeping in a backoff, which `close()` ends. */
+  readonly sleeping: Set<CallAttempts<T>>;
+}
+
+/** Makes attempt number `n` of the call, not yet started. */
+export type AttemptFactory<T> = (group: CallAttempts<T>, n: number, kind: 'first' | 'retry' | 'hedge') => Attempt<T>;
+
+const RUNNING = 0;
+const BACKING_OFF = 1;
+const DONE = 2;
+
+/**
+ * The attempts of one call with retries or hedges, with explicit state: attempts run (a hedge starts when
+ * the latest has not answered within the hedge delay), then, once every attempt in flight has failed,
+ * a backoff and a retry on a client not yet tried. The first success wins and ends the others; every
+ * extra attempt draws on the pool's retry budget (Finagle's and gRPC's retry budgets; hedging as in
+ * "The Tail at Scale", Dean and Barroso, 2013). One timer slot serves the hedge delay and the backoff,
+ * which never overlap.
+ */
+export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
+  readonly tried: Member<T>[] = [];
+  readonly #host: AttemptsHost<T>;
+  readonly #retry: RetryPolicy | undefined;
+  readonly #hedge: HedgePolicy | undefined;
+  readonly #method: string;
+  readonly #signal: AbortSignal | undefined;
+  readonly #newAttempt: AttemptFactory<T>;
+  #state = RUNNING;
+  readonly #inFlight: Attempt<T>[] = [];
+  #attempts = 0;
+  #retriesLeft: number;
+  #hedgesLeft: number;
+  #previousDelay: number;
+  /** The last attempt's error: a later failure to even choose a client must not hide it. */
+  #lastError: Error | undefined;
+  #waitController: AbortController | undefined;
+  #resolve!: (value: unknown) => void;
+  #reject!: (error: Error) => void;
+
+  deadline = 0;
+  deadlineList: DeadlineList | undefined;
+  deadlinePrev: Timed | undefined;
+  deadlineNext: Timed | undefined;
+  watched: SignalWatch | undefined;
+  watchPrev: Watcher | undefined;
+  watchNext: Watcher | undefined;
+
+  constructor(
+    host: AttemptsHost<T>,
+    retry: RetryPolicy | undefined,
+    hedge: HedgePolicy | undefined,
+    method: string,
+    signal: AbortSignal | undefined,
+    newAttempt: AttemptFactory<T>,
+  ) {
+    this.#host = host;
+    this.#newAttempt = newAttempt;
+    this.#retry = retry;
+    this.#hedge = hedge;
+    this.#method = method;
+    this.#signal = signal;
+    this.#retriesLeft = retry === undefined ? 0 : retry.attempts - 1;
+    this.#hedgesLeft = hedge === undefined ? 0 : hedge.maxHedges;
+    this.#previousDelay = retry?.initial ?? 0;
+  }
+
+  get isDone(): boolean {
+    return this.#state === DONE;
+  }
+
+  /** Aborted once the call is over: ends the waits of attempts that have not started. Made when first read. */
+  get waitSignal(): AbortSignal {
+    this.#waitController ??= new AbortController();
+    if (this.#state === DONE) this.#waitController.abort(LOST_RACE);
+    return this.#waitController.signal;
+  }
+
+  run(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#launch('first');
+    });
+  }
+
+  /** End a call sleeping in a backoff: the pool is closing. It fails with its last attempt's error. */
+  wake(): void {
+    if (this.#state === BACKING_OFF) this.#finish(this.#lastError ?? new AbortedError(undefined, 'the pool closed during a retry backoff'));
+  }
+
+  #launch(kind: 'first' | 'retry' | 'hedge'): void {
+    const host = this.#host;
+    const attempt = this.#newAttempt(this, ++this.#attempts, kind);
+    attempt.launchedAt = host.now();
+    this.#inFlight.push(attempt);
+    if (this.#hedgesLeft > 0) {
+      host.deadlines.remove(this);
+      host.deadlines.add(this, host.hedgeDelay(this.#hedge!, this.#method));
+    }
+    host.start(attempt).then(
+      (value) => this.#succeeded(attempt, value),
+      (error: unknown) => this.#failed(attempt, error as Error),
+    );
+  }
+
+  /** The hedge delay or the backoff is over. */
+  expire(): void {
+    if (this.#state === BACKING_OFF) {
+      this.#host.sleeping.delete(this);
+      SignalWatch.leave(this);
+      this.#state = RUNNING;
+      this.#launch('retry');
+      return;
+    }
+    if (this.#state !== RUNNING || this.#hedgesLeft === 0 || this.#host.isClosing || !this.#host.withdraw()) return;
+    this.#hedgesLeft--;
+    this.#launch('hedge');
+  }
+
+  /** The caller aborted during a backoff (attempts in flight watch the signal themselves). */
+  aborted(reason: unknown): void {
+    this.#finish(new AbortedError(reason));
+  }
+
+  #succeeded(winner: Attempt<T>, value: unknown): void {
+    this.#forget(winner);
+    if (this.#state === DONE) return;
+    // An attempt outrun by one launched after it, on another client, was slower than a peer: a timeout
+    // of its client (a black hole must reach its breaker even when hedges always save the call). One on
+    // the same client, or launched later, is merely cancelled.
+    const now = this.#host.now();
+    for (const loser of this.#inFlight) {
+      if (loser.attempt < winner.attempt && loser.member !== undefined && loser.member !== winner.member) {
+        const error = new TimeoutError(Math.round(now - loser.launchedAt), loser.clientName);
+        loser.end('failure', error, error);
+      } else {
+        loser.end('cancelled', LOST_RACE, LOST_RACE);
+      }
+    }
+    this.#finish(undefined, value);
+  }
+
+  #failed(attempt: Attempt<T>, error: Error): void {
+    this.#forget(attempt);
+    if (this.#state === DONE) return;
+    const wasChosen = attempt.member !== undefined;
+    if (hasErrorCode(error, 'ERR_ABORTED') && error !== LOST_RACE) return this.#finish(error);
+    // No client could be chosen: report the last attempt's failure if there was one.
+    if (!wasChosen) {
+      if (this.#inFlight.length === 0) this.#finish(this.#lastError ?? error);
+      return;
+    }
+    this.#lastError = error;
+    if (this.#inFlight.length > 0) return;
+    const delay = this.#retryDelay(error, attempt.attempt);
+    if (typeof delay !== 'number') return this.#finish(delay);
+    this.#retriesLeft--;
+    this.#previousDelay = delay;
+    this.#state = BACKING_OFF;
+    this.#host.sleeping.add(this);
+    this.#host.deadlines.remove(this);
+    this.#host.deadlines.add(this, delay);
+    if (this.#signal !== undefined) SignalWatch.join(this.#host.signals, this.#signal, this);
+  }
+
+  /** The backoff before the next retry, or the error to finish with. */
+  #retryDelay(error: Error, attempt: number): number | Error {
+    const retry = this.#retry;
+    const host = this.#host;
+    if (retry === undefined || this.#retriesLeft === 0 || host.isClosing) return error;
+    const isWorthIt = retry.retryOn === undefined ? host.isRetryable(error) : host.guard.call2('retry.retryOn', retry.retryOn, error, attempt, false);
+    if (!isWorthIt) return error;
+    const backoff = backoffDelay(retry, attempt, this.#previousDelay, host.random);
+    const retryAfter = host.guard.call('retry.retryAfter', retry.retryAfter, error, undefined);
+    const after = typeof retryAfter === 'number' && retryAfter >= 0 ? retryAfter : 0;
+    if (!(after <= retry.max)) return error;
+    if (!host.withdraw()) return new RetryBudgetExhaustedError(error, this.#attempts);
+    return Math.max(backoff, after);
+  }
+
+  #forget(attempt: Attempt<T>): void {
+    const i = this.#inFlight.indexOf(attempt);
+    if (i >= 0) this.#inFlight.splice(i, 1);
+  }
+
+  #finish(error: Error | undefined, value?: unknown): void {
+    if (this.#state === DONE) return;
+    if (this.#state === BACKING_OFF) this.#host.sleeping.delete(this);
+    this.#state = DONE;
+    this.#host.deadlines.remove(this);
+    SignalWatch.leave(this);
+    this.#waitController?.abort(LOST_RACE);
+    if (error === undefined) this.#resolve(value);
+    else this.#reject(error);
+  }
+}

@@ -1,0 +1,95 @@
+import { getEventListeners } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClientPool, hasErrorCode, type Limiter } from '../../src/index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const client = { id: 'a' };
+
+describe('an abort is honoured at every await of the journey', () => {
+  it('a caller abort while a custom limiter answers rejects ERR_ABORTED without starting the function', async () => {
+    const limit: Limiter = { take: async () => {} };
+    const pool = new ClientPool<typeof client>({ limit });
+    pool.add(client);
+    const controller = new AbortController();
+    let started = false;
+    const call = pool.run(() => {
+      started = true;
+      return new Promise(() => {});
+    }, { signal: controller.signal });
+    controller.abort(new Error('caller left'));
+    const error: unknown = await call.catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_ABORTED')).toBe(true);
+    expect((error as Error).cause).toEqual(new Error('caller left'));
+    expect(started).toBe(false);
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('an abort fired from onRateLimit, after the wait for a pool token, stops the call before its function', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof client>({ limit: { rate: 10, burst: 1 } });
+    pool.add(client);
+    await pool.run(() => 'spends the only token');
+    const controller = new AbortController();
+    pool.onRateLimit(() => controller.abort(new Error('gave up')));
+    let started = false;
+    const call = pool.run(() => {
+      started = true;
+      return new Promise(() => {});
+    }, { signal: controller.signal });
+    const settled = call.catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(150);
+    const error = await settled;
+    expect(hasErrorCode(error, 'ERR_ABORTED')).toBe(true);
+    expect(started).toBe(false);
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('an abort while the call waits for a client with tokens leaves the queue at once', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof client>();
+    pool.add(client, { limit: { rate: 1, burst: 1 } });
+    await pool.run(() => 'spends the client token');
+    const controller = new AbortController();
+    const call = pool.run(() => 'never', { signal: controller.signal, maxWait: 5_000 }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    controller.abort('stop');
+    expect(hasErrorCode(await call, 'ERR_ABORTED')).toBe(true);
+    await pool.close();
+  });
+
+  it('a caller abort ends a function that ignores its signal, and the client hears no verdict', async () => {
+    const pool = new ClientPool<typeof client>({ breaker: { maxFailures: 1 } });
+    pool.add(client);
+    const controller = new AbortController();
+    const call = pool.run(() => new Promise(() => {}), { signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort('bye');
+    expect(hasErrorCode(await call, 'ERR_ABORTED')).toBe(true);
+    const [member] = pool.members();
+    expect(member).toMatchObject({ inFlight: 0, cancelled: 1, failures: 0, state: { kind: 'closed' } });
+    await pool.close();
+  });
+
+  it('one listener per caller signal however many calls share it, none left once they end', async () => {
+    const pool = new ClientPool<typeof client>();
+    pool.add(client);
+    const controller = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on('warning', onWarning);
+    const gates: (() => void)[] = [];
+    const calls = Array.from({ length: 50 }, () => pool.run(() => new Promise<void>((resolve) => gates.push(resolve)), { signal: controller.signal }));
+    await Promise.resolve();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    for (const open of gates) open();
+    await Promise.all(calls);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toHaveLength(0);
+    await pool.close();
+  });
+});

@@ -1,0 +1,216 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClientPool, hasErrorCode, isClientPoolError, type Balancer, type Middleware } from '../../src/index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const a = { id: 'a' };
+const b = { id: 'b' };
+
+/** Unhandled rejections seen while `body` runs and a few turns after. */
+async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown): number => seen.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    await body();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  return seen;
+}
+
+let warnings: unknown[] = [];
+function quietWarnings(): void {
+  warnings = [];
+  vi.spyOn(process, 'emitWarning').mockImplementation((warning: string | Error) => void warnings.push(warning));
+}
+
+describe('a user callback that throws or misbehaves never leaks a call', () => {
+  it('an isFailure that throws counts the failure; the caller gets the original error as cause', async () => {
+    quietWarnings();
+    const pool = new ClientPool<typeof a>({ isFailure: (e) => (e as { cause: { status: number } }).cause.status >= 500 });
+    pool.add(a);
+    const error = await pool.run(() => Promise.reject('boom')).catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_CLIENT_PANIC')).toBe(true);
+    expect((error as Error).cause).toBe('boom');
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, failures: 1 });
+    expect(warnings).toHaveLength(1);
+    await pool.close();
+  });
+
+  it('a retryOn that throws ends the retries with the attempt error', async () => {
+    quietWarnings();
+    const pool = new ClientPool<typeof a>({ retry: { retryOn: (e) => (e.cause as { response: { status: number } }).response.status >= 500 } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    const error = await pool
+      .run(() => {
+        calls++;
+        throw new Error('down');
+      })
+      .catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_CLIENT_CALL')).toBe(true);
+    expect(calls).toBe(1);
+    expect(pool.members().map((m) => m.inFlight)).toEqual([0, 0]);
+    await pool.close();
+  });
+
+  it('a retryAfter that throws is as if it found none', async () => {
+    quietWarnings();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 }, retryAfter: () => { throw new Error('bad'); } } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    await expect(pool.run(() => (++calls === 1 ? Promise.reject(new Error('first fails')) : 'second'))).resolves.toBe('second');
+    await pool.close();
+  });
+
+  it('a middleware that calls next() but returns nothing fails the call with ERR_CALLBACK, and the dropped rejection is handled', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use((call, next) => {
+      void next(call);
+      return undefined as unknown as Promise<unknown>;
+    });
+    pool.add(a);
+    const unhandled = await unhandledDuring(async () => {
+      const error = await pool.run(() => Promise.reject(new Error('late'))).catch((e: unknown) => e);
+      expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    });
+    expect(unhandled).toEqual([]);
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('a middleware that calls next() twice runs the function once; the second next() is refused', async () => {
+    const pool = new ClientPool<typeof a>();
+    let runs = 0;
+    let second: unknown;
+    pool.use(async (call, next) => {
+      const value = await next(call);
+      second = await next(call).catch((e: unknown) => e);
+      return value;
+    });
+    pool.add(a);
+    await expect(pool.run(() => ++runs)).resolves.toBe(1);
+    expect(runs).toBe(1);
+    expect(hasErrorCode(second, 'ERR_CALLBACK')).toBe(true);
+    await pool.close();
+  });
+
+  it('a middleware that passes a copy of the call still reaches the function with the pool\'s call', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use((call, next) => next({ ...call }));
+    pool.add(a);
+    await expect(pool.run((client, call) => `${client.id}:${call.clientName}`)).resolves.toBe('a:client-1');
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('a middleware that passes something else to next() fails the call with ERR_CALLBACK', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use((_call, next) => next({} as never));
+    pool.add(a);
+    expect(hasErrorCode(await pool.run(() => 1).catch((e: unknown) => e), 'ERR_CALLBACK')).toBe(true);
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('a middleware that throws synchronously is recovered and counted', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use(() => {
+      throw new Error('sync');
+    });
+    pool.add(a);
+    expect(hasErrorCode(await pool.run(() => 1).catch((e: unknown) => e), 'ERR_CLIENT_CALL')).toBe(true);
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, failures: 1 });
+    await pool.close();
+  });
+
+  it('an around hook that returns nothing fails the call with ERR_CALLBACK, with no unhandled rejection', async () => {
+    const pool = new ClientPool<typeof a>();
+    const around: Middleware = { name: 'bad-around', around: (_scope, next) => void next() as never };
+    pool.use(around);
+    pool.add(a);
+    const unhandled = await unhandledDuring(async () => {
+      const error = await pool.run(() => Promise.reject(new Error('inner'))).catch((e: unknown) => e);
+      expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    });
+    expect(unhandled).toEqual([]);
+    await pool.close();
+  });
+
+  it('a balancer whose pick() throws fails the call with ERR_CALLBACK and the error as cause', async () => {
+    const broken = new Error('pick broke');
+    const strategy: Balancer<typeof a> = { pick: () => { throw broken; } };
+    const pool = new ClientPool<typeof a>({ strategy });
+    pool.add(a);
+    const error = await pool.run(() => 1).catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    expect((error as Error).cause).toBe(broken);
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('an error whose causes form a cycle ends its retries', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
+    pool.add(a);
+    pool.add(b);
+    const first = new Error('a');
+    const second = new Error('b', { cause: first });
+    (first as { cause?: unknown }).cause = second;
+    const error = await pool.run(() => Promise.reject(first)).catch((e: unknown) => e);
+    expect(isClientPoolError(error)).toBe(true);
+    await pool.close();
+  });
+
+  it('errors with throwing getters and Proxies are recovered into typed errors', async () => {
+    quietWarnings();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 } }, isFailure: (e) => (e as { status: number }).status > 0 });
+    pool.add(a);
+    pool.add(b);
+    const getter = Object.defineProperty(new Error('getter'), 'cause', { get: () => { throw new Error('no cause for you'); } });
+    const proxy = new Proxy({}, { get: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } });
+    for (const thrown of [getter, proxy]) {
+      const error = await pool.run(() => Promise.reject(thrown)).catch((e: unknown) => e);
+      expect(isClientPoolError(error)).toBe(true);
+    }
+    expect(pool.members().map((m) => m.inFlight)).toEqual([0, 0]);
+    await pool.close();
+  });
+
+  it('an onOutcome hook that throws is reported, and the call and counters are unharmed', async () => {
+    quietWarnings();
+    const pool = new ClientPool<typeof a>();
+    pool.use({ name: 'bad-observer', onOutcome: () => { throw new Error('observer'); } });
+    pool.add(a);
+    await expect(pool.run(() => 7)).resolves.toBe(7);
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, successes: 1 });
+    await pool.close();
+  });
+
+  it('a client removed from a state-change listener is never called after its close hook ran', async () => {
+    const events: string[] = [];
+    const pool = new ClientPool<typeof a>({ breaker: { maxFailures: 1, cooldown: 0 } });
+    pool.add(a, { name: 'a', close: () => void events.push('closed a') });
+    pool.onStateChange((change) => {
+      if (change.to.kind === 'half-open') void pool.remove('a');
+    });
+    await pool.run(() => Promise.reject(new Error('open it'))).catch(() => undefined);
+    // Cooldown 0: the next pick moves it to half-open, and the listener removes it mid-pick.
+    const result = await pool.run((client) => {
+      events.push(`called ${client.id}`);
+      return 'ran';
+    }).catch((e: unknown) => (e as { code: string }).code);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const closedAt = events.indexOf('closed a');
+    expect(closedAt).toBeGreaterThanOrEqual(0);
+    expect(events.slice(closedAt + 1)).not.toContain('called a');
+    expect(['ran', 'ERR_NO_CLIENTS', 'ERR_ALL_CIRCUITS_OPEN']).toContain(result);
+    await pool.close();
+  });
+});

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClientPool, hasErrorCode } from '../../src/index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const a = { id: 'a' };
+const b = { id: 'b' };
+
+describe('close() ends everything', () => {
+  it('a call sleeping in a 5 s retry backoff settles before close() resolves, with no timer left', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 5_000, max: 5_000, jitter: 'none' } } });
+    pool.add(a);
+    pool.add(b);
+    let settledAt: number | undefined;
+    const call = pool.run(() => Promise.reject(new Error('fails'))).catch((e: unknown) => {
+      settledAt = Date.now();
+      return e;
+    });
+    await vi.advanceTimersByTimeAsync(1);
+    const start = Date.now();
+    let closedAt: number | undefined;
+    const closed = pool.close().then(() => (closedAt = Date.now()));
+    await vi.advanceTimersByTimeAsync(0);
+    await closed;
+    expect(hasErrorCode(await call, 'ERR_CLIENT_CALL')).toBe(true);
+    expect(settledAt).toBeDefined();
+    expect(settledAt! - start).toBe(0);
+    expect(closedAt! - start).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a call waiting out a Retry-After settles when the pool closes', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 60_000 } } });
+    pool.add(a);
+    pool.add(b);
+    const call = pool.run(() => Promise.reject(Object.assign(new Error('429'), { retryAfterMs: 30_000 }))).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1);
+    await pool.close();
+    expect(hasErrorCode(await call, 'ERR_CLIENT_CALL')).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('close({ signal }) turns into destroy when its signal aborts: never-settling calls reject and hooks run', async () => {
+    const closedHooks: string[] = [];
+    const pool = new ClientPool<typeof a>();
+    pool.add(a, { name: 'a', close: () => void closedHooks.push('a') });
+    const timed = pool.run(() => new Promise(() => {}), { timeout: 60_000 }).catch((e: unknown) => e);
+    let seenSignal: AbortSignal | undefined;
+    const plain = pool.run((_client, call) => {
+      seenSignal = call.signal;
+      return new Promise((_resolve, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason)));
+    }).catch((e: unknown) => e);
+    const controller = new AbortController();
+    const closing = pool.close({ signal: controller.signal });
+    controller.abort(new Error('shutdown deadline'));
+    await closing;
+    expect(hasErrorCode(await timed, 'ERR_POOL_CLOSED')).toBe(true);
+    expect(hasErrorCode(await plain, 'ERR_POOL_CLOSED')).toBe(true);
+    expect(seenSignal?.aborted).toBe(true);
+    expect(closedHooks).toEqual(['a']);
+  });
+
+  it('destroy(reason) ends calls at every point: waiting for a token, in flight, and in backoff', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ limit: { rate: 1, burst: 1 }, timeout: 60_000 });
+    pool.add(a);
+    const inFlight = pool.run(() => new Promise(() => {})).catch((e: unknown) => e);
+    const waiting = pool.run(() => 'never', { maxWait: 10_000 }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1);
+    const reason = new Error('now');
+    await pool.destroy(reason);
+    const inFlightError = await inFlight;
+    expect(hasErrorCode(inFlightError, 'ERR_POOL_CLOSED')).toBe(true);
+    expect((inFlightError as Error).cause).toBe(reason);
+    expect(hasErrorCode(await waiting, 'ERR_POOL_CLOSED')).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a call started after close() fails with ERR_POOL_CLOSED', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.add(a);
+    await pool.close();
+    expect(hasErrorCode(await pool.run(() => 1).catch((e: unknown) => e), 'ERR_POOL_CLOSED')).toBe(true);
+  });
+});

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClientPool, failureRate, hasErrorCode, RetryBudgetExhaustedError } from '../../src/index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const a = { id: 'a' };
+const b = { id: 'b' };
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('retries and hedges blame an attempt only on its own client', () => {
+  it('hedges on the one client that all win: the client stays closed with no failure', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({
+      breaker: failureRate({ threshold: 0.5, window: { kind: 'count', size: 10 }, minimumThroughput: 5 }),
+      hedge: { delay: 10 },
+      retryBudget: false,
+    });
+    pool.add(a);
+    const results = Array.from({ length: 12 }, () => pool.run(async (_client, call) => {
+      await sleep(call.kind === 'first' ? 50 : 5);
+      return call.kind;
+    }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await Promise.all(results)).toEqual(Array(12).fill('hedge'));
+    expect(pool.members()[0]).toMatchObject({ state: { kind: 'closed' }, failures: 0, inFlight: 0 });
+  });
+
+  it('an attempt outrun by a hedge on another client is a timeout of its own client', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ breaker: { maxFailures: 1 }, hedge: { delay: 10 }, retryBudget: false });
+    pool.add(a, { name: 'slow' });
+    pool.add(b, { name: 'fast' });
+    const result = pool.run(async (client) => {
+      await sleep(client === a ? 1_000 : 5);
+      return client.id;
+    });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await result).toBe('b');
+    const byName = Object.fromEntries(pool.members().map((m) => [m.name, m]));
+    expect(byName['slow']).toMatchObject({ failures: 1, state: { kind: 'open' } });
+    expect(byName['fast']).toMatchObject({ successes: 1, failures: 0 });
+  });
+
+  it('a retry refused by the retry budget says so in the error the caller gets', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 0, max: 0 } }, retryBudget: { ratio: 0, reserve: 0 } });
+    pool.add(a);
+    pool.add(b);
+    const error = await pool.run(() => Promise.reject(new Error('down'))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryBudgetExhaustedError);
+    expect(hasErrorCode(error, 'ERR_RETRY_BUDGET')).toBe(true);
+    expect(hasErrorCode((error as Error).cause, 'ERR_CLIENT_CALL')).toBe(true);
+    expect((error as Error).message).toMatch(/retry budget/);
+  });
+
+  it('a retried call whose first attempt succeeds makes one attempt', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3 } });
+    pool.add(a);
+    pool.add(b);
+    let attempts = 0;
+    await expect(pool.run(() => ++attempts)).resolves.toBe(1);
+    expect(attempts).toBe(1);
+  });
+
+  it('a retry goes to a client not tried yet', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
+    pool.add(a);
+    pool.add(b);
+    const seen: string[] = [];
+    const value = await pool.run((client) => {
+      seen.push(client.id);
+      return seen.length === 1 ? Promise.reject(new Error('first')) : client.id;
+    });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).not.toBe(seen[1]);
+    expect(value).toBe(seen[1]);
+  });
+});
