@@ -3,7 +3,6 @@ import type { Limiter } from './limit/limiter.js';
 import type { TokenBucket } from './limit/token-bucket.js';
 import { PeakEwma } from './peak-ewma.js';
 import { heapNode, type HeapNode } from './util/indexed-heap.js';
-import type { Attempt } from './pipeline/attempt.js';
 
 /** What a balancer may read of a client in the pool. */
 export interface PoolMember<T = unknown> {
@@ -78,8 +77,14 @@ export class Member<T> implements PoolMember<T> {
   /** Its pick results, made once: a pick allocates nothing. */
   readonly readyAsCall: { readonly kind: 'ready'; readonly member: Member<T>; readonly admission: 'call' };
   readonly readyAsProbe: { readonly kind: 'ready'; readonly member: Member<T>; readonly admission: 'probe' };
-  /** Its attempts in flight, linked through the attempts themselves: what `destroy()` ends. */
-  #attempts: Attempt<T> | undefined;
+  /**
+   * Bumped by `destroy()` when it releases the attempts still in flight: an attempt bound under an older
+   * epoch was already counted, and its late end changes nothing. (A number, not a list of attempts: a
+   * link from this long-lived record to each short-lived attempt would cost a write barrier per call.)
+   */
+  epoch = 0;
+  /** Its attempts in flight that the pool tracks one by one (the rest `destroy()` releases by count). */
+  tracked = 0;
 
   constructor(
     client: T,
@@ -103,29 +108,6 @@ export class Member<T> implements PoolMember<T> {
     this.node = heapNode<Member<T>>(this);
     this.readyAsCall = Object.freeze({ kind: 'ready', member: this, admission: 'call' });
     this.readyAsProbe = Object.freeze({ kind: 'ready', member: this, admission: 'probe' });
-  }
-
-  linkAttempt(attempt: Attempt<T>): void {
-    attempt.memberPrev = undefined;
-    attempt.memberNext = this.#attempts;
-    if (this.#attempts !== undefined) this.#attempts.memberPrev = attempt;
-    this.#attempts = attempt;
-  }
-
-  unlinkAttempt(attempt: Attempt<T>): void {
-    const { memberPrev: prev, memberNext: next } = attempt;
-    if (prev === undefined) {
-      if (this.#attempts === attempt) this.#attempts = next;
-    } else prev.memberNext = next;
-    if (next !== undefined) next.memberPrev = prev;
-    attempt.memberPrev = attempt.memberNext = undefined;
-  }
-
-  /** Its attempts in flight now (a copy: ending one unlinks it). */
-  attemptsInFlight(): Attempt<T>[] {
-    const list: Attempt<T>[] = [];
-    for (let a = this.#attempts; a !== undefined; a = a.memberNext) list.push(a);
-    return list;
   }
 
   get latencyMs(): number {

@@ -16,6 +16,7 @@ import { InvalidOptionError } from './errors.js';
 import type { Balancer } from './balancers/balancer.js';
 import { retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
 import type { HedgePolicy } from './resilience/hedge-policy.js';
+import type { Plan } from './pipeline/attempt.js';
 
 /** Options of a {@link ClientPool}. */
 export interface PoolOptions<T> {
@@ -143,10 +144,8 @@ export function breakerFactory(option: PoolOptions<unknown>['breaker']): Breaker
   return ({ clock }) => new ConsecutiveBreaker(option, clock, 'breaker');
 }
 
-/** Options resolved for the pool, or for one method: what a call falls back on. */
-export interface MethodDefaults<T> {
-  readonly timeout: number | undefined;
-  readonly balancer: Balancer<T>;
+/** Options resolved for the pool, or for one method: what a call falls back on, and the plan of calls that override nothing. */
+export interface MethodDefaults<T> extends Plan<T> {
   readonly retry: RetryPolicy | undefined;
   readonly hedge: HedgePolicy | undefined;
 }
@@ -159,7 +158,9 @@ export interface DefaultsHost<T> {
 
 /** The pool's defaults, and each method's (method > pool), validated once. */
 export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T>): { pool: MethodDefaults<T>; methods: Map<string, MethodDefaults<T>> | undefined } {
+  const maxWait = duration('maxWait', options.maxWait ?? 1_000);
   const pool: MethodDefaults<T> = {
+    maxWait,
     timeout: options.timeout === undefined ? undefined : positiveDuration('timeout', options.timeout),
     balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
     retry: retryPolicy(options.retry),
@@ -172,6 +173,7 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
     const prefix = `methods.${method}`;
     optionsObject(prefix, own);
     methods.set(method, {
+      maxWait,
       timeout: own.timeout === undefined ? pool.timeout : positiveDuration(`${prefix}.timeout`, own.timeout),
       balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
       retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),

@@ -1,6 +1,5 @@
-import { validateStrategy, type Strategy } from './balancers/strategies.js';
 import type { BreakerFactory } from './breaker/breaker.js';
-import type { CallFunction, CallScope, RunOptions } from './call.js';
+import type { CallFunction, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, UnknownClientError } from './errors.js';
 import { Emitter, type Event } from './events.js';
@@ -10,6 +9,7 @@ import { ClientQueue } from './limit/client-queue.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
 import { Attempt } from './pipeline/attempt.js';
+import { CallPlanner, EMPTY_OPTIONS } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
 import { pickClientStage } from './pipeline/pick-client.js';
 import { PoolCore } from './pipeline/pool-core.js';
@@ -17,30 +17,14 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import {
-  breakerFactory,
-  checkRunOptions,
-  clientLimits,
-  limiter,
-  resolveDefaults,
-  rosterPolicy,
-  type AddOptions,
-  type CloseOptions,
-  type MethodDefaults,
-  type PoolOptions,
-} from './pool-options.js';
+import { breakerFactory, checkRunOptions, clientLimits, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
-import { hedgePolicy, type HedgeOptions, type HedgePolicy } from './resilience/hedge-policy.js';
 import { RetryBudget } from './resilience/retry-budget.js';
-import { retryPolicy } from './resilience/retry-policy.js';
 import { Removals } from './removals.js';
 import { Roster } from './roster.js';
-import { abortSignal, callable, clockOption, duration, nonEmptyString, optionsObject, positive, positiveDuration } from './validate.js';
-
-/** Run options of a call that gave none. */
-export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
+import { abortSignal, callable, clockOption, optionsObject, positive } from './validate.js';
 
 /**
  * A pool of interchangeable clients. Each `run()` is one journey through a pipeline of stages, composed
@@ -60,10 +44,8 @@ export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
 export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #clock: Clock;
   readonly #breakerFactory: BreakerFactory;
-  readonly #maxWait: number;
-  readonly #defaults: MethodDefaults<T>;
-  readonly #methods: Map<string, MethodDefaults<T>> | undefined;
-  #usesBudget = false;
+  /** Options resolved per call: call > method > pool. */
+  readonly #planner: CallPlanner<T>;
   readonly #roster: Roster<T>;
   /** What the pipeline runs on: the parts, the one classifier and the one settle. */
   readonly #core: PoolCore<T>;
@@ -72,7 +54,6 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /** The composed pipeline: for attempts nothing can end early, and for raced ones. */
   #plainChain!: Step<T>;
   #hasSharedLimits = false;
-  #autoName = 0;
   readonly #removals: Removals<T>;
   #closing: Promise<void> | undefined;
   readonly #stateChanges = new Emitter<StateChange>();
@@ -92,7 +73,6 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const clock = (this.#clock = clockOption('clock', options.clock) ?? systemClock);
     const random = options.random === undefined ? Math.random : callable<Random>('random', options.random);
     const isFailure = options.isFailure === undefined ? () => true : callable<(error: unknown) => boolean>('isFailure', options.isFailure);
-    this.#maxWait = duration('maxWait', options.maxWait ?? 1_000);
     if (typeof (options.measureLatency ?? false) !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', options.measureLatency);
     this.#breakerFactory = breakerFactory(options.breaker);
     const policy = rosterPolicy(options);
@@ -105,13 +85,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     this.#core = new PoolCore({ clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, rateLimits: this.#rateLimits });
     this.#roster.isTimed = options.measureLatency === true;
-    const resolved = resolveDefaults(options, {
-      balancerFor: (strategy: Strategy<T>, option: string) => this.#roster.balancerFor(validateStrategy<T>(option, strategy)),
-      hedgePolicy: (option: HedgeOptions | false | undefined, prefix: string) => this.#hedgePolicy(option, prefix),
-    });
-    this.#defaults = resolved.pool;
-    this.#methods = resolved.methods;
-    this.#usesBudget = [this.#defaults, ...(this.#methods?.values() ?? [])].some((d) => d.retry !== undefined || d.hedge !== undefined);
+    this.#planner = new CallPlanner(options, roster);
     this.#compose();
     if (options.healthCheck !== undefined) {
       this.#health = rosterHealth(options.healthCheck, roster, (client, isDown) => {
@@ -135,7 +109,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     const runOptions = options ?? EMPTY_OPTIONS;
     if (this.#around === undefined) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
-    return runAround(this.#around, () => this.#scope(runOptions), () => this.#run(fn, runOptions)) as Promise<Awaited<R>>;
+    return runAround(this.#around, () => this.#planner.scope(runOptions), () => this.#run(fn, runOptions)) as Promise<Awaited<R>>;
   }
 
   /**
@@ -151,38 +125,26 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const signal = options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
       const method = options.method ?? 'unknown';
-      const defaults = (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
-      const timeout = options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout);
-      const balancer = options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy);
-      const maxWait = options.maxWait ?? this.#maxWait;
-      const retry = options.retry === undefined ? defaults.retry : retryPolicy(options.retry);
-      const hedge = options.hedge === undefined ? defaults.hedge : this.#hedgePolicy(options.hedge, 'hedge');
+      const planner = this.#planner;
+      const defaults = planner.defaultsFor(method);
+      const plan = planner.plan(options, defaults);
+      const retry = planner.retry(options, defaults);
+      const hedge = planner.hedge(options, defaults);
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
-      if (retry !== undefined || hedge !== undefined) this.#usesBudget = true;
-      if (this.#usesBudget) core.budget?.deposit();
-      if (retry === undefined && hedge === undefined) {
-        const attempt = new Attempt(core, fn, options, method, timeout, balancer, maxWait, 1, 'first', undefined, false);
-        return attempt.isRaced ? core.racedChain(attempt) : this.#plainChain(attempt);
+      if (retry !== undefined || hedge !== undefined) planner.usesBudget = true;
+      if (planner.usesBudget) core.budget?.deposit();
+      if (hedge === undefined) {
+        const first = new Attempt(core, fn, options, method, plan, 1, 'first', undefined, false);
+        const result = first.race === undefined ? this.#plainChain(first) : core.racedChain(first);
+        // Retries only: the first attempt runs plain; the retry machinery is made once it fails.
+        return retry === undefined ? result : CallAttempts.after(core, result, first, retry);
       }
-      const isHedged = hedge !== undefined;
-      const next = (group: CallAttempts<T>, n: number, kind: 'first' | 'retry' | 'hedge'): Attempt<T> =>
-        new Attempt(core, fn, options, method, timeout, balancer, maxWait, n, kind, group, isHedged);
-      return new CallAttempts(core, retry, hedge, method, signal, next).run();
+      return new CallAttempts(core, retry, hedge, { fn, options, method, plan }).run();
     } catch (error) {
       // Every error thrown above is a clientpool error (validation, closed, aborted).
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       return Promise.reject(error);
     }
-  }
-
-  /** What `around` hooks see of a call: its label, options, and whether it may make several attempts. */
-  #scope(options: RunOptions<T>): CallScope<T> {
-    if (options !== EMPTY_OPTIONS) checkRunOptions(options);
-    const method = options.method ?? 'unknown';
-    const defaults = this.#methods?.get(method) ?? this.#defaults;
-    const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
-    const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
-    return { method, options, isResilient: mayRetry || mayHedge };
   }
 
   /**
@@ -207,10 +169,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const weight = positive('weight', options.weight ?? 1);
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
     const { bucket, shared } = clientLimits(options.limit, this.#clock);
-    const name = options.name === undefined ? this.#nextName() : nonEmptyString('name', options.name);
-    if (this.#roster.byName.has(name)) throw new InvalidOptionError('name', 'unique in the pool', name);
-    const existing = this.#roster.findByClient(client);
-    if (existing !== undefined) throw new InvalidOptionError('client', `not already in the pool (it is "${existing.name}")`, name);
+    const name = this.#roster.nameFor(client, options.name);
     const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#core.random });
     if (breaker.usesDuration === true) this.#roster.isTimed = true;
     this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared));
@@ -218,13 +177,6 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       this.#hasSharedLimits = true;
       this.#compose();
     }
-    return name;
-  }
-
-  #nextName(): string {
-    let name: string;
-    do name = `client-${++this.#autoName}`;
-    while (this.#roster.byName.has(name));
     return name;
   }
 
@@ -318,10 +270,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const closing = this.close();
     const error = new PoolClosedError();
     if (reason !== undefined) Object.defineProperty(error, 'cause', { value: reason, configurable: true, writable: true });
-    this.#core.destroy(error);
-    for (const members of [this.#roster.byName.values(), this.#removals.draining]) {
-      for (const member of members) for (const attempt of member.attemptsInFlight()) attempt.end('cancelled', error, error);
-    }
+    this.#core.destroy(error, [...this.#roster.byName.values(), ...this.#removals.draining]);
     return closing;
   }
 
@@ -344,12 +293,5 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#healthChanges.clear();
     const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
-  }
-
-  /** A hedge policy; a quantile delay needs each method's latency, so it turns timing on. */
-  #hedgePolicy(option: HedgeOptions | false | undefined, prefix: string): HedgePolicy | undefined {
-    const policy = hedgePolicy(option, prefix);
-    if (policy !== undefined && Number.isNaN(policy.fixed)) this.#roster.isTimed = true;
-    return policy;
   }
 }

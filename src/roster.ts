@@ -7,6 +7,7 @@ import { AllCircuitsOpenError, CallbackError, InvalidOptionError, NoClientsError
 import { Member, type PoolMember } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
+import { nonEmptyString } from './validate.js';
 
 /**
  * What a pick found, as grpc-js's picker answers: a client ready and admitted (as a call or a half-open
@@ -51,6 +52,7 @@ export class Roster<T> {
   readonly #bySlot: (Member<T> | undefined)[] = [];
   readonly #freeSlots: number[] = [];
   #nextSlot = 0;
+  #autoName = 0;
   readonly #ready: Member<T>[] = [];
   /** Open members, by the time their cooldown ends. */
   readonly #cooling = new IndexedHeap<Member<T>>();
@@ -92,8 +94,22 @@ export class Roster<T> {
     return (typeof client === 'string' ? this.byName.get(client) : undefined) ?? this.#byClient.get(client as T);
   }
 
-  findByClient(client: T): Member<T> | undefined {
-    return this.#byClient.get(client);
+  /**
+   * The name of a client joining: the one asked for, or the next free `client-<n>`.
+   * @throws InvalidOptionError for an empty or taken name, or a client already in the pool.
+   */
+  nameFor(client: T, requested: unknown): string {
+    let name: string;
+    if (requested === undefined) {
+      do name = `client-${++this.#autoName}`;
+      while (this.byName.has(name));
+    } else {
+      name = nonEmptyString('name', requested);
+      if (this.byName.has(name)) throw new InvalidOptionError('name', 'unique in the pool', name);
+    }
+    const existing = this.#byClient.get(client);
+    if (existing !== undefined) throw new InvalidOptionError('client', `not already in the pool (it is "${existing.name}")`, name);
+    return name;
   }
 
   /** A slot for a new member: reused after a removal has drained. */

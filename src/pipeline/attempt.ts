@@ -14,6 +14,8 @@ export interface AttemptHost<T> {
   pause(member: Member<T>, ms: number): void;
   /** End an attempt that was bound to a client with no race to reject (a plain attempt, destroyed). */
   release(attempt: Attempt<T>): void;
+  /** What a call ended by `destroy()` fails with, once it was called. */
+  readonly destroyError: ClientPoolError | undefined;
 }
 
 /** What retries and hedges share between the attempts of one call. */
@@ -29,57 +31,37 @@ export interface AttemptGroup<T> {
 /** The abort reason of an attempt that lost a hedge race: not a failure of its client. */
 export const LOST_RACE = new AbortedError(undefined, 'hedge lost: another attempt of this call succeeded first');
 
-/** An own property of every attempt naming itself: survives `{ ...call }`, so a copy leads back to it. */
-const SELF = Symbol('clientpool.attempt');
-
 const WAITING = 0;
 const RUNNING = 1;
 const ENDED = 2;
+const STATE = 3;
+const TIMED = 4;
+const WAITED = 8;
+const INVOKED = 16;
 
-/**
- * One attempt of a call, from the moment it asks for a token to its outcome. It is also the `Call` that
- * middleware and the user's function see (one object, no copies), with the client filled in once one is
- * picked. Its `signal` is created only when read: a function that ignores it costs no `AbortController`.
- */
-export class Attempt<T> implements Call<T>, Timed, Watcher {
-  static readonly self: typeof SELF = SELF;
-  readonly [SELF]: Attempt<T> = this;
-  client!: T;
-  clientName = '';
-  readonly method: string;
-  readonly attempt: number;
-  readonly kind: AttemptKind;
-  readonly options: RunOptions<T>;
-  readonly fn: CallFunction<T, unknown>;
-  readonly host: AttemptHost<T>;
+/** What a call runs with, options resolved (call > method > pool): shared by the calls that override nothing. */
+export interface Plan<T> {
   readonly timeout: number | undefined;
   readonly balancer: Balancer<T>;
+  /** Longest wait for a token or a client, in ms. */
   readonly maxWait: number;
-  /** The caller's signal, if any. */
-  readonly callerSignal: AbortSignal | undefined;
-  readonly group: AttemptGroup<T> | undefined;
-  /** Whether something other than `destroy()` may end it early: a timeout, the caller's signal, a hedge. */
-  readonly isRaced: boolean;
+}
 
-  member: Member<T> | undefined;
-  admission: Exclude<Admission, false> = 'call';
-  /** Pool clock time it started, or NaN when not timed. */
-  start = Number.NaN;
-  #state = WAITING;
-  /** Set when the pool ended it before its function settled: a timeout, a cancellation. */
-  endKind: 'failure' | 'cancelled' | undefined;
-  endError: ClientPoolError | undefined;
-  #abortReason: unknown;
-  #controller: AbortController | undefined;
-  #reject: ((error: Error) => void) | undefined;
-  /** Pool clock time when a hedged call launched it. */
-  launchedAt = 0;
-  /** Whether the chain reached the user's function, and the promise it returned. */
-  isInvoked = false;
-  invocation: Promise<unknown> | undefined;
-  #values: Map<CallKey<unknown>, unknown> | undefined;
+/** How the pool ended an attempt before its function settled. */
+interface Ending {
+  readonly kind: 'failure' | 'cancelled';
+  readonly error: ClientPoolError;
+  /** What its signal aborts with. */
+  readonly reason: unknown;
+}
 
-  // Intrusive links: the deadline queue, the caller signal's watch, the member's attempts in flight.
+/**
+ * What only an attempt that can be ended early carries (timeout, caller signal, hedge): its links in the
+ * deadline queue and the signal's watch, and the reject of its race. Plain attempts allocate none of it.
+ */
+export class RaceState<T> implements Timed, Watcher {
+  readonly attempt: Attempt<T>;
+  reject: ((error: Error) => void) | undefined;
   deadline = 0;
   deadlineList: DeadlineList | undefined;
   deadlinePrev: Timed | undefined;
@@ -87,17 +69,65 @@ export class Attempt<T> implements Call<T>, Timed, Watcher {
   watched: SignalWatch | undefined;
   watchPrev: Watcher | undefined;
   watchNext: Watcher | undefined;
-  memberPrev: Attempt<T> | undefined;
-  memberNext: Attempt<T> | undefined;
+
+  constructor(attempt: Attempt<T>) {
+    this.attempt = attempt;
+  }
+
+  /** Deadline queue: the timeout passed, a failure of the client (a black hole must reach its breaker). */
+  expire(): void {
+    const attempt = this.attempt;
+    const error = new TimeoutError(attempt.plan.timeout!, attempt.member === undefined ? undefined : attempt.clientName);
+    attempt.end('failure', error, error);
+  }
+
+  /** Caller signal watch: the caller aborted. */
+  aborted(reason: unknown): void {
+    this.attempt.end('cancelled', new AbortedError(reason), reason);
+  }
+}
+
+/**
+ * One attempt of a call, from the moment it asks for a token to its outcome. It is also the `Call` that
+ * middleware and the user's function see (one object, no copies), with the client filled in once one is
+ * picked. Its `signal` is created only when read: a function that ignores it costs no `AbortController`.
+ */
+export class Attempt<T> implements Call<T> {
+  readonly method: string;
+  readonly attempt: number;
+  readonly kind: AttemptKind;
+  readonly options: RunOptions<T>;
+  readonly fn: CallFunction<T, unknown>;
+  readonly host: AttemptHost<T>;
+  readonly plan: Plan<T>;
+  readonly group: AttemptGroup<T> | undefined;
+  /** Set when something other than `destroy()` may end it early: a timeout, the caller's signal, a hedge. */
+  readonly race: RaceState<T> | undefined;
+  member: Member<T> | undefined;
+  admission: Exclude<Admission, false> = 'call';
+  /** Pool clock time it started, when `isTimed`. (0 until then, not NaN: a double would be boxed per attempt.) */
+  start = 0;
+  /** The promise the user's function returned, once called. */
+  invocation: Promise<unknown> | undefined;
+  /** State (waiting, running, ended) and flags in one small integer: fewer fields to allocate per call. */
+  #bits = WAITING;
+  #ending: Ending | undefined;
+  #controller: AbortController | undefined;
+  #values: Map<CallKey<unknown>, unknown> | undefined;
+  /**
+   * Its member's epoch when it was bound (`destroy()` releases untracked attempts of older epochs), or
+   * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
+   */
+  epoch = 0;
+  trackPrev: Attempt<T> | undefined;
+  trackNext: Attempt<T> | undefined;
 
   constructor(
     host: AttemptHost<T>,
     fn: CallFunction<T, unknown>,
     options: RunOptions<T>,
     method: string,
-    timeout: number | undefined,
-    balancer: Balancer<T>,
-    maxWait: number,
+    plan: Plan<T>,
     attempt: number,
     kind: AttemptKind,
     group: AttemptGroup<T> | undefined,
@@ -107,58 +137,91 @@ export class Attempt<T> implements Call<T>, Timed, Watcher {
     this.fn = fn;
     this.options = options;
     this.method = method;
-    this.timeout = timeout;
-    this.balancer = balancer;
-    this.maxWait = maxWait;
+    this.plan = plan;
     this.attempt = attempt;
     this.kind = kind;
     this.group = group;
-    this.callerSignal = options.signal;
-    this.isRaced = timeout !== undefined || options.signal !== undefined || isHedged;
+    this.race = plan.timeout !== undefined || options.signal !== undefined || isHedged ? new RaceState(this) : undefined;
+  }
+
+  /** The chosen client (undefined until one is picked). */
+  get client(): T {
+    return this.member?.client as T;
+  }
+
+  /** Its name in the pool ('' until one is picked). */
+  get clientName(): string {
+    return this.member === undefined ? '' : this.member.name;
+  }
+
+  /** Whether the attempt is timed (its `start` is set). */
+  get isTimed(): boolean {
+    return (this.#bits & TIMED) !== 0;
+  }
+
+  /** Start timing it now. */
+  startTimer(now: number): void {
+    this.start = now;
+    this.#bits |= TIMED;
+  }
+
+  /** Whether something made it wait (a token, a client): the call may be over when it resumes. */
+  get hasWaited(): boolean {
+    return (this.#bits & WAITED) !== 0;
+  }
+
+  markWaited(): void {
+    this.#bits |= WAITED;
+  }
+
+  /** Whether the chain reached the user's function. */
+  get isInvoked(): boolean {
+    return (this.#bits & INVOKED) !== 0;
+  }
+
+  get callerSignal(): AbortSignal | undefined {
+    return this.options.signal;
   }
 
   get key(): string | undefined {
     return this.options.key;
   }
 
+  /** How the pool ended it, if it did: `failure` (timeout, outrun) or `cancelled`. */
+  get endKind(): 'failure' | 'cancelled' | undefined {
+    return this.#ending?.kind;
+  }
+
+  get endError(): ClientPoolError | undefined {
+    return this.#ending?.error;
+  }
+
   /** Aborted when the attempt is ended by a timeout, the caller, a lost hedge or `destroy()`; never after success. */
   get signal(): AbortSignal {
     if (this.#controller !== undefined) return this.#controller.signal;
-    if (!this.isRaced && this.endKind === undefined) return this.host.poolSignal;
+    if (this.race === undefined && this.#ending === undefined) return this.host.poolSignal;
     const controller = (this.#controller = new AbortController());
-    if (this.endKind !== undefined) controller.abort(this.#abortReason);
+    if (this.#ending !== undefined) controller.abort(this.#ending.reason);
     return controller.signal;
   }
 
-  get isRunning(): boolean {
-    return this.#state === RUNNING;
-  }
-
   get isEnded(): boolean {
-    return this.#state === ENDED;
+    return (this.#bits & STATE) === ENDED;
   }
 
   /** A client was picked and admitted: the attempt now holds it until `markEnded()`. */
   bind(member: Member<T>, admission: Exclude<Admission, false>): void {
     this.member = member;
     this.admission = admission;
-    this.client = member.client;
-    this.clientName = member.name;
-    this.#state = RUNNING;
-    member.linkAttempt(this);
+    this.#bits = (this.#bits & ~STATE) | RUNNING;
+    this.epoch = member.epoch;
   }
 
   /** Called by the pool's settle, once: returns false when it had ended already. */
   markEnded(): boolean {
-    if (this.#state === ENDED) return false;
-    this.#state = ENDED;
-    this.member?.unlinkAttempt(this);
+    if ((this.#bits & STATE) === ENDED) return false;
+    this.#bits = (this.#bits & ~STATE) | ENDED;
     return true;
-  }
-
-  /** The race stage is running: `reject` ends the attempt early. */
-  armRace(reject: (error: Error) => void): void {
-    this.#reject = reject;
   }
 
   /**
@@ -166,36 +229,27 @@ export class Attempt<T> implements Call<T>, Timed, Watcher {
    * Its signal aborts with `abortReason`; the caller gets `error`. No effect once ended.
    */
   end(kind: 'failure' | 'cancelled', error: ClientPoolError, abortReason: unknown): void {
-    if (this.#state === ENDED || this.endKind !== undefined) return;
-    this.endKind = kind;
-    this.endError = error;
-    this.#abortReason = abortReason;
+    const state = this.#bits & STATE;
+    if (state === ENDED || this.#ending !== undefined) return;
+    this.#ending = { kind, error, reason: abortReason };
     this.#controller?.abort(abortReason);
-    if (this.#reject !== undefined) this.#reject(error);
-    else if (this.#state === RUNNING) this.host.release(this);
+    const reject = this.race?.reject;
+    if (reject !== undefined) reject(error);
+    else if (state === RUNNING) this.host.release(this);
   }
 
   /** Throw if the call is over while this attempt waited (the caller aborted, a hedge won, it was ended). */
   checkStillWanted(): void {
-    if (this.endError !== undefined) throw this.endError;
-    const signal = this.callerSignal;
+    if (this.#ending !== undefined) throw this.#ending.error;
+    const signal = this.options.signal;
     if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
     if (this.group?.isDone === true) throw LOST_RACE;
   }
 
-  /** Deadline queue: the timeout passed, a failure of the client (a black hole must reach its breaker). */
-  expire(): void {
-    const error = new TimeoutError(this.timeout!, this.member === undefined ? undefined : this.clientName);
-    this.end('failure', error, error);
-  }
-
-  /** Caller signal watch: the caller aborted. */
-  aborted(reason: unknown): void {
-    this.end('cancelled', new AbortedError(reason), reason);
-  }
-
+  /** Call the user's function: once. */
   invoke(): unknown {
-    return this.fn(this.client, this);
+    this.#bits |= INVOKED;
+    return this.fn(this.member!.client, this);
   }
 
   pauseClient(ms: number): void {

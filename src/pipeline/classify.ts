@@ -29,6 +29,9 @@ export function recover(error: unknown, call: Call<unknown>): ClientPoolError {
  */
 export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (error: unknown) => boolean, guard: CallbackGuard): Outcome {
   if (attempt.endKind !== undefined) return ended(attempt.endKind, attempt.endError!);
+  // After destroy(), a plain attempt (no race to end it) fails as the pool's signal said: cancelled.
+  const destroyed = attempt.host.destroyError;
+  if (destroyed !== undefined && attempt.race === undefined) return ended('cancelled', destroyed);
   if (hasErrorCode(error, 'ERR_TIMEOUT')) return ended('failure', error);
   if (isLocal(error)) return ended('refused', error as ClientPoolError);
   const recovered = recover(error, attempt);

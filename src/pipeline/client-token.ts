@@ -12,11 +12,12 @@ export function clientTokenStage<T>(context: StageContext<T>): Stage<T> {
     const limiter = attempt.member!.sharedLimiter;
     if (limiter === undefined) return next(attempt);
     const since = context.now();
+    attempt.markWaited();
     return takeToken(limiter.take.bind(limiter), attempt).then(
       () => {
         attempt.checkStillWanted();
         if (context.now() > since) context.reportLimit('client', attempt.clientName, attempt.method, since, false);
-        if (context.isTimed) attempt.start = context.now();
+        if (context.isTimed) attempt.startTimer(context.now());
         return next(attempt);
       },
       (error: unknown) => {

@@ -4,7 +4,7 @@ import type { Roster } from '../roster.js';
 import type { Attempt } from './attempt.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { Outcome } from './outcome.js';
-import type { SignalWatch } from './signal-watch.js';
+import type { SignalWatches } from './signal-watch.js';
 
 /** What the built-in stages share of their pool. */
 export interface StageContext<T> {
@@ -12,7 +12,7 @@ export interface StageContext<T> {
   readonly queue: ClientQueue<T>;
   readonly limit: Limiter | undefined;
   readonly deadlines: DeadlineQueue;
-  readonly signals: WeakMap<AbortSignal, SignalWatch>;
+  readonly signals: SignalWatches;
   /** Whether `close()` was called: no new attempt takes a client. */
   readonly isClosing: boolean;
   /** The pool's clock; `isTimed` says whether attempts are timed at all. */
@@ -22,6 +22,13 @@ export interface StageContext<T> {
   reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void;
   /** The one classifier of a rejected attempt. */
   classify(attempt: Attempt<T>, error: unknown): Outcome;
+  /**
+   * Whether attempts are tracked one by one for `destroy()`: raced ones always; plain ones while an
+   * observer (`onOutcome`) must hear of each. Others are released by count.
+   */
+  readonly tracksPlain: boolean;
+  /** A bound attempt `destroy()` must be able to end one by one. */
+  track(attempt: Attempt<T>): void;
   /** The one settle: the breaker, counters, latency and observers, exactly once per bound attempt. */
   settle(attempt: Attempt<T>, outcome: Outcome): void;
 }

@@ -16,8 +16,9 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
   return (next) => {
     const hold = (attempt: Attempt<T>, member: Member<T>, admission: Exclude<Admission, false>): Promise<unknown> => {
       attempt.bind(member, admission);
+      if (attempt.race !== undefined || context.tracksPlain) context.track(attempt);
       attempt.group?.tried.push(member);
-      if (context.isTimed) attempt.start = context.now();
+      if (context.isTimed) attempt.startTimer(context.now());
       let result: Promise<unknown>;
       try {
         result = next(attempt);
@@ -40,7 +41,8 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
 
     return (attempt) => {
       try {
-        attempt.checkStillWanted();
+        // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
+        if (attempt.hasWaited || attempt.group !== undefined) attempt.checkStillWanted();
         if (context.isClosing) throw new PoolClosedError();
       } catch (error) {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors
@@ -48,12 +50,15 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
       }
       const { roster, queue } = context;
       const tried = attempt.group?.tried;
-      const picked = queue.length === 0 ? roster.select(attempt.balancer, tried, attempt.key) : undefined;
+      const balancer = attempt.plan.balancer;
+      const picked = queue.length === 0 ? roster.select(balancer, tried, attempt.options.key) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
-      return queue.wait(attempt.balancer, attempt.group?.waitSignal ?? attempt.callerSignal, attempt.maxWait, attempt.method, tried, attempt.key).then(([member, admission]) => {
+      attempt.markWaited();
+      const signal = attempt.group?.waitSignal ?? attempt.options.signal;
+      return queue.wait(balancer, signal, attempt.plan.maxWait, attempt.method, tried, attempt.options.key).then(([member, admission]) => {
         try {
           attempt.checkStillWanted();
         } catch (error) {

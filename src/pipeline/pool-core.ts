@@ -19,7 +19,7 @@ import type { StageContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
 import { CallbackGuard } from './guard.js';
 import { ended, type Outcome } from './outcome.js';
-import { SignalWatch } from './signal-watch.js';
+import { SignalWatch, SignalWatches } from './signal-watch.js';
 import type { Step } from './stage.js';
 
 /** What the core is made of: the pool's parts, built by the pool from its options. */
@@ -46,7 +46,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly limit: Limiter | undefined;
   readonly budget: RetryBudget | undefined;
   readonly deadlines: DeadlineQueue;
-  readonly signals = new WeakMap<AbortSignal, SignalWatch>();
+  readonly signals = new SignalWatches();
   readonly guard = new CallbackGuard();
   readonly hedgeDelays = new HedgeDelays();
   readonly sleeping = new Set<CallAttempts<T>>();
@@ -59,6 +59,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly #rateLimits: Emitter<RateLimitEvent>;
   /** Aborted by `destroy()`: the signal of attempts nothing else can end. */
   readonly #destroyed = new AbortController();
+  #destroyError: ClientPoolError | undefined;
+  /** Attempts in flight tracked one by one, for `destroy()`. */
+  #tracked: Attempt<T> | undefined;
 
   constructor(parts: PoolParts<T>) {
     this.clock = parts.clock;
@@ -84,9 +87,53 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     return this.clock.now();
   }
 
-  /** Abort the shared signal of attempts nothing else can end. */
-  destroy(error: ClientPoolError): void {
-    if (!this.#destroyed.signal.aborted) this.#destroyed.abort(error);
+  get destroyError(): ClientPoolError | undefined {
+    return this.#destroyError;
+  }
+
+  get tracksPlain(): boolean {
+    return this.observers.length > 0;
+  }
+
+  track(attempt: Attempt<T>): void {
+    attempt.epoch = -1;
+    attempt.member!.tracked++;
+    attempt.trackNext = this.#tracked;
+    if (this.#tracked !== undefined) this.#tracked.trackPrev = attempt;
+    this.#tracked = attempt;
+  }
+
+  #untrack(attempt: Attempt<T>): void {
+    attempt.member!.tracked--;
+    const { trackPrev: prev, trackNext: next } = attempt;
+    if (prev === undefined) this.#tracked = next;
+    else prev.trackNext = next;
+    if (next !== undefined) next.trackPrev = prev;
+    attempt.trackPrev = attempt.trackNext = undefined;
+  }
+
+  /**
+   * End every attempt in flight: tracked ones one by one (their callers get `error`, observers hear of
+   * each), the rest through the pool's signal and by count: each member's untracked attempts are
+   * released at once, so every drain completes, and their late ends change nothing.
+   */
+  destroy(error: ClientPoolError, members: Iterable<Member<T>>): void {
+    if (this.#destroyError !== undefined) return;
+    this.#destroyError = error;
+    this.#destroyed.abort(error);
+    for (let attempt = this.#tracked; attempt !== undefined; ) {
+      const next = attempt.trackNext;
+      attempt.end('cancelled', error, error);
+      attempt = next;
+    }
+    for (const member of members) {
+      const count = member.inFlight - member.tracked;
+      if (count <= 0) continue;
+      member.epoch++;
+      member.cancelled += count;
+      this.roster.inFlight(member, -count);
+      if (member.drained !== undefined && member.inFlight === 0) member.drained();
+    }
   }
 
   reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void {
@@ -103,12 +150,18 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settle(attempt: Attempt<T>, outcome: Outcome): void {
     if (!attempt.markEnded()) return;
-    if (attempt.deadlineList !== undefined) this.deadlines.remove(attempt);
-    if (attempt.watched !== undefined) SignalWatch.leave(attempt);
+    const race = attempt.race;
+    if (race !== undefined) {
+      if (race.deadlineList !== undefined) this.deadlines.remove(race);
+      if (race.watched !== undefined) SignalWatch.leave(race);
+    }
     const member = attempt.member!;
+    if (attempt.epoch === -1) this.#untrack(attempt);
+    // Released already by destroy(): counted then.
+    else if (attempt.epoch !== member.epoch) return;
     const kind = outcome.kind;
     let durationMs = Number.NaN;
-    if (!Number.isNaN(attempt.start)) {
+    if (attempt.isTimed) {
       const now = this.clock.now();
       durationMs = now - attempt.start;
       // A fast failure must not make a broken client look fast to latency-aware balancers: each failure

@@ -17,6 +17,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       return Promise.reject(limiterFailure('limit.tryTake()', error));
     }
     const since = context.now();
+    attempt.markWaited();
     return takeToken(limit.take.bind(limit), attempt).then(
       () => {
         context.reportLimit('pool', undefined, attempt.method, since, false);
@@ -32,9 +33,10 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
 
 /** Wait for one token of `take`, ending with the attempt (its caller's signal, or its call being over). */
 export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>): Promise<void> {
-  const signal = attempt.group?.waitSignal ?? attempt.callerSignal;
+  const signal = attempt.group?.waitSignal ?? attempt.options.signal;
+  const maxWait = attempt.plan.maxWait;
   try {
-    return Promise.resolve(take(1, signal === undefined ? { maxWait: attempt.maxWait } : { signal, maxWait: attempt.maxWait }));
+    return Promise.resolve(take(1, signal === undefined ? { maxWait } : { signal, maxWait }));
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
     return Promise.reject(error);

@@ -1,5 +1,4 @@
 import type { StageContext } from './context.js';
-import { SignalWatch } from './signal-watch.js';
 import type { Stage } from './stage.js';
 
 /**
@@ -10,15 +9,14 @@ import type { Stage } from './stage.js';
  */
 export function raceStage<T>(context: StageContext<T>): Stage<T> {
   return (next) => (attempt) => {
-    if (!attempt.isRaced) return next(attempt);
+    const race = attempt.race;
+    if (race === undefined) return next(attempt);
     return new Promise((resolve, reject) => {
-      attempt.armRace(reject);
-      if (attempt.timeout !== undefined) context.deadlines.add(attempt, attempt.timeout);
-      const signal = attempt.callerSignal;
-      if (signal !== undefined) {
-        if (signal.aborted) attempt.aborted(signal.reason);
-        else SignalWatch.join(context.signals, signal, attempt);
-      }
+      race.reject = reject;
+      const timeout = attempt.plan.timeout;
+      if (timeout !== undefined) context.deadlines.add(race, timeout);
+      const signal = attempt.options.signal;
+      if (signal !== undefined) context.signals.join(signal, race);
       // Ended already (the caller left, a hedge won) while it was being set up: the function never starts.
       if (attempt.endError !== undefined) {
         reject(attempt.endError);

@@ -8,34 +8,81 @@ export interface Watcher {
 }
 
 /**
+ * The watches of a pool, one per caller signal in use. A watch left empty keeps its listener until the
+ * event loop turns (one sweep per turn): a stream of calls sharing a signal adds one listener, not one
+ * per call, and once nothing is in flight no listener remains, so a signal such as `AbortSignal.timeout()`
+ * is not kept alive by the pool.
+ */
+export class SignalWatches {
+  readonly #table = new WeakMap<AbortSignal, SignalWatch>();
+  readonly #empty = new Set<SignalWatch>();
+  #isSweepDue = false;
+
+  /** Add `watcher` to the watch of `signal`; if the signal has aborted already, it hears so at once instead. */
+  join(signal: AbortSignal, watcher: Watcher): void {
+    let watch = this.#table.get(signal);
+    if (watch === undefined) {
+      if (signal.aborted) {
+        watcher.aborted(signal.reason);
+        return;
+      }
+      watch = new SignalWatch(signal, this);
+      this.#table.set(signal, watch);
+      signal.addEventListener('abort', watch.onAbort, { once: true });
+    }
+    watch.add(watcher);
+  }
+
+  /** A watch has no watcher left: drop its listener on the next turn unless one joins meanwhile. */
+  emptied(watch: SignalWatch): void {
+    this.#empty.add(watch);
+    if (this.#isSweepDue) return;
+    this.#isSweepDue = true;
+    setImmediate(() => this.#sweep());
+  }
+
+  /** A watch's signal aborted: it is gone. */
+  forget(watch: SignalWatch): void {
+    this.#table.delete(watch.signal);
+    this.#empty.delete(watch);
+  }
+
+  #sweep(): void {
+    this.#isSweepDue = false;
+    for (const watch of this.#empty) {
+      if (!watch.isEmpty) continue;
+      watch.signal.removeEventListener('abort', watch.onAbort);
+      this.#table.delete(watch.signal);
+    }
+    this.#empty.clear();
+  }
+}
+
+/**
  * The watchers of one caller signal behind a single 'abort' listener, however many calls share the
- * signal: no `MaxListenersExceededWarning`, and O(1) to join or leave. The listener is removed when the
- * last watcher leaves, so a long-lived signal keeps nothing of finished calls.
+ * signal: no `MaxListenersExceededWarning`, and O(1) to join or leave.
  */
 export class SignalWatch {
   readonly signal: AbortSignal;
+  readonly onAbort = (): void => this.#abort();
+  readonly #owner: SignalWatches;
   #head: Watcher | undefined;
-  readonly #onAbort = (): void => this.#abort();
-  readonly #table: WeakMap<AbortSignal, SignalWatch>;
 
-  private constructor(signal: AbortSignal, table: WeakMap<AbortSignal, SignalWatch>) {
+  constructor(signal: AbortSignal, owner: SignalWatches) {
     this.signal = signal;
-    this.#table = table;
+    this.#owner = owner;
   }
 
-  /** Add `watcher` to the watch of `signal` (not yet aborted), creating the watch if needed. */
-  static join(table: WeakMap<AbortSignal, SignalWatch>, signal: AbortSignal, watcher: Watcher): void {
-    let watch = table.get(signal);
-    if (watch === undefined) {
-      watch = new SignalWatch(signal, table);
-      table.set(signal, watch);
-      signal.addEventListener('abort', watch.#onAbort, { once: true });
-    }
-    watcher.watched = watch;
+  get isEmpty(): boolean {
+    return this.#head === undefined;
+  }
+
+  add(watcher: Watcher): void {
+    watcher.watched = this;
     watcher.watchPrev = undefined;
-    watcher.watchNext = watch.#head;
-    if (watch.#head !== undefined) watch.#head.watchPrev = watcher;
-    watch.#head = watcher;
+    watcher.watchNext = this.#head;
+    if (this.#head !== undefined) this.#head.watchPrev = watcher;
+    this.#head = watcher;
   }
 
   /** Take `watcher` off its watch, if on one. */
@@ -47,14 +94,11 @@ export class SignalWatch {
     else prev.watchNext = next;
     if (next !== undefined) next.watchPrev = prev;
     watcher.watched = watcher.watchPrev = watcher.watchNext = undefined;
-    if (watch.#head === undefined) {
-      watch.signal.removeEventListener('abort', watch.#onAbort);
-      watch.#table.delete(watch.signal);
-    }
+    if (watch.#head === undefined) watch.#owner.emptied(watch);
   }
 
   #abort(): void {
-    this.#table.delete(this.signal);
+    this.#owner.forget(this);
     const reason: unknown = this.signal.reason;
     let watcher = this.#head;
     this.#head = undefined;

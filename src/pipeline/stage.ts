@@ -1,4 +1,3 @@
-import type { Call } from '../call.js';
 import { CallbackError, type ClientPoolError } from '../errors.js';
 import type { Middleware, Next } from '../middleware/middleware.js';
 import { Attempt } from './attempt.js';
@@ -33,16 +32,11 @@ export function handledRejection(error: ClientPoolError): Promise<never> {
 
 function noop(): void {}
 
-/** The pool's attempt behind what a middleware passed to `next`: itself, or the original of a copy. */
-function attemptOf<T>(call: Call<T>): Attempt<T> | undefined {
-  if (call instanceof Attempt) return call as Attempt<T>;
-  const original: unknown = typeof call === 'object' && call !== null ? (call as { [Attempt.self]?: unknown })[Attempt.self] : undefined;
-  return original instanceof Attempt ? (original as Attempt<T>) : undefined;
-}
 
 /**
- * A user middleware as a stage, guarded: whatever it does (throws, returns no promise, passes a copy of
- * the call, calls `next` late or twice), the attempt ends with a typed error and nothing is left dangling.
+ * A user middleware as a stage, guarded: whatever it does (throws, returns no promise, passes something
+ * other than its call to `next`, calls `next` late or twice), the attempt ends with a typed error and
+ * nothing is left dangling.
  */
 export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefined {
   if (middleware.execute === undefined) return undefined;
@@ -69,9 +63,9 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
 /** The `next` a middleware receives: finds the attempt behind what it is given. */
 function nextFor<T>(name: string, next: Step<T>): Next {
   return (call) => {
-    const attempt = attemptOf(call as unknown as Call<T>);
-    if (attempt === undefined) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received'));
-    return next(attempt);
+    // The pool's own call, never a copy: a copy would lose what the pool tracks on it.
+    if (!(call instanceof Attempt)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
+    return next(call as Attempt<T>);
   };
 }
 
@@ -79,7 +73,6 @@ function nextFor<T>(name: string, next: Step<T>): Next {
 export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
   if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
   if (attempt.endError !== undefined) return handledRejection(attempt.endError);
-  attempt.isInvoked = true;
   try {
     const result = attempt.invoke();
     const promise = result instanceof Promise ? result : Promise.resolve(result);

@@ -1,10 +1,10 @@
 import { AbortedError, hasErrorCode, RetryBudgetExhaustedError, TimeoutError } from '../errors.js';
 import type { Member } from '../member.js';
-import type { Attempt, AttemptGroup } from '../pipeline/attempt.js';
-import { LOST_RACE } from '../pipeline/attempt.js';
+import type { CallFunction, RunOptions } from '../call.js';
+import { Attempt, LOST_RACE, type AttemptGroup, type AttemptHost, type Plan } from '../pipeline/attempt.js';
 import type { DeadlineList, DeadlineQueue, Timed } from '../pipeline/deadlines.js';
 import type { CallbackGuard } from '../pipeline/guard.js';
-import { SignalWatch, type Watcher } from '../pipeline/signal-watch.js';
+import { SignalWatch, type SignalWatches, type Watcher } from '../pipeline/signal-watch.js';
 import type { Random } from '../random.js';
 import type { HedgePolicy } from './hedge-policy.js';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';
@@ -12,7 +12,7 @@ import { backoffDelay, type RetryPolicy } from './retry-policy.js';
 /** What a call with retries or hedges needs of its pool. */
 export interface AttemptsHost<T> {
   readonly deadlines: DeadlineQueue;
-  readonly signals: WeakMap<AbortSignal, SignalWatch>;
+  readonly signals: SignalWatches;
   readonly guard: CallbackGuard;
   readonly random: Random;
   /** The pool's clock. */
@@ -30,8 +30,13 @@ export interface AttemptsHost<T> {
   readonly sleeping: Set<CallAttempts<T>>;
 }
 
-/** Makes attempt number `n` of the call, not yet started. */
-export type AttemptFactory<T> = (group: CallAttempts<T>, n: number, kind: 'first' | 'retry' | 'hedge') => Attempt<T>;
+/** What every attempt of a call shares: the function, its options and label, its resolved plan. */
+export interface CallSpec<T> {
+  readonly fn: CallFunction<T, unknown>;
+  readonly options: RunOptions<T>;
+  readonly method: string;
+  readonly plan: Plan<T>;
+}
 
 const RUNNING = 0;
 const BACKING_OFF = 1;
@@ -47,12 +52,12 @@ const DONE = 2;
  */
 export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   readonly tried: Member<T>[] = [];
-  readonly #host: AttemptsHost<T>;
+  readonly #host: AttemptsHost<T> & AttemptHost<T>;
   readonly #retry: RetryPolicy | undefined;
   readonly #hedge: HedgePolicy | undefined;
   readonly #method: string;
   readonly #signal: AbortSignal | undefined;
-  readonly #newAttempt: AttemptFactory<T>;
+  readonly #spec: CallSpec<T>;
   #state = RUNNING;
   readonly #inFlight: Attempt<T>[] = [];
   #attempts = 0;
@@ -61,6 +66,8 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   #previousDelay: number;
   /** The last attempt's error: a later failure to even choose a client must not hide it. */
   #lastError: Error | undefined;
+  /** When each attempt of a hedged call was launched, by attempt number: to say how long a loser ran. */
+  readonly #launchedAt: number[] = [];
   #waitController: AbortController | undefined;
   #resolve!: (value: unknown) => void;
   #reject!: (error: Error) => void;
@@ -73,20 +80,13 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   watchPrev: Watcher | undefined;
   watchNext: Watcher | undefined;
 
-  constructor(
-    host: AttemptsHost<T>,
-    retry: RetryPolicy | undefined,
-    hedge: HedgePolicy | undefined,
-    method: string,
-    signal: AbortSignal | undefined,
-    newAttempt: AttemptFactory<T>,
-  ) {
+  constructor(host: AttemptsHost<T> & AttemptHost<T>, retry: RetryPolicy | undefined, hedge: HedgePolicy | undefined, spec: CallSpec<T>) {
     this.#host = host;
-    this.#newAttempt = newAttempt;
+    this.#spec = spec;
     this.#retry = retry;
     this.#hedge = hedge;
-    this.#method = method;
-    this.#signal = signal;
+    this.#method = spec.method;
+    this.#signal = spec.options.signal;
     this.#retriesLeft = retry === undefined ? 0 : retry.attempts - 1;
     this.#hedgesLeft = hedge === undefined ? 0 : hedge.maxHedges;
     this.#previousDelay = retry?.initial ?? 0;
@@ -103,11 +103,32 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
     return this.#waitController.signal;
   }
 
+  /** Run the call: the first attempt, then hedges and retries as the policies allow. */
   run(): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
       this.#launch('first');
+    });
+  }
+
+  /**
+   * Retries after a first attempt run plain: a call with retries but no hedge runs its first attempt as a
+   * plain one, so that one that succeeds costs what a plain call costs; the retry machinery is made only
+   * once it fails.
+   */
+  static after<T>(host: AttemptsHost<T> & AttemptHost<T>, result: Promise<unknown>, first: Attempt<T>, retry: RetryPolicy): Promise<unknown> {
+    return result.then(undefined, (error: unknown) => new CallAttempts(host, retry, undefined, first).#resume(first, error as Error));
+  }
+
+  /** Go on after `first` failed with `error`. */
+  #resume(first: Attempt<T>, error: Error): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#attempts = 1;
+      if (first.member !== undefined) this.tried.push(first.member);
+      this.#afterFailure(first.member !== undefined, error, 1);
     });
   }
 
@@ -118,8 +139,9 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
 
   #launch(kind: 'first' | 'retry' | 'hedge'): void {
     const host = this.#host;
-    const attempt = this.#newAttempt(this, ++this.#attempts, kind);
-    attempt.launchedAt = host.now();
+    const spec = this.#spec;
+    const attempt = new Attempt(host, spec.fn, spec.options, spec.method, spec.plan, ++this.#attempts, kind, this, this.#hedge !== undefined);
+    if (this.#hedge !== undefined) this.#launchedAt[attempt.attempt] = host.now();
     this.#inFlight.push(attempt);
     if (this.#hedgesLeft > 0) {
       host.deadlines.remove(this);
@@ -159,7 +181,7 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
     const now = this.#host.now();
     for (const loser of this.#inFlight) {
       if (loser.attempt < winner.attempt && loser.member !== undefined && loser.member !== winner.member) {
-        const error = new TimeoutError(Math.round(now - loser.launchedAt), loser.clientName);
+        const error = new TimeoutError(Math.round(now - (this.#launchedAt[loser.attempt] ?? now)), loser.clientName);
         loser.end('failure', error, error);
       } else {
         loser.end('cancelled', LOST_RACE, LOST_RACE);
@@ -171,7 +193,11 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   #failed(attempt: Attempt<T>, error: Error): void {
     this.#forget(attempt);
     if (this.#state === DONE) return;
-    const wasChosen = attempt.member !== undefined;
+    this.#afterFailure(attempt.member !== undefined, error, attempt.attempt);
+  }
+
+  /** An attempt failed (`wasChosen`: after it held a client): finish, wait for others, or back off and retry. */
+  #afterFailure(wasChosen: boolean, error: Error, attempt: number): void {
     if (hasErrorCode(error, 'ERR_ABORTED') && error !== LOST_RACE) return this.#finish(error);
     // No client could be chosen: report the last attempt's failure if there was one.
     if (!wasChosen) {
@@ -180,7 +206,7 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
     }
     this.#lastError = error;
     if (this.#inFlight.length > 0) return;
-    const delay = this.#retryDelay(error, attempt.attempt);
+    const delay = this.#retryDelay(error, attempt);
     if (typeof delay !== 'number') return this.#finish(delay);
     this.#retriesLeft--;
     this.#previousDelay = delay;
@@ -188,7 +214,7 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
     this.#host.sleeping.add(this);
     this.#host.deadlines.remove(this);
     this.#host.deadlines.add(this, delay);
-    if (this.#signal !== undefined) SignalWatch.join(this.#host.signals, this.#signal, this);
+    if (this.#signal !== undefined) this.#host.signals.join(this.#signal, this);
   }
 
   /** The backoff before the next retry, or the error to finish with. */

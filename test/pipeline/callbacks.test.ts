@@ -102,12 +102,15 @@ describe('a user callback that throws or misbehaves never leaks a call', () => {
     await pool.close();
   });
 
-  it('a middleware that passes a copy of the call still reaches the function with the pool\'s call', async () => {
+  it('a middleware that passes a copy of the call fails the call with ERR_CALLBACK, the client given back', async () => {
     const pool = new ClientPool<typeof a>();
     pool.use((call, next) => next({ ...call }));
     pool.add(a);
-    await expect(pool.run((client, call) => `${client.id}:${call.clientName}`)).resolves.toBe('a:client-1');
-    expect(pool.members()[0]!.inFlight).toBe(0);
+    let ran = false;
+    const error = await pool.run(() => (ran = true)).catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    expect(ran).toBe(false);
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, failures: 0 });
     await pool.close();
   });
 

@@ -1,0 +1,78 @@
+import { validateStrategy, type Strategy } from '../balancers/strategies.js';
+import type { CallScope, RunOptions } from '../call.js';
+import { checkRunOptions, resolveDefaults, type MethodDefaults, type PoolOptions } from '../pool-options.js';
+import { CallPolicies } from '../resilience/call-policies.js';
+import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
+import type { Roster } from '../roster.js';
+import { positiveDuration } from '../validate.js';
+import type { Plan } from './attempt.js';
+
+/** Run options of a call that gave none. */
+export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
+
+/**
+ * Resolves what a call runs with: the call's options over its method's (`methods`) over the pool's,
+ * validated once at construction; a call that overrides nothing shares its method's plan, and per-call
+ * retry and hedge options are validated once per options object.
+ */
+export class CallPlanner<T> {
+  readonly #roster: Roster<T>;
+  readonly #defaults: MethodDefaults<T>;
+  readonly #methods: Map<string, MethodDefaults<T>> | undefined;
+  readonly #policies: CallPolicies;
+  /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
+  usesBudget: boolean;
+
+  constructor(options: PoolOptions<T>, roster: Roster<T>) {
+    this.#roster = roster;
+    const resolved = resolveDefaults(options, {
+      balancerFor: (strategy: Strategy<T>, option: string) => roster.balancerFor(validateStrategy<T>(option, strategy)),
+      hedgePolicy: (option: HedgeOptions | false | undefined, prefix: string) => this.#hedgePolicy(option, prefix),
+    });
+    this.#defaults = resolved.pool;
+    this.#methods = resolved.methods;
+    this.#policies = new CallPolicies((option, prefix) => this.#hedgePolicy(option, prefix));
+    this.usesBudget = [this.#defaults, ...(this.#methods?.values() ?? [])].some((d) => d.retry !== undefined || d.hedge !== undefined);
+  }
+
+  /** The defaults of `method`: its own, or the pool's. */
+  defaultsFor(method: string): MethodDefaults<T> {
+    return (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
+  }
+
+  /** The plan of a call: its method's, unless it overrides `timeout`, `strategy` or `maxWait`. */
+  plan(options: RunOptions<T>, defaults: MethodDefaults<T>): Plan<T> {
+    if (options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined)) return defaults;
+    return {
+      timeout: options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
+      balancer: options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
+      maxWait: options.maxWait ?? defaults.maxWait,
+    };
+  }
+
+  retry(options: RunOptions<T>, defaults: MethodDefaults<T>): RetryPolicy | undefined {
+    return options.retry === undefined ? defaults.retry : this.#policies.retry(options.retry);
+  }
+
+  hedge(options: RunOptions<T>, defaults: MethodDefaults<T>): HedgePolicy | undefined {
+    return options.hedge === undefined ? defaults.hedge : this.#policies.hedge(options.hedge);
+  }
+
+  /** What `around` hooks see of a call: its label, options, and whether it may make several attempts. */
+  scope(options: RunOptions<T>): CallScope<T> {
+    if (options !== EMPTY_OPTIONS) checkRunOptions(options);
+    const method = options.method ?? 'unknown';
+    const defaults = this.defaultsFor(method);
+    const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
+    const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
+    return { method, options, isResilient: mayRetry || mayHedge };
+  }
+
+  /** A hedge policy; a quantile delay needs each method's latency, so it turns timing on. */
+  #hedgePolicy(option: HedgeOptions | false | undefined, prefix: string): HedgePolicy | undefined {
+    const policy = hedgePolicy(option, prefix);
+    if (policy !== undefined && Number.isNaN(policy.fixed)) this.#roster.isTimed = true;
+    return policy;
+  }
+}
