@@ -4,7 +4,7 @@ import type { Member } from '../member.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended, SUCCESS } from './outcome.js';
-import type { Stage } from './stage.js';
+import { invokeStep, type Stage } from './stage.js';
 
 /**
  * Pick a client and hold it: the balancer chooses among ready clients (avoiding those this call tried),
@@ -14,6 +14,9 @@ import type { Stage } from './stage.js';
  */
 export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
   return (next) => {
+    // When the function comes right after (no middleware, no client token, no race), call it directly:
+    // a direct call is one V8 can inline, where a call through `next` is shared by every composition.
+    const isLast = next === invokeStep;
     const hold = (attempt: Attempt<T>, member: Member<T>, admission: Exclude<Admission, false>): Promise<unknown> => {
       attempt.bind(member, admission);
       if (attempt.race !== undefined || context.tracksPlain) context.track(attempt);
@@ -21,7 +24,7 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
       if (context.isTimed) attempt.startTimer(context.now());
       let result: Promise<unknown>;
       try {
-        result = next(attempt);
+        result = isLast ? invokeStep(attempt) : next(attempt);
       } catch (error) {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
         result = Promise.reject(error);

@@ -1,5 +1,5 @@
 import type { StageContext } from './context.js';
-import type { Stage } from './stage.js';
+import { invokeStep, type Stage } from './stage.js';
 
 /**
  * Race the rest of the chain against what may end the attempt early: its deadline (one shared timer for
@@ -8,7 +8,9 @@ import type { Stage } from './stage.js';
  * that nothing can end early skip it and cost no promise.
  */
 export function raceStage<T>(context: StageContext<T>): Stage<T> {
-  return (next) => (attempt) => {
+  return (next) => {
+    const isLast = next === invokeStep;
+    return (attempt) => {
     const race = attempt.race;
     if (race === undefined) return next(attempt);
     return new Promise((resolve, reject) => {
@@ -24,12 +26,13 @@ export function raceStage<T>(context: StageContext<T>): Stage<T> {
       }
       let result: Promise<unknown>;
       try {
-        result = next(attempt);
+        result = isLast ? invokeStep(attempt) : next(attempt);
       } catch (error) {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
         result = Promise.reject(error);
       }
       result.then(resolve, reject);
     });
+    };
   };
 }

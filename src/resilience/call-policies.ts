@@ -10,6 +10,9 @@ export class CallPolicies {
   readonly #retries = new WeakMap<RetryOptions, RetryPolicy>();
   readonly #hedges = new WeakMap<HedgeOptions, HedgePolicy>();
   readonly #hedgePolicy: (option: HedgeOptions, prefix: string) => HedgePolicy | undefined;
+  // The last options seen: a caller with one constant skips even the WeakMap lookup.
+  #lastRetry: RetryOptions | undefined;
+  #lastRetryPolicy: RetryPolicy | undefined;
 
   /** `hedgePolicy` validates a hedge option (the pool's, which also turns timing on for quantile delays). */
   constructor(hedge: (option: HedgeOptions, prefix: string) => HedgePolicy | undefined = hedgePolicy) {
@@ -17,9 +20,12 @@ export class CallPolicies {
   }
 
   retry(option: RetryOptions | false): RetryPolicy | undefined {
+    if (option === this.#lastRetry) return this.#lastRetryPolicy;
     if (option === false || typeof option !== 'object' || option === null) return retryPolicy(option);
     let policy = this.#retries.get(option);
     if (policy === undefined) this.#retries.set(option, (policy = retryPolicy(option)!));
+    this.#lastRetry = option;
+    this.#lastRetryPolicy = policy;
     return policy;
   }
 
