@@ -3,8 +3,7 @@ import type { AttemptKind, Call, CallFunction, CallKey, RunOptions } from '../ca
 import { AbortedError, hasErrorCode, TimeoutError, type ClientPoolError } from '../errors.js';
 import type { Admission } from '../breaker/breaker.js';
 import type { Member } from '../member.js';
-import type { DeadlineList, Timed } from './deadlines.js';
-import type { SignalWatch, Watcher } from './signal-watch.js';
+import { TimedWatcher } from './timed-watcher.js';
 
 /** What an attempt needs of its pool. */
 export interface AttemptHost<T> {
@@ -59,30 +58,24 @@ interface Ending {
  * What only an attempt that can be ended early carries (timeout, caller signal, hedge): its links in the
  * deadline queue and the signal's watch, and the reject of its race. Plain attempts allocate none of it.
  */
-export class RaceState<T> implements Timed, Watcher {
+export class RaceState<T> extends TimedWatcher {
   readonly attempt: Attempt<T>;
   reject: ((error: Error) => void) | undefined;
-  deadline = 0;
-  deadlineList: DeadlineList | undefined;
-  deadlinePrev: Timed | undefined;
-  deadlineNext: Timed | undefined;
-  watched: SignalWatch | undefined;
-  watchPrev: Watcher | undefined;
-  watchNext: Watcher | undefined;
 
   constructor(attempt: Attempt<T>) {
+    super();
     this.attempt = attempt;
   }
 
   /** Deadline queue: the timeout passed, a failure of the client (a black hole must reach its breaker). */
-  expire(): void {
+  override expire(): void {
     const attempt = this.attempt;
     const error = new TimeoutError(attempt.plan.timeout!, attempt.member === undefined ? undefined : attempt.clientName);
     attempt.end('failure', error, error);
   }
 
   /** Caller signal watch: the caller aborted. */
-  aborted(reason: unknown): void {
+  override aborted(reason: unknown): void {
     this.attempt.end('cancelled', new AbortedError(reason), reason);
   }
 }

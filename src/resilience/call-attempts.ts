@@ -2,9 +2,10 @@ import { AbortedError, hasErrorCode, RetryBudgetExhaustedError, TimeoutError } f
 import type { Member } from '../member.js';
 import type { CallFunction, RunOptions } from '../call.js';
 import { Attempt, LOST_RACE, type AttemptGroup, type AttemptHost, type Plan } from '../pipeline/attempt.js';
-import type { DeadlineList, DeadlineQueue, Timed } from '../pipeline/deadlines.js';
+import type { DeadlineQueue } from '../pipeline/deadlines.js';
+import { TimedWatcher } from '../pipeline/timed-watcher.js';
 import type { CallbackGuard } from '../pipeline/guard.js';
-import { SignalWatch, type SignalWatches, type Watcher } from '../pipeline/signal-watch.js';
+import { SignalWatch, type SignalWatches } from '../pipeline/signal-watch.js';
 import type { Random } from '../random.js';
 import type { HedgePolicy } from './hedge-policy.js';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';
@@ -50,7 +51,7 @@ const DONE = 2;
  * "The Tail at Scale", Dean and Barroso, 2013). One timer slot serves the hedge delay and the backoff,
  * which never overlap.
  */
-export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
+export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   readonly tried: Member<T>[] = [];
   readonly #host: AttemptsHost<T> & AttemptHost<T>;
   readonly #retry: RetryPolicy | undefined;
@@ -72,15 +73,8 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   #resolve!: (value: unknown) => void;
   #reject!: (error: Error) => void;
 
-  deadline = 0;
-  deadlineList: DeadlineList | undefined;
-  deadlinePrev: Timed | undefined;
-  deadlineNext: Timed | undefined;
-  watched: SignalWatch | undefined;
-  watchPrev: Watcher | undefined;
-  watchNext: Watcher | undefined;
-
   constructor(host: AttemptsHost<T> & AttemptHost<T>, retry: RetryPolicy | undefined, hedge: HedgePolicy | undefined, spec: CallSpec<T>) {
+    super();
     this.#host = host;
     this.#spec = spec;
     this.#retry = retry;
@@ -154,7 +148,7 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   }
 
   /** The hedge delay or the backoff is over. */
-  expire(): void {
+  override expire(): void {
     if (this.#state === BACKING_OFF) {
       this.#host.sleeping.delete(this);
       SignalWatch.leave(this);
@@ -168,7 +162,7 @@ export class CallAttempts<T> implements AttemptGroup<T>, Timed, Watcher {
   }
 
   /** The caller aborted during a backoff (attempts in flight watch the signal themselves). */
-  aborted(reason: unknown): void {
+  override aborted(reason: unknown): void {
     this.#finish(new AbortedError(reason));
   }
 
