@@ -53,6 +53,8 @@ export class Roster<T> {
   readonly #freeSlots: number[] = [];
   #nextSlot = 0;
   #autoName = 0;
+  /** The clock's reading at the last promotion, to notice it stepping back. */
+  #lastNow = Number.NEGATIVE_INFINITY;
   readonly #ready: Member<T>[] = [];
   /** Open members, by the time their cooldown ends. */
   readonly #cooling = new IndexedHeap<Member<T>>();
@@ -340,8 +342,24 @@ export class Roster<T> {
 
   #promoteDue(): void {
     const now = this.#clock.now();
+    if (now < this.#lastNow) this.#clockSteppedBack(now, this.#lastNow);
+    this.#lastNow = now;
     this.#promoteFrom(this.#cooling, now);
     this.#promoteFrom(this.#throttled, now);
+  }
+
+  /**
+   * The clock went back (an injected clock reset, a wall clock corrected): waits measured from before
+   * would keep members out for the length of the step. Each waiting member is placed again: an open
+   * circuit re-measures its cooldown from now, a pause keeps what was left of it. O(n log n), on a step
+   * back only.
+   */
+  #clockSteppedBack(now: number, before: number): void {
+    for (const member of [...this.#cooling.values(), ...this.#throttled.values()]) {
+      if (member.pausedUntil > 0) member.pausedUntil = now + Math.max(0, member.pausedUntil - before);
+      member.breaker.canAcquire();
+      this.place(member);
+    }
   }
 
   #promoteFrom(heap: IndexedHeap<Member<T>>, now: number): void {
@@ -367,6 +385,9 @@ export class Roster<T> {
   }
 
   #wait(member: Member<T>, placement: 'cooling' | 'throttled', until: number): void {
+    // Remember the clock's reading: a later one smaller than it means the clock stepped back.
+    const now = this.#clock.now();
+    if (now > this.#lastNow) this.#lastNow = now;
     this.#moveTo(member, placement);
     const heap = placement === 'cooling' ? this.#cooling : this.#throttled;
     const node = member.node;

@@ -26,6 +26,11 @@ export class IndexedHeap<V> {
     return this.#nodes[0];
   }
 
+  /** The values now in the heap, in no particular order (a copy). */
+  values(): V[] {
+    return this.#nodes.map((node) => node.value);
+  }
+
   has(node: HeapNode<V>): boolean {
     return node.index >= 0 && this.#nodes[node.index] === node;
   }

@@ -40,3 +40,33 @@ describe('durations above 2^31-1 ms are refused, never shortened', () => {
     await pool.close();
   });
 });
+
+describe('a clock that steps back does not lock clients out', () => {
+  it('an open client is tried again one cooldown after the clock stepped back an hour', async () => {
+    const clock = { time: 10 * 3_600_000, now(): number { return this.time; } };
+    const pool = new ClientPool<{ id: string }>({ clock, breaker: { maxFailures: 1, cooldown: 1_000 } });
+    pool.add({ id: 'a' });
+    await pool.run(() => Promise.reject(new Error('opens it'))).catch(() => undefined);
+    expect(pool.members()[0]!.state.kind).toBe('open');
+    clock.time -= 3_600_000;
+    await expect(pool.run(() => 'too soon')).rejects.toMatchObject({ code: 'ERR_ALL_CIRCUITS_OPEN' });
+    clock.time += 1_000;
+    await expect(pool.run(() => 'probed')).resolves.toBe('probed');
+    expect(pool.members()[0]!.state.kind).toBe('closed');
+    await pool.close();
+  });
+
+  it('a paused client keeps only what was left of its pause after the clock stepped back', async () => {
+    const clock = { time: 10 * 3_600_000, now(): number { return this.time; } };
+    const pool = new ClientPool<{ id: string }>({ clock, maxWait: 0 });
+    pool.add({ id: 'a' }, { name: 'a' });
+    pool.add({ id: 'b' }, { name: 'b' });
+    await pool.run((_client, call) => call.pauseClient(500));
+    await pool.run((client, call) => call.pauseClient(500));
+    clock.time -= 3_600_000;
+    await expect(pool.run(() => 'paused')).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    clock.time += 600;
+    await expect(pool.run(() => 'back')).resolves.toBe('back');
+    await pool.close();
+  });
+});
