@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js';
+import { safeString } from './pipeline/guard.js';
 
 /** What subscribing returns: call `dispose()` (or use `using`) to stop listening. */
 export interface Disposable {
@@ -38,7 +39,8 @@ export class Emitter<E> {
       try {
         listeners[i]!(event);
       } catch (error) {
-        process.emitWarning(error instanceof Error ? error : String(error), { code: 'CLIENTPOOL_LISTENER_ERROR' });
+        // Whatever was thrown, even a value that cannot be turned into a string, is reported, never rethrown.
+        process.emitWarning(`clientpool: an event listener threw: ${safeString(error)}`, { code: 'CLIENTPOOL_LISTENER_ERROR' });
       }
     }
   }

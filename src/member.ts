@@ -28,8 +28,10 @@ export interface MemberSnapshot {
   readonly inFlight: number;
   readonly successes: number;
   readonly failures: number;
-  /** Attempts that ended with no verdict on the client: the caller aborted, a hedge won, or it was refused before reaching it. */
+  /** Attempts that ended with no verdict on the client: the caller aborted, a hedge won, or `destroy()`. */
   readonly cancelled: number;
+  /** Attempts that held it but never reached it: a middleware or its shared limit refused them. */
+  readonly refused: number;
   readonly latencyMs: number;
   /** Tokens left in its own bucket, or `undefined` without a per-client limit. */
   readonly tokens: number | undefined;
@@ -66,6 +68,7 @@ export class Member<T> implements PoolMember<T> {
   successes = 0;
   failures = 0;
   cancelled = 0;
+  refused = 0;
   /** Not in any structure until the pool places it; `gone` once removed. */
   placement: Placement = 'saturated';
   /** The breaker state last seen by the pool: a different object means a transition to report. */
@@ -131,6 +134,7 @@ export class Member<T> implements PoolMember<T> {
       successes: this.successes,
       failures: this.failures,
       cancelled: this.cancelled,
+      refused: this.refused,
       latencyMs: this.latency.value,
       tokens: this.limiter?.available,
     };

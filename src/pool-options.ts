@@ -104,7 +104,11 @@ export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'strategy' | 'ret
 export interface AddOptions<T> {
   /** Unique name, used in metrics and errors. @default `client-<n>` */
   readonly name?: string;
-  /** Relative share for weighted strategies: a finite number > 0. @default 1 */
+  /**
+   * Relative share for weighted strategies, from 1e-6 to 1e6 (beyond, the balancers' arithmetic would
+   * underflow or overflow and skew every pick).
+   * @default 1
+   */
   readonly weight?: number;
   /** Called once the client has been removed and its calls have drained. */
   readonly close?: (client: T) => void | Promise<void>;
@@ -224,3 +228,7 @@ export function clientLimits(limit: AddOptions<unknown>['limit'], clock: Clock):
   if (isLimiter(limit)) return { bucket: undefined, shared: limit };
   return { bucket: new TokenBucket({ ...(limit as TokenBucketOptions), clock }, 'limit'), shared: undefined };
 }
+
+/** The range of a client's `weight`: shares outside it would underflow or overflow the balancers' sums. */
+export const MIN_WEIGHT = 1e-6;
+export const MAX_WEIGHT = 1e6;

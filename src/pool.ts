@@ -9,6 +9,8 @@ import { ClientQueue } from './limit/client-queue.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
 import { Attempt } from './pipeline/attempt.js';
+import { guardedBreaker } from './breaker/guarded-breaker.js';
+import { CallbackGuard } from './pipeline/guard.js';
 import { CallPlanner, EMPTY_OPTIONS } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
 import { pickClientStage } from './pipeline/pick-client.js';
@@ -17,14 +19,14 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, checkRunOptions, clientLimits, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, checkRunOptions, clientLimits, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
 import { RetryBudget } from './resilience/retry-budget.js';
 import { Removals } from './removals.js';
 import { Roster } from './roster.js';
-import { abortSignal, callable, clockOption, optionsObject, positive } from './validate.js';
+import { abortSignal, between, callable, clockOption, optionsObject } from './validate.js';
 
 /**
  * A pool of interchangeable clients. Each `run()` is one journey through a pipeline of stages, composed
@@ -79,11 +81,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const onTransition = (member: Member<T>, from: StateChange['from'], to: StateChange['to']): void => {
       if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
     };
-    const roster = (this.#roster = new Roster<T>(clock, random, policy, onTransition, () => queue.onReady()));
+    const guard = new CallbackGuard();
+    const roster = (this.#roster = new Roster<T>(clock, random, policy, onTransition, () => queue.onReady(), (name, error) => guard.warn(name, error)));
     this.#removals = new Removals(roster);
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#core = new PoolCore({ clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, rateLimits: this.#rateLimits });
+    this.#core = new PoolCore({ clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, rateLimits: this.#rateLimits, guard });
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster);
     this.#compose();
@@ -166,11 +169,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   add(client: T, options: AddOptions<T> = {}): string {
     if (this.#core.isClosing) throw new PoolClosedError();
     optionsObject('add options', options);
-    const weight = positive('weight', options.weight ?? 1);
+    const weight = between('weight', options.weight ?? 1, MIN_WEIGHT, MAX_WEIGHT);
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
     const { bucket, shared } = clientLimits(options.limit, this.#clock);
     const name = this.#roster.nameFor(client, options.name);
-    const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#core.random });
+    const breaker = guardedBreaker(this.#breakerFactory({ clock: this.#clock, random: this.#core.random }), (what, error) => this.#core.guard.warn(what, error));
     if (breaker.usesDuration === true) this.#roster.isTimed = true;
     this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared));
     if (shared !== undefined && !this.#hasSharedLimits) {
@@ -247,7 +250,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   close(options?: CloseOptions): Promise<void> {
     optionsObject('close options', options);
     const signal = abortSignal('signal', options?.signal);
-    this.#core.isClosing = true;
+    this.#core.close();
     const closing = (this.#closing ??= this.#shutdown());
     if (signal !== undefined) {
       const onAbort = (): void => void this.destroy(signal.reason);

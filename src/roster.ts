@@ -1,4 +1,5 @@
 import type { Balancer } from './balancers/balancer.js';
+import { guardedHooks, type BalancerHooks } from './balancers/guarded-hooks.js';
 import { HashRing } from './balancers/hash-ring.js';
 import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
 import type { CircuitState } from './breaker/breaker.js';
@@ -61,8 +62,9 @@ export class Roster<T> {
   /** Members out of tokens or paused, by the time they may take a call again. */
   readonly #throttled = new IndexedHeap<Member<T>>();
   readonly #balancers = new Map<Strategy<T>, Balancer<T>>();
-  readonly #readyHooks: Balancer<T>[] = [];
-  readonly #inFlightHooks: Balancer<T>[] = [];
+  readonly #readyHooks: BalancerHooks<T>[] = [];
+  readonly #inFlightHooks: BalancerHooks<T>[] = [];
+  readonly #warn: (name: string, error: unknown) => void;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #onTransition: TransitionListener<T>;
@@ -80,7 +82,15 @@ export class Roster<T> {
   /** The affinity ring over every member, rebuilt lazily after the membership changes. */
   #ring: HashRing<Member<T>> | undefined;
 
-  constructor(clock: Clock, random: Random, policy: RosterPolicy, onTransition: TransitionListener<T>, onReady: () => void) {
+  constructor(
+    clock: Clock,
+    random: Random,
+    policy: RosterPolicy,
+    onTransition: TransitionListener<T>,
+    onReady: () => void,
+    warn: (name: string, error: unknown) => void = () => {},
+  ) {
+    this.#warn = warn;
     this.#policy = policy;
     this.#clock = clock;
     this.#random = random;
@@ -295,11 +305,13 @@ export class Roster<T> {
         ? strategyFactory<T>('strategy', strategy)({ random: this.#random, clock: this.#clock })
         : validateStrategy<T>('strategy', strategy) as Balancer<T>;
     this.#balancers.set(strategy, balancer);
-    if (balancer.onReady !== undefined || balancer.onUnready !== undefined) {
-      this.#readyHooks.push(balancer);
-      for (const member of this.#ready) balancer.onReady?.(member);
+    // The pool's own balancers (by name) are trusted; a balancer given as an object has its hooks guarded.
+    const hooks = typeof strategy === 'string' ? balancer : guardedHooks(balancer, this.#warn);
+    if (hooks.onReady !== undefined || hooks.onUnready !== undefined) {
+      this.#readyHooks.push(hooks);
+      for (const member of this.#ready) hooks.onReady?.(member);
     }
-    if (balancer.onInFlight !== undefined) this.#inFlightHooks.push(balancer);
+    if (hooks.onInFlight !== undefined) this.#inFlightHooks.push(hooks);
     if (balancer.usesLatency === true) this.isTimed = true;
     return balancer;
   }

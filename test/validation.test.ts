@@ -23,8 +23,10 @@ const badPoolOptions: [string, unknown, RegExp][] = [
 ];
 
 const badAddOptions: [string, unknown, RegExp][] = [
-  ['weight NaN', { weight: Number.NaN }, /weight must be a finite number > 0, got NaN/],
-  ['weight 0', { weight: 0 }, /weight must be a finite number > 0, got 0/],
+  ['weight NaN', { weight: Number.NaN }, /weight must be a number from 0.000001 to 1000000, got NaN/],
+  ['weight 0', { weight: 0 }, /weight must be a number from 0.000001 to 1000000, got 0/],
+  ['weight 1e308 (would overflow a weighted sum)', { weight: 1e308 }, /weight must be a number from 0.000001 to 1000000, got 1e\+308/],
+  ['weight 5e-324 (would underflow)', { weight: 5e-324 }, /weight must be a number from 0.000001 to 1000000, got 5e-324/],
   ['weight negative', { weight: -2 }, /got -2/],
   ['weight Infinity', { weight: Infinity }, /got Infinity/],
   ['weight string', { weight: '2' }, /got "2"/],

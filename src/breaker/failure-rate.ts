@@ -166,10 +166,21 @@ function rollingWindow(option: string, value: unknown, clock: Clock): RollingWin
   const window = value as { readonly kind?: unknown; readonly size?: unknown; readonly ms?: unknown; readonly buckets?: unknown };
   switch (window.kind) {
     case 'count':
-      return new CountWindow(integerAtLeast(`${option}.size`, window.size, 1));
+      return new CountWindow(integerBetween(`${option}.size`, window.size, 1, MAX_WINDOW_SIZE));
     case 'time':
-      return new TimeWindow(positiveDuration(`${option}.ms`, window.ms), integerAtLeast(`${option}.buckets`, window.buckets ?? 10, 1), clock);
+      return new TimeWindow(positiveDuration(`${option}.ms`, window.ms), integerBetween(`${option}.buckets`, window.buckets ?? 10, 1, MAX_WINDOW_SIZE), clock);
     default:
       throw new InvalidOptionError(`${option}.kind`, 'one of "count", "time"', window.kind);
   }
+}
+
+/** The most outcomes (count window) or buckets (time window) a window keeps: each costs memory per client. */
+const MAX_WINDOW_SIZE = 100_000;
+
+/** An integer from `min` to `max`. */
+function integerBetween(option: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(option, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
 }

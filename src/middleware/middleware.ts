@@ -75,16 +75,38 @@ export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
  */
 export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
   let inner: Promise<unknown> | undefined;
-  const once = (): Promise<unknown> => (inner ??= run());
-  const fail = (error: unknown): Promise<never> => {
+  let isOver = false;
+  const once = (): Promise<unknown> => {
+    // A hook calling next() after its own promise settled starts nothing: nobody waits for that call.
+    if (isOver && inner === undefined) return handled(new CallbackError('an around hook', 'called next() after it had returned'));
+    return (inner ??= run());
+  };
+  const over = (): void => {
+    isOver = true;
+    // The hook may have started the call without waiting for it: its rejection is not left unhandled.
     void inner?.catch(() => undefined);
+  };
+  const fail = (error: unknown): Promise<never> => {
+    over();
     return Promise.reject(isClientPoolError(error) ? error : new CallbackError('an around hook', 'threw', error));
   };
   try {
     const result: unknown = around(scope(), once);
-    if (result instanceof Promise) return result.catch(fail);
+    if (result instanceof Promise) {
+      return result.then((value: unknown) => {
+        over();
+        return value;
+      }, fail);
+    }
     return fail(new CallbackError('an around hook', `returned ${typeof result} instead of a promise (return next())`));
   } catch (error) {
     return fail(error);
   }
+}
+
+/** A rejected promise already handled: for a caller that may drop it. */
+function handled(error: Error): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(() => undefined);
+  return promise;
 }

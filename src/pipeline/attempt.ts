@@ -4,6 +4,7 @@ import { AbortedError, hasErrorCode, TimeoutError, type ClientPoolError } from '
 import type { Admission } from '../breaker/breaker.js';
 import type { Member } from '../member.js';
 import { TimedWatcher } from './timed-watcher.js';
+import type { Outcome } from './outcome.js';
 
 /** What an attempt needs of its pool. */
 export interface AttemptHost<T> {
@@ -15,6 +16,8 @@ export interface AttemptHost<T> {
   release(attempt: Attempt<T>): void;
   /** What a call ended by `destroy()` fails with, once it was called. */
   readonly destroyError: ClientPoolError | undefined;
+  /** Aborted (with a `PoolClosedError`) when the pool starts closing: ends every wait for a token or a client. */
+  readonly closingSignal: AbortSignal;
 }
 
 /** What retries and hedges share between the attempts of one call. */
@@ -100,13 +103,16 @@ export class Attempt<T> implements Call<T> {
   admission: Exclude<Admission, false> = 'call';
   /** Pool clock time it started, when `isTimed`. (0 until then, not NaN: a double would be boxed per attempt.) */
   start = 0;
-  /** The promise the user's function returned, once called. */
-  invocation: Promise<unknown> | undefined;
+  /** The promise the rest of the chain last returned to a middleware (or the function's own). */
+  pending: Promise<unknown> | undefined;
+  /** How it ended, once settled: what retries read. */
+  outcome: Outcome | undefined;
   /** State (waiting, running, ended) and flags in one small integer: fewer fields to allocate per call. */
   #bits = WAITING;
   #ending: Ending | undefined;
   #controller: AbortController | undefined;
   #values: Map<CallKey<unknown>, unknown> | undefined;
+  #waitSignal: AbortSignal | undefined;
   /**
    * Its member's epoch when it was bound (`destroy()` releases untracked attempts of older epochs), or
    * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
@@ -137,6 +143,11 @@ export class Attempt<T> implements Call<T> {
     this.race = plan.timeout !== undefined || options.signal !== undefined || isHedged ? new RaceState(this) : undefined;
   }
 
+  /** Whether `value` is an attempt itself (not a copy, a Proxy, or an object made from one). */
+  static isAttempt(value: unknown): boolean {
+    return typeof value === 'object' && value !== null && #bits in value;
+  }
+
   /** The chosen client (undefined until one is picked). */
   get client(): T {
     return this.member?.client as T;
@@ -163,8 +174,17 @@ export class Attempt<T> implements Call<T> {
     return (this.#bits & WAITED) !== 0;
   }
 
-  markWaited(): void {
+  /**
+   * The signal a wait of this attempt (for a token, for a client) ends with: the caller's abort, its call
+   * being over (a hedge won), or the pool closing, whichever comes first. Made on its first wait only.
+   */
+  waitSignal(): AbortSignal {
     this.#bits |= WAITED;
+    if (this.#waitSignal !== undefined) return this.#waitSignal;
+    const signals = [this.host.closingSignal];
+    if (this.options.signal !== undefined) signals.push(this.options.signal);
+    if (this.group !== undefined) signals.push(this.group.waitSignal);
+    return (this.#waitSignal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals));
   }
 
   /** Whether the chain reached the user's function. */

@@ -1,17 +1,12 @@
 import type { Call } from '../call.js';
-import { ClientCallError, ClientPanicError, hasErrorCode, isClientPoolError, type ClientPoolError } from '../errors.js';
+import { ClientCallError, ClientPanicError, isClientPoolError, type ClientPoolError } from '../errors.js';
 import type { Attempt } from './attempt.js';
 import type { CallbackGuard } from './guard.js';
 import { ended, type Outcome } from './outcome.js';
 
-/** Errors the pool or its middleware raised before reaching the client: they say nothing of its health. */
-export function isLocal(error: unknown): boolean {
-  return isClientPoolError(error) && error.code !== 'ERR_TIMEOUT' && error.code !== 'ERR_CLIENT_CALL' && error.code !== 'ERR_CLIENT_PANIC';
-}
-
 /** Recovery: whatever was thrown, the caller gets a clientpool error with the original as `cause`. */
 export function recover(error: unknown, call: Call<unknown>): ClientPoolError {
-  if (isClientPoolError(error)) return error;
+  if (isBrandedError(error)) return error as ClientPoolError;
   let isError = false;
   try {
     isError = error instanceof Error;
@@ -32,8 +27,20 @@ export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (err
   // After destroy(), a plain attempt (no race to end it) fails as the pool's signal said: cancelled.
   const destroyed = attempt.host.destroyError;
   if (destroyed !== undefined && attempt.race === undefined) return ended('cancelled', destroyed);
-  if (hasErrorCode(error, 'ERR_TIMEOUT')) return ended('failure', error);
-  if (isLocal(error)) return ended('refused', error as ClientPoolError);
+  // Never reached the client: a middleware or a limit refused it. Whatever the function itself threw,
+  // a clientpool error of a nested pool included, is the client's to answer for.
+  if (!attempt.isInvoked) return ended('refused', recover(error, attempt));
   const recovered = recover(error, attempt);
+  // A timeout raised inside (a nested pool's) counts whatever `isFailure` says, as the pool's own does.
+  if (recovered.code === 'ERR_TIMEOUT') return ended('failure', recovered);
   return ended(guard.call('isFailure', isFailure, error, true) ? 'failure' : 'answered', recovered);
+}
+
+/** A clientpool error (any build's), read safely: a forged brand whose getters throw is not one. */
+function isBrandedError(error: unknown): boolean {
+  try {
+    return isClientPoolError(error) && typeof error.code === 'string' && error instanceof Error;
+  } catch {
+    return false;
+  }
 }

@@ -12,7 +12,6 @@ export function clientTokenStage<T>(context: StageContext<T>): Stage<T> {
     const limiter = attempt.member!.sharedLimiter;
     if (limiter === undefined) return next(attempt);
     const since = context.now();
-    attempt.markWaited();
     return takeToken(limiter.take.bind(limiter), attempt).then(
       () => {
         attempt.checkStillWanted();

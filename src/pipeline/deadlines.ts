@@ -48,6 +48,8 @@ export class DeadlineQueue {
 
   /** Queue `entry` to expire `delay` ms from now. `delay` must be <= 2^31-1 (validated by the caller). */
   add(entry: Timed, delay: number): void {
+    // A NaN delay would never come due: treated as now (validation keeps user input out of here).
+    if (!(delay >= 0)) delay = 0;
     const now = this.#clock.now();
     entry.deadline = now + delay;
     let list = this.#lists.get(delay);

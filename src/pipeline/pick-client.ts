@@ -1,5 +1,5 @@
 import type { Admission } from '../breaker/breaker.js';
-import { PoolClosedError, type ClientPoolError } from '../errors.js';
+import { hasErrorCode, isClientPoolError, PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
@@ -59,8 +59,7 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
-      attempt.markWaited();
-      const signal = attempt.group?.waitSignal ?? attempt.options.signal;
+      const signal = attempt.waitSignal();
       return queue.wait(balancer, signal, attempt.plan.maxWait, attempt.method, tried, attempt.options.key).then(([member, admission]) => {
         try {
           attempt.checkStillWanted();
@@ -71,6 +70,9 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
           throw error;
         }
         return hold(attempt, member, admission);
+      }, (error: unknown) => {
+        // The pool closing, or a hedge won, as themselves rather than as an abort.
+        throw hasErrorCode(error, 'ERR_ABORTED') && isClientPoolError(error.cause) ? error.cause : error;
       });
     };
   };

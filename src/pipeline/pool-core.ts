@@ -1,5 +1,6 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
-import { isClientPoolError, type ClientPoolError } from '../errors.js';
+import { ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Limiter } from '../limit/limiter.js';
@@ -32,6 +33,8 @@ export interface PoolParts<T> {
   readonly isFailure: (error: unknown) => boolean;
   readonly budget: RetryBudget | undefined;
   readonly rateLimits: Emitter<RateLimitEvent>;
+  /** Reports user callbacks that throw, once per name. */
+  readonly guard: CallbackGuard;
 }
 
 /**
@@ -47,7 +50,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly budget: RetryBudget | undefined;
   readonly deadlines: DeadlineQueue;
   readonly signals = new SignalWatches();
-  readonly guard = new CallbackGuard();
+  readonly guard: CallbackGuard;
   readonly hedgeDelays = new HedgeDelays();
   readonly sleeping = new Set<CallAttempts<T>>();
   /** Middleware with an `onOutcome` hook. */
@@ -59,12 +62,17 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly #rateLimits: Emitter<RateLimitEvent>;
   /** Aborted by `destroy()`: the signal of attempts nothing else can end. */
   readonly #destroyed = new AbortController();
+  /** Aborted when the pool starts closing: ends every wait for a token or a client. */
+  readonly #closing = new AbortController();
   #destroyError: ClientPoolError | undefined;
   /** Attempts in flight tracked one by one, for `destroy()`. */
   #tracked: Attempt<T> | undefined;
 
   constructor(parts: PoolParts<T>) {
     this.clock = parts.clock;
+    this.guard = parts.guard;
+    // Every plain call shares this signal, and clients such as undici add a listener per request.
+    setMaxListeners(0, this.#destroyed.signal);
     this.deadlines = new DeadlineQueue(parts.clock);
     this.random = parts.random;
     this.roster = parts.roster;
@@ -81,6 +89,17 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   get poolSignal(): AbortSignal {
     return this.#destroyed.signal;
+  }
+
+  get closingSignal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /** The pool starts closing: no new attempt takes a client, and every wait ends. */
+  close(): void {
+    if (this.isClosing) return;
+    this.isClosing = true;
+    this.#closing.abort(new PoolClosedError());
   }
 
   now(): number {
@@ -141,7 +160,13 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   }
 
   classify(attempt: Attempt<T>, error: unknown): Outcome {
-    return classify(attempt, error, this.#isFailure, this.guard);
+    try {
+      return classify(attempt, error, this.#isFailure, this.guard);
+    } catch (thrown) {
+      // Only a hostile value gets here (a forged error whose every read throws): a failure all the same.
+      this.guard.warn('classifying an error', thrown);
+      return ended('failure', new ClientPanicError(error, attempt.clientName, attempt.method));
+    }
   }
 
   /**
@@ -150,6 +175,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settle(attempt: Attempt<T>, outcome: Outcome): void {
     if (!attempt.markEnded()) return;
+    attempt.outcome = outcome;
     const race = attempt.race;
     if (race !== undefined) {
       if (race.deadlineList !== undefined) this.deadlines.remove(race);
@@ -197,7 +223,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
         breaker.success(attempt.admission, durationMs);
       } else {
         // Cancelled, or refused before reaching the client: no verdict on it.
-        member.cancelled++;
+        if (kind === 'refused') member.refused++;
+        else member.cancelled++;
         breaker.release(attempt.admission);
       }
     } catch (error) {
@@ -224,14 +251,6 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   withdraw(): boolean {
     return this.budget === undefined || this.budget.tryWithdraw();
-  }
-
-  /** By default a retry follows failures of a client, which another client may not share. */
-  isRetryable(error: Error): boolean {
-    if (!isClientPoolError(error)) return false;
-    if (error.code === 'ERR_TIMEOUT') return true;
-    if (error.code !== 'ERR_CLIENT_CALL' && error.code !== 'ERR_CLIENT_PANIC') return false;
-    return this.guard.call('isFailure', this.#isFailure, error.cause, true);
   }
 
   hedgeDelay(policy: HedgePolicy, method: string): number {

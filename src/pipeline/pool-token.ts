@@ -1,4 +1,4 @@
-import { CallbackError, isClientPoolError } from '../errors.js';
+import { AbortedError, CallbackError, hasErrorCode, isClientPoolError } from '../errors.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
 import type { Stage } from './stage.js';
@@ -17,7 +17,6 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       return Promise.reject(limiterFailure('limit.tryTake()', error));
     }
     const since = context.now();
-    attempt.markWaited();
     return takeToken(limit.take.bind(limit), attempt).then(
       () => {
         context.reportLimit('pool', undefined, attempt.method, since, false);
@@ -31,19 +30,52 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
   };
 }
 
-/** Wait for one token of `take`, ending with the attempt (its caller's signal, or its call being over). */
+/**
+ * Wait for one token of `take`, ending with the attempt: its caller's abort, its call being over, the
+ * pool closing. The wait is raced against that signal too, so a limiter that ignores it (or never
+ * answers) cannot hold the call.
+ */
 export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>): Promise<void> {
-  const signal = attempt.group?.waitSignal ?? attempt.options.signal;
-  const maxWait = attempt.plan.maxWait;
+  const signal = attempt.waitSignal();
+  let taken: Promise<void>;
   try {
-    return Promise.resolve(take(1, signal === undefined ? { maxWait } : { signal, maxWait }));
+    taken = Promise.resolve(take(1, { signal, maxWait: attempt.plan.maxWait }));
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
     return Promise.reject(error);
   }
+  return raceAbort(taken, signal);
 }
 
-/** A limiter's own error as it is; anything else from a user's limiter, typed. */
+/** `promise`, or an `AbortedError` as soon as `signal` aborts. */
+function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) {
+    void promise.catch(() => undefined);
+    return Promise.reject(new AbortedError(signal.reason));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortedError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', onAbort);
+    promise.then(
+      () => {
+        done();
+        resolve();
+      },
+      (error: unknown) => {
+        done();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * What a wait's failure becomes: the pool closing as `PoolClosedError`, a hedge won as the lost race, a
+ * limiter's own error as it is, anything else from a user's limiter typed.
+ */
 export function limiterFailure(what: string, error: unknown): Error {
+  if (hasErrorCode(error, 'ERR_ABORTED') && isClientPoolError(error.cause)) return error.cause;
   return isClientPoolError(error) ? error : new CallbackError(what, 'failed', error);
 }

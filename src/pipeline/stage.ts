@@ -44,18 +44,19 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
   return (next) => {
     const guardedNext = nextFor(name, next);
     return (attempt) => {
-    let result: unknown;
-    try {
-      result = middleware.execute!(attempt, guardedNext);
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
-      return Promise.reject(error);
-    }
-    if (result instanceof Promise) return result;
-    if (isThenable(result)) return Promise.resolve(result);
-    // The chain below may still settle: its outcome is dropped, its rejection handled.
-    attempt.invocation?.catch(noop);
-    return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
+      let result: unknown;
+      try {
+        result = middleware.execute!(attempt, guardedNext);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
+        return Promise.reject(error);
+      }
+      // Promise.resolve returns a plain promise as it is, and adopts anything else with a `then` (a
+      // thenable, a Proxy or a subclass of a promise), so whatever its `then` does the pool can wait on it.
+      if (result instanceof Promise || isThenable(result)) return Promise.resolve(result);
+      // What the chain below returned may still settle: dropped, and its rejection handled.
+      void attempt.pending?.catch(noop);
+      return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
     };
   };
 }
@@ -63,20 +64,28 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
 /** The `next` a middleware receives: finds the attempt behind what it is given. */
 function nextFor<T>(name: string, next: Step<T>): Next {
   return (call) => {
-    // The pool's own call, never a copy: a copy would lose what the pool tracks on it.
-    if (!(call instanceof Attempt)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
-    return next(call as Attempt<T>);
+    // The pool's own call, never a copy, a Proxy or an object made from it: they lose what the pool tracks.
+    if (!Attempt.isAttempt(call)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
+    const attempt = call as unknown as Attempt<T>;
+    // Kept so that a middleware above that drops it (returns no promise) leaves no unhandled rejection.
+    const pending = next(attempt);
+    attempt.pending = pending;
+    return pending;
   };
 }
 
 /** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
 export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
   if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
-  if (attempt.endError !== undefined) return handledRejection(attempt.endError);
+  // Ended while the chain above took its time (a timeout, the caller, destroy()): the client is not called.
+  const ended = attempt.endError ?? attempt.host.destroyError;
+  if (ended !== undefined) return handledRejection(ended);
   try {
+    // Adopted even when it is a promise: a Proxy of one, or a subclass whose `then` throws, becomes a
+    // plain promise that rejects, rather than a value the pool cannot wait on.
     const result = attempt.invoke();
-    const promise = result instanceof Promise ? result : Promise.resolve(result);
-    attempt.invocation = promise;
+    const promise = Promise.resolve(result);
+    attempt.pending = promise;
     return promise;
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage

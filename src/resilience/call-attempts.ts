@@ -24,8 +24,6 @@ export interface AttemptsHost<T> {
   start(attempt: Attempt<T>): Promise<unknown>;
   /** One token of the retry budget, or false. */
   withdraw(): boolean;
-  /** Whether an error is worth a retry by default (a client failure or a timeout). */
-  isRetryable(error: Error): boolean;
   hedgeDelay(policy: HedgePolicy, method: string): number;
   /** Calls sleeping in a backoff, which `close()` ends. */
   readonly sleeping: Set<CallAttempts<T>>;
@@ -122,7 +120,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
       this.#reject = reject;
       this.#attempts = 1;
       if (first.member !== undefined) this.tried.push(first.member);
-      this.#afterFailure(first.member !== undefined, error, 1);
+      this.#afterFailure(first, error);
     });
   }
 
@@ -187,11 +185,12 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   #failed(attempt: Attempt<T>, error: Error): void {
     this.#forget(attempt);
     if (this.#state === DONE) return;
-    this.#afterFailure(attempt.member !== undefined, error, attempt.attempt);
+    this.#afterFailure(attempt, error);
   }
 
   /** An attempt failed (`wasChosen`: after it held a client): finish, wait for others, or back off and retry. */
-  #afterFailure(wasChosen: boolean, error: Error, attempt: number): void {
+  #afterFailure(attempt: Attempt<T>, error: Error): void {
+    const wasChosen = attempt.member !== undefined;
     if (hasErrorCode(error, 'ERR_ABORTED') && error !== LOST_RACE) return this.#finish(error);
     // No client could be chosen: report the last attempt's failure if there was one.
     if (!wasChosen) {
@@ -212,13 +211,14 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   }
 
   /** The backoff before the next retry, or the error to finish with. */
-  #retryDelay(error: Error, attempt: number): number | Error {
+  #retryDelay(error: Error, attempt: Attempt<T>): number | Error {
     const retry = this.#retry;
     const host = this.#host;
     if (retry === undefined || this.#retriesLeft === 0 || host.isClosing) return error;
-    const isWorthIt = retry.retryOn === undefined ? host.isRetryable(error) : host.guard.call2('retry.retryOn', retry.retryOn, error, attempt, false);
+    // By default the pool's own verdict decides: a failure of the client, which another may not share.
+    const isWorthIt = retry.retryOn === undefined ? attempt.outcome?.kind === 'failure' : host.guard.call2('retry.retryOn', retry.retryOn, error, attempt.attempt, false);
     if (!isWorthIt) return error;
-    const backoff = backoffDelay(retry, attempt, this.#previousDelay, host.random);
+    const backoff = backoffDelay(retry, attempt.attempt, this.#previousDelay, host.random);
     const retryAfter = host.guard.call('retry.retryAfter', retry.retryAfter, error, undefined);
     const after = typeof retryAfter === 'number' && retryAfter >= 0 ? retryAfter : 0;
     if (!(after <= retry.max)) return error;

@@ -72,7 +72,9 @@ export function retryPolicy(option: RetryOptions | false | undefined, prefix = '
 
 /** The delay before attempt `attempt + 1`, given the previous delay (for decorrelated jitter). */
 export function backoffDelay(policy: RetryPolicy, attempt: number, previous: number, random: Random): number {
-  const exponential = Math.min(policy.max, policy.initial * policy.multiplier ** (attempt - 1));
+  // 0 x Infinity is NaN: a zero start stays zero however steep the growth, and an overflow is the cap.
+  const grown = policy.initial === 0 ? 0 : policy.initial * policy.multiplier ** (attempt - 1);
+  const exponential = grown <= policy.max ? grown : policy.max;
   switch (policy.jitter) {
     case 'none':
       return exponential;

@@ -180,7 +180,7 @@ describe('a shared (asynchronous) per-client limit', () => {
     const events: RateLimitEvent[] = [];
     pool.onRateLimit((event) => events.push(event));
     await expect(pool.run((client) => client.id)).rejects.toBeInstanceOf(RateLimitedError);
-    expect(pool.members()[0]).toMatchObject({ state: { kind: 'closed' }, inFlight: 0, failures: 0, cancelled: 1 });
+    expect(pool.members()[0]).toMatchObject({ state: { kind: 'closed' }, inFlight: 0, failures: 0, cancelled: 0, refused: 1 });
     expect(events.map((e) => `${e.scope}:${e.client}:${e.rejected}`)).toEqual(['client:a:true']);
   });
 });

@@ -97,3 +97,75 @@ describe('an abort is honoured at every await of the journey', () => {
     await pool.close();
   });
 });
+
+describe('every wait of a retry or hedge attempt ends with the caller', () => {
+  it('a hedged call waiting for a pool token rejects ERR_ABORTED at the abort, not when the token comes', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof client>({ limit: { rate: 0.5, burst: 1 }, maxWait: 10_000 });
+    pool.add(client);
+    await pool.run(() => 'spends the token');
+    const controller = new AbortController();
+    let settledAt: number | undefined;
+    const start = Date.now();
+    const call = pool.run(() => 'never', { signal: controller.signal, hedge: { delay: 50 } }).catch((e: unknown) => {
+      settledAt = Date.now() - start;
+      return e;
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    controller.abort('gave up');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settledAt).toBeDefined();
+    expect(settledAt!).toBeLessThanOrEqual(51);
+    expect(hasErrorCode(await call, 'ERR_ABORTED')).toBe(true);
+    await pool.close();
+  });
+
+  it('a retry waiting for a pool token rejects ERR_ABORTED at the abort', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof client>({ limit: { rate: 0.2, burst: 1 }, maxWait: 10_000, retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
+    pool.add(client);
+    const controller = new AbortController();
+    const call = pool.run(() => Promise.reject(new Error('first fails')), { signal: controller.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    controller.abort('gave up');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(hasErrorCode(await call, 'ERR_ABORTED')).toBe(true);
+    await pool.close();
+  });
+
+  it('a custom limiter that ignores its signal and never answers cannot hold a call past its abort or close()', async () => {
+    const limit: Limiter = { take: () => new Promise(() => {}) };
+    const pool = new ClientPool<typeof client>({ limit });
+    pool.add(client);
+    const controller = new AbortController();
+    const aborted = pool.run(() => 'never', { signal: controller.signal }).catch((e: unknown) => e);
+    const closed = pool.run(() => 'never').catch((e: unknown) => e);
+    controller.abort('stop');
+    expect(hasErrorCode(await aborted, 'ERR_ABORTED')).toBe(true);
+    await pool.close();
+    expect(hasErrorCode(await closed, 'ERR_POOL_CLOSED')).toBe(true);
+  });
+
+  it('many plain calls reading call.signal at once raise no MaxListenersExceededWarning', async () => {
+    const pool = new ClientPool<typeof client>();
+    pool.add(client);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on('warning', onWarning);
+    const calls = Array.from({ length: 30 }, () =>
+      pool.run((_c, call) => new Promise<void>((resolve) => {
+        const onAbort = (): void => undefined;
+        call.signal.addEventListener('abort', onAbort);
+        setTimeout(() => {
+          call.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, 1);
+      })),
+    );
+    await Promise.all(calls);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toHaveLength(0);
+    await pool.close();
+  });
+});

@@ -123,14 +123,14 @@ describe('a user callback that throws or misbehaves never leaks a call', () => {
     await pool.close();
   });
 
-  it('a middleware that throws synchronously is recovered and counted', async () => {
+  it('a middleware that throws synchronously is recovered, and counted as a refusal (the client was never reached)', async () => {
     const pool = new ClientPool<typeof a>();
     pool.use(() => {
       throw new Error('sync');
     });
     pool.add(a);
     expect(hasErrorCode(await pool.run(() => 1).catch((e: unknown) => e), 'ERR_CLIENT_CALL')).toBe(true);
-    expect(pool.members()[0]).toMatchObject({ inFlight: 0, failures: 1 });
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, failures: 0, refused: 1 });
     await pool.close();
   });
 
@@ -214,6 +214,125 @@ describe('a user callback that throws or misbehaves never leaks a call', () => {
     expect(closedAt).toBeGreaterThanOrEqual(0);
     expect(events.slice(closedAt + 1)).not.toContain('called a');
     expect(['ran', 'ERR_NO_CLIENTS', 'ERR_ALL_CIRCUITS_OPEN']).toContain(result);
+    await pool.close();
+  });
+});
+
+describe('hostile values and broken hooks never leak a call', () => {
+  it.each([
+    ['a Proxy of a promise', () => new Proxy(Promise.resolve(1), {})],
+    ['a promise subclass whose then throws', () => {
+      class Bad<V> extends Promise<V> {
+        override then(): never {
+          throw new Error('no then for you');
+        }
+      }
+      return Bad.resolve(1);
+    }],
+  ])('a function returning %s gets a typed error and gives the client back', async (_name, make) => {
+    const pool = new ClientPool<typeof a>();
+    pool.add(a);
+    const error = await pool.run(() => make()).catch((e: unknown) => e);
+    expect(isClientPoolError(error)).toBe(true);
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it.each([
+    ['Object.create(call)', (call: object) => Object.create(call) as object],
+    ['a Proxy of the call', (call: object) => new Proxy(call, {})],
+  ])('a middleware passing %s to next() fails the attempt with ERR_CALLBACK and no failure of the client', async (_name, wrap) => {
+    const pool = new ClientPool<typeof a>({ breaker: { maxFailures: 1 } });
+    pool.use((call, next) => next(wrap(call) as typeof call));
+    pool.add(a);
+    const error = await pool.run(() => 1).catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, failures: 0, state: { kind: 'closed' } });
+    await pool.close();
+  });
+
+  it('a middleware that calls next() and returns a non-promise leaves no unhandled rejection when the function throws at once', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use((call, next) => {
+      void next(call);
+      return 42 as unknown as Promise<unknown>;
+    });
+    pool.add(a);
+    const unhandled = await unhandledDuring(async () => {
+      const error = await pool.run(() => {
+        throw new Error('sync');
+      }).catch((e: unknown) => e);
+      expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    });
+    expect(unhandled).toEqual([]);
+    await pool.close();
+  });
+
+  it('an around hook that calls next() after it returned starts nothing and leaves no unhandled rejection', async () => {
+    let late: (() => Promise<unknown>) | undefined;
+    const pool = new ClientPool<typeof a>();
+    pool.use({ name: 'late', around: (_scope, next) => ((late = next), Promise.resolve('early')) });
+    pool.add(a);
+    let runs = 0;
+    await expect(pool.run(() => ++runs)).resolves.toBe('early');
+    const unhandled = await unhandledDuring(async () => {
+      expect(hasErrorCode(await late!().catch((e: unknown) => e), 'ERR_CALLBACK')).toBe(true);
+    });
+    expect(unhandled).toEqual([]);
+    expect(runs).toBe(0);
+    await pool.close();
+  });
+
+  it('a custom breaker whose methods throw is reported, admits calls, and never leaks one', async () => {
+    quietWarnings();
+    const boom = (): never => {
+      throw new Error('breaker broke');
+    };
+    const pool = new ClientPool<typeof a>({
+      breaker: () => ({ get state(): never { return boom(); }, acquire: boom, canAcquire: boom, success: boom, failure: boom, release: boom }),
+    });
+    pool.add(a);
+    await expect(pool.run(() => 'ok')).resolves.toBe('ok');
+    await expect(pool.run(() => Promise.reject(new Error('x')))).rejects.toMatchObject({ code: 'ERR_CLIENT_CALL' });
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('a balancer whose hooks throw is reported, and calls and close() go on', async () => {
+    quietWarnings();
+    const strategy: Balancer<typeof a> = {
+      pick: (ready) => ready[0]!,
+      onReady: () => { throw new Error('onReady'); },
+      onUnready: () => { throw new Error('onUnready'); },
+      onInFlight: () => { throw new Error('onInFlight'); },
+    };
+    const pool = new ClientPool<typeof a>({ strategy });
+    pool.add(a);
+    await expect(pool.run(() => 'ok')).resolves.toBe('ok');
+    expect(pool.members()[0]!.inFlight).toBe(0);
+    await pool.close();
+  });
+
+  it('a listener throwing a value that cannot become a string is reported, and the call is unharmed', async () => {
+    quietWarnings();
+    const pool = new ClientPool<typeof a>({ breaker: { maxFailures: 1 } });
+    pool.onStateChange(() => {
+      throw Object.create(null) as Error;
+    });
+    pool.add(a);
+    await expect(pool.run(() => Promise.reject(new Error('opens it')))).rejects.toMatchObject({ code: 'ERR_CLIENT_CALL' });
+    expect(pool.members()[0]).toMatchObject({ inFlight: 0, state: { kind: 'open' } });
+    await pool.close();
+  });
+
+  it('a thrown value forging the clientpool brand with a throwing code getter is recovered, the client given back', async () => {
+    quietWarnings();
+    const forged = Object.defineProperty({ [Symbol.for('clientpool.error')]: true }, 'code', { get: () => { throw new Error('gotcha'); } });
+    const pool = new ClientPool<typeof a>();
+    pool.add(a);
+    const error = await pool.run(() => Promise.reject(forged)).catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_CLIENT_PANIC')).toBe(true);
+    expect(pool.members()[0]!.inFlight).toBe(0);
     await pool.close();
   });
 });

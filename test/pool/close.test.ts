@@ -87,3 +87,42 @@ describe('close() ends everything', () => {
     expect(hasErrorCode(await pool.run(() => 1).catch((e: unknown) => e), 'ERR_POOL_CLOSED')).toBe(true);
   });
 });
+
+describe('nothing is called on a client after close() or destroy() gave it up', () => {
+  it('a plain call held up by a middleware never reaches a client destroyed meanwhile', async () => {
+    vi.useFakeTimers();
+    const closedClient = { id: 'a', isClosed: false };
+    const pool = new ClientPool<typeof closedClient>();
+    pool.use(async (call, next) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return next(call);
+    });
+    pool.add(closedClient, { close: (c) => void (c.isClosed = true) });
+    let calledClosed = false;
+    const call = pool.run((c) => {
+      calledClosed = c.isClosed;
+      return 'ran';
+    }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(20);
+    await pool.destroy();
+    expect(closedClient.isClosed).toBe(true);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(hasErrorCode(await call, 'ERR_POOL_CLOSED')).toBe(true);
+    expect(calledClosed).toBe(false);
+  });
+
+  it('a call waiting on its client\'s shared limit is ended by close(), before the close hook runs', async () => {
+    const shared = { take: (): Promise<void> => new Promise(() => {}) };
+    const events: string[] = [];
+    const pool = new ClientPool<typeof a>();
+    pool.add(a, { limit: shared, close: () => void events.push('closed') });
+    const call = pool.run(() => {
+      events.push('called');
+      return 'ran';
+    }).catch((e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    await pool.close();
+    expect(hasErrorCode(await call, 'ERR_POOL_CLOSED')).toBe(true);
+    expect(events).toEqual(['closed']);
+  });
+});

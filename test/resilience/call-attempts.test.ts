@@ -77,3 +77,31 @@ describe('retries and hedges blame an attempt only on its own client', () => {
     expect(value).toBe(seen[1]);
   });
 });
+
+describe('retries read the pool\'s verdict', () => {
+  it('a nested pool whose clients are all open counts against its outer client, and the call fails over', async () => {
+    const dead = new ClientPool<{ id: string }>({ breaker: { maxFailures: 1 } });
+    dead.add({ id: 'dead' });
+    await dead.run(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    const alive = new ClientPool<{ id: string }>();
+    alive.add({ id: 'alive' });
+    // retryAfter: the dead region's "back in 10 s" speaks for that region only; the other can serve now.
+    const outer = new ClientPool<ClientPool<{ id: string }>>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 }, retryAfter: () => undefined }, breaker: { maxFailures: 1 } });
+    outer.add(dead, { name: 'eu' });
+    outer.add(alive, { name: 'us' });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await outer.run((region) => region.run((c) => c.id)));
+    expect(results).toEqual(['alive', 'alive', 'alive', 'alive']);
+    expect(outer.members().find((m) => m.name === 'eu')!.state.kind).toBe('open');
+    await Promise.all([outer.close(), dead.close(), alive.close()]);
+  });
+
+  it('a backoff whose growth overflows (0 x Infinity) still retries', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 4, backoff: { initial: 0, multiplier: 1e200, jitter: 'none' } } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    await expect(pool.run(() => (++calls < 3 ? Promise.reject(new Error('again')) : 'done'))).resolves.toBe('done');
+    await pool.close();
+  });
+});
