@@ -236,7 +236,7 @@ export class RetryBudgetExhaustedError extends ClientPoolError {
   /** Attempts the call made. */
   readonly attempts: number;
   constructor(cause: Error, attempts: number) {
-    super(`retry refused by the retry budget after ${attempts} attempt(s): ${cause.message}`, { cause });
+    super(`retry refused by the retry budget after ${attempts} attempt(s): ${messageOf(cause)}`, { cause });
     this.attempts = attempts;
   }
 }

@@ -41,7 +41,14 @@ export function stopSignal(durationMs: number, onForced: (signal: NodeJS.Signals
     stopped,
     dispose() {
       clearTimeout(timer);
-      for (const [signal, handler] of handlers) process.off(signal, handler);
+      for (const [signal, handler] of handlers) {
+        process.off(signal, handler);
+        // The relayed copy of the signal that stopped us may still be on its way (a busy machine delays
+        // it): swallowed, or its default action would kill a process that is exiting cleanly.
+        process.on(signal, ignore);
+      }
     },
   };
 }
+
+function ignore(): void {}
