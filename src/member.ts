@@ -30,7 +30,7 @@ export interface MemberSnapshot {
   readonly failures: number;
   /** Attempts that ended with no verdict on the client: the caller aborted, a hedge won, or `destroy()`. */
   readonly cancelled: number;
-  /** Attempts that held it but never reached it: a middleware or its shared limit refused them. */
+  /** Attempts that held it but never reached it: a middleware or its shared limit refused them, or a middleware answered for it (a cache hit). */
   readonly refused: number;
   readonly latencyMs: number;
   /** Tokens left in its own bucket, or `undefined` without a per-client limit. */

@@ -233,6 +233,14 @@ export class Roster<T> {
     }
   }
 
+  /** Undo a pick whose caller is gone before it held the client: its admission and in-flight count go back. */
+  giveBack(member: Member<T>, admission: 'call' | 'probe'): void {
+    member.breaker.release(admission);
+    this.inFlight(member, -1);
+    this.afterBreaker(member);
+    if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
   /** When the first throttled member may take a call again, if any. */
   nextThrottleDue(): number | undefined {
     return this.#throttled.peek()?.key;

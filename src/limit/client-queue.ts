@@ -96,6 +96,12 @@ export class ClientQueue<T> {
           queue.close(pick.error);
           return;
         }
+        // A callback run by the pick (a listener, a balancer, a breaker) may have aborted this waiter:
+        // then the client it was picked for goes back, and the next waiter gets a pick of its own.
+        if (queue.head !== head) {
+          this.#roster.giveBack(pick.member, pick.admission);
+          continue;
+        }
         queue.serve([pick.member, pick.admission]);
         this.#report(pick.member.name, call.method, call.since, false);
       }

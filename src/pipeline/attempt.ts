@@ -103,8 +103,6 @@ export class Attempt<T> implements Call<T> {
   admission: Exclude<Admission, false> = 'call';
   /** Pool clock time it started, when `isTimed`. (0 until then, not NaN: a double would be boxed per attempt.) */
   start = 0;
-  /** The promise the rest of the chain last returned to a middleware (or the function's own). */
-  pending: Promise<unknown> | undefined;
   /** How it ended, once settled: what retries read. */
   outcome: Outcome | undefined;
   /** State (waiting, running, ended) and flags in one small integer: fewer fields to allocate per call. */
@@ -112,7 +110,7 @@ export class Attempt<T> implements Call<T> {
   #ending: Ending | undefined;
   #controller: AbortController | undefined;
   #values: Map<CallKey<unknown>, unknown> | undefined;
-  #waitSignal: AbortSignal | undefined;
+  #wait: { readonly signal: AbortSignal; readonly sources: readonly AbortSignal[]; readonly onAbort: () => void } | undefined;
   /**
    * Its member's epoch when it was bound (`destroy()` releases untracked attempts of older epochs), or
    * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
@@ -176,15 +174,44 @@ export class Attempt<T> implements Call<T> {
 
   /**
    * The signal a wait of this attempt (for a token, for a client) ends with: the caller's abort, its call
-   * being over (a hedge won), or the pool closing, whichever comes first. Made on its first wait only.
+   * being over (a hedge won), or the pool closing, whichever comes first. Made on its first wait, and
+   * let go with `doneWaiting()`. (Combined by hand, one listener per source removed after the wait:
+   * `AbortSignal.any` on Node 20 keeps every combined signal on its sources for their whole life.)
    */
   waitSignal(): AbortSignal {
     this.#bits |= WAITED;
-    if (this.#waitSignal !== undefined) return this.#waitSignal;
-    const signals = [this.host.closingSignal];
-    if (this.options.signal !== undefined) signals.push(this.options.signal);
-    if (this.group !== undefined) signals.push(this.group.waitSignal);
-    return (this.#waitSignal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals));
+    const closing = this.host.closingSignal;
+    const caller = this.options.signal;
+    const call = this.group?.waitSignal;
+    if (caller === undefined && call === undefined) return closing;
+    if (this.#wait !== undefined) return this.#wait.signal;
+    const controller = new AbortController();
+    const sources = caller === undefined ? [closing, call!] : call === undefined ? [closing, caller] : [closing, caller, call];
+    const onAbort = (): void => {
+      for (const source of sources) {
+        if (source.aborted) {
+          controller.abort(source.reason);
+          break;
+        }
+      }
+    };
+    for (const source of sources) {
+      if (source.aborted) {
+        controller.abort(source.reason);
+        return controller.signal;
+      }
+    }
+    for (const source of sources) source.addEventListener('abort', onAbort, { once: true });
+    this.#wait = { signal: controller.signal, sources, onAbort };
+    return controller.signal;
+  }
+
+  /** A wait ended: its listeners leave the caller's, the call's and the pool's signals. */
+  doneWaiting(): void {
+    const wait = this.#wait;
+    if (wait === undefined) return;
+    this.#wait = undefined;
+    for (const source of wait.sources) source.removeEventListener('abort', wait.onAbort);
   }
 
   /** Whether the chain reached the user's function. */

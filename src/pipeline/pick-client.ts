@@ -61,8 +61,13 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
       }
       const signal = attempt.waitSignal();
       return queue.wait(balancer, signal, attempt.plan.maxWait, attempt.method, tried, attempt.options.key).then(([member, admission]) => {
+        attempt.doneWaiting();
+        // destroy() came between the serve and now: it released this pick by count already.
+        const destroyed = attempt.host.destroyError;
+        if (destroyed !== undefined) throw destroyed;
         try {
           attempt.checkStillWanted();
+          if (context.isClosing) throw new PoolClosedError();
         } catch (error) {
           // Served after the call was over (or the caller left): give the client back at once.
           attempt.bind(member, admission);
@@ -71,6 +76,7 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
         }
         return hold(attempt, member, admission);
       }, (error: unknown) => {
+        attempt.doneWaiting();
         // The pool closing, or a hedge won, as themselves rather than as an abort.
         throw hasErrorCode(error, 'ERR_ABORTED') && isClientPoolError(error.cause) ? error.cause : error;
       });

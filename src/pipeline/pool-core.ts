@@ -72,7 +72,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.clock = parts.clock;
     this.guard = parts.guard;
     // Every plain call shares this signal, and clients such as undici add a listener per request.
-    setMaxListeners(0, this.#destroyed.signal);
+    setMaxListeners(0, this.#destroyed.signal, this.#closing.signal);
     this.deadlines = new DeadlineQueue(parts.clock);
     this.random = parts.random;
     this.roster = parts.roster;
@@ -182,10 +182,12 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
       if (race.watched !== undefined) SignalWatch.leave(race);
     }
     const member = attempt.member!;
+    // A middleware answered without calling the client (a cache hit): the caller has a value, the
+    // client no verdict (a half-open circuit must not close on it, nor a latency look this fast).
+    const kind = outcome.kind === 'success' && !attempt.isInvoked ? 'refused' : outcome.kind;
     if (attempt.epoch === -1) this.#untrack(attempt);
     // Released already by destroy(): counted then.
     else if (attempt.epoch !== member.epoch) return;
-    const kind = outcome.kind;
     let durationMs = Number.NaN;
     if (attempt.isTimed) {
       const now = this.clock.now();

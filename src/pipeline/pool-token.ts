@@ -1,4 +1,5 @@
-import { AbortedError, CallbackError, hasErrorCode, isClientPoolError } from '../errors.js';
+import { AbortedError, CallbackError, hasErrorCode, isClientPoolError, RateLimitedError } from '../errors.js';
+import { MAX_DURATION_MS } from '../validate.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
 import type { Stage } from './stage.js';
@@ -37,33 +38,54 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
  */
 export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>): Promise<void> {
   const signal = attempt.waitSignal();
+  const maxWait = attempt.plan.maxWait;
   let taken: Promise<void>;
   try {
-    taken = Promise.resolve(take(1, { signal, maxWait: attempt.plan.maxWait }));
+    taken = Promise.resolve(take(1, { signal, maxWait }));
   } catch (error) {
+    attempt.doneWaiting();
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
     return Promise.reject(error);
   }
-  return raceAbort(taken, signal);
+  return raceAbort(taken, signal, maxWait + OVERDUE_MS, () => attempt.doneWaiting());
 }
 
-/** `promise`, or an `AbortedError` as soon as `signal` aborts. */
-function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+/**
+ * How long past `maxWait` a limiter may take to answer before the wait is given up: a limiter that
+ * ignores `maxWait` (or never answers) must not hold a call for ever; the pool's own buckets answer
+ * within `maxWait`, the Redis one within its `timeout`.
+ */
+const OVERDUE_MS = 5_000;
+
+/** `promise`, or an `AbortedError` as soon as `signal` aborts, or a `RateLimitedError` after `limitMs`. */
+function raceAbort(promise: Promise<void>, signal: AbortSignal, limitMs: number, done: () => void): Promise<void> {
   if (signal.aborted) {
+    done();
     void promise.catch(() => undefined);
     return Promise.reject(new AbortedError(signal.reason));
   }
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortedError(signal.reason));
+    const onAbort = (): void => {
+      finish();
+      reject(new AbortedError(signal.reason));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new RateLimitedError(0, 'a limiter that did not answer within maxWait'));
+    }, Math.min(limitMs, MAX_DURATION_MS));
     signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', onAbort);
+    const finish = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      done();
+    };
     promise.then(
       () => {
-        done();
+        finish();
         resolve();
       },
       (error: unknown) => {
-        done();
+        finish();
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
         reject(error);
       },

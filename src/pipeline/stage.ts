@@ -54,8 +54,6 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
       // Promise.resolve returns a plain promise as it is, and adopts anything else with a `then` (a
       // thenable, a Proxy or a subclass of a promise), so whatever its `then` does the pool can wait on it.
       if (result instanceof Promise || isThenable(result)) return Promise.resolve(result);
-      // What the chain below returned may still settle: dropped, and its rejection handled.
-      void attempt.pending?.catch(noop);
       return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
     };
   };
@@ -66,10 +64,10 @@ function nextFor<T>(name: string, next: Step<T>): Next {
   return (call) => {
     // The pool's own call, never a copy, a Proxy or an object made from it: they lose what the pool tracks.
     if (!Attempt.isAttempt(call)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
-    const attempt = call as unknown as Attempt<T>;
-    // Kept so that a middleware above that drops it (returns no promise) leaves no unhandled rejection.
-    const pending = next(attempt);
-    attempt.pending = pending;
+    // Handled here too: a middleware that drops it (returns something else, or calls next() on the side)
+    // must not leave an unhandled rejection; one that awaits it still sees the rejection.
+    const pending = next(call as unknown as Attempt<T>);
+    pending.catch(noop);
     return pending;
   };
 }
@@ -77,16 +75,16 @@ function nextFor<T>(name: string, next: Step<T>): Next {
 /** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
 export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
   if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
-  // Ended while the chain above took its time (a timeout, the caller, destroy()): the client is not called.
+  // Ended while the chain above took its time (a timeout, the caller, destroy(), or settled already
+  // because a middleware answered without waiting for next()): the client is not called.
   const ended = attempt.endError ?? attempt.host.destroyError;
   if (ended !== undefined) return handledRejection(ended);
+  if (attempt.isEnded) return handledRejection(new CallbackError('a middleware', 'called next() after its attempt had ended'));
   try {
     // Adopted even when it is a promise: a Proxy of one, or a subclass whose `then` throws, becomes a
     // plain promise that rejects, rather than a value the pool cannot wait on.
     const result = attempt.invoke();
-    const promise = Promise.resolve(result);
-    attempt.pending = promise;
-    return promise;
+    return Promise.resolve(result);
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
     return Promise.reject(error);

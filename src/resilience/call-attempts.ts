@@ -6,6 +6,7 @@ import type { DeadlineQueue } from '../pipeline/deadlines.js';
 import { TimedWatcher } from '../pipeline/timed-watcher.js';
 import type { CallbackGuard } from '../pipeline/guard.js';
 import { SignalWatch, type SignalWatches } from '../pipeline/signal-watch.js';
+import type { Outcome } from '../pipeline/outcome.js';
 import type { Random } from '../random.js';
 import type { HedgePolicy } from './hedge-policy.js';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';
@@ -215,8 +216,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     const retry = this.#retry;
     const host = this.#host;
     if (retry === undefined || this.#retriesLeft === 0 || host.isClosing) return error;
-    // By default the pool's own verdict decides: a failure of the client, which another may not share.
-    const isWorthIt = retry.retryOn === undefined ? attempt.outcome?.kind === 'failure' : host.guard.call2('retry.retryOn', retry.retryOn, error, attempt.attempt, false);
+    const isWorthIt = retry.retryOn === undefined ? isRetryable(attempt.outcome) : host.guard.call2('retry.retryOn', retry.retryOn, error, attempt.attempt, false);
     if (!isWorthIt) return error;
     const backoff = backoffDelay(retry, attempt.attempt, this.#previousDelay, host.random);
     const retryAfter = host.guard.call('retry.retryAfter', retry.retryAfter, error, undefined);
@@ -241,4 +241,16 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     if (error === undefined) this.#resolve(value);
     else this.#reject(error);
   }
+}
+
+/**
+ * The default retry rule, read from the pool's verdict: a failure of the client, which another client
+ * may not share; or a refusal by a middleware's own error (an auth token that could not be fetched for
+ * this client, say), which another client's middleware may not raise. Not the pool's own refusals (a
+ * rate limit, a closed pool), nor answered errors, nor cancellations.
+ */
+function isRetryable(outcome: Outcome | undefined): boolean {
+  if (outcome === undefined || outcome.kind === 'success') return false;
+  if (outcome.kind === 'failure') return true;
+  return outcome.kind === 'refused' && (outcome.error.code === 'ERR_CLIENT_CALL' || outcome.error.code === 'ERR_CLIENT_PANIC');
 }

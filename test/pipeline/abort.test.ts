@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, hasErrorCode, type Limiter } from '../../src/index.js';
+import { ClientPool, hasErrorCode, type Balancer, type Limiter } from '../../src/index.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -166,6 +166,53 @@ describe('every wait of a retry or hedge attempt ends with the caller', () => {
     await new Promise((resolve) => setImmediate(resolve));
     process.off('warning', onWarning);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toHaveLength(0);
+    await pool.close();
+  });
+});
+
+describe('a wait can be ended by anything a pick runs', () => {
+  it('a waiter aborted by a listener during the queue\'s own pick gives its client back', async () => {
+    // Prefers a: when the queue wakes for b's token, a's cooldown is over and the pick probes it.
+    const preferA: Balancer<{ id: string }> = { pick: (ready) => ready.find((m) => m.name === 'a') ?? ready[0]! };
+    const pool = new ClientPool<{ id: string }>({ strategy: preferA, breaker: { maxFailures: 1, cooldown: 30 }, maxWait: 5_000 });
+    pool.add({ id: 'a' }, { name: 'a' });
+    pool.add({ id: 'b' }, { name: 'b', limit: { rate: 5, burst: 1 } });
+    await pool.run(() => Promise.reject(new Error('opens a'))).catch(() => undefined);
+    await pool.run(() => 'spends b\'s token');
+    const controller = new AbortController();
+    pool.onStateChange((change) => {
+      if (change.to.kind === 'half-open') controller.abort('changed my mind');
+    });
+    const error = await pool.run(() => 'ran', { signal: controller.signal }).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('ERR_ABORTED');
+    expect(pool.members().map((m) => m.inFlight)).toEqual([0, 0]);
+    await pool.close();
+  });
+
+  it.each(['destroy', 'close'] as const)('%s() from onRateLimit as the queue serves a waiter counts it once and calls nothing', async (how) => {
+    const pool = new ClientPool<{ id: string }>({ maxWait: 5_000 });
+    pool.add({ id: 'a' }, { name: 'a', limit: { rate: 20, burst: 1 } });
+    await pool.run(() => 'spends the token');
+    pool.onRateLimit((event) => {
+      if (event.scope === 'client' && !event.rejected) {
+        if (how === 'destroy') void pool.destroy();
+        else void pool.close();
+      }
+    });
+    let runs = 0;
+    const error = await pool.run(() => ++runs).catch((e: unknown) => e);
+    expect(hasErrorCode(error, 'ERR_POOL_CLOSED')).toBe(true);
+    expect(runs).toBe(0);
+    await pool.close();
+  });
+
+  it('a custom limiter that ignores maxWait is given up on after maxWait and a margin: ERR_RATE_LIMITED', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof client>({ limit: { take: () => new Promise(() => {}) }, maxWait: 100 });
+    pool.add(client);
+    const call = pool.run(() => 'never').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(hasErrorCode(await call, 'ERR_RATE_LIMITED')).toBe(true);
     await pool.close();
   });
 });

@@ -336,3 +336,40 @@ describe('hostile values and broken hooks never leak a call', () => {
     await pool.close();
   });
 });
+
+describe('middleware that answers for the client', () => {
+  it('a middleware that answers and calls next() later (stale-while-revalidate) never reaches a client after its attempt ended', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>();
+    let late: Promise<unknown> | undefined;
+    pool.use((call, next) => {
+      setTimeout(() => {
+        late = next(call);
+      }, 20);
+      return Promise.resolve('cached');
+    });
+    pool.add(a);
+    let runs = 0;
+    const unhandled = await unhandledDuring(async () => {
+      await expect(pool.run(() => ++runs)).resolves.toBe('cached');
+      await pool.close();
+      await vi.advanceTimersByTimeAsync(30);
+      expect(hasErrorCode(await late!.catch((e: unknown) => e), 'ERR_CALLBACK')).toBe(true);
+      vi.useRealTimers();
+    });
+    expect(unhandled).toEqual([]);
+    expect(runs).toBe(0);
+  });
+
+  it('a cache hit in a middleware is the caller\'s success but no verdict on the client: a half-open circuit stays half-open', async () => {
+    const pool = new ClientPool<typeof a>({ breaker: { maxFailures: 1, cooldown: 0 } });
+    let cacheHit = false;
+    pool.use((call, next) => (cacheHit ? Promise.resolve('cached') : next(call)));
+    pool.add(a);
+    await pool.run(() => Promise.reject(new Error('opens it'))).catch(() => undefined);
+    cacheHit = true;
+    await expect(pool.run(() => 'fresh')).resolves.toBe('cached');
+    expect(pool.members()[0]).toMatchObject({ successes: 0, refused: 1, inFlight: 0, state: { kind: 'half-open' } });
+    await pool.close();
+  });
+});

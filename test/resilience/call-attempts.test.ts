@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, failureRate, hasErrorCode, RetryBudgetExhaustedError } from '../../src/index.js';
+import { ClientPool, failureRate, hasErrorCode, RateLimitedError, RetryBudgetExhaustedError } from '../../src/index.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -102,6 +102,24 @@ describe('retries read the pool\'s verdict', () => {
     pool.add(b);
     let calls = 0;
     await expect(pool.run(() => (++calls < 3 ? Promise.reject(new Error('again')) : 'done'))).resolves.toBe('done');
+    await pool.close();
+  });
+});
+
+describe('what is retried by default', () => {
+  it('an attempt refused by a middleware\'s own error is retried on another client; a rate-limit refusal is not', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
+    let refuse: (name: string) => Error | undefined = (name) => (name === 'a' ? new Error('no auth token for a') : undefined);
+    pool.use((call, next) => {
+      const error = refuse(call.clientName);
+      return error === undefined ? next(call) : Promise.reject(error);
+    });
+    pool.add(a, { name: 'a' });
+    pool.add(b, { name: 'b' });
+    await expect(pool.run((client) => client.id)).resolves.toBe('b');
+    refuse = (name) => (name === 'a' ? new RateLimitedError(1_000, 'a middleware') : undefined);
+    const results = await Promise.all([pool.run((client) => client.id).catch((e: unknown) => (e as { code: string }).code), pool.run((client) => client.id).catch((e: unknown) => (e as { code: string }).code)]);
+    expect(results.sort()).toEqual(['ERR_RATE_LIMITED', 'b']);
     await pool.close();
   });
 });
