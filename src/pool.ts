@@ -199,8 +199,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     normalized.attach?.(this);
     this.#middleware.push(normalized);
     this.#core.observers = this.#middleware.filter((m) => typeof m.onOutcome === 'function');
-    // Observers get each attempt's duration: time attempts while any is registered.
-    if (this.#core.observers.length > 0) this.#roster.isTimed = true;
+    // Time attempts for an observer that reads their duration (declares it: `onOutcome(call, outcome, ms)`).
+    if (this.#core.observers.some((m) => m.onOutcome!.length >= 3)) this.#roster.isTimed = true;
     this.#around = composeAround(this.#middleware);
     this.#compose();
     return this;

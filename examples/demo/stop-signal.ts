@@ -1,7 +1,7 @@
 // When to stop: after --duration, or on Ctrl-C (SIGINT) or SIGTERM, whichever comes first. Another
 // Ctrl-C while shutting down exits at once, so that nobody is ever stuck; but not one within the first
 // second, which is most likely the same Ctrl-C relayed (the terminal signals the whole process group, and
-// npm and the tsx CLI each pass the signal on to their child as well).
+// npm passes the signal on to its child as well).
 
 /** Repeats of the stopping signal this soon after it are taken as the same one, relayed (a busy machine can delay the relay past a second). */
 const RELAY_WINDOW_MS = 3_000;

@@ -19,8 +19,9 @@ export interface Middleware<T = unknown> {
    * The pool's verdict on each attempt, once, after its breaker heard it: for metrics and traces, which
    * read how the attempt ended instead of deciding it again. Called for attempts that never settle too
    * (a timeout ends them), and for every attempt whether or not this middleware's `execute` ran.
-   * `durationMs` is the time from the pick to the outcome (the pool times attempts while such a hook
-   * is registered). Must not throw (a throw is reported as a warning).
+   * `durationMs` is the time from the pick to the outcome, in ms on the pool's clock; the pool times
+   * attempts only for a hook that declares this third parameter (it is `NaN` otherwise), so a hook that
+   * does not need it costs no clock reads. Must not throw (a throw is reported as a warning).
    */
   onOutcome?(call: Call<T>, outcome: Outcome, durationMs: number): void;
   /**
@@ -75,38 +76,33 @@ export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
  */
 export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
   let inner: Promise<unknown> | undefined;
-  let isOver = false;
+  let hasReturned = false;
   const once = (): Promise<unknown> => {
-    // A hook calling next() after its own promise settled starts nothing: nobody waits for that call.
-    if (isOver && inner === undefined) return handled(new CallbackError('an around hook', 'called next() after it had returned'));
-    return (inner ??= run());
-  };
-  const over = (): void => {
-    isOver = true;
-    // The hook may have started the call without waiting for it: its rejection is not left unhandled.
-    void inner?.catch(() => undefined);
-  };
-  const fail = (error: unknown): Promise<never> => {
-    over();
-    return Promise.reject(isClientPoolError(error) ? error : new CallbackError('an around hook', 'threw', error));
+    if (inner === undefined) {
+      inner = run();
+      // Started after the hook returned (a late next()): nobody waits for it, so nothing is left unhandled.
+      if (hasReturned) inner.catch(noop);
+    }
+    return inner;
   };
   try {
     const result: unknown = around(scope(), once);
-    if (result instanceof Promise) {
-      return result.then((value: unknown) => {
-        over();
-        return value;
-      }, fail);
-    }
-    return fail(new CallbackError('an around hook', `returned ${typeof result} instead of a promise (return next())`));
+    hasReturned = true;
+    // A hook that started the call but returned another promise may not wait for it: handled too. (The
+    // common hook returns next()'s own promise, which its caller handles: no extra reaction.)
+    if (inner !== undefined && result !== inner) inner.catch(noop);
+    if (result instanceof Promise) return result.catch(aroundFailure);
+    return aroundFailure(new CallbackError('an around hook', `returned ${typeof result} instead of a promise (return next())`));
   } catch (error) {
-    return fail(error);
+    hasReturned = true;
+    inner?.catch(noop);
+    return aroundFailure(error);
   }
 }
 
-/** A rejected promise already handled: for a caller that may drop it. */
-function handled(error: Error): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(() => undefined);
-  return promise;
+function aroundFailure(error: unknown): Promise<never> {
+  return Promise.reject(isClientPoolError(error) ? error : new CallbackError('an around hook', 'threw', error));
 }
+
+function noop(): void {}
+

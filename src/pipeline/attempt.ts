@@ -103,6 +103,8 @@ export class Attempt<T> implements Call<T> {
   admission: Exclude<Admission, false> = 'call';
   /** Pool clock time it started, when `isTimed`. (0 until then, not NaN: a double would be boxed per attempt.) */
   start = 0;
+  /** What the rest of the chain last returned to a middleware: handled if the middleware drops it. */
+  pending: Promise<unknown> | undefined;
   /** How it ended, once settled: what retries read. */
   outcome: Outcome | undefined;
   /** State (waiting, running, ended) and flags in one small integer: fewer fields to allocate per call. */

@@ -54,6 +54,8 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
       // Promise.resolve returns a plain promise as it is, and adopts anything else with a `then` (a
       // thenable, a Proxy or a subclass of a promise), so whatever its `then` does the pool can wait on it.
       if (result instanceof Promise || isThenable(result)) return Promise.resolve(result);
+      // What the chain below returned may still settle: dropped, and its rejection handled.
+      attempt.pending?.catch(noop);
       return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
     };
   };
@@ -64,10 +66,11 @@ function nextFor<T>(name: string, next: Step<T>): Next {
   return (call) => {
     // The pool's own call, never a copy, a Proxy or an object made from it: they lose what the pool tracks.
     if (!Attempt.isAttempt(call)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
-    // Handled here too: a middleware that drops it (returns something else, or calls next() on the side)
-    // must not leave an unhandled rejection; one that awaits it still sees the rejection.
-    const pending = next(call as unknown as Attempt<T>);
-    pending.catch(noop);
+    // Kept, so that a middleware that returns no promise leaves no unhandled rejection behind. (One that
+    // returns another promise must await this one: it is the middleware contract.)
+    const attempt = call as unknown as Attempt<T>;
+    const pending = next(attempt);
+    attempt.pending = pending;
     return pending;
   };
 }
@@ -84,7 +87,9 @@ export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
     // Adopted even when it is a promise: a Proxy of one, or a subclass whose `then` throws, becomes a
     // plain promise that rejects, rather than a value the pool cannot wait on.
     const result = attempt.invoke();
-    return Promise.resolve(result);
+    const promise = Promise.resolve(result);
+    attempt.pending = promise;
+    return promise;
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
     return Promise.reject(error);
