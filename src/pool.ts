@@ -130,9 +130,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const method = options.method ?? 'unknown';
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
-      const plan = planner.plan(options, defaults);
-      const retry = planner.retry(options, defaults);
-      const hedge = planner.hedge(options, defaults);
+      // A call that gives no options of its own runs on its method's plan and policies as they are.
+      const isPlain = options === EMPTY_OPTIONS;
+      const plan = isPlain ? defaults : planner.plan(options, defaults);
+      const retry = isPlain ? defaults.retry : planner.retry(options, defaults);
+      const hedge = isPlain ? defaults.hedge : planner.hedge(options, defaults);
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
       if (retry !== undefined || hedge !== undefined) planner.usesBudget = true;
       if (planner.usesBudget) core.budget?.deposit();

@@ -77,16 +77,17 @@ export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
 export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
   let inner: Promise<unknown> | undefined;
   let hasReturned = false;
-  const once = (): Promise<unknown> => {
-    if (inner === undefined) {
-      inner = run();
-      // Started after the hook returned (a late next()): nobody waits for it, so nothing is left unhandled.
-      if (hasReturned) inner.catch(noop);
-    }
-    return inner;
-  };
   try {
-    const result: unknown = around(scope(), once);
+    // An inline function, not a named one: a transpiler keeping names (tsx, esbuild's keepNames) would
+    // otherwise define a `name` on every closure made per call.
+    const result: unknown = around(scope(), () => {
+      if (inner === undefined) {
+        inner = run();
+        // Started after the hook returned (a late next()): nobody waits for it, so nothing is left unhandled.
+        if (hasReturned) inner.catch(noop);
+      }
+      return inner;
+    });
     hasReturned = true;
     // A hook that started the call but returned another promise may not wait for it: handled too. (The
     // common hook returns next()'s own promise, which its caller handles: no extra reaction.)
