@@ -1,5 +1,6 @@
-import { CLOSED, type BreakerFactory } from './breaker/breaker.js';
+import { CLOSED, type Breaker, type BreakerFactory } from './breaker/breaker.js';
 import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
+import { guardedBreaker } from './breaker/guarded-breaker.js';
 import type { RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HealthCheckOptions } from './health/health-checker.js';
@@ -12,7 +13,7 @@ import type { RetryBudgetOptions } from './resilience/retry-budget.js';
 import type { RetryOptions } from './resilience/retry-policy.js';
 import type { Strategy } from './balancers/strategies.js';
 import { abortSignal, between, duration, nonEmptyString, optionsObject, positiveDuration } from './validate.js';
-import { InvalidOptionError } from './errors.js';
+import { CallbackError, InvalidOptionError } from './errors.js';
 import type { Balancer } from './balancers/balancer.js';
 import { retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
 import type { HedgePolicy } from './resilience/hedge-policy.js';
@@ -139,10 +140,23 @@ export function limiter(option: PoolOptions<unknown>['limit'], clock: Clock): Li
   return new TokenBucket({ ...(option as TokenBucketOptions), clock }, 'limit');
 }
 
-/** The breaker factory from the `breaker` option; consecutive-breaker options are validated at once. */
-export function breakerFactory(option: PoolOptions<unknown>['breaker']): BreakerFactory {
+/**
+ * The breaker factory from the `breaker` option; consecutive-breaker options are validated at once. A
+ * factory of your own is guarded: its breakers' throws are reported through `warn`, never the pool's.
+ */
+export function breakerFactory(option: PoolOptions<unknown>['breaker'], warn: (what: string, error: unknown) => void = () => {}): BreakerFactory {
   if (option === false) return noBreaker;
-  if (typeof option === 'function') return option;
+  if (typeof option === 'function') {
+    return (context) => {
+      let breaker: Breaker;
+      try {
+        breaker = option(context);
+      } catch (error) {
+        throw new CallbackError('the breaker factory', 'threw', error);
+      }
+      return guardedBreaker(breaker, warn);
+    };
+  }
   // Validate now, so that a bad option fails at construction rather than at the first add().
   new ConsecutiveBreaker(option, systemClock, 'breaker');
   return ({ clock }) => new ConsecutiveBreaker(option, clock, 'breaker');

@@ -3,13 +3,11 @@ import type { CallFunction, RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, UnknownClientError } from './errors.js';
 import { Emitter, type Event } from './events.js';
-import type { HealthChecker } from './health/health-checker.js';
 import { rosterHealth } from './health/roster-health.js';
 import { ClientQueue } from './limit/client-queue.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
 import { Attempt } from './pipeline/attempt.js';
-import { guardedBreaker } from './breaker/guarded-breaker.js';
 import { CallbackGuard } from './pipeline/guard.js';
 import { CallPlanner, EMPTY_OPTIONS } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
@@ -61,7 +59,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #stateChanges = new Emitter<StateChange>();
   readonly #rateLimits = new Emitter<RateLimitEvent>();
   readonly #healthChanges = new Emitter<HealthChange>();
-  readonly #health: HealthChecker<T, Member<T>> | undefined;
+  readonly #health: ReturnType<typeof rosterHealth<T>> | undefined;
 
   /** Subscribe to circuit transitions of every client. `at` is the pool clock's time (ms, `performance.now()` by default). */
   readonly onStateChange: Event<StateChange> = this.#stateChanges.event;
@@ -76,12 +74,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const random = options.random === undefined ? Math.random : callable<Random>('random', options.random);
     const isFailure = options.isFailure === undefined ? () => true : callable<(error: unknown) => boolean>('isFailure', options.isFailure);
     if (typeof (options.measureLatency ?? false) !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', options.measureLatency);
-    this.#breakerFactory = breakerFactory(options.breaker);
+    const guard = new CallbackGuard();
+    this.#breakerFactory = breakerFactory(options.breaker, (what, error) => guard.warn(what, error));
     const policy = rosterPolicy(options);
     const onTransition = (member: Member<T>, from: StateChange['from'], to: StateChange['to']): void => {
       if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
     };
-    const guard = new CallbackGuard();
     const roster = (this.#roster = new Roster<T>(clock, random, policy, onTransition, () => queue.onReady(), (name, error) => guard.warn(name, error)));
     this.#removals = new Removals(roster);
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
@@ -175,7 +173,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
     const { bucket, shared } = clientLimits(options.limit, this.#clock);
     const name = this.#roster.nameFor(client, options.name);
-    const breaker = guardedBreaker(this.#breakerFactory({ clock: this.#clock, random: this.#core.random }), (what, error) => this.#core.guard.warn(what, error));
+    const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#core.random });
     if (breaker.usesDuration === true) this.#roster.isTimed = true;
     this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared));
     if (shared !== undefined && !this.#hasSharedLimits) {
