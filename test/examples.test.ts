@@ -9,6 +9,7 @@ const examples: [string, RegExp][] = [
   ['proxy', /get_slot on a[\s\S]*250000032[\s\S]*get_version on b/],
   ['health-and-affinity', /alice while her replica is down -> r\d[\s\S]*alice once it is back -> r\d/],
   ['logging', /get_slot/],
+  ['outcomes-and-shutdown', /calls: ok, ERR_CLIENT_CALL, ERR_POOL_CLOSED, closed[\s\S]*'stuck: cancelled': 1/],
 ];
 
 describe('examples', () => {
