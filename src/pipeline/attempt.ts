@@ -221,14 +221,6 @@ export class Attempt<T> implements Call<T> {
     return (this.#bits & INVOKED) !== 0;
   }
 
-  get callerSignal(): AbortSignal | undefined {
-    return this.options.signal;
-  }
-
-  get key(): string | undefined {
-    return this.options.key;
-  }
-
   /** How the pool ended it, if it did: `failure` (timeout, outrun) or `cancelled`. */
   get endKind(): 'failure' | 'cancelled' | undefined {
     return this.#ending?.kind;
