@@ -45,7 +45,9 @@ export function composeAround<T>(middleware: readonly Middleware<T>[]): AroundCh
     const layer = middleware[i]!;
     if (layer.around === undefined) continue;
     const inner = chain;
-    chain = (scope, run) => layer.around!(scope, inner === undefined ? run : () => inner(scope, run));
+    const name = `the around hook of middleware "${layer.name}"`;
+    // Each layer guarded on its own: what an inner hook does is caught there, not left to the outer one.
+    chain = (scope, run) => guardedAround(name, layer, scope, inner === undefined ? run : () => inner(scope, run));
   }
   return chain;
 }
@@ -70,17 +72,29 @@ export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
 }
 
 /**
- * Run a call inside the `around` hooks, recovered: a hook that throws, rejects with a non-clientpool
- * error or returns no promise fails the call with a typed error, and the call it started (if any) is
- * never left with an unhandled rejection. `run` starts the call at most once, however often it is called.
+ * Run a call inside the `around` hooks (composed by `composeAround`, each layer guarded): options are
+ * checked by `scope()` first, and whatever it throws is a rejection, never a throw.
  */
 export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return around(scope(), run);
+  } catch (error) {
+    return aroundFailure('an around hook', error);
+  }
+}
+
+/**
+ * One `around` hook, recovered: a hook that throws, rejects with a non-clientpool error or returns no
+ * promise fails the call with a typed error; the call inside starts at most once however often `next()` is
+ * called, and is never left with an unhandled rejection (started late, or not waited for).
+ */
+function guardedAround<T>(name: string, layer: Middleware<T>, scope: CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
   let inner: Promise<unknown> | undefined;
   let hasReturned = false;
   try {
     // An inline function, not a named one: a transpiler keeping names (tsx, esbuild's keepNames) would
     // otherwise define a `name` on every closure made per call.
-    const result: unknown = around(scope(), () => {
+    const result: unknown = layer.around!(scope, () => {
       if (inner === undefined) {
         inner = run();
         // Started after the hook returned (a late next()): nobody waits for it, so nothing is left unhandled.
@@ -92,17 +106,17 @@ export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, 
     // A hook that started the call but returned another promise may not wait for it: handled too. (The
     // common hook returns next()'s own promise, which its caller handles: no extra reaction.)
     if (inner !== undefined && result !== inner) inner.catch(noop);
-    if (result instanceof Promise) return result.catch(aroundFailure);
-    return aroundFailure(new CallbackError('an around hook', `returned ${typeof result} instead of a promise (return next())`));
+    if (result instanceof Promise) return result.catch((error: unknown) => aroundFailure(name, error));
+    return aroundFailure(name, new CallbackError(name, `returned ${typeof result} instead of a promise (return next())`));
   } catch (error) {
     hasReturned = true;
     inner?.catch(noop);
-    return aroundFailure(error);
+    return aroundFailure(name, error);
   }
 }
 
-function aroundFailure(error: unknown): Promise<never> {
-  return Promise.reject(isClientPoolError(error) ? error : new CallbackError('an around hook', 'threw', error));
+function aroundFailure(name: string, error: unknown): Promise<never> {
+  return Promise.reject(isClientPoolError(error) ? error : new CallbackError(name, 'threw', error));
 }
 
 function noop(): void {}

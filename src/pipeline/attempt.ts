@@ -4,6 +4,7 @@ import { AbortedError, hasErrorCode, TimeoutError, type ClientPoolError } from '
 import type { Admission } from '../breaker/breaker.js';
 import type { Member } from '../member.js';
 import { TimedWatcher } from './timed-watcher.js';
+import { SignalWatch, type SignalWatches } from './signal-watch.js';
 import type { Outcome } from './outcome.js';
 
 /** What an attempt needs of its pool. */
@@ -18,6 +19,8 @@ export interface AttemptHost<T> {
   readonly destroyError: ClientPoolError | undefined;
   /** Aborted (with a `PoolClosedError`) when the pool starts closing: ends every wait for a token or a client. */
   readonly closingSignal: AbortSignal;
+  /** The pool's watches of caller signals: one listener per signal, however many calls wait on it. */
+  readonly signals: SignalWatches;
 }
 
 /** What retries and hedges share between the attempts of one call. */
@@ -83,6 +86,21 @@ export class RaceState<T> extends TimedWatcher {
   }
 }
 
+/** One wait of an attempt: its own signal, and its places on the signals that end it. */
+class WaitWatch extends TimedWatcher {
+  readonly controller = new AbortController();
+  sources: readonly AbortSignal[] = [];
+  onAbort: () => void = () => {};
+
+  /** Waits have no deadline of their own here (the limiters bound them). */
+  override expire(): void {}
+
+  /** The caller's signal aborted. */
+  override aborted(reason: unknown): void {
+    this.controller.abort(reason);
+  }
+}
+
 /**
  * One attempt of a call, from the moment it asks for a token to its outcome. It is also the `Call` that
  * middleware and the user's function see (one object, no copies), with the client filled in once one is
@@ -112,7 +130,7 @@ export class Attempt<T> implements Call<T> {
   #ending: Ending | undefined;
   #controller: AbortController | undefined;
   #values: Map<CallKey<unknown>, unknown> | undefined;
-  #wait: { readonly signal: AbortSignal; readonly sources: readonly AbortSignal[]; readonly onAbort: () => void } | undefined;
+  #wait: WaitWatch | undefined;
   /**
    * Its member's epoch when it was bound (`destroy()` releases untracked attempts of older epochs), or
    * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
@@ -186,9 +204,12 @@ export class Attempt<T> implements Call<T> {
     const caller = this.options.signal;
     const call = this.group?.waitSignal;
     if (caller === undefined && call === undefined) return closing;
-    if (this.#wait !== undefined) return this.#wait.signal;
-    const controller = new AbortController();
-    const sources = caller === undefined ? [closing, call!] : call === undefined ? [closing, caller] : [closing, caller, call];
+    if (this.#wait !== undefined) return this.#wait.controller.signal;
+    const wait = new WaitWatch();
+    const controller = wait.controller;
+    // The pool closing and the call being over: a listener each. The caller's signal: through the pool's
+    // watch of it, so many calls waiting on one signal add one listener, not one each.
+    const sources = call === undefined ? [closing] : [closing, call];
     const onAbort = (): void => {
       for (const source of sources) {
         if (source.aborted) {
@@ -204,7 +225,10 @@ export class Attempt<T> implements Call<T> {
       }
     }
     for (const source of sources) source.addEventListener('abort', onAbort, { once: true });
-    this.#wait = { signal: controller.signal, sources, onAbort };
+    wait.sources = sources;
+    wait.onAbort = onAbort;
+    this.#wait = wait;
+    if (caller !== undefined) this.host.signals.join(caller, wait);
     return controller.signal;
   }
 
@@ -214,6 +238,7 @@ export class Attempt<T> implements Call<T> {
     if (wait === undefined) return;
     this.#wait = undefined;
     for (const source of wait.sources) source.removeEventListener('abort', wait.onAbort);
+    if (wait.watched !== undefined) SignalWatch.leave(wait);
   }
 
   /** Whether the chain reached the user's function. */

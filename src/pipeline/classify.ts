@@ -29,7 +29,12 @@ export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (err
   if (destroyed !== undefined && attempt.race === undefined) return ended('cancelled', destroyed);
   // Never reached the client: a middleware or a limit refused it. Whatever the function itself threw,
   // a clientpool error of a nested pool included, is the client's to answer for.
-  if (!attempt.isInvoked) return ended('refused', recover(error, attempt));
+  if (!attempt.isInvoked) {
+    const recovered = recover(error, attempt);
+    // A wait before the client that ended because the caller left, the call was won, or the pool closed.
+    const isCancel = recovered.code === 'ERR_ABORTED' || recovered.code === 'ERR_POOL_CLOSED';
+    return ended(isCancel ? 'cancelled' : 'refused', recovered);
+  }
   const recovered = recover(error, attempt);
   // A timeout raised inside (a nested pool's) counts whatever `isFailure` says, as the pool's own does.
   if (recovered.code === 'ERR_TIMEOUT') return ended('failure', recovered);

@@ -237,7 +237,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   /** A plain attempt ended by `destroy()`: no race to reject, so settle it here. */
   release(attempt: Attempt<T>): void {
-    this.settle(attempt, ended('cancelled', attempt.endError!));
+    this.settle(attempt, ended(attempt.endKind ?? 'cancelled', attempt.endError!));
   }
 
   /** `call.pauseClient(ms)`: the upstream asked for a pause (429, Retry-After). */

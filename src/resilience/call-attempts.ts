@@ -173,7 +173,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     // the same client, or launched later, is merely cancelled.
     const now = this.#host.now();
     for (const loser of this.#inFlight) {
-      if (loser.attempt < winner.attempt && loser.member !== undefined && loser.member !== winner.member) {
+      if (loser.attempt < winner.attempt && loser.isInvoked && loser.member !== winner.member) {
         const error = new TimeoutError(Math.round(now - (this.#launchedAt[loser.attempt] ?? now)), loser.clientName);
         loser.end('failure', error, error);
       } else {

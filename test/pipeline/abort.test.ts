@@ -216,3 +216,44 @@ describe('a wait can be ended by anything a pick runs', () => {
     await pool.close();
   });
 });
+
+describe('a wait ended by the caller or a won hedge is a cancellation', () => {
+  it('a caller abort while the client\'s shared limit is waited on counts as cancelled, not as the client\'s error', async () => {
+    const shared = { take: (_n: number, options?: { signal?: AbortSignal }) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, 200);
+      options?.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    }) };
+    const pool = new ClientPool<typeof client>();
+    pool.add(client, { name: 'a', limit: shared });
+    const kinds: string[] = [];
+    pool.use({ name: 'kinds', onOutcome: (_call, outcome) => void kinds.push(outcome.kind) });
+    const controller = new AbortController();
+    const call = pool.run(() => 1, { signal: controller.signal }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort('left');
+    expect(hasErrorCode(await call, 'ERR_ABORTED')).toBe(true);
+    expect(kinds).toEqual(['cancelled']);
+    expect(pool.members()[0]).toMatchObject({ cancelled: 1, refused: 0, inFlight: 0 });
+    await pool.close();
+  });
+
+  it('many calls waiting on one caller signal share one listener on it', async () => {
+    const pool = new ClientPool<typeof client>({ limit: { rate: 1_000, burst: 1 }, maxWait: 5_000 });
+    pool.add(client);
+    const controller = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on('warning', onWarning);
+    const calls = Array.from({ length: 20 }, () => pool.run(() => 'ok', { signal: controller.signal }));
+    await Promise.resolve();
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+    await Promise.all(calls);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toHaveLength(0);
+    await pool.close();
+  });
+});

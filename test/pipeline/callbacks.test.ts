@@ -374,3 +374,32 @@ describe('middleware that answers for the client', () => {
     await pool.close();
   });
 });
+
+describe('nested around hooks are each guarded', () => {
+  it('an inner hook that throws after an outer one dropped the call leaves no unhandled rejection', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use({ name: 'outer', around: (_scope, next) => (void next(), next()) });
+    pool.use({ name: 'inner', around: async (_scope, next) => {
+      await next();
+      throw new Error('inner boom');
+    } });
+    pool.add(a);
+    let runs = 0;
+    const unhandled = await unhandledDuring(async () => {
+      const error = await pool.run(() => ++runs).catch((e: unknown) => e);
+      expect(hasErrorCode(error, 'ERR_CALLBACK')).toBe(true);
+    });
+    expect(unhandled).toEqual([]);
+    expect(runs).toBe(1);
+    await pool.close();
+  });
+
+  it('an inner hook that returns nothing under an async outer hook fails the call with ERR_CALLBACK', async () => {
+    const pool = new ClientPool<typeof a>();
+    pool.use({ name: 'outer', around: async (_scope, next) => next() });
+    pool.use({ name: 'inner', around: (_scope, next) => void next() as never });
+    pool.add(a);
+    expect(hasErrorCode(await pool.run(() => 1).catch((e: unknown) => e), 'ERR_CALLBACK')).toBe(true);
+    await pool.close();
+  });
+});

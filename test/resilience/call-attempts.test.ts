@@ -123,3 +123,25 @@ describe('what is retried by default', () => {
     await pool.close();
   });
 });
+
+describe('a hedge loser that never reached its client', () => {
+  it('is cancelled, not blamed, when it was still waiting for its client\'s shared limit', async () => {
+    const slowLimit = { take: (_n: number, options?: { signal?: AbortSignal }) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, 200);
+      options?.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    }) };
+    const pool = new ClientPool<typeof a>({ hedge: { delay: 10 }, retryBudget: false, breaker: { maxFailures: 1 } });
+    pool.add(a, { name: 'limited', limit: slowLimit });
+    pool.add(b, { name: 'plain' });
+    const seen: { client: string; kind: string; code: string | undefined }[] = [];
+    pool.use({ name: 'seen', onOutcome: (call, outcome) => void seen.push({ client: call.clientName, kind: outcome.kind, code: 'error' in outcome ? outcome.error.code : undefined }) });
+    await expect(pool.run((client) => client.id, { strategy: { pick: (ready) => ready.find((m) => m.name === 'limited') ?? ready[0]! } })).resolves.toBe('b');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen).toContainEqual({ client: 'limited', kind: 'cancelled', code: 'ERR_ABORTED' });
+    expect(pool.members().find((m) => m.name === 'limited')).toMatchObject({ failures: 0, state: { kind: 'closed' } });
+    await pool.close();
+  });
+});
