@@ -101,3 +101,13 @@ export function duration(option: string, value: unknown): number {
   }
   return value;
 }
+
+/**
+ * Throw unless every key of the options object `value` is one of `keys`: a misspelt or misplaced option
+ * (`retry: { initial: 0 }` for `retry: { backoff: { initial: 0 } }`) is an error, not silently ignored.
+ */
+export function knownKeys(option: string, value: object, keys: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw new InvalidOptionError(`${option}.${key}`, `one of the known options (${keys.join(', ')}): misspelt or misplaced?`, (value as Record<string, unknown>)[key]);
+  }
+}

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { between, duration, integerAtLeast, optionsObject } from '../validate.js';
+import { between, duration, integerAtLeast, knownKeys, optionsObject } from '../validate.js';
 
 /** Hedging: when the first attempt is slow, start the same call on another client; the first success wins. */
 export interface HedgeOptions {
@@ -27,12 +27,14 @@ export interface HedgePolicy {
 export function hedgePolicy(option: HedgeOptions | false | undefined, prefix = 'hedge'): HedgePolicy | undefined {
   if (option === undefined || option === false) return undefined;
   optionsObject(prefix, option);
+  knownKeys(prefix, option, ['delay', 'maxHedges']);
   const maxHedges = integerAtLeast(`${prefix}.maxHedges`, option.maxHedges ?? 1, 1);
   const delay: unknown = option.delay;
   if (typeof delay === 'number') {
     return { maxHedges, fixed: duration(`${prefix}.delay`, delay), quantile: Number.NaN, min: 0, max: 0 };
   }
   if (typeof delay !== 'object' || delay === null) throw new InvalidOptionError(`${prefix}.delay`, 'a number of ms or { quantile }', delay);
+  knownKeys(`${prefix}.delay`, delay, ['quantile', 'min', 'max']);
   const spec = delay as { quantile?: unknown; min?: unknown; max?: unknown };
   const quantile = between(`${prefix}.delay.quantile`, spec.quantile, 0, 1);
   const min = duration(`${prefix}.delay.min`, spec.min ?? 0);

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Random } from '../random.js';
-import { callable, duration, integerAtLeast, nonNegative, optionsObject } from '../validate.js';
+import { callable, duration, integerAtLeast, knownKeys, nonNegative, optionsObject } from '../validate.js';
 
 /** How long to wait between attempts. */
 export interface BackoffOptions {
@@ -52,8 +52,10 @@ const JITTERS = ['full', 'decorrelated', 'none'] as const;
 export function retryPolicy(option: RetryOptions | false | undefined, prefix = 'retry'): RetryPolicy | undefined {
   if (option === undefined || option === false) return undefined;
   optionsObject(prefix, option);
+  knownKeys(prefix, option, ['attempts', 'backoff', 'retryOn', 'retryAfter']);
   const backoff = option.backoff ?? {};
   optionsObject(`${prefix}.backoff`, backoff);
+  knownKeys(`${prefix}.backoff`, backoff, ['initial', 'max', 'multiplier', 'jitter']);
   const jitter = backoff.jitter ?? 'full';
   if (!JITTERS.includes(jitter)) throw new InvalidOptionError(`${prefix}.backoff.jitter`, 'one of "full", "decorrelated", "none"', jitter);
   const initial = duration(`${prefix}.backoff.initial`, backoff.initial ?? 50);

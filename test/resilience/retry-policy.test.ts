@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { retryPolicy } from '../../src/resilience/retry-policy.js';
+import { hedgePolicy } from '../../src/resilience/hedge-policy.js';
 import { MAX_DURATION_MS } from '../../src/validate.js';
 
 /** The default `retryAfter` of a policy. */
@@ -93,5 +94,17 @@ describe('retryPolicy backoff durations', () => {
   it('keeps a retryAfter given in the options', () => {
     const own = (): number => 3;
     expect(retryPolicy({ retryAfter: own })!.retryAfter).toBe(own);
+  });
+});
+
+describe('misspelt or misplaced retry and hedge options are refused', () => {
+  it.each([
+    ['retry.initial (belongs in backoff)', () => retryPolicy({ initial: 0 } as never), /retry\.initial must be one of the known options/],
+    ['retry.backoff.maximum', () => retryPolicy({ backoff: { maximum: 10 } } as never), /retry\.backoff\.maximum must be one of the known options/],
+    ['hedge.delays', () => hedgePolicy({ delay: 10, delays: 5 } as never), /hedge\.delays must be one of the known options/],
+    ['hedge.delay.p', () => hedgePolicy({ delay: { quantile: 0.9, p: 0.5 } } as never), /hedge\.delay\.p must be one of the known options/],
+  ])('%s throws InvalidOptionError', (_name, make, message) => {
+    expect(make).toThrow(InvalidOptionError);
+    expect(make).toThrow(message);
   });
 });
