@@ -1,0 +1,64 @@
+/**
+ * Methods a typed wrapper (`pool.proxy()` or `clientpool-codegen`) leaves out unless asked for by name.
+ * Each is either about one connection's lifecycle, so sending it to one random member would shut down or
+ * change a client the pool keeps routing to, or about events and streams, which belong to one connection.
+ */
+
+/** Lifecycle methods: they open, close or copy one connection (`quit()` would stop one member, not the pool). */
+export const LIFECYCLE_METHODS: readonly string[] = Object.freeze([
+  'close',
+  'quit',
+  'disconnect',
+  'destroy',
+  'connect',
+  'duplicate',
+  'end',
+  'terminate',
+  'shutdown',
+  'dispose',
+]);
+
+/** Methods of Node's `EventEmitter`: a listener added through the pool would land on one random member. */
+export const EVENT_EMITTER_METHODS: readonly string[] = Object.freeze([
+  'on',
+  'once',
+  'off',
+  'emit',
+  'addListener',
+  'removeListener',
+  'removeAllListeners',
+  'prependListener',
+  'prependOnceListener',
+  'listeners',
+  'rawListeners',
+  'listenerCount',
+  'eventNames',
+  'setMaxListeners',
+  'getMaxListeners',
+]);
+
+/** Methods that put one connection into a streaming or subscriber mode. */
+export const STREAM_METHODS: readonly string[] = Object.freeze([
+  'pipe',
+  'unpipe',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+  'monitor',
+  'pipeline',
+  'multi',
+  'watch',
+  'unwatch',
+  'exec',
+]);
+
+/** Why a method is left out by default, or undefined when it is wrapped. */
+export function defaultExclusionReason(name: string): 'lifecycle' | 'event emitter' | 'stream or connection state' | undefined {
+  if (LIFECYCLE_METHODS.includes(name)) return 'lifecycle';
+  if (EVENT_EMITTER_METHODS.includes(name)) return 'event emitter';
+  if (STREAM_METHODS.includes(name)) return 'stream or connection state';
+  return undefined;
+}
