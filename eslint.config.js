@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'test/codegen/golden/', 'test/codegen/out/', '**/*.mjs', '**/*.js'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.stryker-tmp/', 'reports/', 'test/codegen/golden/', 'test/codegen/out/', '**/*.mjs', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

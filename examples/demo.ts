@@ -12,6 +12,7 @@ import { MultiUpstreamClient } from './generated/multi-upstream-client.js';
 import { parseOptions, USAGE, type DemoOptions } from './demo/cli-options.js';
 import { buildPool } from './demo/client-pool.js';
 import { Dashboard, type Frame } from './demo/dashboard.js';
+import { LoopMonitor, STALL_MS } from './demo/loop-monitor.js';
 import { serveMetrics } from './demo/metrics-server.js';
 import { OPEN_ENDED_CYCLE_MS, OutageSchedule, outageWindow } from './demo/outage-schedule.js';
 import { AttemptRecorder } from './demo/recorder.js';
@@ -38,6 +39,9 @@ async function main(): Promise<number> {
   }
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const startedAt = performance.now();
+  // Is this process keeping up? Its event-loop delay and stalls are shown beside the upstreams' latencies.
+  const loop = new LoopMonitor();
+  loop.start();
   const stop = stopSignal(options.durationMs, (signal) => {
     process.stderr.write(`\n${signal} again: exiting without waiting for the shutdown\n`);
     process.exit(130);
@@ -58,6 +62,8 @@ async function main(): Promise<number> {
   const traffic = new Traffic({
     rate: options.rate,
     maxInFlight: 256,
+    // A tick later than a stall starts none of what fell due meanwhile.
+    maxLateMs: STALL_MS,
     paths: [
       // pool.run() hands the attempt's signal to the HTTP request: a timeout or a lost hedge frees the connection.
       { name: 'run', call: (i) => pool.run((client, call) => client.getItem(i % 1_000, { signal: call.signal }), { method: 'get_item' }) },
@@ -103,12 +109,14 @@ async function main(): Promise<number> {
         succeeded: traffic.succeeded,
         failed: traffic.failed,
         shed: traffic.shed,
+        late: traffic.late,
         errors: traffic.errors,
         byPath: traffic.byPath,
         attempts: recorder.kinds,
         budget: pool.retryBudget,
         spans: tracing.counter,
       },
+      loop: { delay: loop.window(), stalls: loop.stalls, stalledMs: loop.stalledMs, stallMs: STALL_MS },
     };
   };
   const dashboard = new Dashboard(process.stdout, collect, { isPlain: options.isPlain, startedAt, env: process.env });
@@ -147,10 +155,17 @@ async function main(): Promise<number> {
   await Promise.all([metrics.close(), ...servers.map((server) => server.kill()), tracing.shutdown()]);
   stop.dispose();
   clearTimeout(watchdog);
+  loop.stop();
 
   const elapsed = ((performance.now() - startedAt) / 1_000).toFixed(1);
   const why = reason === 'duration' ? `after ${elapsed} s` : `on ${reason} after ${elapsed} s`;
+  const delay = loop.total();
+  const msText = (value: number): string => (Number.isNaN(value) ? '-' : `${value.toFixed(1)} ms`);
   log(`\nstopped ${why}: ${traffic.succeeded} calls ok, ${traffic.failed} failed; pool, ${servers.length} upstreams and the metrics server closed.`);
+  log(
+    `event loop: delay p50 ${msText(delay.p50)}, p99 ${msText(delay.p99)}, max ${msText(delay.max)}; ${loop.stalls} stalls over ${STALL_MS} ms ` +
+      `(${(loop.stalledMs / 1_000).toFixed(1)} s in all); ${traffic.late} calls skipped as late.`,
+  );
   return 0;
 }
 

@@ -1,3 +1,4 @@
+import type { ExcludedMethodError } from './wrapping/excluded-method-error.js';
 /**
  * Every error clientpool raises is a {@link ClientPoolError} with a stable `code` and, where there was one,
  * the original failure as `cause`. The package ships an ESM and a CJS build (and an application may hold
@@ -254,7 +255,8 @@ export type AnyClientPoolError =
   | PoolClosedError
   | RateLimitedError
   | CallbackError
-  | RetryBudgetExhaustedError;
+  | RetryBudgetExhaustedError
+  | ExcludedMethodError;
 
 /** Every code clientpool uses. */
 export type ClientPoolErrorCode = AnyClientPoolError['code'];

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from './errors.js';
-import { safeString } from './pipeline/guard.js';
+import { onRejected, safeString } from './pipeline/guard.js';
 
 /** What subscribing returns: call `dispose()` (or use `using`) to stop listening. */
 export interface Disposable {
@@ -13,7 +13,8 @@ export type Event<E> = (listener: (event: E) => void) => Disposable;
 /**
  * A minimal typed emitter. Emitting with no listener costs one length check, so events can sit on the
  * hot path. A throwing listener must not corrupt the pool's bookkeeping mid-transition, so its error is
- * reported as a process warning instead of propagating into the pool.
+ * reported as a process warning instead of propagating into the pool; so is the rejection of an `async`
+ * listener's promise, which is not waited for.
  */
 export class Emitter<E> {
   #listeners: ((event: E) => void)[] = [];
@@ -37,10 +38,11 @@ export class Emitter<E> {
     const listeners = this.#listeners;
     for (let i = 0; i < listeners.length; i++) {
       try {
-        listeners[i]!(event);
+        // An async listener is not waited for; its rejection is reported as a throw is.
+        const result: unknown = listeners[i]!(event);
+        if (result !== undefined) onRejected(result, reportListenerError);
       } catch (error) {
-        // Whatever was thrown, even a value that cannot be turned into a string, is reported, never rethrown.
-        process.emitWarning(`clientpool: an event listener threw: ${safeString(error)}`, { code: 'CLIENTPOOL_LISTENER_ERROR' });
+        reportListenerError(error);
       }
     }
   }
@@ -48,4 +50,9 @@ export class Emitter<E> {
   clear(): void {
     this.#listeners = [];
   }
+}
+
+/** Whatever a listener threw, even a value that cannot be turned into a string, is reported, never rethrown. */
+function reportListenerError(error: unknown): void {
+  process.emitWarning(`clientpool: an event listener threw: ${safeString(error)}`, { code: 'CLIENTPOOL_LISTENER_ERROR' });
 }

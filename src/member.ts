@@ -55,13 +55,16 @@ export class Member<T> implements PoolMember<T> {
   readonly sharedLimiter: Limiter | undefined;
   /** Its entry in whichever waiting heap holds it (it is in at most one). */
   readonly node: HeapNode<Member<T>>;
-  /** Clock time until which it takes no call (tokens out, or paused by the upstream); 0 when not. */
-  pausedUntil = 0;
+  /**
+   * Clock time until which it takes no call (tokens out, or paused by the upstream); -Infinity when not
+   * (not 0: a clock may read below 0).
+   */
+  pausedUntil = Number.NEGATIVE_INFINITY;
   /** Failing active health checks: out of the rotation until it passes enough of them. */
   isDown = false;
-  /** Slow start: clock time it started to come back, and when it takes its full share; 0 when not warming. */
+  /** Slow start: clock time it started to come back, and when it takes its full share; -Infinity when not warming. */
   warmingSince = 0;
-  warmUntil = 0;
+  warmUntil = Number.NEGATIVE_INFINITY;
   /** Position in the roster's list of all members (for panic routing). */
   allIndex = -1;
   inFlight = 0;

@@ -1,6 +1,6 @@
 import type { BreakerFactory } from './breaker/breaker.js';
 import type { CallFunction, RunOptions } from './call.js';
-import { systemClock, type Clock } from './clock.js';
+import { guardedClock, type Clock } from './clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, UnknownClientError } from './errors.js';
 import { Emitter, type Event } from './events.js';
 import { rosterHealth } from './health/roster-health.js';
@@ -17,14 +17,14 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, checkRunOptions, clientLimits, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, checkAddOptions, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
 import { RetryBudget } from './resilience/retry-budget.js';
 import { Removals } from './removals.js';
 import { Roster } from './roster.js';
-import { abortSignal, between, callable, clockOption, optionsObject } from './validate.js';
+import { between, callable, clockOption } from './validate.js';
 
 /**
  * A pool of interchangeable clients. Each `run()` is one journey through a pipeline of stages, composed
@@ -69,22 +69,22 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly onHealthChange: Event<HealthChange> = this.#healthChanges.event;
 
   constructor(options: PoolOptions<T> = {}) {
-    optionsObject('options', options);
-    const clock = (this.#clock = clockOption('clock', options.clock) ?? systemClock);
+    checkPoolOptions(options);
     const random = options.random === undefined ? Math.random : callable<Random>('random', options.random);
     const isFailure = options.isFailure === undefined ? () => true : callable<(error: unknown) => boolean>('isFailure', options.isFailure);
     if (typeof (options.measureLatency ?? false) !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', options.measureLatency);
     const guard = new CallbackGuard();
+    const clock = (this.#clock = guardedClock(clockOption('clock', options.clock), (what, error) => guard.warn(what, error)));
     this.#breakerFactory = breakerFactory(options.breaker, (what, error) => guard.warn(what, error));
     const policy = rosterPolicy(options);
     const onTransition = (member: Member<T>, from: StateChange['from'], to: StateChange['to']): void => {
       if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
     };
     const roster = (this.#roster = new Roster<T>(clock, random, policy, onTransition, () => queue.onReady(), (name, error) => guard.warn(name, error)));
-    this.#removals = new Removals(roster);
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     this.#core = new PoolCore({ clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, rateLimits: this.#rateLimits, guard });
+    this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster);
     this.#compose();
@@ -168,7 +168,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    */
   add(client: T, options: AddOptions<T> = {}): string {
     if (this.#core.isClosing) throw new PoolClosedError();
-    optionsObject('add options', options);
+    checkAddOptions(options);
     const weight = between('weight', options.weight ?? 1, MIN_WEIGHT, MAX_WEIGHT);
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
     const { bucket, shared } = clientLimits(options.limit, this.#clock);
@@ -196,7 +196,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   use(middleware: AnyMiddleware<T>): this {
     if (this.#core.isClosing) throw new PoolClosedError();
     const normalized = toMiddleware(middleware);
-    normalized.attach?.(this);
+    this.#core.guard.watch(`middleware "${normalized.name}" attach`, normalized.attach?.(this));
     this.#middleware.push(normalized);
     this.#core.observers = this.#middleware.filter((m) => typeof m.onOutcome === 'function');
     // Time attempts for an observer that reads their duration (declares it: `onOutcome(call, outcome, ms)`).
@@ -207,11 +207,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /**
-   * An object typed as the client whose methods run through the pool, each with its method name as the
-   * label (`getSlot` → `get_slot` by default). Only methods are proxied.
+   * An object typed as the client whose methods and nested resources (`chat.completions.create`) run
+   * through the pool, labelled by path (`get_slot`); lifecycle and event methods are left out (docs/proxy.md).
    */
-  proxy(options?: ProxyOptions<T>): Proxied<T> {
-    return createProxy<T>({ run: (fn, runOptions) => this.run(fn, runOptions), sample: () => this.#roster.byName.values().next().value?.client }, options);
+  proxy<const I extends string = never, const E extends string = never>(options?: ProxyOptions<T, I, E>): Proxied<T, I, E> {
+    return createProxy<T, I, E>({ run: (fn, runOptions) => this.run(fn, runOptions), sample: () => this.#roster.byName.values().next().value?.client }, options);
   }
 
   /** A snapshot of every client: name, weight, circuit state, in-flight, counts, latency, tokens. */
@@ -244,30 +244,30 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * Stop taking calls and clients; end calls sleeping in a retry backoff (with their last error) and
    * calls waiting for a token or a client (`PoolClosedError`); wait for calls in flight; remove every
    * client (running its `close` hook); close middleware and the pool's limit. With `signal`, a close that
-   * takes too long turns into `destroy(signal.reason)`.
-   * @throws AggregateError of the close hooks that failed.
+   * takes too long turns into `destroy(signal.reason)`. Bad options reject with `InvalidOptionError`.
+   * @throws AggregateError of the close hooks that failed (a hook given up by destroy() is only warned of).
    */
   close(options?: CloseOptions): Promise<void> {
-    optionsObject('close options', options);
-    const signal = abortSignal('signal', options?.signal);
+    const refused = closeOptionsError(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    const signal = options?.signal;
     this.#core.close();
     const closing = (this.#closing ??= this.#shutdown());
-    if (signal !== undefined) {
-      const onAbort = (): void => void this.destroy(signal.reason);
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        const detach = (): void => signal.removeEventListener('abort', onAbort);
-        closing.then(detach, detach);
-      }
+    const onAbort = (): void => void this.destroy(signal!.reason);
+    if (signal?.aborted === true) onAbort();
+    else if (signal !== undefined) {
+      signal.addEventListener('abort', onAbort, { once: true });
+      const detach = (): void => signal.removeEventListener('abort', onAbort);
+      closing.then(detach, detach);
     }
     return closing;
   }
 
   /**
    * Close at once: every attempt in flight ends now (its signal aborts, the caller gets `PoolClosedError`
-   * with `reason` as its cause, its client hears no verdict), then `close()` completes. Only a call with
-   * no timeout and no signal whose function ignores `call.signal` keeps its caller waiting on it.
+   * with `reason` as its cause, its client hears no verdict), then `close()` completes; a close hook still
+   * pending is given up and reported as a `CLIENTPOOL_CALLBACK_ERROR` warning. Only a call with no timeout
+   * and no signal whose function ignores `call.signal` keeps its caller waiting on it.
    */
   destroy(reason?: unknown): Promise<void> {
     const closing = this.close();
@@ -289,7 +289,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     // Remove every client still in the pool; then wait for those and for removals already under way.
     for (const name of Array.from(this.#roster.byName.keys())) void this.remove(name).catch(() => undefined);
     const results = await this.#removals.settled();
-    const closed = await Promise.allSettled([...this.#middleware.map(async (m) => m.close?.(this)), (async () => core.limit?.close?.())()]);
+    const closed = await Promise.allSettled([...this.#middleware.map((m) => this.#removals.hook(`middleware "${m.name}" close`, () => m.close?.(this))), this.#removals.hook('the limit close', () => core.limit?.close?.())]);
     core.deadlines.clear();
     this.#stateChanges.clear();
     this.#rateLimits.clear();

@@ -9,6 +9,7 @@ import { Member, type PoolMember } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
 import { nonEmptyString } from './validate.js';
+import { onRejected } from './pipeline/guard.js';
 
 /**
  * What a pick found, as grpc-js's picker answers: a client ready and admitted (as a call or a half-open
@@ -21,6 +22,9 @@ export type PickResult<T> =
   | { readonly kind: 'unavailable'; readonly error: ClientPoolError };
 
 const WAIT = Object.freeze({ kind: 'wait' as const });
+
+/** A member's `pausedUntil` or `warmUntil` when it is not paused or warming (a clock may read below 0). */
+const NONE = Number.NEGATIVE_INFINITY;
 
 /** Called when a member's circuit state changed. */
 export type TransitionListener<T> = (member: Member<T>, from: CircuitState, to: CircuitState) => void;
@@ -206,7 +210,7 @@ export class Roster<T> {
         // in-flight) may keep returning the same one, so look for another directly, O(n) on this path only.
         member = leastBusyExcept(ready, avoid) ?? member;
       }
-      if (member.warmUntil > 0 && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
+      if (member.warmUntil !== NONE && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
       if (admission === false) {
         this.afterBreaker(member);
@@ -278,13 +282,13 @@ export class Roster<T> {
       return;
     }
     const state = member.breaker.state;
-    const now = state.kind === 'open' || member.pausedUntil > 0 ? this.#clock.now() : 0;
+    const now = state.kind === 'open' || member.pausedUntil !== NONE ? this.#clock.now() : NONE;
     if (state.kind === 'open' && now < state.until) {
       this.#wait(member, 'cooling', state.until);
     } else if (member.pausedUntil > now) {
       this.#wait(member, 'throttled', member.pausedUntil);
     } else {
-      member.pausedUntil = 0;
+      member.pausedUntil = NONE;
       this.#moveTo(member, member.breaker.canAcquire() ? 'ready' : 'saturated');
     }
   }
@@ -353,7 +357,7 @@ export class Roster<T> {
   #admitWarming(member: Member<T>): boolean {
     const now = this.#clock.now();
     if (now >= member.warmUntil) {
-      member.warmUntil = 0;
+      member.warmUntil = NONE;
       return true;
     }
     const share = Math.max(this.#policy.slowStartMinShare, (now - member.warmingSince) / this.#policy.slowStartWindow);
@@ -376,7 +380,7 @@ export class Roster<T> {
    */
   #clockSteppedBack(now: number, before: number): void {
     for (const member of [...this.#cooling.values(), ...this.#throttled.values()]) {
-      if (member.pausedUntil > 0) member.pausedUntil = now + Math.max(0, member.pausedUntil - before);
+      if (member.pausedUntil !== NONE) member.pausedUntil = now + Math.max(0, member.pausedUntil - before);
       member.breaker.canAcquire();
       this.place(member);
     }
@@ -392,13 +396,17 @@ export class Roster<T> {
   /** Map the balancer's pick back to our record by slot; a custom balancer must return one of `ready`. */
   #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> | ClientPoolError {
     let picked: PoolMember<T> | undefined;
+    let member: Member<T> | undefined;
     try {
       picked = balancer.pick(ready);
+      // Read inside the guard: what a custom balancer returns may be a Proxy or have a throwing getter.
+      member = picked === undefined || picked === null ? undefined : this.#bySlot[picked.slot];
     } catch (error) {
       return new CallbackError('the balancer\'s pick()', 'threw', error);
     }
-    const member = picked === undefined || picked === null ? undefined : this.#bySlot[picked.slot];
     if (member === undefined || member !== picked || member.placement !== 'ready') {
+      // An async pick() (a promise is no member): its rejection must not go unhandled.
+      onRejected(picked, (error) => this.#warn('the balancer\'s pick()', error));
       return new CallbackError('the balancer\'s pick()', 'returned something that is not one of the ready members it was given');
     }
     return member;

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError, isClientPoolError, type ClientPoolError } from './errors.js';
 import type { Clock } from './clock.js';
 
 // Validation runs once at construction, never per call; each helper names the option in its error.
@@ -102,12 +102,48 @@ export function duration(option: string, value: unknown): number {
   return value;
 }
 
+/** The known keys of an options object, for {@link knownKeys}: made once, frozen. */
+export function keySet(keys: readonly string[]): ReadonlySet<string> {
+  return Object.freeze(new Set(keys));
+}
+
 /**
  * Throw unless every key of the options object `value` is one of `keys`: a misspelt or misplaced option
- * (`retry: { initial: 0 }` for `retry: { backoff: { initial: 0 } }`) is an error, not silently ignored.
+ * (`timout: 5`, or `retry: { initial: 0 }` for `retry: { backoff: { initial: 0 } }`) is an error, not
+ * silently ignored. Inherited enumerable keys count, as reading an option would find them. Cheap enough
+ * for a call's options: no array is made. An object whose keys cannot be read (a Proxy whose trap
+ * throws) is refused with the failure as the `cause`.
+ * @throws InvalidOptionError naming the option and the known keys.
  */
-export function knownKeys(option: string, value: object, keys: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) throw new InvalidOptionError(`${option}.${key}`, `one of the known options (${keys.join(', ')}): misspelt or misplaced?`, (value as Record<string, unknown>)[key]);
+export function knownKeys(option: string, value: object, keys: ReadonlySet<string>): void {
+  let unknown: string | undefined;
+  try {
+    for (const key in value) {
+      if (!keys.has(key)) {
+        unknown = key;
+        break;
+      }
+    }
+  } catch (error) {
+    throw unreadableOptions(option, value, error);
   }
+  if (unknown === undefined) return;
+  let bad: unknown;
+  try {
+    bad = (value as Record<string, unknown>)[unknown];
+  } catch {
+    bad = undefined;
+  }
+  throw new InvalidOptionError(`${option}.${unknown}`, `one of the known options (${[...keys].join(', ')}): misspelt or misplaced?`, bad);
+}
+
+/**
+ * An options object that could not be read (a Proxy trap or a getter threw): an `InvalidOptionError` with
+ * what was thrown as its `cause`. A clientpool error (a nested check's) is returned as it is.
+ */
+export function unreadableOptions(option: string, value: unknown, cause: unknown): ClientPoolError {
+  if (isClientPoolError(cause)) return cause;
+  const error = new InvalidOptionError(option, 'an options object whose keys and values can be read (a getter or Proxy trap threw)', value);
+  Object.defineProperty(error, 'cause', { value: cause, configurable: true, writable: true });
+  return error;
 }

@@ -1,9 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
-import { callKey, ClientPool, isCancelled, TRACE_ID, traceId, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
+import { callKey, ClientPool, isCancelled, rateLimit, TRACE_ID, traceId, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
+import { closeWorkingPools, expectInvalid, thrownBy, workingPool } from './helpers/bad-input.js';
 
 interface Fake {
   readonly id: string;
 }
+
+closeWorkingPools();
 
 describe('middleware chain', () => {
   it('runs as an onion, first registered outermost, in object and function form', async () => {
@@ -212,5 +215,49 @@ describe('traceId middleware', () => {
     const pool = new ClientPool<Fake>({ middleware: [traceId({ generate: () => `t${++n}` })] });
     pool.add({ id: 'a' });
     await expect(pool.run((_client, call) => call.get(TRACE_ID))).resolves.toBe('t1');
+  });
+});
+
+describe('middleware factories and use() with bad input', () => {
+  it.each([
+    ['rate 0', 'rateLimit.rate', { rate: 0 }, 0],
+    ['burst 0', 'rateLimit.burst', { rate: 1, burst: 0 }, 0],
+    ['maxWait negative', 'rateLimit.maxWait', { rate: 1, maxWait: -1 }, -1],
+  ] as const)('rateLimit: %s gives InvalidOptionError naming %s', (_label, option, options, value) => {
+    expectInvalid(
+      thrownBy(() => rateLimit(options)),
+      option,
+      value,
+    );
+  });
+
+  it('use() of things that are not middleware: InvalidOptionError naming middleware, and the pool keeps working', async () => {
+    const { pool, stillWorks } = workingPool();
+    for (const bad of [5, 'logging', undefined, { name: 'x', execute: 'no' }]) {
+      expectInvalid(thrownBy(() => pool.use(bad as unknown as Middleware)), 'middleware', bad);
+    }
+    await stillWorks();
+  });
+
+  it('rateLimit(null) and rateLimit({ limiter: 5 }) throw InvalidOptionError naming the option', () => {
+    // Before the fix: actual TypeError "Cannot use 'in' operator to search for 'limiter' in null".
+    expectInvalid(
+      thrownBy(() => rateLimit(null as never)),
+      'rateLimit',
+      null,
+    );
+    expectInvalid(
+      thrownBy(() => rateLimit({ limiter: 5 as never })),
+      'rateLimit.limiter',
+      5,
+    );
+  });
+
+  it('traceId({ generate: 5 }) throws InvalidOptionError naming traceId.generate when the middleware is made', async () => {
+    const { pool } = workingPool({ breaker: { maxFailures: 1 } });
+    const error = thrownBy(() => pool.use(traceId({ generate: 5 as never })));
+    // Actual: no error; the next call rejects ClientCallError "generate is not a function" and opens `ok`'s circuit.
+    // Before the fix: InvalidOptionError naming generate when the middleware is made.
+    expectInvalid(error, 'traceId.generate', 5);
   });
 });

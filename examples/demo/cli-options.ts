@@ -14,6 +14,7 @@ export const USAGE = `Usage: npm run demo -- [options]
 
 Starts four HTTP upstreams on 127.0.0.1 (healthy, slow, flaky, and one that is killed and restarted),
 drives traffic through a ClientPool over them, and shows a live dashboard. Serves Prometheus metrics.
+On a busy machine it skips the calls it cannot start on time, and shows how late its event loop runs.
 
   --duration <s>   stop after this many seconds; 0 runs until Ctrl-C   [default: 30]
   --port <n>       port of /metrics; 0 for any free port; falls back to a free one if taken

@@ -10,7 +10,6 @@ import type { AttemptRecorder } from './recorder.js';
 import { UpstreamClient } from './upstream-client.js';
 import type { UpstreamSpec } from './upstreams.js';
 
-
 export interface PoolSetup {
   readonly registry: Registry;
   readonly tracerProvider: TracerProvider;

@@ -2,6 +2,7 @@
 // second, with the latest events under it; otherwise (piped, CI, --plain) it prints plain lines every
 // two seconds and each event as it happens, which tests and logs can read.
 import type { AttemptKind, CircuitState } from '../../src/index.js';
+import type { LoopDelay } from './loop-monitor.js';
 import type { WindowStats } from './sliding-window.js';
 
 /** One client's row. */
@@ -31,11 +32,23 @@ export interface PoolView {
   readonly succeeded: number;
   readonly failed: number;
   readonly shed: number;
+  /** Calls skipped because they could not start on time (the process was stalled). */
+  readonly late: number;
   readonly errors: ReadonlyMap<string, number>;
   readonly byPath: ReadonlyMap<string, number>;
   readonly attempts: Readonly<Record<AttemptKind, number>>;
   readonly budget: { readonly balance: number; readonly refused: number } | undefined;
   readonly spans: { readonly attempts: number; readonly calls: number; readonly nested: number; readonly errors: number };
+}
+
+/** The demo's own event loop: is the process itself keeping up? */
+export interface LoopView {
+  /** How late timers ran since the last frame, in ms. */
+  readonly delay: LoopDelay;
+  /** Stalls so far (timers later than `stallMs`), and their total length in ms. */
+  readonly stalls: number;
+  readonly stalledMs: number;
+  readonly stallMs: number;
 }
 
 export interface Frame {
@@ -45,6 +58,7 @@ export interface Frame {
   readonly metricsUrl: string;
   readonly clients: readonly ClientView[];
   readonly pool: PoolView;
+  readonly loop: LoopView;
 }
 
 /** Where the dashboard writes: `process.stdout`, or a fake in a test. */
@@ -165,7 +179,7 @@ export function liveLines(frame: Frame): Segment[][] {
     [`${lpad(pool.inFlight, 9)}${lpad(pool.stats.perSecond.toFixed(1), 8)}${lpad(percent(pool.stats.errorRate), 8)}${lpad(ms(pool.stats.p50), 9)}${lpad(ms(pool.stats.p99), 9)}${lpad(tokens(pool.tokens, pool.burst), 10)}  `],
     ['calls as their callers saw them', 'dim'],
   ]);
-  lines.push([], ...totals(pool).map((line): Segment[] => [[line]]));
+  lines.push([], ...totals(frame).map((line): Segment[] => [[line]]));
   return lines;
 }
 
@@ -181,21 +195,22 @@ export function plainLines(frame: Frame): string[] {
   lines.push(
     `${at}  ${pad('pool', 8)} ready=${pool.ready}/${pool.total} in-flight=${pool.inFlight} calls/s=${pool.stats.perSecond.toFixed(1)} ` +
       `err=${percent(pool.stats.errorRate)} p50=${ms(pool.stats.p50)} p99=${ms(pool.stats.p99)} tokens=${tokens(pool.tokens, pool.burst)}`,
-    ...totals(pool).map((line) => `${at}  ${line}`),
+    ...totals(frame).map((line) => `${at}  ${line}`),
   );
   return lines;
 }
 
-function totals(pool: PoolView): string[] {
+function totals({ pool, loop }: Frame): string[] {
   const errors = [...pool.errors].map(([code, count]) => `${code} ${count}`).join(', ');
   const paths = [...pool.byPath].map(([path, count]) => `${path} ${count}`).join(', ');
   const { first, retry, hedge } = pool.attempts;
   const budget = pool.budget === undefined ? '' : `; retry budget ${pool.budget.balance.toFixed(1)} left, ${pool.budget.refused} refused`;
   const spans = pool.spans;
   return [
-    `calls    ${pool.succeeded} ok, ${pool.failed} failed${errors === '' ? '' : ` (${errors})`}, ${pool.shed} shed; via ${paths}`,
+    `calls    ${pool.succeeded} ok, ${pool.failed} failed${errors === '' ? '' : ` (${errors})`}, ${pool.shed} shed, ${pool.late} late; via ${paths}`,
     `attempts ${first + retry + hedge}: ${first} first, ${retry} retries, ${hedge} hedges${budget}`,
     `spans    ${spans.attempts + spans.calls} ended: ${spans.attempts} attempts (${spans.nested} under a call span), ${spans.calls} calls; ${spans.errors} errors`,
+    `loop     delay p50=${ms(loop.delay.p50)} p99=${ms(loop.delay.p99)} max=${ms(loop.delay.max)}; ${loop.stalls} stalls over ${loop.stallMs} ms (${seconds(loop.stalledMs)})`,
   ];
 }
 

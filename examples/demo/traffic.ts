@@ -1,5 +1,8 @@
 // Open-loop load: calls start at a steady rate whether or not earlier ones have answered (as users
-// arrive), bounded by a cap on calls in flight so that a stuck pool cannot pile up memory.
+// arrive), bounded by a cap on calls in flight so that a stuck pool cannot pile up memory. A call is
+// started on time or not at all: the calls that fell due while the process was stalled (a busy machine,
+// a long pause of the garbage collector) are skipped and counted, not fired in one burst that would bury
+// the process it has just got back; and a process too starved to keep up sheds its own load this way.
 import { isClientPoolError } from '../../src/index.js';
 import { SlidingWindow } from './sliding-window.js';
 
@@ -14,11 +17,17 @@ export interface TrafficOptions {
   readonly rate: number;
   /** Most calls in flight; a call due beyond it is not started and counted as shed. */
   readonly maxInFlight: number;
+  /**
+   * A tick (every 10 ms) that runs later than this many ms starts none of the calls that fell due since
+   * the previous one: they are skipped and counted as late. @default 50
+   */
+  readonly maxLateMs?: number;
   /** Used in turn, call after call. */
   readonly paths: readonly CallPath[];
 }
 
 const TICK_MS = 10;
+const MAX_LATE_MS = 50;
 
 /** Drives calls at a fixed rate and keeps what the callers saw: outcomes, latency, error codes. */
 export class Traffic {
@@ -33,11 +42,16 @@ export class Traffic {
   started = 0;
   succeeded = 0;
   failed = 0;
+  /** Calls not started: too many in flight. */
   shed = 0;
+  /** Calls not started: they fell due while the process was stalled (see `maxLateMs`). */
+  late = 0;
   #timer: NodeJS.Timeout | undefined;
   #startedAt = 0;
-  /** Calls due so far, started or shed. */
+  /** Calls due so far, started or not. */
   #due = 0;
+  /** When the last tick ran. */
+  #lastTick = 0;
 
   constructor(options: TrafficOptions) {
     this.#options = options;
@@ -48,7 +62,7 @@ export class Traffic {
   }
 
   start(): void {
-    this.#startedAt = performance.now();
+    this.#startedAt = this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
   }
 
@@ -60,8 +74,16 @@ export class Traffic {
   }
 
   #tick(): void {
-    const { rate, maxInFlight, paths } = this.#options;
-    const due = Math.floor(((performance.now() - this.#startedAt) * rate) / 1_000);
+    const { rate, maxInFlight, paths, maxLateMs = MAX_LATE_MS } = this.#options;
+    const now = performance.now();
+    const due = Math.floor(((now - this.#startedAt) * rate) / 1_000);
+    // This tick ran late: the process was stalled, or is busier than it can bear. The calls that fell
+    // due meanwhile are skipped rather than started in a burst, and the process gets its breath back.
+    if (now - this.#lastTick - TICK_MS > maxLateMs) {
+      this.late += due - this.#due;
+      this.#due = due;
+    }
+    this.#lastTick = now;
     for (; this.#due < due; this.#due++) {
       if (this.#inFlight.size >= maxInFlight) {
         this.shed++;

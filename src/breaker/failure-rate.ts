@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { integerAtLeast, optionsObject, positiveDuration } from '../validate.js';
+import { integerAtLeast, keySet, knownKeys, optionsObject, positiveDuration } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { BreakerFactory } from './breaker.js';
 import { Circuit } from './circuit.js';
@@ -137,6 +137,7 @@ export class FailureRatePolicy implements TripPolicy {
 export class FailureRateBreaker extends Circuit {
   constructor(options: FailureRateBreakerOptions = {}, clock: Clock = systemClock, prefix = 'breaker') {
     optionsObject(prefix, options);
+    knownKeys(prefix, options, FAILURE_RATE_KEYS);
     super(new FailureRatePolicy(options, clock, prefix), new Cooldown(options, prefix, 2), clock);
   }
 }
@@ -155,6 +156,10 @@ export function failureRate(options: FailureRateBreakerOptions = {}): BreakerFac
   return ({ clock }) => new FailureRateBreaker(options, clock, 'breaker');
 }
 
+const FAILURE_RATE_KEYS = keySet(['threshold', 'window', 'minimumThroughput', 'slowCallDuration', 'slowCallThreshold', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
+const COUNT_WINDOW_KEYS = keySet(['kind', 'size']);
+const TIME_WINDOW_KEYS = keySet(['kind', 'ms', 'buckets']);
+
 /** A number > 0 and <= 1. */
 function ratio(option: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new InvalidOptionError(option, 'a number > 0 and <= 1', value);
@@ -166,8 +171,10 @@ function rollingWindow(option: string, value: unknown, clock: Clock): RollingWin
   const window = value as { readonly kind?: unknown; readonly size?: unknown; readonly ms?: unknown; readonly buckets?: unknown };
   switch (window.kind) {
     case 'count':
+      knownKeys(option, window, COUNT_WINDOW_KEYS);
       return new CountWindow(integerBetween(`${option}.size`, window.size, 1, MAX_WINDOW_SIZE));
     case 'time':
+      knownKeys(option, window, TIME_WINDOW_KEYS);
       return new TimeWindow(positiveDuration(`${option}.ms`, window.ms), integerBetween(`${option}.buckets`, window.buckets ?? 10, 1, MAX_WINDOW_SIZE), clock);
     default:
       throw new InvalidOptionError(`${option}.kind`, 'one of "count", "time"', window.kind);

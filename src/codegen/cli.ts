@@ -3,9 +3,12 @@
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CodegenError } from './errors.js';
-import { generateWrapper, GENERATOR_NAME } from './generate.js';
 import type { LabelStyle } from '../label.js';
+import { CodegenError } from './errors.js';
+import type * as Generate from './generate.js';
+
+/** The program name, also in `generate.ts`; repeated so that printing usage needs no TypeScript. */
+const GENERATOR_NAME = 'clientpool-codegen';
 
 /** The one option schema: flags, types and defaults. */
 const OPTIONS = {
@@ -15,6 +18,9 @@ const OPTIONS = {
   out: { type: 'string' },
   label: { type: 'string', default: 'snake' },
   import: { type: 'string', default: 'clientpool' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  'command-methods': { type: 'string', default: 'send' },
   check: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -29,10 +35,19 @@ Generate a class that runs every method of a client type through a ClientPool.
   --out <file.ts>         file to write; imports in it are relative to it
   --label <snake|as-is>   method labels: getSlot -> get_slot (snake) or getSlot (as-is)  [default: snake]
   --import <specifier>    module to import ClientPool from  [default: clientpool]
+  --include <pattern>     wrap only matching methods (repeatable; get, get*, chat.**); a name without
+                          wildcards also brings back a method left out by default (quit)
+  --exclude <pattern>     leave out matching methods and nested resources (repeatable); wins over --include
+  --command-methods <a,b> label calls of these methods by their command's class name
+                          (send(new GetObjectCommand()) -> get_object_command); '' for none  [default: send]
   --check                 write nothing; exit 1 if --out is missing or differs from what would be generated
   -h, --help              show this help
 
-Exit codes: 0 done or up to date, 1 --check found a stale file, 2 bad flags or generation error.
+Left out by default, and listed in the output's header: lifecycle methods (close, quit, connect, ...),
+EventEmitter and stream methods, and callbacks (a trailing callback parameter or overload).
+
+Exit codes: 0 done or up to date, 1 --check found a stale file, 2 bad flags, a generation error or no
+TypeScript installed.
 `;
 
 /** Where the CLI writes; `process` by default, injected by tests. */
@@ -45,12 +60,22 @@ export interface CliIo {
 /** Exit codes: 0 success or up to date, 1 stale under `--check`, 2 usage or generation error. */
 export type ExitCode = 0 | 1 | 2;
 
+/** Loads the generator, which needs the `typescript` package; injected by tests to simulate its absence. */
+export type GeneratorLoader = () => Promise<Pick<typeof Generate, 'generate' | 'summarize'>>;
+
+// Imported lazily so that a missing `typescript` is one clear line, not a stack trace.
+const loadGenerator: GeneratorLoader = () => import('./generate.js');
+
 /**
- * Run the CLI with `argv` (without the node and script paths) and return the exit code.
+ * Run the CLI with `argv` (without the node and script paths) and resolve with the exit code.
  * @example
- * process.exitCode = main(['--source', 'src/rpc.ts', '--type', 'RpcClient', '--wrapper', 'MultiRpcClient', '--out', 'src/generated/multi-rpc.ts']);
+ * process.exitCode = await main(['--source', 'src/rpc.ts', '--type', 'RpcClient', '--wrapper', 'MultiRpcClient', '--out', 'src/generated/multi-rpc.ts']);
  */
-export function main(argv: readonly string[], io: CliIo = { cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }): ExitCode {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
+  load: GeneratorLoader = loadGenerator,
+): Promise<ExitCode> {
   let values: ReturnType<typeof parse>['values'];
   try {
     ({ values } = parse(argv));
@@ -70,10 +95,32 @@ export function main(argv: readonly string[], io: CliIo = { cwd: process.cwd(), 
     return usageError(io, `--label must be snake or as-is, got '${values.label}'`);
   }
   const label: LabelStyle = values.label;
+  const commandMethods = values['command-methods'].split(',').map((name) => name.trim()).filter((name) => name.length > 0);
 
+  let generator: Awaited<ReturnType<GeneratorLoader>>;
   try {
-    const code = generateWrapper({ source, type, wrapper, out, label, importFrom: values.import, cwd: io.cwd });
-    return values.check ? check(out, code, argv, io) : write(out, code, io);
+    generator = await load();
+  } catch (error) {
+    if (!isMissingTypeScript(error)) throw error;
+    io.stderr.write(`${GENERATOR_NAME}: the generator needs the 'typescript' package (~6.0); install it with: npm install -D typescript@~6.0\n`);
+    return 2;
+  }
+  try {
+    const result = generator.generate({
+      source,
+      type,
+      wrapper,
+      out,
+      label,
+      importFrom: values.import,
+      cwd: io.cwd,
+      include: values.include ?? [],
+      exclude: values.exclude ?? [],
+      commandMethods,
+    });
+    const skipped = result.skipped.length === 0 ? '' : ` (${generator.summarize(result.skipped)})`;
+    const summary = `wrapped ${result.wrapped.length} / skipped ${result.skipped.length}${skipped}`;
+    return values.check ? check(out, result.code, argv, io, summary) : write(out, result.code, io, summary);
   } catch (error) {
     // Exit 2 for everything else too: under --check, 1 must mean "stale" and nothing more.
     io.stderr.write(`${GENERATOR_NAME}: ${error instanceof CodegenError ? error.message : describeError(error)}\n`);
@@ -81,10 +128,17 @@ export function main(argv: readonly string[], io: CliIo = { cwd: process.cwd(), 
   }
 }
 
-function check(out: string, code: string, argv: readonly string[], io: CliIo): ExitCode {
+/** Node's error for an import of `typescript` that is not installed (ESM or CommonJS build). */
+function isMissingTypeScript(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /['"]typescript['"]/.test(error.message);
+}
+
+function check(out: string, code: string, argv: readonly string[], io: CliIo, summary: string): ExitCode {
   const current = readIfExists(path.resolve(io.cwd, out));
   if (current === code) {
-    io.stdout.write(`${out} is up to date\n`);
+    io.stdout.write(`${out} is up to date: ${summary}\n`);
     return 0;
   }
   const why = current === undefined ? 'is missing' : `is stale (first difference at line ${firstDifferentLine(current, code)})`;
@@ -92,16 +146,16 @@ function check(out: string, code: string, argv: readonly string[], io: CliIo): E
   return 1;
 }
 
-function write(out: string, code: string, io: CliIo): ExitCode {
+function write(out: string, code: string, io: CliIo, summary: string): ExitCode {
   const outPath = path.resolve(io.cwd, out);
   // Leave an up-to-date file untouched so watchers and incremental builds do not fire.
   if (readIfExists(outPath) === code) {
-    io.stdout.write(`${out} is up to date\n`);
+    io.stdout.write(`${out} is up to date: ${summary}\n`);
     return 0;
   }
   mkdirSync(path.dirname(outPath), { recursive: true });
   writeFileSync(outPath, code);
-  io.stdout.write(`wrote ${out}\n`);
+  io.stdout.write(`wrote ${out}: ${summary}\n`);
   return 0;
 }
 
@@ -153,4 +207,14 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = main(process.argv.slice(2));
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${GENERATOR_NAME}: ${describeError(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

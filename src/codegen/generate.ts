@@ -1,11 +1,15 @@
 import * as ts from 'typescript';
+import { LABEL_STYLES, type LabelStyle } from '../label.js';
+import { importableSpecifiers } from './dependencies.js';
 import { CodegenError } from './errors.js';
 import { ImportSet } from './imports.js';
-import { LABEL_STYLES, methodLabel, type LabelStyle } from '../label.js';
-import { loadSource } from './load-source.js';
+import { loadSource, type LoadedSource } from './load-source.js';
 import { isIdentifierName, isReservedInModules } from './names.js';
-import { findClientType, listMethods } from './read-type.js';
-import { renderMethod, type MethodInput } from './render-method.js';
+import { planResource, type PlannedResource, type SkippedMember } from './plan.js';
+import { findClientType, type ClientType } from './read-type.js';
+import { renderMethod, type MethodContext } from './render-method.js';
+import { runtimeHelperSource, type RuntimeHelper } from './runtime-helpers.js';
+import { compilePatterns, type SkipReason } from './select.js';
 import { TypePrinter } from './type-printer.js';
 
 /** Options of {@link generateWrapper}; the CLI flags map one to one. */
@@ -36,114 +40,313 @@ export interface GenerateOptions {
    * @default process.cwd()
    */
   readonly cwd?: string;
+  /**
+   * Wrap only the methods matching one of these names or globs (`get*`, `chat.**`); empty: all. A
+   * pattern without wildcards also brings back a method the default lists leave out (`quit`).
+   * @default []
+   */
+  readonly include?: readonly string[];
+  /**
+   * Leave out the methods and nested resources matching one of these names or globs; wins over `include`.
+   * @default []
+   */
+  readonly exclude?: readonly string[];
+  /**
+   * Methods that carry many operations as a command object (`client.send(new GetObjectCommand(…))`):
+   * each call is labelled with the command's class name (`get_object_command`) instead of the method's.
+   * Applies when the first parameter is an object.
+   * @default ['send']
+   */
+  readonly commandMethods?: readonly string[];
 }
+
+/** The generated source and what went into it. */
+export interface GeneratedWrapper {
+  readonly code: string;
+  /** Dotted paths of the wrapped methods (`get`, `chat.completions.create`). */
+  readonly wrapped: readonly string[];
+  /** Methods and resources left out, in the order the header lists them. */
+  readonly skipped: readonly SkippedMember[];
+}
+
 
 /** The program name written in the header. */
 export const GENERATOR_NAME = 'clientpool-codegen';
+
+/** The order the header lists reasons in. */
+const REASONS: readonly SkipReason[] = [
+  'lifecycle',
+  'event emitter',
+  'stream or connection state',
+  'returns a stream or event source',
+  'callback style',
+  'excluded by --exclude',
+  'not in --include',
+  'name taken by the wrapper',
+  'types the output cannot import',
+];
 
 /**
  * Generate the source of a wrapper class whose methods mirror the client type's public methods and
  * run each call through a `ClientPool`, labelled with the method name:
  *
  * ```ts
- * getSlot(commitment?: Commitment): Promise<number> {
- *   return this.pool.run((client) => client.getSlot(commitment), { method: 'get_slot' });
+ * getSlot(...args: [commitment?: Commitment]): Promise<number> {
+ *   return this.pool.run((client) => client.getSlot(...args), this.#runOptions('get_slot'));
  * }
  * ```
  *
  * Deterministic (same input, same bytes) and free of side effects apart from reading sources.
- * @throws {CodegenError} when the source or type cannot be found, the type has no methods, or an
- * option is invalid.
+ * @throws {CodegenError} when the source or type cannot be found, the source has type errors, the
+ * type has no methods, or an option is invalid.
  * @example
  * const code = generateWrapper({ source: 'src/rpc.ts', type: 'RpcClient', wrapper: 'MultiRpcClient', out: 'src/generated/multi-rpc.ts' });
  */
 export function generateWrapper(options: GenerateOptions): string {
+  return generate(options).code;
+}
+
+/**
+ * {@link generateWrapper}, with the lists of what was wrapped and what was left out (the CLI prints
+ * their sizes).
+ * @throws {CodegenError} as {@link generateWrapper}.
+ */
+export function generate(options: GenerateOptions): GeneratedWrapper {
   const label = options.label ?? 'snake';
   const importFrom = options.importFrom ?? 'clientpool';
   const cwd = options.cwd ?? process.cwd();
   validate(options, label, importFrom);
+  const selection = { include: compilePatterns('--include', options.include ?? []), exclude: compilePatterns('--exclude', options.exclude ?? []) };
 
   const source = loadSource(options.source, options.out, cwd);
-  const { checker } = source;
+  const { checker, program } = source;
   const client = findClientType(checker, source.moduleSymbol, options.type, source.label);
-  const methods = listMethods(checker, client.type);
-  if (methods.length === 0) {
-    throw new CodegenError(
-      'ERR_CODEGEN_NO_METHODS',
-      `--type ${options.type}: '${options.type}' in ${source.label} has no public methods to wrap`,
-    );
-  }
 
   // Imported names must not shadow globals the output uses (Promise, Awaited, Buffer, …).
   const imports = new ImportSet((name) => checker.resolveName(name, source.outputFile, ts.SymbolFlags.All, false) === undefined);
   imports.reserve(options.wrapper);
   const clientPool = imports.add(importFrom, 'ClientPool');
-  const printer = new TypePrinter(source, imports);
+  const runOptions = imports.add(importFrom, 'RunOptions');
+  const printer = new TypePrinter(source, imports, importableSpecifiers(cwd));
 
-  // Print every signature first: type parameter names must be reserved before any import is
-  // named, or `import("m").T` could become a `T` that a method's own `<T>` shadows.
-  const inputs: MethodInput[] = methods.map((method) => ({
-    method,
-    declarations: method.signatures.map((signature) => printer.signature(signature)),
-    label: methodLabel(method.name, label),
-  }));
-  for (const parameter of client.typeParameters) imports.reserve(parameter.symbol.name);
-  for (const input of inputs) {
-    for (const declaration of input.declarations) if (declaration) reserveTypeParameters(declaration, imports);
+  const abortSignalSymbol = checker.resolveName('AbortSignal', source.outputFile, ts.SymbolFlags.Type, false);
+  const skipped: SkippedMember[] = [];
+  const root = planResource(client.type, [], {
+    checker,
+    program,
+    printer,
+    selection,
+    label,
+    commandMethods: new Set(options.commandMethods ?? ['send']),
+    abortSignal: abortSignalSymbol && checker.getDeclaredTypeOfSymbol(abortSignalSymbol),
+  }, skipped);
+  const resources = flatten(root);
+  const methodCount = resources.reduce((sum, resource) => sum + resource.methods.length, 0);
+  if (methodCount === 0) {
+    const why = skipped.length === 0 ? 'has no public methods to wrap' : `has no method left to wrap (${summarize(skipped)})`;
+    throw new CodegenError('ERR_CODEGEN_NO_METHODS', `--type ${options.type}: '${options.type}' in ${source.label} ${why}`);
   }
+
+  // Type parameter names must be reserved before any import is named, or `import("m").T` could
+  // become a `T` that a method's own `<T>` shadows.
+  for (const parameter of client.typeParameters) imports.reserve(parameter.symbol.name);
+  for (const resource of resources) {
+    for (const method of resource.methods) {
+      for (const kept of method.signatures) if (kept.declaration) reserveTypeParameters(kept.declaration, imports);
+    }
+  }
+  const classNames = new Map<PlannedResource, string>();
+  for (const resource of resources) {
+    let name = options.wrapper + resource.path.map(pascalCase).join('');
+    for (let n = 2; resource.path.length > 0 && !imports.isFree(name); n++) name = `${options.wrapper}${resource.path.map(pascalCase).join('')}${n}`;
+    imports.reserve(name);
+    classNames.set(resource, name);
+  }
+
   const classTypeParameters = client.typeParameters.flatMap((parameter) => {
     const declaration = printer.typeParameter(parameter);
     return declaration === undefined ? [] : [declaration];
   });
-
-  const clientTypeNode = printer.typeNode(client.type);
-  if (clientTypeNode === undefined) {
-    throw new CodegenError(
-      'ERR_CODEGEN_SOURCE_NOT_FOUND',
-      `--out ${options.out}: '${options.type}' cannot be imported there; is ${source.label} resolvable from that directory?`,
-    );
-  }
+  const clientTypeNode = clientTypeReference(client, source, options, imports, printer);
   printer.thisType = clientTypeNode;
-  const used = new Set([clientPool, ...printer.takeUsed()]);
+  const used = new Set([clientPool, runOptions, ...printer.localsIn(clientTypeNode)]);
+  for (const declaration of classTypeParameters) for (const local of printer.localsIn(declaration)) used.add(local);
   const clientType = printer.print(clientTypeNode);
   // The local name, which differs from --type when an alias was needed (`Worker as Worker2`).
   const clientName = ts.isTypeReferenceNode(clientTypeNode) ? printer.print(clientTypeNode.typeName) : client.name;
-  const context = {
+  const context: MethodContext = {
     checker,
     printer,
     clientType,
     classTypeParameters: new Set(classTypeParameters.map((declaration) => declaration.name.text)),
   };
+  const typeParameters = classTypeParameters.length > 0 ? `<${classTypeParameters.map((declaration) => printer.print(declaration)).join(', ')}>` : '';
+  const typeArguments = classTypeParameters.length > 0 ? `<${classTypeParameters.map((declaration) => declaration.name.text).join(', ')}>` : '';
 
-  const members = inputs.map((input) => {
-    if (input.method.name === 'pool') return "  // Skipped pool(): the name is taken by the wrapper's `pool` property.";
-    const rendered = renderMethod(input, context);
-    for (const local of rendered.imports) used.add(local);
-    return rendered.text;
+  const helpers = new Set<RuntimeHelper>();
+  const wrapped: string[] = [];
+  let callbackMethods = 0;
+  let droppedOverloads = 0;
+  const classes = resources.map((resource) => {
+    const members: string[] = [];
+    for (const method of resource.methods) {
+      const rendered = renderMethod(method, context);
+      if ('skipped' in rendered) {
+        skipped.push({ path: method.path.join('.'), reason: rendered.skipped });
+        continue;
+      }
+      wrapped.push(method.path.join('.'));
+      if (method.callbackSignatures > 0) callbackMethods++;
+      droppedOverloads += rendered.droppedOverloads;
+      for (const local of rendered.imports) used.add(local);
+      for (const helper of rendered.helpers) helpers.add(helper);
+      members.push(rendered.text);
+    }
+    const names = { pool: clientPool, runOptions, clientType, typeParameters, typeArguments };
+    return renderClass(resource, members, classNames, names, clientName, source.label);
   });
-  const typeParameters =
-    classTypeParameters.length > 0 ? `<${classTypeParameters.map((declaration) => printer.print(declaration)).join(', ')}>` : '';
+  if (wrapped.length === 0) {
+    throw new CodegenError('ERR_CODEGEN_NO_METHODS', `--type ${options.type}: '${options.type}' in ${source.label} has no method left to wrap (${summarize(skipped)})`);
+  }
+  skipped.sort((a, b) => REASONS.indexOf(a.reason) - REASONS.indexOf(b.reason));
 
-  return [
+  const code = [
     `// Generated by ${GENERATOR_NAME} from ${source.label}#${options.type}. Do not edit.`,
+    ...headerNotes(wrapped, resources.length - 1, skipped, callbackMethods, droppedOverloads),
     imports.render(used),
     '',
-    `/**`,
-    ` * Calls each method of {@link ${clientName}} on a client chosen by a {@link ${clientPool}}, labelled`,
-    ` * with the method's name for metrics and traces. Synchronous methods become asynchronous.`,
-    ` */`,
-    `export class ${options.wrapper}${typeParameters} {`,
-    `  /** The pool every call goes through. */`,
-    `  readonly pool: ${clientPool}<${clientType}>;`,
-    '',
-    `  constructor(pool: ${clientPool}<${clientType}>) {`,
-    `    this.pool = pool;`,
-    `  }`,
-    '',
-    members.join('\n\n'),
-    `}`,
+    classes.join('\n\n'),
+    ...[...helpers].sort().map((helper) => `\n${runtimeHelperSource(helper, label)}`),
     '',
   ].join('\n');
+  return { code, wrapped, skipped };
+}
+
+/** The client type as a reference to its import: `Redis`, `Store<V>`, `PublicClient<transport, chain, …>`. */
+function clientTypeReference(client: ClientType, source: LoadedSource, options: GenerateOptions, imports: ImportSet, printer: TypePrinter): ts.TypeNode {
+  const printed = printer.typeNode(client.type);
+  if (printed !== undefined && ts.isTypeReferenceNode(printed) && printer.unnameable(printed, new Set(client.typeParameters.map((parameter) => parameter.symbol.name))).length === 0) return printed;
+  // A type alias (`type PublicClient = Prettify<Client<…>>`) is printed expanded: name it instead.
+  const local = imports.add(source.specifier, options.type, client.symbol);
+  const typeArguments = client.typeParameters.map((parameter) => ts.factory.createTypeReferenceNode(parameter.symbol.name));
+  return ts.factory.createTypeReferenceNode(local, typeArguments.length > 0 ? typeArguments : undefined);
+}
+
+function flatten(resource: PlannedResource): PlannedResource[] {
+  return [resource, ...resource.children.flatMap(flatten)];
+}
+
+interface ClassNames {
+  readonly pool: string;
+  readonly runOptions: string;
+  readonly clientType: string;
+  readonly typeParameters: string;
+  readonly typeArguments: string;
+}
+
+function renderClass(
+  resource: PlannedResource,
+  members: readonly string[],
+  classNames: ReadonlyMap<PlannedResource, string>,
+  names: ClassNames,
+  clientName: string,
+  sourceLabel: string,
+): string {
+  const className = classNames.get(resource) ?? '';
+  const where = resource.path.length === 0 ? `{@link ${clientName}}` : `\`${clientName.toLowerCase()}.${resource.path.join('.')}\``;
+  const options = `Omit<${names.runOptions}<${names.clientType}>, 'method'>`;
+  const children = resource.children.map((child) => ({ name: child.path.at(-1) ?? '', className: classNames.get(child) ?? '' }));
+  const lines = [
+    `/**`,
+    resource.path.length === 0
+      ? ` * Calls each method of ${where} on a client chosen by a {@link ${names.pool}}, labelled`
+      : ` * Calls each method of ${where} (from ${sourceLabel}) on a client chosen by a {@link ${names.pool}}, labelled`,
+    ` * with the method's name for metrics and traces. Synchronous methods become asynchronous.`,
+    ` */`,
+    `export class ${className}${names.typeParameters} {`,
+    `  /** The pool every call goes through. */`,
+    `  readonly pool: ${names.pool}<${names.clientType}>;`,
+    `  readonly #defaults: ${options} | undefined;`,
+    ...children.map((child) => `  #${child.name}: ${child.className}${names.typeArguments} | undefined;`),
+    '',
+    `  /**`,
+    `   * @param pool The pool every call goes through.`,
+    `   * @param options Run options for every call (\`timeout\`, \`signal\`, \`strategy\`, \`retry\`, …); each method sets its own \`method\` label.`,
+    `   */`,
+    `  constructor(pool: ${names.pool}<${names.clientType}>, options?: ${options}) {`,
+    `    this.pool = pool;`,
+    `    this.#defaults = options;`,
+    `  }`,
+    '',
+    `  /** The same wrapper with \`options\` added to every call's run options: \`wrapper.with({ timeout: 500 }).m()\`. */`,
+    `  with(options: ${options}): ${className}${names.typeArguments} {`,
+    `    return new ${className}${names.typeArguments}(this.pool, { ...this.#defaults, ...options });`,
+    `  }`,
+    ...children.flatMap((child) => [
+      '',
+      `  /** \`${[...resource.path, child.name].join('.')}\` of the client, through the pool. */`,
+      `  get ${child.name}(): ${child.className}${names.typeArguments} {`,
+      `    return (this.#${child.name} ??= new ${child.className}${names.typeArguments}(this.pool, this.#defaults));`,
+      `  }`,
+    ]),
+    ...members.flatMap((member) => ['', member]),
+    ...(members.length === 0
+      ? []
+      : [
+          '',
+          `  #runOptions(method: string): ${names.runOptions}<${names.clientType}> {`,
+          `    return this.#defaults === undefined ? { method } : { ...this.#defaults, method };`,
+          `  }`,
+        ]),
+    `}`,
+  ];
+  return lines.join('\n');
+}
+
+/** The header's account of what was wrapped and left out, as `//` lines of at most about 100 characters. */
+function headerNotes(wrapped: readonly string[], nested: number, skipped: readonly SkippedMember[], callbackMethods: number, droppedOverloads: number): string[] {
+  const lines = [`//`, `// Wraps ${plural(wrapped.length, 'method')}${nested > 0 ? ` (${nested} nested resource${nested === 1 ? '' : 's'})` : ''}; leaves out ${skipped.length}${skipped.length > 0 ? ':' : '.'}`];
+  for (const reason of REASONS) {
+    const paths = skipped.filter((member) => member.reason === reason).map((member) => member.path);
+    if (paths.length > 0) lines.push(...wrapList(`// - ${reason}: `, paths));
+  }
+  if (callbackMethods > 0) {
+    lines.push(`// Callback parameters and callback-only overloads are dropped from ${plural(callbackMethods, 'method')}: the promise carries`, `// the result, so the pool sees failures.`);
+  }
+  if (droppedOverloads > 0) lines.push(`// ${plural(droppedOverloads, 'overload')} using types the output cannot import ${droppedOverloads === 1 ? 'is' : 'are'} left out.`);
+  return lines;
+}
+
+function wrapList(prefix: string, items: readonly string[]): string[] {
+  const lines: string[] = [];
+  let line = prefix;
+  for (const [index, item] of items.entries()) {
+    const text = index === items.length - 1 ? item : `${item}, `;
+    if (line.length + text.trimEnd().length > 100 && line.trim() !== prefix.trim()) {
+      lines.push(line.trimEnd());
+      line = '//   ';
+    }
+    line += text;
+  }
+  lines.push(line.trimEnd());
+  return lines;
+}
+
+/** `lifecycle 2, event emitter 15`. */
+export function summarize(skipped: readonly SkippedMember[]): string {
+  return REASONS.flatMap((reason) => {
+    const count = skipped.filter((member) => member.reason === reason).length;
+    return count > 0 ? [`${reason} ${count}`] : [];
+  }).join(', ');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function pascalCase(name: string): string {
+  const words = name.split(/[^A-Za-z0-9]+/).filter((word) => word.length > 0);
+  return words.map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('') || 'Resource';
 }
 
 function reserveTypeParameters(node: ts.Node, imports: ImportSet): void {
@@ -162,5 +365,8 @@ function validate(options: GenerateOptions, label: string, importFrom: string): 
   if (importFrom.length === 0) throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', '--import must not be empty');
   if (!/\.[cm]?tsx?$/.test(options.out) || options.out.endsWith('.d.ts')) {
     throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--out must be a .ts file, got '${options.out}'`);
+  }
+  for (const name of options.commandMethods ?? []) {
+    if (!isIdentifierName(name)) throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--command-methods must be method names, got '${name}'`);
   }
 }

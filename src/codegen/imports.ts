@@ -23,6 +23,11 @@ export class ImportSet {
     this.#taken.add(name);
   }
 
+  /** True when `name` is neither taken nor shadowing anything, so a class may be declared with it. */
+  isFree(name: string): boolean {
+    return !this.#taken.has(name) && this.#isFree(name);
+  }
+
   /** True when `name` is the local name of an import. */
   isLocal(name: string): boolean {
     return this.#locals.has(name);

@@ -6,7 +6,9 @@ import { CodegenError } from './errors.js';
 /**
  * Compiler options for reading the source. Fixed rather than read from a tsconfig so that the same
  * input gives the same output on every machine; NodeNext resolution is what lets `--source ioredis`
- * find the package's declarations the way Node would.
+ * find the package's declarations the way Node would. `types: ['*']` loads every `@types` package
+ * under `cwd`, as TypeScript before 6.0 did by default: without `@types/node` a class extending
+ * `EventEmitter` would silently lose its inherited methods.
  */
 export const CODEGEN_COMPILER_OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
@@ -14,6 +16,7 @@ export const CODEGEN_COMPILER_OPTIONS: ts.CompilerOptions = {
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   strict: true,
   skipLibCheck: true,
+  types: ['*'],
   noEmit: true,
 };
 
@@ -30,6 +33,8 @@ export interface LoadedSource {
   readonly outputFile: ts.SourceFile;
   /** `--source` as written in the header: a cwd-relative POSIX path, or the module specifier. */
   readonly label: string;
+  /** How the output imports the `--source` module: the package specifier, or a path relative to the output (`../rpc.js`). */
+  readonly specifier: string;
   /** Resolve a module specifier as the output file would, to the module's symbol. */
   resolveModule(specifier: string): ts.Symbol | undefined;
 }
@@ -49,6 +54,8 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
   const options = CODEGEN_COMPILER_OPTIONS;
   const outputPath = path.resolve(cwd, outFile);
   const host = ts.createCompilerHost(options, true);
+  // `@types` packages are looked up from the current directory, which must be `cwd`, not the process's.
+  host.getCurrentDirectory = () => cwd;
   const baseGetSourceFile = host.getSourceFile.bind(host);
   const baseFileExists = host.fileExists.bind(host);
   const baseReadFile = host.readFile.bind(host);
@@ -111,6 +118,7 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
   if (rootSourceFile === undefined || outputFile === undefined) {
     throw new CodegenError('ERR_CODEGEN_SOURCE_NOT_FOUND', `--source ${source}: the compiler could not load ${rootFile}`);
   }
+  reportSourceErrors(program, rootSourceFile, outputFile, source, cwd);
   const moduleSymbol = entryText === undefined ? checker.getSymbolAtLocation(rootSourceFile) : importedModule(checker, rootSourceFile);
   if (moduleSymbol === undefined) {
     throw new CodegenError('ERR_CODEGEN_TYPE_NOT_FOUND', `--source ${source}: ${label} is not a module (it has no exports)`);
@@ -127,7 +135,40 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
     return file && checker.getSymbolAtLocation(file);
   };
 
-  return { program, checker, moduleSymbol, outputFile, label, resolveModule };
+  const specifier = entryText === undefined ? relativeSpecifier(outputPath, rootFile) : source;
+  return { program, checker, moduleSymbol, outputFile, label, specifier, resolveModule };
+}
+
+/**
+ * Refuse to generate from a program with type errors in the user's own files (or, for a package, in
+ * the import of it): the checker would turn what it cannot type into `any` and the output would be
+ * silently wrong. Declaration files of packages are not checked (`skipLibCheck`), as in most projects.
+ */
+function reportSourceErrors(program: ts.Program, root: ts.SourceFile, output: ts.SourceFile, source: string, cwd: string): void {
+  const files = program.getSourceFiles().filter((file) => file !== output && (file === root || !file.isDeclarationFile) && !program.isSourceFileFromExternalLibrary(file));
+  const diagnostics = [
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...files.flatMap((file) => [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)]),
+  ].filter((diagnostic) => diagnostic.category === ts.DiagnosticCategory.Error);
+  if (diagnostics.length === 0) return;
+  const shown = diagnostics.slice(0, MAX_REPORTED_ERRORS).map((diagnostic) => formatDiagnostic(diagnostic, cwd));
+  const more = diagnostics.length > shown.length ? `\n  … and ${diagnostics.length - shown.length} more` : '';
+  throw new CodegenError(
+    'ERR_CODEGEN_SOURCE_ERRORS',
+    `--source ${source}: the source has ${diagnostics.length} type error${diagnostics.length === 1 ? '' : 's'}; fix ${diagnostics.length === 1 ? 'it' : 'them'} first:\n  ${shown.join('\n  ')}${more}`,
+  );
+}
+
+/** Enough to see the problem without flooding the terminal. */
+const MAX_REPORTED_ERRORS = 10;
+
+function formatDiagnostic(diagnostic: ts.Diagnostic, cwd: string): string {
+  const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
+  const { file, start } = diagnostic;
+  if (file === undefined || start === undefined) return `TS${diagnostic.code}: ${message}`;
+  const { line, character } = file.getLineAndCharacterOfPosition(start);
+  return `${toPosix(path.relative(cwd, file.fileName))}:${line + 1}:${character + 1} TS${diagnostic.code}: ${message}`;
 }
 
 /**
@@ -178,6 +219,12 @@ function resolveFrom(
 
 function isTypeScriptExtension(extension: string): boolean {
   return /^\.(d\.)?[cm]?tsx?$/.test(extension);
+}
+
+/** `./rpc.js` for `src/rpc.ts` seen from `src/generated/x.ts`: the specifier Node resolves after compiling. */
+function relativeSpecifier(outFile: string, sourceFile: string): string {
+  const relative = toPosix(path.relative(path.dirname(outFile), sourceFile)).replace(/(\.d)?\.([cm]?)tsx?$/, (_match, _declaration, kind: string) => `.${kind}js`);
+  return relative.startsWith('.') ? relative : `./${relative}`;
 }
 
 /** Forward slashes, so headers and specifiers are the same on Windows. */

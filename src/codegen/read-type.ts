@@ -72,6 +72,48 @@ export function listMethods(checker: ts.TypeChecker, type: ts.Type): ClientMetho
   return methods;
 }
 
+/** A property of the client that may hold a nested resource (`openai.chat`), before looking inside it. */
+export interface ResourceProperty {
+  readonly name: string;
+  readonly type: ts.Type;
+}
+
+/**
+ * Public, non-optional, non-callable properties whose value is an object with at least one method
+ * returning a promise, or holding such objects (up to `depth` levels down): an API resource such as
+ * `openai.chat`. Plain data, primitives, arrays, and
+ * objects of the standard library or of Node (`Set`, a socket) are not resources, and neither is a
+ * synchronous helper such as a logger or a queue.
+ */
+export function listResourceProperties(checker: ts.TypeChecker, program: ts.Program, type: ts.Type, depth = 3): ResourceProperty[] {
+  const resources: ResourceProperty[] = [];
+  for (const symbol of checker.getPropertiesOfType(type)) {
+    const name = symbol.name;
+    if (/^(__@|__#|#)/.test(name) || (symbol.flags & (ts.SymbolFlags.Optional | ts.SymbolFlags.Method)) !== 0 || !isPublic(symbol)) continue;
+    const valueType = checker.getTypeOfSymbol(symbol);
+    if (!isObjectLike(valueType) || valueType.getCallSignatures().length > 0 || valueType.getConstructSignatures().length > 0) continue;
+    if (checker.isArrayLikeType(valueType) || isBuiltIn(program, valueType)) continue;
+    const hasAsyncMethod = listMethods(checker, valueType).some((method) =>
+      method.signatures.some((signature) => checker.getPropertyOfType(signature.getReturnType(), 'then') !== undefined),
+    );
+    // A resource may only group others (`openai.chat` holds `completions`).
+    if (hasAsyncMethod || (depth > 0 && valueType !== type && listResourceProperties(checker, program, valueType, depth - 1).length > 0)) {
+      resources.push({ name, type: valueType });
+    }
+  }
+  return resources;
+}
+
+/** Declared by the standard library or by Node's own types. */
+function isBuiltIn(program: ts.Program, type: ts.Type): boolean {
+  if (type.isUnionOrIntersection()) return type.types.some((member) => isBuiltIn(program, member));
+  const declarations = type.getSymbol()?.declarations ?? [];
+  return declarations.some((declaration) => {
+    const file = declaration.getSourceFile();
+    return program.isSourceFileDefaultLibrary(file) || /[\\/]node_modules[\\/]@types[\\/]node[\\/]/.test(file.fileName);
+  });
+}
+
 function isPublic(symbol: ts.Symbol): boolean {
   return (symbol.declarations ?? []).every((declaration) => {
     const name = ts.getNameOfDeclaration(declaration);

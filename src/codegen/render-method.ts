@@ -2,36 +2,66 @@ import * as ts from 'typescript';
 import { indentJsDoc, readJsDoc } from './jsdoc.js';
 import { isIdentifierName, isReservedInModules, quote } from './names.js';
 import type { ClientMethod } from './read-type.js';
+import type { RuntimeHelper } from './runtime-helpers.js';
+import type { SignalParameter } from './signal-parameter.js';
 import type { TypePrinter } from './type-printer.js';
 
 const INDENT = '  ';
+
+/**
+ * A printed type longer than this is named through the client type instead (`Parameters<C['m']>[0]`):
+ * the checker expands some types (a conditional over a tuple of 50 RPC methods in viem) into lines of
+ * 100 KB that nobody can read and that may not even check the same way.
+ */
+const MAX_TYPE_LENGTH = 1_000;
 
 /** What every method of one wrapper shares. */
 export interface MethodContext {
   readonly checker: ts.TypeChecker;
   readonly printer: TypePrinter;
-  /** The client type as written in the output (`RpcClient`, `Base<T>`), for the fallback signature. */
+  /** The client type as written in the output (`RpcClient`, `Base<T>`), for the fallback types. */
   readonly clientType: string;
   /** The wrapper's own type parameters, in scope in every method. */
   readonly classTypeParameters: ReadonlySet<string>;
 }
 
-/** One method plus the declarations the checker printed for its signatures (not yet rewritten). */
-export interface MethodInput {
-  readonly method: ClientMethod;
-  readonly declarations: readonly (ts.SignatureDeclaration | undefined)[];
-  readonly label: string;
+/** A signature the wrapper keeps, and whether its trailing (optional) callback parameter is dropped. */
+export interface KeptSignature {
+  readonly signature: ts.Signature;
+  /** The checker's declaration for it, not yet rewritten (a rest tuple comes back as separate parameters). */
+  readonly declaration: ts.SignatureDeclaration | undefined;
+  readonly dropsCallback: boolean;
 }
 
-/** A method's source, and the import locals it uses. */
-export interface RenderedMethod {
-  readonly text: string;
-  readonly imports: ReadonlySet<string>;
+/** One method to render. */
+export interface MethodInput {
+  readonly method: ClientMethod;
+  /** Property names from the client to the method (`['chat', 'completions', 'create']`). */
+  readonly path: readonly string[];
+  readonly signatures: readonly KeptSignature[];
+  /** The `method` label of its calls. */
+  readonly label: string;
+  /** Where the attempt's signal goes, if the method takes one. */
+  readonly signal: SignalParameter | undefined;
+  /** Label each call by its first argument's class name, after this prefix (`send(command)`). */
+  readonly commandPrefix: string | undefined;
 }
+
+/** A method's source, the import locals and helpers it uses, and how many overloads it left out. */
+export type RenderedMethod =
+  | {
+      readonly text: string;
+      readonly imports: ReadonlySet<string>;
+      readonly helpers: ReadonlySet<RuntimeHelper>;
+      readonly droppedOverloads: number;
+    }
+  | { readonly skipped: 'types the output cannot import'; readonly detail: string };
 
 interface Parameter {
   readonly name: string;
+  /** `name?: Type`, as in a parameter list or a labelled tuple element. */
   readonly text: string;
+  readonly optional: boolean;
   readonly rest: boolean;
 }
 
@@ -41,100 +71,154 @@ interface Signature {
   readonly typeArguments: string;
   readonly parameters: readonly Parameter[];
   readonly returnType: string;
+  readonly nodes: readonly ts.Node[];
+  /** `(...args: Parameters<Client['m']>)`: the arguments' type is generic, so no signal can be put in. */
+  readonly whole: boolean;
 }
 
 /**
  * The wrapper method for one client method, indented for a class body: each call goes through
- * `this.pool.run` with the method's label. Overloads keep one signature each plus an implementation
- * that forwards its arguments; a signature that names a type the output cannot import falls back to
- * `Parameters<Client['m']>` when there is one signature, and the method is skipped (with a comment
- * saying why) when there are several.
+ * `this.pool.run` with the method's label, and the arguments reach the client exactly as given (a
+ * method with optional parameters takes them as a labelled rest tuple, so an omitted argument is not
+ * passed on as `undefined`). Overloads keep one signature each plus an implementation that forwards
+ * its arguments. A type the output cannot import is replaced by an indexed access of the client type
+ * (`Parameters<Client['m']>[0]`, `ReturnType<Client['m']>`) in a one-signature method, keeping the
+ * method's type parameters; an overload that uses one is left out.
  */
 export function renderMethod(input: MethodInput, context: MethodContext): RenderedMethod {
-  const { method, label } = input;
-  context.printer.takeUsed();
-  const done = (lines: readonly string[]): RenderedMethod => ({ text: lines.join('\n'), imports: context.printer.takeUsed() });
+  const member = `${context.clientType}${input.path.map((name) => `[${quote(name)}]`).join('')}`;
+  const only = input.signatures.length === 1 ? input.signatures[0] : undefined;
+  if (only !== undefined) {
+    const signature = renderSignature(only, context, member);
+    if (signature !== undefined && !('missing' in signature)) return renderSingle(input, signature, context, member);
+  }
   const signatures: Signature[] = [];
+  const seen = new Set<string>();
   const missing = new Set<string>();
-  method.signatures.forEach((signature, index) => {
-    const raw = input.declarations[index];
-    const rendered = raw && renderSignature(raw, signature, context);
-    if (rendered === undefined) missing.add(`signature ${index + 1}`);
-    else if (rendered.missing.length > 0) for (const name of rendered.missing) missing.add(name);
-    else signatures.push(rendered.signature);
-  });
-
-  const key = propertyKey(method.name);
-  const callee = (client: string): string => `${client}${accessor(method.name)}`;
-  const runOptions = `{ method: ${quote(label)} }`;
-  const lines: string[] = [];
-
-  if (missing.size > 0) {
-    // Neither the fallback nor the skip comment uses the types the signatures named.
-    context.printer.takeUsed();
-    const names = [...missing].join(', ');
-    if (method.signatures.length > 1) {
-      return { text: `${INDENT}// Skipped ${key}(): its signatures use types the output cannot import (${names}).`, imports: new Set() };
+  let dropped = 0;
+  for (const [index, kept] of input.signatures.entries()) {
+    const signature = renderSignature(kept, context, undefined);
+    if (signature === undefined || 'missing' in signature) {
+      dropped++;
+      for (const name of signature?.missing ?? [`signature ${index + 1}`]) missing.add(name);
+      continue;
     }
-    const doc = readJsDoc(method.signatures[0]?.getDeclaration()) ?? readJsDoc(method.symbol.valueDeclaration);
-    if (doc !== undefined) lines.push(indentJsDoc(doc, INDENT));
-    const member = `${context.clientType}[${quote(method.name)}]`;
-    lines.push(
-      `${INDENT}${key}(...args: Parameters<${member}>): Promise<Awaited<ReturnType<${member}>>> {`,
-      `${INDENT}${INDENT}return this.pool.run((client) => ${callee('client')}(...args), ${runOptions});`,
-      `${INDENT}}`,
-    );
-    return { text: lines.join('\n'), imports: new Set() };
+    // Removing a callback can make two overloads the same.
+    const key = signatureLine(input, signature);
+    if (!seen.has(key)) {
+      seen.add(key);
+      signatures.push(signature);
+    }
   }
+  if (signatures.length === 0) return { skipped: 'types the output cannot import', detail: [...missing].join(', ') };
+  return renderOverloads(input, signatures, context, dropped);
+}
 
-  if (signatures.length === 1) {
-    const [only] = signatures as [Signature];
-    // A property holding a function has its JSDoc on the property, not on the function type.
-    const doc = only.doc ?? readJsDoc(method.symbol.valueDeclaration);
-    if (doc !== undefined) lines.push(indentJsDoc(doc, INDENT));
-    const client = freeName('client', only.parameters);
-    const args = only.parameters.map((parameter) => (parameter.rest ? `...${parameter.name}` : parameter.name));
-    lines.push(
-      `${INDENT}${key}${only.typeParameters}(${parameterList(only)}): ${only.returnType} {`,
-      `${INDENT}${INDENT}return this.pool.run((${client}) => ${callee(client)}${only.typeArguments}(${args.join(', ')}), ${runOptions});`,
-      `${INDENT}}`,
-    );
-    return done(lines);
+function renderSingle(input: MethodInput, signature: Signature, context: MethodContext, member: string): RenderedMethod {
+  const helpers = new Set<RuntimeHelper>();
+  const lines: string[] = [];
+  const doc = signature.doc ?? readJsDoc(input.method.symbol.valueDeclaration);
+  if (doc !== undefined) lines.push(indentJsDoc(doc, INDENT));
+  const asTuple = input.signal !== undefined || signature.parameters.some((parameter) => parameter.optional);
+  const key = propertyKey(input.path.at(-1) ?? '');
+  const taken = new Set(asTuple ? ['args'] : signature.parameters.map((parameter) => parameter.name));
+  const client = freeName('client', taken);
+  const call = freeName('call', taken);
+  let args: string;
+  let parameterList: string;
+  let first: string | undefined;
+  if (asTuple) {
+    const [whole] = signature.parameters;
+    parameterList = whole?.rest === true && whole.name === '' ? whole.text : `...args: [${signature.parameters.map((parameter) => parameter.text).join(', ')}]`;
+    args = '...args';
+    first = 'args[0]';
+  } else {
+    parameterList = signature.parameters.map((parameter) => parameter.text).join(', ');
+    args = signature.parameters.map((parameter) => (parameter.rest ? `...${parameter.name}` : parameter.name)).join(', ');
+    first = signature.parameters[0]?.name;
   }
+  const signal = signature.whole ? undefined : input.signal;
+  if (signal !== undefined) {
+    helpers.add('withSignal');
+    args = `...withSignal(args, ${signal.index}, ${call}.signal, ${signal.create})`;
+  }
+  const label = labelExpression(input, first, helpers);
+  const arrowParameters = signal === undefined ? client : `${client}, ${call}`;
+  // The client type may be generic (viem's), and a generic `Parameters<>` cannot be spread into the
+  // method itself: the cast states the same signature as a rest parameter.
+  const callee = signature.whole
+    ? `(${client}${accessor(input.path)} as ${context.classTypeParameters.size > 0 ? 'unknown as ' : ''}(...args: Parameters<${member}>) => ReturnType<${member}>)`
+    : `${client}${accessor(input.path)}`;
+  lines.push(
+    `${INDENT}${key}${signature.typeParameters}(${parameterList}): ${signature.returnType} {`,
+    `${INDENT}${INDENT}return this.pool.run${signature.whole ? `<ReturnType<${member}>>` : ''}((${arrowParameters}) => ${callee}${signature.typeArguments}(${args}), this.#runOptions(${label}));`,
+    `${INDENT}}`,
+  );
+  return { text: lines.join('\n'), imports: localsOf(signature, context), helpers, droppedOverloads: 0 };
+}
 
+function renderOverloads(input: MethodInput, signatures: readonly Signature[], context: MethodContext, dropped: number): RenderedMethod {
+  const helpers = new Set<RuntimeHelper>();
+  const lines: string[] = [];
+  const imports = new Set<string>();
   for (const signature of signatures) {
     if (signature.doc !== undefined) lines.push(indentJsDoc(signature.doc, INDENT));
-    lines.push(`${INDENT}${key}${signature.typeParameters}(${parameterList(signature)}): ${signature.returnType};`);
+    lines.push(`${INDENT}${signatureLine(input, signature)};`);
+    for (const local of localsOf(signature, context)) imports.add(local);
   }
+  let args = '...args';
+  if (input.signal !== undefined) {
+    helpers.add('withSignal');
+    args = `...withSignal(args, ${input.signal.index}, call.signal, ${input.signal.create})`;
+  }
+  const label = labelExpression(input, 'args[0]', helpers);
+  const arrowParameters = input.signal === undefined ? 'client' : 'client, call';
   // Overloads cannot be resolved from a union of argument lists, hence the one cast: the
   // overload signatures above are what callers see and are checked against.
   lines.push(
-    `${INDENT}${key}(...args: unknown[]): Promise<unknown> {`,
-    `${INDENT}${INDENT}return this.pool.run((client) => (${callee('client')} as (...args: unknown[]) => unknown)(...args), ${runOptions});`,
+    `${INDENT}${propertyKey(input.path.at(-1) ?? '')}(...args: unknown[]): Promise<unknown> {`,
+    `${INDENT}${INDENT}return this.pool.run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), this.#runOptions(${label}));`,
     `${INDENT}}`,
   );
-  return done(lines);
+  return { text: lines.join('\n'), imports, helpers, droppedOverloads: dropped };
 }
 
-function parameterList(signature: Signature): string {
-  return signature.parameters.map((parameter) => parameter.text).join(', ');
+function signatureLine(input: MethodInput, signature: Signature): string {
+  const parameters = signature.parameters.map((parameter) => parameter.text).join(', ');
+  return `${propertyKey(input.path.at(-1) ?? '')}${signature.typeParameters}(${parameters}): ${signature.returnType}`;
 }
 
+function labelExpression(input: MethodInput, first: string | undefined, helpers: Set<RuntimeHelper>): string {
+  if (input.commandPrefix === undefined || first === undefined) return quote(input.label);
+  helpers.add('commandLabel');
+  return `commandLabel(${first}, ${quote(input.commandPrefix)}, ${quote(input.label)})`;
+}
+
+/**
+ * Print one kept signature. With `member` (a one-signature method), a parameter or return type the
+ * output cannot import becomes an indexed access of `member`; without it, such a signature comes
+ * back as `{ missing }`. `undefined` when the checker could not print the signature at all.
+ */
 function renderSignature(
-  raw: ts.SignatureDeclaration,
-  signature: ts.Signature,
+  kept: KeptSignature,
   context: MethodContext,
-): { signature: Signature; missing: string[] } | undefined {
+  member: string | undefined,
+): Signature | { missing: string[] } | undefined {
   const { printer } = context;
-  const declaration = printer.rewrite(raw);
+  if (kept.declaration === undefined) return undefined;
+  const declaration = printer.rewrite(kept.declaration);
   if (declaration.type === undefined) return undefined;
   const scope = new Set([...context.classTypeParameters, ...typeParameterNames(declaration)]);
-  const missing = printer.unnameable(declaration, scope);
+  const missing: string[] = [];
+  const nodes: ts.Node[] = [];
 
   // Destructured parameters get a plain name so the whole argument can be forwarded, and names
   // that a declaration file may use but a strict-mode module may not (`function`) get a suffix.
-  const taken = new Set(declaration.parameters.flatMap((p) => (ts.isIdentifier(p.name) ? [p.name.text] : [])));
-  const parameters = declaration.parameters.map((parameter, index): Parameter => {
+  const declared = kept.dropsCallback ? declaration.parameters.slice(0, -1) : declaration.parameters;
+  const ownTypeParameters = new Set((declaration.typeParameters ?? []).map((parameter) => parameter.name.text));
+  let tied = false;
+  const taken = new Set(declared.flatMap((p) => (ts.isIdentifier(p.name) ? [p.name.text] : [])));
+  const parameters: Parameter[] = declared.map((parameter, index): Parameter => {
     let name = ts.isIdentifier(parameter.name) ? parameter.name.text : `arg${index}`;
     if (!ts.isIdentifier(parameter.name) || isReservedInModules(name)) {
       while (taken.has(name) || isReservedInModules(name)) name = `${name}_`;
@@ -143,22 +227,67 @@ function renderSignature(
     const optional = parameter.questionToken !== undefined;
     const rest = parameter.dotDotDotToken !== undefined;
     const type = parameter.type && (optional ? withoutUndefined(parameter.type) : parameter.type);
-    const text = `${rest ? '...' : ''}${name}${optional ? '?' : ''}: ${type ? printer.print(type) : 'unknown'}`;
-    return { name, text, rest };
+    const unnameable = type === undefined ? [] : printer.unnameable(type, scope);
+    const printed = type ? printer.print(type) : 'unknown';
+    if (printed.length > MAX_TYPE_LENGTH) unnameable.push(`a type of ${printed.length} characters`);
+    let typeText: string;
+    if (unnameable.length === 0) {
+      if (type !== undefined) nodes.push(type);
+      typeText = printed;
+    } else {
+      missing.push(...unnameable);
+      // `Parameters<>` would cut this parameter's tie to the method's type parameters.
+      if (type !== undefined && mentions(type, ownTypeParameters)) tied = true;
+      typeText = `Parameters<${member ?? 'never'}>[${index}]`;
+    }
+    return { name, text: `${rest ? '...' : ''}${name}${optional ? '?' : ''}: ${typeText}`, optional, rest };
   });
+  const doc = readJsDoc(kept.signature.getDeclaration());
+  // A rest element cannot be indexed out of the tuple by position: take the whole list.
+  if (member !== undefined && missing.length > 0 && (tied || parameters.some((parameter) => parameter.rest))) return wholeSignature(member, doc);
 
-  const returnType = wrapReturnType(declaration.type, signature, scope, context);
-  missing.push(...returnType.missing);
+  let returnType = wrapReturnType(declaration.type, kept.signature, scope, context);
+  if (returnType.text.length > MAX_TYPE_LENGTH) returnType.missing.push(`a type of ${returnType.text.length} characters`);
+  if (returnType.missing.length > 0) {
+    // `ReturnType<>` of a generic method is not what a call with type arguments returns.
+    if (member !== undefined && (declaration.typeParameters?.length ?? 0) > 0) return wholeSignature(member, doc);
+    missing.push(...returnType.missing);
+    returnType = { text: `Promise<Awaited<ReturnType<${member ?? 'never'}>>>`, missing: [], node: undefined };
+  }
+  if (returnType.node !== undefined) nodes.push(returnType.node);
+  if (member === undefined && missing.length > 0) return { missing: [...new Set(missing)] };
+
   const typeParameters = declaration.typeParameters ?? [];
+  const typeParametersText = typeParameters.length > 0 ? `<${typeParameters.map((p) => printer.print(p)).join(', ')}>` : '';
+  const typeParametersMissing = typeParameters.flatMap((parameter) => printer.unnameable(parameter, scope));
+  if (typeParametersText.length > MAX_TYPE_LENGTH) typeParametersMissing.push(`type parameters of ${typeParametersText.length} characters`);
+  if (typeParametersMissing.length > 0) {
+    // The method's own type parameters cannot be written: the whole signature comes from the client type.
+    if (member === undefined) return { missing: [...new Set([...missing, ...typeParametersMissing])] };
+    return wholeSignature(member, doc);
+  }
+  nodes.push(...typeParameters);
   return {
-    signature: {
-      doc: readJsDoc(signature.getDeclaration()),
-      typeParameters: typeParameters.length > 0 ? `<${typeParameters.map((p) => printer.print(p)).join(', ')}>` : '',
-      typeArguments: typeParameters.length > 0 ? `<${typeParameters.map((p) => p.name.text).join(', ')}>` : '',
-      parameters,
-      returnType: returnType.text,
-    },
-    missing: [...new Set(missing)],
+    doc,
+    typeParameters: typeParametersText,
+    typeArguments: typeParameters.length > 0 ? `<${typeParameters.map((p) => p.name.text).join(', ')}>` : '',
+    parameters,
+    returnType: returnType.text,
+    nodes,
+    whole: false,
+  };
+}
+
+/** The whole signature through the client type, `(...args: Parameters<M>): Promise<Awaited<ReturnType<M>>>`, without generics. */
+function wholeSignature(member: string, doc: string | undefined): Signature {
+  return {
+    doc,
+    typeParameters: '',
+    typeArguments: '',
+    parameters: [{ name: '', text: `...args: Parameters<${member}>`, optional: true, rest: true }],
+    returnType: `Promise<Awaited<ReturnType<${member}>>>`,
+    nodes: [],
+    whole: true,
   };
 }
 
@@ -173,16 +302,24 @@ function wrapReturnType(
   signature: ts.Signature,
   scope: ReadonlySet<string>,
   context: MethodContext,
-): { text: string; missing: string[] } {
+): { text: string; missing: string[]; node: ts.Node | undefined } {
   const { printer, checker } = context;
   if (!mentions(node, scope)) {
     const awaited = checker.getAwaitedType(signature.getReturnType());
     const awaitedNode = awaited && printer.typeNode(awaited);
     if (awaitedNode !== undefined && !mentions(awaitedNode, scope)) {
-      return { text: `Promise<${printer.print(awaitedNode)}>`, missing: printer.unnameable(awaitedNode, scope) };
+      return { text: `Promise<${printer.print(awaitedNode)}>`, missing: printer.unnameable(awaitedNode, scope), node: awaitedNode };
     }
   }
-  return { text: `Promise<Awaited<${printer.print(isPromiseOf(node) ?? node)}>>`, missing: [] };
+  const inner = isPromiseOf(node) ?? node;
+  return { text: `Promise<Awaited<${printer.print(inner)}>>`, missing: printer.unnameable(inner, scope), node: inner };
+}
+
+/** The import locals the printed parts of `signature` refer to. */
+function localsOf(signature: Signature, context: MethodContext): Set<string> {
+  const locals = new Set<string>();
+  for (const node of signature.nodes) for (const local of context.printer.localsIn(node)) locals.add(local);
+  return locals;
 }
 
 /** Every type parameter declared anywhere in `node` (method, nested function types, `infer`). */
@@ -225,8 +362,7 @@ function withoutUndefined(node: ts.TypeNode): ts.TypeNode {
 }
 
 /** A name for the arrow function's parameter that shadows no method parameter. */
-function freeName(base: string, parameters: readonly Parameter[]): string {
-  const taken = new Set(parameters.map((parameter) => parameter.name));
+function freeName(base: string, taken: ReadonlySet<string>): string {
   let name = base;
   while (taken.has(name)) name = `_${name}`;
   return name;
@@ -236,6 +372,7 @@ function propertyKey(name: string): string {
   return isIdentifierName(name) ? name : quote(name);
 }
 
-function accessor(name: string): string {
-  return isIdentifierName(name) ? `.${name}` : `[${quote(name)}]`;
+/** `.chat.completions.create`, with brackets for names that are not identifiers. */
+function accessor(path: readonly string[]): string {
+  return path.map((name) => (isIdentifierName(name) ? `.${name}` : `[${quote(name)}]`)).join('');
 }

@@ -1,4 +1,6 @@
-import { callable, integerAtLeast, optionsObject, positiveDuration } from '../validate.js';
+import { callable, integerAtLeast, keySet, knownKeys, optionsObject, positiveDuration } from '../validate.js';
+
+const HEALTH_CHECK_KEYS = keySet(['check', 'interval', 'timeout', 'unhealthyThreshold', 'healthyThreshold']);
 
 /** Active health checks of each client. */
 export interface HealthCheckOptions<T> {
@@ -56,6 +58,7 @@ export class HealthChecker<T, M extends object> {
 
   constructor(options: HealthCheckOptions<T>, target: HealthTarget<T, M>) {
     optionsObject('healthCheck', options);
+    knownKeys('healthCheck', options, HEALTH_CHECK_KEYS);
     this.#check = callable('healthCheck.check', options.check);
     this.#interval = positiveDuration('healthCheck.interval', options.interval ?? 10_000);
     this.#timeout = positiveDuration('healthCheck.timeout', options.timeout ?? 2_000);

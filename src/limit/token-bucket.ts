@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError } from '../errors.js';
-import { abortSignal, clockOption, duration, finiteAtLeast, optionsObject, positive } from '../validate.js';
+import { abortSignal, clockOption, duration, finiteAtLeast, keySet, knownKeys, optionsObject, positive } from '../validate.js';
 import type { Limiter, TakeOptions } from './limiter.js';
 import { WaiterQueue } from './waiter-queue.js';
 
@@ -34,6 +34,8 @@ export interface TokenBucketOptions {
   readonly clock?: Clock;
 }
 
+const TOKEN_BUCKET_KEYS = keySet(['rate', 'burst', 'maxWait', 'clock']);
+
 /**
  * An in-memory token bucket: `rate` tokens per second, up to `burst` at once. Kept as a theoretical
  * arrival time (GCRA) rather than a float token count, so the arithmetic does not drift: at rate 10 and
@@ -58,6 +60,7 @@ export class TokenBucket implements Limiter {
 
   constructor(options: TokenBucketOptions, prefix = 'limit') {
     optionsObject(prefix, options);
+    knownKeys(prefix, options, TOKEN_BUCKET_KEYS);
     if (options === undefined) throw new InvalidOptionError(prefix, 'an options object with rate', options);
     this.rate = positive(`${prefix}.rate`, options.rate);
     this.burst = finiteAtLeast(`${prefix}.burst`, options.burst ?? Math.max(1, this.rate), 1);

@@ -19,9 +19,14 @@ export interface Middleware<T = unknown> {
    * The pool's verdict on each attempt, once, after its breaker heard it: for metrics and traces, which
    * read how the attempt ended instead of deciding it again. Called for attempts that never settle too
    * (a timeout ends them), and for every attempt whether or not this middleware's `execute` ran.
-   * `durationMs` is the time from the pick to the outcome, in ms on the pool's clock; the pool times
-   * attempts only for a hook that declares this third parameter (it is `NaN` otherwise), so a hook that
-   * does not need it costs no clock reads. Must not throw (a throw is reported as a warning).
+   * `durationMs` is the time from the pick to the outcome, in ms on the pool's clock. The pool times
+   * attempts only when something needs it, so a hook that does not costs no clock reads: it reads the
+   * hook's `length`, which counts parameters up to the first one with a default or a rest parameter.
+   * Declare `durationMs` as a plain third parameter (`onOutcome(call, outcome, ms)`) to get timings; one
+   * with a default (`ms = -1`), or `(...args)`, has `length` < 3 and gets `NaN` unless timing is on for
+   * another reason (`measureLatency: true`, `p2c-ewma`, a slow-call breaker). Return nothing: a throw, or
+   * the rejection of a promise an `async` hook returns (which is not waited for), is reported as a
+   * `CLIENTPOOL_CALLBACK_ERROR` warning.
    */
   onOutcome?(call: Call<T>, outcome: Outcome, durationMs: number): void;
   /**
@@ -106,7 +111,8 @@ function guardedAround<T>(name: string, layer: Middleware<T>, scope: CallScope<T
     // A hook that started the call but returned another promise may not wait for it: handled too. (The
     // common hook returns next()'s own promise, which its caller handles: no extra reaction.)
     if (inner !== undefined && result !== inner) inner.catch(noop);
-    if (result instanceof Promise) return result.catch((error: unknown) => aroundFailure(name, error));
+    // A subclass of Promise (its own `then` or `catch`) is adopted by a native one: run() always returns a native promise.
+    if (result instanceof Promise) return Promise.resolve(result).catch((error: unknown) => aroundFailure(name, error));
     return aroundFailure(name, new CallbackError(name, `returned ${typeof result} instead of a promise (return next())`));
   } catch (error) {
     hasReturned = true;

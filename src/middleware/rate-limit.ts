@@ -2,7 +2,9 @@ import type { Call } from '../call.js';
 import { isLimiter, type Limiter } from '../limit/limiter.js';
 import { TokenBucket, type TokenBucketOptions } from '../limit/token-bucket.js';
 import { InvalidOptionError } from '../errors.js';
-import { nonNegative, optionsObject } from '../validate.js';
+import { keySet, knownKeys, nonNegative, optionsObject } from '../validate.js';
+
+const LIMITER_KEYS = keySet(['limiter', 'maxWait']);
 import type { Middleware, Next } from './middleware.js';
 
 /** Options of {@link rateLimit}: a token bucket's, or a limiter of your own with the longest wait. */
@@ -22,6 +24,7 @@ export type RateLimitOptions = TokenBucketOptions | { readonly limiter: Limiter;
 export function rateLimit(options: RateLimitOptions): Middleware & { readonly limiter: Limiter } {
   optionsObject('rateLimit', options);
   if (options === undefined) throw new InvalidOptionError('rateLimit', 'an options object', options);
+  if ('limiter' in options) knownKeys('rateLimit', options, LIMITER_KEYS);
   if ('limiter' in options && !isLimiter(options.limiter)) throw new InvalidOptionError('rateLimit.limiter', 'a Limiter (an object with take())', options.limiter);
   const limiter = 'limiter' in options ? options.limiter : new TokenBucket(options, 'rateLimit');
   const maxWait = options.maxWait === undefined ? undefined : nonNegative('rateLimit.maxWait', options.maxWait);

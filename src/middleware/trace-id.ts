@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { callKey, type Call } from '../call.js';
-import { callable, optionsObject } from '../validate.js';
+import { callable, keySet, knownKeys, optionsObject } from '../validate.js';
+
+const OPTION_KEYS = keySet(['generate']);
 import type { Middleware, Next } from './middleware.js';
 
 /** Where the `traceId()` middleware puts the call's trace ID: `call.get(TRACE_ID)`. */
@@ -28,6 +30,7 @@ export interface TraceIdOptions {
  */
 export function traceId(options: TraceIdOptions = {}): Middleware {
   optionsObject('traceId options', options);
+  if (options !== undefined) knownKeys('traceId options', options, OPTION_KEYS);
   const generate = options.generate === undefined ? randomTraceId : callable<() => string>('traceId.generate', options.generate);
   return {
     name: 'traceId',

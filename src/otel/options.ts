@@ -1,7 +1,9 @@
 import type { Attributes, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { Call } from '../call.js';
 import { InvalidOptionError } from '../errors.js';
-import { callable, optionsObject } from '../validate.js';
+import { callable, keySet, knownKeys, optionsObject } from '../validate.js';
+
+const OPTION_KEYS = keySet(['tracer', 'tracerProvider', 'spanName', 'serverAddress', 'attributes']);
 
 /** Options of {@link tracing}. */
 export interface TracingOptions<T = unknown> {
@@ -45,6 +47,7 @@ export interface ResolvedTracingOptions<T> {
 /** Check every option once, at construction, naming the option and the bad value. */
 export function resolveTracingOptions<T>(options: TracingOptions<T>): ResolvedTracingOptions<T> {
   optionsObject('options', options);
+  if (options !== undefined) knownKeys('options', options, OPTION_KEYS);
   const { tracer, tracerProvider, spanName, serverAddress, attributes = {} } = options;
   if (tracer !== undefined && tracerProvider !== undefined) {
     throw new InvalidOptionError('tracer', 'given without tracerProvider (the tracer already comes from a provider)', tracer);

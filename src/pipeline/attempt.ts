@@ -9,8 +9,8 @@ import type { Outcome } from './outcome.js';
 
 /** What an attempt needs of its pool. */
 export interface AttemptHost<T> {
-  /** The signal of attempts nothing but `pool.destroy()` can abort: one per pool, shared. */
-  readonly poolSignal: AbortSignal;
+  /** Track an attempt one by one, so that `destroy()` ends it itself (and aborts its signal). */
+  track(attempt: Attempt<T>): void;
   /** `call.pauseClient(ms)`. */
   pause(member: Member<T>, ms: number): void;
   /** End an attempt that was bound to a client with no race to reject (a plain attempt, destroyed). */
@@ -86,18 +86,43 @@ export class RaceState<T> extends TimedWatcher {
   }
 }
 
-/** One wait of an attempt: its own signal, and its places on the signals that end it. */
+/**
+ * One wait of an attempt (for a token, for a client): its own signal, aborted by whichever of its sources
+ * aborts first (the pool closing, its call being over, the caller). It joins each source through the
+ * pool's watch of it, O(1), so that 40 000 waits behind a limit add no listener each to one signal
+ * (Node's EventTarget walks its listeners on every add and remove: quadratic).
+ */
 class WaitWatch extends TimedWatcher {
   readonly controller = new AbortController();
-  sources: readonly AbortSignal[] = [];
-  onAbort: () => void = () => {};
+  /** Its places on the watches of the call's and the caller's signals (it is itself on the pool's). */
+  readonly others: SourceWatch[] = [];
 
   /** Waits have no deadline of their own here (the limiters bound them). */
   override expire(): void {}
 
-  /** The caller's signal aborted. */
   override aborted(reason: unknown): void {
     this.controller.abort(reason);
+  }
+
+  leave(): void {
+    SignalWatch.leave(this);
+    for (const other of this.others) SignalWatch.leave(other);
+  }
+}
+
+/** A wait's place on the watch of one more of its sources. */
+class SourceWatch extends TimedWatcher {
+  readonly #wait: WaitWatch;
+
+  constructor(wait: WaitWatch) {
+    super();
+    this.#wait = wait;
+  }
+
+  override expire(): void {}
+
+  override aborted(reason: unknown): void {
+    this.#wait.controller.abort(reason);
   }
 }
 
@@ -193,52 +218,37 @@ export class Attempt<T> implements Call<T> {
   }
 
   /**
-   * The signal a wait of this attempt (for a token, for a client) ends with: the caller's abort, its call
-   * being over (a hedge won), or the pool closing, whichever comes first. Made on its first wait, and
-   * let go with `doneWaiting()`. (Combined by hand, one listener per source removed after the wait:
-   * `AbortSignal.any` on Node 20 keeps every combined signal on its sources for their whole life.)
+   * The signal a wait of this attempt (for a token, for a client) ends with: the pool closing, its call
+   * being over (a hedge won), or the caller's abort, whichever comes first. Made on its first wait, and
+   * let go with `doneWaiting()`. (Not `AbortSignal.any`: on Node 20 it keeps every combined signal on its
+   * sources for their whole life.)
    */
   waitSignal(): AbortSignal {
     this.#bits |= WAITED;
-    const closing = this.host.closingSignal;
-    const caller = this.options.signal;
-    const call = this.group?.waitSignal;
-    if (caller === undefined && call === undefined) return closing;
     if (this.#wait !== undefined) return this.#wait.controller.signal;
-    const wait = new WaitWatch();
-    const controller = wait.controller;
-    // The pool closing and the call being over: a listener each. The caller's signal: through the pool's
-    // watch of it, so many calls waiting on one signal add one listener, not one each.
-    const sources = call === undefined ? [closing] : [closing, call];
-    const onAbort = (): void => {
-      for (const source of sources) {
-        if (source.aborted) {
-          controller.abort(source.reason);
-          break;
-        }
-      }
-    };
-    for (const source of sources) {
-      if (source.aborted) {
-        controller.abort(source.reason);
-        return controller.signal;
-      }
-    }
-    for (const source of sources) source.addEventListener('abort', onAbort, { once: true });
-    wait.sources = sources;
-    wait.onAbort = onAbort;
-    this.#wait = wait;
-    if (caller !== undefined) this.host.signals.join(caller, wait);
-    return controller.signal;
+    const wait = (this.#wait = new WaitWatch());
+    const signals = this.host.signals;
+    // The pool's reason first: closing wins over the caller when both have aborted.
+    signals.join(this.host.closingSignal, wait);
+    const call = this.group?.waitSignal;
+    if (call !== undefined && !wait.controller.signal.aborted) this.#joinAlso(call, wait);
+    const caller = this.options.signal;
+    if (caller !== undefined && !wait.controller.signal.aborted) this.#joinAlso(caller, wait);
+    return wait.controller.signal;
   }
 
-  /** A wait ended: its listeners leave the caller's, the call's and the pool's signals. */
+  #joinAlso(signal: AbortSignal, wait: WaitWatch): void {
+    const source = new SourceWatch(wait);
+    wait.others.push(source);
+    this.host.signals.join(signal, source);
+  }
+
+  /** A wait ended: it leaves the watches of its sources. */
   doneWaiting(): void {
     const wait = this.#wait;
     if (wait === undefined) return;
     this.#wait = undefined;
-    for (const source of wait.sources) source.removeEventListener('abort', wait.onAbort);
-    if (wait.watched !== undefined) SignalWatch.leave(wait);
+    wait.leave();
   }
 
   /** Whether the chain reached the user's function. */
@@ -255,13 +265,25 @@ export class Attempt<T> implements Call<T> {
     return this.#ending?.error;
   }
 
-  /** Aborted when the attempt is ended by a timeout, the caller, a lost hedge or `destroy()`; never after success. */
+  /**
+   * Aborted when the attempt is ended by a timeout, the caller, a lost hedge or `destroy()`; never after
+   * success. Its own, made when first read: a signal shared between attempts would outlive them (Node 20's
+   * `AbortSignal.any` keeps every signal made from it) and abort after they succeeded.
+   */
   get signal(): AbortSignal {
     if (this.#controller !== undefined) return this.#controller.signal;
-    if (this.race === undefined && this.#ending === undefined) return this.host.poolSignal;
     const controller = (this.#controller = new AbortController());
+    const destroyed = this.host.destroyError;
     if (this.#ending !== undefined) controller.abort(this.#ending.reason);
+    else if (destroyed !== undefined) controller.abort(destroyed);
+    // A plain attempt is released by count at destroy(): one whose signal is read is ended one by one.
+    else if ((this.#bits & STATE) === RUNNING && this.epoch !== -1) this.host.track(this);
     return controller.signal;
+  }
+
+  /** Whether its signal was made (read): `destroy()` must then end it one by one. */
+  get hasSignal(): boolean {
+    return this.#controller !== undefined;
   }
 
   get isEnded(): boolean {
@@ -295,6 +317,19 @@ export class Attempt<T> implements Call<T> {
     const reject = this.race?.reject;
     if (reject !== undefined) reject(error);
     else if (state === RUNNING) this.host.release(this);
+  }
+
+  /**
+   * The pool's own reason behind the abort that ended one of this attempt's waits (the pool closing, its
+   * call over because a hedge won), so that it surfaces as itself; undefined for any other error, the
+   * caller's abort included, whatever its reason is (a nested pool's `TimeoutError` stays an abort).
+   */
+  poolReasonOf(error: unknown): ClientPoolError | undefined {
+    if (!hasErrorCode(error, 'ERR_ABORTED')) return undefined;
+    const cause: unknown = error.cause;
+    if (cause === undefined) return undefined;
+    if (cause === this.host.closingSignal.reason || cause === this.group?.waitSignal.reason) return cause as ClientPoolError;
+    return undefined;
   }
 
   /** Throw if the call is over while this attempt waited (the caller aborted, a hedge won, it was ended). */

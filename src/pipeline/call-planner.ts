@@ -5,7 +5,7 @@ import { CallPolicies } from '../resilience/call-policies.js';
 import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { Roster } from '../roster.js';
-import { positiveDuration } from '../validate.js';
+import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
 
 /** Run options of a call that gave none. */
@@ -43,30 +43,47 @@ export class CallPlanner<T> {
 
   /** The plan of a call: its method's, unless it overrides `timeout`, `strategy` or `maxWait`. */
   plan(options: RunOptions<T>, defaults: MethodDefaults<T>): Plan<T> {
-    if (options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined)) return defaults;
-    return {
-      timeout: options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
-      balancer: options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
-      maxWait: options.maxWait ?? defaults.maxWait,
-    };
+    try {
+      if (options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined)) return defaults;
+      return {
+        timeout: options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
+        balancer: options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
+        maxWait: options.maxWait ?? defaults.maxWait,
+      };
+    } catch (error) {
+      // A getter that throws: a bad option, with what it threw as the cause (a validation error as it is).
+      throw unreadableOptions('run options', options, error);
+    }
   }
 
   retry(options: RunOptions<T>, defaults: MethodDefaults<T>): RetryPolicy | undefined {
-    return options.retry === undefined ? defaults.retry : this.#policies.retry(options.retry);
+    try {
+      return options.retry === undefined ? defaults.retry : this.#policies.retry(options.retry);
+    } catch (error) {
+      throw unreadableOptions('run options', options, error);
+    }
   }
 
   hedge(options: RunOptions<T>, defaults: MethodDefaults<T>): HedgePolicy | undefined {
-    return options.hedge === undefined ? defaults.hedge : this.#policies.hedge(options.hedge);
+    try {
+      return options.hedge === undefined ? defaults.hedge : this.#policies.hedge(options.hedge);
+    } catch (error) {
+      throw unreadableOptions('run options', options, error);
+    }
   }
 
   /** What `around` hooks see of a call: its label, options, and whether it may make several attempts. */
   scope(options: RunOptions<T>): CallScope<T> {
     if (options !== EMPTY_OPTIONS) checkRunOptions(options);
-    const method = options.method ?? 'unknown';
-    const defaults = this.defaultsFor(method);
-    const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
-    const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
-    return { method, options, isResilient: mayRetry || mayHedge };
+    try {
+      const method = options.method ?? 'unknown';
+      const defaults = this.defaultsFor(method);
+      const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
+      const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
+      return { method, options, isResilient: mayRetry || mayHedge };
+    } catch (error) {
+      throw unreadableOptions('run options', options, error);
+    }
   }
 
   /** A hedge policy; a quantile delay needs each method's latency, so it turns timing on. */

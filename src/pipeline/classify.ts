@@ -31,14 +31,23 @@ export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (err
   // a clientpool error of a nested pool included, is the client's to answer for.
   if (!attempt.isInvoked) {
     const recovered = recover(error, attempt);
-    // A wait before the client that ended because the caller left, the call was won, or the pool closed.
-    const isCancel = recovered.code === 'ERR_ABORTED' || recovered.code === 'ERR_POOL_CLOSED';
+    // A wait before the client that ended because the caller left, the call was won, or the pool closed;
+    // a middleware's own abort (a nested pool's) while none of these happened is a refusal.
+    const isCancel = (recovered.code === 'ERR_ABORTED' || recovered.code === 'ERR_POOL_CLOSED') && isOver(attempt);
     return ended(isCancel ? 'cancelled' : 'refused', recovered);
   }
-  const recovered = recover(error, attempt);
+  let recovered = recover(error, attempt);
+  // The function's own abort or closed pool (a nested pool's) is not the caller's: wrapped, so that the
+  // caller can tell it from an abort of its own.
+  if (recovered.code === 'ERR_ABORTED' || recovered.code === 'ERR_POOL_CLOSED') recovered = new ClientCallError(recovered, attempt.clientName, attempt.method);
   // A timeout raised inside (a nested pool's) counts whatever `isFailure` says, as the pool's own does.
   if (recovered.code === 'ERR_TIMEOUT') return ended('failure', recovered);
   return ended(guard.call('isFailure', isFailure, error, true) ? 'failure' : 'answered', recovered);
+}
+
+/** Whether the attempt's call is over for a reason of the pool's or the caller's: then an abort is theirs. */
+function isOver<T>(attempt: Attempt<T>): boolean {
+  return attempt.options.signal?.aborted === true || attempt.group?.isDone === true || attempt.host.closingSignal.aborted;
 }
 
 /** A clientpool error (any build's), read safely: a forged brand whose getters throw is not one. */

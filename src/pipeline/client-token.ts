@@ -21,7 +21,7 @@ export function clientTokenStage<T>(context: StageContext<T>): Stage<T> {
       },
       (error: unknown) => {
         if (isClientPoolError(error) && error.code === 'ERR_RATE_LIMITED') context.reportLimit('client', attempt.clientName, attempt.method, since, true);
-        throw limiterFailure(`client ${attempt.clientName}'s limit.take()`, error);
+        throw limiterFailure(`client ${attempt.clientName}'s limit.take()`, error, attempt);
       },
     );
   };

@@ -1,6 +1,12 @@
 import type { Clock } from '../clock.js';
 import { MAX_DURATION_MS } from '../validate.js';
 
+/** The list of entries whose deadline passed and whose expiry waits for the loop's I/O to be read. */
+/** How late a timer may fire (ms, pool clock) before the loop is taken to have stalled. */
+const STALL_MS = 5;
+
+const DUE: DeadlineList = Object.freeze({ delay: -1, head: undefined, tail: undefined });
+
 /** Something with a deadline: a timed attempt, a hedge delay. Linked into its list by the queue. */
 export interface Timed {
   /** Clock time at which `expire()` is due. */
@@ -29,6 +35,11 @@ export interface DeadlineList {
  * Time is the pool's clock, and the timer has the last word: when it fires, its due time has come even
  * if the clock disagrees (a manual clock that is not advanced, fake timers that do not fake the clock),
  * so a deadline never waits on a clock that does not move.
+ *
+ * A timer that fires late (the event loop was stalled) expires its entries only after the loop has read
+ * its I/O (in a `setImmediate`, after the poll phase): after a stall Node runs due timers before it reads
+ * sockets, and an answer that arrived in time would otherwise lose to its own timeout, blaming the client
+ * for the process's stall. A timer on time (fake timers included) expires them at once.
  */
 export class DeadlineQueue {
   readonly #clock: Clock;
@@ -37,6 +48,11 @@ export class DeadlineQueue {
   #timer: NodeJS.Timeout | undefined;
   /** When the timer fires; Infinity when none is set. */
   #timerDue = Infinity;
+  /** Entries past their deadline, expired once the loop's I/O has been read; undefined when none. */
+  #due: Timed[] | undefined;
+  #dueImmediate: NodeJS.Immediate | undefined;
+  /** The clock's latest reading, to notice it stepping back. */
+  #lastNow = Number.NEGATIVE_INFINITY;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -50,7 +66,7 @@ export class DeadlineQueue {
   add(entry: Timed, delay: number): void {
     // A NaN delay would never come due: treated as now (validation keeps user input out of here).
     if (!(delay >= 0)) delay = 0;
-    const now = this.#clock.now();
+    const now = this.#read();
     entry.deadline = now + delay;
     let list = this.#lists.get(delay);
     if (list === undefined) this.#lists.set(delay, (list = { delay, head: undefined, tail: undefined }));
@@ -68,6 +84,11 @@ export class DeadlineQueue {
   remove(entry: Timed): void {
     const list = entry.deadlineList;
     if (list === undefined) return;
+    if (list === DUE) {
+      // Settled between its deadline and its expiry: it is no longer expired.
+      entry.deadlineList = undefined;
+      return;
+    }
     const { deadlinePrev: prev, deadlineNext: next } = entry;
     if (prev === undefined) list.head = next;
     else prev.deadlineNext = next;
@@ -81,6 +102,10 @@ export class DeadlineQueue {
   clear(): void {
     for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadlineList = undefined;
     this.#lists.clear();
+    for (const entry of this.#due ?? []) entry.deadlineList = undefined;
+    this.#due = undefined;
+    if (this.#dueImmediate !== undefined) clearImmediate(this.#dueImmediate);
+    this.#dueImmediate = undefined;
     this.#size = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -94,24 +119,57 @@ export class DeadlineQueue {
     this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now))));
   }
 
+  /**
+   * The clock now. When it stepped back, every queued deadline moves back by the step: each keeps the
+   * time it had left, and the lists stay in deadline order (entries added after the step are not stuck
+   * behind ones measured before it). O(n), on a step back only.
+   */
+  #read(): number {
+    const now = this.#clock.now();
+    if (now < this.#lastNow) {
+      const step = this.#lastNow - now;
+      for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadline -= step;
+      this.#timerDue -= step;
+    }
+    this.#lastNow = now;
+    return now;
+  }
+
   #fire(): void {
-    const now = Math.max(this.#clock.now(), this.#timerDue);
+    const clockNow = this.#read();
+    const stalled = clockNow - this.#timerDue > STALL_MS;
+    const now = Math.max(clockNow, this.#timerDue);
     this.#timer = undefined;
     this.#timerDue = Infinity;
-    const due: Timed[] = [];
+    const due = (this.#due ??= []);
     let next = Infinity;
     for (const [delay, list] of this.#lists) {
       // A timer never fires early by Node's clock; the tolerance covers the rounding of `ceil` above.
       while (list.head !== undefined && list.head.deadline <= now + 0.5) {
         const entry = list.head;
         this.remove(entry);
+        entry.deadlineList = DUE;
         due.push(entry);
       }
       if (list.head === undefined) this.#lists.delete(delay);
       else if (list.head.deadline < next) next = list.head.deadline;
     }
     if (next !== Infinity) this.#arm(next, now);
-    // Expire after the bookkeeping: an expiry may add or remove entries.
-    for (const entry of due) entry.expire();
+    if (stalled) this.#dueImmediate ??= setImmediate(() => this.#expireDue());
+    else this.#expireDue();
+  }
+
+  /** Expire what is still due once the loop has read its I/O: an entry settled meanwhile was taken out. */
+  #expireDue(): void {
+    const due = this.#due ?? [];
+    this.#due = undefined;
+    if (this.#dueImmediate !== undefined) clearImmediate(this.#dueImmediate);
+    this.#dueImmediate = undefined;
+    // After the bookkeeping: an expiry may add or remove entries.
+    for (const entry of due) {
+      if (entry.deadlineList !== DUE) continue;
+      entry.deadlineList = undefined;
+      entry.expire();
+    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Admission } from '../breaker/breaker.js';
-import { hasErrorCode, isClientPoolError, PoolClosedError, type ClientPoolError } from '../errors.js';
+import { PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
@@ -19,7 +19,7 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
     const isLast = next === invokeStep;
     const hold = (attempt: Attempt<T>, member: Member<T>, admission: Exclude<Admission, false>): Promise<unknown> => {
       attempt.bind(member, admission);
-      if (attempt.race !== undefined || context.tracksPlain) context.track(attempt);
+      if (attempt.race !== undefined || context.tracksPlain || attempt.hasSignal) context.track(attempt);
       attempt.group?.tried.push(member);
       if (context.isTimed) attempt.startTimer(context.now());
       let result: Promise<unknown>;
@@ -78,7 +78,7 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
       }, (error: unknown) => {
         attempt.doneWaiting();
         // The pool closing, or a hedge won, as themselves rather than as an abort.
-        throw hasErrorCode(error, 'ERR_ABORTED') && isClientPoolError(error.cause) ? error.cause : error;
+        throw attempt.poolReasonOf(error) ?? error;
       });
     };
   };

@@ -71,8 +71,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   constructor(parts: PoolParts<T>) {
     this.clock = parts.clock;
     this.guard = parts.guard;
-    // Every plain call shares this signal, and clients such as undici add a listener per request.
+    // Shared by the waits of a pool (closing) and its removals (destroyed): no MaxListenersExceededWarning.
     setMaxListeners(0, this.#destroyed.signal, this.#closing.signal);
+    this.signals.keep(this.#closing.signal);
     this.deadlines = new DeadlineQueue(parts.clock);
     this.random = parts.random;
     this.roster = parts.roster;
@@ -203,7 +204,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) {
       try {
-        observers[i]!.onOutcome!(attempt, outcome, durationMs);
+        // An async hook is not waited for: its rejection is reported as a throw is.
+        const result: unknown = observers[i]!.onOutcome!(attempt, outcome, durationMs);
+        if (result !== undefined) this.guard.watch(`middleware "${observers[i]!.name}" onOutcome`, result);
       } catch (error) {
         this.guard.warn(`middleware "${observers[i]!.name}" onOutcome`, error);
       }

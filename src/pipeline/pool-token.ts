@@ -1,4 +1,4 @@
-import { AbortedError, CallbackError, hasErrorCode, isClientPoolError, RateLimitedError } from '../errors.js';
+import { AbortedError, CallbackError, isClientPoolError, RateLimitedError } from '../errors.js';
 import { MAX_DURATION_MS } from '../validate.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
@@ -15,7 +15,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
     try {
       if (limit.tryTake?.(1) === true) return next(attempt);
     } catch (error) {
-      return Promise.reject(limiterFailure('limit.tryTake()', error));
+      return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
     }
     const since = context.now();
     return takeToken(limit.take.bind(limit), attempt).then(
@@ -25,7 +25,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       },
       (error: unknown) => {
         if (isClientPoolError(error) && error.code === 'ERR_RATE_LIMITED') context.reportLimit('pool', undefined, attempt.method, since, true);
-        throw limiterFailure('limit.take()', error);
+        throw limiterFailure('limit.take()', error, attempt);
       },
     );
   };
@@ -97,7 +97,6 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal, limitMs: number,
  * What a wait's failure becomes: the pool closing as `PoolClosedError`, a hedge won as the lost race, a
  * limiter's own error as it is, anything else from a user's limiter typed.
  */
-export function limiterFailure(what: string, error: unknown): Error {
-  if (hasErrorCode(error, 'ERR_ABORTED') && isClientPoolError(error.cause)) return error.cause;
-  return isClientPoolError(error) ? error : new CallbackError(what, 'failed', error);
+export function limiterFailure<T>(what: string, error: unknown, attempt: Attempt<T>): Error {
+  return attempt.poolReasonOf(error) ?? (isClientPoolError(error) ? error : new CallbackError(what, 'failed', error));
 }

@@ -33,8 +33,21 @@ export class SignalWatches {
     watch.add(watcher);
   }
 
+  /**
+   * Keep the watch of `signal` (and its one listener) for as long as the signal lives: for a signal the
+   * pool owns (its closing signal), which every wait joins, so that no sweep is due after each wait.
+   */
+  keep(signal: AbortSignal): void {
+    if (signal.aborted || this.#table.has(signal)) return;
+    const watch = new SignalWatch(signal, this);
+    watch.isKept = true;
+    this.#table.set(signal, watch);
+    signal.addEventListener('abort', watch.onAbort, { once: true });
+  }
+
   /** A watch has no watcher left: drop its listener on the next turn unless one joins meanwhile. */
   emptied(watch: SignalWatch): void {
+    if (watch.isKept) return;
     this.#empty.add(watch);
     if (this.#isSweepDue) return;
     this.#isSweepDue = true;
@@ -67,6 +80,8 @@ export class SignalWatch {
   readonly onAbort = (): void => this.#abort();
   readonly #owner: SignalWatches;
   #head: Watcher | undefined;
+  /** Never swept: see `SignalWatches.keep()`. */
+  isKept = false;
 
   constructor(signal: AbortSignal, owner: SignalWatches) {
     this.signal = signal;

@@ -1,6 +1,7 @@
 import { CallbackError, type ClientPoolError } from '../errors.js';
 import type { Middleware, Next } from '../middleware/middleware.js';
 import { Attempt } from './attempt.js';
+import { isThenable } from './guard.js';
 
 /** The rest of the journey from one stage on. */
 export type Step<T> = (attempt: Attempt<T>) => Promise<unknown>;
@@ -42,18 +43,32 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
   if (middleware.execute === undefined) return undefined;
   const name = `middleware "${middleware.name}"`;
   return (next) => {
-    const guardedNext = nextFor(name, next);
+    // The attempt whose `execute` is running now, synchronously: a `next()` called for any other (late,
+    // after the middleware returned, or not awaited) is handled at once, as nobody may wait for it.
+    let executing: Attempt<T> | undefined;
+    const guardedNext = nextFor(name, next, (attempt) => attempt === executing);
     return (attempt) => {
       let result: unknown;
+      const outer = executing;
+      executing = attempt;
       try {
         result = middleware.execute!(attempt, guardedNext);
       } catch (error) {
+        // It may have started the chain below first: that promise is dropped, its rejection handled.
+        attempt.pending?.catch(noop);
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
         return Promise.reject(error);
+      } finally {
+        executing = outer;
       }
       // Promise.resolve returns a plain promise as it is, and adopts anything else with a `then` (a
       // thenable, a Proxy or a subclass of a promise), so whatever its `then` does the pool can wait on it.
-      if (result instanceof Promise || isThenable(result)) return Promise.resolve(result);
+      if (result instanceof Promise || isThenable(result)) {
+        // A promise of its own (an async middleware, or one that awaits something else that fails): the
+        // pick stage reads that; the chain below is still awaited by whoever awaits it, but never unhandled.
+        if (result !== attempt.pending) attempt.pending?.catch(noop);
+        return Promise.resolve(result);
+      }
       // What the chain below returned may still settle: dropped, and its rejection handled.
       attempt.pending?.catch(noop);
       return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
@@ -62,15 +77,16 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
 }
 
 /** The `next` a middleware receives: finds the attempt behind what it is given. */
-function nextFor<T>(name: string, next: Step<T>): Next {
+function nextFor<T>(name: string, next: Step<T>, isExecuting: (attempt: Attempt<T>) => boolean): Next {
   return (call) => {
     // The pool's own call, never a copy, a Proxy or an object made from it: they lose what the pool tracks.
     if (!Attempt.isAttempt(call)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
-    // Kept, so that a middleware that returns no promise leaves no unhandled rejection behind. (One that
-    // returns another promise must await this one: it is the middleware contract.)
+    // Kept, so that a middleware that returns no promise, or another one, leaves no unhandled rejection
+    // behind; one called after its middleware returned is handled here, since that check is already done.
     const attempt = call as unknown as Attempt<T>;
     const pending = next(attempt);
     attempt.pending = pending;
+    if (!isExecuting(attempt)) pending.catch(noop);
     return pending;
   };
 }
@@ -93,13 +109,5 @@ export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
     return Promise.reject(error);
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  try {
-    return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-  } catch {
-    return false;
   }
 }

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
-import { clockOption, integerAtLeast, optionsObject } from '../validate.js';
+import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject } from '../validate.js';
+
+const OPTION_KEYS = keySet(['registry', 'prefix', 'maxMethods', 'buckets', 'waitBuckets', 'labels', 'clock']);
 import { bucketBounds, DEFAULT_BUCKETS } from './buckets.js';
 import type { AnyRegistry } from './shared-families.js';
 
@@ -71,6 +73,7 @@ const RESERVED_LABELS = new Set(['client', 'method', 'scope', 'from', 'to', 'le'
 /** Check every option once, at construction, naming the option and the bad value. */
 export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptions {
   optionsObject('options', options);
+  if (options !== undefined) knownKeys('options', options, OPTION_KEYS);
   const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {} } = options;
   if (registry !== undefined && !isRegistry(registry)) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
   if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {

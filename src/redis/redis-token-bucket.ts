@@ -4,7 +4,10 @@ import { Emitter, type Event } from '../events.js';
 import type { Limiter, TakeOptions } from '../limit/limiter.js';
 import { TokenBucket } from '../limit/token-bucket.js';
 import { WaiterQueue } from '../limit/waiter-queue.js';
-import { abortSignal, callable, duration, finiteAtLeast, integerAtLeast, nonEmptyString, optionsObject, positive, positiveDuration } from '../validate.js';
+import { abortSignal, callable, duration, finiteAtLeast, integerAtLeast, keySet, knownKeys, nonEmptyString, optionsObject, positive, positiveDuration } from '../validate.js';
+
+const OPTION_KEYS = keySet(['redis', 'key', 'rate', 'burst', 'maxWait', 'lease', 'leaseTtl', 'timeout', 'recheckInterval', 'processes', 'insurance', 'clock']);
+const INSURANCE_KEYS = keySet(['rate', 'burst']);
 import { runTokenBucketScript, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
 
 /** Options of a {@link RedisTokenBucket}. */
@@ -186,6 +189,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
   constructor(options: RedisTokenBucketOptions) {
     if (options === undefined) throw new InvalidOptionError('options', 'an options object with redis, key and rate', options);
     optionsObject('options', options);
+    knownKeys('options', options, OPTION_KEYS);
     this.#redis = scriptClient(options.redis);
     this.key = nonEmptyString('key', options.key);
     this.rate = positive('rate', options.rate);
@@ -198,6 +202,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.#recheckInterval = positiveDuration('recheckInterval', options.recheckInterval ?? 500);
     const processes = integerAtLeast('processes', options.processes ?? 1, 1);
     optionsObject('insurance', options.insurance);
+    if (options.insurance !== undefined) knownKeys('insurance', options.insurance, INSURANCE_KEYS);
     this.#clock = options.clock === undefined ? systemClock : clock(options.clock);
     this.#interval = 1_000 / this.rate;
     this.#intervalUs = 1_000_000 / this.rate;

@@ -192,7 +192,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   /** An attempt failed (`wasChosen`: after it held a client): finish, wait for others, or back off and retry. */
   #afterFailure(attempt: Attempt<T>, error: Error): void {
     const wasChosen = attempt.member !== undefined;
-    if (hasErrorCode(error, 'ERR_ABORTED') && error !== LOST_RACE) return this.#finish(error);
+    if (isCallerAbort(attempt, error)) return this.#finish(error);
     // No client could be chosen: report the last attempt's failure if there was one.
     if (!wasChosen) {
       if (this.#inFlight.length === 0) this.#finish(this.#lastError ?? error);
@@ -253,4 +253,16 @@ function isRetryable(outcome: Outcome | undefined): boolean {
   if (outcome === undefined || outcome.kind === 'success') return false;
   if (outcome.kind === 'failure') return true;
   return outcome.kind === 'refused' && (outcome.error.code === 'ERR_CLIENT_CALL' || outcome.error.code === 'ERR_CLIENT_PANIC');
+}
+
+/**
+ * Whether the caller (its signal) or the pool (`destroy()`) ended the call, read from the attempt's
+ * Outcome: an `AbortedError` the function itself threw (a nested pool's) is the client's failure, retried
+ * by the rule. An attempt that never held a client has no Outcome: its error is the pool's own, raised
+ * by a wait the caller's signal ended.
+ */
+function isCallerAbort<T>(attempt: Attempt<T>, error: Error): boolean {
+  const kind = attempt.outcome?.kind ?? attempt.endKind;
+  if (kind !== undefined) return kind === 'cancelled' && error !== LOST_RACE;
+  return attempt.member === undefined && hasErrorCode(error, 'ERR_ABORTED') && error !== LOST_RACE;
 }

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { between, duration, integerAtLeast, knownKeys, optionsObject } from '../validate.js';
+import { between, duration, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 
 /** Hedging: when the first attempt is slow, start the same call on another client; the first success wins. */
 export interface HedgeOptions {
@@ -27,14 +27,26 @@ export interface HedgePolicy {
 export function hedgePolicy(option: HedgeOptions | false | undefined, prefix = 'hedge'): HedgePolicy | undefined {
   if (option === undefined || option === false) return undefined;
   optionsObject(prefix, option);
-  knownKeys(prefix, option, ['delay', 'maxHedges']);
+  try {
+    return validHedge(option, prefix);
+  } catch (error) {
+    // A getter or a Proxy trap that throws: a typed error, with what it threw as the cause.
+    throw unreadableOptions(prefix, option, error);
+  }
+}
+
+const HEDGE_KEYS = keySet(['delay', 'maxHedges']);
+const DELAY_KEYS = keySet(['quantile', 'min', 'max']);
+
+function validHedge(option: HedgeOptions, prefix: string): HedgePolicy {
+  knownKeys(prefix, option, HEDGE_KEYS);
   const maxHedges = integerAtLeast(`${prefix}.maxHedges`, option.maxHedges ?? 1, 1);
   const delay: unknown = option.delay;
   if (typeof delay === 'number') {
     return { maxHedges, fixed: duration(`${prefix}.delay`, delay), quantile: Number.NaN, min: 0, max: 0 };
   }
   if (typeof delay !== 'object' || delay === null) throw new InvalidOptionError(`${prefix}.delay`, 'a number of ms or { quantile }', delay);
-  knownKeys(`${prefix}.delay`, delay, ['quantile', 'min', 'max']);
+  knownKeys(`${prefix}.delay`, delay, DELAY_KEYS);
   const spec = delay as { quantile?: unknown; min?: unknown; max?: unknown };
   const quantile = between(`${prefix}.delay.quantile`, spec.quantile, 0, 1);
   const min = duration(`${prefix}.delay.min`, spec.min ?? 0);

@@ -1,4 +1,6 @@
-import { nonNegative, optionsObject } from '../validate.js';
+import { keySet, knownKeys, nonNegative, optionsObject } from '../validate.js';
+
+const BUDGET_KEYS = keySet(['ratio', 'reserve']);
 
 /** Options of the pool's {@link RetryBudget}. */
 export interface RetryBudgetOptions {
@@ -31,6 +33,7 @@ export class RetryBudget {
 
   constructor(options: RetryBudgetOptions = {}) {
     optionsObject('retryBudget', options);
+    knownKeys('retryBudget', options, BUDGET_KEYS);
     this.ratio = nonNegative('retryBudget.ratio', options.ratio ?? 0.1);
     this.reserve = nonNegative('retryBudget.reserve', options.reserve ?? 10);
     this.#balance = this.reserve;

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Random } from '../random.js';
-import { callable, duration, integerAtLeast, knownKeys, nonNegative, optionsObject } from '../validate.js';
+import { callable, duration, integerAtLeast, keySet, knownKeys, nonNegative, optionsObject, unreadableOptions } from '../validate.js';
 
 /** How long to wait between attempts. */
 export interface BackoffOptions {
@@ -52,10 +52,22 @@ const JITTERS = ['full', 'decorrelated', 'none'] as const;
 export function retryPolicy(option: RetryOptions | false | undefined, prefix = 'retry'): RetryPolicy | undefined {
   if (option === undefined || option === false) return undefined;
   optionsObject(prefix, option);
-  knownKeys(prefix, option, ['attempts', 'backoff', 'retryOn', 'retryAfter']);
+  try {
+    return validRetry(option, prefix);
+  } catch (error) {
+    // A getter or a Proxy trap that throws: a typed error, with what it threw as the cause.
+    throw unreadableOptions(prefix, option, error);
+  }
+}
+
+const RETRY_KEYS = keySet(['attempts', 'backoff', 'retryOn', 'retryAfter']);
+const BACKOFF_KEYS = keySet(['initial', 'max', 'multiplier', 'jitter']);
+
+function validRetry(option: RetryOptions, prefix: string): RetryPolicy {
+  knownKeys(prefix, option, RETRY_KEYS);
   const backoff = option.backoff ?? {};
   optionsObject(`${prefix}.backoff`, backoff);
-  knownKeys(`${prefix}.backoff`, backoff, ['initial', 'max', 'multiplier', 'jitter']);
+  knownKeys(`${prefix}.backoff`, backoff, BACKOFF_KEYS);
   const jitter = backoff.jitter ?? 'full';
   if (!JITTERS.includes(jitter)) throw new InvalidOptionError(`${prefix}.backoff.jitter`, 'one of "full", "decorrelated", "none"', jitter);
   const initial = duration(`${prefix}.backoff.initial`, backoff.initial ?? 50);

@@ -62,3 +62,49 @@ export function defaultExclusionReason(name: string): 'lifecycle' | 'event emitt
   if (STREAM_METHODS.includes(name)) return 'stream or connection state';
   return undefined;
 }
+
+/**
+ * The names of {@link LIFECYCLE_METHODS}, {@link EVENT_EMITTER_METHODS} and {@link STREAM_METHODS} as a
+ * type, so that `pool.proxy()` leaves them out of its type as well as at run time (a test keeps the two
+ * in step).
+ */
+export type DefaultExcludedMethod =
+  | 'close'
+  | 'quit'
+  | 'disconnect'
+  | 'destroy'
+  | 'connect'
+  | 'duplicate'
+  | 'end'
+  | 'terminate'
+  | 'shutdown'
+  | 'dispose'
+  | 'on'
+  | 'once'
+  | 'off'
+  | 'emit'
+  | 'addListener'
+  | 'removeListener'
+  | 'removeAllListeners'
+  | 'prependListener'
+  | 'prependOnceListener'
+  | 'listeners'
+  | 'rawListeners'
+  | 'listenerCount'
+  | 'eventNames'
+  | 'setMaxListeners'
+  | 'getMaxListeners'
+  | 'pipe'
+  | 'unpipe'
+  | 'subscribe'
+  | 'psubscribe'
+  | 'ssubscribe'
+  | 'unsubscribe'
+  | 'punsubscribe'
+  | 'sunsubscribe'
+  | 'monitor'
+  | 'pipeline'
+  | 'multi'
+  | 'watch'
+  | 'unwatch'
+  | 'exec';

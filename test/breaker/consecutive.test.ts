@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConsecutiveBreaker, type Admission, type Clock } from '../../src/index.js';
+import { ConsecutiveBreaker, InvalidOptionError, type Admission, type Clock } from '../../src/index.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 type Settled = Exclude<Admission, false>;
@@ -45,5 +45,28 @@ describe('ConsecutiveBreaker', () => {
     }
     expect(breaker.canAcquire()).toBe(true);
     expect(reads).toBe(0);
+  });
+
+  it.each([
+    ['options not an object', null, 'breaker must be an options object, got null'],
+    ['maxFailures 0', { maxFailures: 0 }, 'breaker.maxFailures must be an integer >= 1, got 0'],
+    ['maxFailures fractional', { maxFailures: 1.5 }, 'breaker.maxFailures must be an integer >= 1, got 1.5'],
+    ['cooldownMultiplier below 1', { cooldownMultiplier: 0.5 }, 'breaker.cooldownMultiplier must be a finite number >= 1, got 0.5'],
+  ])('refuses %s, naming the option', (_label, options, message) => {
+    const construct = (): unknown => new ConsecutiveBreaker(options as never);
+    expect(construct).toThrow(InvalidOptionError);
+    expect(construct).toThrow(message);
+  });
+
+  it('names the option under the given prefix', () => {
+    expect(() => new ConsecutiveBreaker({ maxFailures: 0 }, undefined, 'methods.m.breaker')).toThrow('methods.m.breaker.maxFailures must be an integer >= 1, got 0');
+  });
+
+  it('opens after 5 failures in a row by default', () => {
+    const breaker = new ConsecutiveBreaker({}, new ManualClock());
+    for (let i = 0; i < 4; i++) breaker.failure(breaker.acquire() as Settled, Number.NaN);
+    expect(breaker.state.kind).toBe('closed');
+    breaker.failure(breaker.acquire() as Settled, Number.NaN);
+    expect(breaker.state.kind).toBe('open');
   });
 });

@@ -311,6 +311,18 @@ describe('FailureRateBreaker options', () => {
     expect(() => new FailureRateBreaker({ threshold: 2 }, undefined, 'pool.breaker')).toThrow(/^pool.breaker.threshold /);
   });
 
+  it('windows of up to 100 000 outcomes or buckets are accepted', () => {
+    expect(() => new FailureRateBreaker({ window: { kind: 'count', size: 100_000 } })).not.toThrow();
+    expect(() => new FailureRateBreaker({ window: { kind: 'time', ms: 100_000, buckets: 100_000 } })).not.toThrow();
+  });
+
+  it('options changed after failureRate() are validated again for each breaker, under "breaker"', () => {
+    const options: { threshold: number } = { threshold: 0.5 };
+    const factory = failureRate(options);
+    options.threshold = 2;
+    expect(() => factory({ clock: new ManualClock(), random: Math.random })).toThrow(/^breaker\.threshold must be a number > 0 and <= 1, got 2$/);
+  });
+
   it('the factory makes one breaker per call, on the clock it is given', () => {
     const factory = failureRate({ window: { kind: 'count', size: 1 }, cooldown: 5 });
     const clock = new ManualClock();

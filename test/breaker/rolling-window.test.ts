@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CountWindow, TimeWindow } from '../../src/breaker/rolling-window.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -62,5 +63,60 @@ describe('CountWindow', () => {
     const window = new CountWindow(3);
     for (const failed of [true, true, false, false, true]) window.record(failed, false);
     expect(counts(window)).toEqual([3, 1, 0]);
+  });
+});
+
+/** An operation on a window: record an outcome after `advance` ms, or clear it. */
+type Op = { kind: 'record'; advance: number; failed: boolean; slow: boolean } | { kind: 'clear' };
+const ops = (maxAdvance: number): fc.Arbitrary<Op[]> =>
+  fc.array(
+    fc.oneof(
+      { weight: 12, arbitrary: fc.record({ kind: fc.constant('record' as const), advance: fc.integer({ min: 0, max: maxAdvance }), failed: fc.boolean(), slow: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const }) },
+    ),
+    { maxLength: 120 },
+  );
+
+describe('rolling windows match a list of outcomes (property)', () => {
+  it('a count window holds exactly the last `size` outcomes since it was last cleared', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), ops(0), (size, steps) => {
+        const window = new CountWindow(size);
+        expect(window.size).toBe(size);
+        let kept: { failed: boolean; slow: boolean }[] = [];
+        for (const op of steps) {
+          if (op.kind === 'clear') {
+            window.clear();
+            kept = [];
+          } else {
+            window.record(op.failed, op.slow);
+            kept = [...kept, op].slice(-size);
+          }
+          expect(counts(window)).toEqual([kept.length, kept.filter((o) => o.failed).length, kept.filter((o) => o.slow).length]);
+        }
+      }),
+    );
+  });
+
+  it('a time window of `buckets` buckets holds the outcomes of the last `buckets` bucket epochs', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 50 }), ops(300), (buckets, width, steps) => {
+        const clock = new ManualClock();
+        const window = new TimeWindow(buckets * width, buckets, clock);
+        let kept: { at: number; failed: boolean; slow: boolean }[] = [];
+        for (const op of steps) {
+          if (op.kind === 'clear') {
+            window.clear();
+            kept = [];
+            continue;
+          }
+          clock.advance(op.advance);
+          window.record(op.failed, op.slow);
+          const epoch = Math.floor(clock.time / width);
+          kept = [...kept, { at: clock.time, failed: op.failed, slow: op.slow }].filter((o) => epoch - Math.floor(o.at / width) < buckets);
+          expect(counts(window)).toEqual([kept.length, kept.filter((o) => o.failed).length, kept.filter((o) => o.slow).length]);
+        }
+      }),
+    );
   });
 });

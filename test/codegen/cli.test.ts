@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, type CliIo } from '../../src/codegen/cli.js';
+import { main, type CliIo, type GeneratorLoader } from '../../src/codegen/cli.js';
 import { generateWrapper } from '../../src/codegen/generate.js';
 import { FIXTURES, POOL_IMPORT, REPO } from './helpers.js';
 
 /** Run main() with captured output. */
-function run(argv: readonly string[]): { code: number; stdout: string; stderr: string } {
+async function run(argv: readonly string[], load?: GeneratorLoader): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -17,7 +17,7 @@ function run(argv: readonly string[]): { code: number; stdout: string; stderr: s
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
   };
-  const code = main(argv, io);
+  const code = await main(argv, io, load);
   return { code, stdout, stderr };
 }
 
@@ -28,32 +28,32 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const flags = ['--source', `${FIXTURES}/rpc-client.ts`, '--type', 'RpcClient', '--wrapper', 'MultiRpcClient', '--import', POOL_IMPORT];
 
 describe('clientpool-codegen main()', () => {
-  it('writes the file, then --check finds it fresh, then stale once edited, then missing', () => {
+  it('writes the file, then --check finds it fresh, then stale once edited, then missing', async () => {
     const out = path.join(dir, 'nested', 'multi-rpc.ts');
     const args = [...flags, '--out', out];
 
-    const written = run(args);
-    expect(written).toMatchObject({ code: 0, stderr: '', stdout: `wrote ${out}\n` });
+    const written = await run(args);
+    expect(written).toMatchObject({ code: 0, stderr: '', stdout: `wrote ${out}: wrapped 7 / skipped 0\n` });
     const content = readFileSync(out, 'utf8');
     expect(content).toBe(generateWrapper({ source: `${FIXTURES}/rpc-client.ts`, type: 'RpcClient', wrapper: 'MultiRpcClient', out, importFrom: POOL_IMPORT, cwd: REPO }));
 
-    expect(run([...args, '--check'])).toMatchObject({ code: 0, stdout: `${out} is up to date\n` });
+    expect(await run([...args, '--check'])).toMatchObject({ code: 0, stdout: `${out} is up to date: wrapped 7 / skipped 0\n` });
 
     writeFileSync(out, content.replace('get_slot', 'getSlot'));
-    const stale = run([...args, '--check']);
+    const stale = await run([...args, '--check']);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(new RegExp(`^${escape(out)} is stale \\(first difference at line \\d+\\); regenerate it with: clientpool-codegen --source`));
     expect(readFileSync(out, 'utf8')).toContain("'getSlot'"); // --check never writes
 
     rmSync(out);
-    expect(run([...args, '--check'])).toMatchObject({ code: 1, stderr: expect.stringContaining(`${out} is missing`) });
+    expect(await run([...args, '--check'])).toMatchObject({ code: 1, stderr: expect.stringContaining(`${out} is missing`) });
   });
 
-  it('leaves an up-to-date file alone, so build tools watching it do not rebuild', () => {
+  it('leaves an up-to-date file alone, so build tools watching it do not rebuild', async () => {
     const out = path.join(dir, 'same.ts');
-    expect(run([...flags, '--out', out]).code).toBe(0);
+    expect((await run([...flags, '--out', out])).code).toBe(0);
     const before = statSync(out).mtimeMs;
-    expect(run([...flags, '--out', out])).toMatchObject({ code: 0, stdout: `${out} is up to date\n` });
+    expect(await run([...flags, '--out', out])).toMatchObject({ code: 0, stdout: `${out} is up to date: wrapped 7 / skipped 0\n` });
     expect(statSync(out).mtimeMs).toBe(before);
   });
 
@@ -61,19 +61,19 @@ describe('clientpool-codegen main()', () => {
     ['an unknown file', ['--source', 'nope.ts'], /--source nope\.ts: no such file/],
     ['an unknown type', ['--type', 'Nope'], /exports no type 'Nope'/],
     ['a type with no methods', ['--source', `${FIXTURES}/edge-cases.ts`, '--type', 'Settings'], /has no public methods to wrap/],
-  ])('exits 2 on %s, with the reason on stderr', (_, override, message) => {
+  ])('exits 2 on %s, with the reason on stderr', async (_, override, message) => {
     const args = [...flags, '--out', path.join(dir, 'never.ts')];
     for (let i = 0; i < override.length; i += 2) args[args.indexOf(override[i] ?? '') + 1] = override[i + 1] ?? '';
-    const result = run(args);
+    const result = await run(args);
     expect(result).toMatchObject({ code: 2, stdout: '' });
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toContain('Usage:');
   });
 
-  it('exits 2, not 1, when the file cannot be written', () => {
+  it('exits 2, not 1, when the file cannot be written', async () => {
     const blocker = path.join(dir, 'a-file');
     writeFileSync(blocker, '');
-    const result = run([...flags, '--out', path.join(blocker, 'multi-rpc.ts')]);
+    const result = await run([...flags, '--out', path.join(blocker, 'multi-rpc.ts')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^clientpool-codegen: .*(ENOTDIR|EEXIST)/);
   });
@@ -84,15 +84,45 @@ describe('clientpool-codegen main()', () => {
     ['a positional argument', [...flags, '--out', 'x.ts', 'extra'], /positional/],
     ['a bad --label', [...flags, '--out', 'x.ts', '--label', 'kebab'], /--label must be snake or as-is, got 'kebab'/],
     ['a flag without its value', [...flags, '--out'], /--out/],
-  ])('exits 2 with usage on %s', (_, argv, message) => {
-    const result = run(argv);
+  ])('exits 2 with usage on %s', async (_, argv, message) => {
+    const result = await run(argv);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toContain('Usage: clientpool-codegen --source');
   });
 
-  it('prints usage on --help and exits 0', () => {
-    const result = run(['--help']);
+  it('passes --include, --exclude and --command-methods on, and prints what was skipped and why', async () => {
+    const out = path.join(dir, 'emitting.ts');
+    const argv = ['--source', `${FIXTURES}/wrapping.ts`, '--type', 'Emitting', '--wrapper', 'MultiEmitting', '--import', POOL_IMPORT, '--out', out];
+    const result = await run([...argv, '--include', 'fetch', '--include', 'on', '--exclude', 'o?', '--command-methods', '']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^wrote .*emitting\.ts: wrapped 1 \/ skipped 17 \(excluded by --exclude 1, not in --include 16\)\n$/);
+    expect(readFileSync(out, 'utf8')).toContain('// - excluded by --exclude: on\n');
+  });
+
+  it('exits 2 with one line when the typescript package is missing', async () => {
+    const missing: GeneratorLoader = () =>
+      Promise.reject(Object.assign(new Error("Cannot find package 'typescript' imported from /app/dist/esm/codegen/generate.js"), { code: 'ERR_MODULE_NOT_FOUND' }));
+    const result = await run([...flags, '--out', path.join(dir, 'never.ts')], missing);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "clientpool-codegen: the generator needs the 'typescript' package (~6.0); install it with: npm install -D typescript@~6.0\n",
+    });
+    const commonJs: GeneratorLoader = () => Promise.reject(Object.assign(new Error("Cannot find module 'typescript'\nRequire stack:\n- x.js"), { code: 'MODULE_NOT_FOUND' }));
+    expect((await run([...flags, '--out', path.join(dir, 'never.ts')], commonJs)).code).toBe(2);
+  });
+
+  it('exits 2 on type errors in the source, naming file, line and error', async () => {
+    const broken = path.join(dir, 'broken.ts');
+    writeFileSync(broken, 'export class Broken {\n  get(): number {\n    return "no";\n  }\n}\n');
+    const result = await run(['--source', broken, '--type', 'Broken', '--wrapper', 'MultiBroken', '--out', path.join(dir, 'never.ts')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clientpool-codegen: --source .*broken\.ts: the source has 1 type error; fix it first:\n {2}.*broken\.ts:3:5 TS2322: Type 'string' is not assignable to type 'number'\.\n$/);
+  });
+
+  it('prints usage on --help and exits 0', async () => {
+    const result = await run(['--help']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('--check');
   });
@@ -104,14 +134,14 @@ describe('clientpool-codegen as a process', () => {
     const cli = ['--import', 'tsx', path.join(REPO, 'src/codegen/cli.ts')];
     const exec = promisify(execFile);
     const wrote = await exec(process.execPath, [...cli, ...flags, '--out', out], { cwd: REPO });
-    expect(wrote.stdout).toBe(`wrote ${out}\n`);
+    expect(wrote.stdout).toBe(`wrote ${out}: wrapped 7 / skipped 0\n`);
     writeFileSync(out, '// stale\n');
     const stale = await exec(process.execPath, [...cli, ...flags, '--out', out, '--check'], { cwd: REPO }).then(
       () => ({ code: 0 }),
       (error: unknown) => error as { code: number; stderr: string },
     );
     expect(stale).toMatchObject({ code: 1, stderr: expect.stringContaining(`${out} is stale`) });
-  });
+  }, 60_000);
 });
 
 function escape(text: string): string {

@@ -53,10 +53,12 @@ export const STRICT_OPTIONS: ts.CompilerOptions = {
  * Type-check generated sources under {@link STRICT_OPTIONS} in one program and return the
  * diagnostics located in them, formatted. Sources that are not on disk are served from memory.
  * @param files Repository-relative path → source text.
+ * @param overrides Options changed for this check (`{ skipLibCheck: false }`).
  */
-export function diagnosticsOf(files: Readonly<Record<string, string>>): string[] {
+export function diagnosticsOf(files: Readonly<Record<string, string>>, overrides: ts.CompilerOptions = {}): string[] {
+  const options = { ...STRICT_OPTIONS, ...overrides };
   const virtual = new Map(Object.entries(files).map(([file, text]) => [path.join(REPO, file), text]));
-  const host = ts.createCompilerHost(STRICT_OPTIONS, true);
+  const host = ts.createCompilerHost(options, true);
   const getSourceFile = host.getSourceFile.bind(host);
   const fileExists = host.fileExists.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
@@ -66,7 +68,7 @@ export function diagnosticsOf(files: Readonly<Record<string, string>>): string[]
       : ts.createSourceFile(fileName, text, languageVersion, true);
   };
   host.fileExists = (fileName) => virtual.has(path.resolve(fileName)) || fileExists(fileName);
-  const program = ts.createProgram({ rootNames: [...virtual.keys()], options: STRICT_OPTIONS, host });
+  const program = ts.createProgram({ rootNames: [...virtual.keys()], options, host });
   return ts
     .getPreEmitDiagnostics(program)
     .filter((diagnostic) => diagnostic.file !== undefined && virtual.has(path.resolve(diagnostic.file.fileName)))

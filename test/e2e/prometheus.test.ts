@@ -1,6 +1,7 @@
 // End to end with a real Prometheus: it scrapes the demo's /metrics every second, and a PromQL query over
 // its HTTP API must find middleware_requests_total for every client. Without a prometheus binary the
-// suite fails in CI (CI set) and is skipped locally, with a message.
+// suite fails in CI (CI set) and is skipped locally, with a message. Every wait is for an event (ready,
+// scraped); its deadline only stops a hang, minutes where a quiet machine needs seconds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,8 @@ const binary = findPrometheus();
 const ci = process.env['CI'];
 const isCI = ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
 const MISSING = 'prometheus not found (set PROMETHEUS or install the Debian package prometheus)';
+/** How long a wait may take before it counts as a hang. */
+const HANG_MS = 180_000;
 
 /** One series of an instant-vector query result. */
 interface VectorSample {
@@ -57,8 +60,8 @@ function describeWithPrometheus(binary: string): void {
     let api = '';
 
     beforeAll(async () => {
-      demo = new DemoProcess(['--duration', '120', '--port', '0']);
-      const target = new URL(await demo.metricsUrl()).host;
+      demo = new DemoProcess(['--duration', '900', '--port', '0']);
+      const target = new URL(await demo.metricsUrl(HANG_MS)).host;
 
       dir = mkdtempSync(join(tmpdir(), 'clientpool-prometheus-'));
       const config = join(dir, 'prometheus.yml');
@@ -78,10 +81,10 @@ function describeWithPrometheus(binary: string): void {
           if (prometheus?.exitCode !== null) throw new Error(`prometheus exited (${prometheus?.exitCode}):\n${prometheusLog}`);
           return (await fetchText(`${api}/-/ready`)) === undefined ? undefined : true;
         },
-        20_000,
+        HANG_MS,
         () => `prometheus was not ready at ${api} in time:\n${prometheusLog}`,
       );
-    }, 45_000);
+    }, 2 * HANG_MS);
 
     afterAll(async () => {
       // Even after a failure: nothing may outlive the test.
@@ -107,7 +110,7 @@ function describeWithPrometheus(binary: string): void {
           const clients = new Set(body.data.result.map((sample) => sample.metric['client']));
           return CLIENTS.every((client) => clients.has(client)) ? body.data.result : undefined;
         },
-        30_000,
+        HANG_MS,
         () => `Prometheus has not scraped middleware_requests_total for every client (${CLIENTS.join(', ')}).\nprometheus:\n${prometheusLog}\ndemo:\n${demo?.output ?? ''}`,
         500,
       );
@@ -119,6 +122,6 @@ function describeWithPrometheus(binary: string): void {
       // The target is up: Prometheus' own view of the scrape.
       const up = await fetchText(`${api}/api/v1/query?query=${encodeURIComponent('up{job="clientpool-demo"}')}`);
       expect((JSON.parse(up!) as { data: { result: VectorSample[] } }).data.result.map((sample) => sample.value[1])).toEqual(['1']);
-    }, 40_000);
+    }, 2 * HANG_MS);
   });
 }

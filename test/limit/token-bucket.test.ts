@@ -58,14 +58,22 @@ describe('TokenBucket', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('a new caller does not jump the queue', async () => {
-    const bucket = new TokenBucket({ rate: 10, burst: 1, clock: dateClock });
-    bucket.tryTake();
-    const first = bucket.take(1);
-    await vi.advanceTimersByTimeAsync(50);
+  it('a new caller does not jump the queue: the token that comes goes to the first waiter', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 10, burst: 1, clock });
+    expect(bucket.tryTake()).toBe(true);
+    const order: string[] = [];
+    const first = bucket.take(1).then(() => order.push('first'));
+    // The first waiter's token is there, but its timer has not fired yet: a newcomer must not take it.
+    clock.time = 100;
     expect(bucket.tryTake()).toBe(false);
-    await vi.advanceTimersByTimeAsync(50);
-    await first;
+    const second = bucket.take(1).then(() => order.push('second'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(order).toEqual(['first']);
+    clock.time = 200;
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
   });
 
   it('fails at once with RateLimitedError when maxWait cannot be met, taking nothing', async () => {
@@ -269,7 +277,103 @@ describe('TokenBucket', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a wait within the float tolerance (1e-6 ms) is no wait: waitTime says 0 and tryTake agrees', () => {
+    // At 10^9 tokens per second a token takes exactly the tolerance: 1000 / 1e9 ms.
+    const bucket = new TokenBucket({ rate: 1e9, burst: 1, clock: new ManualClock() });
+    bucket.pause(0);
+    expect(bucket.waitTime()).toBe(0);
+    expect(bucket.tryTake()).toBe(true);
+  });
+
+  it('a refusal names the bucket as its scope, at once and for a waiter refused later', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 1, burst: 1, clock });
+    bucket.tryTake();
+    const atOnce = await bucket.take(1, { maxWait: 10 }).catch((e: unknown) => e);
+    expect((atOnce as Error).message).toBe('rate limited (bucket): next token in 1000 ms');
+    const later = bucket.take(1, { maxWait: 1_000 }).catch((e: unknown) => e);
+    bucket.pause(5_000);
+    expect(((await later) as Error).message).toBe('rate limited (bucket): next token in 6000 ms');
+  });
+
+  it('burst defaults to the rate, and to 1 below a rate of 1; maxWait to 1 s', async () => {
+    const clock = new ManualClock();
+    expect(new TokenBucket({ rate: 20, clock }).burst).toBe(20);
+    expect(new TokenBucket({ rate: 0.5, clock }).burst).toBe(1);
+    const bucket = new TokenBucket({ rate: 1, clock });
+    bucket.tryTake();
+    // A wait of exactly maxWait is taken; one longer is refused at once.
+    const waited = bucket.take(1);
+    const refused = await bucket.take(1).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect((refused as RateLimitedError).retryAfterMs).toBe(2_000);
+    clock.time = 1_000;
+    await vi.advanceTimersByTimeAsync(1_000);
+    await waited;
+  });
+
+  it('available counts the tokens there now, fractions included', () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 10, burst: 5, clock });
+    expect(bucket.available).toBe(5);
+    expect(bucket.tryTake(2)).toBe(true);
+    expect(bucket.available).toBe(3);
+    clock.time = 50;
+    expect(bucket.available).toBe(3.5);
+    clock.time = 10_000;
+    expect(bucket.available).toBe(5);
+    bucket.pause(1_000);
+    expect(bucket.available).toBe(0);
+  });
+
+  it('waitTime is the wait for n tokens after those queued, and 0 when tryTake would succeed', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 10, burst: 2, clock });
+    expect(bucket.waitTime()).toBe(0);
+    expect(bucket.waitTime(2)).toBe(0);
+    expect(bucket.tryTake(2)).toBe(true);
+    expect(bucket.waitTime()).toBe(100);
+    expect(bucket.waitTime(2)).toBe(200);
+    const queued = bucket.take(2);
+    expect(bucket.waitTime()).toBe(300);
+    clock.time = 200;
+    await vi.advanceTimersByTimeAsync(200);
+    await queued;
+  });
+
+  it('takes n tokens at once, and refuses n outside (0, burst] naming the bound', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 10, burst: 3, clock });
+    expect(bucket.tryTake(3)).toBe(true);
+    expect(bucket.tryTake(1)).toBe(false);
+    for (const n of [0, 4, Number.NaN]) {
+      expect(() => bucket.tryTake(n)).toThrow(`tokens must be a number > 0 and <= burst (3), got ${n}`);
+      const error = await bucket.take(n).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toBe(`tokens must be a number > 0 and <= burst (3), got ${n}`);
+    }
+  });
+
+  it('take() rejects at once after close(), a signal already aborted, and bad take options', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 10, clock });
+    const controller = new AbortController();
+    controller.abort('early');
+    const aborted = await bucket.take(1, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(AbortedError);
+    expect((aborted as Error).cause).toBe('early');
+    expect(bucket.available).toBe(10);
+    await expect(bucket.take(1, null as never)).rejects.toThrow('take options must be an options object, got null');
+    await expect(bucket.take(1, { signal: 'no' as never })).rejects.toThrow('signal must be an AbortSignal, got "no"');
+    bucket.close();
+    await expect(bucket.take(1)).rejects.toBeInstanceOf(PoolClosedError);
+  });
+
   it('validates its options', () => {
+    expect(() => new TokenBucket(undefined as never)).toThrow('limit must be an options object with rate, got undefined');
+    expect(() => new TokenBucket({ rate: 1 }, 'methods.m.limit')).not.toThrow();
+    expect(() => new TokenBucket({ rate: 0 }, 'clients.a.limit')).toThrow('clients.a.limit.rate must be a finite number > 0, got 0');
+    expect(() => new TokenBucket({ rate: 1, clock: {} as never })).toThrow(/limit.clock must be a clock/);
     expect(() => new TokenBucket({ rate: -1 })).toThrow(/limit.rate must be a finite number > 0, got -1/);
     expect(() => new TokenBucket({ rate: Number.NaN })).toThrow(/got NaN/);
     expect(() => new TokenBucket({ rate: 1, burst: 0.5 })).toThrow(/limit.burst must be a finite number >= 1, got 0.5/);

@@ -111,6 +111,21 @@ describe('WaiterQueue', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('an aborted waiter behind the head, or the last one, does not wake the owner', async () => {
+    const o = owner();
+    const behind = new AbortController();
+    const last = new AbortController();
+    const head = track(o.queue.push('head', 1, 10_000, last.signal));
+    const aborted = track(o.queue.push('behind', 1, 10_000, behind.signal));
+    behind.abort();
+    expect(o.wakes).toEqual([]);
+    expect(o.queue.head?.data).toBe('head');
+    last.abort();
+    expect(o.wakes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect([head.state, aborted.state, o.queue.length, vi.getTimerCount()]).toEqual(['rejected', 'rejected', 0, 0]);
+  });
+
   it('a waiter served or refused no longer listens to its signal', async () => {
     const o = owner();
     const signal = new AbortController().signal;

@@ -254,7 +254,16 @@ describe('tracing() with the OpenTelemetry SDK', () => {
 
     exporter.reset();
     const hedge = deferred<string>();
-    await pool.run((_, call) => (call.attempt === 1 ? new Promise((resolve) => setTimeout(() => resolve('first'), 5)) : hedge.promise), { method: 'get_slot' });
+    // The first attempt answers as soon as the hedge has started, whatever the machine's speed.
+    const first = deferred<string>();
+    await pool.run(
+      (_, call) => {
+        if (call.attempt === 1) return first.promise;
+        first.resolve('first');
+        return hedge.promise;
+      },
+      { method: 'get_slot' },
+    );
     hedge.resolve('too late');
     await tick();
     const again = new Map(finished().filter((s) => s.attributes[ATTR_ATTEMPT] !== undefined).map((s) => [s.attributes[ATTR_ATTEMPT], s]));

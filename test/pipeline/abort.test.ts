@@ -219,6 +219,7 @@ describe('a wait can be ended by anything a pick runs', () => {
 
 describe('a wait ended by the caller or a won hedge is a cancellation', () => {
   it('a caller abort while the client\'s shared limit is waited on counts as cancelled, not as the client\'s error', async () => {
+    vi.useFakeTimers();
     const shared = { take: (_n: number, options?: { signal?: AbortSignal }) => new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, 200);
       options?.signal?.addEventListener('abort', () => {
@@ -232,7 +233,7 @@ describe('a wait ended by the caller or a won hedge is a cancellation', () => {
     pool.use({ name: 'kinds', onOutcome: (_call, outcome) => void kinds.push(outcome.kind) });
     const controller = new AbortController();
     const call = pool.run(() => 1, { signal: controller.signal }).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.advanceTimersByTimeAsync(20);
     controller.abort('left');
     expect(hasErrorCode(await call, 'ERR_ABORTED')).toBe(true);
     expect(kinds).toEqual(['cancelled']);
@@ -255,5 +256,33 @@ describe('a wait ended by the caller or a won hedge is a cancellation', () => {
     process.off('warning', onWarning);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toHaveLength(0);
     await pool.close();
+  });
+});
+
+describe('no listener is left on the caller signal once the call is over', () => {
+  it('a hedge still choosing a client when the call ends leaves no listener on the caller signal', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const pool = new ClientPool<{ readonly id: string }>({ clock: { now: () => Date.now() }, hedge: { delay: 10 }, limit: { rate: 10, burst: 1 }, maxWait: 1_000 });
+    pool.add({ id: 'a' });
+    pool.add({ id: 'b' });
+    const caller = new AbortController();
+    const call = pool.run(() => new Promise((resolve) => setTimeout(() => resolve('done'), 30)), { signal: caller.signal });
+    await vi.advanceTimersByTimeAsync(40);
+    await expect(call).resolves.toBe('done');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a timed-out call whose function never settles leaves no listener on the caller signal', async () => {
+    const pool = new ClientPool<{ readonly id: string }>({ timeout: 5, breaker: false });
+    pool.add({ id: 'a' });
+    const shared = new AbortController().signal;
+    const error = await pool.run(() => new Promise(() => undefined), { signal: shared }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_TIMEOUT' });
+    // The shared listener stays until the loop turns (for the next call on the signal), then goes.
+    // Before the fix: one listener (#guarded's `forward`) remained, for ever.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
   });
 });

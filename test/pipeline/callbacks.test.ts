@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, hasErrorCode, isClientPoolError, type Balancer, type Middleware } from '../../src/index.js';
+import { CallbackError, ClientPool, hasErrorCode, InvalidOptionError, isClientPoolError, type Balancer, type Middleware } from '../../src/index.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -30,6 +30,21 @@ function quietWarnings(): void {
 }
 
 describe('a user callback that throws or misbehaves never leaks a call', () => {
+  it('an around hook that throws makes run() reject with a clientpool error, after options are checked', async () => {
+    const pool = new ClientPool<{ readonly id: string }>();
+    pool.add({ id: 'a' });
+    pool.use({
+      name: 'm',
+      execute: (call, next) => next(call),
+      around: () => {
+        throw new Error('boom');
+      },
+    });
+    const result = pool.run(() => 1, { method: 'get' });
+    await expect(result).rejects.toBeInstanceOf(CallbackError);
+    await expect(pool.run(() => 1, { method: 42 as unknown as string })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
   it('an isFailure that throws counts the failure; the caller gets the original error as cause', async () => {
     quietWarnings();
     const pool = new ClientPool<typeof a>({ isFailure: (e) => (e as { cause: { status: number } }).cause.status >= 500 });

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, hasErrorCode } from '../../src/index.js';
+import { ClientPool, hasErrorCode, PoolClosedError, UnknownClientError } from '../../src/index.js';
+import { closeWorkingPools, fake, thrownBy, workingPool } from '../helpers/bad-input.js';
+
+closeWorkingPools();
 
 afterEach(() => {
   vi.useRealTimers();
@@ -9,6 +12,29 @@ const a = { id: 'a' };
 const b = { id: 'b' };
 
 describe('close() ends everything', () => {
+  it('close() waits for a removal already under way, close hook included', async () => {
+    const log: string[] = [];
+    const pool = new ClientPool<{ readonly id: string }>();
+    let finishCall!: () => void;
+    pool.add({ id: 'a' }, {
+      name: 'a',
+      close: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push('close hook a');
+      },
+    });
+    // A call in flight keeps the removal draining while close() starts.
+    const call = pool.run(() => new Promise<void>((resolve) => (finishCall = resolve)));
+    const removal = pool.remove('a');
+    expect(pool.size).toBe(0);
+    const closing = pool.close().then(() => log.push('closed'));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(log).toEqual([]);
+    finishCall();
+    await Promise.all([call, removal, closing]);
+    expect(log).toEqual(['close hook a', 'closed']);
+  });
+
   it('a call sleeping in a 5 s retry backoff settles before close() resolves, with no timer left', async () => {
     vi.useFakeTimers();
     const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 5_000, max: 5_000, jitter: 'none' } } });
@@ -124,5 +150,49 @@ describe('nothing is called on a client after close() or destroy() gave it up', 
     await pool.close();
     expect(hasErrorCode(await call, 'ERR_POOL_CLOSED')).toBe(true);
     expect(events).toEqual(['closed']);
+  });
+});
+
+describe('after close(), every entry point says so', () => {
+  it('run and proxied calls reject PoolClosedError, add throws it, remove rejects UnknownClientError, close and checkHealth resolve', async () => {
+    const { pool } = workingPool();
+    const proxy = pool.proxy();
+    await pool.close();
+    let call: Promise<unknown> | undefined;
+    expect(() => (call = pool.run((client) => client.id))).not.toThrow();
+    const closedError = await call!.catch((e: unknown) => e);
+    expect(closedError).toBeInstanceOf(PoolClosedError);
+    expect(hasErrorCode(closedError, 'ERR_POOL_CLOSED')).toBe(true);
+    await expect(proxy.ping()).rejects.toBeInstanceOf(PoolClosedError);
+    expect(thrownBy(() => pool.add(fake('late')))).toBeInstanceOf(PoolClosedError);
+    await expect(pool.remove('ok')).rejects.toBeInstanceOf(UnknownClientError);
+    await expect(pool.close()).resolves.toBeUndefined();
+    await expect(pool.checkHealth()).resolves.toBeUndefined();
+    expect(pool.members()).toEqual([]);
+    expect(pool.isClosed).toBe(true);
+  });
+
+  it('use() after close() throws PoolClosedError and never attaches the middleware', async () => {
+    const { pool } = workingPool();
+    let attached = 0;
+    let closed = 0;
+    await pool.close();
+    const error = thrownBy(() =>
+      pool.use({
+        name: 'late',
+        execute: (call, next) => next(call),
+        attach: () => {
+          attached++;
+        },
+        close: () => {
+          closed++;
+        },
+      }),
+    );
+    expect(closed).toBe(0);
+    // Before the fix: PoolClosedError, as add() and run() give after close(). Actual: accepted
+    // and attached (a Prometheus adapter would subscribe to the closed pool's events) and never closed.
+    expect(error).toBeInstanceOf(PoolClosedError);
+    expect(attached).toBe(0);
   });
 });

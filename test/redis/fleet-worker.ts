@@ -1,10 +1,11 @@
 /**
- * One process of the fleet test (fleet.test.ts), run as `node --import tsx test/redis/fleet-worker.ts '<config>'`.
- * It connects to Redis, builds one pool per shared limit, tells the parent it is ready, then, from the
- * start time the parent sends, runs calls through every pool as fast as the limits allow, and reports
- * how many passed within the window, its buckets' stats and any unhandled rejection.
+ * One process of the fleet test (fleet.slow.test.ts), run as `node --import tsx test/redis/fleet-worker.ts '<config>'`.
+ * It connects to Redis (with the ioredis major the config names), builds one pool per shared limit, tells
+ * the parent it is ready, then, once the parent says start, runs calls through every pool as fast as the
+ * limits allow until it has passed `calls` on each, and reports how many passed, its buckets' stats and any
+ * unhandled rejection. Counts, not a time window: a busy machine makes the run longer, not different.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ClientPool } from '../../src/index.js';
 import { RedisTokenBucket, type RedisTokenBucketStats } from '../../src/redis/index.js';
 
@@ -19,9 +20,12 @@ export interface FleetConfig {
   readonly port: number;
   readonly processes: number;
   readonly limits: readonly FleetLimit[];
+  /** `ioredis` (5) or `ioredis6`. */
+  readonly ioredis: 'ioredis' | 'ioredis6';
   /** Concurrent callers per limit in this process. */
   readonly loops: number;
-  readonly durationMs: number;
+  /** Calls each process passes through each limit. */
+  readonly calls: number;
   /** The buckets' Redis timeout in ms. */
   readonly timeout: number;
 }
@@ -32,8 +36,6 @@ export type ToParent =
 
 export interface ToWorker {
   readonly type: 'start';
-  /** Date.now() at which to start: the same instant for every process of the machine. */
-  readonly startAt: number;
 }
 
 const unhandled: string[] = [];
@@ -44,7 +46,8 @@ function send(message: ToParent): void {
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as FleetConfig;
-const redis = new Redis(config.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+const { Redis: RedisClass } = (await import(config.ioredis)) as { Redis: typeof Redis };
+const redis = new RedisClass(config.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
 redis.on('error', () => {});
 await redis.connect();
 const buckets = config.limits.map(
@@ -56,19 +59,19 @@ const pools = buckets.map((limit) => {
   return pool;
 });
 
-const { startAt } = await new Promise<ToWorker>((resolve) => {
+await new Promise<ToWorker>((resolve) => {
   process.once('message', (message) => resolve(message as ToWorker));
   send({ type: 'ready' });
 });
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
-const end = startAt + config.durationMs;
 const passed = pools.map(() => 0);
+const started = pools.map(() => 0);
 await Promise.all(
   pools.flatMap((pool, i) =>
     Array.from({ length: config.loops }, async () => {
-      while (Date.now() < end) {
+      while (started[i]! < config.calls) {
+        started[i]!++;
         await pool.run(() => undefined);
-        if (Date.now() < end) passed[i]!++;
+        passed[i]!++;
       }
     }),
   ),

@@ -1,17 +1,27 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClientPool, RateLimitedError, TimeoutError } from '../../src/index.js';
-import { RedisTokenBucket, type FallbackEvent, type RecoverEvent } from '../../src/redis/index.js';
-import { describeWithRedis, useRedisServer } from './describe-with-redis.js';
+import { RedisTokenBucket } from '../../src/redis/index.js';
+import { describeWithEachIoredis, useRedisServer } from './describe-with-redis.js';
 
-// Real server, real time. Windows are short (about a second) and tolerances a few tokens: what is checked
-// is the rate, which a broken bucket misses by far more.
+// Real servers, real time, on a machine that may be busy. So no bound here depends on how fast this process
+// runs: a limit is checked from above, over an interval measured around the run (a slow machine only
+// widens it), and progress is waited for ("until each bucket got 3 tokens"), never timed. The exact
+// arithmetic (burst + rate·t, to the token) is checked on fake time in script.test.ts and
+// redis-token-bucket.test.ts. Each suite runs against ioredis 5 and 6.
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 let keys = 0;
 const freshKey = (): string => `integration:${process.pid}:${++keys}`;
+/** Longer than any wait these rates give, so that a busy machine cannot make a take give up. */
+const MAX_WAIT = 60_000;
+/**
+ * A round-trip timeout for the suites about the shared limit: a busy machine can make a round trip take
+ * far more than the default 50 ms, and the fallback it would cause is not what they test.
+ */
+const PATIENT = { maxWait: MAX_WAIT, timeout: 10_000 } as const;
 
 /** Every rejection no one handled while the suite runs (vitest would fail the run too; this names the test). */
 const unhandled: unknown[] = [];
@@ -19,16 +29,16 @@ const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 beforeAll(() => void process.on('unhandledRejection', onUnhandled));
 afterAll(() => void process.off('unhandledRejection', onUnhandled));
 
-/** Take tokens in a loop until `stop()`, recording when each was granted. */
-function drive(bucket: RedisTokenBucket, loops = 2): { readonly grants: number[]; readonly rejected: number; stop(): Promise<void> } {
-  const grants: number[] = [];
+/** Take tokens in a loop until `stop()`. */
+function drive(bucket: RedisTokenBucket, loops = 2): { readonly taken: () => number; readonly rejected: () => number; stop(): Promise<void> } {
+  let taken = 0;
   let rejected = 0;
   let isRunning = true;
   const loop = async (): Promise<void> => {
     while (isRunning) {
       try {
-        await bucket.take(1, { maxWait: 200 });
-        if (isRunning) grants.push(performance.now());
+        await bucket.take(1, { maxWait: MAX_WAIT });
+        taken++;
       } catch (error) {
         if (!(error instanceof RateLimitedError)) throw error;
         rejected++;
@@ -37,10 +47,8 @@ function drive(bucket: RedisTokenBucket, loops = 2): { readonly grants: number[]
   };
   const running = Promise.all(Array.from({ length: loops }, loop));
   return {
-    grants,
-    get rejected() {
-      return rejected;
-    },
+    taken: () => taken,
+    rejected: () => rejected,
     async stop() {
       isRunning = false;
       await running;
@@ -48,165 +56,180 @@ function drive(bucket: RedisTokenBucket, loops = 2): { readonly grants: number[]
   };
 }
 
-const within = (grants: readonly number[], from: number, to: number): number => grants.filter((t) => t >= from && t < to).length;
+/** Poll until `condition` holds; a broken bucket that never gets there fails on the test's timeout. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5);
+}
 
-/** Resolve with the first event, or reject after `ms`. */
-function next<E>(subscribe: (listener: (event: E) => void) => { dispose(): void }, ms: number): Promise<E> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      subscription.dispose();
-      reject(new Error(`no event within ${ms} ms`));
-    }, ms);
+/** The first event of `subscribe`. */
+function next<E>(subscribe: (listener: (event: E) => void) => { dispose(): void }): Promise<E> {
+  return new Promise((resolve) => {
     const subscription = subscribe((event) => {
-      clearTimeout(timer);
       subscription.dispose();
       resolve(event);
     });
   });
 }
 
-describeWithRedis('RedisTokenBucket on a real server', () => {
-  const fixture = useRedisServer();
+const seconds = (from: number, to: number): number => (to - from) / 1_000;
 
-  it('lets burst + rate * t through in real time: 10 + 50 in one second', async () => {
+describeWithEachIoredis('RedisTokenBucket on a real server', (ioredis) => {
+  const fixture = useRedisServer(ioredis);
+
+  it('never lets more than burst + rate·t through, t measured around the run; callers were made to wait', async () => {
     const redis = await fixture.connect();
-    const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 50, burst: 10 });
+    const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 10, burst: 5, ...PATIENT });
     const start = performance.now();
-    const run = drive(bucket);
-    await sleep(1_000);
+    // One caller, so that a round trip takes at most one token.
+    const run = drive(bucket, 1);
+    await until(() => bucket.stats.redisTokens >= 15);
     await run.stop();
+    const end = performance.now();
+    const { redisTokens, roundTrips } = bucket.stats;
     bucket.close();
-    expect(Math.abs(within(run.grants, start, start + 1_000) - 60)).toBeLessThanOrEqual(2);
-    expect(run.rejected).toBe(0);
+    expect(redisTokens).toBeLessThanOrEqual(5 + 10 * seconds(start, end));
+    // The limit was reached: some round trip was told to wait (each other one took at least a token).
+    expect(roundTrips).toBeGreaterThan(redisTokens);
+    expect(run.taken()).toBe(redisTokens);
+    expect(run.rejected()).toBe(0);
+    expect(bucket.stats).toMatchObject({ fallbacks: 0, localTokens: 0 });
   });
 
-  it('two buckets on one key share the limit (two processes in one)', async () => {
+  it('two buckets on one key share the limit (two processes in one): together they stay under burst + rate·t, and both are served', async () => {
     const key = freshKey();
-    const buckets = [await fixture.connect(), await fixture.connect()].map((redis) => new RedisTokenBucket({ redis, key, rate: 50, burst: 10 }));
+    const buckets = [await fixture.connect(), await fixture.connect()].map((redis) => new RedisTokenBucket({ redis, key, rate: 10, burst: 5, ...PATIENT }));
     const start = performance.now();
-    const runs = buckets.map((b) => drive(b));
-    await sleep(1_000);
+    const runs = buckets.map((b) => drive(b, 1));
+    await until(() => buckets.every((b) => b.stats.redisTokens >= 5));
     await Promise.all(runs.map((r) => r.stop()));
+    const end = performance.now();
+    const stats = buckets.map((b) => b.stats);
     for (const b of buckets) b.close();
-    const passed = runs.reduce((sum, r) => sum + within(r.grants, start, start + 1_000), 0);
-    expect(Math.abs(passed - 60)).toBeLessThanOrEqual(2);
-    // Both got a fair part, not one starving the other.
-    for (const r of runs) expect(r.grants.length).toBeGreaterThan(15);
+    const together = stats.reduce((sum, s) => sum + s.redisTokens, 0);
+    // Not shared, each would let burst + rate·t through on its own: twice this.
+    expect(together).toBeLessThanOrEqual(5 + 10 * seconds(start, end));
+    expect(stats.reduce((sum, s) => sum + s.roundTrips, 0)).toBeGreaterThan(together);
+    expect(runs.map((r) => r.rejected())).toEqual([0, 0]);
+    expect(stats.map((s) => [s.fallbacks, s.localTokens])).toEqual([[0, 0], [0, 0]]);
   });
 
-  it('leases cut round trips when the bucket has plenty', async () => {
+  it('leases cut round trips when the bucket has plenty: 1 000 calls at lease 20 take about 50 round trips', async () => {
     const redis = await fixture.connect();
-    const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 1e6, lease: 20 });
+    // A lease that cannot expire during the test, so that the count does not depend on how fast calls come.
+    const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 1e6, lease: 20, leaseTtl: 60_000, ...PATIENT });
     const pool = new ClientPool<string>({ limit: bucket });
     pool.add('c');
     for (let i = 0; i < 1_000; i++) await pool.run((c) => c);
     await pool.close();
-    expect(bucket.stats.roundTrips).toBeLessThanOrEqual(55);
+    expect(bucket.stats.roundTrips).toBeLessThanOrEqual(51);
     expect(bucket.stats.redisTokens).toBeGreaterThanOrEqual(1_000);
+    expect(bucket.stats).toMatchObject({ fallbacks: 0, expiredTokens: 0 });
   });
 
-  it('SIGKILL: calls keep flowing at the local share, fallback fires; after a restart on the same port the shared limit resumes', async () => {
+  it('SIGKILL: calls keep flowing from the local share, fallback fires; after a restart on the same port the shared limit resumes', async () => {
     const server = fixture.server;
     const key = freshKey();
-    // Two "processes" of a fleet sized for 4: each one's share while Redis is down is 100/4 = 25/s.
+    // Two "processes" of a fleet sized for 4: while Redis is down each one's share is 20/4 = 5/s, burst 5/4 -> 1.25.
+    // A kill closes the connection, so the fallback does not wait for `timeout`: a long one keeps a busy
+    // machine's slow round trips from counting as failures.
     const buckets = [await fixture.connect(), await fixture.connect()].map(
-      (redis) => new RedisTokenBucket({ redis, key, rate: 100, burst: 10, processes: 4, timeout: 50, recheckInterval: 100 }),
+      (redis) => new RedisTokenBucket({ redis, key, rate: 20, burst: 5, processes: 4, timeout: 2_000, recheckInterval: 100, maxWait: MAX_WAIT }),
     );
-    const fallbacks: FallbackEvent[] = [];
-    const recoveries: RecoverEvent[] = [];
-    for (const b of buckets) {
-      b.onFallback((e) => fallbacks.push(e));
-      b.onRecover((e) => recoveries.push(e));
-    }
-    const t0 = performance.now();
     const runs = buckets.map((b) => drive(b));
-    const total = (from: number, to: number): number => runs.reduce((sum, r) => sum + within(r.grants, from, to), 0);
+    const redisTokens = (): number => buckets.reduce((sum, b) => sum + b.stats.redisTokens, 0);
+    const localTokens = (): number => buckets.reduce((sum, b) => sum + b.stats.localTokens, 0);
 
-    await sleep(1_000);
-    const fellBack = Promise.all(buckets.map((b) => next(b.onFallback, 1_000)));
-    await server.kill();
+    // Redis up: shared.
+    const t0 = performance.now();
+    await until(() => buckets.every((b) => b.stats.redisTokens >= 3));
+    const fellBack = Promise.all(buckets.map((b) => next(b.onFallback)));
     const tKill = performance.now();
-    await fellBack;
-    const tFallback = performance.now();
-    await sleep(1_000);
-    const recovered = Promise.all(buckets.map((b) => next(b.onRecover, 3_000)));
-    await server.restart();
-    const tRestart = performance.now();
-    await recovered;
-    const tRecovered = performance.now();
-    await sleep(1_000);
-    await Promise.all(runs.map((r) => r.stop()));
-    for (const b of buckets) b.close();
+    await server.kill();
+    const tKilled = performance.now();
+    const fallbacks = await fellBack;
+    const beforeKill = buckets.map((b) => b.stats.redisTokens);
+    expect(redisTokens()).toBeLessThanOrEqual(5 + 20 * seconds(t0, tKilled));
 
-    // Redis up: shared, 10 + 100/s. (Lower bounds leave room for a loaded machine; upper bounds are the limit's.)
-    expect(total(t0, t0 + 1_000)).toBeGreaterThanOrEqual(100);
-    expect(total(t0, t0 + 1_000)).toBeLessThanOrEqual(112);
-    // Redis down: noticed at once, and calls flow at 2 × 25/s plus the local bursts (2 × 2.5).
-    expect(tFallback - tKill).toBeLessThan(200);
-    const down = (tRestart - tFallback) / 1_000;
-    expect(total(tFallback, tRestart)).toBeGreaterThanOrEqual(Math.floor(0.9 * 2 * 25 * down));
-    expect(total(tKill, tRestart)).toBeLessThanOrEqual(Math.ceil(2 * (2.5 + 25 * ((tRestart - tKill) / 1_000))) + 2);
+    // Redis down: calls flow from each process's insurance bucket, and no faster than its share.
+    await until(() => buckets.every((b) => b.stats.localTokens >= 3));
+    expect(buckets.map((b) => b.stats.redisTokens)).toEqual(beforeKill);
+    const recovered = Promise.all(buckets.map((b) => next(b.onRecover)));
+    const tRestart = performance.now();
+    await server.restart();
+    const recoveries = await recovered;
+    const local = localTokens();
+
+    // Back: shared again, on the restarted (empty, so full) bucket.
+    await until(() => buckets.every((b, i) => b.stats.redisTokens - beforeKill[i]! >= 3));
+    await Promise.all(runs.map((r) => r.stop()));
+    const tStopped = performance.now();
+    const sinceRestart = redisTokens() - beforeKill.reduce((a, b) => a + b, 0);
+    expect(sinceRestart).toBeLessThanOrEqual(5 + 20 * seconds(tRestart, tStopped));
+    // Each process's own share from the kill on; a take handed to the insurance bucket before the recovery
+    // may still be served from it after (one per caller at most).
+    expect(localTokens()).toBeLessThanOrEqual(2 * (1.25 + 5 * seconds(tKill, tStopped)));
+    expect(localTokens() - local).toBeLessThanOrEqual(4);
+
     expect(fallbacks.map((e) => e.key)).toEqual([key, key]);
-    // Back: within a probe interval of the restart, shared again (the new server starts with a full bucket).
-    expect(tRecovered - tRestart).toBeLessThan(500);
-    expect(recoveries).toHaveLength(2);
-    expect(total(tRecovered, tRecovered + 1_000)).toBeGreaterThanOrEqual(100);
-    expect(total(tRecovered, tRecovered + 1_000)).toBeLessThanOrEqual(112);
-    for (const b of buckets) expect(b.stats).toMatchObject({ mode: 'closed', fallbacks: 1 });
-    // Across processes there is no queue: a waiter whose token is due retries and may lose the race to
-    // another process, so on a loaded machine an odd one can run out of maxWait. Calls did not fail in bulk.
-    expect(runs.reduce((sum, r) => sum + r.rejected, 0)).toBeLessThanOrEqual(3);
+    expect(recoveries.map((e) => e.key)).toEqual([key, key]);
+    for (const b of buckets) expect(b.stats).toMatchObject({ mode: 'redis', fallbacks: 1 });
+    for (const b of buckets) b.close();
+    expect(runs.map((r) => r.rejected())).toEqual([0, 0]);
+    expect(runs.reduce((sum, r) => sum + r.taken(), 0)).toBe(redisTokens() + localTokens());
     expect(unhandled).toEqual([]);
   });
 
   it('a stalled event loop is not taken for a slow Redis: an answer that arrived during the stall wins over the timeout', async () => {
     const redis = await fixture.connect();
-    const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 1_000, timeout: 20 });
+    const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 1_000, timeout: 20, maxWait: MAX_WAIT });
     await bucket.take(1); // loads the script
-    const take = bucket.take(1);
-    const until = performance.now() + 100;
-    while (performance.now() < until); // a 100 ms stall (GC, CPU-bound work) while the answer comes in
+    const take = bucket.take(1); // its EVALSHA is on the wire now; the stall below may outlast any short maxWait
+    const stalledAt = performance.now();
+    // The stall: a synchronous PING from another process on another connection. Redis answers commands in
+    // the order they arrive, so once the PING is answered our answer is in the socket buffer, whatever
+    // the machine's load.
+    const ping = spawnSync(process.execPath, ['-e', PING, String(fixture.server.port)], { encoding: 'utf8' });
+    expect(ping.stdout).toBe('+PONG\r\n');
+    while (performance.now() - stalledAt < 40); // and past the timeout, for sure
     await take;
     expect(bucket.stats).toMatchObject({ mode: 'redis', fallbacks: 0, failures: 0, roundTrips: 2 });
     bucket.close();
   });
 
-  it('a server that stops answering (CLIENT PAUSE): fallback within the timeout, no hang, back after the pause', async () => {
+  it('a server that stops answering (CLIENT PAUSE): fallback after the timeout, no hang, back after the pause', async () => {
     const redis = await fixture.connect();
     const admin = await fixture.connect({});
     const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 1_000, timeout: 50, recheckInterval: 100 });
     await bucket.take(1); // loads the script
-    const fallback = next(bucket.onFallback, 1_000);
-    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+    const fallback = next(bucket.onFallback);
+    await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
     const start = performance.now();
     await bucket.take(1);
-    const took = performance.now() - start;
-    expect(took).toBeGreaterThanOrEqual(45);
-    expect(took).toBeLessThan(150);
+    // Timers never fire early: the take waited for the whole timeout (a busy machine may make it longer).
+    expect(performance.now() - start).toBeGreaterThanOrEqual(49);
     expect((await fallback).cause).toBeInstanceOf(TimeoutError);
-    // While paused, the local bucket serves at once.
-    const quick = performance.now();
+    // While paused, the local bucket serves without a round trip.
+    const { roundTrips, localTokens } = bucket.stats;
     await bucket.take(1);
-    expect(performance.now() - quick).toBeLessThan(20);
-    const back = await next(bucket.onRecover, 2_000);
-    expect(back.downMs).toBeGreaterThanOrEqual(500);
+    expect(bucket.stats).toMatchObject({ roundTrips, localTokens: localTokens + 1, mode: 'fallback' });
+    const back = await next(bucket.onRecover);
+    // Fallback came at least 50 ms into the pause, recovery after its end.
+    expect(back.downMs).toBeGreaterThanOrEqual(900);
     expect(bucket.state.mode).toBe('redis');
     bucket.close();
     expect(unhandled).toEqual([]);
   });
 
-  it('a server that accepts but never answers, with ioredis defaults (offline queue on): every take still ends', async () => {
+  it('a server that accepts but never answers, with ioredis defaults (offline queue on): every take still ends, from the local bucket', async () => {
     const sockets: Socket[] = [];
     const blackHole = createServer((socket) => sockets.push(socket)).listen(0, '127.0.0.1');
     await once(blackHole, 'listening');
     const port = (blackHole.address() as { port: number }).port;
-    const redis = new Redis(port, '127.0.0.1'); // ready check never completes; commands queue forever
+    const redis = ioredis.create(port, '127.0.0.1'); // ready check never completes; commands queue forever
     redis.on('error', () => {});
     const bucket = new RedisTokenBucket({ redis, key: freshKey(), rate: 100, timeout: 30 });
-    const start = performance.now();
     await Promise.all([bucket.take(1), bucket.take(1), bucket.take(1)]);
-    expect(performance.now() - start).toBeLessThan(100);
-    expect(bucket.state.mode).toBe('fallback');
+    expect(bucket.stats).toMatchObject({ mode: 'fallback', localTokens: 3, redisTokens: 0 });
     bucket.close();
     redis.disconnect(); // rejects the queued commands: absorbed
     for (const socket of sockets) socket.destroy();
@@ -215,3 +238,11 @@ describeWithRedis('RedisTokenBucket on a real server', () => {
     expect(unhandled).toEqual([]);
   });
 });
+
+/** A raw PING to the port in argv, printing the reply: run in a child process with spawnSync. */
+const PING = `
+const socket = require('node:net').createConnection({ host: '127.0.0.1', port: Number(process.argv[1]) });
+let reply = '';
+socket.on('connect', () => socket.write('PING\\r\\n'));
+socket.on('data', (chunk) => { reply += chunk; if (reply.endsWith('\\r\\n')) { process.stdout.write(reply); socket.destroy(); } });
+`;

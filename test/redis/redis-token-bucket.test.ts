@@ -1,11 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { AbortedError, ClientPool, InvalidOptionError, PoolClosedError, RateLimitedError, TimeoutError } from '../../src/index.js';
 import { RedisTokenBucket, type FallbackEvent, type RecoverEvent, type RedisScriptClient, type RedisTokenBucketOptions } from '../../src/redis/index.js';
 
 // The bucket's state machine against a scripted Redis: each script run waits until the test answers it,
 // on fake timers, so every wait, timeout and probe is exact. The script itself is tested on a real server
-// in script.test.ts, and the whole on real servers in integration.test.ts and fleet.test.ts.
+// in script.test.ts, and the whole on real servers in integration.test.ts and fleet.slow.test.ts.
 
 interface Run {
   readonly need: number;
@@ -121,9 +122,11 @@ describe('RedisTokenBucket options', () => {
     expect(new RedisTokenBucket({ redis, key: 'k', rate: 200 }).burst).toBe(200);
   });
 
-  it('accepts an ioredis Redis or Cluster as it is (types)', () => {
+  it('accepts an ioredis 5 or 6 Redis or Cluster as it is (types)', () => {
     expectTypeOf<Redis>().toExtend<RedisScriptClient>();
     expectTypeOf<Cluster>().toExtend<RedisScriptClient>();
+    expectTypeOf<Redis6>().toExtend<RedisScriptClient>();
+    expectTypeOf<Cluster6>().toExtend<RedisScriptClient>();
   });
 
   it('rejects a bad take at once, taking nothing', async () => {

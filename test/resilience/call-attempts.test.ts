@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, failureRate, hasErrorCode, RateLimitedError, RetryBudgetExhaustedError } from '../../src/index.js';
+import { AbortedError, ClientCallError, ClientPool, failureRate, hasErrorCode, RateLimitedError, RetryBudgetExhaustedError } from '../../src/index.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -124,6 +124,20 @@ describe('what is retried by default', () => {
   });
 });
 
+describe('what is not retried by default', () => {
+  it("a refusal by the chosen client's shared limit is not retried on another client", async () => {
+    const refusing = { take: () => Promise.reject(new RateLimitedError(500, 'redis')) };
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
+    pool.add(a, { name: 'limited', limit: refusing });
+    pool.add(b, { name: 'plain' });
+    const called: string[] = [];
+    const error = await pool.run((client) => called.push(client.id), { strategy: { pick: (ready) => ready.find((m) => m.name === 'limited') ?? ready[0]! } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(called).toEqual([]);
+    await pool.close();
+  });
+});
+
 describe('a hedge loser that never reached its client', () => {
   it('is cancelled, not blamed, when it was still waiting for its client\'s shared limit', async () => {
     const slowLimit = { take: (_n: number, options?: { signal?: AbortSignal }) => new Promise<void>((resolve, reject) => {
@@ -142,6 +156,70 @@ describe('a hedge loser that never reached its client', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(seen).toContainEqual({ client: 'limited', kind: 'cancelled', code: 'ERR_ABORTED' });
     expect(pool.members().find((m) => m.name === 'limited')).toMatchObject({ failures: 0, state: { kind: 'closed' } });
+    await pool.close();
+  });
+});
+
+describe('a call in its retry backoff', () => {
+  const backingOff = (): ClientPool<typeof a> => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 5_000, max: 5_000, jitter: 'none' } } });
+    pool.add(a);
+    pool.add(b);
+    return pool;
+  };
+
+  it('ends when the pool closes, with its last attempt\'s error, and makes no more attempts', async () => {
+    vi.useFakeTimers();
+    const pool = backingOff();
+    let attempts = 0;
+    const cause = new Error('down');
+    const call = pool.run(() => {
+      attempts++;
+      return Promise.reject(cause);
+    }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1);
+    await pool.close();
+    const error = await call;
+    expect(error).toBeInstanceOf(ClientCallError);
+    expect((error as Error).cause).toBe(cause);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(attempts).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('ends when the caller aborts, with the reason, and makes no more attempts', async () => {
+    vi.useFakeTimers();
+    const pool = backingOff();
+    const controller = new AbortController();
+    let attempts = 0;
+    const call = pool.run(() => {
+      attempts++;
+      return Promise.reject(new Error('down'));
+    }, { signal: controller.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1_000);
+    controller.abort('user left');
+    const error = await call;
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).cause).toBe('user left');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(attempts).toBe(1);
+    await pool.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('retries once the backoff is over', async () => {
+    vi.useFakeTimers();
+    const pool = backingOff();
+    const times: number[] = [];
+    const call = pool.run(() => {
+      times.push(Date.now());
+      return times.length < 2 ? Promise.reject(new Error('down')) : 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(times).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(call).resolves.toBe('ok');
+    expect(times[1]! - times[0]!).toBe(5_000);
     await pool.close();
   });
 });

@@ -23,6 +23,18 @@ describe('outlier protection: maxEjectedPercent', () => {
     for (const count of served.values()) expect(count).toBeGreaterThan(50);
   });
 
+  it('at exactly the cap, traffic stays on the clients still in', async () => {
+    const clock = new ManualClock();
+    const pool = new ClientPool<Fake>({ clock, random: seededRandom(3), maxEjectedPercent: 50, breaker: { maxFailures: 1, cooldown: 60_000 } });
+    for (const id of ['a', 'b', 'c', 'd']) pool.add({ id }, { name: id });
+    // Open a and b: 2 of 4 = 50 %, at the cap and not past it.
+    for (const id of ['a', 'b']) await pool.run(() => Promise.reject(new Error(id)), { strategy: { pick: (ready) => ready.find((m) => m.name === id)! } }).catch(() => 0);
+    expect(pool.members().filter((m) => m.state.kind === 'open')).toHaveLength(2);
+    const served = new Set<string>();
+    for (let i = 0; i < 200; i++) served.add(await pool.run((client) => client.id));
+    expect([...served].sort()).toEqual(['c', 'd']);
+  });
+
   it('at 100 % (the default) every open circuit fails fast as the original did', async () => {
     const pool = new ClientPool<Fake>({ breaker: { maxFailures: 1 } });
     pool.add({ id: 'a' });
@@ -58,6 +70,21 @@ describe('slow start', () => {
     expect(middle).toBeGreaterThan(early);
     expect(middle).toBeLessThan(0.45);
     expect(full).toBeCloseTo(0.5, 1);
+  });
+
+  it('a client back from an open circuit gets minShare of its picks from the first moment', async () => {
+    const clock = new ManualClock();
+    const pool = new ClientPool<Fake>({ clock, random: seededRandom(7), slowStart: { window: 10_000, minShare: 0.5 }, breaker: { maxFailures: 1, cooldown: 1_000 } });
+    pool.add({ id: 'a' }, { name: 'a' });
+    pool.add({ id: 'b' }, { name: 'b' });
+    await pool.run(() => Promise.reject(new Error('a down'))).catch(() => 0); // round robin: a first
+    clock.advance(1_000);
+    await pool.run(() => 'probe', { strategy: { pick: (ready) => ready.find((m) => m.name === 'a') ?? ready[0]! } }); // a closes
+    let a = 0;
+    // The clock stands still: the share is minShare of a's round-robin half throughout.
+    for (let i = 0; i < 1_000; i++) if ((await pool.run((client) => client.id)) === 'a') a++;
+    expect(a / 1_000).toBeGreaterThan(0.15);
+    expect(a / 1_000).toBeLessThan(0.4);
   });
 
   it('the first clients of a pool take their full share at once', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
-import { retryPolicy } from '../../src/resilience/retry-policy.js';
+import { backoffDelay, retryPolicy, type BackoffOptions, type RetryPolicy } from '../../src/resilience/retry-policy.js';
 import { hedgePolicy } from '../../src/resilience/hedge-policy.js';
 import { MAX_DURATION_MS } from '../../src/validate.js';
 
@@ -104,6 +104,98 @@ describe('misspelt or misplaced retry and hedge options are refused', () => {
     ['hedge.delays', () => hedgePolicy({ delay: 10, delays: 5 } as never), /hedge\.delays must be one of the known options/],
     ['hedge.delay.p', () => hedgePolicy({ delay: { quantile: 0.9, p: 0.5 } } as never), /hedge\.delay\.p must be one of the known options/],
   ])('%s throws InvalidOptionError', (_name, make, message) => {
+    expect(make).toThrow(InvalidOptionError);
+    expect(make).toThrow(message);
+  });
+});
+
+/** A policy with `backoff`, and a source that always draws `r`. */
+function backoff(options: BackoffOptions): RetryPolicy {
+  return retryPolicy({ backoff: options })!;
+}
+const draws = (r: number) => (): number => r;
+
+describe('backoffDelay', () => {
+  it('without jitter grows from initial by the multiplier per attempt, capped at max', () => {
+    const policy = backoff({ initial: 100, multiplier: 3, max: 1_000, jitter: 'none' });
+    expect([1, 2, 3, 4].map((attempt) => backoffDelay(policy, attempt, 0, draws(0.5)))).toEqual([100, 300, 900, 1_000]);
+  });
+
+  it('with a delay exactly at max, that delay', () => {
+    expect(backoffDelay(backoff({ initial: 100, multiplier: 2, max: 200, jitter: 'none' }), 2, 0, draws(0.5))).toBe(200);
+  });
+
+  it('full jitter draws uniformly in [0, the exponential delay]', () => {
+    const policy = backoff({ initial: 100, multiplier: 2, max: 10_000, jitter: 'full' });
+    expect(backoffDelay(policy, 3, 0, draws(0.25))).toBe(100);
+    expect(backoffDelay(policy, 3, 0, draws(0))).toBe(0);
+  });
+
+  it('is full jitter by default, from 50 ms doubling', () => {
+    const policy = retryPolicy({})!;
+    expect(policy).toMatchObject({ attempts: 3, initial: 50, max: 2_000, multiplier: 2, jitter: 'full', retryOn: undefined });
+    expect(backoffDelay(policy, 2, 0, draws(0.5))).toBe(50);
+  });
+
+  it('decorrelated jitter draws uniformly in [initial, 3 x the previous delay]', () => {
+    const policy = backoff({ initial: 100, max: 10_000, jitter: 'decorrelated' });
+    expect(backoffDelay(policy, 2, 400, draws(0))).toBe(100);
+    expect(backoffDelay(policy, 2, 400, draws(0.5))).toBe(650);
+    expect(backoffDelay(policy, 2, 400, draws(1))).toBe(1_200);
+  });
+
+  it('decorrelated jitter never goes below initial, even after a short delay', () => {
+    const policy = backoff({ initial: 100, max: 10_000, jitter: 'decorrelated' });
+    expect(backoffDelay(policy, 2, 10, draws(0.5))).toBe(100);
+  });
+
+  it('decorrelated jitter is capped at max', () => {
+    const policy = backoff({ initial: 100, max: 1_000, jitter: 'decorrelated' });
+    expect(backoffDelay(policy, 5, 900, draws(0.9))).toBe(1_000);
+  });
+
+  it('a zero initial delay stays zero however steep the growth', () => {
+    const policy = backoff({ initial: 0, multiplier: 1e300, max: 1_000, jitter: 'none' });
+    expect(backoffDelay(policy, 4, 0, draws(0.5))).toBe(0);
+  });
+
+  it('a growth that overflows is the cap', () => {
+    const policy = backoff({ initial: 1, multiplier: 1e300, max: 1_000, jitter: 'none' });
+    expect(backoffDelay(policy, 4, 0, draws(0.5))).toBe(1_000);
+  });
+});
+
+describe('retryPolicy', () => {
+  it('is off for undefined and false', () => {
+    expect(retryPolicy(undefined)).toBeUndefined();
+    expect(retryPolicy(false)).toBeUndefined();
+  });
+
+  it('keeps what it is given', () => {
+    const retryOn = (): boolean => true;
+    expect(retryPolicy({ attempts: 5, retryOn, backoff: { initial: 10, max: 10, multiplier: 0, jitter: 'decorrelated' } })).toMatchObject({
+      attempts: 5,
+      initial: 10,
+      max: 10,
+      multiplier: 0,
+      jitter: 'decorrelated',
+      retryOn,
+    });
+    expect(retryPolicy({ backoff: { jitter: 'none' } })!.jitter).toBe('none');
+  });
+
+  it.each([
+    ['a non-object', () => retryPolicy(3 as never, 'methods.m.retry'), 'methods.m.retry must be an options object, got 3'],
+    ['a non-object backoff', () => retryPolicy({ backoff: 3 as never }), 'retry.backoff must be an options object, got 3'],
+    ['an unknown jitter', () => retryPolicy({ backoff: { jitter: 'half' as never } }), 'retry.backoff.jitter must be one of "full", "decorrelated", "none", got "half"'],
+    ['max below initial', () => retryPolicy({ backoff: { initial: 100, max: 99 } }), 'retry.backoff.max must be >= backoff.initial (100), got 99'],
+    ['max below the default initial', () => retryPolicy({ backoff: { max: 49 } }), 'retry.backoff.max must be >= backoff.initial (50), got 49'],
+    ['initial above the default max', () => retryPolicy({ backoff: { initial: 2_001 } }), 'retry.backoff.max must be >= backoff.initial (2001), got 2000'],
+    ['a negative multiplier', () => retryPolicy({ backoff: { multiplier: -1 } }), 'retry.backoff.multiplier must be a finite number >= 0, got -1'],
+    ['attempts 0', () => retryPolicy({ attempts: 0 }), 'retry.attempts must be an integer >= 1, got 0'],
+    ['a retryOn that is not a function', () => retryPolicy({ retryOn: true as never }), 'retry.retryOn must be a function, got true'],
+    ['a retryAfter that is not a function', () => retryPolicy({ retryAfter: 5 as never }), 'retry.retryAfter must be a function, got 5'],
+  ])('refuses %s, naming the option', (_name, make, message) => {
     expect(make).toThrow(InvalidOptionError);
     expect(make).toThrow(message);
   });

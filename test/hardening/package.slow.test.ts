@@ -1,14 +1,19 @@
 /**
- * Issue 8, packaging: publint and attw are clean, and the packed tarball, installed offline into a
- * fresh project, works as ESM and as CommonJS and type-checks for a strict TypeScript consumer.
+ * Packaging: publint and attw are clean; the tarball holds the builds, their types, source maps that carry
+ * their sources, the README and the LICENSE; and, installed into an app that already has the current
+ * majors of every peer (ioredis 6, prom-client 15, @opentelemetry/api 1, TypeScript 6), it installs without
+ * ERESOLVE, works as ESM and as CommonJS, and type-checks for a strict TypeScript consumer.
+ *
+ * Offline: the peers are packed from this repository's node_modules (with what they depend on) and
+ * installed from those tarballs, with `npm install --offline`, so the test never needs the registry.
  *
  * dist/ comes from the build CI runs before the tests; when it is missing (or older than src/), the test
- * runs `npm run build` itself. About 10 s (plus about 6 s when it has to build).
+ * runs `npm run build` itself. About 20 s (plus about 6 s when it has to build).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,7 +25,8 @@ function run(command: string, args: readonly string[], cwd: string): SpawnSyncRe
   return spawnSync(command, args, {
     cwd,
     encoding: 'utf8',
-    timeout: 60_000,
+    // A hang, not a speed limit.
+    timeout: 300_000,
     env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
   });
 }
@@ -38,6 +44,41 @@ function newestIn(dir: string): number {
     newest = Math.max(newest, entry.isDirectory() ? newestIn(path) : statSync(path).mtimeMs);
   }
   return newest;
+}
+
+/**
+ * The peers an app has today, as installed here (ioredis 6 under its alias `ioredis6`), and what they
+ * depend on: packed from node_modules so that the app installs them offline.
+ */
+const PEERS = ['ioredis6', 'prom-client', '@opentelemetry/api', 'typescript'];
+
+/** `dir` (a package in node_modules) and, recursively, the packages it depends on, as Node resolves them. */
+function withDependencies(dir: string, found = new Map<string, string>()): Map<string, string> {
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+  found.set(dir, manifest.name);
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    let at = dir;
+    let resolved: string | undefined;
+    for (;;) {
+      const candidate = join(at, 'node_modules', name);
+      if (existsSync(candidate)) {
+        resolved = candidate;
+        break;
+      }
+      const up = dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+    if (resolved === undefined) throw new Error(`${manifest.name} needs ${name}, which is not installed`);
+    if (!found.has(resolved)) withDependencies(resolved, found);
+  }
+  return found;
+}
+
+/** Pack each package (from its installed directory) into `into`; the tarballs' paths, by package name. */
+function packAll(dirs: readonly string[], into: string): Record<string, string> {
+  const packed = JSON.parse(expectSuccess(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', into, ...dirs], ROOT))) as { name: string; filename: string }[];
+  return Object.fromEntries(packed.map((p) => [p.name, `file:${join(into, p.filename)}`]));
 }
 
 const CONSUMER_ESM = `
@@ -83,10 +124,12 @@ export const result: Promise<number> = pool.run((client) => client.id, options);
 void pool.run((client) => client.id, { strategy: 'fastest' });
 `;
 
-describe('packaging (issue 8)', () => {
+describe('packaging', () => {
   let work: string;
   let app: string;
   let tarballFiles: string[];
+  let tarball: string;
+  let install: SpawnSyncReturns<string>;
 
   beforeAll(() => {
     const dist = join(ROOT, 'dist/esm/index.js');
@@ -97,15 +140,29 @@ describe('packaging (issue 8)', () => {
     work = mkdtempSync(join(tmpdir(), 'clientpool-package-'));
     const packed = JSON.parse(expectSuccess(run('npm', ['pack', '--json', '--pack-destination', work], ROOT))) as { filename: string; files: { path: string }[] }[];
     tarballFiles = packed[0]!.files.map((f) => f.path);
+    tarball = join(work, packed[0]!.filename);
+    // An app that already has the current peers...
+    const peers = join(work, 'peers');
+    expectSuccess(run('mkdir', [peers, join(work, 'app')], work));
+    const dependencies = packAll([...new Set(PEERS.flatMap((peer) => [...withDependencies(join(ROOT, 'node_modules', peer)).keys()]))], peers);
     app = join(work, 'app');
-    expectSuccess(run('mkdir', [app], work));
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    // The package has no runtime dependency (its peers are optional): nothing to fetch.
-    expectSuccess(run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(work, packed[0]!.filename)], app));
-  }, 60_000);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies }));
+    expectSuccess(run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app));
+    // ...installs clientpool: its only dependencies are the (optional) peers, which are there.
+    install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], app);
+  }, 600_000);
 
   afterAll(() => {
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('installs without ERESOLVE into an app that has ioredis 6, prom-client 15, @opentelemetry/api 1 and TypeScript 6', () => {
+    expect(install.stderr).not.toMatch(/ERESOLVE/);
+    expectSuccess(install);
+    const versions = Object.fromEntries(
+      ['ioredis', 'prom-client', '@opentelemetry/api', 'typescript', 'clientpool'].map((name) => [name, (JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version.split('.')[0]]),
+    );
+    expect(versions).toEqual({ ioredis: '6', 'prom-client': '15', '@opentelemetry/api': '1', typescript: '6', clientpool: '0' });
   });
 
   it('publint is clean, warnings included', () => {
@@ -117,10 +174,35 @@ describe('packaging (issue 8)', () => {
     expectSuccess(run(join(BIN, 'attw'), ['--pack', '.', '--profile', 'node16'], ROOT));
   }, 30_000);
 
-  it('the tarball holds the ESM and CJS builds, their types and the README, and no sources or tests', () => {
-    expect(tarballFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json']));
+  it('the tarball holds the ESM and CJS builds, their types, the README and the LICENSE, and no sources or tests', () => {
+    expect(tarballFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json']));
     expect(tarballFiles.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md' && f !== 'LICENSE')).toEqual([]);
     expect(tarballFiles.filter((f) => /\.test\.|(^|\/)test\//.test(f))).toEqual([]);
+  });
+
+  it('every source map in the tarball carries the sources it maps (src/ is not shipped); no declaration maps', () => {
+    const maps = tarballFiles.filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    expect(maps.filter((f) => f.endsWith('.d.ts.map'))).toEqual([]);
+    const incomplete = maps.filter((f) => {
+      const map = JSON.parse(readFileSync(join(app, 'node_modules/clientpool', f), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      return map.sourcesContent?.length !== map.sources.length || map.sourcesContent.some((content) => typeof content !== 'string' || content.length === 0);
+    });
+    expect(incomplete).toEqual([]);
+    // And every .js file that names a map has it.
+    const js = tarballFiles.filter((f) => f.endsWith('.js') && !f.endsWith('.d.ts'));
+    expect(js.filter((f) => readFileSync(join(app, 'node_modules/clientpool', f), 'utf8').includes('sourceMappingURL=') && !tarballFiles.includes(`${f}.map`))).toEqual([]);
+  });
+
+  it('package.json links to the repository, its home page and its issues, and names the MIT licence', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/clientpool/package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      license: 'MIT',
+      repository: { type: 'git', url: 'git+https://github.com/clientpool/clientpool.git' },
+      homepage: 'https://github.com/clientpool/clientpool#readme',
+      bugs: { url: 'https://github.com/clientpool/clientpool/issues' },
+    });
+    expect(readFileSync(join(app, 'node_modules/clientpool/LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the clientpool authors\n/);
   });
 
   it('installed offline, it imports as ESM: a pool runs a call', () => {

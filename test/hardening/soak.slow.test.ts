@@ -1,22 +1,20 @@
 /**
- * Issue 8, soak: many calls through the full stack in a child process (test/hardening/fixtures/soak.ts,
- * run with `node --expose-gc --import tsx`), which reports its heap after GC at every tenth of the run,
- * the listeners on the shared caller signal, and what is left after `close()`.
+ * Soak: many calls through the full stack in a child process (test/hardening/fixtures/soak.ts, run with
+ * `node --expose-gc --import tsx`), which reports its heap after GC at every tenth of the run, the
+ * listeners on the shared caller signal, and what is left after `close()`.
  *
- * Size: SOAK_CALLS, default 1 000 000: what CI runs, 22 to 24 s on the 2-core CI machine. The full soak,
- * 10 000 000 calls, takes about 5.5 minutes here: run the fixture directly (see its header) or set
- * SOAK_CALLS=10000000 SOAK_SECONDS=600 for this file. SOAK_SECONDS caps each tenth of the run at a tenth
- * of it (default 50 here, so that the file stays under 60 s); the test fails rather than pass on a
- * shorter run than the one it names.
+ * Size: SOAK_CALLS, default 1 000 000: 22 to 24 s on a quiet 2-core machine, several times that on a busy
+ * one. The run is bounded by its count of calls, never by time, so a busy machine makes it longer, not
+ * different; the only time limit is the one that stops a hang (SOAK_TIMEOUT_SECONDS, default 900). The
+ * full soak, 10 000 000 calls, takes about 5.5 minutes on a quiet machine: run the fixture directly (see
+ * its header) or set SOAK_CALLS=10000000 SOAK_TIMEOUT_SECONDS=3600 for this file.
  */
 import { spawn } from 'node:child_process';
-import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ClientPool } from '../../src/index.js';
 
 const SOAK_CALLS = Number(process.env['SOAK_CALLS'] ?? 1_000_000);
-const SOAK_SECONDS = Number(process.env['SOAK_SECONDS'] ?? 50);
+const SOAK_TIMEOUT_SECONDS = Number(process.env['SOAK_TIMEOUT_SECONDS'] ?? 900);
 const SCRIPT = fileURLToPath(new URL('fixtures/soak.ts', import.meta.url));
 /** Heap growth allowed between the 10 % mark and the end, after GC with nothing in flight. */
 const MAX_HEAP_GROWTH = 5 * 1024 * 1024;
@@ -41,14 +39,15 @@ interface SoakReport {
 function runSoak(): Promise<SoakReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT], {
-      env: { ...process.env, SOAK_CALLS: String(SOAK_CALLS), SOAK_SECONDS: String(SOAK_SECONDS) },
+      // No time cap on the rounds: the run ends at its count.
+      env: { ...process.env, SOAK_CALLS: String(SOAK_CALLS), SOAK_SECONDS: 'Infinity' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (SOAK_SECONDS + 8) * 1_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), SOAK_TIMEOUT_SECONDS * 1_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -61,7 +60,7 @@ function runSoak(): Promise<SoakReport> {
 
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(2);
 
-describe(`soak (issue 8): ${SOAK_CALLS} calls through the full stack (CI runs 1 000 000; SOAK_CALLS=10000000 for the full soak)`, () => {
+describe(`soak: ${SOAK_CALLS} calls through the full stack (CI runs 1 000 000; SOAK_CALLS=10000000 for the full soak)`, () => {
   let report: SoakReport;
   beforeAll(async () => {
     report = await runSoak();
@@ -71,7 +70,7 @@ describe(`soak (issue 8): ${SOAK_CALLS} calls through the full stack (CI runs 1 
         `heap after GC at each tenth (MB): ${heap}; listeners on the shared signal at each tenth: ${report.samples.map((s) => s.listeners).join(' ')} ` +
         `(max ${report.maxListeners} mid-run, ${report.lost} calls never answered); outcomes ${JSON.stringify(report.outcomes)}; after close: ${JSON.stringify(report.resourcesAfterClose)}`,
     );
-  }, (SOAK_SECONDS + 10) * 1_000);
+  }, (SOAK_TIMEOUT_SECONDS + 10) * 1_000);
 
   it('runs the stated number of calls; every attempt is counted once by the pool and by Prometheus', () => {
     expect(report.calls).toBe(SOAK_CALLS);
@@ -101,30 +100,15 @@ describe(`soak (issue 8): ${SOAK_CALLS} calls through the full stack (CI runs 1 
   });
 
   it('listeners on the shared caller signal are bounded by the calls in flight (two per attempt at most)', () => {
-    // Mid-run: the pool's own listener per call (retry) and per attempt (timeout forwarding). The
-    // listeners the bug below leaves behind are added on top; they are bounded by the calls never answered.
+    // Mid-run: the pool's own listener per call (retry) and per attempt (timeout forwarding), and those of
+    // calls never answered until the loop turns.
     expect(report.maxListeners).toBeLessThanOrEqual(2 * 256 + report.lost);
   });
 
-  // Regression test (a bug this suite found, now fixed). A call with a caller signal and a timeout whose function
-  // never settles (it ignores its signal) leaves #guarded's `forward` listener on the caller's signal
-  // for ever: #guarded removes it only when the chain settles, and the timeout rejects the call without
-  // cleaning up. Over a soak the listeners on a shared signal grow with such calls, and each keeps its
-  // call (client, options, closures) alive.
+  // A call with a caller signal and a timeout, whose function never settles (it ignores its signal), must
+  // not leave a listener on the caller's signal: over a soak such listeners would grow with the calls never
+  // answered, each keeping its call alive. (test/pipeline/abort.test.ts pins the single call.)
   it('no listener is left on the shared caller signal once nothing is in flight (soak)', () => {
-    // Before the fix: the counts grow round after round, by the calls never answered.
     expect(report.samples.map((s) => s.listeners)).toEqual(report.samples.map(() => 0));
-  });
-
-  it('a timed-out call whose function never settles leaves no listener on the caller signal', async () => {
-    const pool = new ClientPool<{ readonly id: string }>({ timeout: 5, breaker: false });
-    pool.add({ id: 'a' });
-    const shared = new AbortController().signal;
-    const error = await pool.run(() => new Promise(() => undefined), { signal: shared }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ERR_TIMEOUT' });
-    // The shared listener stays until the loop turns (for the next call on the signal), then goes.
-    // Before the fix: one listener (#guarded's `forward`) remained, for ever.
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
   });
 });

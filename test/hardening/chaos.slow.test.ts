@@ -1,11 +1,13 @@
 /**
- * Issue 8, chaos with real processes: four upstream HTTP servers (test/hardening/fixtures/upstream.mjs)
+ * Chaos with real processes: four upstream HTTP servers (test/hardening/fixtures/upstream.mjs)
  * as child processes on 127.0.0.1, an undici Pool per upstream in a ClientPool with retry and a
  * breaker. Mid-run one upstream is killed with SIGKILL and later restarted on the same port.
  *
  * Every call had three healthy alternatives, so every call must succeed; the dead upstream's breaker
  * opens and, once it is back, closes; and `pool.close()` closes the undici pools through the close
- * hooks, leaving no socket and no timer. Loopback only, bounded: about 3 000 calls, a few seconds.
+ * hooks, leaving no socket and no timer. Loopback only, bounded: about 3 000 calls, a few seconds on a
+ * quiet machine. Every phase ends at a count of calls or an event, never at a time; the waits' deadlines
+ * and the calls' timeout only stop a hang, and are far above what a busy machine needs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +21,8 @@ const UPSTREAM = fileURLToPath(new URL('fixtures/upstream.mjs', import.meta.url)
 const CONCURRENCY = 16;
 /** Calls in each phase: healthy, after the kill, after the restart. */
 const PHASE_CALLS = 1_000;
+/** How long a wait may take before it counts as a hang: minutes, where a quiet machine needs a second. */
+const HANG_MS = 120_000;
 
 interface Upstream {
   readonly name: string;
@@ -34,7 +38,7 @@ async function startUpstream(name: string, port = 0): Promise<Upstream> {
   children.add(child);
   child.once('exit', () => children.delete(child));
   const lines = createInterface({ input: child.stdout });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   try {
     const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
     if (line === undefined) throw new Error(`upstream ${name} exited before listening`);
@@ -46,8 +50,8 @@ async function startUpstream(name: string, port = 0): Promise<Upstream> {
   }
 }
 
-/** Wait until `condition` holds, polling; fail after `ms`. */
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+/** Wait until `condition` holds, polling; fail after `ms` (a hang). */
+async function until(condition: () => boolean, what: string, ms = HANG_MS): Promise<void> {
   const deadline = performance.now() + ms;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -57,7 +61,7 @@ async function until(condition: () => boolean, ms: number, what: string): Promis
 
 const countOf = (type: string): number => process.getActiveResourcesInfo().filter((t) => t === type).length;
 
-describe('chaos with real processes (issue 8)', () => {
+describe('chaos with real processes', () => {
   afterAll(async () => {
     // Our own children only, by their handle.
     for (const child of children) child.kill('SIGKILL');
@@ -75,7 +79,9 @@ describe('chaos with real processes (issue 8)', () => {
       // A budget that allows a retry per call: every call has a healthy alternative to go to.
       retry: { attempts: 3, backoff: { initial: 0, max: 10 } },
       retryBudget: { ratio: 1, reserve: 100 },
-      timeout: 2_000,
+      // Only for a hang: a killed upstream refuses or resets at once, and a healthy one answering slowly
+      // on a busy machine must not count as failing (the test expects no other breaker to move).
+      timeout: 60_000,
     });
     for (const [name, client] of pools) pool.add(client, { name, close: (c) => c.close() });
     const changes: StateChange[] = [];
@@ -107,7 +113,7 @@ describe('chaos with real processes (issue 8)', () => {
     const workers = Array.from({ length: CONCURRENCY }, worker);
 
     // Phase 1: all healthy.
-    await until(() => done >= PHASE_CALLS, 10_000, 'the healthy phase');
+    await until(() => done >= PHASE_CALLS, 'the healthy phase');
     const b = upstreams[1]!;
     expect(answeredBy.get('b')).toBeGreaterThan(0);
 
@@ -115,17 +121,17 @@ describe('chaos with real processes (issue 8)', () => {
     const killedAt = done;
     b.child.kill('SIGKILL');
     await once(b.child, 'exit');
-    await until(() => changes.some((c) => c.client === 'b' && c.to.kind === 'open'), 5_000, "b's breaker to open");
-    await until(() => done >= killedAt + PHASE_CALLS, 10_000, 'the phase without b');
+    await until(() => changes.some((c) => c.client === 'b' && c.to.kind === 'open'), "b's breaker to open");
+    await until(() => done >= killedAt + PHASE_CALLS, 'the phase without b');
     const answeredByBBeforeRestart = answeredBy.get('b') ?? 0;
 
     // Phase 3: b comes back on the same port; after its cooldown a probe succeeds and closes the circuit.
     const restarted = await startUpstream('b', b.port);
     expect(restarted.port).toBe(b.port);
     const restartedAt = changes.length;
-    await until(() => changes.slice(restartedAt).some((c) => c.client === 'b' && c.to.kind === 'closed'), 5_000, "b's breaker to close");
+    await until(() => changes.slice(restartedAt).some((c) => c.client === 'b' && c.to.kind === 'closed'), "b's breaker to close");
     const closedAt = done;
-    await until(() => done >= closedAt + PHASE_CALLS, 10_000, 'the phase after the restart');
+    await until(() => done >= closedAt + PHASE_CALLS, 'the phase after the restart');
 
     isStopping = true;
     await Promise.all(workers);
@@ -157,5 +163,5 @@ describe('chaos with real processes (issue 8)', () => {
     expect(countOf('TCPSocketWrap')).toBe(socketsBefore);
     expect(countOf('Timeout')).toBeLessThanOrEqual(timersBefore);
     console.info(`chaos: ${done} calls, answered ${JSON.stringify(Object.fromEntries(answeredBy))}, b: ${bMoves.join(', ')}`);
-  }, 20_000);
+  }, 600_000);
 });

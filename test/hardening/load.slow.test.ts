@@ -1,5 +1,5 @@
 /**
- * Issue 8, load: a million calls, up to ten thousand in flight, over twenty clients with seeded random
+ * Load: a million calls, up to ten thousand in flight, over twenty clients with seeded random
  * failures, latencies, timeouts, caller aborts, an outage and a client that ignores its signal. Nothing
  * may leak, be miscounted or settle twice, and the Prometheus adapter must agree with the pool.
  *
@@ -9,8 +9,9 @@
  * every microtask in between. Client latency therefore costs no real time and no timer.
  *
  * Size: CALLS = 1 000 000 x HARDENING_SCALE (default 1: CI runs the full million, 10 000 callers in
- * flight, about 1 400 simulated ms). Measured on the 2-core CI machine: 9 to 10 s. `HARDENING_SCALE=0.1`
- * gives a 100 000-call run (about 1 s) for a quick local check.
+ * flight, about 1 400 simulated ms). Measured on a quiet 2-core machine: 10 to 25 s of real time, several
+ * times that on a busy one; nothing here depends on it (the test's timeout only stops a hang).
+ * `HARDENING_SCALE=0.1` gives a 100 000-call run (about 1 s) for a quick local check.
  */
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -89,7 +90,7 @@ async function scrapeByClient(registry: Registry, name: string): Promise<Map<str
   return byClient;
 }
 
-describe('load (issue 8)', () => {
+describe('load', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     vi.setSystemTime(0);
@@ -284,5 +285,6 @@ describe('load (issue 8)', () => {
         `${simulatedMs} simulated ms, ${seconds} s real; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`,
     );
     expect(maxPending).toBe(CONCURRENCY);
-  }, 60_000);
+    // A bound on a hang, not on speed: the simulated run has the same length on any machine.
+  }, 900_000);
 });

@@ -1,0 +1,175 @@
+// What the generated wrapper does at run time and what it leaves out, on the fixtures in
+// fixtures/wrapping.ts: the generated source is compiled strictly, then loaded and called.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generate, type GenerateOptions } from '../../src/codegen/generate.js';
+import { ClientPool, type Call } from '../../src/index.js';
+import { Ai, Counter, Emitting, GetObjectCommand, Http, S3, Store } from './fixtures/wrapping.js';
+import { diagnosticsOf, FIXTURES, GOLDEN, POOL_IMPORT, REPO } from './helpers.js';
+
+const base = { source: `${FIXTURES}/wrapping.ts`, importFrom: POOL_IMPORT, cwd: REPO } as const;
+const options = (type: string, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({
+  ...base,
+  type,
+  wrapper: `Multi${type}`,
+  out: `${GOLDEN}/multi-${type.toLowerCase()}.ts`,
+  ...extra,
+});
+
+const generated = {
+  counter: generate(options('Counter')),
+  ai: generate(options('Ai')),
+  emitting: generate(options('Emitting')),
+  http: generate(options('Http')),
+  s3: generate(options('S3')),
+  store: generate(options('Store')),
+};
+
+const dir = mkdtempSync(path.join(tmpdir(), 'clientpool-codegen-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Write a generated file and import it (it imports only types, so it runs from anywhere). */
+async function load<M>(name: string, code: string): Promise<M> {
+  const file = path.join(dir, `${name}.ts`);
+  writeFileSync(file, code);
+  return (await import(pathToFileURL(file).href)) as M;
+}
+
+/** A pool of one client that records each call's label. */
+function poolOf<T extends object>(client: T): { pool: ClientPool<T>; labels: string[] } {
+  const labels: string[] = [];
+  const pool = new ClientPool<T>();
+  pool.add(client, { name: 'only' });
+  pool.use({ name: 'labels', execute: (call: Call<T>, next) => (labels.push(call.method), next(call)) });
+  return { pool, labels };
+}
+
+type Wrapper<T> = new (pool: ClientPool<T>) => Record<string, unknown>;
+
+describe('generated wrappers on the fixtures', () => {
+  it('compile under strict settings, and typed uses of them compile (generics kept through a fallback)', () => {
+    const usage = [
+      `import { MultiStore } from './multi-store.js';`,
+      `import { MultiAi } from './multi-ai.js';`,
+      `import { MultiCounter } from './multi-counter.js';`,
+      `interface Foo { readonly foo: number }`,
+      `export async function use(store: MultiStore, ai: MultiAi, counter: MultiCounter): Promise<number> {`,
+      `  const found: Foo | undefined = await store.get<Foo>({ key: 'k' });`,
+      `  const text: string = await ai.chat.completions.create({ model: 'm' });`,
+      `  const n: number = await counter.page('k');`,
+      `  return (found?.foo ?? 0) + text.length + n + (await counter.with({ timeout: 100 }).count('k'));`,
+      `}`,
+    ].join('\n');
+    const files = Object.fromEntries(Object.entries(generated).map(([name, result]) => [`${GOLDEN}/multi-${name}.ts`, result.code]));
+    expect(diagnosticsOf({ ...files, [`${GOLDEN}/usage.ts`]: usage })).toEqual([]);
+  });
+
+  it('passes arguments on exactly as given: an omitted optional argument is not sent as undefined', async () => {
+    const { MultiCounter } = await load<{ MultiCounter: Wrapper<Counter> }>('counter', generated.counter.code);
+    const { pool } = poolOf(new Counter());
+    const wrapper = new MultiCounter(pool) as unknown as { count(key: string): Promise<number>; page(key: string, limit?: number): Promise<number> };
+    expect(await wrapper.count('k')).toBe(1);
+    expect(await wrapper.page('k')).toBe(1);
+    expect(await wrapper.page('k', 5)).toBe(2);
+    expect(generated.counter.code).toContain('page(...args: [key: string, limit?: number, offset?: number]): Promise<number> {');
+  });
+
+  it('drops callbacks: an optional callback parameter disappears, a callback-only method is left out', () => {
+    expect(generated.counter.code).toContain('count(key: string): Promise<number> {');
+    expect(generated.counter.skipped).toEqual([{ path: 'legacy', reason: 'callback style' }]);
+    expect(generated.counter.code).toContain('// - callback style: legacy');
+  });
+
+  it('wraps nested resources: wrapper.chat.completions.create runs through the pool labelled chat.completions.create', async () => {
+    const { MultiAi } = await load<{ MultiAi: Wrapper<Ai> }>('ai', generated.ai.code);
+    const { pool, labels } = poolOf(new Ai());
+    const wrapper = new MultiAi(pool) as unknown as { chat: { completions: { create(body: { model: string }): Promise<string> } }; ping(): Promise<void> };
+    expect(await wrapper.chat.completions.create({ model: 'gpt' })).toBe('completion from gpt');
+    await wrapper.ping();
+    expect(labels).toEqual(['chat.completions.create', 'ping']);
+    expect(wrapper.chat).toBe(wrapper.chat); // made once, on first use
+    expect(generated.ai.wrapped).toEqual(['ping', 'chat.completions.create']);
+    expect(generated.ai.code).toContain('export class MultiAiChatCompletions {');
+  });
+
+  it('labels each nested segment in the label style', () => {
+    const snake = generate(options('Ai', { source: `${FIXTURES}/wrapping.ts`, include: ['create'] }));
+    expect(snake.code).toContain("this.#runOptions('chat.completions.create')");
+    expect(snake.wrapped).toEqual(['chat.completions.create']);
+  });
+
+  it('leaves out EventEmitter, lifecycle and stream methods by default, and says so in the header', () => {
+    const { wrapped, skipped, code } = generated.emitting;
+    expect(wrapped).toEqual(['fetch']);
+    const reasons = Object.fromEntries(skipped.map((member) => [member.path, member.reason]));
+    expect(reasons).toMatchObject({ close: 'lifecycle', on: 'event emitter', emit: 'event emitter', tail: 'returns a stream or event source' });
+    expect(code).toMatch(/^\/\/ Wraps 1 method; leaves out \d+:$/m);
+    expect(code).toMatch(/^\/\/ - lifecycle: close$/m);
+    expect(code).toMatch(/^\/\/ - event emitter: .*\bon\b/m);
+  });
+
+  it('keeps methods inherited from EventEmitter, with their parameter names, when included by name (Node types loaded)', () => {
+    const { wrapped, code } = generate(options('Emitting', { include: ['on', 'fetch'] }));
+    expect(wrapped).toEqual(['fetch', 'on']);
+    expect(code).toMatch(/^ {2}on<K>\(eventName: string \| symbol, listener: \(\.\.\.args: any\[\]\) => void\): Promise<Emitting> \{$/m);
+  });
+
+  it('applies --include and --exclude globs, --exclude winning', () => {
+    const { wrapped, skipped } = generate(options('Emitting', { include: ['*', 'on'], exclude: ['fe*'] }));
+    expect(wrapped).toEqual(['on']);
+    expect(skipped).toContainEqual({ path: 'fetch', reason: 'excluded by --exclude' });
+  });
+
+  it('passes the attempt signal into an options object unless the caller gave one, and creates { signal } when absent', async () => {
+    const { MultiHttp } = await load<{ MultiHttp: Wrapper<Http> }>('http', generated.http.code);
+    const { pool } = poolOf(new Http());
+    const wrapper = new MultiHttp(pool) as unknown as {
+      request(options: { path: string; signal?: AbortSignal }): Promise<string>;
+      status(path: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+    };
+    expect(await wrapper.request({ path: '/' })).toBe('attempt');
+    const caller = new AbortController();
+    caller.abort('caller');
+    const given = { path: '/', signal: caller.signal };
+    await expect(wrapper.request(given)).resolves.toBe('caller');
+    expect(await wrapper.status('/')).toBe(true);
+    expect(generated.http.code).toContain('client.request(...withSignal(args, 0, call.signal, false))');
+  });
+
+  it('reaches per-call run options through with(): timeout, signal and strategy apply to every call of the copy', async () => {
+    const { MultiCounter } = await load<{ MultiCounter: Wrapper<Counter> }>('counter-with', generated.counter.code);
+    const { pool } = poolOf(new Counter());
+    const seen: unknown[] = [];
+    pool.use({ name: 'options', execute: (call: Call<Counter>, next) => (seen.push(call.options), next(call)) });
+    interface Counting {
+      with(options: object): Counting;
+      count(key: string): Promise<number>;
+    }
+    const wrapper = new MultiCounter(pool) as unknown as Counting;
+    await wrapper.with({ timeout: 1_000, key: 'a' }).with({ key: 'b' }).count('k');
+    expect(seen).toEqual([{ timeout: 1_000, key: 'b', method: 'count' }]);
+  });
+
+  it('labels send(command) by the command class name', async () => {
+    const { MultiS3 } = await load<{ MultiS3: Wrapper<S3> }>('s3', generated.s3.code);
+    const { pool, labels } = poolOf(new S3());
+    const wrapper = new MultiS3(pool) as unknown as { send(command: object): Promise<string> };
+    expect(await wrapper.send(new GetObjectCommand('k'))).toBe('GetObjectCommand');
+    await wrapper.send({});
+    expect(labels).toEqual(['get_object_command', 'send']);
+    const asIs = generate(options('S3', { label: 'as-is' }));
+    expect(asIs.code).toContain('return prefix + name;');
+    expect(generate(options('S3', { commandMethods: [] })).code).not.toContain('commandLabel');
+  });
+
+  it('falls back to the client type for an unnameable parameter, keeping the method generic', () => {
+    expect(generated.store.code).toContain(
+      "get<T>(hidden: Parameters<Store['get']>[0]): Promise<Awaited<T | undefined>> {\n    return this.pool.run((client) => client.get<T>(hidden), this.#runOptions('get'));",
+    );
+    expect(Store).toBeDefined();
+    expect(Emitting).toBeDefined();
+  });
+});

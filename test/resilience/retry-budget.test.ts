@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../src/errors.js';
+import { RetryBudget } from '../../src/resilience/retry-budget.js';
+
+describe('RetryBudget', () => {
+  it('starts with reserve tokens: 10 by default, and deposits 0.1 per call', () => {
+    const budget = new RetryBudget();
+    expect(budget).toMatchObject({ ratio: 0.1, reserve: 10, balance: 10, refused: 0 });
+  });
+
+  it('a quiet period banks no more than reserve: the balance is capped', () => {
+    const budget = new RetryBudget({ ratio: 0.5, reserve: 3 });
+    for (let i = 0; i < 100; i++) budget.deposit();
+    expect(budget.balance).toBe(3);
+    const granted = [1, 2, 3, 4].map(() => budget.tryWithdraw());
+    expect(granted).toEqual([true, true, true, false]);
+  });
+
+  it('each call deposits ratio of a token, each extra attempt withdraws one', () => {
+    const budget = new RetryBudget({ ratio: 0.5, reserve: 3 });
+    expect(budget.tryWithdraw()).toBe(true);
+    expect(budget.balance).toBe(2);
+    budget.deposit();
+    expect(budget.balance).toBe(2.5);
+  });
+
+  it('a balance of exactly one token grants one attempt; less grants none and counts the refusal', () => {
+    const budget = new RetryBudget({ ratio: 0.25, reserve: 1 });
+    expect(budget.tryWithdraw()).toBe(true);
+    expect(budget.balance).toBe(0);
+    budget.deposit();
+    budget.deposit();
+    budget.deposit();
+    expect(budget.tryWithdraw()).toBe(false);
+    expect(budget.tryWithdraw()).toBe(false);
+    expect(budget.refused).toBe(2);
+    expect(budget.balance).toBe(0.75);
+    budget.deposit();
+    expect(budget.tryWithdraw()).toBe(true);
+    expect(budget.refused).toBe(2);
+  });
+
+  it('a reserve of 0 and a ratio of 0 grant nothing', () => {
+    const budget = new RetryBudget({ ratio: 0, reserve: 0 });
+    budget.deposit();
+    expect(budget.tryWithdraw()).toBe(false);
+  });
+
+  it('validates its options, naming them', () => {
+    expect(() => new RetryBudget(null as never)).toThrow(InvalidOptionError);
+    expect(() => new RetryBudget({ ratio: -0.1 })).toThrow(/retryBudget\.ratio must be a finite number >= 0, got -0.1/);
+    expect(() => new RetryBudget({ reserve: Number.NaN })).toThrow(/retryBudget\.reserve must be a finite number >= 0, got NaN/);
+  });
+});
