@@ -1,24 +1,12 @@
 /* eslint-disable @typescript-eslint/no-misused-promises -- async callbacks where void ones are due: the misuse under test */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClientPool, hasErrorCode, type Breaker } from '../../src/index.js';
+import { unhandledDuring } from '../helpers/unhandled.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Unhandled rejections seen while `body` runs and a few turns after. */
-async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown): number => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await body();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
-}
 
 /** Process warnings emitted from now on: their text and code. */
 function recordWarnings(): { text: string; code: string | undefined }[] {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallbackError, ClientPool, hasErrorCode, InvalidOptionError, isClientPoolError, type Balancer, type Middleware } from '../../src/index.js';
+import { unhandledDuring } from '../helpers/unhandled.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -9,19 +10,6 @@ afterEach(() => {
 const a = { id: 'a' };
 const b = { id: 'b' };
 
-/** Unhandled rejections seen while `body` runs and a few turns after. */
-async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown): number => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await body();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
-}
 
 let warnings: unknown[] = [];
 function quietWarnings(): void {

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ClientCallError, ClientPool, hasErrorCode, type MiddlewareFunction } from '../../src/index.js';
+import { unhandledDuring } from '../helpers/unhandled.js';
 
 type Client = { get(): Promise<string> };
 const failing: Client = { get: () => Promise.reject(new Error('upstream 503')) };
 
-/** Unhandled rejections seen while `body` runs and a few turns after. */
-async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown): number => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await body();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
-}
 
 /** The caller's error and what was left unhandled, for a pool whose one middleware is `middleware`. */
 async function runThrough(middleware: MiddlewareFunction<Client>): Promise<{ error: unknown; unhandled: unknown[]; inFlight: number }> {
