@@ -62,9 +62,13 @@ export class Member<T> implements PoolMember<T> {
   pausedUntil = Number.NEGATIVE_INFINITY;
   /** Failing active health checks: out of the rotation until it passes enough of them. */
   isDown = false;
-  /** Slow start: clock time it started to come back, and when it takes its full share; -Infinity when not warming. */
+  /**
+   * Slow start: whether it is coming back, since when, and until when it takes less than its full share.
+   * (A flag, not a sentinel time: a clock may read below 0, and the flag is what every pick reads.)
+   */
+  isWarming = false;
   warmingSince = 0;
-  warmUntil = Number.NEGATIVE_INFINITY;
+  warmUntil = 0;
   /** Position in the roster's list of all members (for panic routing). */
   allIndex = -1;
   inFlight = 0;

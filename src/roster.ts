@@ -23,7 +23,7 @@ export type PickResult<T> =
 
 const WAIT = Object.freeze({ kind: 'wait' as const });
 
-/** A member's `pausedUntil` or `warmUntil` when it is not paused or warming (a clock may read below 0). */
+/** A member's `pausedUntil` when it is not paused (not 0: a clock may read below 0). */
 const NONE = Number.NEGATIVE_INFINITY;
 
 /** Called when a member's circuit state changed. */
@@ -210,7 +210,7 @@ export class Roster<T> {
         // in-flight) may keep returning the same one, so look for another directly, O(n) on this path only.
         member = leastBusyExcept(ready, avoid) ?? member;
       }
-      if (member.warmUntil !== NONE && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
+      if (member.isWarming && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
       if (admission === false) {
         this.afterBreaker(member);
@@ -349,6 +349,7 @@ export class Roster<T> {
     const window = this.#policy.slowStartWindow;
     if (window <= 0) return;
     const now = this.#clock.now();
+    member.isWarming = true;
     member.warmingSince = now;
     member.warmUntil = now + window;
   }
@@ -357,7 +358,7 @@ export class Roster<T> {
   #admitWarming(member: Member<T>): boolean {
     const now = this.#clock.now();
     if (now >= member.warmUntil) {
-      member.warmUntil = NONE;
+      member.isWarming = false;
       return true;
     }
     const share = Math.max(this.#policy.slowStartMinShare, (now - member.warmingSince) / this.#policy.slowStartWindow);
@@ -405,11 +406,18 @@ export class Roster<T> {
       return new CallbackError('the balancer\'s pick()', 'threw', error);
     }
     if (member === undefined || member !== picked || member.placement !== 'ready') {
-      // An async pick() (a promise is no member): its rejection must not go unhandled.
-      onRejected(picked, (error) => this.#warn('the balancer\'s pick()', error));
+      this.#reportRejection(picked);
       return new CallbackError('the balancer\'s pick()', 'returned something that is not one of the ready members it was given');
     }
     return member;
+  }
+
+  /**
+   * An async pick() (a promise is no member): its rejection must not go unhandled. A method of its own, so
+   * that the closure is not in #pick (a closure there would allocate a context on every pick).
+   */
+  #reportRejection(picked: unknown): void {
+    onRejected(picked, (error) => this.#warn('the balancer\'s pick()', error));
   }
 
   #wait(member: Member<T>, placement: 'cooling' | 'throttled', until: number): void {
