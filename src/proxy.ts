@@ -36,13 +36,15 @@ export interface ProxyOptions<T, Include extends string = never, Exclude extends
    */
   readonly label?: LabelStyle | ((method: string) => string);
   /**
-   * Methods to proxy although a default exclusion leaves them out (`['quit']`): by name, anywhere, or by
-   * dotted path. Excluded by default: lifecycle (`close`, `quit`, `disconnect`...), `EventEmitter` and
-   * stream or connection-state methods (`subscribe`, `multi`, `watch`...): see `default-exclusions`.
+   * Methods to proxy although a default exclusion leaves them out (`['quit']`, `['watch*']`): by name,
+   * anywhere, by dotted path or by glob (`*` within a segment, `**` across, `?` one character). Excluded by
+   * default: lifecycle (`close`, `quit`, `disconnect`...), `EventEmitter` and stream or connection-state
+   * methods (`subscribe`, `multi`, `watch*`, `create*Filter`...): see `default-exclusions`. `toJSON` and the
+   * members of `Object.prototype` (`toString`...) come back only when named without a wildcard.
    * @default []
    */
   readonly include?: readonly Include[];
-  /** Methods or resources to leave out, by name (anywhere) or dotted path; wins over `include`. @default [] */
+  /** Methods or resources to leave out, by name (anywhere), dotted path or glob (`flush*`); wins over `include`. @default [] */
   readonly exclude?: readonly Exclude[];
   /**
    * Run options per method, by its dotted path: `{ getBlock: { timeout: 5_000 } }`. (The pool's own
@@ -126,9 +128,10 @@ export function createProxy<T, Include extends string = never, Exclude extends s
 function resourceNode<T>(context: ProxyContext<T>, path: readonly string[]): object {
   const cache = new Map<string, unknown>();
   return new Proxy(Object.freeze({}), {
-    get(_target, property) {
+    get(target, property) {
       // Symbols (inspection, iteration) and `then` (so that the proxy is not mistaken for a promise) are not members.
       if (typeof property !== 'string' || property === 'then') return undefined;
+      if (isBuiltIn(context, path, property)) return builtIn(target, property);
       const cached = cache.get(property);
       if (cached !== undefined) return cached;
       const member = memberOf(context, path, property);
@@ -138,6 +141,30 @@ function resourceNode<T>(context: ProxyContext<T>, path: readonly string[]): obj
     },
     set: refuseAssignment(path),
   });
+}
+
+/** What a proxy's string conversion gives: `${proxy}`, `String(proxy)`. */
+const PROXY_STRING = '[clientpool proxy]';
+
+/** `toJSON` and the members of `Object.prototype`: a proxy's own, never the client's, unless included by name. */
+const BUILT_IN_NAMES: ReadonlySet<string> = new Set(['toJSON', ...Object.getOwnPropertyNames(Object.prototype)]);
+
+function isBuiltIn<T>(context: ProxyContext<T>, path: readonly string[], name: string): boolean {
+  return BUILT_IN_NAMES.has(name) && !context.filter.includesLiterally(name, [...path, name].join('.'));
+}
+
+const proxyToString = (): string => PROXY_STRING;
+const proxyToJSON = (): object => ({});
+
+/**
+ * A built-in member of a proxy node: `toString` gives '[clientpool proxy]', `toJSON` an empty object (so
+ * `JSON.stringify(proxy)` is `{}`, also for a node made on an empty pool, which is a function), the
+ * others are `Object.prototype`'s (`constructor` is `Object`).
+ */
+function builtIn(node: object, name: string): unknown {
+  if (name === 'toString') return proxyToString;
+  if (name === 'toJSON') return proxyToJSON;
+  return Reflect.get(Object.prototype, name, node);
 }
 
 /** Nodes made while the pool was empty: never cached, so that a member's kind is read once there is a client. */
@@ -168,8 +195,9 @@ function deferredNode<T>(context: ProxyContext<T>, path: readonly string[]): unk
   const parent = path.slice(0, -1);
   const name = path[path.length - 1]!;
   const node = new Proxy((...args: unknown[]): Promise<unknown> => method(context, parent, name)(...args), {
-    get(_fn, property) {
+    get(fn, property) {
       if (typeof property !== 'string' || property === 'then') return undefined;
+      if (isBuiltIn(context, path, property)) return builtIn(fn, property);
       return memberOf(context, path, property);
     },
     set: refuseAssignment(path),

@@ -8,8 +8,11 @@ import { selectMethod, selectResource, type Selection, type SkipReason } from '.
 import { findSignalParameter, type SignalParameter } from './signal-parameter.js';
 import type { TypePrinter } from './type-printer.js';
 
-/** Members every generated class has, so a client member of the same name is left out. */
-export const WRAPPER_MEMBERS: readonly string[] = ['pool', 'with'];
+/**
+ * Members every generated class has, so a client member of the same name is left out; and `then`,
+ * which would make the wrapper a thenable that `await wrapper` never gets past.
+ */
+export const WRAPPER_MEMBERS: readonly string[] = ['pool', 'with', 'then'];
 
 /** Nested resources deeper than this are not followed (`a.b.c.d.method` is the deepest). */
 const MAX_DEPTH = 4;

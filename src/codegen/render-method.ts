@@ -54,6 +54,8 @@ export type RenderedMethod =
       readonly imports: ReadonlySet<string>;
       readonly helpers: ReadonlySet<RuntimeHelper>;
       readonly droppedOverloads: number;
+      /** Some type is written through the client type (`Parameters<Client['m']>[0]`) as the output cannot import it. */
+      readonly fallback: boolean;
     }
   | { readonly skipped: 'types the output cannot import'; readonly detail: string };
 
@@ -74,6 +76,8 @@ interface Signature {
   readonly nodes: readonly ts.Node[];
   /** `(...args: Parameters<Client['m']>)`: the arguments' type is generic, so no signal can be put in. */
   readonly whole: boolean;
+  /** Some type is written through the client type. */
+  readonly fallback: boolean;
 }
 
 /**
@@ -89,15 +93,19 @@ export function renderMethod(input: MethodInput, context: MethodContext): Render
   const member = `${context.clientType}${input.path.map((name) => `[${quote(name)}]`).join('')}`;
   const only = input.signatures.length === 1 ? input.signatures[0] : undefined;
   if (only !== undefined) {
-    const signature = renderSignature(only, context, member);
+    const signature = renderSignature(only, context, { member, same: undefined });
     if (signature !== undefined && !('missing' in signature)) return renderSingle(input, signature, context, member);
   }
   const signatures: Signature[] = [];
   const seen = new Set<string>();
   const missing = new Set<string>();
   let dropped = 0;
+  // `Parameters<M>` and `ReturnType<M>` of an overloaded method are those of its last declared signature.
+  const last = input.method.signatures.at(-1);
   for (const [index, kept] of input.signatures.entries()) {
-    const signature = renderSignature(kept, context, undefined);
+    const fallback: Fallback | undefined =
+      last === undefined ? undefined : kept.signature === last ? (kept.dropsCallback ? undefined : { member, same: undefined }) : { member, same: last };
+    const signature = renderSignature(kept, context, fallback);
     if (signature === undefined || 'missing' in signature) {
       dropped++;
       for (const name of signature?.missing ?? [`signature ${index + 1}`]) missing.add(name);
@@ -154,7 +162,7 @@ function renderSingle(input: MethodInput, signature: Signature, context: MethodC
     `${INDENT}${INDENT}return this.pool.run${signature.whole ? `<ReturnType<${member}>>` : ''}((${arrowParameters}) => ${callee}${signature.typeArguments}(${args}), this.#runOptions(${label}));`,
     `${INDENT}}`,
   );
-  return { text: lines.join('\n'), imports: localsOf(signature, context), helpers, droppedOverloads: 0 };
+  return { text: lines.join('\n'), imports: localsOf(signature, context), helpers, droppedOverloads: 0, fallback: signature.fallback };
 }
 
 function renderOverloads(input: MethodInput, signatures: readonly Signature[], context: MethodContext, dropped: number): RenderedMethod {
@@ -180,7 +188,7 @@ function renderOverloads(input: MethodInput, signatures: readonly Signature[], c
     `${INDENT}${INDENT}return this.pool.run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), this.#runOptions(${label}));`,
     `${INDENT}}`,
   );
-  return { text: lines.join('\n'), imports, helpers, droppedOverloads: dropped };
+  return { text: lines.join('\n'), imports, helpers, droppedOverloads: dropped, fallback: signatures.some((signature) => signature.fallback) };
 }
 
 function signatureLine(input: MethodInput, signature: Signature): string {
@@ -195,15 +203,39 @@ function labelExpression(input: MethodInput, first: string | undefined, helpers:
 }
 
 /**
- * Print one kept signature. With `member` (a one-signature method), a parameter or return type the
- * output cannot import becomes an indexed access of `member`; without it, such a signature comes
- * back as `{ missing }`. `undefined` when the checker could not print the signature at all.
+ * How a type the output cannot import is named through the client type: `member` is the method's
+ * type (`Client['chat']['create']`); `same` is undefined for the signature that `Parameters<member>`
+ * and `ReturnType<member>` describe (the only or last one), else that signature, whose parameter and
+ * return types an earlier overload may share.
+ */
+interface Fallback {
+  readonly member: string;
+  readonly same: ts.Signature | undefined;
+}
+
+/**
+ * Print one kept signature. With `fallback`, a parameter or return type the output cannot import
+ * becomes an indexed access of the client type where that names the same type; otherwise such a
+ * signature comes back as `{ missing }`. `undefined` when the checker could not print the signature at all.
  */
 function renderSignature(
   kept: KeptSignature,
   context: MethodContext,
-  member: string | undefined,
+  fallback: Fallback | undefined,
 ): Signature | { missing: string[] } | undefined {
+  const { checker } = context;
+  const member = fallback?.same === undefined ? fallback?.member : undefined;
+  const unresolved: string[] = [];
+  /** `Parameters<M>[i]` for parameter `index`, when the fallback's signature has one of the same type. */
+  const indexed = (index: number): string | undefined => {
+    if (fallback === undefined) return undefined;
+    if (fallback.same === undefined) return `Parameters<${fallback.member}>[${index}]`;
+    const own = kept.signature.getParameters()[index];
+    if (own === undefined) return undefined;
+    const type = checker.getTypeOfSymbol(own);
+    const position = fallback.same.getParameters().findIndex((parameter) => checker.getTypeOfSymbol(parameter) === type);
+    return position < 0 ? undefined : `Parameters<${fallback.member}>[${position}]`;
+  };
   const { printer } = context;
   if (kept.declaration === undefined) return undefined;
   const declaration = printer.rewrite(kept.declaration);
@@ -238,24 +270,35 @@ function renderSignature(
       missing.push(...unnameable);
       // `Parameters<>` would cut this parameter's tie to the method's type parameters.
       if (type !== undefined && mentions(type, ownTypeParameters)) tied = true;
-      typeText = `Parameters<${member ?? 'never'}>[${index}]`;
+      const text = indexed(index);
+      if (text === undefined) unresolved.push(...unnameable);
+      typeText = text ?? 'never';
     }
     return { name, text: `${rest ? '...' : ''}${name}${optional ? '?' : ''}: ${typeText}`, optional, rest };
   });
   const doc = readJsDoc(kept.signature.getDeclaration());
   // A rest element cannot be indexed out of the tuple by position: take the whole list.
-  if (member !== undefined && missing.length > 0 && (tied || parameters.some((parameter) => parameter.rest))) return wholeSignature(member, doc);
+  if (missing.length > 0 && (tied || parameters.some((parameter) => parameter.rest))) {
+    if (member !== undefined) return wholeSignature(member, doc);
+    unresolved.push(...missing);
+  }
 
   let returnType = wrapReturnType(declaration.type, kept.signature, scope, context);
   if (returnType.text.length > MAX_TYPE_LENGTH) returnType.missing.push(`a type of ${returnType.text.length} characters`);
   if (returnType.missing.length > 0) {
     // `ReturnType<>` of a generic method is not what a call with type arguments returns.
-    if (member !== undefined && (declaration.typeParameters?.length ?? 0) > 0) return wholeSignature(member, doc);
+    const generic = (declaration.typeParameters?.length ?? 0) > 0;
+    if (member !== undefined && generic) return wholeSignature(member, doc);
+    const shared =
+      fallback !== undefined &&
+      !generic &&
+      (fallback.same === undefined || checker.getReturnTypeOfSignature(kept.signature) === checker.getReturnTypeOfSignature(fallback.same));
+    if (!shared) unresolved.push(...returnType.missing);
     missing.push(...returnType.missing);
-    returnType = { text: `Promise<Awaited<ReturnType<${member ?? 'never'}>>>`, missing: [], node: undefined };
+    returnType = { text: `Promise<Awaited<ReturnType<${fallback?.member ?? 'never'}>>>`, missing: [], node: undefined };
   }
   if (returnType.node !== undefined) nodes.push(returnType.node);
-  if (member === undefined && missing.length > 0) return { missing: [...new Set(missing)] };
+  if (unresolved.length > 0) return { missing: [...new Set(unresolved)] };
 
   const typeParameters = declaration.typeParameters ?? [];
   const typeParametersText = typeParameters.length > 0 ? `<${typeParameters.map((p) => printer.print(p)).join(', ')}>` : '';
@@ -263,7 +306,7 @@ function renderSignature(
   if (typeParametersText.length > MAX_TYPE_LENGTH) typeParametersMissing.push(`type parameters of ${typeParametersText.length} characters`);
   if (typeParametersMissing.length > 0) {
     // The method's own type parameters cannot be written: the whole signature comes from the client type.
-    if (member === undefined) return { missing: [...new Set([...missing, ...typeParametersMissing])] };
+    if (member === undefined) return { missing: [...new Set([...unresolved, ...typeParametersMissing])] };
     return wholeSignature(member, doc);
   }
   nodes.push(...typeParameters);
@@ -275,6 +318,7 @@ function renderSignature(
     returnType: returnType.text,
     nodes,
     whole: false,
+    fallback: missing.length > 0,
   };
 }
 
@@ -288,6 +332,7 @@ function wholeSignature(member: string, doc: string | undefined): Signature {
     returnType: `Promise<Awaited<ReturnType<${member}>>>`,
     nodes: [],
     whole: true,
+    fallback: true,
   };
 }
 

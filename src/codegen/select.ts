@@ -1,4 +1,5 @@
 import { defaultExclusionReason } from '../wrapping/default-exclusions.js';
+import { globRegExp, isGlob } from '../wrapping/glob.js';
 import { CodegenError } from './errors.js';
 
 /**
@@ -42,13 +43,7 @@ export function compilePatterns(flag: string, patterns: readonly string[]): Patt
     if (source.length === 0 || source.split('.').some((segment) => segment.length === 0)) {
       throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `${flag} patterns must be names or dotted paths, got '${source}'`);
     }
-    const body = source.replace(/\*\*|\*|\?|[.+^${}()|[\]\\]/g, (token) => {
-      if (token === '**') return '.*';
-      if (token === '*') return '[^.]*';
-      if (token === '?') return '[^.]';
-      return `\\${token}`;
-    });
-    return { source, literal: !/[*?]/.test(source), byName: !source.includes('.'), regex: new RegExp(`^${body}$`) };
+    return { source, literal: !isGlob(source), byName: !source.includes('.'), regex: globRegExp(source) };
   });
 }
 

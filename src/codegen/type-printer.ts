@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as ts from 'typescript';
 import type { ImportSet } from './imports.js';
 import type { LoadedSource } from './load-source.js';
+import { extensionlessSubpath } from './export-subpath.js';
 import { isIdentifierName } from './names.js';
 
 /**
@@ -275,9 +276,10 @@ export class TypePrinter {
   }
 
   /** Local name of export `exportName` of `specifier`; `default` exports get a real name. */
-  #localName(specifier: string, exportName: string): string {
+  #localName(resolved: string, exportName: string): string {
     const { checker } = this.#source;
-    const moduleSymbol = this.#module(specifier);
+    const moduleSymbol = this.#module(resolved);
+    const specifier = extensionlessSubpath(resolved, moduleSymbol?.declarations?.[0]?.getSourceFile().fileName);
     const exports = moduleSymbol === undefined ? [] : checker.getExportsOfModule(moduleSymbol);
     const exported = exports.find((symbol) => symbol.name === exportName);
     const target = exported && skipAlias(checker, exported);
@@ -287,7 +289,7 @@ export class TypePrinter {
     if (named !== undefined) return this.#imports.add(specifier, named.name, target);
     const preferred = target.name !== 'default' && isIdentifierName(target.name)
       ? target.name
-      : pascalCase(path.basename(specifier).replace(/\.[^.]*$/, ''));
+      : pascalCase(path.basename(resolved).replace(/\.[^.]*$/, ''));
     return this.#imports.add(specifier, 'default', target, preferred);
   }
 

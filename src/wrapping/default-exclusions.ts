@@ -55,17 +55,34 @@ export const STREAM_METHODS: readonly string[] = Object.freeze([
   'exec',
 ]);
 
-/** Why a method is left out by default, or undefined when it is wrapped. */
+/**
+ * Methods that return an event source or a filter kept on one node, or that copy one client (viem's
+ * `getFilterChanges` must reach the node that made the filter; `extend` would extend one random member).
+ * Names matching {@link EVENT_SOURCE_PATTERNS} are left out too.
+ */
+export const EVENT_SOURCE_METHODS: readonly string[] = Object.freeze(['getFilterChanges', 'getFilterLogs', 'uninstallFilter', 'extend']);
+
+/**
+ * Name patterns of methods that return an event source: watchers (`watch*`: viem's `watchBlocks`,
+ * `watchEvent`...) and filters (`create*Filter`: `createBlockFilter`, `createEventFilter`...).
+ */
+export const EVENT_SOURCE_PATTERNS: readonly RegExp[] = Object.freeze([/^watch./, /^create.*Filter$/]);
+
+/**
+ * Why a method is left out by default, or undefined when it is wrapped. Event sources (watchers,
+ * filters, `extend`) count as `'stream or connection state'`.
+ */
 export function defaultExclusionReason(name: string): 'lifecycle' | 'event emitter' | 'stream or connection state' | undefined {
   if (LIFECYCLE_METHODS.includes(name)) return 'lifecycle';
   if (EVENT_EMITTER_METHODS.includes(name)) return 'event emitter';
-  if (STREAM_METHODS.includes(name)) return 'stream or connection state';
+  if (STREAM_METHODS.includes(name) || EVENT_SOURCE_METHODS.includes(name)) return 'stream or connection state';
+  if (EVENT_SOURCE_PATTERNS.some((pattern) => pattern.test(name))) return 'stream or connection state';
   return undefined;
 }
 
 /**
- * The names of {@link LIFECYCLE_METHODS}, {@link EVENT_EMITTER_METHODS} and {@link STREAM_METHODS} as a
- * type, so that `pool.proxy()` leaves them out of its type as well as at run time (a test keeps the two
+ * The names of {@link LIFECYCLE_METHODS}, {@link EVENT_EMITTER_METHODS}, {@link STREAM_METHODS} and
+ * {@link EVENT_SOURCE_METHODS}, and the {@link EVENT_SOURCE_PATTERNS}, as a type, so that `pool.proxy()` leaves them out of its type as well as at run time (a test keeps the two
  * in step).
  */
 export type DefaultExcludedMethod =
@@ -107,4 +124,10 @@ export type DefaultExcludedMethod =
   | 'multi'
   | 'watch'
   | 'unwatch'
-  | 'exec';
+  | 'exec'
+  | 'getFilterChanges'
+  | 'getFilterLogs'
+  | 'uninstallFilter'
+  | 'extend'
+  | `watch${string}`
+  | `create${string}Filter`;

@@ -67,30 +67,59 @@ type HasMember<V, D extends number> = {
 }[keyof V];
 
 /**
+ * Members that are never proxied unless `include` names them without a wildcard: `toJSON` and the members
+ * of `Object.prototype` (string conversion, `constructor`...). `then` is never proxied: a proxy is not a promise.
+ */
+type BuiltInName = 'toJSON' | 'toString' | 'toLocaleString' | 'valueOf' | 'constructor' | 'hasOwnProperty' | 'isPrototypeOf' | 'propertyIsEnumerable';
+
+/**
+ * An `include`/`exclude` entry as a type that its names and paths extend: each `*`, `**` or `?` becomes
+ * `${string}`. Looser than at run time (where `*` stays within a segment and `?` is one character), so the
+ * type may leave out a method a glob does not reach at run time, never the reverse.
+ */
+type GlobType<P extends string> = P extends `${infer Head}*${infer Tail}`
+  ? `${GlobHead<Head>}${string}${GlobType<Tail extends `*${infer After}` ? After : Tail>}`
+  : GlobHead<P>;
+
+type GlobHead<P extends string> = P extends `${infer Head}?${infer Tail}` ? `${Head}${string}${GlobHead<Tail>}` : P;
+
+/**
  * The key under which member `Name` (at dotted `Path`) of a client appears in its proxy, or `never`:
  * `exclude` wins, then `include`, then the default exclusions (lifecycle, event and stream methods).
  */
 type KeptKey<V, Name extends string, Path extends string, Include extends string, Exclude extends string> = [Name | Path] extends [never]
   ? never
-  : Name extends Exclude
+  : Name extends 'then'
     ? never
-    : Path extends Exclude
+    : Name extends GlobType<Exclude>
       ? never
-      : IsAny<V> extends true
+      : Path extends GlobType<Exclude>
         ? never
-        : [NonNullable<V>] extends [never]
+        : IsAny<V> extends true
           ? never
-          : [NonNullable<V>] extends [AnyFunction]
+          : Name extends BuiltInName
             ? Name extends Include
-              ? Name
-              : Path extends Include
+              ? [NonNullable<V>] extends [AnyFunction]
                 ? Name
-                : Name extends DefaultExcludedMethod
-                  ? never
-                  : Name
-            : IsResource<V> extends true
-              ? Name
-              : never;
+                : never
+              : Path extends Include
+                ? [NonNullable<V>] extends [AnyFunction]
+                  ? Name
+                  : never
+                : never
+            : [NonNullable<V>] extends [never]
+              ? never
+              : [NonNullable<V>] extends [AnyFunction]
+                ? Name extends GlobType<Include>
+                  ? Name
+                  : Path extends GlobType<Include>
+                    ? Name
+                    : Name extends DefaultExcludedMethod
+                      ? never
+                      : Name
+                : IsResource<V> extends true
+                  ? Name
+                  : never;
 
 /**
  * A method seen through the pool. One whose declared type returns a promise (every overload of ioredis

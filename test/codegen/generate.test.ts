@@ -116,7 +116,7 @@ describe('generateWrapper', () => {
       'ping', // inherited from BaseClient
     ]);
     const edgeNames = new Set([...generated.edge.matchAll(/^ {2}'?([\w-]+)'?[<(]/gm)].map((match) => match[1]));
-    for (const skipped of ['maybe', 'internal', 'secret', 'size', 'pool', 'hide']) expect(edgeNames).not.toContain(skipped);
+    for (const skipped of ['maybe', 'internal', 'secret', 'size', 'pool']) expect(edgeNames).not.toContain(skipped);
     expect(generated.edge).not.toMatch(/\[tag\]|__@|#secret|internal\(|maybe\(/);
   });
 
@@ -135,7 +135,16 @@ describe('generateWrapper', () => {
 
   it('names an unimportable parameter type through the client type, and leaves out overloads it cannot type', () => {
     expect(method(generated.edge, 'reveal')).toContain("reveal(hidden: Parameters<EdgeClient['reveal']>[0]): Promise<Receipt> {");
-    expect(generated.edge).toContain('// - types the output cannot import: hide\n');
+    expect(generated.edge).toContain('// Typed through the client type, as the output cannot import some of their types: reveal, hide\n');
+    expect(generated.edge).toContain('// 1 overload using types the output cannot import is left out.\n');
+    expect(generated.edge).toContain('  conceal(count: number): Promise<void>;\n  conceal(...args: unknown[]): Promise<unknown> {');
+  });
+
+  it('keeps an overloaded method whose overloads share an unnameable type with the last one, naming it through the client type', () => {
+    expect(generated.edge).toContain(
+      "  hide(hidden: Parameters<EdgeClient['hide']>[0]): Promise<void>;\n  hide(hidden: Parameters<EdgeClient['hide']>[0], times: number): Promise<void>;\n",
+    );
+    expect(generated.edge).not.toContain('- types the output cannot import');
     expect(generated.edge).toContain('// - name taken by the wrapper: pool\n');
   });
 

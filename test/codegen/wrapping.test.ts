@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate, type GenerateOptions } from '../../src/codegen/generate.js';
 import { ClientPool, type Call } from '../../src/index.js';
-import { Ai, Counter, Emitting, GetObjectCommand, Http, S3, Store } from './fixtures/wrapping.js';
+import { Ai, Counter, Emitting, GetObjectCommand, Http, ReceivedOptions, S3, Store, Thenable } from './fixtures/wrapping.js';
 import { diagnosticsOf, FIXTURES, GOLDEN, POOL_IMPORT, REPO } from './helpers.js';
 
 const base = { source: `${FIXTURES}/wrapping.ts`, importFrom: POOL_IMPORT, cwd: REPO } as const;
@@ -26,6 +26,7 @@ const generated = {
   http: generate(options('Http')),
   s3: generate(options('S3')),
   store: generate(options('Store')),
+  thenable: generate(options('Thenable')),
 };
 
 const dir = mkdtempSync(path.join(tmpdir(), 'clientpool-codegen-run-'));
@@ -137,6 +138,34 @@ describe('generated wrappers on the fixtures', () => {
     await expect(wrapper.request(given)).resolves.toBe('caller');
     expect(await wrapper.status('/')).toBe(true);
     expect(generated.http.code).toContain('client.request(...withSignal(args, 0, call.signal, false))');
+  });
+
+  it('injects the attempt signal when the options argument is an explicit undefined or null, as pool.proxy() does', async () => {
+    const { MultiHttp } = await load<{ MultiHttp: Wrapper<Http> }>('http-nullish', generated.http.code);
+    const { pool } = poolOf(new Http());
+    const wrapper = new MultiHttp(pool) as unknown as { received(options?: object | null): Promise<string> };
+    expect(await wrapper.received()).toBe('Object:signal');
+    expect(await wrapper.received(undefined)).toBe('Object:signal');
+    expect(await wrapper.received(null)).toBe('Object:signal');
+  });
+
+  it('keeps the prototype of a class-instance options object it adds the signal to', async () => {
+    const { MultiHttp } = await load<{ MultiHttp: Wrapper<Http> }>('http-instance', generated.http.code);
+    const { pool } = poolOf(new Http());
+    const wrapper = new MultiHttp(pool) as unknown as { received(options?: object): Promise<string> };
+    const given = new ReceivedOptions();
+    expect(await wrapper.received(given)).toBe('ReceivedOptions:signal');
+    expect(Object.keys(given)).toEqual(['retries']); // the caller's object is not changed
+  });
+
+  it('never wraps a then method, so awaiting the wrapper does not hang, and says so in the header', async () => {
+    const { wrapped, skipped, code } = generated.thenable;
+    expect(wrapped).toEqual(['get']);
+    expect(skipped).toEqual([{ path: 'then', reason: 'name taken by the wrapper' }]);
+    expect(code).toMatch(/^\/\/ - name taken by the wrapper: then$/m);
+    const { MultiThenable } = await load<{ MultiThenable: Wrapper<Thenable> }>('thenable', code);
+    const wrapper = new MultiThenable(poolOf(new Thenable()).pool);
+    expect(await Promise.resolve(wrapper)).toBe(wrapper); // resolving adopts a thenable: it would never settle
   });
 
   it('reaches per-call run options through with(): timeout, signal and strategy apply to every call of the copy', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_EMITTER_METHODS, LIFECYCLE_METHODS, STREAM_METHODS, type DefaultExcludedMethod } from '../../src/wrapping/default-exclusions.js';
+import { defaultExclusionReason, EVENT_EMITTER_METHODS, EVENT_SOURCE_METHODS, LIFECYCLE_METHODS, STREAM_METHODS, type DefaultExcludedMethod } from '../../src/wrapping/default-exclusions.js';
 import { MethodFilter } from '../../src/wrapping/method-filter.js';
 
 describe('MethodFilter', () => {
@@ -25,8 +25,31 @@ describe('MethodFilter', () => {
   });
 
   it('refuses lists that are not arrays of non-empty strings', () => {
-    expect(() => new MethodFilter('quit', undefined)).toThrow(/proxy options\.include must be an array of method names or dotted paths, got "quit"/);
-    expect(() => new MethodFilter(undefined, [''])).toThrow(/proxy options\.exclude\[0\] must be a method name or dotted path, got ""/);
+    expect(() => new MethodFilter('quit', undefined)).toThrow(/proxy options\.include must be an array of method names, dotted paths or globs, got "quit"/);
+    expect(() => new MethodFilter(undefined, [''])).toThrow(/proxy options\.exclude\[0\] must be a method name, dotted path or glob, got ""/);
+  });
+
+  it('takes globs, matched against the name and the dotted path', () => {
+    const filter = new MethodFilter(['watch*', 'admin.**'], ['flush*', 'chat.*.create', 'se?']);
+    expect(filter.reason('flushall', 'flushall', true)).toBe('excluded');
+    expect(filter.reason('flushdb', 'admin.flushdb', true)).toBe('excluded');
+    expect(filter.reason('flush', 'flush', true)).toBe('excluded'); // `*` matches nothing too
+    expect(filter.reason('create', 'chat.completions.create', true)).toBe('excluded');
+    expect(filter.reason('create', 'chat.a.b.create', true)).toBeUndefined(); // `*` stays within one segment
+    expect(filter.reason('set', 'set', true)).toBe('excluded');
+    expect(filter.reason('se', 'se', true)).toBeUndefined(); // `?` is exactly one character
+    expect(filter.reason('watchBlocks', 'watchBlocks', true)).toBeUndefined(); // include glob overrides a default
+    expect(filter.reason('close', 'admin.db.close', true)).toBeUndefined();
+    expect(filter.reason('close', 'close', true)).toBe('lifecycle');
+    expect(filter.reason('a+b', 'a+b', true)).toBeUndefined(); // regex characters are literal
+  });
+
+  it('tells include entries without a wildcard, which alone bring back built-in members', () => {
+    const filter = new MethodFilter(['toString', 'chat.toJSON', 'value*'], undefined);
+    expect(filter.includesLiterally('toString', 'a.toString')).toBe(true);
+    expect(filter.includesLiterally('toJSON', 'chat.toJSON')).toBe(true);
+    expect(filter.includesLiterally('toJSON', 'toJSON')).toBe(false);
+    expect(filter.includesLiterally('valueOf', 'valueOf')).toBe(false);
   });
 });
 
@@ -39,7 +62,24 @@ describe('DefaultExcludedMethod', () => {
       prependOnceListener: true, listeners: true, rawListeners: true, listenerCount: true, eventNames: true, setMaxListeners: true, getMaxListeners: true,
       pipe: true, unpipe: true, subscribe: true, psubscribe: true, ssubscribe: true, unsubscribe: true, punsubscribe: true, sunsubscribe: true,
       monitor: true, pipeline: true, multi: true, watch: true, unwatch: true, exec: true,
+      getFilterChanges: true, getFilterLogs: true, uninstallFilter: true, extend: true,
     };
-    expect(Object.keys(names).sort()).toEqual([...LIFECYCLE_METHODS, ...EVENT_EMITTER_METHODS, ...STREAM_METHODS].sort());
+    expect(Object.keys(names).sort()).toEqual([...LIFECYCLE_METHODS, ...EVENT_EMITTER_METHODS, ...STREAM_METHODS, ...EVENT_SOURCE_METHODS].sort());
+  });
+
+  it('covers the event-source patterns, watch* and create*Filter, as the run-time rule does', () => {
+    const watcher: DefaultExcludedMethod = 'watchBlocks';
+    const filter: DefaultExcludedMethod = 'createContractEventFilter';
+    // @ts-expect-error not an event source
+    const plain: DefaultExcludedMethod = 'getBlock';
+    expect([watcher, filter, plain].map(defaultExclusionReason)).toEqual(['stream or connection state', 'stream or connection state', undefined]);
+  });
+});
+
+describe('defaultExclusionReason: event sources', () => {
+  it("leaves out viem's watchers, filters and extend, which return an event source or must stay on one client", () => {
+    const names = ['watchBlocks', 'watchBlockNumber', 'watchEvent', 'watchContractEvent', 'watchPendingTransactions', 'createBlockFilter', 'createEventFilter', 'createContractEventFilter', 'createPendingTransactionFilter', 'getFilterChanges', 'getFilterLogs', 'uninstallFilter', 'extend'];
+    for (const name of names) expect(defaultExclusionReason(name), name).toBe('stream or connection state');
+    for (const name of ['getBlock', 'getLogs', 'readContract', 'createAccessList', 'filter', 'createFilterish']) expect(defaultExclusionReason(name), name).toBeUndefined();
   });
 });

@@ -94,6 +94,24 @@ describe('Proxied<T>: promise-returning methods keep their declared type', () =>
     expect(uses).toBeTypeOf('function');
   });
 
+  it('viem PublicClient: watchers, filters and extend are left out, and a glob include brings watchers back', () => {
+    type Viem = Proxied<PublicClient>;
+    expectTypeOf<Viem>().toHaveProperty('getBlock');
+    expectTypeOf<Viem>().toHaveProperty('getLogs');
+    expectTypeOf<Viem>().not.toHaveProperty('watchBlocks');
+    expectTypeOf<Viem>().not.toHaveProperty('watchEvent');
+    expectTypeOf<Viem>().not.toHaveProperty('watchContractEvent');
+    expectTypeOf<Viem>().not.toHaveProperty('createBlockFilter');
+    expectTypeOf<Viem>().not.toHaveProperty('createEventFilter');
+    expectTypeOf<Viem>().not.toHaveProperty('getFilterChanges');
+    expectTypeOf<Viem>().not.toHaveProperty('getFilterLogs');
+    expectTypeOf<Viem>().not.toHaveProperty('uninstallFilter');
+    expectTypeOf<Viem>().not.toHaveProperty('extend');
+    expectTypeOf<Proxied<PublicClient, 'watch*'>>().toHaveProperty('watchBlocks');
+    expectTypeOf<Proxied<PublicClient, never, 'get*'>>().not.toHaveProperty('getBlock');
+    expectTypeOf<Proxied<PublicClient, never, 'get*'>>().toHaveProperty('readContract');
+  });
+
   it('undici Pool: request keeps its generic opaque result', () => {
     const uses = async (http: Proxied<UndiciPool>): Promise<void> => {
       const response = await http.request({ path: '/', method: 'GET', opaque: { id: 7 } });

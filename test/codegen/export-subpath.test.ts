@@ -1,0 +1,49 @@
+// Deep imports in generated files: the extensionless subpath a package's `exports` map offers, so
+// that the output resolves under `require` as well as `import` (issue 12, F3).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { extensionlessSubpath } from '../../src/codegen/export-subpath.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'clientpool-export-subpath-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A package `name` with `exports`, and the path of a declaration file inside it. */
+function packageWith(name: string, exports: unknown): string {
+  const dir = path.join(root, 'node_modules', name);
+  mkdirSync(path.join(dir, 'resources'), { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, exports }));
+  return path.join(dir, 'resources', 'chat.d.mts');
+}
+
+describe('extensionlessSubpath', () => {
+  it('drops the extension when a * pattern of the exports map covers the subpath', () => {
+    const file = packageWith('patterned', { '.': './index.mjs', './resources/*': { import: './resources/*.mjs', require: './resources/*.js' } });
+    expect(extensionlessSubpath('patterned/resources/chat.mjs', file)).toBe('patterned/resources/chat');
+  });
+
+  it('drops the extension for an exact exports key, scoped package included', () => {
+    const file = packageWith('@scope/exact', { './resources/chat': './resources/chat.js' });
+    expect(extensionlessSubpath('@scope/exact/resources/chat.js', file)).toBe('@scope/exact/resources/chat');
+  });
+
+  it('keeps the specifier when the exports map offers only the file with its extension, blocks it, or is missing', () => {
+    expect(extensionlessSubpath('onlymjs/resources/chat.mjs', packageWith('onlymjs', { './resources/*.mjs': './resources/*.mjs' }))).toBe('onlymjs/resources/chat.mjs');
+    expect(extensionlessSubpath('blocked/resources/chat.mjs', packageWith('blocked', { './resources/*': null }))).toBe('blocked/resources/chat.mjs');
+    expect(extensionlessSubpath('noexports/resources/chat.mjs', packageWith('noexports', undefined))).toBe('noexports/resources/chat.mjs');
+  });
+
+  it('keeps relative, extensionless and package-root specifiers', () => {
+    const file = packageWith('plain', { './*': './*.js' });
+    expect(extensionlessSubpath('./local.js', file)).toBe('./local.js');
+    expect(extensionlessSubpath('plain/resources/chat', file)).toBe('plain/resources/chat');
+    expect(extensionlessSubpath('plain', file)).toBe('plain');
+    expect(extensionlessSubpath('plain/resources/chat.mjs', undefined)).toBe('plain/resources/chat.mjs');
+  });
+
+  it("writes openai's deep imports without .mjs, as its exports map offers ./resources/*", () => {
+    const file = path.resolve('node_modules/openai/resources/chat/completions/completions.d.mts');
+    expect(extensionlessSubpath('openai/resources/chat/completions/completions.mjs', file)).toBe('openai/resources/chat/completions/completions');
+  });
+});
