@@ -55,15 +55,22 @@ export class MultiUpstreamClient {
 
 /**
  * `args` with the attempt's `signal` in the options object at `index`, so that a timeout or a lost hedge
- * cancels the request itself. A signal the caller gave wins; the caller's object is copied, never changed.
- * With `create`, a missing trailing options argument becomes `{ signal }`.
+ * cancels the request itself. A signal the caller gave wins; the caller's object is copied, never changed,
+ * and a class instance keeps its prototype. With `create`, a missing, `undefined` or `null` options
+ * argument becomes `{ signal }` (as `pool.proxy()` does).
  */
 function withSignal<A extends readonly unknown[]>(args: A, index: number, signal: AbortSignal, create: boolean): A {
   const options: unknown = args[index];
-  if (options === undefined && create && index === args.length) return [...args, { signal }] as unknown as A;
-  if (typeof options !== 'object' || options === null) return args;
+  if (options === undefined || options === null) {
+    if (!create) return args;
+    const padded: unknown[] = [...args];
+    while (padded.length < index) padded.push(undefined);
+    padded[index] = { signal };
+    return padded as unknown as A;
+  }
+  if (typeof options !== 'object') return args;
   if ((options as { signal?: unknown }).signal !== undefined && (options as { signal?: unknown }).signal !== null) return args;
   const copy: unknown[] = [...args];
-  copy[index] = { ...options, signal };
+  copy[index] = Object.assign(Object.create(Object.getPrototypeOf(options) as object | null) as object, options, { signal });
   return copy as unknown as A;
 }
