@@ -15,8 +15,6 @@ export default defineConfig({
       'test/breaker.test.ts',
       'test/balancers.test.ts',
     ],
-    // Red while its feature is being written (issue 13, another change): a red test stops StrykerJS.
-    exclude: ['test/resilience/aborts-from-the-function.test.ts'],
     setupFiles: ['vitest.mutation.setup.mjs'],
     testTimeout: 20_000,
   },

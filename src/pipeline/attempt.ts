@@ -43,6 +43,11 @@ const STATE = 3;
 const TIMED = 4;
 const WAITED = 8;
 const INVOKED = 16;
+const PROBE = 32;
+/** Bits 6-7: the kind. */
+const KIND_SHIFT = 6;
+const KIND_MASK = 3 << KIND_SHIFT;
+const KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge'];
 
 /** What a call runs with, options resolved (call > method > pool): shared by the calls that override nothing. */
 export interface Plan<T> {
@@ -84,6 +89,14 @@ export class RaceState<T> extends TimedWatcher {
   override aborted(reason: unknown): void {
     this.attempt.end('cancelled', new AbortedError(reason), reason);
   }
+}
+
+/** What few attempts need (an ending, a signal, values, a wait): one object, made on first need. */
+interface Rare {
+  ending: Ending | undefined;
+  controller: AbortController | undefined;
+  values: Map<CallKey<unknown>, unknown> | undefined;
+  wait: WaitWatch | undefined;
 }
 
 /**
@@ -133,8 +146,8 @@ class SourceWatch extends TimedWatcher {
  */
 export class Attempt<T> implements Call<T> {
   readonly method: string;
+  /** Its number in its call: 1 for the first, then 2, 3... for retries and hedges. */
   readonly attempt: number;
-  readonly kind: AttemptKind;
   readonly options: RunOptions<T>;
   readonly fn: CallFunction<T, unknown>;
   readonly host: AttemptHost<T>;
@@ -143,19 +156,18 @@ export class Attempt<T> implements Call<T> {
   /** Set when something other than `destroy()` may end it early: a timeout, the caller's signal, a hedge. */
   readonly race: RaceState<T> | undefined;
   member: Member<T> | undefined;
-  admission: Exclude<Admission, false> = 'call';
   /** Pool clock time it started, when `isTimed`. (0 until then, not NaN: a double would be boxed per attempt.) */
   start = 0;
   /** What the rest of the chain last returned to a middleware: handled if the middleware drops it. */
   pending: Promise<unknown> | undefined;
   /** How it ended, once settled: what retries read. */
   outcome: Outcome | undefined;
-  /** State (waiting, running, ended) and flags in one small integer: fewer fields to allocate per call. */
-  #bits = WAITING;
-  #ending: Ending | undefined;
-  #controller: AbortController | undefined;
-  #values: Map<CallKey<unknown>, unknown> | undefined;
-  #wait: WaitWatch | undefined;
+  /**
+   * State (waiting, running, ended), flags, admission and kind in one small integer, and what
+   * few attempts need in one object made on demand: fewer fields to allocate and write per call.
+   */
+  #bits: number;
+  #rare: Rare | undefined;
   /**
    * Its member's epoch when it was bound (`destroy()` releases untracked attempts of older epochs), or
    * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
@@ -181,7 +193,7 @@ export class Attempt<T> implements Call<T> {
     this.method = method;
     this.plan = plan;
     this.attempt = attempt;
-    this.kind = kind;
+    this.#bits = WAITING | ((kind === 'first' ? 0 : kind === 'retry' ? 1 : 2) << KIND_SHIFT);
     this.group = group;
     this.race = plan.timeout !== undefined || options.signal !== undefined || isHedged ? new RaceState(this) : undefined;
   }
@@ -189,6 +201,19 @@ export class Attempt<T> implements Call<T> {
   /** Whether `value` is an attempt itself (not a copy, a Proxy, or an object made from one). */
   static isAttempt(value: unknown): boolean {
     return typeof value === 'object' && value !== null && #bits in value;
+  }
+
+  get kind(): AttemptKind {
+    return KINDS[(this.#bits & KIND_MASK) >>> KIND_SHIFT]!;
+  }
+
+  /** How its breaker admitted it: a normal call, or a half-open probe. */
+  get admission(): Exclude<Admission, false> {
+    return (this.#bits & PROBE) === 0 ? 'call' : 'probe';
+  }
+
+  #rareState(): Rare {
+    return (this.#rare ??= { ending: undefined, controller: undefined, values: undefined, wait: undefined });
   }
 
   /** The chosen client (undefined until one is picked). */
@@ -225,8 +250,9 @@ export class Attempt<T> implements Call<T> {
    */
   waitSignal(): AbortSignal {
     this.#bits |= WAITED;
-    if (this.#wait !== undefined) return this.#wait.controller.signal;
-    const wait = (this.#wait = new WaitWatch());
+    const rare = this.#rareState();
+    if (rare.wait !== undefined) return rare.wait.controller.signal;
+    const wait = (rare.wait = new WaitWatch());
     const signals = this.host.signals;
     // The pool's reason first: closing wins over the caller when both have aborted.
     signals.join(this.host.closingSignal, wait);
@@ -245,9 +271,9 @@ export class Attempt<T> implements Call<T> {
 
   /** A wait ended: it leaves the watches of its sources. */
   doneWaiting(): void {
-    const wait = this.#wait;
+    const wait = this.#rare?.wait;
     if (wait === undefined) return;
-    this.#wait = undefined;
+    this.#rare!.wait = undefined;
     wait.leave();
   }
 
@@ -258,11 +284,11 @@ export class Attempt<T> implements Call<T> {
 
   /** How the pool ended it, if it did: `failure` (timeout, outrun) or `cancelled`. */
   get endKind(): 'failure' | 'cancelled' | undefined {
-    return this.#ending?.kind;
+    return this.#rare?.ending?.kind;
   }
 
   get endError(): ClientPoolError | undefined {
-    return this.#ending?.error;
+    return this.#rare?.ending?.error;
   }
 
   /**
@@ -271,10 +297,11 @@ export class Attempt<T> implements Call<T> {
    * `AbortSignal.any` keeps every signal made from it) and abort after they succeeded.
    */
   get signal(): AbortSignal {
-    if (this.#controller !== undefined) return this.#controller.signal;
-    const controller = (this.#controller = new AbortController());
+    const rare = this.#rareState();
+    if (rare.controller !== undefined) return rare.controller.signal;
+    const controller = (rare.controller = new AbortController());
     const destroyed = this.host.destroyError;
-    if (this.#ending !== undefined) controller.abort(this.#ending.reason);
+    if (rare.ending !== undefined) controller.abort(rare.ending.reason);
     else if (destroyed !== undefined) controller.abort(destroyed);
     // A plain attempt is released by count at destroy(): one whose signal is read is ended one by one.
     else if ((this.#bits & STATE) === RUNNING && this.epoch !== -1) this.host.track(this);
@@ -283,7 +310,7 @@ export class Attempt<T> implements Call<T> {
 
   /** Whether its signal was made (read): `destroy()` must then end it one by one. */
   get hasSignal(): boolean {
-    return this.#controller !== undefined;
+    return this.#rare?.controller !== undefined;
   }
 
   get isEnded(): boolean {
@@ -293,8 +320,7 @@ export class Attempt<T> implements Call<T> {
   /** A client was picked and admitted: the attempt now holds it until `markEnded()`. */
   bind(member: Member<T>, admission: Exclude<Admission, false>): void {
     this.member = member;
-    this.admission = admission;
-    this.#bits = (this.#bits & ~STATE) | RUNNING;
+    this.#bits = (this.#bits & ~(STATE | PROBE)) | RUNNING | (admission === 'probe' ? PROBE : 0);
     this.epoch = member.epoch;
   }
 
@@ -311,9 +337,10 @@ export class Attempt<T> implements Call<T> {
    */
   end(kind: 'failure' | 'cancelled', error: ClientPoolError, abortReason: unknown): void {
     const state = this.#bits & STATE;
-    if (state === ENDED || this.#ending !== undefined) return;
-    this.#ending = { kind, error, reason: abortReason };
-    this.#controller?.abort(abortReason);
+    const rare = this.#rareState();
+    if (state === ENDED || rare.ending !== undefined) return;
+    rare.ending = { kind, error, reason: abortReason };
+    rare.controller?.abort(abortReason);
     const reject = this.race?.reject;
     if (reject !== undefined) reject(error);
     else if (state === RUNNING) this.host.release(this);
@@ -334,7 +361,8 @@ export class Attempt<T> implements Call<T> {
 
   /** Throw if the call is over while this attempt waited (the caller aborted, a hedge won, it was ended). */
   checkStillWanted(): void {
-    if (this.#ending !== undefined) throw this.#ending.error;
+    const ending = this.#rare?.ending;
+    if (ending !== undefined) throw ending.error;
     const signal = this.options.signal;
     if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
     if (this.group?.isDone === true) throw LOST_RACE;
@@ -351,11 +379,11 @@ export class Attempt<T> implements Call<T> {
   }
 
   get<V>(key: CallKey<V>): V | undefined {
-    return this.#values?.get(key) as V | undefined;
+    return this.#rare?.values?.get(key) as V | undefined;
   }
 
   set<V>(key: CallKey<V>, value: V): void {
-    (this.#values ??= new Map()).set(key, value);
+    (this.#rareState().values ??= new Map()).set(key, value);
   }
 }
 
