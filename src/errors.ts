@@ -1,4 +1,5 @@
 import type { ExcludedMethodError } from './wrapping/excluded-method-error.js';
+import type { MissingMethodError } from './wrapping/missing-method-error.js';
 /**
  * Every error clientpool raises is a {@link ClientPoolError} with a stable `code` and, where there was one,
  * the original failure as `cause`. The package ships an ESM and a CJS build (and an application may hold
@@ -256,7 +257,8 @@ export type AnyClientPoolError =
   | RateLimitedError
   | CallbackError
   | RetryBudgetExhaustedError
-  | ExcludedMethodError;
+  | ExcludedMethodError
+  | MissingMethodError;
 
 /** Every code clientpool uses. */
 export type ClientPoolErrorCode = AnyClientPoolError['code'];

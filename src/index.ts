@@ -9,7 +9,7 @@ export { callKey, type AttemptKind, type Call, type CallFunction, type CallKey, 
 export { isCancelled } from './pipeline/attempt.js';
 export type { Outcome } from './pipeline/outcome.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
-export { ExcludedMethodError, type ExclusionReason, type MethodNames, type Proxied, type ProxiedMethod, type ProxiedPaths, type ProxyMethodOptions, type ProxyOptions, type ProxyRunOptions, type SignalParameter } from './proxy.js';
+export { ExcludedMethodError, MissingMethodError, type CommandLabel, type ExclusionReason, type MethodNames, type Proxied, type ProxiedMethod, type ProxiedPaths, type ProxyMethodOptions, type ProxyOptions, type ProxyRunOptions, type SignalParameter } from './proxy.js';
 export { defaultExclusionReason, EVENT_EMITTER_METHODS, EVENT_SOURCE_METHODS, EVENT_SOURCE_PATTERNS, LIFECYCLE_METHODS, STREAM_METHODS, type DefaultExcludedMethod } from './wrapping/default-exclusions.js';
 export { methodLabel, toSnakeCase, type LabelStyle } from './label.js';
 export type { Balancer, BalancerContext, BalancerFactory } from './balancers/balancer.js';

@@ -211,7 +211,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * through the pool, labelled by path (`get_slot`); lifecycle and event methods are left out (docs/proxy.md).
    */
   proxy<const I extends string = never, const E extends string = never>(options?: ProxyOptions<T, I, E>): Proxied<T, I, E> {
-    return createProxy<T, I, E>({ run: (fn, runOptions) => this.run(fn, runOptions), sample: () => this.#roster.byName.values().next().value?.client }, options);
+    return createProxy<T, I, E>({ run: (fn, runOptions) => this.run(fn, runOptions), sample: () => this.#roster.byName.values().next().value?.client, clients: () => Array.from(this.#roster.byName.values(), (m) => m.client) }, options);
   }
 
   /** A snapshot of every client: name, weight, circuit state, in-flight, counts, latency, tokens. */

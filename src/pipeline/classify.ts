@@ -37,6 +37,9 @@ export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (err
     return ended(isCancel ? 'cancelled' : 'refused', recovered);
   }
   let recovered = recover(error, attempt);
+  // A proxy call whose picked client has no such method stopped before reaching the client: no verdict
+  // on it (a pool of clients of different kinds is not a broken client).
+  if (recovered.code === 'ERR_MISSING_METHOD') return ended('refused', recovered);
   // The function's own abort or closed pool (a nested pool's) is not the caller's: wrapped, so that the
   // caller can tell it from an abort of its own.
   if (recovered.code === 'ERR_ABORTED' || recovered.code === 'ERR_POOL_CLOSED') recovered = new ClientCallError(recovered, attempt.clientName, attempt.method);

@@ -247,12 +247,13 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
  * The default retry rule, read from the pool's verdict: a failure of the client, which another client
  * may not share; or a refusal by a middleware's own error (an auth token that could not be fetched for
  * this client, say), which another client's middleware may not raise. Not the pool's own refusals (a
- * rate limit, a closed pool), nor answered errors, nor cancellations.
+ * rate limit, a closed pool), nor answered errors, nor cancellations. A proxy call that picked a client
+ * without the method (`ERR_MISSING_METHOD`) is retried too: another client may have it.
  */
 function isRetryable(outcome: Outcome | undefined): boolean {
   if (outcome === undefined || outcome.kind === 'success') return false;
   if (outcome.kind === 'failure') return true;
-  return outcome.kind === 'refused' && (outcome.error.code === 'ERR_CLIENT_CALL' || outcome.error.code === 'ERR_CLIENT_PANIC');
+  return outcome.kind === 'refused' && (outcome.error.code === 'ERR_CLIENT_CALL' || outcome.error.code === 'ERR_CLIENT_PANIC' || outcome.error.code === 'ERR_MISSING_METHOD');
 }
 
 /**
