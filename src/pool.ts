@@ -290,7 +290,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     for (const name of Array.from(this.#roster.byName.keys())) void this.remove(name).catch(() => undefined);
     const results = await this.#removals.settled();
     const closed = await Promise.allSettled([...this.#middleware.map((m) => this.#removals.hook(`middleware "${m.name}" close`, () => m.close?.(this))), this.#removals.hook('the limit close', () => core.limit?.close?.())]);
-    core.deadlines.clear();
+    core.clearTimers();
     this.#stateChanges.clear();
     this.#rateLimits.clear();
     this.#healthChanges.clear();

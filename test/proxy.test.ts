@@ -21,7 +21,8 @@ class RpcClient {
 }
 
 function poolOf(...urls: string[]): ClientPool<RpcClient> {
-  const pool = new ClientPool<RpcClient>();
+  // The pool's clock is Date.now(): under fake timers it moves with them, so no test depends on real time.
+  const pool = new ClientPool<RpcClient>({ clock: { now: () => Date.now() } });
   for (const url of urls) pool.add(new RpcClient(url), { name: url });
   return pool;
 }
@@ -54,7 +55,7 @@ describe('pool.proxy()', () => {
   });
 
   it('applies per-method options such as a timeout', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // setImmediate stays real: the pool expires deadlines in one
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const pool = poolOf('a');
     const rpc = pool.proxy({ methods: { slow: { timeout: 100 } } });
     const pending = rpc.slow().catch((e: unknown) => e);
@@ -192,10 +193,10 @@ describe('pool.proxy(): nested resources', () => {
   });
 
   it('per-method options are keyed by dotted path', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // setImmediate stays real: the pool expires deadlines in one
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const slow = new AiClient('a');
     slow.chat.completions.create = () => new Promise(() => undefined);
-    const pool = new ClientPool<AiClient>();
+    const pool = new ClientPool<AiClient>({ clock: { now: () => Date.now() } });
     pool.add(slow);
     const pending = pool.proxy({ methods: { 'chat.completions.create': { timeout: 50 } } }).chat.completions.create({ model: 'm' }).catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(50);

@@ -96,6 +96,12 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     return this.#closing.signal;
   }
 
+  /** The pool has closed: no timer or immediate of the pipeline is left. */
+  clearTimers(): void {
+    this.deadlines.clear();
+    this.signals.sweep();
+  }
+
   /** The pool starts closing: no new attempt takes a client, and every wait ends. */
   close(): void {
     if (this.isClosing) return;

@@ -16,7 +16,7 @@ export interface Watcher {
 export class SignalWatches {
   readonly #table = new WeakMap<AbortSignal, SignalWatch>();
   readonly #empty = new Set<SignalWatch>();
-  #isSweepDue = false;
+  #sweepDue: NodeJS.Immediate | undefined;
 
   /** Add `watcher` to the watch of `signal`; if the signal has aborted already, it hears so at once instead. */
   join(signal: AbortSignal, watcher: Watcher): void {
@@ -49,9 +49,7 @@ export class SignalWatches {
   emptied(watch: SignalWatch): void {
     if (watch.isKept) return;
     this.#empty.add(watch);
-    if (this.#isSweepDue) return;
-    this.#isSweepDue = true;
-    setImmediate(() => this.#sweep());
+    this.#sweepDue ??= setImmediate(() => this.sweep());
   }
 
   /** A watch's signal aborted: it is gone. */
@@ -60,8 +58,10 @@ export class SignalWatches {
     this.#empty.delete(watch);
   }
 
-  #sweep(): void {
-    this.#isSweepDue = false;
+  /** Drop the listeners of watches left empty now (the pool closed: no immediate is left behind). */
+  sweep(): void {
+    if (this.#sweepDue !== undefined) clearImmediate(this.#sweepDue);
+    this.#sweepDue = undefined;
     for (const watch of this.#empty) {
       if (!watch.isEmpty) continue;
       watch.signal.removeEventListener('abort', watch.onAbort);

@@ -82,8 +82,9 @@ describe('pool.proxy() on undici Pool', () => {
 
   it('a timeout aborts the request itself when the signal option names its options parameter', async () => {
     const server = await startServer();
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const pool = new ClientPool<Pool>({ timeout: 100 });
+    // The pool's clock moves with the fake timers: nothing here depends on real time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const pool = new ClientPool<Pool>({ timeout: 100, clock: { now: () => Date.now() } });
     pool.add(undiciPool(server.url));
     const pending = pool.proxy({ signal: { request: 0 } }).request({ path: '/hang', method: 'GET' }).catch((e: unknown) => e);
     await server.arrived(1);
@@ -94,8 +95,9 @@ describe('pool.proxy() on undici Pool', () => {
 
   it('without the signal option the request outlives its timeout (the caller gets TimeoutError, the server keeps the request)', async () => {
     const server = await startServer();
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const pool = new ClientPool<Pool>({ timeout: 100 });
+    // The pool's clock moves with the fake timers: nothing here depends on real time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const pool = new ClientPool<Pool>({ timeout: 100, clock: { now: () => Date.now() } });
     pool.add(undiciPool(server.url));
     const pending = pool.proxy().request({ path: '/hang', method: 'GET' }).catch((e: unknown) => e);
     await server.arrived(1);
@@ -110,8 +112,8 @@ describe('pool.proxy() on undici Pool', () => {
   it('a hedge that loses the race has its request aborted', async () => {
     const slow = await startServer();
     const fast = await startServer(true);
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const pool = new ClientPool<Pool>({ strategy: 'round-robin', hedge: { delay: 50 } });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const pool = new ClientPool<Pool>({ strategy: 'round-robin', hedge: { delay: 50 }, clock: { now: () => Date.now() } });
     pool.add(undiciPool(slow.url), { name: 'slow' });
     pool.add(undiciPool(fast.url), { name: 'fast' });
     const http = pool.proxy({ signal: { request: 0 } });
