@@ -76,10 +76,13 @@ export function isNodeDeclaration(file: ts.SourceFile): boolean {
   return /[\\/]node_modules[\\/]@types[\\/]node[\\/]/.test(file.fileName);
 }
 
-/** Not a promise, and a stream or event source: it has `pipe`, or `on` with `emit`, or `Symbol.asyncIterator`. */
+/**
+ * Not a promise, and a stream or event source: it has `pipe`, or `on` with `emit`, `off` or `once`
+ * (openai's `ChatCompletionRunner`, which emits without a public `emit`), or `Symbol.asyncIterator`.
+ */
 function isStreamLike(checker: ts.TypeChecker, type: ts.Type): boolean {
   if (type.getProperty('then') !== undefined) return false;
   const has = (name: string): boolean => checker.getPropertyOfType(type, name) !== undefined;
   const asyncIterable = checker.getPropertiesOfType(type).some((property) => property.name.startsWith('__@asyncIterator@'));
-  return has('pipe') || (has('on') && has('emit')) || asyncIterable;
+  return has('pipe') || (has('on') && (has('emit') || has('off') || has('once'))) || asyncIterable;
 }

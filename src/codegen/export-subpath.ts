@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { packageName } from './dependencies.js';
 
 /**
  * `specifier` without its `.mjs`/`.js`/`.cjs` extension (`openai/resources/chat/completions.mjs` ->
@@ -20,6 +19,29 @@ export function extensionlessSubpath(specifier: string, declarationFile: string 
   const subpath = `.${bare.slice(name.length)}`;
   const offered = Object.entries(exports).some(([key, target]) => target !== null && matches(key, subpath));
   return offered ? bare : specifier;
+}
+
+/** `@scope/name` or `name`, without a subpath. */
+export function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
+}
+
+/**
+ * True when the package's `exports` map names the directory of `specifier` in a key of its own
+ * (openai's `./lib/*` covers `openai/lib/beta/agents/agent-session-create-stream.mjs`): the author
+ * made that subpath public, so a `lib/` or `dist/` in it is no sign of a build detail. A catch-all
+ * `./*` does not count.
+ * @param declarationFile A file of the package the specifier resolves to, to find its `package.json` from.
+ */
+export function isNamedByExports(specifier: string, declarationFile: string): boolean {
+  const name = packageName(specifier);
+  if (specifier.startsWith('.') || path.isAbsolute(specifier) || specifier.length <= name.length) return false;
+  const exports = packageExports(declarationFile, name);
+  if (exports === undefined) return false;
+  const subpath = `.${specifier.slice(name.length)}`;
+  const bare = subpath.replace(/\.[cm]?js$/, '');
+  return Object.entries(exports).some(([key, target]) => target !== null && key !== './*' && (matches(key, subpath) || matches(key, bare)));
 }
 
 /** True when an `exports` key (`./x`, `./resources/*`) covers `subpath` (`./resources/chat`). */

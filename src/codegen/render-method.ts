@@ -23,6 +23,8 @@ export interface MethodContext {
   readonly clientType: string;
   /** The wrapper's own type parameters, in scope in every method. */
   readonly classTypeParameters: ReadonlySet<string>;
+  /** The global `Promise` and `PromiseLike`: a method returning one may keep its declared type. */
+  readonly promiseSymbols: ReadonlySet<ts.Symbol>;
 }
 
 /** A signature the wrapper keeps, and whether its trailing (optional) callback parameter is dropped. */
@@ -50,7 +52,16 @@ export interface MethodInput {
 /** A method's source, the import locals and helpers it uses, and how many overloads it left out. */
 export type RenderedMethod =
   | {
+      /**
+       * The class's method, or for a method typed as the client's own, the member of the interface
+       * merged with the class (`readonly get: Client['get'];`).
+       */
       readonly text: string;
+      /**
+       * For a method typed as the client's own, its implementation: a method of the object literal
+       * that the class's static block puts on the prototype (`get(...args) { … },`), indented for it.
+       */
+      readonly implementation: string | undefined;
       readonly imports: ReadonlySet<string>;
       readonly helpers: ReadonlySet<RuntimeHelper>;
       readonly droppedOverloads: number;
@@ -58,6 +69,8 @@ export type RenderedMethod =
       readonly fallback: boolean;
     }
   | { readonly skipped: 'types the output cannot import'; readonly detail: string };
+
+type Rendered = Exclude<RenderedMethod, { readonly skipped: string }>;
 
 interface Parameter {
   readonly name: string;
@@ -85,12 +98,23 @@ interface Signature {
  * `this.pool.run` with the method's label, and the arguments reach the client exactly as given (a
  * method with optional parameters takes them as a labelled rest tuple, so an omitted argument is not
  * passed on as `undefined`). Overloads keep one signature each plus an implementation that forwards
- * its arguments. A type the output cannot import is replaced by an indexed access of the client type
- * (`Parameters<Client['m']>[0]`, `ReturnType<Client['m']>`) in a one-signature method, keeping the
- * method's type parameters; an overload that uses one is left out.
+ * its arguments. When a type the output cannot import is needed, a method whose every signature
+ * returns a `Promise` (or `PromiseLike`) is typed as the client's own method, `readonly m: Client['m']`
+ * in an interface merged with the class, all overloads and generics kept, with an implementation that
+ * forwards its arguments (see {@link RenderedMethod}); in any other method that type is replaced by an
+ * indexed access of the client type (`Parameters<Client['m']>[0]`, `ReturnType<Client['m']>`), and an
+ * overload that cannot be written so is left out.
  */
 export function renderMethod(input: MethodInput, context: MethodContext): RenderedMethod {
   const member = `${context.clientType}${input.path.map((name) => `[${quote(name)}]`).join('')}`;
+  const printed = renderPrinted(input, context, member);
+  const needsClientType = 'skipped' in printed || printed.fallback || printed.droppedOverloads > 0;
+  if (needsClientType && keepsDeclaredType(input, context)) return renderDeclared(input, member);
+  return printed;
+}
+
+/** Each kept signature printed with its own types, falling back to the client type where it must. */
+function renderPrinted(input: MethodInput, context: MethodContext, member: string): RenderedMethod {
   const only = input.signatures.length === 1 ? input.signatures[0] : undefined;
   if (only !== undefined) {
     const signature = renderSignature(only, context, { member, same: undefined });
@@ -162,7 +186,7 @@ function renderSingle(input: MethodInput, signature: Signature, context: MethodC
     `${INDENT}${INDENT}return this.pool.run${signature.whole ? `<ReturnType<${member}>>` : ''}((${arrowParameters}) => ${callee}${signature.typeArguments}(${args}), this.#runOptions(${label}));`,
     `${INDENT}}`,
   );
-  return { text: lines.join('\n'), imports: localsOf(signature, context), helpers, droppedOverloads: 0, fallback: signature.fallback };
+  return { text: lines.join('\n'), implementation: undefined, imports: localsOf(signature, context), helpers, droppedOverloads: 0, fallback: signature.fallback };
 }
 
 function renderOverloads(input: MethodInput, signatures: readonly Signature[], context: MethodContext, dropped: number): RenderedMethod {
@@ -188,7 +212,50 @@ function renderOverloads(input: MethodInput, signatures: readonly Signature[], c
     `${INDENT}${INDENT}return this.pool.run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), this.#runOptions(${label}));`,
     `${INDENT}}`,
   );
-  return { text: lines.join('\n'), imports, helpers, droppedOverloads: dropped, fallback: signatures.some((signature) => signature.fallback) };
+  return { text: lines.join('\n'), implementation: undefined, imports, helpers, droppedOverloads: dropped, fallback: signatures.some((signature) => signature.fallback) };
+}
+
+/**
+ * Whether the wrapper may be typed as the client's own method, `Client['m']`: every signature returns
+ * a `Promise` or a `PromiseLike` (what `pool.run()` returns is one), keeps all its parameters (no
+ * callback dropped) and has no `this` parameter. A promise subclass such as openai's `APIPromise` does
+ * not qualify: its own methods (`withResponse()`) are not on the promise the pool returns.
+ */
+function keepsDeclaredType(input: MethodInput, context: MethodContext): boolean {
+  const { signatures } = input.method;
+  if (input.signatures.length !== signatures.length || input.signatures.some((kept) => kept.dropsCallback)) return false;
+  return signatures.every((signature) => {
+    const returned = signature.getReturnType().getSymbol();
+    return signature.thisParameter === undefined && returned !== undefined && context.promiseSymbols.has(returned);
+  });
+}
+
+/**
+ * The interface member typed as the client's method (`readonly get: Client['get'];`) and its
+ * implementation, which forwards the arguments as given (same count) with the method's label, the
+ * wrapper's run options and, where the method takes an options object with a signal, the attempt's.
+ */
+function renderDeclared(input: MethodInput, member: string): Rendered {
+  const helpers = new Set<RuntimeHelper>(['defineMethods']);
+  const key = propertyKey(input.path.at(-1) ?? '');
+  const lines: string[] = [];
+  const doc = readJsDoc(input.method.symbol.declarations?.[0]);
+  if (doc !== undefined) lines.push(indentJsDoc(doc, INDENT));
+  lines.push(`${INDENT}readonly ${key}: ${member};`);
+  let args = '...args';
+  if (input.signal !== undefined) {
+    helpers.add('withSignal');
+    args = `...withSignal(args, ${input.signal.index}, call.signal, ${input.signal.create})`;
+  }
+  const label = labelExpression(input, 'args[0]', helpers);
+  const arrowParameters = input.signal === undefined ? 'client' : 'client, call';
+  const body = INDENT.repeat(3);
+  const implementation = [
+    `${body}${key}(...args) {`,
+    `${body}${INDENT}return this.pool.run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), this.#runOptions(${label}));`,
+    `${body}},`,
+  ].join('\n');
+  return { text: lines.join('\n'), implementation, imports: new Set(), helpers, droppedOverloads: 0, fallback: false };
 }
 
 function signatureLine(input: MethodInput, signature: Signature): string {

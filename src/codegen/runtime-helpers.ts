@@ -4,11 +4,15 @@ import type { LabelStyle } from '../label.js';
  * Functions the generated file defines for itself when a method needs them, so that it imports
  * nothing at run time (only types from `clientpool`). Each is written once per file, after the classes.
  */
-export type RuntimeHelper = 'withSignal' | 'commandLabel';
+export type RuntimeHelper = 'withSignal' | 'commandLabel' | 'defineMethods';
+
+/** Every helper's name, which no import of the output may take. */
+export const RUNTIME_HELPERS: readonly RuntimeHelper[] = ['withSignal', 'commandLabel', 'defineMethods'];
 
 /** The source of `helper`, as a module-level function. */
 export function runtimeHelperSource(helper: RuntimeHelper, label: LabelStyle): string {
   if (helper === 'withSignal') return WITH_SIGNAL;
+  if (helper === 'defineMethods') return DEFINE_METHODS;
   const name =
     label === 'snake'
       ? "name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase()"
@@ -46,4 +50,13 @@ function withSignal<A extends readonly unknown[]>(args: A, index: number, signal
   const copy: unknown[] = [...args];
   copy[index] = Object.assign(Object.create(Object.getPrototypeOf(options) as object | null) as object, options, { signal });
   return copy as unknown as A;
+}`;
+
+const DEFINE_METHODS = `/**
+ * Put \`methods\` on \`prototype\` the way a class defines its methods (writable, configurable, not
+ * enumerable): the implementations of the methods that the interface merged with the class types as
+ * the client's own (\`readonly get: Client['get']\`), which keeps every overload and type parameter.
+ */
+function defineMethods<W extends object>(prototype: W, methods: Record<string, (this: W, ...args: unknown[]) => Promise<unknown>>): void {
+  for (const [name, value] of Object.entries(methods)) Object.defineProperty(prototype, name, { value, writable: true, configurable: true });
 }`;

@@ -33,13 +33,13 @@ export class TypePrinter {
   readonly #imports: ImportSet;
   readonly #printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed, removeComments: true });
   readonly #modules = new Map<string, ts.Symbol | undefined>();
-  readonly #isImportable: (specifier: string) => boolean;
+  readonly #isImportable: (specifier: string, declarationFile?: string) => boolean;
   #thisType: ts.TypeNode | undefined;
   #exports: ExportIndex | undefined;
   #used = new Set<string>();
 
   /** @param isImportable False for module specifiers the output must not import from (see `importableSpecifiers`). */
-  constructor(source: LoadedSource, imports: ImportSet, isImportable: (specifier: string) => boolean = () => true) {
+  constructor(source: LoadedSource, imports: ImportSet, isImportable: (specifier: string, declarationFile?: string) => boolean = () => true) {
     this.#source = source;
     this.#imports = imports;
     this.#isImportable = isImportable;
@@ -184,17 +184,20 @@ export class TypePrinter {
   }
 
   /**
-   * An interface, class or enum the `--source` module does not export, named through the module that
-   * declares it when the output may import from there (openai's `Response`, which the output must not
-   * confuse with the global `Response`): the checker, asked without reusing the declaration's text,
-   * prints it as `import("openai/resources/responses/responses.mjs").Response`.
+   * An interface, class, enum or type alias the `--source` module does not export, named through the
+   * module that declares it when the output may import from there (openai's `Response`, which the
+   * output must not confuse with the global `Response`, or its union `ResponseStreamEvent`): the
+   * checker, asked without reusing the declaration's text, prints it as
+   * `import("openai/resources/responses/responses.mjs").Response`.
    */
   #declaringModuleName(symbol: ts.Symbol): ts.EntityName | undefined {
     const { checker, outputFile } = this.#source;
     const target = skipAlias(checker, symbol);
-    if ((target.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) === 0) return undefined;
+    if ((target.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.Class | ts.SymbolFlags.Enum | ts.SymbolFlags.TypeAlias)) === 0) return undefined;
     const node = checker.typeToTypeNode(checker.getDeclaredTypeOfSymbol(target), outputFile, PLAIN_FLAGS);
     if (node === undefined || !ts.isImportTypeNode(node) || node.qualifier === undefined) return undefined;
+    // An alias of another named type (`type A = B`) prints as that type: only its own name will do.
+    if (rightmost(node.qualifier).text !== target.name) return undefined;
     const specifier = importSpecifier(node);
     if (!this.#canImport(specifier)) return undefined;
     return replaceLeftmost(node.qualifier, this.#localName(specifier, leftmost(node.qualifier).text));
@@ -293,9 +296,11 @@ export class TypePrinter {
     return this.#imports.add(specifier, 'default', target, preferred);
   }
 
-  /** Allowed (a dependency of the project) and resolvable from the output file. */
+  /** Allowed (a dependency of the project, see `importableSpecifiers`) and resolvable from the output file. */
   #canImport(specifier: string): boolean {
-    return this.#isImportable(specifier) && (this.#module(specifier) !== undefined || !specifier.startsWith('.'));
+    const moduleSymbol = this.#module(specifier);
+    const declarationFile = moduleSymbol?.declarations?.[0]?.getSourceFile().fileName;
+    return this.#isImportable(specifier, declarationFile) && (moduleSymbol !== undefined || !specifier.startsWith('.'));
   }
 
   #module(specifier: string): ts.Symbol | undefined {
@@ -312,6 +317,10 @@ function importSpecifier(node: ts.ImportTypeNode): string {
 /** The symbol the checker attached to an identifier it printed; `undefined` for identifiers made here. */
 function checkerSymbol(identifier: ts.Identifier): ts.Symbol | undefined {
   return (identifier as unknown as { readonly symbol?: ts.Symbol }).symbol;
+}
+
+function rightmost(name: ts.EntityName): ts.Identifier {
+  return ts.isIdentifier(name) ? name : name.right;
 }
 
 function leftmost(name: ts.EntityName): ts.Identifier {

@@ -32,6 +32,17 @@ describe('importableSpecifiers', () => {
     expect(importable(specifier)).toBe(expected);
   });
 
+  it('allows a build directory that the package names in its exports map, given the file it resolves to', () => {
+    const pg = path.join(project, 'node_modules', 'pg');
+    mkdirSync(path.join(pg, 'lib'), { recursive: true });
+    writeFileSync(path.join(pg, 'package.json'), JSON.stringify({ name: 'pg', exports: { '.': './lib/index.js', './lib/*': './lib/*.js' } }));
+    const declaration = path.join(pg, 'lib', 'client.d.ts');
+    expect(importable('pg/lib/client', declaration)).toBe(true);
+    expect(importable('pg/lib/client')).toBe(false);
+    expect(importable('pg/dist/client', declaration)).toBe(false);
+    expect(importable('pg-protocol/lib/client', declaration)).toBe(false);
+  });
+
   it('allows every package that resolves when there is no package.json above cwd', () => {
     expect(importableSpecifiers(path.parse(project).root)('@smithy/types')).toBe(true);
   });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { extensionlessSubpath } from '../../src/codegen/export-subpath.js';
+import { extensionlessSubpath, isNamedByExports } from '../../src/codegen/export-subpath.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'clientpool-export-subpath-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -45,5 +45,26 @@ describe('extensionlessSubpath', () => {
   it("writes openai's deep imports without .mjs, as its exports map offers ./resources/*", () => {
     const file = path.resolve('node_modules/openai/resources/chat/completions/completions.d.mts');
     expect(extensionlessSubpath('openai/resources/chat/completions/completions.mjs', file)).toBe('openai/resources/chat/completions/completions');
+  });
+});
+
+describe('isNamedByExports', () => {
+  it('is true when an exports key of its own names the directory, with or without the extension', () => {
+    const file = packageWith('libbed', { '.': './index.mjs', './lib/*': { import: './lib/*.mjs', require: './lib/*.js' } });
+    expect(isNamedByExports('libbed/lib/agents/stream.mjs', file)).toBe(true);
+    expect(isNamedByExports('libbed/lib/agents/stream', file)).toBe(true);
+    expect(isNamedByExports('libbed/dist/agents/stream.mjs', file)).toBe(false);
+  });
+
+  it('is false for a catch-all ./* key, a blocked key, no exports map, or a package root', () => {
+    expect(isNamedByExports('catchall/lib/x.mjs', packageWith('catchall', { './*': './*.mjs' }))).toBe(false);
+    expect(isNamedByExports('nulled/lib/x.mjs', packageWith('nulled', { './lib/*': null }))).toBe(false);
+    expect(isNamedByExports('bare/lib/x.mjs', packageWith('bare', undefined))).toBe(false);
+    expect(isNamedByExports('rooted', packageWith('rooted', { '.': './index.mjs' }))).toBe(false);
+  });
+
+  it("accepts openai's lib/ types, as its exports map offers ./lib/*", () => {
+    const file = path.resolve('node_modules/openai/lib/beta/agents/agent-session-create-stream.d.mts');
+    expect(isNamedByExports('openai/lib/beta/agents/agent-session-create-stream.mjs', file)).toBe(true);
   });
 });

@@ -133,11 +133,36 @@ describe('generateWrapper', () => {
     expect(method(generated.edge, 'format')).toContain('format(value: number): Promise<string> {');
   });
 
-  it('names an unimportable parameter type through the client type, and leaves out overloads it cannot type', () => {
+  it('names an unimportable type of a synchronous method through the client type, and leaves out overloads it cannot type', () => {
     expect(method(generated.edge, 'reveal')).toContain("reveal(hidden: Parameters<EdgeClient['reveal']>[0]): Promise<Receipt> {");
-    expect(generated.edge).toContain('// Typed through the client type, as the output cannot import some of their types: reveal, hide\n');
-    expect(generated.edge).toContain('// 1 overload using types the output cannot import is left out.\n');
+    expect(generated.edge).toContain('// Typed in part through the client type (Parameters<>, ReturnType<>), as the output cannot\n// import some of their types: reveal, hide\n');
+    expect(generated.edge).toContain('// 1 overload not returning a plain promise and using types the output cannot import is left out.\n');
     expect(generated.edge).toContain('  conceal(count: number): Promise<void>;\n  conceal(...args: unknown[]): Promise<unknown> {');
+  });
+
+  it("types a promise-returning method that needs an unimportable type as the client's own method, every overload and generic kept", () => {
+    for (const name of ['fetch', 'find', 'lookup', 'probe']) expect(generated.edge).toContain(`  readonly ${name}: EdgeClient['${name}'];\n`);
+    expect(generated.edge).toContain("// Typed as the client's own methods (every overload and type parameter kept), as the output\n// cannot import some of their types: fetch, find, lookup, probe\n");
+    expect(generated.edge).toContain('export interface MultiEdgeClient {\n');
+    expect(generated.edge).toContain('    defineMethods(this.prototype, {\n');
+    expect(generated.edge).toContain('(client.probe as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true))');
+    const usage = [
+      `import type { EdgeClient } from '../fixtures/edge-cases.js';`,
+      `import { MultiEdgeClient } from './multi-edge-client.js';`,
+      `interface Foo { readonly foo: number }`,
+      `type Query<T> = Parameters<EdgeClient['find']>[0] & { readonly sample: T };`,
+      `export async function use(w: MultiEdgeClient, hidden: Parameters<EdgeClient['fetch']>[0], query: Query<Foo>): Promise<number> {`,
+      `  const fetched: Foo = await w.fetch<Foo>(hidden);`,
+      `  const found: Foo = await w.find(query);`,
+      `  const receipt: { readonly id: string } = await w.lookup(hidden);`,
+      `  const counted: number = await w.lookup(3);`,
+      `  const probed: boolean = await w.with({ timeout: 5 }).probe(hidden, { signal: AbortSignal.timeout(5) });`,
+      `  return fetched.foo + found.foo + receipt.id.length + counted + Number(probed);`,
+      `}`,
+    ].join('\n');
+    const files = { [edge.out]: generated.edge, [`${GOLDEN}/usage.ts`]: usage };
+    expect(diagnosticsOf(files)).toEqual([]);
+    expect(diagnosticsOf(files, { skipLibCheck: false })).toEqual([]);
   });
 
   it('keeps an overloaded method whose overloads share an unnameable type with the last one, naming it through the client type', () => {
@@ -146,6 +171,11 @@ describe('generateWrapper', () => {
     );
     expect(generated.edge).not.toContain('- types the output cannot import');
     expect(generated.edge).toContain('// - name taken by the wrapper: pool\n');
+  });
+
+  it('imports a type alias by name from the file that declares it when the source uses it without re-exporting it', () => {
+    expect(generated.edge).toContain("import type { StreamEvent } from '../fixtures/stream-events.js';\n");
+    expect(method(generated.edge, 'events')).toContain('events(): Promise<StreamEvent[]> {');
   });
 
   it('makes the wrapper generic when the client type is', () => {

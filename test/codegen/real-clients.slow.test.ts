@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { Pool } from 'undici';
+import { createPublicClient, http as viemHttp, type PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, type GeneratedWrapper, type GenerateOptions } from '../../src/codegen/generate.js';
 import { ClientPool, hasErrorCode, type Call } from '../../src/index.js';
@@ -49,10 +50,13 @@ async function load<M>(name: Target): Promise<M> {
 
 const USAGE = `
 import type { Dispatcher } from 'undici';
+import type { Quantity } from 'viem';
 import { MultiRedis } from './multi-redis.js';
 import { MultiPublicClient } from './multi-viem.js';
 import { MultiOpenAI } from './multi-openai.js';
 import { MultiPool } from './multi-undici.js';
+
+const erc20 = [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'owner', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] }] as const;
 
 export async function use(redis: MultiRedis, viem: MultiPublicClient, ai: MultiOpenAI, http: MultiPool): Promise<unknown[]> {
   const ok: 'OK' = await redis.set('k', 'v');
@@ -65,11 +69,16 @@ export async function use(redis: MultiRedis, viem: MultiPublicClient, ai: MultiO
   const exists: number = await redis.exists('k');
   const block: bigint = await viem.getBlockNumber();
   const chainId: number = await viem.with({ timeout: 1_000 }).getChainId();
+  // Typed as PublicClient['request'] itself: the method's generics pick the result from the RPC schema.
+  const raw = await viem.request({ method: 'eth_blockNumber' });
+  const hex: Quantity = raw;
+  const balance: bigint = await viem.readContract({ abi: erc20, address: '0x0000000000000000000000000000000000000001', functionName: 'balanceOf', args: ['0x0000000000000000000000000000000000000002'] });
+  const viaTransport = await viem.transport.request({ method: 'eth_chainId' });
   const completion = await ai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
   const text: string | null | undefined = completion.choices[0]?.message.content;
   const response: Dispatcher.ResponseData<null> = await http.request({ path: '/', method: 'GET' });
   const tagged: Dispatcher.ResponseData<{ id: number }> = await http.request({ path: '/', method: 'GET', opaque: { id: 1 } });
-  return [ok, withTtl, value, count, fields, hash, many, exists, block, chainId, text, response.statusCode, tagged.opaque.id];
+  return [ok, withTtl, value, count, fields, hash, many, exists, block, chainId, hex, balance, viaTransport, text, response.statusCode, tagged.opaque.id];
 }
 `;
 
@@ -81,6 +90,13 @@ describe('wrappers of real clients', () => {
     expect(generated.viem.wrapped).toEqual(expect.arrayContaining(['getBlockNumber', 'readContract', 'getBalance']));
     expect(generated.undici.wrapped).toEqual(expect.arrayContaining(['request']));
     expect(generated.undici.skipped).toEqual(expect.arrayContaining([{ path: 'close', reason: 'lifecycle' }, { path: 'on', reason: 'event emitter' }]));
+    // A promise-returning method whose types cannot be imported keeps the client's own type, and its signal.
+    expect(generated.viem.code).toContain("  readonly request: PublicClient<transport, chain, accountOrAddress, rpcSchema, tokens>['request'];\n");
+    expect(generated.viem.code).toContain("(client.request as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), this.#runOptions('request'));");
+    expect(generated.viem.code).not.toContain("Parameters<PublicClient<transport, chain, accountOrAddress, rpcSchema, tokens>['request']>");
+    // No overload of openai is left out: the streaming ones' event types are imported by name.
+    expect(generated.openai.code).not.toMatch(/^\/\/ \d+ overloads? .*left out/m);
+    expect(generated.openai.code).toMatch(/^ {2}create\(body: ResponseCreateParamsStreaming\d*, options\?: OpenAI\.RequestOptions\): Promise<Stream<ResponseStreamEvent>/m);
     for (const result of Object.values(generated)) {
       // Imports only from packages the project depends on, never from a build directory inside one.
       expect(result.code).not.toMatch(/from '(pg-protocol|@smithy|undici-types)|\/dist\/|node_modules|import\(/);
@@ -138,7 +154,17 @@ describe('the generated undici and openai wrappers against a local HTTP server',
       request.on('close', () => {
         if (!response.writableEnded) aborted.push(request.url ?? '');
       });
-      if (request.url === '/hang') return; // never answers: only the attempt's signal ends it
+      if (request.url?.endsWith('/hang') === true) return; // never answers: only the attempt's signal ends it
+      if (request.url === '/rpc') {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          const { id, method } = JSON.parse(body) as { id: number; method: string };
+          response.setHeader('content-type', 'application/json');
+          response.end(JSON.stringify({ jsonrpc: '2.0', id, result: method === 'eth_blockNumber' ? '0x10' : '0x1' }));
+        });
+        return;
+      }
       if (request.url === '/v1/chat/completions') {
         response.setHeader('content-type', 'application/json');
         response.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hello' } }] }));
@@ -169,6 +195,29 @@ describe('the generated undici and openai wrappers against a local HTTP server',
     await expect.poll(() => aborted).toContain('/hang');
     await pool.close();
     await client.close();
+  }, SLOW);
+
+  it('runs viem calls through the pool, and a timeout aborts the JSON-RPC request itself through request(args, { signal })', async () => {
+    type Viem = { getBlockNumber(): Promise<bigint>; request(args: { method: string }): Promise<unknown>; with(options: object): Viem };
+    const { MultiPublicClient } = await load<{ MultiPublicClient: new (pool: ClientPool<PublicClient>) => Viem }>('viem');
+    const poolOf = (url: string): { pool: ClientPool<PublicClient>; labels: string[] } => {
+      const pool = new ClientPool<PublicClient>();
+      pool.add(createPublicClient({ transport: viemHttp(url, { retryCount: 0, timeout: 60_000 }) }), { name: 'rpc' });
+      const labels: string[] = [];
+      pool.use({ name: 'labels', execute: (call: Call<PublicClient>, next) => (labels.push(call.method), next(call)) });
+      return { pool, labels };
+    };
+    const answering = poolOf(`${base}/rpc`);
+    const viem = new MultiPublicClient(answering.pool);
+    expect(await viem.request({ method: 'eth_blockNumber' })).toBe('0x10');
+    expect(await viem.getBlockNumber()).toBe(16n);
+    expect(answering.labels).toEqual(['request', 'get_block_number']);
+    const hanging = poolOf(`${base}/viem/hang`);
+    const hung = new MultiPublicClient(hanging.pool).with({ timeout: 200 }).request({ method: 'eth_blockNumber' });
+    await expect(hung).rejects.toSatisfy((error: unknown) => hasErrorCode(error, 'ERR_TIMEOUT'));
+    await expect.poll(() => aborted).toContain('/viem/hang');
+    await answering.pool.close();
+    await hanging.pool.close();
   }, SLOW);
 
   it('runs openai chat.completions.create through the pool, labelled chat.completions.create', async () => {
