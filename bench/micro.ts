@@ -1,5 +1,6 @@
 import { ALLOCATION_METHOD, gc, measureAllocations } from './allocations.js';
 import { BARE, COCKATIEL, coreCandidates, DEFAULT } from './core.js';
+import { FLOOR, floorCandidate } from './floor.js';
 import { measure, paired, table, type Candidate, type Measurement } from './harness.js';
 import { otelCandidates } from './otel.js';
 import { prometheusCandidates } from './prometheus.js';
@@ -17,6 +18,7 @@ const TRACING = 'clientpool + tracing (no SDK)';
 /** What each candidate is, printed under the table. Every one calls `client.get(1)` on one of 4 echo clients. */
 const DESCRIPTIONS: readonly (readonly [string, string])[] = [
   [BARE, 'the call alone, always on the same client: the floor'],
+  [FLOOR, 'what every pool must do per call and nothing more (bench/floor.ts): round robin, refusal after 5 consecutive failures, an in-flight count, one `then()` to settle, the error wrapped; no options, signal, observers or typed errors. The gap to it is what clientpool\'s own bookkeeping costs'],
   [DEFAULT, '`pool.run(fn)` with the defaults: round robin, a consecutive breaker per client, errors recovered into clientpool errors'],
   [METHOD_LABEL, 'the same with `{ method: \'get\' }` (a hoisted options object), the baseline of every labelled candidate'],
   [RATE_LIMIT, 'the pool `limit` option (token bucket) with a rate so high that no call waits'],
@@ -75,7 +77,7 @@ export function microCandidates(): Candidate[] {
   const variants = variantCandidates();
   const label = variants.find((c) => c.name === METHOD_LABEL)!;
   const others = variants.filter((c) => c !== label);
-  return [bare!, pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
+  return [bare!, floorCandidate(), pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
 }
 
 /** Time and allocations per call of every candidate, interleaved, with the goals checked against them. */
