@@ -121,8 +121,11 @@ export class TimeWindow implements RollingWindow {
     if (epoch - this.#epoch >= n) {
       if (this.total > 0) this.clear();
     } else {
-      for (let e = this.#epoch + 1; e <= epoch; e++) {
-        const slot = ((e % n) + n) % n;
+      // Counted in steps, not epochs: past 2^53 an epoch + 1 is the same number, and `e++` would never end.
+      const steps = epoch - this.#epoch;
+      const newest = ((this.#epoch % n) + n) % n;
+      for (let k = 1; k <= steps; k++) {
+        const slot = (newest + k) % n;
         this.total -= this.#totals[slot]!;
         this.failures -= this.#failures[slot]!;
         this.slow -= this.#slow[slot]!;

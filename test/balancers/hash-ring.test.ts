@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HashRing } from '../../src/balancers/hash-ring.js';
+import { fnv1a, HashRing } from '../../src/balancers/hash-ring.js';
 import { InvalidOptionError } from '../../src/errors.js';
 
 interface Member {
@@ -20,6 +20,47 @@ function owners(ring: HashRing<Member>, accept: (m: Member) => boolean = any): (
 const namesAndOneMore = fc
   .uniqueArray(fc.string({ maxLength: 12 }), { minLength: 2, maxLength: 41 })
   .map((names) => ({ names: names.slice(1), extra: names[0]! }));
+
+const FNV_PRIME = 0x01000193;
+const FNV_OFFSET = 0x811c9dc5;
+
+/** Plain 32-bit FNV-1a over UTF-16 code units, without the final mix. */
+function rawFnv1a(text: string): number {
+  let hash = FNV_OFFSET;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME) >>> 0;
+  return hash;
+}
+
+/** murmur3's fmix32, in BigInt so that it shares no integer trick with the code under test. */
+function fmix32(hash: number): number {
+  const mask = 0xffffffffn;
+  let h = BigInt(hash >>> 0);
+  h ^= h >> 16n;
+  h = (h * 0x85ebca6bn) & mask;
+  h ^= h >> 13n;
+  h = (h * 0xc2b2ae35n) & mask;
+  h ^= h >> 16n;
+  return Number(h);
+}
+
+/**
+ * A key whose FNV-1a state before the final mix is `target`: a prefix, then two UTF-16 code units found by
+ * running FNV-1a backwards from `target` (the prime is odd, so multiplying by it can be undone).
+ */
+function keyWithRawHash(target: number): string {
+  let inverse = FNV_PRIME;
+  for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(FNV_PRIME, inverse));
+  // The state after the first unit, xor the second, must be this.
+  const beforeLast = Math.imul(target, inverse) >>> 0;
+  for (let n = 0; ; n++) {
+    const prefix = `key-${n}-`;
+    const start = rawFnv1a(prefix);
+    for (let first = 0; first < 0x10000; first++) {
+      const state = Math.imul(start ^ first, FNV_PRIME) >>> 0;
+      if (state >>> 16 === beforeLast >>> 16) return prefix + String.fromCharCode(first, (state ^ beforeLast) & 0xffff);
+    }
+  }
+}
 
 describe('HashRing', () => {
   it('adding a member moves about 1/(n+1) of the keys, all of them to the new member', () => {
@@ -81,7 +122,47 @@ describe('HashRing', () => {
     expect(new HashRing(members(['a', 'b'])).find('k', () => false)).toBeUndefined();
   });
 
-  it.each([0, 1.5, Number.NaN])('refuses %s replicas', (replicas) => {
+  it.each([0, 1.5, Number.NaN])('refuses %s replicas, naming the option', (replicas) => {
     expect(() => new HashRing(members(['a']), replicas)).toThrow(InvalidOptionError);
+    expect(() => new HashRing(members(['a']), replicas)).toThrow(expect.objectContaining({ option: 'replicas', value: replicas }));
+  });
+
+  it('hashes with 32-bit FNV-1a followed by murmur3 fmix32', () => {
+    // The published FNV-1a test vectors anchor the reference.
+    expect([rawFnv1a(''), rawFnv1a('a'), rawFnv1a('foobar')]).toEqual([0x811c9dc5, 0xe40c292c, 0xbf9cf968]);
+    for (const text of ['', 'a', 'foobar', 'client-0', 'user-1234', 'é€😀', 'a much longer key with spaces, digits 0123456789']) {
+      expect(fnv1a(text)).toBe(fmix32(rawFnv1a(text)));
+    }
+  });
+
+  it('places keys the same in every release, so processes of two versions agree during a rolling upgrade', () => {
+    // Changing the hash or the points moves almost every key: a deliberate change updates this table.
+    const ring = new HashRing(members(Array.from({ length: 8 }, (_, i) => `client-${i}`)));
+    const placed = Array.from({ length: 16 }, (_, i) => ring.find(`user-${i}`, any)!.name.slice('client-'.length)).join('');
+    expect(placed).toBe('1054247161555574');
+  });
+
+  it('a key whose hash falls exactly on a point goes to that point\'s member', () => {
+    // A member's first point is its name's hash mixed once more, so this key's hash is exactly on it.
+    const keyOn = (name: string): string => keyWithRawHash(fnv1a(name));
+    const ring = new HashRing(members(['a', 'b']), 1);
+    for (const name of ['a', 'b']) {
+      const key = keyOn(name);
+      expect(fnv1a(key)).toBe(fmix32(fnv1a(name)));
+      expect(ring.find(key, any)?.name).toBe(name);
+    }
+  });
+
+  it('members whose names hash alike: the first by name owns the shared point, whatever the order given', () => {
+    // Two names with one 32-bit FNV-1a hash share their first point; with one point each, it takes every key.
+    const [low, high] = ['client-332789', 'client-529192'];
+    expect(fnv1a(low)).toBe(fnv1a(high));
+    for (const order of [
+      [low, high],
+      [high, low],
+    ]) {
+      const ring = new HashRing(members(order), 1);
+      expect(keys.slice(0, 50).map((key) => ring.find(key, any)?.name)).toEqual(Array.from({ length: 50 }, () => low));
+    }
   });
 });

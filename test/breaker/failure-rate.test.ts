@@ -14,7 +14,7 @@ function setup(options: FailureRateBreakerOptions): { breaker: FailureRateBreake
 
 /**
  * Run a script of space-separated steps on a closed breaker: `S` success and `F` failure taking 0 ms,
- * `s` and `f` the same taking 1 000 ms, `e` a success taking exactly 100 ms, `N` a success of unmeasured
+ * `s` and `f` the same taking 1 000 ms, `e` and `E` the same taking exactly 100 ms, `N` a success of unmeasured
  * duration (NaN), `+ms` a clock advance. Returns the 1-based number of the outcome after which the circuit
  * was open, or `null` if it stayed closed.
  */
@@ -28,9 +28,9 @@ function opensAt(options: FailureRateBreakerOptions, script: string): number | n
     }
     expect(breaker.acquire()).toBe('call');
     outcomes++;
-    const duration = { S: 0, F: 0, s: 1_000, f: 1_000, e: 100, N: Number.NaN }[step];
+    const duration = { S: 0, F: 0, s: 1_000, f: 1_000, e: 100, E: 100, N: Number.NaN }[step];
     if (duration === undefined) throw new Error(`bad step ${step}`);
-    if (step === 'F' || step === 'f') breaker.failure('call', duration);
+    if (step === 'F' || step === 'f' || step === 'E') breaker.failure('call', duration);
     else breaker.success('call', duration);
     if (breaker.state.kind === 'open') return outcomes;
   }
@@ -74,6 +74,7 @@ const tripCases: [string, FailureRateBreakerOptions, string, number | null][] = 
   ['slow successes trip at slowCallThreshold', count(4, { slowCallDuration: 100, slowCallThreshold: 0.5 }), 's S s S', 4],
   ['below slowCallThreshold does not', count(4, { slowCallDuration: 100, slowCallThreshold: 0.5 }), 's S S S S s', null],
   ['a call of exactly slowCallDuration is not slow', count(4, { slowCallDuration: 100, slowCallThreshold: 0.5 }), 'e e e e', null],
+  ['a failure of exactly slowCallDuration is not slow', count(4, { threshold: 1, slowCallDuration: 100, slowCallThreshold: 0.5 }), 'S E S E', null],
   ['an unmeasured duration (NaN) is not slow', count(4, { slowCallDuration: 100, slowCallThreshold: 0.25 }), 'N N N N N', null],
   ['slowCallThreshold defaults to 1: every call slow', count(4, { slowCallDuration: 100 }), 's s s S s s s s', 8],
   ['slow failures count as failures too', count(4, { slowCallDuration: 100, slowCallThreshold: 1 }), 'f S f S', 4],

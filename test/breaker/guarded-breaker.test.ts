@@ -113,6 +113,36 @@ describe('guardedBreaker', () => {
     }
   });
 
+  it('only an object is taken for a promise: any other answer, a function with a then method too, passes through', async () => {
+    let thenCalls = 0;
+    const callable = Object.assign(() => undefined, {
+      then: (_resolve: unknown, reject: (error: unknown) => void) => {
+        thenCalls++;
+        reject(new Error('read as a promise'));
+      },
+    });
+    const answers: unknown[] = [callable, 'call', false, 0, undefined, null];
+    let answer: unknown;
+    const breaker = {
+      get state() {
+        return answer;
+      },
+      acquire: () => answer,
+      canAcquire: () => answer,
+      success: () => answer,
+      failure: () => answer,
+      release: () => answer,
+    } as unknown as Breaker;
+    const warnings: unknown[] = [];
+    const guarded = guardedBreaker(breaker, (name) => warnings.push(name));
+    for (answer of answers) {
+      expect([guarded.state, guarded.acquire(), guarded.canAcquire(), guarded.success('call', 1), guarded.failure('call', 1), guarded.release('call')]).toEqual(Array.from({ length: 6 }, () => answer));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(thenCalls).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
   it('an async outcome method is not waited for; its rejection is reported as a throw is', async () => {
     const error = new Error('rejected');
     let outcome: Promise<void> = Promise.resolve();

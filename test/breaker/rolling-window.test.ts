@@ -56,6 +56,45 @@ describe('TimeWindow', () => {
     window.record(false, false);
     expect(counts(window)).toEqual([1, 0, 0]);
   });
+
+  it('a reading that is not a number counts in the newest bucket, and the window slides on as before', () => {
+    // A clock built by hand for a breaker used directly is not guarded as the pool's is.
+    const { window, clock } = timeWindow(0);
+    window.record(true, false);
+    clock.time = Number.NaN;
+    window.record(true, false);
+    expect(counts(window)).toEqual([2, 2, 0]);
+    clock.time = 950;
+    window.record(false, false);
+    expect(counts(window)).toEqual([3, 2, 0]);
+    clock.time = 1_000;
+    window.record(false, false);
+    expect(counts(window)).toEqual([2, 0, 0]);
+  });
+
+  it('a time window far from zero (epochs past 2^53) counts within an epoch and forgets all after `buckets` epochs', () => {
+    // There, adding 1 to an epoch gives the same number: no step may walk the epochs one by one.
+    const clock = new ManualClock();
+    const window = new TimeWindow(4, 4, clock);
+    clock.time = 2 ** 54;
+    window.record(true, false);
+    window.record(false, true);
+    expect(counts(window)).toEqual([2, 1, 1]);
+    clock.time = 2 ** 54 + 4;
+    window.record(false, false);
+    expect(counts(window)).toEqual([1, 0, 0]);
+  });
+
+  it('a clock in Unix ms with fractions and buckets under 2e-4 ms moves on by a few buckets and returns (epochs past 2^53)', () => {
+    // 1 ms over 100 000 buckets: epochs near 1.7e16, where epoch + 1 is epoch. It used to loop for ever.
+    const clock = new ManualClock();
+    const window = new TimeWindow(1, 100_000, clock);
+    clock.time = 1_700_000_000_000.25;
+    window.record(true, false);
+    clock.time = 1_700_000_000_000.5;
+    window.record(false, false);
+    expect(counts(window)).toEqual([2, 1, 0]);
+  });
 });
 
 describe('CountWindow', () => {

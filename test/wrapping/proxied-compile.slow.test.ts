@@ -34,5 +34,5 @@ function diagnostics(skipLibCheck: boolean): string[] {
 describe('Proxied<T> type tests under the strictest settings', () => {
   it.each([true, false])('compile with skipLibCheck: %s', (skipLibCheck) => {
     expect(diagnostics(skipLibCheck)).toEqual([]);
-  }, 180_000);
+  }, 1_500_000);
 });
