@@ -58,7 +58,9 @@ export class CallPlanner<T> {
 
   retry(options: RunOptions<T>, defaults: MethodDefaults<T>): RetryPolicy | undefined {
     try {
-      return options.retry === undefined ? defaults.retry : this.#policies.retry(options.retry);
+      // Read once: a getter may answer differently each time.
+      const retry = options.retry;
+      return retry === undefined ? defaults.retry : this.#policies.retry(retry);
     } catch (error) {
       throw unreadableOptions('run options', options, error);
     }
@@ -66,7 +68,8 @@ export class CallPlanner<T> {
 
   hedge(options: RunOptions<T>, defaults: MethodDefaults<T>): HedgePolicy | undefined {
     try {
-      return options.hedge === undefined ? defaults.hedge : this.#policies.hedge(options.hedge);
+      const hedge = options.hedge;
+      return hedge === undefined ? defaults.hedge : this.#policies.hedge(hedge);
     } catch (error) {
       throw unreadableOptions('run options', options, error);
     }

@@ -132,6 +132,21 @@ describe('TokenBucket', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("a waiter behind one that pause() refuses is served when its own tokens come, not when the refused one's would have", async () => {
+    const bucket = new TokenBucket({ rate: 10, burst: 3, clock: dateClock });
+    expect(bucket.tryTake(3)).toBe(true);
+    const large = bucket.take(3, { maxWait: 400 }).catch((e: unknown) => e);
+    let servedAt = -1;
+    const small = bucket.take(1, { maxWait: 5_000 }).then(() => (servedAt = Date.now()));
+    // Empty until 200, then a token per 100 ms: three tokens by 500 miss the first waiter's deadline (400).
+    bucket.pause(200);
+    expect(await large).toBeInstanceOf(RateLimitedError);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await small;
+    expect(servedAt).toBe(300);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('a clock stepped back an hour does not lock the bucket out: tokens come at the rate from the step on', () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket({ rate: 10, burst: 5, clock });
@@ -257,6 +272,18 @@ describe('TokenBucket', () => {
     expect(isTokenBucket(hostile)).toBe(false);
   });
 
+  it('isTokenBucket is false for anything that is not an object: a function carrying the brand is no bucket', () => {
+    const branded = Object.assign(() => undefined, { [Symbol.for('clientpool.token-bucket')]: true });
+    expect(isTokenBucket(branded)).toBe(false);
+  });
+
+  it('a bucket carries the registry key clientpool.token-bucket, by which other versions of clientpool know it', () => {
+    const key = Symbol.for('clientpool.token-bucket');
+    expect((new TokenBucket({ rate: 1 }) as unknown as Record<symbol, unknown>)[key]).toBe(true);
+    // What a bucket of another version looks like to this one: only the shared key is common to both.
+    expect(isTokenBucket({ [key]: true })).toBe(true);
+  });
+
   it('refuses durations a timer cannot hold (above 2^31-1 ms): maxWait, pause', async () => {
     const bucket = new TokenBucket({ rate: 1, clock: dateClock });
     expect(() => bucket.pause(2 ** 31)).toThrow(/pause must be a duration in ms >= 0 and <= 2147483647, got 2147483648/);
@@ -283,6 +310,16 @@ describe('TokenBucket', () => {
     bucket.pause(0);
     expect(bucket.waitTime()).toBe(0);
     expect(bucket.tryTake()).toBe(true);
+  });
+
+  it('a caller that will not wait (maxWait 0) gets each token as it falls due, though 1000/3 ms intervals do not add up exactly', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ rate: 3, burst: 1, clock });
+    for (let k = 0; k < 12; k++) {
+      clock.time = (k * 1_000) / 3;
+      await expect(bucket.take(1, { maxWait: 0 })).resolves.toBeUndefined();
+    }
+    expect(bucket.tryTake()).toBe(false);
   });
 
   it('a refusal names the bucket as its scope, at once and for a waiter refused later', async () => {

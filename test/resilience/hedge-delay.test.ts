@@ -70,6 +70,13 @@ describe('HedgeDelays', () => {
     expect(delays.size).toBe(1);
   });
 
+  it('a call that took 0 ms is a sample: a method faster than the clock can tell hedges at min', () => {
+    const delays = new HedgeDelays();
+    recordMany(delays, 'cached', 0);
+    expect(delays.size).toBe(1);
+    expect(delays.delay(median, 'cached')).toBe(10);
+  });
+
   it('ignores NaN and negative durations', () => {
     const delays = new HedgeDelays();
     recordMany(delays, 'get', Number.NaN);

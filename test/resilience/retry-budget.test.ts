@@ -46,6 +46,11 @@ describe('RetryBudget', () => {
     expect(budget.tryWithdraw()).toBe(false);
   });
 
+  it('names retryBudget in the error for options that are not an object and for a misspelt key', () => {
+    expect(() => new RetryBudget(5 as never)).toThrow(/^retryBudget must be an options object, got 5$/);
+    expect(() => new RetryBudget({ ratoi: 0.2 } as never)).toThrow(/^retryBudget\.ratoi must be one of the known options \(ratio, reserve\)/);
+  });
+
   it('validates its options, naming them', () => {
     expect(() => new RetryBudget(null as never)).toThrow(InvalidOptionError);
     expect(() => new RetryBudget({ ratio: -0.1 })).toThrow(/retryBudget\.ratio must be a finite number >= 0, got -0.1/);

@@ -37,6 +37,16 @@ describe('the default retryAfter', () => {
     expect(retryAfter(failure({ retryAfterMs: bad, cause: failure({ retryAfterMs: 7 }) }))).toBe(7);
   });
 
+  it('a retryAfterMs of 0 is a retry-after: the first one found, even with a longer one down the chain', () => {
+    expect(retryAfter(failure({ retryAfterMs: 0 }))).toBe(0);
+    expect(retryAfter(failure({ retryAfterMs: 0, cause: failure({ retryAfterMs: 7 }) }))).toBe(0);
+  });
+
+  it('reads retryAfterMs only from objects: a cause that is a function ends the walk', () => {
+    const cause = Object.assign(() => undefined, { retryAfterMs: 7 });
+    expect(retryAfter(failure({ cause }))).toBeUndefined();
+  });
+
   it('ends on a cyclic cause chain, with no retry-after', () => {
     const a = failure({});
     const b = failure({});
