@@ -129,7 +129,10 @@ export class WaiterQueue<V, D = undefined> {
    */
   #pushed = 0;
   #gone = 0;
-  /** `#zero + end · perToken`: when a waiter would be served, as `refuseLate` last estimated. */
+  /**
+   * `#zero + (end - #gone) · perToken`: when a waiter would be served, as `refuseLate` last estimated,
+   * counting only the tokens still ahead of it.
+   */
   #zero = Number.NaN;
   readonly #byLatest = new Heap<Node<V, D>>('latest', 'latestSlot');
   /** By deadline, for the timer; with `perToken` 0 `#byLatest` is that order already. */
@@ -233,7 +236,8 @@ export class WaiterQueue<V, D = undefined> {
         } else heap.push(node);
       }
     }
-    if (this.#length > 0) this.#zero = at - this.#gone * perToken;
+    // `at` itself: the estimate is read as `#zero + (end - #gone) · perToken`, with `#gone` as it is then.
+    if (this.#length > 0) this.#zero = at;
     this.#arm();
   }
 
@@ -342,8 +346,12 @@ export class WaiterQueue<V, D = undefined> {
 
 type Slot = 'latestSlot' | 'deadlineSlot';
 
-/** A binary min-heap of nodes by one of their keys; each node keeps its index, so removal is O(log n). */
-class Heap<N extends Record<Slot | 'latest' | 'deadline', number>> {
+/**
+ * A binary min-heap of nodes by one of their keys, ties broken by line order (`end`), so that waiters
+ * with one deadline are refused in the order they queued; each node keeps its index, so removal is
+ * O(log n).
+ */
+class Heap<N extends Record<Slot | 'latest' | 'deadline' | 'end', number>> {
   readonly #items: N[] = [];
   readonly #key: 'latest' | 'deadline';
   readonly #slot: Slot;
@@ -369,17 +377,22 @@ class Heap<N extends Record<Slot | 'latest' | 'deadline', number>> {
     const last = this.#items.pop()!;
     if (last === node) return;
     // The last node takes the hole, then moves whichever way its key says.
-    if (i > 0 && last[this.#key] < this.#items[(i - 1) >> 1]![this.#key]) this.#up(last, i);
+    if (i > 0 && this.#before(last, this.#items[(i - 1) >> 1]!)) this.#up(last, i);
     else this.#down(last, i);
+  }
+
+  /** Whether `a` comes out before `b`: its key is smaller, or equal and it queued first. */
+  #before(a: N, b: N): boolean {
+    const key = this.#key;
+    return a[key] < b[key] || (a[key] === b[key] && a.end < b.end);
   }
 
   #up(node: N, i: number): void {
     const items = this.#items;
-    const key = node[this.#key];
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const above = items[parent]!;
-      if (above[this.#key] <= key) break;
+      if (!this.#before(node, above)) break;
       items[i] = above;
       above[this.#slot] = i;
       i = parent;
@@ -390,14 +403,13 @@ class Heap<N extends Record<Slot | 'latest' | 'deadline', number>> {
 
   #down(node: N, i: number): void {
     const items = this.#items;
-    const key = node[this.#key];
     const size = items.length;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= size) break;
-      if (child + 1 < size && items[child + 1]![this.#key] < items[child]![this.#key]) child++;
+      if (child + 1 < size && this.#before(items[child + 1]!, items[child]!)) child++;
       const below = items[child]!;
-      if (below[this.#key] >= key) break;
+      if (!this.#before(below, node)) break;
       items[i] = below;
       below[this.#slot] = i;
       i = child;

@@ -403,3 +403,293 @@ describe('WaiterQueue under a TokenBucket with 40 000 callers', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('WaiterQueue deadlines, wake times and estimates', () => {
+  it('serve() on an empty queue does nothing', () => {
+    const o = owner();
+    expect(() => o.queue.serve('nobody')).not.toThrow();
+    expect([o.queue.length, o.queue.tokens, vi.getTimerCount()]).toEqual([0, 0, 0]);
+  });
+
+  it('with perToken, the timer refuses a waiter at its own deadline, though one behind it must start earlier', async () => {
+    // b's latest start (1 000 - 10 tokens x 100) is before a's (500 - 100): the timer still goes by deadline.
+    const o = owner({ perToken: 100 });
+    const a = track(o.queue.push('a', 1, 500));
+    const b = track(o.queue.push('b', 9, 1_000));
+    await vi.advanceTimersByTimeAsync(500);
+    expect([a.state, b.state, o.refused]).toEqual(['rejected', 'pending', ['a']]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect([b.state, o.refused]).toEqual(['rejected', ['a', 'b']]);
+  });
+
+  it('refuses each waiter left in line at its very deadline, whatever pushes, aborts, serves and refuseLate came before (property)', () => {
+    // Deadlines on even ms, everything else on odd ones, so nothing happens at the same time as a deadline.
+    // perToken 0: refuseLate(at) refuses exactly those whose deadline is before `at`.
+    type Event =
+      | { readonly t: number; readonly kind: 'abort'; readonly id: number }
+      | { readonly t: number; readonly kind: 'serve' }
+      | { readonly t: number; readonly kind: 'refuseLate'; readonly at: number }
+      | { readonly t: number; readonly kind: 'push'; readonly wait: number };
+    const odd = fc.integer({ min: 0, max: 499 }).map((i) => 2 * i + 1);
+    const event: fc.Arbitrary<Event> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ t: odd, kind: fc.constant('abort' as const), id: fc.nat({ max: 59 }) }) },
+      { weight: 2, arbitrary: fc.record({ t: odd, kind: fc.constant('serve' as const) }) },
+      { weight: 1, arbitrary: fc.record({ t: odd, kind: fc.constant('refuseLate' as const), at: fc.integer({ min: 0, max: 500 }).map((i) => 2 * i) }) },
+      { weight: 3, arbitrary: fc.record({ t: odd, kind: fc.constant('push' as const), wait: odd }) },
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 100),
+        fc.array(fc.integer({ min: 1, max: 500 }).map((i) => 2 * i), { minLength: 1, maxLength: 60 }),
+        fc.array(event, { maxLength: 60 }),
+        (perToken, initial, unsorted) => {
+          vi.setSystemTime(0);
+          const events = [...unsorted].filter((e) => perToken === 0 || e.kind !== 'refuseLate').sort((x, y) => x.t - y.t);
+          const actual = new Map<number, string>();
+          const queue = new WaiterQueue<string, number>({
+            clock,
+            perToken,
+            wake: () => undefined,
+            late: (waiter) => {
+              actual.set(waiter.data, `refused at ${Date.now()}`);
+              return new RateLimitedError(0, 'test');
+            },
+          });
+          const deadlines: number[] = [];
+          const controllers: AbortController[] = [];
+          const push = (deadline: number): void => {
+            const id = deadlines.length;
+            deadlines.push(deadline);
+            controllers.push(new AbortController());
+            void queue.push(id, 1 + (id % 3), deadline, controllers[id]!.signal).catch(() => undefined);
+          };
+          initial.forEach(push);
+          // The model: the line as an array.
+          const expected = new Map<number, string>();
+          let line = deadlines.map((_, id) => id);
+          const refuseUpTo = (t: number): void => {
+            for (const id of line) if (deadlines[id]! < t) expected.set(id, `refused at ${deadlines[id]!}`);
+            line = line.filter((id) => deadlines[id]! >= t);
+          };
+          for (const e of events) {
+            refuseUpTo(e.t);
+            vi.advanceTimersByTime(e.t - Date.now());
+            if (e.kind === 'abort') {
+              line = line.filter((id) => id !== e.id);
+              controllers[e.id]?.abort();
+            } else if (e.kind === 'push') {
+              line.push(deadlines.length);
+              push(e.t + e.wait);
+            } else if (e.kind === 'serve') {
+              if (line.length > 0) expected.set(line.shift()!, `served at ${e.t}`);
+              queue.serve('ok');
+            } else {
+              for (const id of line) if (deadlines[id]! < e.at) expected.set(id, `refused at ${e.t}`);
+              line = line.filter((id) => deadlines[id]! >= e.at);
+              queue.refuseLate(e.at);
+            }
+            expect(queue.head?.data).toBe(line[0]);
+          }
+          refuseUpTo(Infinity);
+          vi.advanceTimersByTime(2_001 - Date.now());
+          // Each refused when the model says, and no one else.
+          const refusedAsModelled = [...expected].filter(([, what]) => what.startsWith('refused'));
+          expect(new Map(refusedAsModelled)).toEqual(actual);
+          expect([queue.length, vi.getTimerCount()]).toEqual([0, 0]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a waiter aborted from the middle of the line leaves every other deadline on time', async () => {
+    // Each waiter's deadline is its id; `abort` is aborted once the `before` ones are queued, then `after` are.
+    const refusals = async (before: number[], abort: number, after: number[]): Promise<[string, number][]> => {
+      vi.setSystemTime(0);
+      const o = owner();
+      const controller = new AbortController();
+      const at: [string, number][] = [];
+      for (const deadline of [...before, ...after]) {
+        const signal = deadline === abort ? controller.signal : undefined;
+        const push = (): void => void o.queue.push(String(deadline), 1, deadline, signal).catch(() => at.push([String(deadline), Date.now()]));
+        if (before.includes(deadline)) push();
+        else queueMicrotask(push);
+      }
+      controller.abort();
+      await vi.advanceTimersByTimeAsync(200);
+      return at.filter(([id]) => id !== String(abort));
+    };
+    // 110 leaves: 30, last in the heap, takes its place under 100 and must rise above it.
+    expect(await refusals([10, 100, 20, 110, 120, 30], 110, [130, 140])).toEqual(
+      [10, 20, 30, 100, 120, 130, 140].map((deadline) => [String(deadline), deadline]),
+    );
+    // 20 leaves: 50 takes its place above 25 and 26 and must sink below them.
+    expect(await refusals([10, 20, 30, 25, 26, 40, 50], 20, [])).toEqual([10, 25, 26, 30, 40, 50].map((deadline) => [String(deadline), deadline]));
+  });
+
+  it('refuseLate keeps a waiter whose turn, once one ahead of it is refused, comes at its deadline, to within 1e-6 ms', async () => {
+    // 100 ms per token, the first due at 100: b (at 300, deadline 250) is refused; c is then due at 200.
+    const refused = (deadlineOfC: number): string[] => {
+      const o = owner({ perToken: 100 });
+      for (const [id, n, deadline] of [['a', 1, 150], ['b', 2, 250], ['c', 1, deadlineOfC]] as const) void o.queue.push(id, n, deadline).catch(() => undefined);
+      o.queue.refuseLate(0);
+      o.queue.close(new PoolClosedError());
+      return o.refused;
+    };
+    expect(refused(200)).toEqual(['b']);
+    // Due a hair (1e-6 ms, the rounding tolerance) after its deadline: still served; 2e-6 after: refused.
+    expect(refused(400 + (-200 - 1e-6))).toEqual(['b']);
+    expect(refused(400 + (-200 - 2e-6))).toEqual(['b', 'c']);
+    await vi.advanceTimersByTimeAsync(0);
+  });
+
+  it('refuseLate tells each refused waiter its wait counting only the tokens still ahead of it', async () => {
+    const o = owner({ perToken: 100 });
+    const results = [track(o.queue.push('a', 1, 50)), track(o.queue.push('b', 1, 50)), track(o.queue.push('c', 1, 10_000))];
+    o.queue.refuseLate(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(results.map((r) => r.state)).toEqual(['rejected', 'rejected', 'pending']);
+    // a was due at 100, b at 200 with a in line and at 100 once a is refused.
+    expect(results.slice(0, 2).map((r) => (r.value as RateLimitedError).retryAfterMs)).toEqual([100, 100]);
+    o.queue.close(new PoolClosedError());
+  });
+
+  it('a waiter refused at its deadline is told the wait the last refuseLate estimate gives its place', async () => {
+    // The estimate: the waiter with k tokens up to and including it is due at 1 000 + k x 100.
+    const o = owner({ perToken: 100 });
+    const first = track(o.queue.push('first', 1, 10_000));
+    o.queue.refuseLate(1_000);
+    const pushedAfter = track(o.queue.push('after', 1, 200));
+    await vi.advanceTimersByTimeAsync(200);
+    expect([first.state, pushedAfter.state]).toEqual(['pending', 'rejected']);
+    expect((pushedAfter.value as RateLimitedError).retryAfterMs).toBe(1_200 - 200);
+    o.queue.close(new PoolClosedError());
+  });
+
+  it('the estimate at the deadline counts only the tokens still ahead: one served since moves the waiter up', async () => {
+    const o = owner({ perToken: 100 });
+    const first = track(o.queue.push('first', 1, 10_000));
+    const second = track(o.queue.push('second', 1, 10_000));
+    o.queue.refuseLate(1_000);
+    o.queue.serve('served');
+    const after = track(o.queue.push('after', 1, 200));
+    await vi.advanceTimersByTimeAsync(200);
+    expect([first.state, second.state, after.state]).toEqual(['resolved', 'pending', 'rejected']);
+    // Second in line now (behind `second`): due at 1 000 + 2 x 100.
+    expect((after.value as RateLimitedError).retryAfterMs).toBe(1_200 - 200);
+    o.queue.close(new PoolClosedError());
+  });
+
+  it.each([0, 100])('waiters with one deadline are refused in the order they queued (perToken %d), each told its own wait', async (perToken) => {
+    const o = owner({ perToken });
+    const waiters = ['a', 'b', 'c', 'd', 'e'].map((name) => track(o.queue.push(name, 1, 200)));
+    await vi.advanceTimersByTimeAsync(200);
+    expect(o.refused).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(waiters.every((w) => w.state === 'rejected')).toBe(true);
+    // Every waiter's retry-after grows with its place in line (all 0 when tokens cost no time).
+    const waits = waiters.map((w) => (w.value as RateLimitedError).retryAfterMs);
+    expect(waits).toEqual([...waits].sort((x, y) => x - y));
+  });
+
+  it('an estimate made after some were served counts them once: a waiter two tokens behind it is due two tokens later', async () => {
+    const o = owner({ perToken: 100 });
+    const served = track(o.queue.push('served', 1, 10_000));
+    const ahead = track(o.queue.push('ahead', 1, 10_000));
+    o.queue.serve('x');
+    o.queue.refuseLate(1_000);
+    const behind = track(o.queue.push('behind', 1, 200));
+    await vi.advanceTimersByTimeAsync(200);
+    expect([served.state, ahead.state, behind.state]).toEqual(['resolved', 'pending', 'rejected']);
+    // `ahead` at 1 000 + 100, `behind` at 1 000 + 200.
+    expect((behind.value as RateLimitedError).retryAfterMs).toBe(1_200 - 200);
+    o.queue.close(new PoolClosedError());
+  });
+
+  it('an estimate made while nobody waited, or before the queue last emptied, gives no wait at a later deadline', async () => {
+    const o = owner({ perToken: 100 });
+    o.queue.refuseLate(1_000);
+    const alone = track(o.queue.push('alone', 1, 200));
+    await vi.advanceTimersByTimeAsync(200);
+    expect([alone.state, (alone.value as RateLimitedError).retryAfterMs]).toEqual(['rejected', 0]);
+    void o.queue.push('gone', 1, 10_000);
+    o.queue.refuseLate(5_000);
+    o.queue.serve('served');
+    const next = track(o.queue.push('next', 1, 400));
+    await vi.advanceTimersByTimeAsync(200);
+    expect([next.state, (next.value as RateLimitedError).retryAfterMs]).toEqual(['rejected', 0]);
+  });
+
+  it('a wake time asked for while nobody waits, or set for waiters who have all left, is dropped', async () => {
+    const o = owner();
+    o.queue.wakeAt(100);
+    const a = track(o.queue.push('a', 1, 1_000));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect([a.state, o.wakes]).toEqual(['rejected', []]);
+    void o.queue.push('b', 1, 5_000);
+    o.queue.wakeAt(1_500);
+    o.queue.serve('served');
+    const c = track(o.queue.push('c', 1, 3_000));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect([c.state, o.wakes]).toEqual(['rejected', []]);
+  });
+
+  it('with grace, the timer fires no earlier than the deadline plus grace', () => {
+    const o = owner({ grace: 50 });
+    void o.queue.push('a', 1, 100).catch(() => undefined);
+    vi.advanceTimersToNextTimer();
+    expect([Date.now(), o.refused]).toEqual([150, ['a']]);
+  });
+
+  it('with grace, a waiter past its deadline is kept when the owner is woken before the grace is over', async () => {
+    const o = owner({ grace: 50 });
+    const waiter = track(o.queue.push('a', 1, 100));
+    o.queue.wakeAt(80);
+    await vi.advanceTimersByTimeAsync(80);
+    expect([o.wakes, waiter.state]).toEqual([[80], 'pending']);
+    o.queue.wakeAt(120);
+    await vi.advanceTimersByTimeAsync(40);
+    expect([o.wakes, waiter.state]).toEqual([[80, 120], 'pending']);
+    o.stock = 1;
+    o.queue.wakeAt(140);
+    await vi.advanceTimersByTimeAsync(20);
+    expect([waiter.state, o.refused]).toEqual(['resolved', []]);
+  });
+
+  it('a waiter with no deadline (Infinity) holds the timer while it waits, so a script awaiting it does not exit', async () => {
+    const o = owner();
+    const waiter = track(o.queue.push('a', 1, Infinity));
+    expect(vi.getTimerCount()).toBe(1);
+    o.stock = 1;
+    o.queue.wakeAt(100);
+    await vi.advanceTimersByTimeAsync(100);
+    expect([waiter.state, vi.getTimerCount()]).toEqual(['resolved', 0]);
+  });
+
+  it('a waiter refused behind the head does not wake the owner, nor drop the wake time it asked for', async () => {
+    const o = owner();
+    const head = track(o.queue.push('head', 1, 1_000));
+    const behind = track(o.queue.push('behind', 1, 200));
+    o.queue.wakeAt(500);
+    await vi.advanceTimersByTimeAsync(200);
+    expect([head.state, behind.state, o.wakes]).toEqual(['pending', 'rejected', []]);
+    o.stock = 1;
+    await vi.advanceTimersByTimeAsync(300);
+    expect([head.state, o.wakes]).toEqual(['resolved', [500]]);
+  });
+
+  it('a waiter its owner is due to serve a hair (1e-6 ms) after its deadline is served, not refused', async () => {
+    const o = owner();
+    const waiter = track(o.queue.push('a', 1, 100));
+    o.queue.wakeAt(100 + 1e-6);
+    o.stock = 1;
+    await vi.advanceTimersByTimeAsync(100);
+    expect([waiter.state, o.refused, o.wakes]).toEqual(['resolved', [], [100]]);
+  });
+
+  it('when the last waiter is refused at its deadline, the owner is not woken', async () => {
+    const o = owner();
+    const waiter = track(o.queue.push('a', 1, 200));
+    await vi.advanceTimersByTimeAsync(200);
+    expect([waiter.state, o.wakes, vi.getTimerCount()]).toEqual(['rejected', [], 0]);
+  });
+});
