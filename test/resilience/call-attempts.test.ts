@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AbortedError, ClientCallError, ClientPool, failureRate, hasErrorCode, RateLimitedError, RetryBudgetExhaustedError } from '../../src/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { AbortedError, ClientCallError, ClientPool, failureRate, hasErrorCode, PoolClosedError, RateLimitedError, RetryBudgetExhaustedError, TimeoutError } from '../../src/index.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -220,6 +222,372 @@ describe('a call in its retry backoff', () => {
     await vi.advanceTimersByTimeAsync(1);
     await expect(call).resolves.toBe('ok');
     expect(times[1]! - times[0]!).toBe(5_000);
+    await pool.close();
+  });
+});
+
+describe('what a retry and a hedge report', () => {
+  it('a retry attempt says it is a retry', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 10, jitter: 'none' } } });
+    pool.add(a);
+    pool.add(b);
+    const kinds: string[] = [];
+    const call = pool.run((_client, attempt) => {
+      kinds.push(attempt.kind);
+      return kinds.length < 3 ? Promise.reject(new Error('down')) : 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(call).resolves.toBe('ok');
+    expect(kinds).toEqual(['first', 'retry', 'retry']);
+    await pool.close();
+  });
+
+  it('the first decorrelated backoff is drawn from [initial, 3 x initial]', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const pool = new ClientPool<typeof a>({ random: () => 0.5, retry: { attempts: 2, backoff: { initial: 100, max: 10_000, jitter: 'decorrelated' } } });
+    pool.add(a);
+    pool.add(b);
+    const times: number[] = [];
+    const call = pool.run(() => {
+      times.push(Date.now());
+      return times.length < 2 ? Promise.reject(new Error('down')) : 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(call).resolves.toBe('ok');
+    // Halfway between 100 and 300.
+    expect(times).toEqual([0, 200]);
+    await pool.close();
+  });
+
+  it('an attempt outrun by a hedge times out after the time it ran, on the pool clock', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(1_000);
+    const pool = new ClientPool<typeof a>({ clock: { now: () => Date.now() }, hedge: { delay: 100 }, retryBudget: false });
+    pool.add(a, { name: 'slow' });
+    pool.add(b, { name: 'fast' });
+    const signals = new Map<string, AbortSignal>();
+    const call = pool.run((client, attempt) => {
+      signals.set(client.id, attempt.signal);
+      return sleep(client === a ? 1_000 : 30).then(() => client.id);
+    }, { strategy: { pick: (ready) => ready.find((m) => m.name === 'slow') ?? ready[0]! } });
+    await vi.advanceTimersByTimeAsync(200);
+    await expect(call).resolves.toBe('b');
+    const reason = signals.get('a')!.reason as TimeoutError;
+    expect(reason).toBeInstanceOf(TimeoutError);
+    expect(reason.timeoutMs).toBe(130);
+    expect(reason.message).toBe('call timed out after 130 ms on client slow');
+    await pool.close();
+  });
+});
+
+describe('a hedged call', () => {
+  it('ends at destroy() with PoolClosedError even when its functions ignore their signal', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ hedge: { delay: 10 }, retryBudget: false });
+    pool.add(a);
+    pool.add(b);
+    let starts = 0;
+    const call = pool.run(() => {
+      starts++;
+      return new Promise(() => undefined);
+    }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(starts).toBe(2);
+    void pool.destroy();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await call).toBeInstanceOf(PoolClosedError);
+  });
+
+  it('starts no hedge once the pool is closing, and spends no retry budget on one', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ hedge: { delay: 100 }, retryBudget: { ratio: 0, reserve: 3 } });
+    pool.add(a);
+    pool.add(b);
+    let starts = 0;
+    const call = pool.run(() => {
+      starts++;
+      return sleep(500).then(() => 'done');
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    const closed = pool.close();
+    await vi.advanceTimersByTimeAsync(600);
+    await expect(call).resolves.toBe('done');
+    await closed;
+    expect(starts).toBe(1);
+    expect(pool.retryBudget).toEqual({ balance: 3, refused: 0 });
+  });
+
+  it('with retries, makes no more attempts once a hedge won on another client', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ hedge: { delay: 10 }, retry: { attempts: 3, backoff: { initial: 5, jitter: 'none' } }, retryBudget: false });
+    pool.add(a, { name: 'slow' });
+    pool.add(b, { name: 'fast' });
+    const starts: string[] = [];
+    const call = pool.run((client) => {
+      starts.push(client.id);
+      return sleep(client === a ? 1_000 : 5).then(() => client.id);
+    }, { strategy: { pick: (ready) => ready.find((m) => m.name === 'slow') ?? ready[0]! } });
+    await vi.advanceTimersByTimeAsync(20);
+    await expect(call).resolves.toBe('b');
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(starts).toEqual(['a', 'b']);
+    await pool.close();
+  });
+
+  it('whose hedge is refused a pool token is left to the attempt in flight', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ limit: { rate: 1, burst: 1 }, maxWait: 0, hedge: { delay: 10 }, retryBudget: false });
+    pool.add(a);
+    pool.add(b);
+    let starts = 0;
+    const call = pool.run((client) => {
+      starts++;
+      return sleep(50).then(() => client.id);
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(call).resolves.toBe('a');
+    expect(starts).toBe(1);
+    await pool.close();
+  });
+});
+
+describe('the retry-after of a failure', () => {
+  const twoClients = (retryAfter: () => number | undefined): ClientPool<typeof a> => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 100, max: 10_000, jitter: 'none' }, retryAfter } });
+    pool.add(a);
+    pool.add(b);
+    return pool;
+  };
+  const retryTimes = async (pool: ClientPool<typeof a>): Promise<number[]> => {
+    const times: number[] = [];
+    const call = pool.run(() => {
+      times.push(Date.now());
+      return times.length < 2 ? Promise.reject(new Error('busy')) : 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(5_000);
+    await expect(call).resolves.toBe('ok');
+    return times;
+  };
+
+  it('is ignored when it is not a number (a header string), and the backoff applies', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const pool = twoClients(() => '700' as unknown as number);
+    expect(await retryTimes(pool)).toEqual([0, 100]);
+    await pool.close();
+  });
+
+  it('is ignored when it is NaN (an unparsable header), and the backoff applies', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const pool = twoClients(() => Number.NaN);
+    expect(await retryTimes(pool)).toEqual([0, 100]);
+    await pool.close();
+  });
+
+  it('is used when it is longer than the backoff', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const pool = twoClients(() => 700);
+    expect(await retryTimes(pool)).toEqual([0, 700]);
+    await pool.close();
+  });
+});
+
+describe('what is retried by default: refusals', () => {
+  it('an attempt refused by a middleware that throws a non-Error (a panic) is retried on another client', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
+    pool.use((call, next) => (call.clientName === 'a' ? Promise.reject('no auth token for a') : next(call)));
+    pool.add(a, { name: 'a' });
+    pool.add(b, { name: 'b' });
+    await expect(pool.run((client) => client.id, { strategy: { pick: (ready) => ready.find((m) => m.name === 'a') ?? ready[0]! } })).resolves.toBe('b');
+    expect(pool.members().find((m) => m.name === 'a')).toMatchObject({ refused: 1, failures: 0 });
+    await pool.close();
+  });
+});
+
+describe('a retry callback that throws', () => {
+  const warningsOf = (): string[] => {
+    const warnings: string[] = [];
+    vi.spyOn(process, 'emitWarning').mockImplementation((warning: string | Error) => void warnings.push(String(warning)));
+    return warnings;
+  };
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('retryOn: the attempt is not retried, and the warning names retry.retryOn', async () => {
+    const warnings = warningsOf();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 0, max: 0 }, retryOn: () => { throw new Error('no rule'); } } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    await expect(pool.run(() => Promise.reject(new Error(`down ${++calls}`)))).rejects.toBeInstanceOf(ClientCallError);
+    expect(calls).toBe(1);
+    expect(warnings).toEqual([expect.stringContaining('clientpool: retry.retryOn failed') as string]);
+    await pool.close();
+  });
+
+  it('retryAfter: the backoff applies, and the warning names retry.retryAfter', async () => {
+    const warnings = warningsOf();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 }, retryAfter: () => { throw new Error('no header'); } } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    await expect(pool.run(() => (++calls === 1 ? Promise.reject(new Error('down')) : 'ok'))).resolves.toBe('ok');
+    expect(warnings).toEqual([expect.stringContaining('clientpool: retry.retryAfter failed') as string]);
+    await pool.close();
+  });
+});
+
+describe('a retried call and destroy()', () => {
+  it('a retry of a call with no timeout and no signal runs plain: destroy() leaves its caller to the function, as a plain call', async () => {
+    vi.useFakeTimers();
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    const call = pool.run(() => (++calls === 1 ? Promise.reject(new Error('down')) : sleep(100).then(() => 'late')));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls).toBe(2);
+    void pool.destroy();
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(call).resolves.toBe('late');
+  });
+});
+
+describe('a call the caller left during its retry backoff', () => {
+  it('is not kept by the pool', async () => {
+    setFlagsFromString('--expose_gc');
+    const gc = runInNewContext('gc') as () => void;
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 60_000, max: 60_000, jitter: 'none' } } });
+    pool.add(a);
+    pool.add(b);
+    const controller = new AbortController();
+    const [call, fn] = ((): [Promise<unknown>, WeakRef<object>] => {
+      // An error's stack trace holds the functions and receivers of its frames: the failure is made outside
+      // the function, and only how the call ended is kept.
+      const failure = new Error('down');
+      const down = (): Promise<never> => Promise.reject(failure);
+      const ended = pool.run(down, { signal: controller.signal }).then(() => 'resolved', (e: unknown) => (e instanceof AbortedError ? 'aborted' : 'failed'));
+      return [ended, new WeakRef(down)];
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort('left');
+    expect(await call).toBe('aborted');
+    // A WeakRef's target lives to the end of the turn that read it, and the pool's signal watches let go
+    // of a watch on the next turn: a few turns and collections.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    // The call's function is held by nothing but the call: gone once the pool lets go of the call.
+    expect(fn.deref()).toBeUndefined();
+    await pool.close();
+  });
+});
+
+describe('what is not retried by default: answers and the pool\'s own refusals', () => {
+  it('an error isFailure says the client answered is not retried', async () => {
+    const pool = new ClientPool<typeof a>({ isFailure: () => false, retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
+    pool.add(a);
+    pool.add(b);
+    let calls = 0;
+    const error = await pool.run(() => Promise.reject(new Error(`404 ${++calls}`))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClientCallError);
+    expect(calls).toBe(1);
+    await pool.close();
+  });
+
+  it('a middleware refusal with a clientpool error of its own (a closed pool it used) is not retried', async () => {
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
+    let refusals = 0;
+    pool.use(() => {
+      refusals++;
+      return Promise.reject(new PoolClosedError());
+    });
+    pool.add(a);
+    pool.add(b);
+    await expect(pool.run((client) => client.id)).rejects.toBeInstanceOf(PoolClosedError);
+    expect(refusals).toBe(1);
+    await pool.close();
+  });
+});
+
+describe('a caller abort', () => {
+  it('while the attempt waits for its client\'s shared limit ends the call at once, without asking retryOn', async () => {
+    vi.useFakeTimers();
+    const slowLimit = { take: (_n: number, options?: { signal?: AbortSignal }) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, 1_000);
+      options?.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    }) };
+    const retryOn = vi.fn(() => true);
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 500, max: 500, jitter: 'none' }, retryOn }, retryBudget: { ratio: 0, reserve: 5 } });
+    pool.add(a, { name: 'limited', limit: slowLimit });
+    pool.add(b, { name: 'plain' });
+    const controller = new AbortController();
+    let calls = 0;
+    const call = pool.run(() => ++calls, { signal: controller.signal, strategy: { pick: (ready) => ready.find((m) => m.name === 'limited') ?? ready[0]! } }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    controller.abort('left');
+    const error = await call;
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).cause).toBe('left');
+    expect(retryOn).not.toHaveBeenCalled();
+    expect(calls).toBe(0);
+    expect(pool.retryBudget).toEqual({ balance: 5, refused: 0 });
+    await pool.close();
+  });
+
+  it('while its attempt runs ends the call at once, without asking retryOn or backing off', async () => {
+    vi.useFakeTimers();
+    const retryOn = vi.fn(() => true);
+    const pool = new ClientPool<typeof a>({ retry: { attempts: 3, backoff: { initial: 500, max: 500, jitter: 'none' }, retryOn } });
+    pool.add(a);
+    pool.add(b);
+    const controller = new AbortController();
+    let calls = 0;
+    const call = pool.run(() => {
+      calls++;
+      return new Promise(() => undefined);
+    }, { signal: controller.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    controller.abort('left');
+    await vi.advanceTimersByTimeAsync(1);
+    const error = await call;
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).cause).toBe('left');
+    expect(retryOn).not.toHaveBeenCalled();
+    expect(calls).toBe(1);
+    await pool.close();
+  });
+});
+
+describe('an AbortedError from a limiter is not the caller leaving', () => {
+  it('a hedge whose pool token wait a limiter rejects with its own AbortedError leaves the call to the attempt in flight', async () => {
+    vi.useFakeTimers();
+    let taken = 0;
+    const limit = {
+      tryTake: (): boolean => taken++ === 0,
+      take: (): Promise<void> => Promise.reject(new AbortedError('the limiter gave up')),
+    };
+    const pool = new ClientPool<typeof a>({ limit, hedge: { delay: 10 }, retryBudget: false });
+    pool.add(a, { name: 'a' });
+    pool.add(b, { name: 'b' });
+    const result = pool.run(async (client) => {
+      await sleep(50);
+      return client.id;
+    });
+    const settled = result.then((value) => ({ value }), (error: unknown) => ({ error }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await settled).toEqual({ value: 'a' });
+    expect(pool.members().map((m) => m.inFlight)).toEqual([0, 0]);
     await pool.close();
   });
 });
