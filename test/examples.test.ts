@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { HANG_BOUND_MS } from './helpers/hang-bound.js';
 
 // The small feature examples run as their READMEs say (`npx tsx examples/<name>.ts`), so they cannot rot.
 const examples: [string, RegExp][] = [
@@ -18,5 +19,5 @@ describe('examples', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
     expect(child.status, child.stderr).toBe(0);
     expect(child.stdout).toMatch(expected);
-  }, 40_000);
+  }, HANG_BOUND_MS);
 });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkBlocks, type BlockDiagnostic } from './check-blocks.js';
 import { blocksOf, codeBlocks, documentationFiles, TYPESCRIPT } from './markdown-blocks.js';
+import { HANG_BOUND_MS } from '../helpers/hang-bound.js';
 
 // Every ```ts block of the README and of docs/*.md compiles as a module of its own, against the sources
 // as `clientpool` (and its subpaths) and the installed packages. Snippets that are not whole modules are
@@ -23,7 +24,7 @@ const problemsIn = (file: string): string[] => problems.filter((problem) => prob
 
 beforeAll(() => {
   problems = checkBlocks([...files.flatMap(blocksOf), ...Object.values(fixtureBlocks).flat()]);
-}, 60_000);
+}, HANG_BOUND_MS);
 
 describe('code blocks in the documentation', () => {
   it('the README holds TypeScript blocks to check', () => {

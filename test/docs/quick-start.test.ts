@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blocksOf, REPO } from './markdown-blocks.js';
+import { HANG_BOUND_MS } from '../helpers/hang-bound.js';
 
 // The README's quick start, in TypeScript and in plain JavaScript, is the pair of files in examples/,
 // and both run against two real HTTP upstreams: one healthy, one answering 503 to everything.
@@ -58,5 +59,5 @@ describe('the quick start', () => {
     expect(stdout).toBe('hello from healthy\n'.repeat(4));
     // Round robin sent the 503 upstream its share: those calls were saved by the retry.
     expect(failingRequests - before).toBeGreaterThanOrEqual(1);
-  }, 40_000);
+  }, HANG_BOUND_MS);
 });

@@ -9,6 +9,7 @@ import { LoopMonitor, STALL_MS } from '../../examples/demo/loop-monitor.js';
 import { Traffic } from '../../examples/demo/traffic.js';
 import { main, type CliIo } from '../../src/codegen/cli.js';
 import { CLIENTS, DemoProcess, fetchText, pollUntil, REPO, sumOf } from './demo-process.js';
+import { HANG_BOUND_MS } from '../helpers/hang-bound.js';
 
 describe('npm run demo -- --duration 12 --port 0, piped', () => {
   let demo: DemoProcess;
@@ -48,7 +49,7 @@ describe('npm run demo -- --duration 12 --port 0, piped', () => {
     expect(sumOf(text, 'middleware_request_errors_total', { client: 'outage' })).toBeGreaterThan(0);
     expect(sumOf(text, 'middleware_circuit_transitions_total', { client: 'outage', from: 'closed', to: 'open' })).toBeGreaterThanOrEqual(1);
     expect(sumOf(text, 'middleware_circuit_transitions_total', { client: 'outage', from: 'half-open', to: 'closed' })).toBeGreaterThanOrEqual(1);
-  }, 40_000);
+  }, HANG_BOUND_MS);
 
   it('exits 0 by itself after --duration, having told the outage and its circuit in plain lines', async () => {
     expect(await demo.exited).toEqual({ code: 0, signal: null });
@@ -76,7 +77,7 @@ describe('npm run demo -- --duration 12 --port 0, piped', () => {
     at(/event loop: delay p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms; \d+ stalls over 50 ms \([\d.]+ s in all\); \d+ calls skipped as late\.$/m);
     // Only the outage fails for long: the other circuits stay closed, however starved the machine running this.
     expect(output).not.toMatch(/(healthy|slow|flaky): circuit closed -> open/);
-  }, 30_000);
+  }, HANG_BOUND_MS);
 });
 
 describe('stopping the demo with a signal', () => {
@@ -98,7 +99,7 @@ describe('stopping the demo with a signal', () => {
     } finally {
       await demo.stop();
     }
-  }, 40_000);
+  }, HANG_BOUND_MS);
 });
 
 describe('examples/generated/multi-upstream-client.ts', () => {
@@ -113,7 +114,7 @@ describe('examples/generated/multi-upstream-client.ts', () => {
     // The verdict, not the wording of the summary after it (the CLI's to choose).
     expect({ code, stderr, verdict: stdout.split(/[:\n]/)[0] }).toEqual({ code: 0, stderr: '', verdict: `${out} is up to date` });
     // A bound on a hang, not on speed: the TypeScript program takes seconds on a quiet machine, 52 s at load ~25.
-  }, 120_000);
+  }, HANG_BOUND_MS);
 });
 
 describe('the open loop on a stalled process', () => {
