@@ -10,7 +10,7 @@ export { isCancelled } from './pipeline/attempt.js';
 export type { Outcome } from './pipeline/outcome.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
 export { ExcludedMethodError, MissingMethodError, type CommandLabel, type ExclusionReason, type MethodNames, type Proxied, type ProxiedMethod, type ProxiedPaths, type ProxyMethodOptions, type ProxyOptions, type ProxyRunOptions, type SignalParameter } from './proxy.js';
-export { defaultExclusionReason, EVENT_EMITTER_METHODS, EVENT_SOURCE_METHODS, EVENT_SOURCE_PATTERNS, LIFECYCLE_METHODS, STREAM_METHODS, type DefaultExcludedMethod } from './wrapping/default-exclusions.js';
+export { BLOCKING_METHODS, CONNECTION_STATE_METHODS, defaultExclusionReason, EVENT_EMITTER_METHODS, EVENT_SOURCE_METHODS, EVENT_SOURCE_PATTERNS, HANDLER_METHODS, LIFECYCLE_METHODS, STREAM_METHODS, STREAM_PATTERNS, type DefaultExcludedMethod, type DefaultExclusionReason } from './wrapping/default-exclusions.js';
 export { methodLabel, toSnakeCase, type LabelStyle } from './label.js';
 export type { Balancer, BalancerContext, BalancerFactory } from './balancers/balancer.js';
 export { strategies, type Strategy, type StrategyName } from './balancers/strategies.js';

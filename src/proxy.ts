@@ -2,7 +2,8 @@ import type { Call, RunOptions } from './call.js';
 import { InvalidOptionError } from './errors.js';
 import { commandLabeller } from './wrapping/command-label.js';
 import { ExcludedMethodError } from './wrapping/excluded-method-error.js';
-import { injectSignal } from './wrapping/inject-signal.js';
+import { eitherSignal } from './wrapping/either-signal.js';
+import { callerSignal, injectSignal } from './wrapping/inject-signal.js';
 import { BUILT_IN_NAMES, isResource, valueAt } from './wrapping/member-kind.js';
 import { MissingMethodError } from './wrapping/missing-method-error.js';
 import { checkPathsOn } from './wrapping/option-paths.js';
@@ -144,31 +145,65 @@ function memberOf<T>(context: ProxyContext<T>, path: readonly string[], name: st
   const isMethod = typeof value === 'function';
   const excluded = context.filter.reason(name, dotted, isMethod);
   if (excluded !== undefined) throw new ExcludedMethodError(`proxy.${dotted}`, excluded);
-  if (isMethod) return method(context, path, name);
+  if (isMethod) return hasMembers(value) ? methodNode(context, memberPath, false) : method(context, path, name);
   if (isResource(value)) return resourceNode(context, memberPath);
   throw new InvalidOptionError(`proxy.${dotted}`, 'a method of the client or a resource holding methods (only those are proxied)', value);
 }
 
-/** A member of unknown kind: callable as a method, and readable as a resource. */
+/** Whether a method is also a resource: a function with methods of its own (got's instances, tRPC clients). */
+function hasMembers(fn: unknown): boolean {
+  try {
+    return Object.keys(fn as object).some((key) => {
+      const member: unknown = (fn as Record<string, unknown>)[key];
+      return typeof member === 'function' || isResource(member);
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** A member of unknown kind (an empty pool): callable as a method, and readable as a resource. */
 function deferredNode<T>(context: ProxyContext<T>, path: readonly string[]): unknown {
+  return methodNode(context, path, true);
+}
+
+/**
+ * A member callable as a method and readable as a resource: a callable resource, or, when `isDeferred`,
+ * one of unknown kind, which is not cached so that its kind is read again once there is a client.
+ */
+function methodNode<T>(context: ProxyContext<T>, path: readonly string[], isDeferred: boolean): unknown {
   const parent = path.slice(0, -1);
   const name = path[path.length - 1]!;
-  const node = new Proxy((...args: unknown[]): Promise<unknown> => method(context, parent, name)(...args), {
+  const cache = new Map<string, unknown>();
+  const call = isDeferred ? (...args: unknown[]): Promise<unknown> => method(context, parent, name)(...args) : method(context, parent, name);
+  const node = new Proxy(call, {
     get(fn, property) {
       if (typeof property !== 'string' || property === 'then') return undefined;
       if (isBuiltIn(context, path, property)) return builtIn(fn, property);
-      return memberOf(context, path, property);
+      if (isDeferred) return memberOf(context, path, property);
+      const cached = cache.get(property);
+      if (cached !== undefined) return cached;
+      const member = memberOf(context, path, property);
+      if (!deferredNodes.has(member as object)) cache.set(property, member);
+      return member;
     },
     set: refuseAssignment(path),
   });
-  deferredNodes.add(node);
+  if (isDeferred) deferredNodes.add(node);
   return node;
 }
 
 /** The function that runs method `name` of the resource at `parent` through the pool. */
 function method<T>(context: ProxyContext<T>, parent: readonly string[], name: string): Method {
   const dotted = parent.length === 0 ? name : `${parent.join('.')}.${name}`;
-  const label = context.label(dotted);
+  let label: string;
+  try {
+    label = context.label(dotted);
+  } catch (error) {
+    // A `label` function that throws rejects each call, as `commandLabel` does, never the property read.
+    const failure = error as Error;
+    return () => Promise.reject(failure);
+  }
   const runOptions: RunOptions<T> = { ...context.perMethod.get(dotted), ...context.run, method: label };
   const signalAt = context.signalAt.get(dotted);
   const commandLabel = context.isCommandMethod(name, dotted) ? commandLabeller([...parent, name], label, context.label, context.commandLabel) : undefined;
@@ -210,14 +245,31 @@ function method<T>(context: ProxyContext<T>, parent: readonly string[], name: st
   return (...args) => {
     const refused = refusal(args);
     if (refused !== undefined) return Promise.reject(refused);
-    const options = optionsFor(args);
+    let options = optionsFor(args);
     if (options instanceof Error) return Promise.reject(options);
-    return target.run((client, call) => {
+    // A caller's own signal in the options object becomes the run's too (its abort is a cancellation,
+    // not a failure of the client), and the client gets `call.signal`, which follows it as well as the
+    // timeout, a lost hedge and the run's own signal.
+    const given = signalAt === undefined ? undefined : callerSignal(args[signalAt]);
+    let release: (() => void) | undefined;
+    if (given !== undefined) {
+      const runSignal = options.signal;
+      if (runSignal === undefined || runSignal === given) {
+        options = { ...options, signal: given };
+      } else {
+        const { signal, release: releaseEither } = eitherSignal(given, runSignal);
+        options = { ...options, signal };
+        release = releaseEither;
+      }
+    }
+    const result = target.run((client, call) => {
       const owner = valueAt(client, parent);
       const fn: unknown = owner === undefined || owner === null ? undefined : (owner as Record<string, unknown>)[name];
       if (typeof fn !== 'function') throw new MissingMethodError(where, call.clientName);
-      return (fn as (...a: unknown[]) => unknown).apply(owner, (signalAt === undefined ? args : injectSignal(args, signalAt, call.signal)) as unknown[]);
+      return (fn as (...a: unknown[]) => unknown).apply(owner, (signalAt === undefined ? args : injectSignal(args, signalAt, call.signal, given !== undefined)) as unknown[]);
     }, options);
+    if (release !== undefined) void result.then(release, release);
+    return result;
   };
 }
 

@@ -85,12 +85,12 @@ describe('pool.proxy()', () => {
     expect(() => pool.proxy({ label: 'kebab' as 'snake' })).toThrow(/label must be one of "snake", "as-is" or a function, got "kebab"/);
   });
 
-  it('a label function that throws or returns no string is a CallbackError, not a crash', () => {
+  it('a label function that throws or returns no string rejects the call with a CallbackError, never throws', async () => {
     const pool = poolOf('a');
     const failing = new Error('no');
-    expect(() => pool.proxy({ label: () => { throw failing; } }).getSlot).toThrow(expect.objectContaining({ name: 'CallbackError', cause: failing }) as Error);
-    expect(() => pool.proxy({ label: () => 5 as unknown as string }).getSlot).toThrow(CallbackError);
-    expect(() => pool.proxy({ label: () => '' }).getSlot).toThrow(/returned an empty string for getSlot/);
+    await expect(pool.proxy({ label: () => { throw failing; } }).getSlot()).rejects.toMatchObject({ name: 'CallbackError', cause: failing });
+    await expect(pool.proxy({ label: () => 5 as unknown as string }).getSlot()).rejects.toBeInstanceOf(CallbackError);
+    await expect(pool.proxy({ label: () => '' }).getSlot()).rejects.toThrow(/returned an empty string for getSlot/);
   });
 
   it('passes exactly the arguments the caller gave: an omitted optional parameter stays omitted', async () => {
@@ -257,7 +257,7 @@ describe('pool.proxy(): run options and the attempt signal', () => {
     fetch(url: string, init?: { readonly signal?: AbortSignal; readonly headers?: Record<string, string> }): Promise<AbortSignal | undefined>;
   }
 
-  it('puts call.signal into the options parameter named by the signal option, unless the caller gave one', async () => {
+  it('puts call.signal into the options parameter named by the signal option, in place of the caller\'s own, which it follows', async () => {
     const seen: { init: unknown; signal: AbortSignal | undefined }[] = [];
     const attemptSignals: AbortSignal[] = [];
     const pool = new ClientPool<Fetcher>({ middleware: [{ name: 'signals', execute: (call, next) => (attemptSignals.push(call.signal), next(call)) }] });
@@ -267,7 +267,8 @@ describe('pool.proxy(): run options and the attempt signal', () => {
     const own = new AbortController().signal;
     const injected = await http.fetch('/x');
     const merged = await http.fetch('/y', headers);
-    expect(await http.fetch('/z', { signal: own })).toBe(own);
+    const followed = await http.fetch('/z', { signal: own });
+    expect(followed).toBe(attemptSignals[2]); // the attempt's signal, which aborts with `own` too
     expect(injected).toBeInstanceOf(AbortSignal);
     expect(injected).toBe(attemptSignals[0]);
     expect(merged).toBe(attemptSignals[1]);

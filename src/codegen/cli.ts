@@ -21,6 +21,7 @@ const OPTIONS = {
   include: { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },
   'command-methods': { type: 'string', default: 'send' },
+  tsconfig: { type: 'string' },
   check: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -40,6 +41,8 @@ Generate a class that runs every method of a client type through a ClientPool.
   --exclude <pattern>     leave out matching methods and nested resources (repeatable); wins over --include
   --command-methods <a,b> label calls of these methods by their command's class name
                           (send(new GetObjectCommand()) -> get_object_command); '' for none  [default: send]
+  --tsconfig <file>       the project's tsconfig.json, whose compilerOptions (paths, decorators, types)
+                          the source is read with  [default: the nearest one above --source]
   --check                 write nothing; exit 1 if --out is missing or differs from what would be generated
   -h, --help              show this help
 
@@ -77,11 +80,15 @@ export async function main(
   load: GeneratorLoader = loadGenerator,
 ): Promise<ExitCode> {
   let values: ReturnType<typeof parse>['values'];
+  let tokens: ReturnType<typeof parse>['tokens'];
   try {
-    ({ values } = parse(argv));
+    ({ values, tokens } = parse(argv));
   } catch (error) {
     return usageError(io, error instanceof Error ? error.message : String(error));
   }
+  // parseArgs keeps the last of a repeated flag: a second --source is more likely a mistake than a choice.
+  const repeated = Object.entries(OPTIONS).find(([name, option]) => !('multiple' in option) && tokens.filter((token) => token.kind === 'option' && token.name === name).length > 1);
+  if (repeated !== undefined) return usageError(io, `--${repeated[0]} given more than once`);
   if (values.help) {
     io.stdout.write(USAGE);
     return 0;
@@ -95,7 +102,9 @@ export async function main(
     return usageError(io, `--label must be snake or as-is, got '${values.label}'`);
   }
   const label: LabelStyle = values.label;
-  const commandMethods = values['command-methods'].split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const commandValue = values['command-methods'].trim();
+  const commandMethods = commandValue === '' ? [] : commandValue.split(',').map((name) => name.trim());
+  if (commandMethods.some((name) => name.length === 0)) return usageError(io, `--command-methods must be method names separated by commas, got '${values['command-methods']}'`);
 
   let generator: Awaited<ReturnType<GeneratorLoader>>;
   try {
@@ -117,7 +126,9 @@ export async function main(
       include: values.include ?? [],
       exclude: values.exclude ?? [],
       commandMethods,
+      ...(values.tsconfig === undefined ? {} : { tsconfig: values.tsconfig }),
     });
+    for (const warning of result.warnings) io.stderr.write(`${GENERATOR_NAME}: warning: ${warning}\n`);
     const skipped = result.skipped.length === 0 ? '' : ` (${generator.summarize(result.skipped)})`;
     const summary = `wrapped ${result.wrapped.length} / skipped ${result.skipped.length}${skipped}`;
     return values.check ? check(out, result.code, argv, io, summary) : write(out, result.code, io, summary);
@@ -164,7 +175,7 @@ function describeError(error: unknown): string {
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
+  return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
 }
 
 function usageError(io: CliIo, message: string): ExitCode {

@@ -7,9 +7,9 @@ import { loadSource, type LoadedSource } from './load-source.js';
 import { isIdentifierName, isReservedInModules } from './names.js';
 import { planResource, type PlannedResource, type SkippedMember } from './plan.js';
 import { findClientType, type ClientType } from './read-type.js';
-import { renderMethod, type MethodContext } from './render-method.js';
+import { overloadsTypeSource, renderMethod, type MethodContext } from './render-method.js';
 import { RUNTIME_HELPERS, runtimeHelperSource, type RuntimeHelper } from './runtime-helpers.js';
-import { compilePatterns, type SkipReason } from './select.js';
+import { compilePatterns, matches, type SkipReason } from './select.js';
 import { TypePrinter } from './type-printer.js';
 
 /** Options of {@link generateWrapper}; the CLI flags map one to one. */
@@ -58,6 +58,12 @@ export interface GenerateOptions {
    * @default ['send']
    */
   readonly commandMethods?: readonly string[];
+  /**
+   * The project's tsconfig.json (relative to `cwd`), whose compiler options (paths, baseUrl,
+   * experimentalDecorators, types, lib…) the source is read with.
+   * @default the nearest tsconfig.json above the source (above `cwd` for a package); fixed options without one
+   */
+  readonly tsconfig?: string;
 }
 
 /** The generated source and what went into it. */
@@ -67,6 +73,8 @@ export interface GeneratedWrapper {
   readonly wrapped: readonly string[];
   /** Methods and resources left out, in the order the header lists them. */
   readonly skipped: readonly SkippedMember[];
+  /** Things the user may want to know, one line each (`--exclude gett matched nothing`); the CLI prints them on stderr. */
+  readonly warnings: readonly string[];
 }
 
 
@@ -92,7 +100,7 @@ const REASONS: readonly SkipReason[] = [
  *
  * ```ts
  * getSlot(...args: [commitment?: Commitment]): Promise<number> {
- *   return this.pool.run((client) => client.getSlot(...args), this.#runOptions('get_slot'));
+ *   return this.#run((client) => client.getSlot(...args), 'get_slot');
  * }
  * ```
  *
@@ -118,16 +126,22 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
   validate(options, label, importFrom);
   const selection = { include: compilePatterns('--include', options.include ?? []), exclude: compilePatterns('--exclude', options.exclude ?? []) };
 
-  const source = loadSource(options.source, options.out, cwd);
+  const source = loadSource(options.source, options.out, cwd, options.tsconfig);
   const { checker, program } = source;
   const client = findClientType(checker, source.moduleSymbol, options.type, source.label);
 
   // Imported names must not shadow globals the output uses (Promise, Awaited, Buffer, …).
   const imports = new ImportSet((name) => checker.resolveName(name, source.outputFile, ts.SymbolFlags.All, false) === undefined);
-  imports.reserve(options.wrapper);
   for (const helper of RUNTIME_HELPERS) imports.reserve(helper);
+  // A class named `Promise` would shadow the global every signature of the output uses.
+  if (!imports.isFree(options.wrapper)) {
+    const what = RUNTIME_HELPERS.includes(options.wrapper) ? 'a function of the generated file' : 'a global type or value';
+    throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--wrapper ${options.wrapper}: the name is taken by ${what} that the output may use; choose another name`);
+  }
+  imports.reserve(options.wrapper);
   const clientPool = imports.add(importFrom, 'ClientPool');
   const runOptions = imports.add(importFrom, 'RunOptions');
+  const callFunction = imports.add(importFrom, 'CallFunction');
   const printer = new TypePrinter(source, imports, importableSpecifiers(cwd));
 
   const abortSignalSymbol = checker.resolveName('AbortSignal', source.outputFile, ts.SymbolFlags.Type, false);
@@ -154,6 +168,7 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
   for (const resource of resources) {
     for (const method of resource.methods) {
       for (const kept of method.signatures) if (kept.declaration) reserveTypeParameters(kept.declaration, imports);
+      if (method.method.signatures.length > 1) imports.reserve(`Overloads${method.method.signatures.length}`);
     }
   }
   const classNames = new Map<PlannedResource, string>();
@@ -164,13 +179,11 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
     classNames.set(resource, name);
   }
 
-  const classTypeParameters = client.typeParameters.flatMap((parameter) => {
-    const declaration = printer.typeParameter(parameter);
-    return declaration === undefined ? [] : [declaration];
-  });
-  const clientTypeNode = clientTypeReference(client, source, options, imports, printer);
+  const classTypeParameters = keptTypeParameters(client, printer, options.type);
+  const keptClient: ClientType = { ...client, typeParameters: client.typeParameters.slice(0, classTypeParameters.length) };
+  const clientTypeNode = clientTypeReference(keptClient, source, imports, printer, keptClient.typeParameters.length === client.typeParameters.length);
   printer.thisType = clientTypeNode;
-  const used = new Set([clientPool, runOptions, ...printer.localsIn(clientTypeNode)]);
+  const used = new Set([clientPool, runOptions, callFunction, ...printer.localsIn(clientTypeNode)]);
   for (const declaration of classTypeParameters) for (const local of printer.localsIn(declaration)) used.add(local);
   const clientType = printer.print(clientTypeNode);
   // The local name, which differs from --type when an alias was needed (`Worker as Worker2`).
@@ -187,7 +200,8 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
   const typeParameters = classTypeParameters.length > 0 ? `<${classTypeParameters.map((declaration) => printer.print(declaration)).join(', ')}>` : '';
   const typeArguments = classTypeParameters.length > 0 ? `<${classTypeParameters.map((declaration) => declaration.name.text).join(', ')}>` : '';
 
-  const helpers = new Set<RuntimeHelper>();
+  const helpers = new Set<RuntimeHelper>(['combineSignals']);
+  const overloadArities = new Set<number>();
   const wrapped: string[] = [];
   let callbackMethods = 0;
   let droppedOverloads = 0;
@@ -209,6 +223,7 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
       if (rendered.fallback) fallbacks.push(method.path.join('.'));
       for (const local of rendered.imports) used.add(local);
       for (const helper of rendered.helpers) helpers.add(helper);
+      for (const arity of rendered.overloadArities) overloadArities.add(arity);
       if (rendered.implementation === undefined) {
         members.push(rendered.text);
       } else {
@@ -217,8 +232,8 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
         implementations.push(rendered.implementation);
       }
     }
-    const names = { pool: clientPool, runOptions, clientType, typeParameters, typeArguments };
-    return renderClass(resource, { members, declarations, implementations }, classNames, names, clientName, source.label);
+    const names = { pool: clientPool, runOptions, callFunction, clientType, typeParameters, typeArguments };
+    return renderClass(resource, { members, declarations, implementations }, classNames, names, clientName, oneLine(source.headerLabel));
   });
   if (wrapped.length === 0) {
     throw new CodegenError('ERR_CODEGEN_NO_METHODS', `--type ${options.type}: '${options.type}' in ${source.label} has no method left to wrap (${summarize(skipped)})`);
@@ -226,25 +241,63 @@ export function generate(options: GenerateOptions): GeneratedWrapper {
   skipped.sort((a, b) => REASONS.indexOf(a.reason) - REASONS.indexOf(b.reason));
 
   const code = [
-    `// Generated by ${GENERATOR_NAME} from ${source.label}#${options.type}. Do not edit.`,
+    `// Generated by ${GENERATOR_NAME} from ${oneLine(source.headerLabel)}#${options.type}. Do not edit.`,
     ...headerNotes(wrapped, resources.length - 1, skipped, callbackMethods, droppedOverloads, declared, fallbacks),
     imports.render(used),
     '',
     classes.join('\n\n'),
     ...[...helpers].sort().map((helper) => `\n${runtimeHelperSource(helper, label)}`),
+    ...[...overloadArities].sort((a, b) => a - b).map((arity) => `\n${overloadsTypeSource(arity)}`),
     '',
   ].join('\n');
-  return { code, wrapped, skipped };
+  // A typo in --exclude would otherwise leave the method wrapped without a word.
+  const warnings = selection.exclude
+    .filter((pattern) => !skipped.some((member) => member.reason === 'excluded by --exclude' && matches(pattern, member.path.split('.'))))
+    .map((pattern) => `--exclude ${pattern.source} matched nothing`);
+  return { code, wrapped, skipped, warnings };
+}
+
+/**
+ * The declarations of the client type's parameters that the wrapper class repeats. From the first one
+ * whose constraint or default names a type the output cannot import (ioredis 6's `ReplyMapping extends
+ * ReplyMappingMode`), they are left out and the client type takes their defaults (`Redis`).
+ * @throws {CodegenError} when such a parameter has no default.
+ */
+function keptTypeParameters(client: ClientType, printer: TypePrinter, type: string): ts.TypeParameterDeclaration[] {
+  const scope = new Set(client.typeParameters.map((parameter) => parameter.symbol.name));
+  const kept: ts.TypeParameterDeclaration[] = [];
+  for (const [index, parameter] of client.typeParameters.entries()) {
+    const declaration = printer.typeParameter(parameter);
+    if (declaration !== undefined && printer.unnameable(declaration, scope).length === 0) {
+      kept.push(declaration);
+      continue;
+    }
+    const withoutDefault = client.typeParameters.slice(index).find((rest) => rest.getDefault() === undefined);
+    if (withoutDefault !== undefined) {
+      throw new CodegenError('ERR_CODEGEN_TYPE_NOT_FOUND', `--type ${type}: the type parameter ${withoutDefault.symbol.name} has no default, and the constraint or default of ${parameter.symbol.name} uses types the output cannot import`);
+    }
+    break;
+  }
+  return kept;
 }
 
 /** The client type as a reference to its import: `Redis`, `Store<V>`, `PublicClient<transport, chain, …>`. */
-function clientTypeReference(client: ClientType, source: LoadedSource, options: GenerateOptions, imports: ImportSet, printer: TypePrinter): ts.TypeNode {
-  const printed = printer.typeNode(client.type);
+function clientTypeReference(client: ClientType, source: LoadedSource, imports: ImportSet, printer: TypePrinter, allParameters: boolean): ts.TypeNode {
+  const printed = allParameters ? printer.typeNode(client.type) : undefined;
   if (printed !== undefined && ts.isTypeReferenceNode(printed) && printer.unnameable(printed, new Set(client.typeParameters.map((parameter) => parameter.symbol.name))).length === 0) return printed;
   // A type alias (`type PublicClient = Prettify<Client<…>>`) is printed expanded: name it instead.
-  const local = imports.add(source.specifier, options.type, client.symbol);
   const typeArguments = client.typeParameters.map((parameter) => ts.factory.createTypeReferenceNode(parameter.symbol.name));
+  // An ES module importing a CommonJS module's `default` gets `module.exports`, whose `.default` is the class.
+  if (client.exportName === 'default' && source.outputFile.impliedNodeFormat === ts.ModuleKind.ESNext && declaredInCommonJs(client.symbol)) {
+    const local = imports.add(source.specifier, 'default', undefined, `${client.name}Module`);
+    return ts.factory.createTypeReferenceNode(ts.factory.createQualifiedName(ts.factory.createIdentifier(local), 'default'), typeArguments.length > 0 ? typeArguments : undefined);
+  }
+  const local = imports.add(source.specifier, client.exportName, client.symbol, client.name);
   return ts.factory.createTypeReferenceNode(local, typeArguments.length > 0 ? typeArguments : undefined);
+}
+
+function declaredInCommonJs(symbol: ts.Symbol): boolean {
+  return symbol.declarations?.some((declaration) => declaration.getSourceFile().impliedNodeFormat === ts.ModuleKind.CommonJS) ?? false;
 }
 
 function flatten(resource: PlannedResource): PlannedResource[] {
@@ -254,6 +307,7 @@ function flatten(resource: PlannedResource): PlannedResource[] {
 interface ClassNames {
   readonly pool: string;
   readonly runOptions: string;
+  readonly callFunction: string;
   readonly clientType: string;
   readonly typeParameters: string;
   readonly typeArguments: string;
@@ -308,26 +362,34 @@ function renderClass(
     `  /** The pool every call goes through. */`,
     `  readonly pool: ${names.pool}<${names.clientType}>;`,
     `  readonly #defaults: ${options} | undefined;`,
+    `  readonly #signals: readonly AbortSignal[];`,
     ...children.map((child) => `  #${child.name}: ${child.className}${names.typeArguments} | undefined;`),
     '',
     `  /**`,
     `   * @param pool The pool every call goes through.`,
     `   * @param options Run options for every call (\`timeout\`, \`signal\`, \`strategy\`, \`retry\`, …); each method sets its own \`method\` label.`,
+    `   * @param signals More signals that cancel every call, besides \`options.signal\` (what \`with({ signal })\` adds to).`,
     `   */`,
-    `  constructor(pool: ${names.pool}<${names.clientType}>, options?: ${options}) {`,
+    `  constructor(pool: ${names.pool}<${names.clientType}>, options?: ${options}, signals: readonly AbortSignal[] = []) {`,
     `    this.pool = pool;`,
     `    this.#defaults = options;`,
+    `    this.#signals = signals;`,
     `  }`,
     '',
-    `  /** The same wrapper with \`options\` added to every call's run options: \`wrapper.with({ timeout: 500 }).m()\`. */`,
+    `  /**`,
+    `   * The same wrapper with \`options\` added to every call's run options: \`wrapper.with({ timeout: 500 }).m()\`.`,
+    `   * A \`signal\` adds to the one already set: either cancels the call.`,
+    `   */`,
     `  with(options: ${options}): ${className}${names.typeArguments} {`,
-    `    return new ${className}${names.typeArguments}(this.pool, { ...this.#defaults, ...options });`,
+    `    const previous = this.#defaults?.signal;`,
+    `    const signals = options.signal === undefined || previous === undefined ? this.#signals : [...this.#signals, previous];`,
+    `    return new ${className}${names.typeArguments}(this.pool, { ...this.#defaults, ...options }, signals);`,
     `  }`,
     ...children.flatMap((child) => [
       '',
       `  /** \`${[...resource.path, child.name].join('.')}\` of the client, through the pool. */`,
       `  get ${child.name}(): ${child.className}${names.typeArguments} {`,
-      `    return (this.#${child.name} ??= new ${child.className}${names.typeArguments}(this.pool, this.#defaults));`,
+      `    return (this.#${child.name} ??= new ${child.className}${names.typeArguments}(this.pool, this.#defaults, this.#signals));`,
       `  }`,
     ]),
     ...members.flatMap((member) => ['', member]),
@@ -335,8 +397,12 @@ function renderClass(
       ? []
       : [
           '',
-          `  #runOptions(method: string): ${names.runOptions}<${names.clientType}> {`,
-          `    return this.#defaults === undefined ? { method } : { ...this.#defaults, method };`,
+          `  /** \`pool.run(fn)\` labelled \`method\`, cancelled by each of the wrapper's signals and by the caller's own \`signal\`. */`,
+          `  #run<R>(fn: ${names.callFunction}<${names.clientType}, R>, method: string, signal?: AbortSignal): Promise<Awaited<R>> {`,
+          `    const options: ${names.runOptions}<${names.clientType}> = this.#defaults === undefined ? { method } : { ...this.#defaults, method };`,
+          `    const combined = signal === undefined && this.#signals.length === 0 ? undefined : combineSignals([options.signal, ...this.#signals, signal]);`,
+          `    if (combined === undefined) return this.pool.run(fn, options);`,
+          `    return this.pool.run(fn, { ...options, signal: combined.signal }).finally(combined.release);`,
           `  }`,
         ]),
     ...(implementations.length === 0
@@ -378,8 +444,8 @@ function headerNotes(
     lines.push(...wrapList('// cannot import some of their types: ', declared));
   }
   if (fallbacks.length > 0) {
-    lines.push('// Typed in part through the client type (Parameters<>, ReturnType<>), as the output cannot');
-    lines.push(...wrapList('// import some of their types: ', fallbacks));
+    lines.push('// Typed in part through the client type (Parameters<>, ReturnType<>, OverloadsN<>), as the');
+    lines.push(...wrapList('// output cannot import some of their types: ', fallbacks));
   }
   if (droppedOverloads > 0) {
     lines.push(`// ${plural(droppedOverloads, 'overload')} not returning a plain promise and using types the output cannot import ${droppedOverloads === 1 ? 'is' : 'are'} left out.`);
@@ -410,6 +476,11 @@ export function summarize(skipped: readonly SkippedMember[]): string {
   }).join(', ');
 }
 
+/** `text` with line breaks and other control characters escaped, so it cannot end a `//` comment. */
+function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (character) => JSON.stringify(character).slice(1, -1));
+}
+
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
@@ -433,6 +504,10 @@ function validate(options: GenerateOptions, label: string, importFrom: string): 
     throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--label must be one of ${LABEL_STYLES.join(', ')}, got '${label}'`);
   }
   if (importFrom.length === 0) throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', '--import must not be empty');
+  // No module specifier needs these, and a quote or a line break would end the import's string.
+  if (/['"`\\\p{Cc}\u2028\u2029]/u.test(importFrom)) {
+    throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--import must be a module specifier (a package name or a path with forward slashes), got ${JSON.stringify(importFrom)}`);
+  }
   if (!/\.[cm]?tsx?$/.test(options.out) || options.out.endsWith('.d.ts')) {
     throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--out must be a .ts file, got '${options.out}'`);
   }

@@ -1,4 +1,5 @@
 import type * as ts from 'typescript';
+import { quote } from './names.js';
 
 /**
  * The `import type` statements of the generated file. Every named type gets one local name: the
@@ -75,8 +76,10 @@ export class ImportSet {
           .sort(([a], [b]) => compare(a.toLowerCase(), b.toLowerCase()) || compare(a, b))
           .map(([exported, local]) => (exported === local ? local : `${exported} as ${local}`));
         if (names.length === 0) return [];
-        const line = `import type { ${names.join(', ')} } from '${specifier}';`;
-        return line.length <= 100 ? line : `import type {\n${names.map((name) => `  ${name},\n`).join('')}} from '${specifier}';`;
+        // Quoted and escaped: a specifier comes from flags and file names, and must not end the string.
+        const from = quote(specifier);
+        const line = `import type { ${names.join(', ')} } from ${from};`;
+        return line.length <= 100 ? line : `import type {\n${names.map((name) => `  ${name},\n`).join('')}} from ${from};`;
       })
       .join('\n');
   }

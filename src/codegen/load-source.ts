@@ -2,23 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import { CodegenError } from './errors.js';
-
-/**
- * Compiler options for reading the source. Fixed rather than read from a tsconfig so that the same
- * input gives the same output on every machine; NodeNext resolution is what lets `--source ioredis`
- * find the package's declarations the way Node would. `types: ['*']` loads every `@types` package
- * under `cwd`, as TypeScript before 6.0 did by default: without `@types/node` a class extending
- * `EventEmitter` would silently lose its inherited methods.
- */
-export const CODEGEN_COMPILER_OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true,
-  skipLibCheck: true,
-  types: ['*'],
-  noEmit: true,
-};
+import { CODEGEN_COMPILER_OPTIONS, findUp, readProject } from './project.js';
 
 /** What the generator needs from the compiler about `--source`. */
 export interface LoadedSource {
@@ -31,8 +15,13 @@ export interface LoadedSource {
    * writes `import("…")` for everything the output must import, with specifiers relative to it.
    */
   readonly outputFile: ts.SourceFile;
-  /** `--source` as written in the header: a cwd-relative POSIX path, or the module specifier. */
+  /** `--source` as errors name it: a cwd-relative POSIX path, or the module specifier. */
   readonly label: string;
+  /**
+   * `--source` as the header names it, the same from any directory: the path relative to the
+   * source's package (nearest package.json), else to the output's directory; or the module specifier.
+   */
+  readonly headerLabel: string;
   /** How the output imports the `--source` module: the package specifier, or a path relative to the output (`../rpc.js`). */
   readonly specifier: string;
   /** Resolve a module specifier as the output file would, to the module's symbol. */
@@ -49,21 +38,31 @@ export function isFileSource(source: string): boolean {
   );
 }
 
-/** Create one program holding `source` and a placeholder for `outFile` (both absolute or cwd-relative). */
-export function loadSource(source: string, outFile: string, cwd: string): LoadedSource {
-  const options = CODEGEN_COMPILER_OPTIONS;
+/**
+ * Create one program holding `source` and a placeholder for `outFile` (both absolute or cwd-relative),
+ * with the compiler options of the source's project (see {@link readProject}).
+ * @param tsconfig The project's tsconfig.json (absolute or cwd-relative); default: the nearest one above the source.
+ */
+export function loadSource(source: string, outFile: string, cwd: string, tsconfig?: string): LoadedSource {
   const outputPath = path.resolve(cwd, outFile);
+  const fileSource = isFileSource(source);
+  const project = readProject(fileSource ? path.resolve(cwd, source) : cwd, tsconfig === undefined ? undefined : path.resolve(cwd, tsconfig));
+  const options = project.options;
   const host = ts.createCompilerHost(options, true);
-  // `@types` packages are looked up from the current directory, which must be `cwd`, not the process's.
-  host.getCurrentDirectory = () => cwd;
+  // `@types` packages are looked up from the current directory: the project's, not the process's.
+  host.getCurrentDirectory = () => project.directory;
   const baseGetSourceFile = host.getSourceFile.bind(host);
   const baseFileExists = host.fileExists.bind(host);
   const baseReadFile = host.readFile.bind(host);
 
   let rootFile: string;
   let label: string;
+  let headerLabel: string;
   let entryText: string | undefined;
-  if (isFileSource(source)) {
+  if (/\.(c|m)?js$|\.json$/.test(source)) {
+    throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--source ${source}: give a .ts or .d.ts file (the declarations of a .js file) or a package name`);
+  }
+  if (fileSource) {
     rootFile = path.resolve(cwd, source);
     if (!existsSync(rootFile)) {
       throw new CodegenError('ERR_CODEGEN_SOURCE_NOT_FOUND', `--source ${source}: no such file ${rootFile}`);
@@ -72,6 +71,8 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
       throw new CodegenError('ERR_CODEGEN_INVALID_OPTION', `--out must differ from --source, got ${source}`);
     }
     label = toPosix(path.relative(cwd, rootFile));
+    const packageJson = findUp(rootFile, 'package.json');
+    headerLabel = toPosix(path.relative(packageJson === undefined ? path.dirname(outputPath) : path.dirname(packageJson), rootFile));
   } else {
     // The package enters the program through an import rather than as a root file, so the
     // compiler sees the path it was found by: under pnpm that is a symlink, and printing
@@ -92,6 +93,7 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
     rootFile = path.join(cwd, `${ENTRY_NAME}${mode[1]}`);
     entryText = `import type * as source from ${JSON.stringify(source)};\nexport type { source };\n`;
     label = source;
+    headerLabel = source;
   }
   const virtual = new Map([[outputPath, 'export {};\n']]);
   if (entryText !== undefined) virtual.set(rootFile, entryText);
@@ -111,7 +113,7 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
   host.fileExists = (fileName) => virtual.has(path.resolve(fileName)) || baseFileExists(fileName);
   host.readFile = (fileName) => virtual.get(path.resolve(fileName)) ?? baseReadFile(fileName);
 
-  const program = ts.createProgram({ rootNames: [rootFile, outputPath], options, host });
+  const program = ts.createProgram({ rootNames: [...project.ambientFiles.filter((file) => path.resolve(file) !== outputPath), rootFile, outputPath], options, host });
   const checker = program.getTypeChecker();
   const rootSourceFile = program.getSourceFile(rootFile);
   const outputFile = program.getSourceFile(outputPath);
@@ -136,7 +138,7 @@ export function loadSource(source: string, outFile: string, cwd: string): Loaded
   };
 
   const specifier = entryText === undefined ? relativeSpecifier(outputPath, rootFile) : source;
-  return { program, checker, moduleSymbol, outputFile, label, specifier, resolveModule };
+  return { program, checker, moduleSymbol, outputFile, label, headerLabel, specifier, resolveModule };
 }
 
 /**

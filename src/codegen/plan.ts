@@ -119,6 +119,9 @@ export function planResource(type: ts.Type, path: readonly string[], context: Pl
       if (child.methods.length > 0 || child.children.length > 0) {
         children.push(child);
         skipped.push(...childSkipped);
+      } else {
+        // Except what the user chose to leave out, which the header and summary must show.
+        skipped.push(...childSkipped.filter((member) => member.reason === 'excluded by --exclude'));
       }
     }
   }

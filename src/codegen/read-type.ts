@@ -10,8 +10,10 @@ export interface ClientMethod {
 
 /** The client type named by `--type`, as the checker sees it. */
 export interface ClientType {
-  /** The export name, which is also how the output imports it. */
+  /** The declared name (`Redis` for `export default class Redis`), which the output imports it as. */
   readonly name: string;
+  /** The export the output imports: `name`, or `default`. */
+  readonly exportName: string;
   readonly symbol: ts.Symbol;
   readonly type: ts.Type;
   /** The type's own type parameters; the wrapper class declares the same ones. */
@@ -26,12 +28,15 @@ export function findClientType(
   sourceLabel: string,
 ): ClientType {
   const exports = checker.getExportsOfModule(moduleSymbol);
-  const exported = exports.find((symbol) => symbol.name === name);
+  // `export default class Client` is found by its declared name too.
+  const exported =
+    exports.find((symbol) => symbol.name === name) ??
+    exports.find((symbol) => symbol.name === 'default' && declaredName(skipAlias(checker, symbol)) === name);
   const typeLike = ts.SymbolFlags.Class | ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias;
   if (exported === undefined) {
     const candidates = exports
-      .filter((symbol) => (skipAlias(checker, symbol).flags & typeLike) !== 0 && symbol.name !== 'default')
-      .map((symbol) => symbol.name)
+      .filter((symbol) => (skipAlias(checker, symbol).flags & typeLike) !== 0)
+      .map((symbol) => (symbol.name === 'default' ? `${declaredName(skipAlias(checker, symbol)) ?? 'an anonymous class'} (default)` : symbol.name))
       .sort();
     const hint = candidates.length === 0 ? 'it exports no class or interface' : `exported types: ${listSome(candidates)}`;
     throw new CodegenError('ERR_CODEGEN_TYPE_NOT_FOUND', `--type ${name}: ${sourceLabel} exports no type '${name}' (${hint})`);
@@ -51,7 +56,20 @@ export function findClientType(
       `--type ${name}: '${name}' in ${sourceLabel} is not an object type, so it has no methods to wrap`,
     );
   }
-  return { name, symbol, type, typeParameters: declaredTypeParameters(checker, symbol, type) };
+  const localName = exported.name === 'default' ? defaultExportName(symbol) : name;
+  return { name: localName, exportName: exported.name, symbol, type, typeParameters: declaredTypeParameters(checker, symbol, type) };
+}
+
+/** How the output names a default export: its declared name, else `Default` (`export default class {}`). */
+function defaultExportName(symbol: ts.Symbol): string {
+  return declaredName(symbol) ?? 'Default';
+}
+
+/** The name a declaration gives `symbol` (`Client` in `export default class Client`), which the symbol itself may not carry. */
+function declaredName(symbol: ts.Symbol): string | undefined {
+  if (symbol.name !== 'default') return symbol.name;
+  const name = symbol.declarations?.map((declaration) => ts.getNameOfDeclaration(declaration)).find((node) => node !== undefined && ts.isIdentifier(node));
+  return name !== undefined && ts.isIdentifier(name) ? name.text : undefined;
 }
 
 /**

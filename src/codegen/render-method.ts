@@ -67,6 +67,8 @@ export type RenderedMethod =
       readonly droppedOverloads: number;
       /** Some type is written through the client type (`Parameters<Client['m']>[0]`) as the output cannot import it. */
       readonly fallback: boolean;
+      /** The arities of the `OverloadsN` helper types its signatures use (see {@link overloadsTypeSource}). */
+      readonly overloadArities: ReadonlySet<number>;
     }
   | { readonly skipped: 'types the output cannot import'; readonly detail: string };
 
@@ -91,11 +93,13 @@ interface Signature {
   readonly whole: boolean;
   /** Some type is written through the client type. */
   readonly fallback: boolean;
+  /** The arity of the `OverloadsN` helper type it uses, if any. */
+  readonly overloads: number | undefined;
 }
 
 /**
  * The wrapper method for one client method, indented for a class body: each call goes through
- * `this.pool.run` with the method's label, and the arguments reach the client exactly as given (a
+ * `this.pool.run` (the class's `#run`) with the method's label, and the arguments reach the client exactly as given (a
  * method with optional parameters takes them as a labelled rest tuple, so an omitted argument is not
  * passed on as `undefined`). Overloads keep one signature each plus an implementation that forwards
  * its arguments. When a type the output cannot import is needed, a method whose every signature
@@ -117,19 +121,15 @@ export function renderMethod(input: MethodInput, context: MethodContext): Render
 function renderPrinted(input: MethodInput, context: MethodContext, member: string): RenderedMethod {
   const only = input.signatures.length === 1 ? input.signatures[0] : undefined;
   if (only !== undefined) {
-    const signature = renderSignature(only, context, { member, same: undefined });
+    const signature = renderSignature(only, context, fallbackFor(input, only, member));
     if (signature !== undefined && !('missing' in signature)) return renderSingle(input, signature, context, member);
   }
   const signatures: Signature[] = [];
   const seen = new Set<string>();
   const missing = new Set<string>();
   let dropped = 0;
-  // `Parameters<M>` and `ReturnType<M>` of an overloaded method are those of its last declared signature.
-  const last = input.method.signatures.at(-1);
   for (const [index, kept] of input.signatures.entries()) {
-    const fallback: Fallback | undefined =
-      last === undefined ? undefined : kept.signature === last ? (kept.dropsCallback ? undefined : { member, same: undefined }) : { member, same: last };
-    const signature = renderSignature(kept, context, fallback);
+    const signature = renderSignature(kept, context, fallbackFor(input, kept, member));
     if (signature === undefined || 'missing' in signature) {
       dropped++;
       for (const name of signature?.missing ?? [`signature ${index + 1}`]) missing.add(name);
@@ -144,6 +144,21 @@ function renderPrinted(input: MethodInput, context: MethodContext, member: strin
   }
   if (signatures.length === 0) return { skipped: 'types the output cannot import', detail: [...missing].join(', ') };
   return renderOverloads(input, signatures, context, dropped);
+}
+
+/**
+ * How `kept` names what the output cannot import: `Parameters<M>` and `ReturnType<M>` describe the last
+ * declared signature; any other signature of an overloaded method is picked out by position
+ * (`Overloads3<M>[1]`), unless it is generic (inference would erase its type parameters); a signature
+ * that loses its callback still has its other parameters at the same positions.
+ */
+function fallbackFor(input: MethodInput, kept: KeptSignature, member: string): Fallback {
+  const { signatures } = input.method;
+  const last = signatures.at(-1);
+  if (kept.signature === last && !kept.dropsCallback) return { member, same: undefined, overload: undefined };
+  const generic = (kept.signature.getTypeParameters()?.length ?? 0) > 0;
+  const overload = signatures.length > 1 && !generic ? { arity: signatures.length, index: signatures.indexOf(kept.signature) } : undefined;
+  return { member, same: last ?? kept.signature, overload };
 }
 
 function renderSingle(input: MethodInput, signature: Signature, context: MethodContext, member: string): RenderedMethod {
@@ -174,6 +189,7 @@ function renderSingle(input: MethodInput, signature: Signature, context: MethodC
     helpers.add('withSignal');
     args = `...withSignal(args, ${signal.index}, ${call}.signal, ${signal.create})`;
   }
+  const callerSignal = signal === undefined ? '' : `, callerSignal(args, ${signal.index})`;
   const label = labelExpression(input, first, helpers);
   const arrowParameters = signal === undefined ? client : `${client}, ${call}`;
   // The client type may be generic (viem's), and a generic `Parameters<>` cannot be spread into the
@@ -183,10 +199,10 @@ function renderSingle(input: MethodInput, signature: Signature, context: MethodC
     : `${client}${accessor(input.path)}`;
   lines.push(
     `${INDENT}${key}${signature.typeParameters}(${parameterList}): ${signature.returnType} {`,
-    `${INDENT}${INDENT}return this.pool.run${signature.whole ? `<ReturnType<${member}>>` : ''}((${arrowParameters}) => ${callee}${signature.typeArguments}(${args}), this.#runOptions(${label}));`,
+    `${INDENT}${INDENT}return this.#run${signature.whole ? `<ReturnType<${member}>>` : ''}((${arrowParameters}) => ${callee}${signature.typeArguments}(${args}), ${label}${callerSignal});`,
     `${INDENT}}`,
   );
-  return { text: lines.join('\n'), implementation: undefined, imports: localsOf(signature, context), helpers, droppedOverloads: 0, fallback: signature.fallback };
+  return { text: lines.join('\n'), implementation: undefined, imports: localsOf(signature, context), helpers, droppedOverloads: 0, fallback: signature.fallback, overloadArities: arities([signature]) };
 }
 
 function renderOverloads(input: MethodInput, signatures: readonly Signature[], context: MethodContext, dropped: number): RenderedMethod {
@@ -203,16 +219,17 @@ function renderOverloads(input: MethodInput, signatures: readonly Signature[], c
     helpers.add('withSignal');
     args = `...withSignal(args, ${input.signal.index}, call.signal, ${input.signal.create})`;
   }
+  const callerSignal = input.signal === undefined ? '' : `, callerSignal(args, ${input.signal.index})`;
   const label = labelExpression(input, 'args[0]', helpers);
   const arrowParameters = input.signal === undefined ? 'client' : 'client, call';
   // Overloads cannot be resolved from a union of argument lists, hence the one cast: the
   // overload signatures above are what callers see and are checked against.
   lines.push(
     `${INDENT}${propertyKey(input.path.at(-1) ?? '')}(...args: unknown[]): Promise<unknown> {`,
-    `${INDENT}${INDENT}return this.pool.run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), this.#runOptions(${label}));`,
+    `${INDENT}${INDENT}return this.#run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), ${label}${callerSignal});`,
     `${INDENT}}`,
   );
-  return { text: lines.join('\n'), implementation: undefined, imports, helpers, droppedOverloads: dropped, fallback: signatures.some((signature) => signature.fallback) };
+  return { text: lines.join('\n'), implementation: undefined, imports, helpers, droppedOverloads: dropped, fallback: signatures.some((signature) => signature.fallback), overloadArities: arities(signatures) };
 }
 
 /**
@@ -247,15 +264,16 @@ function renderDeclared(input: MethodInput, member: string): Rendered {
     helpers.add('withSignal');
     args = `...withSignal(args, ${input.signal.index}, call.signal, ${input.signal.create})`;
   }
+  const callerSignal = input.signal === undefined ? '' : `, callerSignal(args, ${input.signal.index})`;
   const label = labelExpression(input, 'args[0]', helpers);
   const arrowParameters = input.signal === undefined ? 'client' : 'client, call';
   const body = INDENT.repeat(3);
   const implementation = [
     `${body}${key}(...args) {`,
-    `${body}${INDENT}return this.pool.run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), this.#runOptions(${label}));`,
+    `${body}${INDENT}return this.#run((${arrowParameters}) => (client${accessor(input.path)} as (...args: unknown[]) => unknown)(${args}), ${label}${callerSignal});`,
     `${body}},`,
   ].join('\n');
-  return { text: lines.join('\n'), implementation, imports: new Set(), helpers, droppedOverloads: 0, fallback: false };
+  return { text: lines.join('\n'), implementation, imports: new Set(), helpers, droppedOverloads: 0, fallback: false, overloadArities: new Set() };
 }
 
 function signatureLine(input: MethodInput, signature: Signature): string {
@@ -278,6 +296,8 @@ function labelExpression(input: MethodInput, first: string | undefined, helpers:
 interface Fallback {
   readonly member: string;
   readonly same: ts.Signature | undefined;
+  /** This signature's position among the method's `arity` overloads, to name its types by (`Overloads3<M>[1]`). */
+  readonly overload: { readonly arity: number; readonly index: number } | undefined;
 }
 
 /**
@@ -292,7 +312,9 @@ function renderSignature(
 ): Signature | { missing: string[] } | undefined {
   const { checker } = context;
   const member = fallback?.same === undefined ? fallback?.member : undefined;
+  const overload = fallback?.overload === undefined ? undefined : `Overloads${fallback.overload.arity}<${fallback.member}>[${fallback.overload.index}]`;
   const unresolved: string[] = [];
+  let usedOverload = false;
   /** `Parameters<M>[i]` for parameter `index`, when the fallback's signature has one of the same type. */
   const indexed = (index: number): string | undefined => {
     if (fallback === undefined) return undefined;
@@ -300,13 +322,21 @@ function renderSignature(
     const own = kept.signature.getParameters()[index];
     if (own === undefined) return undefined;
     const type = checker.getTypeOfSymbol(own);
+    // The last signature's name for the same type reads better than the overload's position.
     const position = fallback.same.getParameters().findIndex((parameter) => checker.getTypeOfSymbol(parameter) === type);
-    return position < 0 ? undefined : `Parameters<${fallback.member}>[${position}]`;
+    if (position >= 0) return `Parameters<${fallback.member}>[${position}]`;
+    if (overload !== undefined) {
+      usedOverload = true;
+      return `${overload}[0][${index}]`;
+    }
+    return undefined;
   };
   const { printer } = context;
-  if (kept.declaration === undefined) return undefined;
-  const declaration = printer.rewrite(kept.declaration);
-  if (declaration.type === undefined) return undefined;
+  const declaration = kept.declaration && printer.rewrite(kept.declaration);
+  if (declaration?.type === undefined) {
+    // The checker could not print it (ioredis 6's `zpopmax(key, callback?)`): by position, when it can be.
+    return overload === undefined || fallback?.overload === undefined ? undefined : positionalSignature(kept, overload, fallback.overload.arity, checker);
+  }
   const scope = new Set([...context.classTypeParameters, ...typeParameterNames(declaration)]);
   const missing: string[] = [];
   const nodes: ts.Node[] = [];
@@ -347,6 +377,7 @@ function renderSignature(
   // A rest element cannot be indexed out of the tuple by position: take the whole list.
   if (missing.length > 0 && (tied || parameters.some((parameter) => parameter.rest))) {
     if (member !== undefined) return wholeSignature(member, doc);
+    if (overload !== undefined && !kept.dropsCallback && fallback?.overload !== undefined) return overloadSignature(overload, fallback.overload.arity, doc);
     unresolved.push(...missing);
   }
 
@@ -359,10 +390,12 @@ function renderSignature(
     const shared =
       fallback !== undefined &&
       !generic &&
-      (fallback.same === undefined || checker.getReturnTypeOfSignature(kept.signature) === checker.getReturnTypeOfSignature(fallback.same));
+      (overload !== undefined || fallback.same === undefined || checker.getReturnTypeOfSignature(kept.signature) === checker.getReturnTypeOfSignature(fallback.same));
     if (!shared) unresolved.push(...returnType.missing);
     missing.push(...returnType.missing);
-    returnType = { text: `Promise<Awaited<ReturnType<${fallback?.member ?? 'never'}>>>`, missing: [], node: undefined };
+    const sameAsLast = fallback?.same === undefined || checker.getReturnTypeOfSignature(kept.signature) === checker.getReturnTypeOfSignature(fallback.same);
+    if (overload !== undefined && !sameAsLast) usedOverload = true;
+    returnType = { text: overload === undefined || sameAsLast ? `Promise<Awaited<ReturnType<${fallback?.member ?? 'never'}>>>` : `Promise<Awaited<${overload}[1]>>`, missing: [], node: undefined };
   }
   if (returnType.node !== undefined) nodes.push(returnType.node);
   if (unresolved.length > 0) return { missing: [...new Set(unresolved)] };
@@ -386,6 +419,7 @@ function renderSignature(
     nodes,
     whole: false,
     fallback: missing.length > 0,
+    overloads: usedOverload ? fallback?.overload?.arity : undefined,
   };
 }
 
@@ -400,7 +434,59 @@ function wholeSignature(member: string, doc: string | undefined): Signature {
     nodes: [],
     whole: true,
     fallback: true,
+    overloads: undefined,
   };
+}
+
+/** One overload's whole signature by position, `(...args: Overloads3<M>[1][0]): Promise<Awaited<Overloads3<M>[1][1]>>`. */
+function overloadSignature(overload: string, arity: number, doc: string | undefined): Signature {
+  return {
+    doc,
+    typeParameters: '',
+    typeArguments: '',
+    parameters: [{ name: '', text: `...args: ${overload}[0]`, optional: true, rest: true }],
+    returnType: `Promise<Awaited<${overload}[1]>>`,
+    nodes: [],
+    whole: false,
+    fallback: true,
+    overloads: arity,
+  };
+}
+
+/** `kept` with every type named by position (`Overloads2<M>[0][0][1]`), its parameter names kept. */
+function positionalSignature(kept: KeptSignature, overload: string, arity: number, checker: ts.TypeChecker): Signature | undefined {
+  const doc = readJsDoc(kept.signature.getDeclaration());
+  const all = kept.signature.getParameters();
+  const symbols = kept.dropsCallback ? all.slice(0, -1) : all;
+  const declarations = symbols.map((symbol) => symbol.valueDeclaration);
+  if (declarations.some((declaration) => declaration === undefined || !ts.isParameter(declaration) || declaration.dotDotDotToken !== undefined)) {
+    return kept.dropsCallback ? undefined : overloadSignature(overload, arity, doc);
+  }
+  const parameters = symbols.map((symbol, index): Parameter => {
+    const declaration = declarations[index];
+    const optional = declaration !== undefined && ts.isParameter(declaration) && checker.isOptionalParameter(declaration);
+    const name = isIdentifierName(symbol.name) && !isReservedInModules(symbol.name) ? symbol.name : `arg${index}`;
+    return { name, text: `${name}${optional ? '?' : ''}: ${overload}[0][${index}]`, optional, rest: false };
+  });
+  return { doc, typeParameters: '', typeArguments: '', parameters, returnType: `Promise<Awaited<${overload}[1]>>`, nodes: [], whole: false, fallback: true, overloads: arity };
+}
+
+function arities(signatures: readonly Signature[]): Set<number> {
+  return new Set(signatures.flatMap((signature) => (signature.overloads === undefined ? [] : [signature.overloads])));
+}
+
+/**
+ * `OverloadsN<F>`: the `N` call signatures of an overloaded method type as `[parameters, result]` pairs in
+ * declaration order. TypeScript infers from overloads pairwise when the pattern has as many signatures,
+ * which `Parameters<>` (the last signature only) cannot do.
+ */
+export function overloadsTypeSource(arity: number): string {
+  const signatures = Array.from({ length: arity }, (_, index) => `(...args: infer A${index}): infer R${index}`).join('; ');
+  const pairs = Array.from({ length: arity }, (_, index) => `[A${index}, R${index}]`).join(', ');
+  return [
+    `/** The ${arity} call signatures of an overloaded method, as [parameters, result] pairs in declaration order. */`,
+    `type Overloads${arity}<F> = F extends { ${signatures} } ? [${pairs}] : never;`,
+  ].join('\n');
 }
 
 /**

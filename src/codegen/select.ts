@@ -47,7 +47,8 @@ export function compilePatterns(flag: string, patterns: readonly string[]): Patt
   });
 }
 
-function matches(pattern: Pattern, path: readonly string[]): boolean {
+/** Whether `pattern` matches the method or resource at `path`. */
+export function matches(pattern: Pattern, path: readonly string[]): boolean {
   return pattern.regex.test(pattern.byName ? (path.at(-1) ?? '') : path.join('.'));
 }
 

@@ -21,8 +21,13 @@ export function commandClassName(command: object): string | undefined {
   } catch {
     return undefined;
   }
-  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : undefined;
+  if (typeof name !== 'string' || name === '' || name === 'Object') return undefined;
+  // A built-in object (`send([])`, `send(new Map())`) is no command class: the method's own label.
+  return BUILT_IN_CLASS_NAMES.has(name) && (globalThis as Record<string, unknown>)[name] === (command as { readonly constructor?: unknown }).constructor ? undefined : name;
 }
+
+/** Classes of the language and of Node whose instances are values, not commands. */
+const BUILT_IN_CLASS_NAMES: ReadonlySet<string> = new Set(['Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Date', 'RegExp', 'Promise', 'Error', 'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'Buffer', 'URL', 'URLSearchParams', 'String', 'Number', 'Boolean']);
 
 /**
  * How each call of the command method at `path` is labelled, from its first argument. By default the

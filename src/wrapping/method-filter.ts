@@ -43,6 +43,9 @@ function names(option: string, value: unknown): readonly string[] {
   if (!Array.isArray(value)) throw new InvalidOptionError(`proxy options.${option}`, 'an array of method names, dotted paths or globs', value);
   for (const [index, name] of (value as unknown[]).entries()) {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError(`proxy options.${option}[${index}]`, 'a method name, dotted path or glob', name);
+    if (option === 'include' && name.split('.').includes('then')) {
+      throw new InvalidOptionError(`proxy options.include[${index}]`, 'a method name, dotted path or glob other than then (never proxied: a proxy is not a promise)', name);
+    }
   }
   return value as string[];
 }

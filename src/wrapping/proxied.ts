@@ -47,10 +47,18 @@ type IsResource<V, D extends number = MaxDepth> =
           : [V] extends [object]
             ? [V] extends [Opaque]
               ? false
-              : [HasMember<V, D>] extends [never]
-                ? false
-                : true
+              : [DataKey<V>] extends [never]
+                ? [HasMember<V, D>] extends [never]
+                  ? false
+                  : true
+                : false
             : false;
+
+/**
+ * The keys of `V` holding data (a string, number, boolean...): an object with one is a value, such as
+ * ioredis's `options` (`port`, and a `retryStrategy` function), as at run time for a plain object.
+ */
+type DataKey<V> = { [K in keyof V]-?: IsAny<V[K]> extends true ? never : [NonNullable<V[K]>] extends [never] ? never : [NonNullable<V[K]>] extends [string | number | boolean | bigint | symbol] ? K : never }[keyof V];
 
 type HasMember<V, D extends number> = {
   [K in keyof V]-?: IsAny<V[K]> extends true
@@ -189,9 +197,16 @@ type ProxiedObject<T, Include extends string, Exclude extends string, Prefix ext
  * `T` seen through the pool (the type of `pool.proxy()`): its methods, each running through the pool,
  * and its nested resources (`proxy.chat.completions.create`) as nested proxies. Other properties are
  * left out, and so are the default exclusions unless named in `Include`, and the names or dotted paths
- * in `Exclude`.
+ * in `Exclude`. A widened `string` list counts as none.
  */
-export type Proxied<T, Include extends string = never, Exclude extends string = never> = ProxiedObject<T, Include, Exclude, ''>;
+export type Proxied<T, Include extends string = never, Exclude extends string = never> = ProxiedObject<T, Literal<Include>, Literal<Exclude>, ''>;
+
+/**
+ * `P` when its names are known to the compiler, else `never`: a list typed `string[]` (read from a
+ * config) cannot be read by the type, so it neither leaves methods out of the type (`exclude`) nor
+ * brings default exclusions into it (`include`); the run time still applies it.
+ */
+type Literal<P extends string> = string extends P ? never : P;
 
 /** The dotted paths of the methods of a proxy type `P` (`getSlot`, `chat.completions.create`). */
 export type ProxiedPaths<P, Prefix extends string = '', D extends number = MaxDepth> = {
@@ -207,9 +222,24 @@ export type ProxiedMethodAt<P, Path extends string> = Path extends `${infer Head
     ? P[Path]
     : never;
 
+/**
+ * Whether `V` is an options object declaring `signal?: AbortSignal`: not `any`, and not a record whose
+ * index signature merely admits a `signal` key (a Redis hash's fields).
+ */
 type AcceptsSignal<V> = [NonNullable<V>] extends [never]
   ? false
-  : [NonNullable<V>] extends [object]
+  : IsAny<V> extends true
+    ? false
+    : string extends keyof NonNullable<V>
+      ? 'signal' extends DeclaredKeys<NonNullable<V>>
+        ? AcceptsSignalField<V>
+        : false
+      : AcceptsSignalField<V>;
+
+/** The keys `V` declares by name, without its index signatures. */
+type DeclaredKeys<V> = keyof { [K in keyof V as string extends K ? never : number extends K ? never : K]: V[K] };
+
+type AcceptsSignalField<V> = [NonNullable<V>] extends [object]
     ? 'signal' extends keyof NonNullable<V>
       ? AbortSignal extends NonNullable<V>['signal' & keyof NonNullable<V>]
         ? true
@@ -219,9 +249,9 @@ type AcceptsSignal<V> = [NonNullable<V>] extends [never]
 
 /**
  * The indexes of `F`'s parameters that are options objects taking `signal?: AbortSignal` (undici's
- * `request(options)`: 0; openai's `create(body, options?)`: 1). For an overloaded method, of its last
- * overload.
+ * `request(options)`: 0; openai's `create(body, options?)`: 1), in any of its overloads (its last 6):
+ * openai's `files.list(query, options?)` also has `list(options?)`, so both 0 and 1 are allowed.
  */
-export type SignalParameter<F> = F extends (...args: infer A) => unknown
-  ? { [I in keyof A]-?: I extends `${infer N extends number}` ? (AcceptsSignal<A[I]> extends true ? N : never) : never }[number]
-  : never;
+export type SignalParameter<F> = { [I in keyof Overloads<F>]: Overloads<F>[I] extends readonly [infer A, unknown] ? SignalIndexes<A> : never }[number];
+
+type SignalIndexes<A> = A extends readonly unknown[] ? { [I in keyof A]-?: I extends `${infer N extends number}` ? (AcceptsSignal<A[I]> extends true ? N : never) : never }[number] : never;

@@ -33,9 +33,11 @@ export interface ProxyOptions<T, Include extends string = never, Exclude extends
   /**
    * Methods to proxy although a default exclusion leaves them out (`['quit']`, `['watch*']`): by name,
    * anywhere, by dotted path or by glob (`*` within a segment, `**` across, `?` one character). Excluded by
-   * default: lifecycle (`close`, `quit`, `disconnect`...), `EventEmitter` and stream or connection-state
-   * methods (`subscribe`, `multi`, `watch*`, `create*Filter`...): see `default-exclusions`. `toJSON` and the
-   * members of `Object.prototype` (`toString`...) come back only when named without a wildcard.
+   * default: lifecycle (`close`, `quit`, `disconnect`...), `EventEmitter`, stream or connection-state
+   * methods (`subscribe`, `multi`, `select`, blocking `blpop`, `*Stream`, `watch*`, `create*Filter`...) and
+   * handler-style `dispatch`: see `default-exclusions`. `toJSON` and the members of `Object.prototype`
+   * (`toString`...) come back only when named without a wildcard; `then` is refused (`InvalidOptionError`).
+   * A list typed `string[]` leaves the proxy's type as without it.
    * @default []
    */
   readonly include?: readonly Include[];
@@ -121,8 +123,8 @@ export const MAX_SIGNAL_INDEX = 255;
 export function readProxyOptions<T>(options: unknown): ProxySettings<T> {
   if (options === undefined) options = {};
   optionsObject('proxy options', options);
-  const given = options as ProxyOptions<T>;
-  knownKeys('proxy options', given, OPTION_KEYS);
+  knownKeys('proxy options', options as object, OPTION_KEYS);
+  const given = readOnce(options as Record<string, unknown>) as ProxyOptions<T>;
   const callbacks = given.callbacks ?? 'refuse';
   if (callbacks !== 'refuse' && callbacks !== 'allow') throw new InvalidOptionError('proxy options.callbacks', '"refuse" or "allow"', callbacks);
   const filter = new MethodFilter(given.include, given.exclude);
@@ -143,6 +145,7 @@ export function readProxyOptions<T>(options: unknown): ProxySettings<T> {
     paths.push(optionPath(option, path, filter));
   }
   const commandLabel = given.commandLabel === undefined ? undefined : callable<CommandLabel>('proxy options.commandLabel', given.commandLabel);
+  if (given.label === null) throw new InvalidOptionError('proxy options.label', `one of ${LABEL_STYLES.map((style) => `"${style}"`).join(', ')} or a function`, null);
   return {
     label: labeller(given.label ?? 'snake'),
     perMethod,
@@ -154,6 +157,20 @@ export function readProxyOptions<T>(options: unknown): ProxySettings<T> {
     commandLabel,
     paths,
   };
+}
+
+/**
+ * The top-level options, each read once into a plain object, so that a throwing getter or Proxy trap is
+ * an `InvalidOptionError` (with what it threw as the `cause`) and a getter is not read twice.
+ */
+function readOnce(options: Record<string, unknown>): Readonly<Record<string, unknown>> {
+  const copy: Record<string, unknown> = {};
+  try {
+    for (const key of OPTION_KEYS) copy[key] = options[key];
+  } catch (error) {
+    throw unreadableOptions('proxy options', options, error);
+  }
+  return copy;
 }
 
 /** The entries of a map-like option (`methods`, `signal`), read once; inherited enumerable keys count, as a lookup would find them. */
@@ -240,6 +257,6 @@ function labeller(option: LabelStyle | ((method: string) => string)): (method: s
       return label;
     };
   }
-  if (!LABEL_STYLES.includes(option)) throw new InvalidOptionError('label', `one of ${LABEL_STYLES.map((s) => `"${s}"`).join(', ')} or a function`, option);
+  if (!LABEL_STYLES.includes(option)) throw new InvalidOptionError('proxy options.label', `one of ${LABEL_STYLES.map((s) => `"${s}"`).join(', ')} or a function`, option);
   return (method) => methodLabel(method, option);
 }

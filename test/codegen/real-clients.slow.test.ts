@@ -23,6 +23,8 @@ const SLOW = 1_500_000;
 
 const targets = {
   redis: { source: 'ioredis', type: 'Redis', wrapper: 'MultiRedis' },
+  // Its class has a type parameter constrained by a type the package does not export.
+  redis6: { source: 'ioredis6', type: 'Redis', wrapper: 'MultiRedis6' },
   viem: { source: 'viem', type: 'PublicClient', wrapper: 'MultiPublicClient' },
   openai: { source: 'openai', type: 'OpenAI', wrapper: 'MultiOpenAI' },
   undici: { source: 'undici', type: 'Pool', wrapper: 'MultiPool' },
@@ -52,13 +54,21 @@ const USAGE = `
 import type { Dispatcher } from 'undici';
 import type { Quantity } from 'viem';
 import { MultiRedis } from './multi-redis.js';
+import { MultiRedis6 } from './multi-redis6.js';
 import { MultiPublicClient } from './multi-viem.js';
 import { MultiOpenAI } from './multi-openai.js';
 import { MultiPool } from './multi-undici.js';
 
 const erc20 = [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'owner', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] }] as const;
 
-export async function use(redis: MultiRedis, viem: MultiPublicClient, ai: MultiOpenAI, http: MultiPool): Promise<unknown[]> {
+export async function use(redis: MultiRedis, viem: MultiPublicClient, ai: MultiOpenAI, http: MultiPool, redis6: MultiRedis6): Promise<unknown[]> {
+  // Every overload of an overloaded method is kept, typed by position where its types cannot be imported.
+  const popped: unknown = await redis6.zpopmax('z');
+  const poppedTwo: unknown = await redis6.zpopmax('z', 2);
+  const stream = await ai.chat.completions.create({ model: 'm', messages: [], stream: true });
+  for await (const chunk of stream) void chunk.choices;
+  const jobs = await ai.fineTuning.jobs.list({ limit: 1 });
+  const messages = await ai.chat.completions.messages.list('id', { limit: 1 });
   const ok: 'OK' = await redis.set('k', 'v');
   const withTtl: 'OK' | null = await redis.set('k', 'v', 'EX', 10);
   const value: string | null = await redis.get('k');
@@ -78,7 +88,7 @@ export async function use(redis: MultiRedis, viem: MultiPublicClient, ai: MultiO
   const text: string | null | undefined = completion.choices[0]?.message.content;
   const response: Dispatcher.ResponseData<null> = await http.request({ path: '/', method: 'GET' });
   const tagged: Dispatcher.ResponseData<{ id: number }> = await http.request({ path: '/', method: 'GET', opaque: { id: 1 } });
-  return [ok, withTtl, value, count, fields, hash, many, exists, block, chainId, hex, balance, viaTransport, text, response.statusCode, tagged.opaque.id];
+  return [popped, poppedTwo, jobs, messages, ok, withTtl, value, count, fields, hash, many, exists, block, chainId, hex, balance, viaTransport, text, response.statusCode, tagged.opaque.id];
 }
 `;
 
@@ -92,14 +102,14 @@ describe('wrappers of real clients', () => {
     expect(generated.undici.skipped).toEqual(expect.arrayContaining([{ path: 'close', reason: 'lifecycle' }, { path: 'on', reason: 'event emitter' }]));
     // A promise-returning method whose types cannot be imported keeps the client's own type, and its signal.
     expect(generated.viem.code).toContain("  readonly request: PublicClient<transport, chain, accountOrAddress, rpcSchema, tokens>['request'];\n");
-    expect(generated.viem.code).toContain("(client.request as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), this.#runOptions('request'));");
+    expect(generated.viem.code).toContain("(client.request as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), 'request', callerSignal(args, 1));");
     expect(generated.viem.code).not.toContain("Parameters<PublicClient<transport, chain, accountOrAddress, rpcSchema, tokens>['request']>");
     // No overload of openai is left out: the streaming ones' event types are imported by name.
     expect(generated.openai.code).not.toMatch(/^\/\/ \d+ overloads? .*left out/m);
     expect(generated.openai.code).toMatch(/^ {2}create\(body: ResponseCreateParamsStreaming\d*, options\?: OpenAI\.RequestOptions\): Promise<Stream<ResponseStreamEvent>/m);
     for (const result of Object.values(generated)) {
       // Imports only from packages the project depends on, never from a build directory inside one.
-      expect(result.code).not.toMatch(/from '(pg-protocol|@smithy|undici-types)|\/dist\/|node_modules|import\(/);
+      expect(result.code).not.toMatch(/from '(pg-protocol|@smithy|undici-types)|\/dist\/|node_modules|\bimport\(/);
       expect(result.code.split('\n').every((line) => line.length < 3_000)).toBe(true);
     }
   });

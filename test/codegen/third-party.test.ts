@@ -31,7 +31,7 @@ describe('third-party clients', () => {
     expect(undici).toContain('readonly pool: ClientPool<Pool>;');
     expect(undici).toContain(
       '  request<TOpaque = null>(...args: [options: Dispatcher.RequestOptions<TOpaque>]): Promise<Awaited<Dispatcher.ResponseData<TOpaque>>> {\n' +
-        "    return this.pool.run((client, call) => client.request<TOpaque>(...withSignal(args, 0, call.signal, false)), this.#runOptions('request'));",
+        "    return this.#run((client, call) => client.request<TOpaque>(...withSignal(args, 0, call.signal, false)), 'request', callerSignal(args, 0));",
     );
     // Lifecycle and EventEmitter methods are left out, and the header says so.
     expect(undici).toMatch(/^\/\/ - lifecycle: connect, close, destroy$/m);

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate, type GenerateOptions } from '../../src/codegen/generate.js';
-import { ClientPool, type Call } from '../../src/index.js';
-import { Ai, Counter, Emitting, GetObjectCommand, Http, ReceivedOptions, S3, Store, Thenable } from './fixtures/wrapping.js';
+import { AbortedError, ClientPool, type Call } from '../../src/index.js';
+import { Ai, Counter, Emitting, GetObjectCommand, Http, Overloaded, ReceivedOptions, S3, Store, Thenable } from './fixtures/wrapping.js';
 import { diagnosticsOf, FIXTURES, GOLDEN, POOL_IMPORT, REPO } from './helpers.js';
 
 const base = { source: `${FIXTURES}/wrapping.ts`, importFrom: POOL_IMPORT, cwd: REPO } as const;
@@ -27,6 +27,7 @@ const generated = {
   s3: generate(options('S3')),
   store: generate(options('Store')),
   thenable: generate(options('Thenable')),
+  overloaded: generate(options('Overloaded')),
 };
 
 const dir = mkdtempSync(path.join(tmpdir(), 'clientpool-codegen-run-'));
@@ -48,7 +49,7 @@ function poolOf<T extends object>(client: T): { pool: ClientPool<T>; labels: str
   return { pool, labels };
 }
 
-type Wrapper<T> = new (pool: ClientPool<T>) => Record<string, unknown>;
+type Wrapper<T> = new (pool: ClientPool<T>, options?: object) => Record<string, unknown>;
 
 describe('generated wrappers on the fixtures', () => {
   it('compile under strict settings, and typed uses of them compile (generics kept where a type cannot be imported)', () => {
@@ -57,7 +58,12 @@ describe('generated wrappers on the fixtures', () => {
       `import { MultiAi } from './multi-ai.js';`,
       `import { MultiCounter } from './multi-counter.js';`,
       `interface Foo { readonly foo: number }`,
-      `export async function use(store: MultiStore, ai: MultiAi, counter: MultiCounter): Promise<number> {`,
+      `import { MultiOverloaded } from './multi-overloaded.js';`,
+      `export async function use(store: MultiStore, ai: MultiAi, counter: MultiCounter, overloaded: MultiOverloaded): Promise<number> {`,
+      `  const streamed: readonly string[] = (await overloaded.create({ stream: true })).chunks;`,
+      `  const completed: string = (await overloaded.create({})).text;`,
+      `  const listed: number = (await overloaded.list({ limit: 1 }, {})).length + (await overloaded.list()).length;`,
+      `  void [streamed, completed, listed];`,
       `  const found: Foo | undefined = await store.get<Foo>({ key: 'k' });`,
       `  const text: string = await ai.chat.completions.create({ model: 'm' });`,
       `  const n: number = await counter.page('k');`,
@@ -100,7 +106,7 @@ describe('generated wrappers on the fixtures', () => {
 
   it('labels each nested segment in the label style', () => {
     const snake = generate(options('Ai', { source: `${FIXTURES}/wrapping.ts`, include: ['create'] }));
-    expect(snake.code).toContain("this.#runOptions('chat.completions.create')");
+    expect(snake.code).toContain(", 'chat.completions.create');");
     expect(snake.wrapped).toEqual(['chat.completions.create']);
   });
 
@@ -126,7 +132,7 @@ describe('generated wrappers on the fixtures', () => {
     expect(skipped).toContainEqual({ path: 'fetch', reason: 'excluded by --exclude' });
   });
 
-  it('passes the attempt signal into an options object unless the caller gave one, and creates { signal } when absent', async () => {
+  it('puts the attempt signal into the options object, also when the caller gave one, and creates { signal } when absent', async () => {
     const { MultiHttp } = await load<{ MultiHttp: Wrapper<Http> }>('http', generated.http.code);
     const { pool } = poolOf(new Http());
     const wrapper = new MultiHttp(pool) as unknown as {
@@ -137,9 +143,70 @@ describe('generated wrappers on the fixtures', () => {
     const caller = new AbortController();
     caller.abort('caller');
     const given = { path: '/', signal: caller.signal };
-    await expect(wrapper.request(given)).resolves.toBe('caller');
+    // The caller's signal cancels the whole call: already aborted, the client is never called.
+    await expect(wrapper.request(given)).rejects.toBeInstanceOf(AbortedError);
     expect(await wrapper.status('/')).toBe(true);
-    expect(generated.http.code).toContain('client.request(...withSignal(args, 0, call.signal, false))');
+    expect(generated.http.code).toContain("client.request(...withSignal(args, 0, call.signal, false)), 'request', callerSignal(args, 0));");
+  });
+
+  it("cancels the request when the pool's call is cancelled though the caller gave its own signal, and a caller's abort is a cancellation, not a failure", async () => {
+    const { MultiHttp } = await load<{ MultiHttp: Wrapper<Http> }>('http-caller-signal', generated.http.code);
+    const http = new Http();
+    const { pool } = poolOf(http);
+    const shutdown = new AbortController();
+    const wrapper = new MultiHttp(pool) as unknown as { with(options: object): { hang(options: { path: string; signal?: AbortSignal }): Promise<string> } };
+    const caller = new AbortController();
+    const pending = wrapper.with({ signal: shutdown.signal }).hang({ path: '/', signal: caller.signal });
+    await Promise.resolve();
+    expect(http.seen[0]).not.toBe(caller.signal); // the attempt's signal, which the pool aborts
+    shutdown.abort(new Error('shutting down'));
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
+    expect(http.seen[0]?.aborted).toBe(true);
+
+    const mine = new AbortController();
+    const cancelled = wrapper.with({}).hang({ path: '/', signal: mine.signal });
+    await Promise.resolve();
+    mine.abort(new Error('caller gave up'));
+    await expect(cancelled).rejects.toBeInstanceOf(AbortedError);
+    expect(http.seen[1]?.aborted).toBe(true);
+    expect(pool.members()[0]).toMatchObject({ failures: 0 });
+  });
+
+  it('with({ signal }) adds to the signal already set: either one cancels the call, and no listener stays behind', async () => {
+    const { MultiHttp } = await load<{ MultiHttp: Wrapper<Http> }>('http-with-signal', generated.http.code);
+    const http = new Http();
+    const { pool } = poolOf(http);
+    type Hanging = { with(options: object): Hanging; hang(options: { path: string }): Promise<string>; request(options: { path: string }): Promise<string> };
+    // The listeners on the long-lived signal, as a shutdown signal given to the wrapper would collect them.
+    const listening = new Set<unknown>();
+    const shutdown = new AbortController();
+    const add = shutdown.signal.addEventListener.bind(shutdown.signal);
+    const remove = shutdown.signal.removeEventListener.bind(shutdown.signal);
+    shutdown.signal.addEventListener = (...args: Parameters<AbortSignal['addEventListener']>) => {
+      listening.add(args[1]);
+      add(...args);
+    };
+    shutdown.signal.removeEventListener = (...args: Parameters<AbortSignal['removeEventListener']>) => {
+      listening.delete(args[1]);
+      remove(...args);
+    };
+    const wrapper = new MultiHttp(pool, { signal: shutdown.signal }) as unknown as Hanging;
+
+    expect(await wrapper.with({ signal: new AbortController().signal }).request({ path: '/' })).toBe('attempt');
+    expect(listening.size).toBe(0); // removed when the call settled
+
+    const request = new AbortController();
+    const first = wrapper.with({ signal: request.signal }).hang({ path: '/' });
+    await Promise.resolve();
+    request.abort(new Error('request gone'));
+    await expect(first).rejects.toBeInstanceOf(AbortedError);
+    expect(listening.size).toBe(0);
+
+    const second = wrapper.with({ signal: new AbortController().signal }).hang({ path: '/' });
+    await Promise.resolve();
+    shutdown.abort(new Error('shutting down'));
+    await expect(second).rejects.toBeInstanceOf(AbortedError);
+    expect(http.seen.map((signal) => signal?.aborted)).toEqual([true, true]);
   });
 
   it('injects the attempt signal when the options argument is an explicit undefined or null, as pool.proxy() does', async () => {
@@ -200,7 +267,7 @@ describe('generated wrappers on the fixtures', () => {
     const { code } = generated.store;
     expect(code).toContain("export interface MultiStore {\n  /** Generic. */\n  readonly get: Store['get'];\n");
     expect(code).toContain(
-      "      read(...args) {\n        return this.pool.run((client, call) => (client.read as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), this.#runOptions('read'));",
+      "      read(...args) {\n        return this.#run((client, call) => (client.read as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), 'read', callerSignal(args, 1));",
     );
     const { MultiStore } = await load<{ MultiStore: Wrapper<Store> }>('store', code);
     const { pool, labels } = poolOf(new Store());
@@ -217,12 +284,37 @@ describe('generated wrappers on the fixtures', () => {
     expect(await wrapper.read({ key: 'k' })).toBe('2:attempt');
     const caller = new AbortController();
     caller.abort('caller');
-    expect(await wrapper.read({ key: 'k' }, { signal: caller.signal })).toBe('2:caller');
-    expect(labels).toEqual(['count', 'count', 'read', 'read']);
-    expect(seen).toEqual([undefined, 1_000, undefined, undefined]);
+    await expect(wrapper.read({ key: 'k' }, { signal: caller.signal })).rejects.toBeInstanceOf(AbortedError);
+    expect(labels).toEqual(['count', 'count', 'read']);
+    expect(seen).toEqual([undefined, 1_000, undefined]);
     // Prototype methods, like a class's own: not enumerable, nothing per instance.
     expect(Object.keys(wrapper)).toEqual(['pool']);
     expect(Object.getOwnPropertyDescriptor(MultiStore.prototype, 'count')).toMatchObject({ writable: true, enumerable: false, configurable: true });
     expect(Emitting).toBeDefined();
   });
+
+  it("keeps every overload whose types cannot be imported, each typed by its position (Overloads3<M>[1]) and resolving to what the pool's promise gives", async () => {
+    const { code, wrapped } = generated.overloaded;
+    expect(wrapped).toEqual(['create', 'list']);
+    expect(code).not.toMatch(/^\/\/ \d+ overloads? .*left out/m);
+    expect(code).toContain("  create(body: { readonly stream: true; }): Promise<Awaited<Overloads3<Overloaded['create']>[1][1]>>;");
+    expect(code).toMatch(/^type Overloads3<F> = /m);
+    const { MultiOverloaded } = await load<{ MultiOverloaded: Wrapper<Overloaded> }>('overloaded', code);
+    const wrapper = new MultiOverloaded(poolOf(new Overloaded()).pool) as unknown as { create(body: object): Promise<unknown>; list(...args: unknown[]): Promise<unknown> };
+    expect(await wrapper.create({ stream: true })).toEqual({ chunks: ['a'] });
+    expect(await wrapper.list({ limit: 1 }, {})).toEqual([{ text: '2' }]);
+  });
+
+  it.each([['chat.completions.create'], ['chat.**'], ['create'], ['chat']])(
+    'lists a nested method or resource left out by --exclude %s in the header and the summary',
+    (pattern) => {
+      const { skipped, code, wrapped } = generate(options('Ai', { exclude: [pattern] }));
+      expect(wrapped).toEqual(['ping']);
+      const excluded = skipped.filter((member) => member.reason === 'excluded by --exclude').map((member) => member.path);
+      expect(excluded).toHaveLength(1);
+      expect(['chat.completions.create', 'chat.completions', 'chat']).toContain(excluded[0]);
+      expect(code).toContain(`// - excluded by --exclude: ${excluded[0] ?? ''}\n`);
+    },
+  );
 });
+

@@ -8,8 +8,8 @@ describe('pool.proxy() with bad input', () => {
   it.each([
     ['options a number', 'proxy options', 5, 5],
     ['methods a number', 'proxy options.methods', { methods: 5 }, 5],
-    ['label unknown', 'label', { label: 'kebab' }, 'kebab'],
-    ['label a number', 'label', { label: 5 }, 5],
+    ['label unknown', 'proxy options.label', { label: 'kebab' }, 'kebab'],
+    ['label a number', 'proxy options.label', { label: 5 }, 5],
   ] as const)('%s: InvalidOptionError naming %s', async (_label, option, options, value) => {
     const { pool, stillWorks } = workingPool();
     expectInvalid(

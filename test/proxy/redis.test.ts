@@ -82,6 +82,27 @@ describeWithRedis('pool.proxy() on ioredis against redis-server', () => {
     expect(clients.map((client) => client.status)).toEqual(['ready', 'ready']);
   });
 
+  it.each(versions)('%s: select, defineCommand, blocking commands, scan streams and options are left out, so members stay alike', async (_version, connect) => {
+    const { pool } = await poolOn(connect);
+    const redis = pool.proxy() as unknown as Record<string, unknown>;
+    const leftOut = ['select', 'auth', 'readonly', 'readwrite', 'reset', 'hello', 'client', 'clientBuffer', 'defineCommand', 'blpop', 'blpopBuffer', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait', 'xread', 'xreadgroup', 'scanStream', 'hscanStream', 'scanBufferStream'];
+    for (const method of leftOut) {
+      expect(() => redis[method], method).toThrow(expect.objectContaining({ code: 'ERR_EXCLUDED_METHOD', reason: 'stream or connection state' }) as Error);
+    }
+    expect(() => redis['blpop']).toThrow(/blocking command holds one connection/);
+    // ioredis's `options` is a plain data object (a port, a retryStrategy function): not a resource.
+    expect(() => redis['options']).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'proxy.options' }) as Error);
+    // Both members are still on database 0 and serve every call alike.
+    const typed = pool.proxy();
+    await typed.set('sel', 'db0');
+    const seen = new Set<string | null>();
+    for (let i = 0; i < 4; i += 1) seen.add(await typed.get('sel'));
+    expect([...seen]).toEqual(['db0']);
+    // Included by name, blpop runs (with a key that has data, so it does not block).
+    await typed.rpush('queue', 'job');
+    await expect(pool.proxy({ include: ['blpop'] }).blpop('queue', 1)).resolves.toEqual(['queue', 'job']);
+  });
+
   it.each(versions)('%s: WATCH/MULTI stays on one client through pool.run()', async (_version, connect) => {
     const { pool } = await poolOn(connect);
     await pool.proxy().set('balance', '10');

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, TimeoutError } from '../../src/index.js';
+import { AbortedError, ClientPool, TimeoutError } from '../../src/index.js';
 import { deferred } from '../helpers/manual-clock.js';
 
 /** A loopback server: `/hang` never answers (unless `answersAll`), anything else answers `ok <path>`. */
@@ -124,5 +124,41 @@ describe('pool.proxy() on undici Pool', () => {
     const response = await pending;
     expect([response.statusCode, await response.body.text()]).toEqual([200, 'ok /hang']);
     await slow.hanging[0]!.closed;
+  });
+
+  it("with the caller's own signal in the options, a timeout still aborts the request itself", async () => {
+    const server = await startServer();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const pool = new ClientPool<Pool>({ timeout: 100, clock: { now: () => Date.now() } });
+    pool.add(undiciPool(server.url), { name: 'a' });
+    const own = new AbortController();
+    const pending = pool.proxy({ signal: { request: 0 } }).request({ path: '/hang', method: 'GET', signal: own.signal }).catch((e: unknown) => e);
+    await server.arrived(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await pending).toBeInstanceOf(TimeoutError);
+    await server.hanging[0]!.closed;
+    expect(own.signal.aborted).toBe(false); // the caller's controller is left alone
+  });
+
+  it("a caller's abort through its own signal is a cancellation (AbortedError), not a failure of the client", async () => {
+    const server = await startServer();
+    const pool = new ClientPool<Pool>();
+    pool.add(undiciPool(server.url), { name: 'a' });
+    const own = new AbortController();
+    const pending = pool.proxy({ signal: { request: 0 } }).request({ path: '/hang', method: 'GET', signal: own.signal }).catch((e: unknown) => e);
+    await server.arrived(1);
+    own.abort(new Error('user left'));
+    expect(await pending).toBeInstanceOf(AbortedError);
+    await server.hanging[0]!.closed;
+    expect(pool.members()[0]).toMatchObject({ failures: 0, cancelled: 1 });
+  });
+
+  it('dispatch, which reports to a handler, is left out; a dead client is not counted healthy through it', () => {
+    const pool = new ClientPool<Pool>();
+    pool.add(undiciPool('http://127.0.0.1:1'), { name: 'dead' });
+    const http = pool.proxy() as unknown as Record<string, unknown>;
+    expect(() => http['dispatch']).toThrow(expect.objectContaining({ code: 'ERR_EXCLUDED_METHOD', reason: 'callback style' }) as Error);
+    expect(() => http['dispatch']).toThrow(/reports its outcome to a handler/);
+    expect(typeof pool.proxy({ include: ['dispatch'] }).dispatch).toBe('function');
   });
 });

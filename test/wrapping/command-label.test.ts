@@ -29,6 +29,18 @@ describe('commandClassName', () => {
   });
 });
 
+describe('commandClassName: built-in objects', () => {
+  it('is undefined for arrays, maps, dates and other built-in objects, so the method keeps its own label', () => {
+    for (const value of [[], new Map(), new Set(), new Date(0), /x/, new Uint8Array(1), Buffer.from('x'), new URL('http://x')]) expect(commandClassName(value), Object.prototype.toString.call(value)).toBeUndefined();
+    const Own = {
+      Map: class Map {
+        readonly size = 0;
+      },
+    }.Map;
+    expect(commandClassName(new Own())).toBe('Map'); // a class of your own that shares a built-in's name is a command
+  });
+});
+
 describe('commandLabeller: the default, as clientpool-codegen --command-methods labels', () => {
   it('puts the class name in the method\'s place, in the label style', () => {
     const command = new GetObjectCommand({ Key: 'k' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultExclusionReason, EVENT_EMITTER_METHODS, EVENT_SOURCE_METHODS, LIFECYCLE_METHODS, STREAM_METHODS, type DefaultExcludedMethod } from '../../src/wrapping/default-exclusions.js';
+import { BLOCKING_METHODS, CONNECTION_STATE_METHODS, defaultExclusionReason, EVENT_EMITTER_METHODS, EVENT_SOURCE_METHODS, HANDLER_METHODS, LIFECYCLE_METHODS, STREAM_METHODS, type DefaultExcludedMethod } from '../../src/wrapping/default-exclusions.js';
 import { MethodFilter } from '../../src/wrapping/method-filter.js';
 
 describe('MethodFilter', () => {
@@ -22,6 +22,12 @@ describe('MethodFilter', () => {
     expect(filter.reason('quit', 'quit', true)).toBe('excluded');
     expect(filter.reason('chat', 'chat', false)).toBeUndefined();
     expect(new MethodFilter(['close'], undefined).reason('close', 'chat.completions.close', true)).toBeUndefined();
+  });
+
+  it('refuses then in include, which is never proxied', () => {
+    expect(() => new MethodFilter(['get', 'then'], undefined)).toThrow(expect.objectContaining({ option: 'proxy options.include[1]', value: 'then' }) as Error);
+    expect(() => new MethodFilter(['chat.then'], undefined)).toThrow(expect.objectContaining({ option: 'proxy options.include[0]' }) as Error);
+    expect(() => new MethodFilter(undefined, ['then'])).not.toThrow();
   });
 
   it('refuses lists that are not arrays of non-empty strings', () => {
@@ -56,15 +62,21 @@ describe('MethodFilter', () => {
 describe('DefaultExcludedMethod', () => {
   it('names exactly the methods of the default exclusion lists', () => {
     // A Record over the union must list every member, so the type and the lists cannot drift apart.
-    const names: Record<DefaultExcludedMethod, true> = {
+    const names: Record<Exclude<DefaultExcludedMethod, `${string}Buffer`>, true> = {
       close: true, quit: true, disconnect: true, destroy: true, connect: true, duplicate: true, end: true, terminate: true, shutdown: true, dispose: true,
       on: true, once: true, off: true, emit: true, addListener: true, removeListener: true, removeAllListeners: true, prependListener: true,
       prependOnceListener: true, listeners: true, rawListeners: true, listenerCount: true, eventNames: true, setMaxListeners: true, getMaxListeners: true,
       pipe: true, unpipe: true, subscribe: true, psubscribe: true, ssubscribe: true, unsubscribe: true, punsubscribe: true, sunsubscribe: true,
       monitor: true, pipeline: true, multi: true, watch: true, unwatch: true, exec: true,
       getFilterChanges: true, getFilterLogs: true, uninstallFilter: true, extend: true,
+      select: true, auth: true, readonly: true, readwrite: true, reset: true, hello: true, client: true, defineCommand: true,
+      blpop: true, brpop: true, brpoplpush: true, blmove: true, blmpop: true, bzpopmin: true, bzpopmax: true, bzmpop: true, wait: true, waitaof: true, xread: true, xreadgroup: true,
+      dispatch: true,
     };
-    expect(Object.keys(names).sort()).toEqual([...LIFECYCLE_METHODS, ...EVENT_EMITTER_METHODS, ...STREAM_METHODS, ...EVENT_SOURCE_METHODS].sort());
+    expect(Object.keys(names).sort()).toEqual([...LIFECYCLE_METHODS, ...EVENT_EMITTER_METHODS, ...STREAM_METHODS, ...EVENT_SOURCE_METHODS, ...CONNECTION_STATE_METHODS, ...BLOCKING_METHODS, ...HANDLER_METHODS].sort());
+    // Each connection-state or blocking command's `Buffer` variant is in the type too, as at run time.
+    const buffers: Record<Extract<DefaultExcludedMethod, `${string}Buffer`>, true> = Object.fromEntries([...CONNECTION_STATE_METHODS, ...BLOCKING_METHODS].map((name) => [`${name}Buffer`, true])) as never;
+    for (const name of Object.keys(buffers)) expect(defaultExclusionReason(name), name).toBe('stream or connection state');
   });
 
   it('covers the event-source patterns, watch* and create*Filter, as the run-time rule does', () => {
@@ -83,3 +95,21 @@ describe('defaultExclusionReason: event sources', () => {
     for (const name of ['getBlock', 'getLogs', 'readContract', 'createAccessList', 'filter', 'createFilterish']) expect(defaultExclusionReason(name), name).toBeUndefined();
   });
 });
+
+describe('defaultExclusionReason: connection state, blocking, handlers and streams', () => {
+  it('leaves out commands that change one connection or block it, with their Buffer variants', () => {
+    const names = ['select', 'auth', 'readonly', 'readwrite', 'reset', 'hello', 'client', 'clientBuffer', 'defineCommand', 'blpop', 'blpopBuffer', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait', 'waitaof', 'xread', 'xreadgroup', 'xreadBuffer'];
+    for (const name of names) expect(defaultExclusionReason(name), name).toBe('stream or connection state');
+    for (const name of ['get', 'lpop', 'rpop', 'xadd', 'xrange', 'selectAll', 'Buffer', 'getBuffer']) expect(defaultExclusionReason(name), name).toBeUndefined();
+  });
+
+  it('leaves out methods returning a stream by name (scanStream), as the generator does by type', () => {
+    for (const name of ['scanStream', 'hscanStream', 'zscanBufferStream']) expect(defaultExclusionReason(name), name).toBe('stream or connection state');
+    expect(defaultExclusionReason('stream')).toBeUndefined(); // undici's stream(options, factory) returns a promise
+  });
+
+  it('leaves out handler-style dispatch as callback style', () => {
+    expect(defaultExclusionReason('dispatch')).toBe('callback style');
+  });
+});
+

@@ -146,16 +146,16 @@ describe('Proxied<T>: thenables that are not plain promises', () => {
     where(column: string, value: unknown): QueryBuilder<R>;
   }
   interface Db {
-    select(table: 'users'): QueryBuilder<{ id: number }>;
-    select(table: 'orders'): QueryBuilder<{ total: number }>;
+    from(table: 'users'): QueryBuilder<{ id: number }>;
+    from(table: 'orders'): QueryBuilder<{ total: number }>;
   }
 
   it('each overload returns a plain promise of what awaiting it gives', () => {
     const uses = async (db: Proxied<Db>): Promise<void> => {
-      expectTypeOf(db.select('users')).toEqualTypeOf<Promise<{ id: number }[]>>();
-      expectTypeOf(await db.select('orders')).toEqualTypeOf<{ total: number }[]>();
+      expectTypeOf(db.from('users')).toEqualTypeOf<Promise<{ id: number }[]>>();
+      expectTypeOf(await db.from('orders')).toEqualTypeOf<{ total: number }[]>();
       // @ts-expect-error where() belongs to the builder, which the proxy does not return
-      await db.select('users').where('id', 1); // eslint-disable-line @typescript-eslint/no-unsafe-call
+      await db.from('users').where('id', 1); // eslint-disable-line @typescript-eslint/no-unsafe-call
     };
     expect(uses).toBeTypeOf('function');
   });
@@ -201,6 +201,27 @@ describe('Proxied<T>: what is left out, and the include and exclude options', ()
     };
     expect(uses).toBeTypeOf('function');
   });
+
+  it('a widened string[] include or exclude (read from a config) leaves the type as without it', () => {
+    const uses = async (pool: ClientPool<Redis>, exclude: string[], include: string[]): Promise<void> => {
+      const a: string | null = await pool.proxy({ exclude }).get('k');
+      const b: string | null = await pool.proxy({ include }).get('k');
+      expectTypeOf(pool.proxy({ exclude })).toEqualTypeOf<Proxied<Redis>>();
+      expectTypeOf(pool.proxy({ include })).toEqualTypeOf<Proxied<Redis>>();
+      expect([a, b]).toHaveLength(2);
+    };
+    expect(uses).toBeTypeOf('function');
+  });
+
+  it('leaves out connection-state, blocking, handler-style and stream-returning methods', () => {
+    type Kept = Extract<keyof Proxied<Redis>, string>;
+    expectTypeOf<Extract<Kept, 'select' | 'defineCommand' | 'client' | 'blpop' | 'blpopBuffer' | 'xread' | 'scanStream' | 'hscanBufferStream'>>().toEqualTypeOf<never>();
+    expectTypeOf<Extract<keyof Proxied<UndiciPool>, 'dispatch'>>().toEqualTypeOf<never>();
+    // An object holding data (ioredis's options: a port, and a retryStrategy function) is a value, not a resource.
+    expectTypeOf<Extract<Kept, 'options'>>().toEqualTypeOf<never>();
+    expectTypeOf<keyof Proxied<{ readonly config: { port: number; retry(): number }; readonly api: { list(): Promise<string[]> } }>>().toEqualTypeOf<'api'>();
+    expectTypeOf<Extract<Kept, 'get' | 'lpop' | 'xadd'>>().toEqualTypeOf<'get' | 'lpop' | 'xadd'>();
+  });
 });
 
 describe('SignalParameter<F> and the signal option', () => {
@@ -208,6 +229,22 @@ describe('SignalParameter<F> and the signal option', () => {
     expectTypeOf<SignalParameter<UndiciPool['request']>>().toEqualTypeOf<0>();
     expectTypeOf<SignalParameter<OpenAI['chat']['completions']['create']>>().toEqualTypeOf<1>();
     expectTypeOf<SignalParameter<(key: string, value: object) => Promise<void>>>().toEqualTypeOf<never>();
+  });
+
+  it("reads every overload: openai's paginated list(query, options) also has list(options)", () => {
+    expectTypeOf<SignalParameter<OpenAI['files']['list']>>().toEqualTypeOf<0 | 1>();
+    const uses = (ai: ClientPool<OpenAI>): void => {
+      ai.proxy({ signal: { 'files.list': 1, 'models.list': 0, 'chat.completions.create': 1 } });
+      // @ts-expect-error create's body is not an options object with a signal
+      ai.proxy({ signal: { 'chat.completions.create': 0 } });
+    };
+    expect(uses).toBeTypeOf('function');
+  });
+
+  it('a record that merely admits a signal key, or any, is not an options parameter', () => {
+    expectTypeOf<SignalParameter<(data: Record<string, unknown>) => Promise<void>>>().toEqualTypeOf<never>();
+    expectTypeOf<SignalParameter<(options: any) => Promise<void>>>().toEqualTypeOf<never>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expectTypeOf<SignalParameter<(options: { signal?: AbortSignal; [key: string]: unknown }) => Promise<void>>>().toEqualTypeOf<0>();
   });
 
   it('types the signal option by method path', () => {

@@ -78,6 +78,19 @@ describe('readProxyOptions: everything checkable without a client is checked whe
     expect(error).toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'proxy options.methods', cause: failure });
   });
 
+  it('a top-level option whose getter throws is an InvalidOptionError with what it threw as the cause', () => {
+    for (const key of ['label', 'include', 'exclude', 'methods', 'signal', 'run', 'callbacks', 'commandMethods', 'commandLabel']) {
+      const failure = new Error(`getter ${key}`);
+      const options = Object.defineProperty({}, key, { enumerable: true, get: () => { throw failure; } });
+      expect(thrown(() => readProxyOptions(options)), key).toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'proxy options', cause: failure });
+    }
+  });
+
+  it('a label of null or an unknown style is refused, naming proxy options.label', () => {
+    expect(thrown(() => readProxyOptions({ label: null }))).toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'proxy options.label', value: null });
+    expect(thrown(() => readProxyOptions({ label: 'kebab' }))).toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'proxy options.label', value: 'kebab' });
+  });
+
   it('lists the keys of methods and signal for the check on a client, each with the option that named it', () => {
     const settings = readProxyOptions({ methods: { 'chat.completions.create': {} }, signal: { request: 0 } });
     expect(settings.paths).toEqual([

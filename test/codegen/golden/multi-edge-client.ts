@@ -4,10 +4,9 @@
 // - name taken by the wrapper: pool
 // Typed as the client's own methods (every overload and type parameter kept), as the output
 // cannot import some of their types: fetch, find, lookup, probe
-// Typed in part through the client type (Parameters<>, ReturnType<>), as the output cannot
-// import some of their types: reveal, hide
-// 1 overload not returning a plain promise and using types the output cannot import is left out.
-import type { ClientPool, RunOptions } from '../../../src/index.js';
+// Typed in part through the client type (Parameters<>, ReturnType<>, OverloadsN<>), as the
+// output cannot import some of their types: reveal, hide, conceal
+import type { CallFunction, ClientPool, RunOptions } from '../../../src/index.js';
 import type {
   ClientPool as ClientPool2,
   EdgeClient,
@@ -42,94 +41,132 @@ export class MultiEdgeClient {
   /** The pool every call goes through. */
   readonly pool: ClientPool<EdgeClient>;
   readonly #defaults: Omit<RunOptions<EdgeClient>, 'method'> | undefined;
+  readonly #signals: readonly AbortSignal[];
 
   /**
    * @param pool The pool every call goes through.
    * @param options Run options for every call (`timeout`, `signal`, `strategy`, `retry`, …); each method sets its own `method` label.
+   * @param signals More signals that cancel every call, besides `options.signal` (what `with({ signal })` adds to).
    */
-  constructor(pool: ClientPool<EdgeClient>, options?: Omit<RunOptions<EdgeClient>, 'method'>) {
+  constructor(pool: ClientPool<EdgeClient>, options?: Omit<RunOptions<EdgeClient>, 'method'>, signals: readonly AbortSignal[] = []) {
     this.pool = pool;
     this.#defaults = options;
+    this.#signals = signals;
   }
 
-  /** The same wrapper with `options` added to every call's run options: `wrapper.with({ timeout: 500 }).m()`. */
+  /**
+   * The same wrapper with `options` added to every call's run options: `wrapper.with({ timeout: 500 }).m()`.
+   * A `signal` adds to the one already set: either cancels the call.
+   */
   with(options: Omit<RunOptions<EdgeClient>, 'method'>): MultiEdgeClient {
-    return new MultiEdgeClient(this.pool, { ...this.#defaults, ...options });
+    const previous = this.#defaults?.signal;
+    const signals = options.signal === undefined || previous === undefined ? this.#signals : [...this.#signals, previous];
+    return new MultiEdgeClient(this.pool, { ...this.#defaults, ...options }, signals);
   }
 
   /** An arrow function in a property is a method as far as callers can tell. */
   format(value: number): Promise<string> {
-    return this.pool.run((client) => client.format(value), this.#runOptions('format'));
+    return this.#run((client) => client.format(value), 'format');
   }
 
   /** A parameter named `client` must not be shadowed by the arrow function's. */
   send(...args: [client: string, arg1?: Options2]): Promise<number> {
-    return this.pool.run((client) => client.send(...args), this.#runOptions('send'));
+    return this.#run((client) => client.send(...args), 'send');
   }
 
   /** `this` is the client, so the wrapper resolves to the client. */
   self(): Promise<EdgeClient> {
-    return this.pool.run((client) => client.self(), this.#runOptions('self'));
+    return this.#run((client) => client.self(), 'self');
   }
 
   /** A type parameter named like an imported type: the import gets another name. */
   identity<Options>(value: Options): Promise<Awaited<Options>> {
-    return this.pool.run((client) => client.identity<Options>(value), this.#runOptions('identity'));
+    return this.#run((client) => client.identity<Options>(value), 'identity');
   }
 
   /** Uses the exported `Options` and `ClientPool`, which the output imports under other names. */
   configure(options: Options2, pool: ClientPool2): Promise<boolean> {
-    return this.pool.run((client) => client.configure(options, pool), this.#runOptions('configure'));
+    return this.#run((client) => client.configure(options, pool), 'configure');
   }
 
   /** Not a valid identifier. */
   'get-thing'(id: number): Promise<number> {
-    return this.pool.run((client) => client['get-thing'](id), this.#runOptions('get-thing'));
+    return this.#run((client) => client['get-thing'](id), 'get-thing');
   }
 
   /** Uses a type the output cannot name: that parameter falls back to `Parameters<>`, `Receipt` stays named. */
   reveal(hidden: Parameters<EdgeClient['reveal']>[0]): Promise<Receipt> {
-    return this.pool.run((client) => client.reveal(hidden), this.#runOptions('reveal'));
+    return this.#run((client) => client.reveal(hidden), 'reveal');
   }
 
   /** Overloaded and unnameable: every overload names the type through the last one, `Parameters<>[0]`. */
   hide(hidden: Parameters<EdgeClient['hide']>[0]): Promise<void>;
   hide(hidden: Parameters<EdgeClient['hide']>[0], times: number): Promise<void>;
   hide(...args: unknown[]): Promise<unknown> {
-    return this.pool.run((client) => (client.hide as (...args: unknown[]) => unknown)(...args), this.#runOptions('hide'));
+    return this.#run((client) => (client.hide as (...args: unknown[]) => unknown)(...args), 'hide');
   }
 
+  /** An overload whose unnameable type the last overload lacks: named by its position (`Overloads2<M>[0]`). */
+  conceal(hidden: Overloads2<EdgeClient['conceal']>[0][0][0]): Promise<void>;
   conceal(count: number): Promise<void>;
   conceal(...args: unknown[]): Promise<unknown> {
-    return this.pool.run((client) => (client.conceal as (...args: unknown[]) => unknown)(...args), this.#runOptions('conceal'));
+    return this.#run((client) => (client.conceal as (...args: unknown[]) => unknown)(...args), 'conceal');
   }
 
   /** An alias that this file imports without exporting it: imported from the file that declares it. */
   events(): Promise<StreamEvent[]> {
-    return this.pool.run((client) => client.events(), this.#runOptions('events'));
+    return this.#run((client) => client.events(), 'events');
   }
 
-  #runOptions(method: string): RunOptions<EdgeClient> {
-    return this.#defaults === undefined ? { method } : { ...this.#defaults, method };
+  /** `pool.run(fn)` labelled `method`, cancelled by each of the wrapper's signals and by the caller's own `signal`. */
+  #run<R>(fn: CallFunction<EdgeClient, R>, method: string, signal?: AbortSignal): Promise<Awaited<R>> {
+    const options: RunOptions<EdgeClient> = this.#defaults === undefined ? { method } : { ...this.#defaults, method };
+    const combined = signal === undefined && this.#signals.length === 0 ? undefined : combineSignals([options.signal, ...this.#signals, signal]);
+    if (combined === undefined) return this.pool.run(fn, options);
+    return this.pool.run(fn, { ...options, signal: combined.signal }).finally(combined.release);
   }
 
   static {
     // The methods of the interface above: each forwards its arguments as given.
     defineMethods(this.prototype, {
       fetch(...args) {
-        return this.pool.run((client) => (client.fetch as (...args: unknown[]) => unknown)(...args), this.#runOptions('fetch'));
+        return this.#run((client) => (client.fetch as (...args: unknown[]) => unknown)(...args), 'fetch');
       },
       find(...args) {
-        return this.pool.run((client) => (client.find as (...args: unknown[]) => unknown)(...args), this.#runOptions('find'));
+        return this.#run((client) => (client.find as (...args: unknown[]) => unknown)(...args), 'find');
       },
       lookup(...args) {
-        return this.pool.run((client) => (client.lookup as (...args: unknown[]) => unknown)(...args), this.#runOptions('lookup'));
+        return this.#run((client) => (client.lookup as (...args: unknown[]) => unknown)(...args), 'lookup');
       },
       probe(...args) {
-        return this.pool.run((client, call) => (client.probe as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), this.#runOptions('probe'));
+        return this.#run((client, call) => (client.probe as (...args: unknown[]) => unknown)(...withSignal(args, 1, call.signal, true)), 'probe', callerSignal(args, 1));
       },
     });
   }
+}
+
+/**
+ * One signal that aborts, with the same reason, when one of `signals` does, and `release` to call when
+ * the call settles: the listeners are removed then, so a long-lived signal (a shutdown signal given to
+ * the wrapper) does not collect one per call. `undefined` when no signal is given.
+ */
+function combineSignals(signals: readonly (AbortSignal | undefined)[]): { signal: AbortSignal; release: () => void } | undefined {
+  const given = [...new Set(signals.filter((signal) => signal !== undefined))];
+  const [only] = given;
+  if (only === undefined) return undefined;
+  if (given.length === 1) return { signal: only, release: () => {} };
+  const controller = new AbortController();
+  const release = (): void => {
+    for (const signal of given) signal.removeEventListener('abort', onAbort);
+  };
+  function onAbort(this: AbortSignal): void {
+    release();
+    controller.abort(this.reason);
+  }
+  const aborted = given.find((signal) => signal.aborted);
+  if (aborted !== undefined) controller.abort(aborted.reason);
+  else for (const signal of given) signal.addEventListener('abort', onAbort);
+  return { signal: controller.signal, release };
 }
 
 /**
@@ -143,9 +180,10 @@ function defineMethods<W extends object>(prototype: W, methods: Record<string, (
 
 /**
  * `args` with the attempt's `signal` in the options object at `index`, so that a timeout or a lost hedge
- * cancels the request itself. A signal the caller gave wins; the caller's object is copied, never changed,
- * and a class instance keeps its prototype. With `create`, a missing, `undefined` or `null` options
- * argument becomes `{ signal }` (as `pool.proxy()` does).
+ * cancels the request itself. It replaces a signal the caller gave, which cancels the whole call instead
+ * (see `callerSignal`), so aborting it is a cancellation, not a failure of the client. The caller's object
+ * is copied, never changed, and a class instance keeps its prototype. With `create`, a missing,
+ * `undefined` or `null` options argument becomes `{ signal }` (as `pool.proxy()` does).
  */
 function withSignal<A extends readonly unknown[]>(args: A, index: number, signal: AbortSignal, create: boolean): A {
   const options: unknown = args[index];
@@ -157,8 +195,17 @@ function withSignal<A extends readonly unknown[]>(args: A, index: number, signal
     return padded as unknown as A;
   }
   if (typeof options !== 'object') return args;
-  if ((options as { signal?: unknown }).signal !== undefined && (options as { signal?: unknown }).signal !== null) return args;
   const copy: unknown[] = [...args];
   copy[index] = Object.assign(Object.create(Object.getPrototypeOf(options) as object | null) as object, options, { signal });
   return copy as unknown as A;
 }
+
+/** The `signal` the caller put in the options object at `index`, which then cancels the whole call. */
+function callerSignal(args: readonly unknown[], index: number): AbortSignal | undefined {
+  const options: unknown = args[index];
+  const signal: unknown = typeof options === 'object' && options !== null ? (options as { signal?: unknown }).signal : undefined;
+  return signal instanceof AbortSignal ? signal : undefined;
+}
+
+/** The 2 call signatures of an overloaded method, as [parameters, result] pairs in declaration order. */
+type Overloads2<F> = F extends { (...args: infer A0): infer R0; (...args: infer A1): infer R1 } ? [[A0, R0], [A1, R1]] : never;

@@ -3,7 +3,7 @@
 // Wraps 7 methods; leaves out 0.
 // Callback parameters and callback-only overloads are dropped from 1 method: the promise carries
 // the result, so the pool sees failures.
-import type { ClientPool, RunOptions } from '../../../src/index.js';
+import type { CallFunction, ClientPool, RunOptions } from '../../../src/index.js';
 import type { AccountInfo, Commitment, RpcClient, SendOptions } from '../fixtures/rpc-client.js';
 
 /**
@@ -14,19 +14,27 @@ export class MultiRpcClient {
   /** The pool every call goes through. */
   readonly pool: ClientPool<RpcClient>;
   readonly #defaults: Omit<RunOptions<RpcClient>, 'method'> | undefined;
+  readonly #signals: readonly AbortSignal[];
 
   /**
    * @param pool The pool every call goes through.
    * @param options Run options for every call (`timeout`, `signal`, `strategy`, `retry`, …); each method sets its own `method` label.
+   * @param signals More signals that cancel every call, besides `options.signal` (what `with({ signal })` adds to).
    */
-  constructor(pool: ClientPool<RpcClient>, options?: Omit<RunOptions<RpcClient>, 'method'>) {
+  constructor(pool: ClientPool<RpcClient>, options?: Omit<RunOptions<RpcClient>, 'method'>, signals: readonly AbortSignal[] = []) {
     this.pool = pool;
     this.#defaults = options;
+    this.#signals = signals;
   }
 
-  /** The same wrapper with `options` added to every call's run options: `wrapper.with({ timeout: 500 }).m()`. */
+  /**
+   * The same wrapper with `options` added to every call's run options: `wrapper.with({ timeout: 500 }).m()`.
+   * A `signal` adds to the one already set: either cancels the call.
+   */
   with(options: Omit<RunOptions<RpcClient>, 'method'>): MultiRpcClient {
-    return new MultiRpcClient(this.pool, { ...this.#defaults, ...options });
+    const previous = this.#defaults?.signal;
+    const signals = options.signal === undefined || previous === undefined ? this.#signals : [...this.#signals, previous];
+    return new MultiRpcClient(this.pool, { ...this.#defaults, ...options }, signals);
   }
 
   /**
@@ -36,17 +44,17 @@ export class MultiRpcClient {
    * const slot = await client.getSlot('finalized');
    */
   getSlot(...args: [commitment?: Commitment]): Promise<number> {
-    return this.pool.run((client) => client.getSlot(...args), this.#runOptions('get_slot'));
+    return this.#run((client) => client.getSlot(...args), 'get_slot');
   }
 
   /** Balances of many accounts at once (a rest parameter). */
   getBalances(commitment: Commitment, ...addresses: string[]): Promise<number[]> {
-    return this.pool.run((client) => client.getBalances(commitment, ...addresses), this.#runOptions('get_balances'));
+    return this.#run((client) => client.getBalances(commitment, ...addresses), 'get_balances');
   }
 
   /** An account, with its data decoded by `decode` (generics with a constraint and a default). */
   getAccountInfo<D extends object = Uint8Array<ArrayBufferLike>, K extends keyof AccountInfo<D> = keyof AccountInfo<D>>(...args: [address: string, decode: (raw: Uint8Array) => D, fields?: readonly K[]]): Promise<Awaited<Pick<AccountInfo<D>, K>>> {
-    return this.pool.run((client) => client.getAccountInfo<D, K>(...args), this.#runOptions('get_account_info'));
+    return this.#run((client) => client.getAccountInfo<D, K>(...args), 'get_account_info');
   }
 
   /** Send a transaction and wait for its signature. */
@@ -54,25 +62,53 @@ export class MultiRpcClient {
   /** Send a transaction with options. */
   sendTransaction(transaction: Uint8Array, options: SendOptions): Promise<string>;
   sendTransaction(...args: unknown[]): Promise<unknown> {
-    return this.pool.run((client) => (client.sendTransaction as (...args: unknown[]) => unknown)(...args), this.#runOptions('send_transaction'));
+    return this.#run((client) => (client.sendTransaction as (...args: unknown[]) => unknown)(...args), 'send_transaction');
   }
 
   /** A synchronous method: the wrapper makes it asynchronous. */
   endpointUrl(...args: [path?: string]): Promise<string> {
-    return this.pool.run((client) => client.endpointUrl(...args), this.#runOptions('endpoint_url'));
+    return this.#run((client) => client.endpointUrl(...args), 'endpoint_url');
   }
 
   /** Generic and synchronous: the wrapper returns `Promise<Awaited<T>>`. */
   echo<T>(value: T): Promise<Awaited<T>> {
-    return this.pool.run((client) => client.echo<T>(value), this.#runOptions('echo'));
+    return this.#run((client) => client.echo<T>(value), 'echo');
   }
 
   /** Round-trip time of a ping in milliseconds (inherited by RpcClient). */
   ping(): Promise<number> {
-    return this.pool.run((client) => client.ping(), this.#runOptions('ping'));
+    return this.#run((client) => client.ping(), 'ping');
   }
 
-  #runOptions(method: string): RunOptions<RpcClient> {
-    return this.#defaults === undefined ? { method } : { ...this.#defaults, method };
+  /** `pool.run(fn)` labelled `method`, cancelled by each of the wrapper's signals and by the caller's own `signal`. */
+  #run<R>(fn: CallFunction<RpcClient, R>, method: string, signal?: AbortSignal): Promise<Awaited<R>> {
+    const options: RunOptions<RpcClient> = this.#defaults === undefined ? { method } : { ...this.#defaults, method };
+    const combined = signal === undefined && this.#signals.length === 0 ? undefined : combineSignals([options.signal, ...this.#signals, signal]);
+    if (combined === undefined) return this.pool.run(fn, options);
+    return this.pool.run(fn, { ...options, signal: combined.signal }).finally(combined.release);
   }
+}
+
+/**
+ * One signal that aborts, with the same reason, when one of `signals` does, and `release` to call when
+ * the call settles: the listeners are removed then, so a long-lived signal (a shutdown signal given to
+ * the wrapper) does not collect one per call. `undefined` when no signal is given.
+ */
+function combineSignals(signals: readonly (AbortSignal | undefined)[]): { signal: AbortSignal; release: () => void } | undefined {
+  const given = [...new Set(signals.filter((signal) => signal !== undefined))];
+  const [only] = given;
+  if (only === undefined) return undefined;
+  if (given.length === 1) return { signal: only, release: () => {} };
+  const controller = new AbortController();
+  const release = (): void => {
+    for (const signal of given) signal.removeEventListener('abort', onAbort);
+  };
+  function onAbort(this: AbortSignal): void {
+    release();
+    controller.abort(this.reason);
+  }
+  const aborted = given.find((signal) => signal.aborted);
+  if (aborted !== undefined) controller.abort(aborted.reason);
+  else for (const signal of given) signal.addEventListener('abort', onAbort);
+  return { signal: controller.signal, release };
 }
