@@ -45,6 +45,12 @@ export interface RunOptions<T> {
   readonly traceId?: string;
 }
 
+/**
+ * The run options of a call that gave none, one frozen object: the pipeline recognises it by identity and
+ * then reads no option at all (reads that see every options shape of an app are megamorphic).
+ */
+export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
+
 /** What middleware and the user's function see of one call. */
 export interface Call<T> {
   /** The chosen client. */

@@ -1,5 +1,5 @@
 import type { BreakerFactory } from './breaker/breaker.js';
-import type { CallFunction, RunOptions } from './call.js';
+import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from './call.js';
 import { guardedClock, type Clock } from './clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, UnknownClientError } from './errors.js';
 import { Emitter, type Event } from './events.js';
@@ -9,7 +9,7 @@ import { Member, type MemberSnapshot } from './member.js';
 import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
 import { Attempt } from './pipeline/attempt.js';
 import { CallbackGuard } from './pipeline/guard.js';
-import { CallPlanner, EMPTY_OPTIONS } from './pipeline/call-planner.js';
+import { CallPlanner } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
 import { pickClientStage } from './pipeline/pick-client.js';
 import { PoolCore } from './pipeline/pool-core.js';
@@ -122,14 +122,14 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
       if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
-      if (options !== EMPTY_OPTIONS) checkRunOptions(options);
-      const signal = options.signal;
+      // No options: the method's plan as it is, and no option read (reads seeing every options shape are megamorphic).
+      const isPlain = options === EMPTY_OPTIONS;
+      if (!isPlain) checkRunOptions(options);
+      const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
-      const method = options.method ?? 'unknown';
+      const method = isPlain ? 'unknown' : (options.method ?? 'unknown');
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
-      // A call that gives no options of its own runs on its method's plan and policies as they are.
-      const isPlain = options === EMPTY_OPTIONS;
       const plan = isPlain ? defaults : planner.plan(options, defaults);
       const retry = isPlain ? defaults.retry : planner.retry(options, defaults);
       const hedge = isPlain ? defaults.hedge : planner.hedge(options, defaults);

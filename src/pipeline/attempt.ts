@@ -1,5 +1,5 @@
 import type { Balancer } from '../balancers/balancer.js';
-import type { AttemptKind, Call, CallFunction, CallKey, RunOptions } from '../call.js';
+import { EMPTY_OPTIONS, type AttemptKind, type Call, type CallFunction, type CallKey, type RunOptions } from '../call.js';
 import { AbortedError, hasErrorCode, TimeoutError, type ClientPoolError } from '../errors.js';
 import type { Admission } from '../breaker/breaker.js';
 import type { Member } from '../member.js';
@@ -195,7 +195,7 @@ export class Attempt<T> implements Call<T> {
     this.attempt = attempt;
     this.#bits = WAITING | ((kind === 'first' ? 0 : kind === 'retry' ? 1 : 2) << KIND_SHIFT);
     this.group = group;
-    this.race = plan.timeout !== undefined || options.signal !== undefined || isHedged ? new RaceState(this) : undefined;
+    this.race = plan.timeout !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined) ? new RaceState(this) : undefined;
   }
 
   /** Whether `value` is an attempt itself (not a copy, a Proxy, or an object made from one). */

@@ -1,5 +1,5 @@
 import { validateStrategy, type Strategy } from '../balancers/strategies.js';
-import type { CallScope, RunOptions } from '../call.js';
+import { EMPTY_OPTIONS, type CallScope, type RunOptions } from '../call.js';
 import { checkRunOptions, resolveDefaults, type MethodDefaults, type PoolOptions } from '../pool-options.js';
 import { CallPolicies } from '../resilience/call-policies.js';
 import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
@@ -7,9 +7,6 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
-
-/** Run options of a call that gave none. */
-export const EMPTY_OPTIONS: RunOptions<never> = Object.freeze({});
 
 /**
  * Resolves what a call runs with: the call's options over its method's (`methods`) over the pool's,

@@ -1,4 +1,5 @@
 import type { Admission } from '../breaker/breaker.js';
+import { EMPTY_OPTIONS } from '../call.js';
 import { PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { Attempt } from './attempt.js';
@@ -54,13 +55,15 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
       const { roster, queue } = context;
       const tried = attempt.group?.tried;
       const balancer = attempt.plan.balancer;
-      const picked = queue.length === 0 ? roster.select(balancer, tried, attempt.options.key) : undefined;
+      const options = attempt.options;
+      const key = options === EMPTY_OPTIONS ? undefined : options.key;
+      const picked = queue.length === 0 ? roster.select(balancer, tried, key) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.plan.maxWait, attempt.method, tried, attempt.options.key).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.plan.maxWait, attempt.method, tried, key).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;

@@ -21,7 +21,8 @@ export interface RedisScriptClient {
  * ARGV[4]  demand: tokens the caller's queue wants in all (>= need); taken as far as they fit
  * ARGV[5]  extra: tokens to lease on top, taken only from what exceeds `keep`
  * ARGV[6]  keep: tokens a lease must leave in the bucket (the "more than enough" rule)
- * ARGV[7]  optional fake time in microseconds, for exactness tests only; the bucket never sends it
+ * ARGV[7]  optional fake time in microseconds, for exactness tests only; the bucket never sends it. On fake
+ *          time the key gets no TTL: the server would count it down on its own clock.
  *
  * Returns { granted, waitUs }: tokens taken (0, or need..demand+extra), and when none were taken, the
  * microseconds until `need` would fit. need = 0 is a read-only probe.
@@ -57,7 +58,12 @@ if extra > 0 then
   if spare > 0 then granted = granted + math.min(extra, spare) end
 end
 tat = tat + granted * interval
-redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+if ARGV[7] then
+  -- Fake time: a TTL counted on it would run out on the server's own clock, so none is set.
+  redis.call('SET', KEYS[1], string.format('%.17g', tat))
+else
+  redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+end
 return {granted, 0}
 `;
 

@@ -106,6 +106,14 @@ describeWithEachIoredis('token bucket script (real Redis, fake time)', (ioredis)
     expect(ttl).toBeLessThanOrEqual(5_001);
   });
 
+  it('sets no TTL on fake time: the server would count it down on its own clock, between two fake instants', async () => {
+    const key = freshKey();
+    // Rate 200, burst 1: on server time the key would live 6 ms, less than a busy machine takes between commands.
+    expect((await take(key, 200, 1, 1, 0)).granted).toBe(1);
+    expect(Number(await redis.call('PTTL', key))).toBe(-1);
+    expect((await take(key, 200, 1, 1, 0)).granted).toBe(0);
+  });
+
   it('loads the script again after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {
     await redis.call('SCRIPT', 'FLUSH');
     expect(await redis.call('SCRIPT', 'EXISTS', TOKEN_BUCKET_SHA)).toEqual([0]);
