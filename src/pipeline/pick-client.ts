@@ -30,17 +30,21 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
         result = Promise.reject(error);
       }
-      return result.then(
-        (value) => {
+      const failed = (error: unknown): never => {
+        const outcome = context.classify(attempt, error);
+        context.settle(attempt, outcome);
+        throw (outcome as { error: Error }).error;
+      };
+      try {
+        return result.then((value) => {
           context.settle(attempt, SUCCESS);
           return value;
-        },
-        (error: unknown) => {
-          const outcome = context.classify(attempt, error);
-          context.settle(attempt, outcome);
-          throw (outcome as { error: Error }).error;
-        },
-      );
+        }, failed);
+      } catch (error) {
+        // Not a promise after all (an object that only inherits from Promise.prototype): a failure of its own.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by `failed`
+        return Promise.reject(error).then(undefined, failed);
+      }
     };
 
     return (attempt) => {

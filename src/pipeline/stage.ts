@@ -91,6 +91,16 @@ function nextFor<T>(name: string, next: Step<T>, isExecuting: (attempt: Attempt<
   };
 }
 
+/**
+ * `Promise.resolve(value)` without its cost in the usual case: a native promise whose `constructor` is
+ * `Promise` is returned as it is, as `Promise.resolve` returns it (ECMA-262 PromiseResolve). An object that
+ * merely inherits from `Promise.prototype` passes too; the `then()` that the pick stage calls on it throws,
+ * and is settled as the function's failure.
+ */
+export function asPromise(value: unknown): Promise<unknown> {
+  return value instanceof Promise && value.constructor === Promise ? (value as Promise<unknown>) : Promise.resolve(value);
+}
+
 /** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
 export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
   if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
@@ -102,10 +112,7 @@ export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
   try {
     // Adopted even when it is a promise: a Proxy of one, or a subclass whose `then` throws, becomes a
     // plain promise that rejects, rather than a value the pool cannot wait on.
-    const result = attempt.invoke();
-    const promise = Promise.resolve(result);
-    attempt.pending = promise;
-    return promise;
+    return asPromise(attempt.invoke());
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
     return Promise.reject(error);

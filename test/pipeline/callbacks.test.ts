@@ -232,6 +232,10 @@ describe('hostile values and broken hooks never leak a call', () => {
       }
       return Bad.resolve(1);
     }],
+    // The pool takes a native promise as it is (as Promise.resolve would): what merely looks like one must still fail typed.
+    ['an object that only inherits from Promise.prototype', () => Object.create(Promise.prototype) as Promise<number>],
+    ['a native promise with a throwing then of its own', () => Object.assign(Promise.resolve(1), { then: () => { throw new Error('own then'); } })],
+    ['a native promise whose constructor getter throws', () => Object.defineProperty(Promise.resolve(1), 'constructor', { get: () => { throw new Error('constructor'); } })],
   ])('a function returning %s gets a typed error and gives the client back', async (_name, make) => {
     const pool = new ClientPool<typeof a>();
     pool.add(a);
