@@ -14,6 +14,7 @@ const PROMETHEUS = 'clientpool + prometheus';
 const NAIVE_MIDDLEWARE = 'clientpool + naive prom-client middleware';
 /** Name given by bench/otel.ts. */
 const TRACING = 'clientpool + tracing (no SDK)';
+const OTEL_METRICS = 'clientpool + otelMetrics (no SDK)';
 
 /** What each candidate is, printed under the table. Every one calls `client.get(1)` on one of 4 echo clients. */
 const DESCRIPTIONS: readonly (readonly [string, string])[] = [
@@ -28,6 +29,7 @@ const DESCRIPTIONS: readonly (readonly [string, string])[] = [
   [PROMETHEUS, '`prometheusMetrics()` middleware (bench/prometheus.ts), labelled'],
   [NAIVE_MIDDLEWARE, 'a middleware calling prom-client `labels().inc()/observe()` on every call (bench/prometheus.ts), labelled'],
   [TRACING, '`tracing()` middleware with no OpenTelemetry SDK registered (bench/otel.ts), labelled'],
+  [OTEL_METRICS, '`otelMetrics()` middleware with no OpenTelemetry SDK registered (bench/otel.ts), labelled: with the no-op meter it times nothing'],
   [COCKATIEL, 'cockatiel `circuitBreaker(handleAll, ConsecutiveBreaker(5))` per client, hand-written round robin'],
   [COCKATIEL_BULKHEAD, 'cockatiel `wrap(bulkhead(1000), circuitBreaker(...))` per client, round robin'],
   [OPOSSUM, 'an opossum `CircuitBreaker` per client (`timeout: false`, as the others), round robin; shut down after'],

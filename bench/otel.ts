@@ -1,15 +1,19 @@
-import { tracing } from '../src/otel/index.js';
+import { otelMetrics, tracing } from '../src/otel/index.js';
 import { call, defaultPool } from './core.js';
 import type { Candidate } from './harness.js';
 
 /**
- * The tracing middleware with no OpenTelemetry SDK registered, as most installs run it: compare with
- * `clientpool default` (bench/core.ts) in the same run for its added cost per call.
+ * The tracing and metrics middleware with no OpenTelemetry SDK registered, as most installs run them:
+ * compare with `clientpool run({ method })` (bench/core.ts) in the same run for their added cost per call.
  */
 export function otelCandidates(): Candidate[] {
-  const pool = defaultPool({ middleware: [tracing()] });
-  return [{ name: 'clientpool + tracing (no SDK)', run: () => pool.run(call, GET), close: () => pool.close() }];
+  const traced = defaultPool({ middleware: [tracing()] });
+  const measured = defaultPool({ middleware: [otelMetrics()] });
+  return [
+    { name: 'clientpool + tracing (no SDK)', run: () => traced.run(call, GET), close: () => traced.close() },
+    { name: 'clientpool + otelMetrics (no SDK)', run: () => measured.run(call, GET), close: () => measured.close() },
+  ];
 }
 
-/** Hoisted so that the candidate allocates no options object, like `clientpool default`. */
+/** Hoisted so that the candidate allocates no options object, like `clientpool run({ method })`. */
 const GET = { method: 'get' } as const;

@@ -25,6 +25,9 @@ import { RetryBudget } from './resilience/retry-budget.js';
 import { Removals } from './removals.js';
 import { Roster } from './roster.js';
 import { between, callable, clockOption } from './validate.js';
+import { callChannel } from './diagnostics/channels.js';
+import { traceCall } from './diagnostics/trace-call.js';
+import { destroyOnAbort } from './bounded-close.js';
 
 /**
  * A pool of interchangeable clients. Each `run()` is one journey through a pipeline of stages, composed
@@ -77,13 +80,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const clock = (this.#clock = guardedClock(clockOption('clock', options.clock), (what, error) => guard.warn(what, error)));
     this.#breakerFactory = breakerFactory(options.breaker, (what, error) => guard.warn(what, error));
     const policy = rosterPolicy(options);
-    const onTransition = (member: Member<T>, from: StateChange['from'], to: StateChange['to']): void => {
-      if (this.#stateChanges.hasListeners) this.#stateChanges.emit({ client: member.name, from, to, at: this.#clock.now() });
-    };
-    const roster = (this.#roster = new Roster<T>(clock, random, policy, onTransition, () => queue.onReady(), (name, error) => guard.warn(name, error)));
+    const roster = (this.#roster = new Roster<T>(clock, random, policy, (member, from, to) => this.#core.reportTransition(member.name, from, to), () => queue.onReady(), (name, error) => guard.warn(name, error)));
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#core = new PoolCore({ clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, rateLimits: this.#rateLimits, guard });
+    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster);
@@ -105,12 +105,19 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * Run `fn` with a ready client. Resolves with its result; rejects with a clientpool error whose `cause`
    * is the original failure (`ClientCallError`, `ClientPanicError`, `TimeoutError`, `AbortedError`,
    * `AllCircuitsOpenError`, `NoClientsError`, `RateLimitedError`, `RetryBudgetExhaustedError`,
-   * `CallbackError`, `PoolClosedError`).
+   * `CallbackError`, `PoolClosedError`). Traced on `clientpool:call` while it has subscribers (docs/diagnostics-channel.md).
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     const runOptions = options ?? EMPTY_OPTIONS;
-    if (this.#around === undefined) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
-    return runAround(this.#around, () => this.#planner.scope(runOptions), () => this.#run(fn, runOptions)) as Promise<Awaited<R>>;
+    if (this.#around === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
+    return this.#call(fn, runOptions, callChannel.hasSubscribers) as Promise<Awaited<R>>;
+  }
+
+  /** Off `run()`'s fast path, which stays small enough for V8 to inline: `around` hooks, the `clientpool:call` trace. */
+  #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
+    if (isTraced) return traceCall(this, this.#call, fn, options);
+    if (this.#around === undefined) return this.#run(fn, options);
+    return runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options));
   }
 
   /**
@@ -157,7 +164,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #compose(): void {
     const core = this.#core;
     const middleware = this.#middleware.map((m) => middlewareStage<T>(m));
-    const before = [poolTokenStage(core), pickClientStage(core), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
+    const before = [poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
     this.#plainChain = composeStages([...before, ...middleware], invokeStep);
     core.racedChain = composeStages([...before, raceStage(core), ...middleware], invokeStep);
   }
@@ -250,16 +257,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   close(options?: CloseOptions): Promise<void> {
     const refused = closeOptionsError(options);
     if (refused !== undefined) return Promise.reject(refused);
-    const signal = options?.signal;
     this.#core.close();
     const closing = (this.#closing ??= this.#shutdown());
-    const onAbort = (): void => void this.destroy(signal!.reason);
-    if (signal?.aborted === true) onAbort();
-    else if (signal !== undefined) {
-      signal.addEventListener('abort', onAbort, { once: true });
-      const detach = (): void => signal.removeEventListener('abort', onAbort);
-      closing.then(detach, detach);
-    }
+    destroyOnAbort(closing, options?.signal, (reason) => void this.destroy(reason));
     return closing;
   }
 

@@ -1,7 +1,9 @@
 import type { Admission } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS } from '../call.js';
+import { attemptStartChannel, type AttemptStartMessage } from '../diagnostics/channels.js';
 import { PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Member } from '../member.js';
+import type { ClientPool } from '../pool.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended, SUCCESS } from './outcome.js';
@@ -11,9 +13,10 @@ import { invokeStep, type Stage } from './stage.js';
  * Pick a client and hold it: the balancer chooses among ready clients (avoiding those this call tried),
  * the breaker admits, and when every client is out of tokens the attempt queues (FIFO, `maxWait`, its
  * signal). This stage takes the client, so it is the one place that settles it, whatever happens after:
- * a value, an error, a timeout, a cancellation.
+ * a value, an error, a timeout, a cancellation. Holding one is the start of an attempt, published on
+ * `clientpool:attempt:start` (named for `pool`) while it has subscribers.
  */
-export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
+export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>): Stage<T> {
   return (next) => {
     // When the function comes right after (no middleware, no client token, no race), call it directly:
     // a direct call is one V8 can inline, where a call through `next` is shared by every composition.
@@ -23,6 +26,11 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
       if (attempt.race !== undefined || context.tracksPlain || attempt.hasSignal) context.track(attempt);
       attempt.group?.tried.push(member);
       if (context.isTimed) attempt.startTimer(context.now());
+      if (attemptStartChannel.hasSubscribers) {
+        // Tracked one by one, as for an `onOutcome` hook, so that destroy() ends it too and its end is heard.
+        if (attempt.epoch !== -1) context.track(attempt);
+        attemptStartChannel.publish({ pool, call: attempt } satisfies AttemptStartMessage<T>);
+      }
       let result: Promise<unknown>;
       try {
         result = isLast ? invokeStep(attempt) : next(attempt);
@@ -76,8 +84,10 @@ export function pickClientStage<T>(context: StageContext<T>): Stage<T> {
           attempt.checkStillWanted();
           if (context.isClosing) throw new PoolClosedError();
         } catch (error) {
-          // Served after the call was over (or the caller left): give the client back at once.
+          // Served after the call was over (or the caller left): give the client back at once. It held
+          // one, briefly: its start is published, so that every start has its end.
           attempt.bind(member, admission);
+          if (attemptStartChannel.hasSubscribers) attemptStartChannel.publish({ pool, call: attempt } satisfies AttemptStartMessage<T>);
           context.settle(attempt, ended('cancelled', error as ClientPoolError));
           throw error;
         }

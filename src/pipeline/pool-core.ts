@@ -1,12 +1,15 @@
 import { setMaxListeners } from 'node:events';
+import type { CircuitState } from '../breaker/breaker.js';
 import type { Clock } from '../clock.js';
+import { attemptEndChannel, circuitChannel, rateLimitChannel, type AttemptEndMessage, type CircuitMessage, type RateLimitMessage } from '../diagnostics/channels.js';
 import { ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Limiter } from '../limit/limiter.js';
 import type { Member } from '../member.js';
 import type { Middleware } from '../middleware/middleware.js';
-import type { RateLimitEvent } from '../pool-events.js';
+import type { ClientPool } from '../pool.js';
+import type { RateLimitEvent, StateChange } from '../pool-events.js';
 import type { Random } from '../random.js';
 import type { AttemptsHost, CallAttempts } from '../resilience/call-attempts.js';
 import { HedgeDelays } from '../resilience/hedge-delay.js';
@@ -25,6 +28,8 @@ import type { Step } from './stage.js';
 
 /** What the core is made of: the pool's parts, built by the pool from its options. */
 export interface PoolParts<T> {
+  /** The pool itself, as diagnostics_channel messages name it. */
+  readonly pool: ClientPool<T>;
   readonly clock: Clock;
   readonly random: Random;
   readonly roster: Roster<T>;
@@ -32,6 +37,7 @@ export interface PoolParts<T> {
   readonly limit: Limiter | undefined;
   readonly isFailure: (error: unknown) => boolean;
   readonly budget: RetryBudget | undefined;
+  readonly stateChanges: Emitter<StateChange>;
   readonly rateLimits: Emitter<RateLimitEvent>;
   /** Reports user callbacks that throw, once per name. */
   readonly guard: CallbackGuard;
@@ -58,7 +64,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   isClosing = false;
   /** The pipeline for attempts that can be ended early; set by the pool when it composes. */
   racedChain!: Step<T>;
+  readonly pool: ClientPool<T>;
   readonly #isFailure: (error: unknown) => boolean;
+  readonly #stateChanges: Emitter<StateChange>;
   readonly #rateLimits: Emitter<RateLimitEvent>;
   /** Aborted by `destroy()`: the signal of attempts nothing else can end. */
   readonly #destroyed = new AbortController();
@@ -69,6 +77,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   #tracked: Attempt<T> | undefined;
 
   constructor(parts: PoolParts<T>) {
+    this.pool = parts.pool;
     this.clock = parts.clock;
     this.guard = parts.guard;
     // Shared by the waits of a pool (closing) and its removals (destroyed): no MaxListenersExceededWarning.
@@ -81,6 +90,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.limit = parts.limit;
     this.budget = parts.budget;
     this.#isFailure = parts.isFailure;
+    this.#stateChanges = parts.stateChanges;
     this.#rateLimits = parts.rateLimits;
   }
 
@@ -163,7 +173,20 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   }
 
   reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void {
-    if (this.#rateLimits.hasListeners) this.#rateLimits.emit({ scope, client, method, waitedMs: this.clock.now() - since, rejected });
+    const isHeard = this.#rateLimits.hasListeners;
+    if (!isHeard && !rateLimitChannel.hasSubscribers) return;
+    const waitedMs = this.clock.now() - since;
+    if (isHeard) this.#rateLimits.emit({ scope, client, method, waitedMs, rejected });
+    if (rateLimitChannel.hasSubscribers) rateLimitChannel.publish({ pool: this.pool, scope, client, method, waitedMs, rejected } satisfies RateLimitMessage<T>);
+  }
+
+  /** A client's circuit changed state: `onStateChange` listeners and the `clientpool:circuit` channel hear of it. */
+  reportTransition(client: string, from: CircuitState, to: CircuitState): void {
+    const isHeard = this.#stateChanges.hasListeners;
+    if (!isHeard && !circuitChannel.hasSubscribers) return;
+    const at = this.clock.now();
+    if (isHeard) this.#stateChanges.emit({ client, from, to, at });
+    if (circuitChannel.hasSubscribers) circuitChannel.publish({ pool: this.pool, client, from, to, at } satisfies CircuitMessage<T>);
   }
 
   classify(attempt: Attempt<T>, error: unknown): Outcome {
@@ -177,8 +200,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   }
 
   /**
-   * The one settle of an attempt that held a client: counters, latency, the breaker, observers, in that
-   * order, exactly once, whatever ended it (its function, a timeout, a cancellation, `destroy()`).
+   * The one settle of an attempt that held a client: counters, latency, the breaker, observers, then the
+   * `clientpool:attempt:end` channel, in that order, exactly once, whatever ended it (its function, a
+   * timeout, a cancellation, `destroy()`).
    */
   settle(attempt: Attempt<T>, outcome: Outcome): void {
     if (!attempt.markEnded()) return;
@@ -217,6 +241,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
         this.guard.warn(`middleware "${observers[i]!.name}" onOutcome`, error);
       }
     }
+    if (attemptEndChannel.hasSubscribers) attemptEndChannel.publish({ pool: this.pool, call: attempt, outcome, durationMs } satisfies AttemptEndMessage<T>);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 

@@ -1,5 +1,6 @@
 import { Buckets } from './buckets.js';
 import type { Labels } from './family.js';
+import type { ClientKeyed } from './removed-clients.js';
 
 /**
  * The counts of one client × method: what the adapter updates as each attempt ends, in plain numbers.
@@ -36,11 +37,17 @@ export class CallSeries {
 }
 
 /** One client's call series by method. Methods past the cap are not keys here: they all share `other`. */
-export class ClientSeries {
+export class ClientSeries implements ClientKeyed {
   readonly name: string;
   readonly byMethod = new Map<string, CallSeries>();
+  /** See {@link ClientKeyed}: -1 while the client is in a pool. */
+  goneAt = -1;
 
   constructor(name: string) {
     this.name = name;
+  }
+
+  get client(): string {
+    return this.name;
   }
 }

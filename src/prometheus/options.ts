@@ -2,9 +2,11 @@ import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject } from '../validate.js';
 
-const OPTION_KEYS = keySet(['registry', 'prefix', 'maxMethods', 'buckets', 'waitBuckets', 'labels', 'clock']);
 import { bucketBounds, DEFAULT_BUCKETS } from './buckets.js';
+import type { RemovedClients } from './removed-clients.js';
 import type { AnyRegistry } from './shared-families.js';
+
+const OPTION_KEYS = keySet(['registry', 'prefix', 'maxMethods', 'buckets', 'waitBuckets', 'labels', 'clock', 'removedClients']);
 
 /** Options of {@link prometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -29,7 +31,8 @@ export interface PrometheusMetricsOptions {
    */
   readonly maxMethods?: number;
   /**
-   * Upper bounds, in seconds, of the `<prefix>_request_duration_seconds` buckets: finite, increasing.
+   * Upper bounds, in seconds, of the `<prefix>_request_duration_seconds` and
+   * `<prefix>_call_duration_seconds` buckets: finite, increasing.
    * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] (prom-client's and Go's default)
    */
   readonly buckets?: readonly number[];
@@ -45,12 +48,30 @@ export interface PrometheusMetricsOptions {
    */
   readonly labels?: Readonly<Record<string, string>>;
   /**
-   * No longer read: durations are the pool's own, measured on the pool's `clock` option, so that the
-   * metrics and the pool (its breaker, its latency) agree on every attempt. Still checked, so that a
-   * bad value fails as before; pass `clock` to the pool instead.
-   * @deprecated the pool's `clock` times attempts; this option has no effect.
+   * Where whole-call durations (`<prefix>_call_duration_seconds`) are read, in ms: an object with
+   * `now()`. The `around` hook that times a call is not told which pool runs it, so it cannot use the
+   * pool's clock; give both the same clock when the pool has its own (a fake one in tests). Attempt
+   * durations (`<prefix>_request_duration_seconds`) are always the pool's, on the pool's `clock`. A
+   * reading that throws or is not finite is replaced by the last good one and reported once as a
+   * `CLIENTPOOL_CALLBACK_ERROR` warning.
+   * @default `performance.now()`, the pool's default too
    */
   readonly clock?: Clock;
+  /**
+   * The series of a client removed from the pool: `'drop'` exports them at one more scrape (so the
+   * counts since the previous one are seen) and then forgets them, so that clients that come and go
+   * (autoscaled upstreams, DNS-discovered endpoints) neither grow memory nor the `/metrics` page:
+   * 10^5 churned clients kept left a 152 MB page. `'keep'` keeps them until `unregister()`, for a fixed
+   * fleet whose removed clients' final totals must stay visible. The default is `'drop'` because a
+   * removed client's series carry no new information and Prometheus treats a vanished series as stale;
+   * queries over rates (`rate()`, `increase()`) are unaffected. Per-client series are
+   * `requests_total`, `request_*`, `retries_total`, `hedges_total`, `circuit_transitions_total` and the
+   * client-scoped rate-limit series; `in_flight` and `circuit_state` are read from the pool and always
+   * list only its clients. While no pool is attached (before `use()`, or after every pool closed) nothing
+   * is dropped.
+   * @default 'drop'
+   */
+  readonly removedClients?: RemovedClients;
 }
 
 /** The options checked, with their defaults. */
@@ -62,25 +83,26 @@ export interface ResolvedOptions {
   readonly waitBuckets: readonly number[];
   /** Sorted by name, so that every adapter sharing a family orders them alike. */
   readonly labels: Readonly<Record<string, string>>;
+  readonly clock: Clock | undefined;
+  readonly removedClients: RemovedClients;
 }
 
 // Prometheus' data model: https://prometheus.io/docs/concepts/data_model/
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Label names the metrics use themselves; `le` is the histogram's. */
-const RESERVED_LABELS = new Set(['client', 'method', 'scope', 'from', 'to', 'le']);
+const RESERVED_LABELS = new Set(['client', 'method', 'code', 'scope', 'from', 'to', 'le']);
 
 /** Check every option once, at construction, naming the option and the bad value. */
 export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptions {
   optionsObject('options', options);
   if (options !== undefined) knownKeys('options', options, OPTION_KEYS);
-  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {} } = options;
+  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, removedClients = 'drop' } = options;
   if (registry !== undefined && !isRegistry(registry)) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
   if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
     throw new InvalidOptionError('prefix', 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
   }
-  // eslint-disable-next-line @typescript-eslint/no-deprecated -- still checked, so that a bad value fails as it always did
-  clockOption('clock', options.clock);
+  if (removedClients !== 'drop' && removedClients !== 'keep') throw new InvalidOptionError('removedClients', "'drop' or 'keep'", removedClients);
   return {
     registry,
     prefix,
@@ -88,6 +110,8 @@ export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptio
     buckets: buckets === undefined ? DEFAULT_BUCKETS : bucketBounds('buckets', buckets),
     waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : bucketBounds('waitBuckets', waitBuckets),
     labels: constantLabels(labels),
+    clock: clockOption('clock', options.clock),
+    removedClients,
   };
 }
 

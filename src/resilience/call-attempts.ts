@@ -257,15 +257,16 @@ function isRetryable(outcome: Outcome | undefined): boolean {
 }
 
 /**
- * Whether the caller (its signal) or the pool (`destroy()`) ended the call, read from the attempt's
- * Outcome: an `AbortedError` the function itself threw (a nested pool's) is the client's failure, retried
- * by the rule. An attempt that never held a client has no Outcome: its error is the pool's own, raised
- * by a wait the caller's signal ended (a limiter's own AbortedError, with the caller's signal not aborted,
- * is not the caller's).
+ * Whether the caller (its signal) ended the call, read from the attempt's Outcome: a cancellation while
+ * the caller's signal is aborted. Not one by the pool closing (`close()` waits for the call's other
+ * attempts in flight; `destroy()` ends each of them), nor an `AbortedError` the function itself threw (a
+ * nested pool's): that is the client's failure, retried by the rule. An attempt that never held a client
+ * has no Outcome: its error is the pool's own, raised by a wait the caller's signal ended (a limiter's own
+ * AbortedError, with the caller's signal not aborted, is not the caller's).
  */
 function isCallerAbort<T>(attempt: Attempt<T>, error: Error): boolean {
   const kind = attempt.outcome?.kind ?? attempt.endKind;
-  if (kind !== undefined) return kind === 'cancelled' && error !== LOST_RACE;
+  if (kind !== undefined) return kind === 'cancelled' && error !== LOST_RACE && attempt.options.signal?.aborted === true;
   // Only when the caller's signal did abort: a limiter may reject a wait with an AbortedError of its own.
   return attempt.member === undefined && hasErrorCode(error, 'ERR_ABORTED') && error !== LOST_RACE && attempt.options.signal?.aborted === true;
 }

@@ -122,6 +122,17 @@ describe('HashRing', () => {
     expect(new HashRing(members(['a', 'b'])).find('k', () => false)).toBeUndefined();
   });
 
+  it('walks the ring once at most: a key no member accepts asks about each point exactly once', () => {
+    const asked = new Map<string, number>();
+    const ring = new HashRing(members(['a', 'b', 'c']), 10);
+    const refuseAll = (m: Member): boolean => {
+      asked.set(m.name, (asked.get(m.name) ?? 0) + 1);
+      return false;
+    };
+    expect(ring.find('k', refuseAll)).toBeUndefined();
+    expect(Object.fromEntries(asked)).toEqual({ a: 10, b: 10, c: 10 });
+  });
+
   it.each([0, 1.5, Number.NaN])('refuses %s replicas, naming the option', (replicas) => {
     expect(() => new HashRing(members(['a']), replicas)).toThrow(InvalidOptionError);
     expect(() => new HashRing(members(['a']), replicas)).toThrow(expect.objectContaining({ option: 'replicas', value: replicas }));

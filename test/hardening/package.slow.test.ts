@@ -176,9 +176,10 @@ describe('packaging', () => {
     expectSuccess(run(join(BIN, 'attw'), ['--pack', '.', '--profile', 'node16'], ROOT));
   }, HANG_MS);
 
-  it('the tarball holds the ESM and CJS builds, their types, the README and the LICENSE, and no sources or tests', () => {
-    expect(tarballFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json']));
-    expect(tarballFiles.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md' && f !== 'LICENSE')).toEqual([]);
+  it('the tarball holds the ESM and CJS builds, their types, the README, the LICENSE and the ops files (dashboard, alert rules), and no sources or tests', () => {
+    const ops = ['ops/grafana-dashboard.json', 'ops/prometheus-alerts.yml'];
+    expect(tarballFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', ...ops]));
+    expect(tarballFiles.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', ...ops].includes(f))).toEqual([]);
     expect(tarballFiles.filter((f) => /\.test\.|(^|\/)test\//.test(f))).toEqual([]);
   });
 

@@ -21,6 +21,9 @@ describe('prometheusMetrics options', () => {
     ['double-underscore label', { labels: { __name: 'x' } }, 'labels'],
     ['label value', { labels: { pool: 1 } }, 'labels.pool'],
     ['clock', { clock: () => 0 }, 'clock'],
+    ['removedClients', { removedClients: 'forget' }, 'removedClients'],
+    ['removedClients of another type', { removedClients: false }, 'removedClients'],
+    ['constant label named code', { labels: { code: 'x' } }, 'labels'],
   ])('rejects a bad %s, naming the option and the value', (_, options, option) => {
     const registry = new Registry();
     const withRegistry = typeof options === 'object' && options !== null && !('registry' in options) ? { registry, ...options } : options;
@@ -34,6 +37,16 @@ describe('prometheusMetrics options', () => {
     expect(thrown).toMatchObject({ code: 'ERR_INVALID_OPTION', option });
     expect((thrown as Error).message).toMatch(new RegExp(`^${option.replace('.', '\\.')} must be .*, got `));
     expect(registry.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('refuses a misspelt removedClients key, naming it and listing the known ones', () => {
+    const make = (): unknown => prometheusMetrics({ registry: new Registry(), removedClient: 'drop' } as PrometheusMetricsOptions);
+    expect(make).toThrow(InvalidOptionError);
+    expect(make).toThrow(/^options\.removedClient must be one of the known options \(.*removedClients.*\)/);
+  });
+
+  it.each(['drop', 'keep'] as const)('accepts removedClients: %s', (removedClients) => {
+    expect(() => prometheusMetrics({ registry: new Registry(), removedClients })).not.toThrow();
   });
 
   it('accepts the global registry when it is passed explicitly', () => {

@@ -126,6 +126,21 @@ describe('what is retried by default', () => {
   });
 });
 
+describe('what is retried by default: a client without the method', () => {
+  it('a proxy call that picked a client without the method is retried on one that has it', async () => {
+    interface Cache { get(key: string): Promise<string> }
+    const pool = new ClientPool<Cache>({ retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
+    pool.add({} as Cache, { name: 'old' });
+    pool.add({ get: (key: string) => Promise.resolve(`${key}@new`) }, { name: 'new' });
+    const seen: string[] = [];
+    pool.use({ name: 'seen', onOutcome: (call, outcome) => void seen.push(`${call.clientName} ${outcome.kind}${'error' in outcome ? ` ${outcome.error.code}` : ''}`) });
+    const cache = pool.proxy({ run: { strategy: { pick: (ready) => ready.find((m) => m.name === 'old') ?? ready[0]! } } });
+    await expect(cache.get('k')).resolves.toBe('k@new');
+    expect(seen).toEqual(['old refused ERR_MISSING_METHOD', 'new success']);
+    await pool.close();
+  });
+});
+
 describe('what is not retried by default', () => {
   it("a refusal by the chosen client's shared limit is not retried on another client", async () => {
     const refusing = { take: () => Promise.reject(new RateLimitedError(500, 'redis')) };
@@ -588,6 +603,62 @@ describe('an AbortedError from a limiter is not the caller leaving', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(await settled).toEqual({ value: 'a' });
     expect(pool.members().map((m) => m.inFlight)).toEqual([0, 0]);
+    await pool.close();
+  });
+});
+
+describe('close() and a hedged call', () => {
+  it("a hedge waiting for its client's shared limit is cancelled, and the call is left to the attempt in flight", async () => {
+    vi.useFakeTimers();
+    const slowLimit = { take: (_n: number, options?: { signal?: AbortSignal }) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, 1_000);
+      options?.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    }) };
+    const pool = new ClientPool<typeof a>({ hedge: { delay: 10 }, retryBudget: false });
+    pool.add(a, { name: 'plain' });
+    pool.add(b, { name: 'limited', limit: slowLimit });
+    const seen: string[] = [];
+    pool.use({ name: 'seen', onOutcome: (call, outcome) => void seen.push(`${call.clientName} ${outcome.kind}${'error' in outcome ? ` ${outcome.error.code}` : ''}`) });
+    const result = pool.run(async (client) => {
+      await sleep(100);
+      return client.id;
+    }, { strategy: { pick: (ready) => ready.find((m) => m.name === 'plain') ?? ready[0]! } });
+    const settled = result.then((value) => ({ value }), (error: unknown) => ({ error }));
+    await vi.advanceTimersByTimeAsync(20);
+    const closed = pool.close();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await settled).toEqual({ value: 'a' });
+    expect(seen).toEqual(['limited cancelled ERR_POOL_CLOSED', 'plain success']);
+    await closed;
+  });
+});
+
+describe('a caller abort as a hedge is refused a token', () => {
+  it('the hedge that never held a client leaves the call to end with the caller\'s reason', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    let asked = 0;
+    const limit = {
+      // The second ask is the hedge's: the caller leaves just then, and the limiter breaks.
+      tryTake: (): boolean => {
+        if (asked++ === 0) return true;
+        controller.abort('left');
+        throw new Error('limiter down');
+      },
+      take: (): Promise<void> => Promise.resolve(),
+    };
+    const pool = new ClientPool<typeof a>({ limit, hedge: { delay: 10 }, retryBudget: false });
+    pool.add(a);
+    pool.add(b);
+    const call = pool.run(() => new Promise(() => undefined), { signal: controller.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(20);
+    const error = await call;
+    expect(asked).toBe(2);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).cause).toBe('left');
     await pool.close();
   });
 });

@@ -85,7 +85,8 @@ describe('HedgeDelays', () => {
     expect(delays.size).toBe(0);
   });
 
-  it.each([-1, 1.5, Number.NaN])('refuses maxMethods %s', (max) => {
+  it.each([-1, 1.5, Number.NaN])('refuses maxMethods %s with an InvalidOptionError naming maxMethods and the value', (max) => {
     expect(() => new HedgeDelays(max)).toThrow(InvalidOptionError);
+    expect(() => new HedgeDelays(max)).toThrow(expect.objectContaining({ option: 'maxMethods', value: max }));
   });
 });

@@ -1,0 +1,31 @@
+import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from '../call.js';
+import type { ClientPool } from '../pool.js';
+import { callChannel, type CallMessage } from './channels.js';
+
+/**
+ * Run one `pool.run()` inside the `clientpool:call` tracing channel: `start` before it begins (in the
+ * stores bound to it, so an `AsyncLocalStorage` a tracer binds there is the call's, attempts included),
+ * `end` once it has started, then `asyncStart`/`asyncEnd` when it settles, after `error` when it fails.
+ * The caller's promise settles as the call does. Called only while the channel has subscribers.
+ */
+export function traceCall<T>(
+  pool: ClientPool<T>,
+  call: (this: ClientPool<T>, fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: false) => Promise<unknown>,
+  fn: CallFunction<T, unknown>,
+  options: RunOptions<T>,
+): Promise<unknown> {
+  const given = options === EMPTY_OPTIONS ? undefined : options;
+  const context: CallMessage<T> = { pool, method: methodOf(given), options: given };
+  return callChannel.tracePromise(call, context as CallMessage, pool, fn, options, false);
+}
+
+/** The method label, read without trusting the options: `run()` validates them and rejects bad ones. */
+function methodOf(options: unknown): string {
+  try {
+    const method = typeof options === 'object' && options !== null ? (options as { method?: unknown }).method : undefined;
+    return typeof method === 'string' ? method : 'unknown';
+  } catch {
+    // A Proxy or a getter that throws: run() rejects it with InvalidOptionError.
+    return 'unknown';
+  }
+}

@@ -1,0 +1,154 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { CircuitState } from '../breaker/breaker.js';
+import type { AttemptKind } from '../call.js';
+import { isClientPoolError } from '../errors.js';
+import type { Outcome } from '../pipeline/outcome.js';
+import type { RateLimitEvent } from '../pool-events.js';
+import { MethodLabels } from '../prometheus/method-labels.js';
+import { ATTR_CLIENT, ATTR_ERROR_TYPE } from './attributes.js';
+import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE, ERROR_TYPE_UNKNOWN } from './metrics-names.js';
+
+const KIND_INDEX: Readonly<Record<AttemptKind, number>> = { first: 0, retry: 1, hedge: 2 };
+const OUTCOME_INDEX: Readonly<Record<Outcome['kind'], number>> = { success: 0, failure: 1, answered: 2, refused: 3, cancelled: 4 };
+const OUTCOMES = 5;
+/**
+ * How many distinct error codes are kept (past that, `ERR_UNKNOWN`): clientpool's own are a dozen, but a
+ * user subclass of `ClientPoolError` could build its code from data. The Prometheus adapter's cap too.
+ */
+export const MAX_ERROR_TYPES = 64;
+
+/**
+ * The attribute sets the instruments record with, each made once and reused: with no SDK, recording then
+ * allocates nothing, and with one, the SDK meets the same object again. Bounded like the Prometheus
+ * adapter's labels: `maxMethods` distinct methods, past that `other`; error types are clientpool error
+ * codes, a closed set.
+ */
+export class MetricAttributes {
+  readonly #methods: MethodLabels;
+  readonly #constant: Readonly<Attributes>;
+  readonly #attempts = new Map<string, Map<string, AttemptSets>>();
+  readonly #calls = new Map<string, ErrorSets>();
+  readonly #clients = new Map<string, Attributes>();
+  readonly #transitions = new Map<string, Attributes>();
+  readonly #rateLimits = new Map<string, Attributes>();
+  readonly #errorTypes = new Set<string>();
+  /** Bound once: what {@link ErrorSets} calls to turn an error into its `error.type`. */
+  readonly #errorType = (error: unknown): string => {
+    // Only clientpool's codes: any `code` property (a system error's) might not be a closed set.
+    if (!isClientPoolError(error)) return ERROR_TYPE_UNKNOWN;
+    const code = error.code;
+    if (this.#errorTypes.has(code)) return code;
+    if (this.#errorTypes.size >= MAX_ERROR_TYPES) return ERROR_TYPE_UNKNOWN;
+    this.#errorTypes.add(code);
+    return code;
+  };
+
+  constructor(maxMethods: number, constant: Readonly<Attributes>) {
+    this.#methods = new MethodLabels(maxMethods);
+    this.#constant = constant;
+  }
+
+  /**
+   * Forget the sets of clients not in `current` (read from the pools at collection), so that clients
+   * that come and go do not grow this cache; a removed client still finishing an attempt gets its sets
+   * made again, equal to the old ones.
+   */
+  retainClients(current: ReadonlySet<string>): void {
+    for (const name of this.#attempts.keys()) if (!current.has(name)) this.#attempts.delete(name);
+    for (const name of this.#clients.keys()) if (!current.has(name)) this.#clients.delete(name);
+  }
+
+  /** `clientpool.attempt.duration`'s: client, method, attempt kind, outcome, and `error.type` unless it succeeded or was cancelled. */
+  attempt(client: string, method: string, kind: AttemptKind, outcome: Outcome): Attributes {
+    let byMethod = this.#attempts.get(client);
+    if (byMethod === undefined) this.#attempts.set(client, (byMethod = new Map<string, AttemptSets>()));
+    const sets = byMethod.get(method) ?? this.#byLabel(byMethod, method, (label) => new AttemptSets({ [ATTR_CLIENT]: client, [ATTR_METHOD]: label, ...this.#constant }, this.#errorType));
+    return sets.of(kind, outcome);
+  }
+
+  /** `clientpool.call.duration`'s: the method, and the code of the error the caller got (none on success). */
+  call(method: string, error: unknown, isFailed: boolean): Attributes {
+    const sets = this.#calls.get(method) ?? this.#byLabel(this.#calls, method, (label) => new ErrorSets({ [ATTR_METHOD]: label, ...this.#constant }, this.#errorType));
+    return isFailed ? sets.failed(error) : sets.ok;
+  }
+
+  /** The gauges': the client. */
+  client(name: string): Attributes {
+    let attributes = this.#clients.get(name);
+    if (attributes === undefined) this.#clients.set(name, (attributes = Object.freeze({ [ATTR_CLIENT]: name, ...this.#constant })));
+    return attributes;
+  }
+
+  /** `clientpool.circuit.transitions`': the client and both states. */
+  transition(client: string, from: CircuitState['kind'], to: CircuitState['kind']): Attributes {
+    const key = `${client}\n${from}\n${to}`;
+    let attributes = this.#transitions.get(key);
+    if (attributes === undefined) {
+      this.#transitions.set(key, (attributes = Object.freeze({ [ATTR_CLIENT]: client, [ATTR_CIRCUIT_FROM]: from, [ATTR_CIRCUIT_TO]: to, ...this.#constant })));
+    }
+    return attributes;
+  }
+
+  /** `clientpool.rate_limit.wait`'s: scope, method, the client of a client-scope limit, and `error.type` when refused. */
+  rateLimit({ scope, client, method, rejected }: RateLimitEvent): Attributes {
+    const label = this.#methods.label(method);
+    const key = `${scope}\n${client ?? ''}\n${label}\n${rejected ? 1 : 0}`;
+    let attributes = this.#rateLimits.get(key);
+    if (attributes === undefined) {
+      const made: Attributes = { [ATTR_RATE_LIMIT_SCOPE]: scope, [ATTR_METHOD]: label, ...this.#constant };
+      if (client !== undefined) made[ATTR_CLIENT] = client;
+      if (rejected) made[ATTR_ERROR_TYPE] = 'ERR_RATE_LIMITED';
+      this.#rateLimits.set(key, (attributes = Object.freeze(made)));
+    }
+    return attributes;
+  }
+
+  /**
+   * First sight of `method` in `map`: its sets under its label. Past the cap a method is not remembered
+   * under its own name, so that unbounded methods cannot grow the map; it shares the `other` sets.
+   */
+  #byLabel<S>(map: Map<string, S>, method: string, make: (label: string) => S): S {
+    const label = this.#methods.label(method);
+    let sets = map.get(label);
+    if (sets === undefined) map.set(label, (sets = make(label)));
+    return sets;
+  }
+}
+
+/** A base set and its variants with `error.type`, one per error code. */
+class ErrorSets {
+  readonly ok: Attributes;
+  readonly #failed = new Map<string, Attributes>();
+  readonly #errorType: (error: unknown) => string;
+
+  constructor(base: Attributes, errorType: (error: unknown) => string) {
+    this.ok = Object.freeze(base);
+    this.#errorType = errorType;
+  }
+
+  failed(error: unknown): Attributes {
+    const type = this.#errorType(error);
+    let attributes = this.#failed.get(type);
+    if (attributes === undefined) this.#failed.set(type, (attributes = Object.freeze({ ...this.ok, [ATTR_ERROR_TYPE]: type })));
+    return attributes;
+  }
+}
+
+/** One client × method's attempt attribute sets, indexed by attempt kind × outcome. */
+class AttemptSets {
+  readonly #base: Attributes;
+  readonly #errorType: (error: unknown) => string;
+  readonly #sets: (ErrorSets | undefined)[] = [];
+
+  constructor(base: Attributes, errorType: (error: unknown) => string) {
+    this.#base = base;
+    this.#errorType = errorType;
+  }
+
+  of(kind: AttemptKind, outcome: Outcome): Attributes {
+    const i = KIND_INDEX[kind] * OUTCOMES + OUTCOME_INDEX[outcome.kind];
+    let sets = this.#sets[i];
+    if (sets === undefined) this.#sets[i] = sets = new ErrorSets({ ...this.#base, [ATTR_ATTEMPT_KIND]: kind, [ATTR_OUTCOME]: outcome.kind }, this.#errorType);
+    return outcome.kind === 'success' || outcome.kind === 'cancelled' ? sets.ok : sets.failed(outcome.error);
+  }
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { AbortedError, ClientCallError, ClientPoolError, RateLimitedError, TimeoutError, type Outcome } from '../../src/index.js';
+import { MAX_ERROR_TYPES, MetricAttributes } from '../../src/otel/metrics-attributes.js';
+
+const SUCCESS: Outcome = { kind: 'success' };
+const timedOut = (): Outcome => ({ kind: 'failure', error: new TimeoutError(20, 'a') });
+
+describe('MetricAttributes: the attribute sets recorded with, made once', () => {
+  it('returns the very same frozen object for the same client, method, kind and outcome', () => {
+    const attributes = new MetricAttributes(100, {});
+    const first = attributes.attempt('a', 'get', 'first', SUCCESS);
+    expect(attributes.attempt('a', 'get', 'first', { kind: 'success' })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first).toEqual({ 'clientpool.client': 'a', 'clientpool.method': 'get', 'clientpool.attempt.kind': 'first', 'clientpool.outcome': 'success' });
+    // A new error of the same code is the same set.
+    expect(attributes.attempt('a', 'get', 'retry', timedOut())).toBe(attributes.attempt('a', 'get', 'retry', timedOut()));
+    expect(attributes.call('get', new TimeoutError(1, 'a'), true)).toBe(attributes.call('get', new TimeoutError(2, 'b'), true));
+    expect(attributes.client('a')).toBe(attributes.client('a'));
+    expect(attributes.transition('a', 'closed', 'open')).toBe(attributes.transition('a', 'closed', 'open'));
+  });
+
+  it.each<[string, Outcome, Record<string, string>]>([
+    ['failure', { kind: 'failure', error: new TimeoutError(20, 'a') }, { 'clientpool.outcome': 'failure', 'error.type': 'ERR_TIMEOUT' }],
+    ['answered', { kind: 'answered', error: new ClientCallError(new Error('404'), 'a', 'get') }, { 'clientpool.outcome': 'answered', 'error.type': 'ERR_CLIENT_CALL' }],
+    ['refused', { kind: 'refused', error: new RateLimitedError(5) }, { 'clientpool.outcome': 'refused', 'error.type': 'ERR_RATE_LIMITED' }],
+    ['cancelled', { kind: 'cancelled', error: new AbortedError('left') }, { 'clientpool.outcome': 'cancelled' }],
+  ])('sets error.type to the code of a %s, and only of a failed attempt', (_, outcome, expected) => {
+    const attributes = new MetricAttributes(100, {});
+    expect(attributes.attempt('a', 'get', 'hedge', outcome)).toEqual({ 'clientpool.client': 'a', 'clientpool.method': 'get', 'clientpool.attempt.kind': 'hedge', ...expected });
+  });
+
+  it('keeps kinds and outcomes apart', () => {
+    const attributes = new MetricAttributes(100, {});
+    const sets = new Set(
+      (['first', 'retry', 'hedge'] as const).flatMap((kind) => [SUCCESS, timedOut(), { kind: 'cancelled', error: new AbortedError('x') } as Outcome].map((outcome) => attributes.attempt('a', 'get', kind, outcome))),
+    );
+    expect(sets.size).toBe(9);
+  });
+
+  it('gives a call error without a clientpool code error.type ERR_UNKNOWN, and a successful call none', () => {
+    const attributes = new MetricAttributes(100, {});
+    expect(attributes.call('get', Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true)).toEqual({ 'clientpool.method': 'get', 'error.type': 'ERR_UNKNOWN' });
+    expect(attributes.call('get', 'a string', true)).toEqual({ 'clientpool.method': 'get', 'error.type': 'ERR_UNKNOWN' });
+    expect(attributes.call('get', undefined, false)).toEqual({ 'clientpool.method': 'get' });
+  });
+
+  it('caps methods at maxMethods across every instrument: later ones are other', () => {
+    const attributes = new MetricAttributes(2, {});
+    expect(attributes.attempt('a', 'm1', 'first', SUCCESS)['clientpool.method']).toBe('m1');
+    expect(attributes.call('m2', undefined, false)['clientpool.method']).toBe('m2');
+    expect(attributes.rateLimit({ scope: 'pool', client: undefined, method: 'm3', waitedMs: 1, rejected: false })['clientpool.method']).toBe('other');
+    expect(attributes.attempt('b', 'm4', 'first', SUCCESS)).toBe(attributes.attempt('b', 'm5', 'first', SUCCESS));
+    expect(attributes.attempt('b', 'm4', 'first', SUCCESS)['clientpool.method']).toBe('other');
+    expect(attributes.attempt('b', 'm1', 'first', SUCCESS)['clientpool.method']).toBe('m1');
+    expect(new MetricAttributes(0, {}).call('m1', undefined, false)['clientpool.method']).toBe('other');
+  });
+
+  it('adds the constant attributes to every set', () => {
+    const attributes = new MetricAttributes(100, { 'clientpool.pool': 'rpc' });
+    for (const set of [
+      attributes.attempt('a', 'get', 'first', timedOut()),
+      attributes.call('get', undefined, false),
+      attributes.client('a'),
+      attributes.transition('a', 'open', 'half-open'),
+      attributes.rateLimit({ scope: 'client', client: 'a', method: 'get', waitedMs: 1, rejected: true }),
+    ]) expect(set['clientpool.pool']).toBe('rpc');
+  });
+
+  it('names the client of a rate limit only when the event has one, and marks a refusal', () => {
+    const attributes = new MetricAttributes(100, {});
+    expect(attributes.rateLimit({ scope: 'pool', client: undefined, method: 'get', waitedMs: 1, rejected: false })).toEqual({ 'clientpool.rate_limit.scope': 'pool', 'clientpool.method': 'get' });
+    expect(attributes.rateLimit({ scope: 'client', client: 'a', method: 'get', waitedMs: 1, rejected: true })).toEqual({
+      'clientpool.rate_limit.scope': 'client',
+      'clientpool.client': 'a',
+      'clientpool.method': 'get',
+      'error.type': 'ERR_RATE_LIMITED',
+    });
+  });
+
+  it('caps distinct error types at MAX_ERROR_TYPES: later codes are ERR_UNKNOWN', () => {
+    const attributes = new MetricAttributes(100, {});
+    class DataCodeError extends ClientPoolError {
+      readonly code: string;
+      constructor(code: string) {
+        super(code);
+        this.code = code;
+      }
+    }
+    for (let i = 0; i < MAX_ERROR_TYPES; i++) expect(attributes.call('get', new DataCodeError(`ERR_${i}`), true)['error.type']).toBe(`ERR_${i}`);
+    expect(attributes.call('get', new DataCodeError('ERR_ONE_TOO_MANY'), true)['error.type']).toBe('ERR_UNKNOWN');
+    expect(attributes.call('get', new DataCodeError('ERR_0'), true)['error.type']).toBe('ERR_0');
+  });
+
+  it('forgets the sets of clients no longer in any pool, and makes equal ones again if one comes back', () => {
+    const attributes = new MetricAttributes(100, {});
+    const kept = attributes.attempt('a', 'get', 'first', SUCCESS);
+    const dropped = attributes.attempt('b', 'get', 'first', SUCCESS);
+    const droppedClient = attributes.client('b');
+    attributes.retainClients(new Set(['a']));
+    expect(attributes.attempt('a', 'get', 'first', SUCCESS)).toBe(kept);
+    const again = attributes.attempt('b', 'get', 'first', SUCCESS);
+    expect(again).not.toBe(dropped);
+    expect(again).toEqual(dropped);
+    expect(attributes.client('b')).not.toBe(droppedClient);
+  });
+});

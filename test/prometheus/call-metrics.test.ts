@@ -1,0 +1,295 @@
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClientPool, ClientPoolError, hasErrorCode, type CallScope } from '../../src/index.js';
+import { prometheusMetrics } from '../../src/prometheus/index.js';
+import { deferred, ManualClock } from '../helpers/manual-clock.js';
+import { find, histogram, parseExposition, value, type Scrape } from './exposition.js';
+
+interface Fake {
+  readonly name: string;
+}
+
+const a: Fake = { name: 'a' };
+const b: Fake = { name: 'b' };
+const CALLS = 'middleware_calls_total';
+const DURATION = 'middleware_call_duration_seconds';
+
+describe('call-level metrics: calls as their callers saw them', () => {
+  let clock: ManualClock;
+  let registry: Registry;
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    registry = new Registry();
+  });
+
+  /** The adapter and the pool on one fake clock, so that call and attempt durations are exact. */
+  function poolWith(options: ConstructorParameters<typeof ClientPool<Fake>>[0] = {}, clients: readonly Fake[] = [a, b]): ClientPool<Fake> {
+    const pool = new ClientPool<Fake>({ clock, breaker: false, ...options });
+    pool.use(prometheusMetrics({ registry, clock }));
+    for (const client of clients) pool.add(client, { name: client.name });
+    return pool;
+  }
+
+  const scrapeNow = async (): Promise<Scrape> => parseExposition(await registry.metrics());
+  const calls = (s: Scrape, method: string, code: string): number => value(s, CALLS, { method, code });
+
+  it('counts a call that resolved as code OK and times it, in seconds on the adapter clock', async () => {
+    const pool = poolWith();
+    await pool.run(() => clock.advance(30), { method: 'get' });
+    await pool.run(() => clock.advance(3), { method: 'get' });
+
+    const s = await scrapeNow();
+    expect(s.types.get(CALLS)).toBe('counter');
+    expect(s.types.get(DURATION)).toBe('histogram');
+    expect(calls(s, 'get', 'OK')).toBe(2);
+    const duration = histogram(s, DURATION, { method: 'get', code: 'OK' });
+    expect(duration.count).toBe(2);
+    expect(duration.sum).toBeCloseTo(0.033, 12);
+    expect([duration.buckets.get('0.005'), duration.buckets.get('0.025'), duration.buckets.get('0.05'), duration.buckets.get('+Inf')]).toEqual([1, 1, 2, 2]);
+    expect(find(s, CALLS)).toHaveLength(1);
+    await pool.close();
+  });
+
+  it('labels a failed call with the code of the error its caller got (ERR_CLIENT_CALL), and keeps an OK series at 0', async () => {
+    const pool = poolWith();
+    await expect(pool.run(() => Promise.reject(new Error('boom')), { method: 'put' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_CLIENT_CALL'));
+    const s = await scrapeNow();
+    expect(calls(s, 'put', 'ERR_CLIENT_CALL')).toBe(1);
+    expect(calls(s, 'put', 'OK')).toBe(0);
+    await pool.close();
+  });
+
+  it('counts a call refused before any client: ERR_NO_CLIENTS', async () => {
+    const pool = poolWith({}, []);
+    await expect(pool.run(() => 'never', { method: 'get' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_NO_CLIENTS'));
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'ERR_NO_CLIENTS')).toBe(1);
+    // No client ran anything: no attempt-level series.
+    expect(find(s, 'middleware_requests_total')).toHaveLength(0);
+    await pool.close();
+  });
+
+  it('counts a call refused because every circuit is open: ERR_ALL_CIRCUITS_OPEN', async () => {
+    const pool = poolWith({ breaker: { maxFailures: 1, cooldown: 1_000 } }, [a]);
+    await pool.run(() => Promise.reject(new Error('down')), { method: 'get' }).catch(() => undefined);
+    await expect(pool.run(() => 'never', { method: 'get' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_ALL_CIRCUITS_OPEN'));
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'ERR_CLIENT_CALL')).toBe(1);
+    expect(calls(s, 'get', 'ERR_ALL_CIRCUITS_OPEN')).toBe(1);
+    expect(value(s, 'middleware_requests_total', { client: 'a', method: 'get' })).toBe(1);
+    await pool.close();
+  });
+
+  it('counts a call refused a pool-wide rate-limit token: ERR_RATE_LIMITED', async () => {
+    const pool = poolWith({ limit: { rate: 1, burst: 1 }, maxWait: 0 });
+    await pool.run(() => 'first', { method: 'get' });
+    await expect(pool.run(() => 'second', { method: 'get' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_RATE_LIMITED'));
+    const s = await scrapeNow();
+    expect([calls(s, 'get', 'OK'), calls(s, 'get', 'ERR_RATE_LIMITED')]).toEqual([1, 1]);
+    await pool.close();
+  });
+
+  it('counts a call aborted before it started (ERR_ABORTED) and one run after close (ERR_POOL_CLOSED)', async () => {
+    const pool = poolWith();
+    await expect(pool.run(() => 'never', { method: 'get', signal: AbortSignal.abort('left') })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_ABORTED'));
+    await pool.close();
+    await expect(pool.run(() => 'never', { method: 'get' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_POOL_CLOSED'));
+    const s = await scrapeNow();
+    expect([calls(s, 'get', 'ERR_ABORTED'), calls(s, 'get', 'ERR_POOL_CLOSED')]).toEqual([1, 1]);
+  });
+
+  it('counts a call failed by a later middleware\'s around hook as the code the caller got (ERR_CALLBACK)', async () => {
+    const pool = poolWith();
+    pool.use({ name: 'broken', around: () => { throw new Error('bug'); } });
+    await expect(pool.run(() => 'never', { method: 'get' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_CALLBACK'));
+    expect(calls(await scrapeNow(), 'get', 'ERR_CALLBACK')).toBe(1);
+    await pool.close();
+  });
+
+  it('counts a call that timed out as ERR_TIMEOUT, lasting its timeout on the default clocks', async () => {
+    vi.useFakeTimers();
+    try {
+      // Both on performance.now(), which the fake timers move.
+      const pool = new ClientPool<Fake>({ breaker: false, timeout: 20 });
+      pool.use(prometheusMetrics({ registry }));
+      pool.add(a, { name: 'a' });
+      const call = pool.run(() => new Promise<never>(() => {}), { method: 'get' });
+      const settled = call.catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(hasErrorCode(await settled, 'ERR_TIMEOUT')).toBe(true);
+      const s = await scrapeNow();
+      expect(calls(s, 'get', 'ERR_TIMEOUT')).toBe(1);
+      expect(histogram(s, DURATION, { method: 'get', code: 'ERR_TIMEOUT' }).sum).toBeCloseTo(0.02, 9);
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('labels a rejection without a clientpool code ERR_UNKNOWN, and caps distinct codes', async () => {
+    const metrics = prometheusMetrics({ registry, clock });
+    const scope: CallScope<unknown> = { method: 'get', options: {}, isResilient: false };
+    await expect(metrics.around(scope, () => Promise.reject(new Error('plain')))).rejects.toThrow('plain');
+    class CustomError extends ClientPoolError {
+      readonly code: string;
+      constructor(code: string) {
+        super(code);
+        this.code = code;
+      }
+    }
+    // 64 codes are kept; the 65th and later are recorded as ERR_UNKNOWN, so data in a code cannot grow Prometheus.
+    for (let i = 0; i < 70; i++) await metrics.around(scope, () => Promise.reject(new CustomError(`ERR_CUSTOM_${i}`))).catch(() => undefined);
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'ERR_CUSTOM_0')).toBe(1);
+    expect(calls(s, 'get', 'ERR_CUSTOM_63')).toBe(1);
+    expect(find(s, CALLS, { code: 'ERR_CUSTOM_64' })).toHaveLength(0);
+    expect(calls(s, 'get', 'ERR_UNKNOWN')).toBe(1 + 6);
+    metrics.unregister();
+  });
+
+  it('counts a retried call once, for the whole of its attempts and backoffs, while each attempt counts on its own', async () => {
+    const pool = poolWith({ retryBudget: false, retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
+    const result = await pool.run((client, call) => {
+      clock.advance(10);
+      if (call.attempt < 3) throw new Error(`attempt ${call.attempt} fails`);
+      return client.name;
+    }, { method: 'get' });
+    expect(['a', 'b']).toContain(result);
+
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'OK')).toBe(1);
+    expect(find(s, CALLS)).toHaveLength(1);
+    // Three attempts of 10 ms each: one call of 30 ms.
+    expect(histogram(s, DURATION, { method: 'get', code: 'OK' }).sum).toBeCloseTo(0.03, 12);
+    const attempts = find(s, 'middleware_requests_total', { method: 'get' }).reduce((sum, sample) => sum + sample.value, 0);
+    expect(attempts).toBe(3);
+    await pool.close();
+  });
+
+  it('counts a hedged call once', async () => {
+    const pool = poolWith({ retryBudget: false, hedge: { delay: 0 } });
+    const slow = deferred<string>();
+    const result = await pool.run((client, call) => (call.attempt === 1 ? slow.promise : `hedged on ${client.name}`), { method: 'get' });
+    expect(result).toMatch(/^hedged on /);
+    slow.resolve('too late');
+
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'OK')).toBe(1);
+    expect(find(s, CALLS)).toHaveLength(1);
+    expect(find(s, 'middleware_hedges_total').reduce((sum, sample) => sum + sample.value, 0)).toBe(1);
+    await pool.close();
+  });
+
+  it('does not count a call still running; counts it once it settles', async () => {
+    const pool = poolWith();
+    const gate = deferred<string>();
+    const running = pool.run(() => gate.promise, { method: 'slow' });
+    // The method's OK series exists from its first call, at 0 until a call settles.
+    expect(find(await scrapeNow(), CALLS).map((sample) => sample.value)).toEqual([0]);
+    gate.resolve('done');
+    await running;
+    expect(calls(await scrapeNow(), 'slow', 'OK')).toBe(1);
+    await pool.close();
+  });
+
+  it('counts each pool\'s calls once when one adapter serves two pools, a call of one pool made inside the other\'s included', async () => {
+    const metrics = prometheusMetrics({ registry, clock });
+    const outer = new ClientPool<Fake>({ clock, breaker: false }).use(metrics);
+    const inner = new ClientPool<Fake>({ clock, breaker: false }).use(metrics);
+    outer.add(a, { name: 'a' });
+    inner.add(b, { name: 'b' });
+    for (let i = 0; i < 3; i++) await outer.run(() => 'x', { method: 'outer' });
+    await inner.run(() => 'y', { method: 'inner' });
+    // A call of the outer pool that makes a call of the inner one: two pool.run(), each counted once.
+    await outer.run(() => inner.run(() => 'z', { method: 'inner' }), { method: 'outer' });
+
+    const s = await scrapeNow();
+    expect([calls(s, 'outer', 'OK'), calls(s, 'inner', 'OK')]).toEqual([4, 2]);
+    await Promise.all([outer.close(), inner.close()]);
+  });
+
+  it('counts a call once when the adapter is registered twice on one pool, even with an async around between', async () => {
+    const metrics = prometheusMetrics({ registry, clock });
+    const pool = new ClientPool<Fake>({ clock, breaker: false });
+    pool.use(metrics);
+    // Enters the inner layers only after a turn of the event loop: the layers do not nest synchronously.
+    pool.use({ name: 'deferring', around: async (_scope, next) => { await new Promise((resolve) => setImmediate(resolve)); return next(); } });
+    pool.use(metrics);
+    pool.add(a, { name: 'a' });
+    await pool.run(() => clock.advance(5), { method: 'get' });
+    await pool.run(() => Promise.reject(new Error('boom')), { method: 'get' }).catch(() => undefined);
+    const s = await scrapeNow();
+    expect([calls(s, 'get', 'OK'), calls(s, 'get', 'ERR_CLIENT_CALL')]).toEqual([1, 1]);
+    await pool.close();
+  });
+
+  it('keeps two adapters\' calls apart on a shared registry by their constant labels', async () => {
+    const rpc = new ClientPool<Fake>({ clock, breaker: false }).use(prometheusMetrics({ registry, clock, labels: { pool: 'rpc' } }));
+    const indexer = new ClientPool<Fake>({ clock, breaker: false }).use(prometheusMetrics({ registry, clock, labels: { pool: 'indexer' } }));
+    rpc.add(a, { name: 'a' });
+    await rpc.run(() => 'x', { method: 'get' });
+    await indexer.run(() => 'x', { method: 'get' }).catch(() => undefined);
+    const s = await scrapeNow();
+    expect(value(s, CALLS, { method: 'get', code: 'OK', pool: 'rpc' })).toBe(1);
+    expect(value(s, CALLS, { method: 'get', code: 'ERR_NO_CLIENTS', pool: 'indexer' })).toBe(1);
+    expect(value(s, CALLS, { method: 'get', code: 'OK', pool: 'indexer' })).toBe(0);
+    await Promise.all([rpc.close(), indexer.close()]);
+  });
+
+  it('records methods past maxMethods as other, sharing the attempt metrics\' cap', async () => {
+    const pool = new ClientPool<Fake>({ clock, breaker: false });
+    pool.use(prometheusMetrics({ registry, clock, maxMethods: 1 }));
+    pool.add(a, { name: 'a' });
+    for (const method of ['get', 'put', 'del', 'get']) await pool.run(() => 'x', { method });
+    const s = await scrapeNow();
+    expect([calls(s, 'get', 'OK'), calls(s, 'other', 'OK')]).toEqual([2, 2]);
+    expect(find(s, CALLS)).toHaveLength(2);
+    await pool.close();
+  });
+
+  it('uses the buckets option for call durations and adds the constant labels after method and code', async () => {
+    const pool = new ClientPool<Fake>({ clock, breaker: false });
+    pool.use(prometheusMetrics({ registry, clock, buckets: [0.1, 1], labels: { pool: 'rpc' } }));
+    pool.add(a, { name: 'a' });
+    await pool.run(() => clock.advance(500), { method: 'get' });
+    const text = await registry.metrics();
+    expect(text).toContain('middleware_calls_total{method="get",code="OK",pool="rpc"} 1');
+    const duration = histogram(parseExposition(text), DURATION, { method: 'get', code: 'OK', pool: 'rpc' });
+    expect(duration.buckets).toEqual(new Map([['0.1', 0], ['1', 1], ['+Inf', 1]]));
+    await pool.close();
+  });
+
+  it('zeroes call counts on registry.resetMetrics()', async () => {
+    const pool = poolWith();
+    await pool.run(() => 'x', { method: 'get' });
+    registry.resetMetrics();
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'OK')).toBe(0);
+    expect(histogram(s, DURATION, { method: 'get', code: 'OK' }).sum).toBe(0);
+    await pool.close();
+  });
+
+  it('survives a clock that throws: the call goes on and the failure is warned of once', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const pool = new ClientPool<Fake>({ clock, breaker: false });
+      pool.use(prometheusMetrics({ registry, clock: { now: () => { throw new Error('clock broke'); } } }));
+      pool.add(a, { name: 'a' });
+      await expect(pool.run(() => 'x', { method: 'get' })).resolves.toBe('x');
+      await pool.run(() => 'y', { method: 'get' });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls(await scrapeNow(), 'get', 'OK')).toBe(2);
+      expect(warnings.filter((w) => /clock broke/.test(w.message))).toHaveLength(1);
+      await pool.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});

@@ -1,0 +1,241 @@
+import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ClientPool, type Call } from '../../src/index.js';
+import { prometheusMetrics, type PrometheusMetricsOptions } from '../../src/prometheus/index.js';
+import { trackedEntries } from '../../src/prometheus/prometheus-metrics.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { find, parseExposition, type Scrape } from './exposition.js';
+import { snapshot, StandInPool } from './stand-in-pool.js';
+
+interface Fake {
+  readonly name: string;
+}
+
+/** The client names that have a series of `name` in a scrape. */
+const clientsOf = (s: Scrape, name: string): string[] => [...new Set(find(s, name).map((sample) => sample.labels['client']!))].sort();
+
+function poolWith(registry: Registry, options: Omit<PrometheusMetricsOptions, 'registry'> = {}): { pool: ClientPool<Fake>; metrics: ReturnType<typeof prometheusMetrics> } {
+  const clock = new ManualClock();
+  const metrics = prometheusMetrics({ registry, clock, ...options });
+  const pool = new ClientPool<Fake>({ clock, breaker: { maxFailures: 1, cooldown: 1_000 } }).use(metrics);
+  return { pool, metrics };
+}
+
+describe('series of removed clients', () => {
+  it('drops a removed client\'s series by default, after one more scrape that shows its last counts', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'a' }, { name: 'a' });
+    pool.add({ name: 'b' }, { name: 'b' });
+    for (let i = 0; i < 4; i++) await pool.run(() => 'x', { method: 'get' });
+    // b fails until its circuit opens: a per-client transition series.
+    const failOnB = (client: Fake): string => {
+      if (client.name === 'b') throw new Error('down');
+      return 'x';
+    };
+    for (let i = 0; i < 20 && pool.members().find((m) => m.name === 'b')!.state.kind === 'closed'; i++) await pool.run(failOnB, { method: 'get' }).catch(() => undefined);
+    let s = parseExposition(await registry.metrics());
+    expect(clientsOf(s, 'middleware_requests_total')).toEqual(['a', 'b']);
+    expect(find(s, 'middleware_circuit_transitions_total', { client: 'b', to: 'open' })).toHaveLength(1);
+
+    await pool.run(() => 'x', { method: 'get' });
+    const before = find(s, 'middleware_requests_total').reduce((sum, sample) => sum + sample.value, 0);
+    await pool.remove('b');
+    // The next scrape still has b, with every attempt it ran before it left.
+    s = parseExposition(await registry.metrics());
+    expect(clientsOf(s, 'middleware_requests_total')).toEqual(['a', 'b']);
+    expect(find(s, 'middleware_requests_total').reduce((sum, sample) => sum + sample.value, 0)).toBe(before + 1);
+    expect(clientsOf(s, 'middleware_in_flight')).toEqual(['a']);
+    // The one after has none of its series; a's and the call metrics stay.
+    s = parseExposition(await registry.metrics());
+    for (const name of ['middleware_requests_total', 'middleware_request_duration_seconds_count', 'middleware_request_errors_total', 'middleware_retries_total', 'middleware_circuit_state']) {
+      expect(clientsOf(s, name)).toEqual(['a']);
+    }
+    expect(find(s, 'middleware_circuit_transitions_total', { client: 'b' })).toHaveLength(0);
+    expect(find(s, 'middleware_calls_total', { method: 'get', code: 'OK' })[0]!.value).toBeGreaterThan(0);
+    await pool.close();
+  });
+
+  it('keeps a removed client\'s series with removedClients: keep', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry, { removedClients: 'keep' });
+    pool.add({ name: 'a' }, { name: 'a' });
+    pool.add({ name: 'b' }, { name: 'b' });
+    for (let i = 0; i < 4; i++) await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('b');
+    await registry.metrics();
+    const s = parseExposition(await registry.metrics());
+    expect(clientsOf(s, 'middleware_requests_total')).toEqual(['a', 'b']);
+    await pool.close();
+  });
+
+  it('carries on with a client\'s series when it is added again under its name before it was dropped', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'a' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('a');
+    await registry.metrics();
+    pool.add({ name: 'a2' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    await registry.metrics();
+    let s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'a' }).map((sample) => sample.value)).toEqual([2]);
+    // Removed again, it is again shown at one more scrape: its earlier absence is forgotten.
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('a');
+    s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'a' }).map((sample) => sample.value)).toEqual([3]);
+    await pool.close();
+  });
+
+  it('shows a client at one more scrape after each removal, even one after it came back with no new counts', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'a' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('a');
+    await registry.metrics();
+    pool.add({ name: 'a' }, { name: 'a' });
+    await registry.metrics();
+    await pool.remove('a');
+    const s = parseExposition(await registry.metrics());
+    expect(clientsOf(s, 'middleware_requests_total')).toEqual(['a']);
+    await pool.close();
+  });
+
+  it('shows a removed client at the next scrape even when a sweep between scrapes found it gone', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'gone' }, { name: 'gone' });
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('gone');
+    // 64 new clients, one at a time, make 64 new entries: a sweep runs between scrapes and marks "gone".
+    for (let i = 0; i < 64; i++) {
+      pool.add({ name: `n${i}` }, { name: `n${i}` });
+      await pool.run(() => 'x', { method: 'get' });
+      if (i < 63) await pool.remove(`n${i}`);
+    }
+    let s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'gone' }).map((sample) => sample.value)).toEqual([1]);
+    s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'gone' })).toHaveLength(0);
+    await pool.close();
+  });
+
+  it('drops client-scoped rate-limit series of removed clients, never the pool-wide ones', async () => {
+    const registry = new Registry();
+    const metrics = prometheusMetrics({ registry });
+    const pool = new StandInPool();
+    pool.snapshots = [snapshot('a')];
+    metrics.attach(pool);
+    for (const [scope, client] of [['pool', undefined], ['client', 'a']] as const) {
+      pool.rateLimits.emit({ scope, client, method: 'get', waitedMs: 5, rejected: false });
+      pool.rateLimits.emit({ scope, client, method: 'get', waitedMs: 5, rejected: true });
+    }
+    pool.snapshots = [];
+    await registry.metrics();
+    // A refusal reported after the client left (its call was waiting): shown at one more scrape.
+    pool.rateLimits.emit({ scope: 'client', client: 'a', method: 'get', waitedMs: 5, rejected: true });
+    pool.rateLimits.emit({ scope: 'client', client: 'a', method: 'get', waitedMs: 5, rejected: false });
+    const late = parseExposition(await registry.metrics());
+    expect(find(late, 'middleware_rate_limited_total', { scope: 'client', client: 'a' }).map((sample) => sample.value)).toEqual([2]);
+    expect(find(late, 'middleware_rate_limit_wait_seconds_count', { scope: 'client', client: 'a' }).map((sample) => sample.value)).toEqual([2]);
+    const s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_rate_limited_total').map((sample) => sample.labels['scope'])).toEqual(['pool']);
+    expect(find(s, 'middleware_rate_limit_wait_seconds_count').map((sample) => sample.labels['scope'])).toEqual(['pool']);
+  });
+
+  it('drops nothing while no pool is attached, so the counts stay readable after every pool closed', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'a' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.close();
+    await registry.metrics();
+    const s = parseExposition(await registry.metrics());
+    expect(clientsOf(s, 'middleware_requests_total')).toEqual(['a']);
+  });
+
+  it('keeps memory bounded over 10 000 add/remove cycles without a scrape', async () => {
+    const registry = new Registry();
+    const { pool, metrics } = poolWith(registry);
+    let most = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const name = `churn-${i}`;
+      pool.add({ name }, { name });
+      // Every other client fails its call and its circuit opens: a transition series per client too.
+      await pool.run(() => (i % 2 === 0 ? 'x' : Promise.reject(new Error('down'))), { method: 'get' }).catch(() => undefined);
+      await pool.remove(name);
+      const entries = trackedEntries(metrics);
+      most = Math.max(most, entries.clients + entries.transitions + entries.rateLimits);
+    }
+    expect(trackedEntries(metrics).transitions).toBeGreaterThan(0);
+    // A sweep runs every 64 new entries (max(64, live clients)) and deletes what the previous one marked.
+    expect(most).toBeLessThanOrEqual(3 * 64);
+    // Two scrapes: the first shows what is left and marks it, the second has no client series at all.
+    await registry.metrics();
+    const s = parseExposition(await registry.metrics());
+    expect(clientsOf(s, 'middleware_requests_total')).toEqual([]);
+    expect(trackedEntries(metrics)).toEqual({ clients: 0, transitions: 0, rateLimits: 0, methods: 1 });
+    // The call-level series stay: every call was counted.
+    expect(find(s, 'middleware_calls_total').reduce((sum, sample) => sum + sample.value, 0)).toBe(10_000);
+    await pool.close();
+  });
+
+  it('never drops a client in the pool, shows new counts at one more scrape, and forgets a client gone at two (any sequence)', async () => {
+    // `late`: an attempt that was in flight when its client left ends now.
+    type Op = { kind: 'add' | 'remove' | 'call' | 'late'; client: number } | { kind: 'scrape' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constantFrom('add' as const, 'remove' as const, 'call' as const, 'late' as const), client: fc.integer({ min: 0, max: 4 }) }),
+      fc.constant({ kind: 'scrape' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
+        const registry = new Registry();
+        const metrics = prometheusMetrics({ registry });
+        const pool = new StandInPool();
+        metrics.attach(pool);
+        const live = new Set<string>();
+        /** Clients whose series the adapter holds, and whether a scrape found each gone since its last counts. */
+        const seenGone = new Map<string, boolean>();
+        for (const step of ops) {
+          if (step.kind === 'scrape') {
+            const shown = new Set(clientsOf(parseExposition(await registry.metrics()), 'middleware_requests_total'));
+            for (const [client, wasSeenGone] of seenGone) {
+              // In the pool: shown. Gone: shown at one more scrape after its removal or its last counts, then forgotten.
+              const isShown = live.has(client) || !wasSeenGone;
+              expect([client, shown.has(client)]).toEqual([client, isShown]);
+              if (isShown) seenGone.set(client, !live.has(client));
+              else seenGone.delete(client);
+            }
+            continue;
+          }
+          const name = `c${step.client}`;
+          if (step.kind === 'add') live.add(name);
+          else if (step.kind === 'remove') live.delete(name);
+          else if (step.kind === 'late' ? !live.has(name) : live.has(name)) {
+            metrics.onOutcome({ clientName: name, method: 'get', kind: 'first' } as Call<unknown>, { kind: 'success' }, 1);
+            seenGone.set(name, false);
+          }
+          pool.snapshots = [...live].map((client) => snapshot(client));
+        }
+        metrics.unregister();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('grows without bound under churn with removedClients: keep (what drop prevents)', async () => {
+    const registry = new Registry();
+    const { pool, metrics } = poolWith(registry, { removedClients: 'keep' });
+    for (let i = 0; i < 1_000; i++) {
+      pool.add({ name: `c${i}` }, { name: `c${i}` });
+      await pool.run(() => 'x', { method: 'get' });
+      await pool.remove(`c${i}`);
+    }
+    expect(trackedEntries(metrics).clients).toBe(1_000);
+    await pool.close();
+  });
+});
