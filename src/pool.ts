@@ -202,7 +202,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /** Register middleware; the first registered is the outermost. Returns the pool for chaining. */
   use(middleware: AnyMiddleware<T>): this {
     if (this.#core.isClosing) throw new PoolClosedError();
-    const normalized = toMiddleware(middleware);
+    const normalized = toMiddleware(middleware, this.#middleware);
     this.#core.guard.watch(`middleware "${normalized.name}" attach`, normalized.attach?.(this));
     this.#middleware.push(normalized);
     this.#core.observers = this.#middleware.filter((m) => typeof m.onOutcome === 'function');

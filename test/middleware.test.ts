@@ -179,6 +179,17 @@ describe('middleware chain', () => {
     expect(closedWith).toBe(pool);
   });
 
+  it('refuses the same middleware twice on one pool (its hooks would run, and count, twice per call)', () => {
+    const pool = new ClientPool<Fake>();
+    const observer = { name: 'observer', onOutcome: () => undefined };
+    const step = (call: Call<Fake>, next: Next): Promise<unknown> => next(call);
+    pool.use(observer).use(step);
+    expect(() => pool.use(observer)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'middleware' }));
+    expect(() => pool.use(step)).toThrow(/middleware must be used once per pool/);
+    // Another pool takes it: the rule is per pool.
+    expect(() => new ClientPool<Fake>().use(observer).use(step)).not.toThrow();
+  });
+
   it('rejects things that are not middleware', () => {
     const pool = new ClientPool<Fake>();
     expect(() => pool.use({ name: 'x' })).toThrow(/middleware must be a function or an object with execute\(\)/);

@@ -67,10 +67,14 @@ export type AnyMiddleware<T> = Middleware<T> | MiddlewareFunction<T>;
  * Bring both forms to the object form.
  * @throws InvalidOptionError for anything else.
  */
-export function toMiddleware<T>(middleware: AnyMiddleware<T>): Middleware<T> {
+export function toMiddleware<T>(middleware: AnyMiddleware<T>, registered: readonly Middleware<T>[] = []): Middleware<T> {
   const m = middleware as Partial<Middleware<T>> | null;
   if (typeof middleware !== 'function' && (typeof m !== 'object' || m === null || (typeof m.execute !== 'function' && typeof m.onOutcome !== 'function' && typeof m.around !== 'function'))) {
     throw new InvalidOptionError('middleware', 'a function or an object with execute(), onOutcome() or around()', middleware);
+  }
+  // Twice on one pool, its hooks would run twice per call: an adapter would count every call twice.
+  if (registered.some((known) => known === middleware || known.execute === middleware)) {
+    throw new InvalidOptionError('middleware', 'used once per pool (this one is already in it)', middleware);
   }
   if (typeof middleware === 'function') return { name: middleware.name || 'anonymous', execute: middleware };
   return middleware;

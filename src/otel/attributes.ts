@@ -21,11 +21,18 @@ export const ERROR_TYPE_OTHER = '_OTHER';
 
 /**
  * A low-cardinality `error.type`: the error's name (`TypeError`, `TimeoutError`, `AbortError`), or its
- * class name when it kept the generic `Error` name; `_OTHER` for a thrown non-Error.
+ * class name when it kept the generic `Error` name; `_OTHER` for a thrown non-Error, and for an error
+ * whose `name` is not a string or whose getters throw. Never throws.
  */
 export function errorType(error: unknown): string {
-  if (!(error instanceof Error)) return ERROR_TYPE_OTHER;
-  if (error.name !== 'Error') return error.name;
-  const constructorName = (error.constructor as { name?: unknown } | undefined)?.name;
-  return typeof constructorName === 'string' && constructorName !== '' ? constructorName : error.name;
+  try {
+    if (!(error instanceof Error)) return ERROR_TYPE_OTHER;
+    const name: unknown = error.name;
+    if (typeof name !== 'string') return ERROR_TYPE_OTHER;
+    if (name !== 'Error') return name;
+    const constructorName = (error.constructor as { name?: unknown } | undefined)?.name;
+    return typeof constructorName === 'string' && constructorName !== '' ? constructorName : name;
+  } catch {
+    return ERROR_TYPE_OTHER;
+  }
 }

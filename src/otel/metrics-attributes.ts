@@ -1,21 +1,21 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { AttemptKind } from '../call.js';
-import { isClientPoolError } from '../errors.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import type { RateLimitEvent } from '../pool-events.js';
+import { CodeLabels, codeOf, MAX_CODES } from '../prometheus/call-outcomes.js';
 import { MethodLabels } from '../prometheus/method-labels.js';
 import { ATTR_CLIENT, ATTR_ERROR_TYPE } from './attributes.js';
-import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE, ERROR_TYPE_UNKNOWN } from './metrics-names.js';
+import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE } from './metrics-names.js';
 
 const KIND_INDEX: Readonly<Record<AttemptKind, number>> = { first: 0, retry: 1, hedge: 2 };
 const OUTCOME_INDEX: Readonly<Record<Outcome['kind'], number>> = { success: 0, failure: 1, answered: 2, refused: 3, cancelled: 4 };
 const OUTCOMES = 5;
 /**
  * How many distinct error codes are kept (past that, `ERR_UNKNOWN`): clientpool's own are a dozen, but a
- * user subclass of `ClientPoolError` could build its code from data. The Prometheus adapter's cap too.
+ * user subclass of `ClientPoolError` could build its code from data. The Prometheus adapter's cap.
  */
-export const MAX_ERROR_TYPES = 64;
+export const MAX_ERROR_TYPES = MAX_CODES;
 
 /**
  * The attribute sets the instruments record with, each made once and reused: with no SDK, recording then
@@ -29,19 +29,19 @@ export class MetricAttributes {
   readonly #attempts = new Map<string, Map<string, AttemptSets>>();
   readonly #calls = new Map<string, ErrorSets>();
   readonly #clients = new Map<string, Attributes>();
-  readonly #transitions = new Map<string, Attributes>();
+  /** By client, then `from\nto`. */
+  readonly #transitions = new Map<string, Map<string, Attributes>>();
+  /** Pool-scope limits' (no client), by `scope\nmethod\nrejected`. */
   readonly #rateLimits = new Map<string, Attributes>();
-  readonly #errorTypes = new Set<string>();
-  /** Bound once: what {@link ErrorSets} calls to turn an error into its `error.type`. */
-  readonly #errorType = (error: unknown): string => {
-    // Only clientpool's codes: any `code` property (a system error's) might not be a closed set.
-    if (!isClientPoolError(error)) return ERROR_TYPE_UNKNOWN;
-    const code = error.code;
-    if (this.#errorTypes.has(code)) return code;
-    if (this.#errorTypes.size >= MAX_ERROR_TYPES) return ERROR_TYPE_UNKNOWN;
-    this.#errorTypes.add(code);
-    return code;
-  };
+  /** Client-scope limits', by client, then `scope\nmethod\nrejected`. */
+  readonly #clientRateLimits = new Map<string, Map<string, Attributes>>();
+  readonly #errorTypes = new CodeLabels();
+  /**
+   * Bound once: what {@link ErrorSets} calls to turn an error into its `error.type`. The Prometheus
+   * adapter's reading: only clientpool's codes (a system error's `code` might not be a closed set), read
+   * without throwing (a user subclass's getter may), capped; anything else is `ERR_UNKNOWN`.
+   */
+  readonly #errorType = (error: unknown): string => this.#errorTypes.label(codeOf(error));
 
   constructor(maxMethods: number, constant: Readonly<Attributes>) {
     this.#methods = new MethodLabels(maxMethods);
@@ -56,6 +56,8 @@ export class MetricAttributes {
   retainClients(current: ReadonlySet<string>): void {
     for (const name of this.#attempts.keys()) if (!current.has(name)) this.#attempts.delete(name);
     for (const name of this.#clients.keys()) if (!current.has(name)) this.#clients.delete(name);
+    for (const name of this.#transitions.keys()) if (!current.has(name)) this.#transitions.delete(name);
+    for (const name of this.#clientRateLimits.keys()) if (!current.has(name)) this.#clientRateLimits.delete(name);
   }
 
   /** `clientpool.attempt.duration`'s: client, method, attempt kind, outcome, and `error.type` unless it succeeded or was cancelled. */
@@ -81,10 +83,12 @@ export class MetricAttributes {
 
   /** `clientpool.circuit.transitions`': the client and both states. */
   transition(client: string, from: CircuitState['kind'], to: CircuitState['kind']): Attributes {
-    const key = `${client}\n${from}\n${to}`;
-    let attributes = this.#transitions.get(key);
+    let byStates = this.#transitions.get(client);
+    if (byStates === undefined) this.#transitions.set(client, (byStates = new Map<string, Attributes>()));
+    const key = `${from}\n${to}`;
+    let attributes = byStates.get(key);
     if (attributes === undefined) {
-      this.#transitions.set(key, (attributes = Object.freeze({ [ATTR_CLIENT]: client, [ATTR_CIRCUIT_FROM]: from, [ATTR_CIRCUIT_TO]: to, ...this.#constant })));
+      byStates.set(key, (attributes = Object.freeze({ [ATTR_CLIENT]: client, [ATTR_CIRCUIT_FROM]: from, [ATTR_CIRCUIT_TO]: to, ...this.#constant })));
     }
     return attributes;
   }
@@ -92,13 +96,19 @@ export class MetricAttributes {
   /** `clientpool.rate_limit.wait`'s: scope, method, the client of a client-scope limit, and `error.type` when refused. */
   rateLimit({ scope, client, method, rejected }: RateLimitEvent): Attributes {
     const label = this.#methods.label(method);
-    const key = `${scope}\n${client ?? ''}\n${label}\n${rejected ? 1 : 0}`;
-    let attributes = this.#rateLimits.get(key);
+    const key = `${scope}\n${label}\n${rejected ? 1 : 0}`;
+    let sets = this.#rateLimits;
+    if (client !== undefined) {
+      let byClient = this.#clientRateLimits.get(client);
+      if (byClient === undefined) this.#clientRateLimits.set(client, (byClient = new Map<string, Attributes>()));
+      sets = byClient;
+    }
+    let attributes = sets.get(key);
     if (attributes === undefined) {
       const made: Attributes = { [ATTR_RATE_LIMIT_SCOPE]: scope, [ATTR_METHOD]: label, ...this.#constant };
       if (client !== undefined) made[ATTR_CLIENT] = client;
       if (rejected) made[ATTR_ERROR_TYPE] = 'ERR_RATE_LIMITED';
-      this.#rateLimits.set(key, (attributes = Object.freeze(made)));
+      sets.set(key, (attributes = Object.freeze(made)));
     }
     return attributes;
   }

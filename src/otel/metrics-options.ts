@@ -2,11 +2,21 @@ import type { Attributes, Meter, MeterProvider } from '@opentelemetry/api';
 import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import { bucketBounds, DEFAULT_BUCKETS } from '../prometheus/buckets.js';
-import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject } from '../validate.js';
+import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 import { ATTR_CLIENT, ATTR_ERROR_TYPE } from './attributes.js';
 import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE } from './metrics-names.js';
 
 const OPTION_KEYS = keySet(['meter', 'meterProvider', 'maxMethods', 'buckets', 'waitBuckets', 'attributes', 'clock']);
+
+/** What the adapter calls on a meter: a value without all of them is no `Meter`. */
+export const METER_METHODS: readonly string[] = Object.freeze([
+  'createHistogram',
+  'createCounter',
+  'createObservableGauge',
+  'createObservableUpDownCounter',
+  'addBatchObservableCallback',
+  'removeBatchObservableCallback',
+]);
 
 /** Attribute names the instruments set themselves: `attributes` may not override them. */
 const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([ATTR_CLIENT, ATTR_METHOD, ATTR_ATTEMPT_KIND, ATTR_OUTCOME, ATTR_ERROR_TYPE, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_RATE_LIMIT_SCOPE]);
@@ -68,34 +78,77 @@ export interface ResolvedOtelMetricsOptions {
   readonly clock: Clock | undefined;
 }
 
-/** Check every option once, at construction, naming the option and the bad value. */
+/**
+ * Check every option once, at construction, naming the option and the bad value. Each option is read
+ * once: a getter or Proxy trap that throws is an `InvalidOptionError` with the throw as its `cause`.
+ */
 export function resolveOtelMetricsOptions(options: OtelMetricsOptions): ResolvedOtelMetricsOptions {
   optionsObject('options', options);
-  if (options !== undefined) knownKeys('options', options, OPTION_KEYS);
-  const { meter, meterProvider, maxMethods = 100, buckets, waitBuckets, attributes = {}, clock } = options;
+  knownKeys('options', options, OPTION_KEYS);
+  const { meter, meterProvider, maxMethods = 100, buckets, waitBuckets, attributes = {}, clock } = readOnce(options);
   if (meter !== undefined && meterProvider !== undefined) {
     throw new InvalidOptionError('meter', 'given without meterProvider (the meter already comes from a provider)', meter);
   }
-  if (meter !== undefined && !hasMethods(meter, ['createHistogram', 'createCounter', 'createObservableGauge', 'createObservableUpDownCounter', 'addBatchObservableCallback', 'removeBatchObservableCallback'])) {
-    throw new InvalidOptionError('meter', 'an OpenTelemetry Meter', meter);
-  }
-  if (meterProvider !== undefined && !hasMethods(meterProvider, ['getMeter'])) {
-    throw new InvalidOptionError('meterProvider', 'an OpenTelemetry MeterProvider', meterProvider);
-  }
+  if (meter !== undefined) meterShape('meter', meter);
+  if (meterProvider !== undefined) requireMethods('meterProvider', meterProvider, ['getMeter'], 'an OpenTelemetry MeterProvider');
   return {
-    meter,
-    meterProvider,
+    meter: meter as Meter | undefined,
+    meterProvider: meterProvider as MeterProvider | undefined,
     maxMethods: integerAtLeast('maxMethods', maxMethods, 0),
-    buckets: buckets === undefined ? DEFAULT_BUCKETS : bucketBounds('buckets', buckets),
-    waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : bucketBounds('waitBuckets', waitBuckets),
+    buckets: buckets === undefined ? DEFAULT_BUCKETS : guardedRead('buckets', buckets, () => bucketBounds('buckets', buckets)),
+    waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : guardedRead('waitBuckets', waitBuckets, () => bucketBounds('waitBuckets', waitBuckets)),
     attributes: constantAttributes(attributes),
-    clock: clockOption('clock', clock),
+    clock: guardedRead('clock', clock, () => clockOption('clock', clock)),
   };
 }
 
-function hasMethods(value: unknown, methods: readonly string[]): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  return methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+/**
+ * Throw unless `value` has every method of a `Meter` the adapter calls, naming `option` (`meter`, or
+ * `meterProvider` for the meter its `getMeter()` returned).
+ * @throws InvalidOptionError naming `option`, with what a getter threw as the `cause`.
+ */
+export function meterShape(option: string, value: unknown): Meter {
+  requireMethods(option, value, METER_METHODS, 'an OpenTelemetry Meter');
+  return value as Meter;
+}
+
+/** The options, each read once into a plain object; `undefined` ones stay absent so defaults apply. */
+function readOnce(options: object): Readonly<Partial<Record<string, unknown>>> {
+  const copy: Partial<Record<string, unknown>> = {};
+  try {
+    for (const key of OPTION_KEYS) {
+      const value: unknown = (options as Record<string, unknown>)[key];
+      if (value !== undefined) copy[key] = value;
+    }
+  } catch (error) {
+    throw unreadableOptions('options', options, error);
+  }
+  return copy;
+}
+
+/** Run a check that reads into `value`; a non-clientpool throw (a getter's, a Proxy trap's) becomes a typed error naming `option`. */
+function guardedRead<T>(option: string, value: unknown, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw unreadableOptions(option, value, error);
+  }
+}
+
+function requireMethods(option: string, value: unknown, methods: readonly string[], expected: string): void {
+  let isShaped: boolean;
+  try {
+    isShaped = typeof value === 'object' && value !== null && methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  } catch (error) {
+    throw withCause(new InvalidOptionError(option, `${expected} whose methods can be read (a getter or Proxy trap threw)`, value), error);
+  }
+  if (!isShaped) throw new InvalidOptionError(option, expected, value);
+}
+
+/** `error` with `cause` attached, as `unreadableOptions` does (InvalidOptionError takes no cause in its constructor). */
+export function withCause<E extends Error>(error: E, cause: unknown): E {
+  Object.defineProperty(error, 'cause', { value: cause, configurable: true, writable: true });
+  return error;
 }
 
 /** An attribute value as the API takes it: a string, number or boolean, or an array of one of them. */
@@ -108,7 +161,12 @@ function isScalar(value: unknown): boolean {
   return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value));
 }
 
+/** The `attributes` option, read once; a getter or Proxy trap that throws is an `InvalidOptionError` naming it. */
 function constantAttributes(value: unknown): Readonly<Attributes> {
+  return guardedRead('attributes', value, () => checkedAttributes(value));
+}
+
+function checkedAttributes(value: unknown): Readonly<Attributes> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError('attributes', 'an object of attribute names to values', value);
   }

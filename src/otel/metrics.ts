@@ -1,7 +1,8 @@
-import { createNoopMeter, metrics, ValueType, type BatchObservableResult, type Counter, type Histogram, type Meter, type ObservableGauge, type ObservableUpDownCounter } from '@opentelemetry/api';
+import { createNoopMeter, metrics, ValueType, type BatchObservableResult, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableGauge, type ObservableUpDownCounter } from '@opentelemetry/api';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { Call, CallScope } from '../call.js';
 import { guardedClock, type Clock } from '../clock.js';
+import { InvalidOptionError } from '../errors.js';
 import type { Disposable } from '../events.js';
 import type { Middleware } from '../middleware/middleware.js';
 import { CallbackGuard } from '../pipeline/guard.js';
@@ -17,7 +18,7 @@ import {
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_RATE_LIMIT_WAIT,
 } from './metrics-names.js';
-import { resolveOtelMetricsOptions, type OtelMetricsOptions, type ResolvedOtelMetricsOptions } from './metrics-options.js';
+import { meterShape, resolveOtelMetricsOptions, withCause, type OtelMetricsOptions, type ResolvedOtelMetricsOptions } from './metrics-options.js';
 
 /** The middleware's name, as `pool.use()` reports it in warnings. */
 const NAME = 'otel-metrics';
@@ -50,7 +51,9 @@ const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState['kind'], number>> = { cl
  * does not forward a meter to an SDK registered later, so register the SDK before making this.
  * `pool.close()` disposes its event subscriptions and, with its last pool, the observable callbacks.
  *
- * @throws InvalidOptionError for a bad or unknown option, naming it.
+ * @throws InvalidOptionError for a bad or unknown option, naming it; for a `meterProvider` (or global
+ *   provider) whose `getMeter()` throws or returns no Meter, naming `meterProvider`; for a meter whose
+ *   instrument factory throws or returns no instrument, naming `meter`. What was thrown is the `cause`.
  * @example
  * ```ts
  * import { metrics } from '@opentelemetry/api';
@@ -64,10 +67,40 @@ const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState['kind'], number>> = { cl
  */
 export function otelMetrics(options: OtelMetricsOptions = {}): Middleware {
   const resolved = resolveOtelMetricsOptions(options);
-  const meter = resolved.meter ?? (resolved.meterProvider ?? metrics.getMeterProvider()).getMeter(METER_NAME);
+  const meter = resolved.meter ?? providedMeter(resolved.meterProvider);
   // Its instruments drop every measurement: skip even the attribute lookups, and the attempt timing.
   if (meter === createNoopMeter()) return { name: NAME, onOutcome: recordNothing };
   return new OtelMetrics(resolved, meter);
+}
+
+/** The `clientpool` meter of `provider` (the global one when not given), checked like a `meter` option. */
+function providedMeter(provider: MeterProvider | undefined): Meter {
+  // The global provider is whatever an app registered: checked and named as if it had been given.
+  const option = provider === undefined ? 'meterProvider (the global one)' : 'meterProvider';
+  let meter: unknown;
+  try {
+    meter = (provider ?? metrics.getMeterProvider()).getMeter(METER_NAME);
+  } catch (error) {
+    throw withCause(new InvalidOptionError(option, 'a MeterProvider whose getMeter() returns a Meter (it threw)', provider), error);
+  }
+  return meterShape(option, meter);
+}
+
+/**
+ * Make one instrument; a meter whose factory throws, or returns something without the method the
+ * adapter calls (`record`, `add`; none for an observable), fails `otelMetrics()` at once rather than
+ * every call later.
+ * @throws InvalidOptionError naming `meter`, with what the factory threw as the `cause`.
+ */
+function instrument<I extends object>(meter: Meter, name: string, make: () => I, method: 'record' | 'add' | undefined): I {
+  let made: unknown;
+  try {
+    made = make();
+    if (typeof made === 'object' && made !== null && (method === undefined || typeof (made as Record<string, unknown>)[method] === 'function')) return made as I;
+  } catch (error) {
+    throw withCause(new InvalidOptionError('meter', `a Meter that makes the instrument ${name} (it threw)`, meter), error);
+  }
+  throw new InvalidOptionError('meter', `a Meter whose instrument ${name} has ${method ?? 'a value'}()`, made);
 }
 
 /** No `durationMs` parameter, so that the pool does not time attempts for it (it reads the hook's `length`). */
@@ -111,12 +144,14 @@ class OtelMetrics implements Middleware {
       valueType: ValueType.DOUBLE,
       advice: { explicitBucketBoundaries: [...buckets] },
     });
-    this.#callDuration = meter.createHistogram(METRIC_CALL_DURATION, seconds('Duration of pool calls as their callers saw them: every attempt, wait and backoff.', options.buckets));
-    this.#attemptDuration = meter.createHistogram(METRIC_ATTEMPT_DURATION, seconds("Duration of attempts, from the pick of their client to the pool's verdict.", options.buckets));
-    this.#rateLimitWait = meter.createHistogram(METRIC_RATE_LIMIT_WAIT, seconds('Time calls waited for a rate-limit token; refused ones carry error.type.', options.waitBuckets));
-    this.#transitions = meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { description: 'Circuit state transitions per client.', unit: '{transition}', valueType: ValueType.INT });
-    this.#active = meter.createObservableUpDownCounter(METRIC_ATTEMPTS_ACTIVE, { description: 'Attempts in flight per client.', unit: '{attempt}', valueType: ValueType.INT });
-    this.#circuitState = meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT });
+    const histogram = (name: string, description: string, buckets: readonly number[]): Histogram =>
+      instrument(meter, name, () => meter.createHistogram(name, seconds(description, buckets)), 'record');
+    this.#callDuration = histogram(METRIC_CALL_DURATION, 'Duration of pool calls as their callers saw them: every attempt, wait and backoff.', options.buckets);
+    this.#attemptDuration = histogram(METRIC_ATTEMPT_DURATION, "Duration of attempts, from the pick of their client to the pool's verdict.", options.buckets);
+    this.#rateLimitWait = histogram(METRIC_RATE_LIMIT_WAIT, 'Time calls waited for a rate-limit token; refused ones carry error.type.', options.waitBuckets);
+    this.#transitions = instrument(meter, METRIC_CIRCUIT_TRANSITIONS, () => meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { description: 'Circuit state transitions per client.', unit: '{transition}', valueType: ValueType.INT }), 'add');
+    this.#active = instrument(meter, METRIC_ATTEMPTS_ACTIVE, () => meter.createObservableUpDownCounter(METRIC_ATTEMPTS_ACTIVE, { description: 'Attempts in flight per client.', unit: '{attempt}', valueType: ValueType.INT }), undefined);
+    this.#circuitState = instrument(meter, METRIC_CIRCUIT_STATE, () => meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT }), undefined);
   }
 
   /** Time the whole call; record it once it settles, under the code of the error the caller got, if any. */
@@ -141,7 +176,14 @@ class OtelMetrics implements Middleware {
 
   /** Listen to the pool's events and read its members at collection. */
   attach(pool: PoolObserver): void {
-    if (this.#pools.size === 0) this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+    if (this.#pools.size === 0) {
+      try {
+        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+      } catch (error) {
+        // A meter of the user's: without the gauges, calls are still counted and the pool still usable.
+        this.#guard.warn(`otelMetrics: registering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);
+      }
+    }
     const subscriptions = [
       pool.onStateChange((change) => this.#onStateChange(change)),
       pool.onRateLimit((event) => this.#onRateLimit(event)),

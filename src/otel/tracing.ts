@@ -128,15 +128,23 @@ function reported(error: ClientPoolError): unknown {
   return error.code === 'ERR_CLIENT_CALL' || error.code === 'ERR_CLIENT_PANIC' ? error.cause : error;
 }
 
-/** Mark the span failed: `error.type`, the exception event, status ERROR with the message. */
+/**
+ * Mark the span failed: `error.type`, the exception event, status ERROR with the message. Never throws:
+ * an error whose `message` getter or `toString` throws still fails the span, and the caller still gets
+ * the error as it was thrown (not this one's throw).
+ */
 function failed(span: Span, error: unknown): void {
   span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
-  if (error instanceof Error) {
-    span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-  } else {
-    const message = String(error);
-    span.recordException(message);
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
+  try {
+    if (error instanceof Error) {
+      span.recordException(error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    } else {
+      const message = String(error);
+      span.recordException(message);
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+    }
+  } catch {
+    span.setStatus({ code: SpanStatusCode.ERROR });
   }
 }

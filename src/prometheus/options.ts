@@ -1,12 +1,13 @@
 import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
-import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject } from '../validate.js';
+import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 
 import { bucketBounds, DEFAULT_BUCKETS } from './buckets.js';
 import type { RemovedClients } from './removed-clients.js';
 import type { AnyRegistry } from './shared-families.js';
 
 const OPTION_KEYS = keySet(['registry', 'prefix', 'maxMethods', 'buckets', 'waitBuckets', 'labels', 'clock', 'removedClients']);
+const OPTION_NAMES: readonly string[] = [...OPTION_KEYS];
 
 /** Options of {@link prometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -68,7 +69,9 @@ export interface PrometheusMetricsOptions {
    * `requests_total`, `request_*`, `retries_total`, `hedges_total`, `circuit_transitions_total` and the
    * client-scoped rate-limit series; `in_flight` and `circuit_state` are read from the pool and always
    * list only its clients. While no pool is attached (before `use()`, or after every pool closed) nothing
-   * is dropped.
+   * is dropped, and no client is found gone while a pool closes (its clients have left it, but calls in
+   * flight are still counted). At most max(64, clients) removed clients wait between two scrapes; ones
+   * found gone past that are dropped unseen.
    * @default 'drop'
    */
   readonly removedClients?: RemovedClients;
@@ -93,26 +96,57 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Label names the metrics use themselves; `le` is the histogram's. */
 const RESERVED_LABELS = new Set(['client', 'method', 'code', 'scope', 'from', 'to', 'le']);
 
-/** Check every option once, at construction, naming the option and the bad value. */
+/**
+ * Check every option once, at construction, naming the option and the bad value. Each option (and each
+ * bucket, label and registry method) is read once: a getter or Proxy trap that throws is an
+ * `InvalidOptionError` naming the option, with the throw as its `cause`.
+ */
 export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptions {
   optionsObject('options', options);
   if (options !== undefined) knownKeys('options', options, OPTION_KEYS);
-  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, removedClients = 'drop' } = options;
-  if (registry !== undefined && !isRegistry(registry)) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
+  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, removedClients = 'drop', clock } = readOnce(options);
+  if (registry !== undefined && !guardedRead('registry', registry, () => isRegistry(registry))) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
   if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
     throw new InvalidOptionError('prefix', 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
   }
   if (removedClients !== 'drop' && removedClients !== 'keep') throw new InvalidOptionError('removedClients', "'drop' or 'keep'", removedClients);
   return {
-    registry,
+    registry: registry as AnyRegistry | undefined,
     prefix,
     maxMethods: integerAtLeast('maxMethods', maxMethods, 0),
-    buckets: buckets === undefined ? DEFAULT_BUCKETS : bucketBounds('buckets', buckets),
-    waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : bucketBounds('waitBuckets', waitBuckets),
-    labels: constantLabels(labels),
-    clock: clockOption('clock', options.clock),
+    buckets: buckets === undefined ? DEFAULT_BUCKETS : guardedRead('buckets', buckets, () => bucketBounds('buckets', buckets)),
+    waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : guardedRead('waitBuckets', waitBuckets, () => bucketBounds('waitBuckets', waitBuckets)),
+    labels: guardedRead('labels', labels, () => constantLabels(labels)),
+    clock: guardedRead('clock', clock, () => clockOption('clock', clock)),
     removedClients,
   };
+}
+
+/** The options as read once: each still to be checked. */
+type ReadOptions = Readonly<Partial<Record<keyof PrometheusMetricsOptions, unknown>>>;
+
+/** Every option read once into a plain object; `undefined` ones stay absent so defaults apply. */
+function readOnce(options: PrometheusMetricsOptions | undefined): ReadOptions {
+  const copy: Partial<Record<string, unknown>> = {};
+  if (options === undefined) return copy;
+  try {
+    for (const key of OPTION_NAMES) {
+      const value: unknown = (options as Record<string, unknown>)[key];
+      if (value !== undefined) copy[key] = value;
+    }
+  } catch (error) {
+    throw unreadableOptions('options', options, error);
+  }
+  return copy;
+}
+
+/** Run a check that reads into `value`; a getter's or Proxy trap's throw becomes a typed error naming `option`. */
+function guardedRead<T>(option: string, value: unknown, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw unreadableOptions(option, value, error);
+  }
 }
 
 function isRegistry(value: unknown): value is AnyRegistry {

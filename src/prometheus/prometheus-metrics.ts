@@ -16,6 +16,9 @@ import { resolveOptions, type PrometheusMetricsOptions } from './options.js';
 import { MIN_SWEEP_INTERVAL, sweep, type ClientKeyed } from './removed-clients.js';
 import { registerFamilies, releaseFamilies, type AnyRegistry, type FedFamily } from './shared-families.js';
 
+/** A pool as `attach()` receives it: a `ClientPool` also tells whether its `close()` has begun. */
+type ClosablePool = PoolObserver & { readonly isClosed?: unknown };
+
 /** `<prefix>_circuit_state` values. */
 const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState['kind'], number>> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -89,8 +92,8 @@ class PrometheusMetrics implements Middleware {
   readonly #constant: Labels;
   readonly #methods: MethodLabels;
   readonly #clients = new Map<string, ClientSeries>();
-  readonly #pools: PoolObserver[] = [];
-  readonly #subscriptions: Disposable[] = [];
+  /** The pools served, each with its event subscriptions, disposed when it closes. */
+  readonly #pools = new Map<PoolObserver, readonly Disposable[]>();
   readonly #transitions = new Map<string, Counted>();
   readonly #rateLimited = new Map<string, Counted>();
   readonly #waits = new Map<string, Waits>();
@@ -104,12 +107,6 @@ class PrometheusMetrics implements Middleware {
   /** Per-client entries made since the last sweep, and how many trigger one between scrapes. */
   #created = 0;
   #sweepAfter = MIN_SWEEP_INTERVAL;
-  /**
-   * Calls being timed, made only once the adapter is registered twice on one pool: its `around` then
-   * wraps each call twice, and the inner layer must not count it again. Without that, no per-call cost.
-   * Never emptied by hand: each call has a scope of its own, and a `WeakSet` lets it go with the call.
-   */
-  #timing: WeakSet<CallScope<unknown>> | undefined;
   /** The families this adapter feeds, and how to stop feeding each, for `unregister()`. */
   readonly #fed: { readonly family: FedFamily; readonly detach: () => void }[] = [];
 
@@ -165,11 +162,11 @@ class PrometheusMetrics implements Middleware {
       reset: () => { for (const series of this.#callSeries()) series.duration.reset(); },
     });
     this.#feed(families.inFlight, {
-      collect: (emit) => { for (const pool of this.#pools) for (const member of pool.members()) emit(this.#clientLabels(member.name), member.inFlight); },
+      collect: (emit) => { for (const pool of this.#pools.keys()) for (const member of pool.members()) emit(this.#clientLabels(member.name), member.inFlight); },
       reset: () => {},
     });
     this.#feed(families.circuitState, {
-      collect: (emit) => { for (const pool of this.#pools) for (const member of pool.members()) emit(this.#clientLabels(member.name), CIRCUIT_STATE_VALUE[member.state.kind]); },
+      collect: (emit) => { for (const pool of this.#pools.keys()) for (const member of pool.members()) emit(this.#clientLabels(member.name), CIRCUIT_STATE_VALUE[member.state.kind]); },
       reset: () => {},
     });
     this.#feed(families.transitions, countedSource(this.#transitions));
@@ -195,11 +192,6 @@ class PrometheusMetrics implements Middleware {
    * it settles: one still running is in no call metric.
    */
   around(scope: CallScope<unknown>, next: () => Promise<unknown>): Promise<unknown> {
-    const timing = this.#timing;
-    if (timing !== undefined) {
-      if (timing.has(scope)) return next();
-      timing.add(scope);
-    }
     return this.#timeCall(scope, next);
   }
 
@@ -223,21 +215,25 @@ class PrometheusMetrics implements Middleware {
     series.duration.observe(durationMs / 1000);
   }
 
-  /** Subscribe to the pool's events and read its members at scrape time. */
+  /** Subscribe to the pool's events and read its members at scrape time. A pool attached again is ignored. */
   attach(pool: PoolObserver): void {
-    // Registered twice on one pool: each call passes through `around` twice; count it once.
-    if (this.#pools.includes(pool)) this.#timing ??= new WeakSet();
-    this.#pools.push(pool);
-    this.#subscriptions.push(
+    if (this.#pools.has(pool)) return;
+    this.#pools.set(pool, [
       pool.onStateChange((change) => this.#onStateChange(change)),
       pool.onRateLimit((event) => this.#onRateLimit(event)),
-    );
+    ]);
   }
 
-  /** The pool closed: stop reading its members at scrape time. Its counts stay until `unregister()`. */
+  /**
+   * The pool closed: dispose its event subscriptions and stop reading its members, so the adapter keeps
+   * nothing of it. Its clients' series stay while no other pool is served; once one is, they are
+   * removed clients' series (`removedClients`): exported at one more scrape, then dropped under `'drop'`.
+   */
   close(pool: PoolObserver): void {
-    const i = this.#pools.indexOf(pool);
-    if (i >= 0) this.#pools.splice(i, 1);
+    const subscriptions = this.#pools.get(pool);
+    if (subscriptions === undefined) return;
+    this.#pools.delete(pool);
+    for (const subscription of subscriptions) subscription.dispose();
   }
 
   /**
@@ -245,8 +241,8 @@ class PrometheusMetrics implements Middleware {
    * stop listening to its pools: for a process that retires a pool but keeps running.
    */
   unregister(): void {
-    for (const subscription of this.#subscriptions.splice(0)) subscription.dispose();
-    this.#pools.length = 0;
+    for (const subscriptions of this.#pools.values()) for (const subscription of subscriptions) subscription.dispose();
+    this.#pools.clear();
     for (const { detach } of this.#fed) detach();
     releaseFamilies(this.registry, this.#fed.map(({ family }) => family));
     this.#fed.length = 0;
@@ -299,14 +295,21 @@ class PrometheusMetrics implements Middleware {
    * Drop the entries of clients no attached pool has any more (`removedClients: 'drop'`): see
    * {@link sweep}. Reads every pool's members, so between scrapes it runs only after as many new
    * entries as there are clients (at least {@link MIN_SWEEP_INTERVAL}): amortised O(1) per entry.
+   * While a pool closes (its clients leave `members()` before its middleware is closed) no client is
+   * marked gone: the closing pool's clients cannot be told from removed ones.
    */
   #sweep(isScrape: boolean): void {
     this.#created = 0;
-    if (!this.#dropsRemoved || this.#pools.length === 0) return;
+    if (!this.#dropsRemoved || this.#pools.size === 0) return;
     const live = new Set<string>();
-    for (const pool of this.#pools) for (const member of pool.members()) live.add(member.name);
-    for (const map of [this.#clients, this.#transitions, this.#rateLimited, this.#waits] as const) sweep<ClientKeyed>(map, live, isScrape, this.#scrapes);
-    this.#sweepAfter = Math.max(MIN_SWEEP_INTERVAL, live.size);
+    let isAnyClosing = false;
+    for (const pool of this.#pools.keys()) {
+      if ((pool as ClosablePool).isClosed === true) isAnyClosing = true;
+      for (const member of pool.members()) live.add(member.name);
+    }
+    const interval = Math.max(MIN_SWEEP_INTERVAL, live.size);
+    sweep([this.#clients, this.#transitions, this.#rateLimited, this.#waits], { live, scrapes: this.#scrapes, isScrape, canMark: !isAnyClosing, maxWaiting: interval });
+    this.#sweepAfter = interval;
   }
 
   /** First call of a method on a client. Past the cap it is not remembered, so unbounded methods cannot grow the map. */

@@ -20,21 +20,55 @@ export interface ClientKeyed {
   goneAt: number;
 }
 
+/** What one sweep may do. */
+export interface SweepPass {
+  /** The clients now in the adapter's pools. */
+  readonly live: ReadonlySet<string>;
+  /** The number of scrapes so far, this one not included. */
+  readonly scrapes: number;
+  /** Whether a scrape runs this sweep: what it marks is exported right after. */
+  readonly isScrape: boolean;
+  /**
+   * Whether absent clients may be marked gone: not while a pool closes, since its clients have left
+   * `members()` and cannot be told from removed ones.
+   */
+  readonly canMark: boolean;
+  /**
+   * Between scrapes, how many entries may wait marked for a scrape, over every map; an absent client
+   * past it is deleted unseen (memory wins over showing it).
+   */
+  readonly maxWaiting: number;
+}
+
 /**
- * One pass over `map` against the clients now in the adapter's pools (`live`): an entry whose client is
- * absent is marked the first time, and deleted the next time once it has been exported (a scrape since
- * the mark). A sweep made between scrapes (`isScrape` false, to bound memory under churn) deletes marked
- * entries even if no scrape saw them: without scrapes nothing would read them anyway.
- * `scrapes` is the number of scrapes so far, this one not included.
+ * One pass over `maps`: an entry whose client is absent from `pass.live` is marked the first time, and
+ * deleted once a scrape has exported it (a scrape since the mark). Between scrapes, marked entries wait
+ * for that scrape, at most `pass.maxWaiting` of them: the ones marked first keep their place, later
+ * ones are deleted at once. So memory stays bounded without scrapes, and a removed client is lost
+ * unseen only when more clients left between two scrapes than the allowance.
  */
-export function sweep<V extends ClientKeyed>(map: Map<string, V>, live: ReadonlySet<string>, isScrape: boolean, scrapes: number): void {
-  for (const [key, entry] of map) {
-    if (entry.client === undefined || live.has(entry.client)) {
-      // A client removed and added again under its name carries on with its series.
-      entry.goneAt = -1;
-    } else if (entry.goneAt < 0) {
-      entry.goneAt = scrapes;
-    } else if (!isScrape || entry.goneAt < scrapes) {
+export function sweep(maps: readonly Map<string, ClientKeyed>[], pass: SweepPass): void {
+  let waiting = 0;
+  const absent: [Map<string, ClientKeyed>, string, ClientKeyed][] = [];
+  for (const map of maps) {
+    for (const [key, entry] of map) {
+      if (entry.client === undefined || pass.live.has(entry.client)) {
+        // A client removed and added again under its name carries on with its series.
+        entry.goneAt = -1;
+      } else if (entry.goneAt < 0) {
+        if (pass.canMark) absent.push([map, key, entry]);
+      } else if (entry.goneAt < pass.scrapes) {
+        map.delete(key);
+      } else {
+        waiting++;
+      }
+    }
+  }
+  for (const [map, key, entry] of absent) {
+    if (pass.isScrape || waiting < pass.maxWaiting) {
+      entry.goneAt = pass.scrapes;
+      waiting++;
+    } else {
       map.delete(key);
     }
   }

@@ -1,6 +1,7 @@
 // The shipped Grafana dashboard (ops/grafana-dashboard.json) and Prometheus alert rules
 // (ops/prometheus-alerts.yml), checked three ways: the dashboard type-checks against @grafana/schema's
-// Dashboard and panel types; promtool checks the rules and runs their unit tests; and a real Prometheus,
+// Dashboard and panel types (so does the dashboard docs/operations.md's Pool variable recipe makes); promtool
+// checks the rules and runs their unit tests; and a real Prometheus,
 // scraping the demo with the rules loaded, evaluates every rule without error and returns data for every
 // panel query and for the quantity every alert watches. The demo runs at --rate 500, above its pool-wide
 // limit of 400 tokens/s, so that the rate-limit panels have waits and refusals to show; its outage
@@ -9,7 +10,7 @@
 // for an event; its deadline only stops a hang.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as ts from 'typescript';
@@ -130,6 +131,43 @@ describe('the shipped Grafana dashboard', () => {
       }
     }
   });
+});
+
+const jq = findBinary('jq', 'JQ');
+
+/** docs/operations.md's commands that add a Pool variable to the dashboard, as the reader copies them. */
+function poolRecipe(): string {
+  const docs = readFileSync(join(REPO, 'docs/operations.md'), 'utf8');
+  const recipe = /```sh\n(sed [^\n]*ops\/grafana-dashboard\.json \|[\s\S]*?> clientpool-by-pool\.json)\n```/.exec(docs);
+  if (recipe === null) throw new Error('docs/operations.md has no Pool variable recipe (sed ... | jq ... > clientpool-by-pool.json)');
+  return recipe[1]!;
+}
+
+describe('the documented Pool variable recipe (docs/operations.md)', () => {
+  it.runIf(jq !== undefined || isCI)('yields a dashboard that type-checks, with a pool variable and pool=~"$pool" in every selector but its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clientpool-pool-recipe-'));
+    try {
+      symlinkSync(join(REPO, 'ops'), join(dir, 'ops'));
+      const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+        execFile('bash', ['-e', '-o', 'pipefail', '-c', poolRecipe()], { cwd: dir, timeout: HANG_BOUND_MS, env: { ...process.env, PATH: `${join(jq ?? '/usr/bin/jq', '..')}${delimiter}${process.env['PATH'] ?? ''}` } }, (error, stdout, stderr) => {
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, output: `${stdout}${stderr}` });
+        });
+      });
+      expect(code, output).toBe(0);
+      const text = readFileSync(join(dir, 'clientpool-by-pool.json'), 'utf8');
+      expect(dashboardTypeErrors(text)).toEqual([]);
+      const edited = JSON.parse(text) as DashboardJson;
+      const pool = edited.templating.list.find((variable) => variable.name === 'pool');
+      expect(pool?.query).toBe('label_values(middleware_circuit_state{job=~"$job", instance=~"$instance"}, pool)');
+      const targets = edited.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]).flatMap((panel) => panel.targets ?? []);
+      expect(targets).toHaveLength(queryPanels.flatMap((panel) => panel.targets ?? []).length);
+      for (const { expr } of targets) {
+        for (const [, , labels] of expr.matchAll(/\b(\w+)\{([^}]*)\}/g)) expect(labels, expr).toContain('job=~"$job", instance=~"$instance", pool=~"$pool"');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, HANG_BOUND_MS);
 });
 
 const prometheus = findBinary('prometheus', 'PROMETHEUS');

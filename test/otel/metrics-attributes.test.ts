@@ -103,4 +103,60 @@ describe('MetricAttributes: the attribute sets recorded with, made once', () => 
     expect(again).toEqual(dropped);
     expect(attributes.client('b')).not.toBe(droppedClient);
   });
+
+  it('forgets the circuit-transition and client-scope rate-limit sets of clients no longer in any pool; pool-scope ones stay', () => {
+    const attributes = new MetricAttributes(100, {});
+    const keptTransition = attributes.transition('a', 'closed', 'open');
+    const droppedTransition = attributes.transition('b', 'closed', 'open');
+    const keptLimit = attributes.rateLimit({ scope: 'client', client: 'a', method: 'get', waitedMs: 1, rejected: false });
+    const droppedLimit = attributes.rateLimit({ scope: 'client', client: 'b', method: 'get', waitedMs: 1, rejected: true });
+    const poolLimit = attributes.rateLimit({ scope: 'pool', client: undefined, method: 'get', waitedMs: 1, rejected: false });
+    attributes.retainClients(new Set(['a']));
+    expect(attributes.transition('a', 'closed', 'open')).toBe(keptTransition);
+    expect(attributes.rateLimit({ scope: 'client', client: 'a', method: 'get', waitedMs: 2, rejected: false })).toBe(keptLimit);
+    expect(attributes.rateLimit({ scope: 'pool', client: undefined, method: 'get', waitedMs: 2, rejected: false })).toBe(poolLimit);
+    const transitionAgain = attributes.transition('b', 'closed', 'open');
+    expect(transitionAgain).not.toBe(droppedTransition);
+    expect(transitionAgain).toEqual(droppedTransition);
+    const limitAgain = attributes.rateLimit({ scope: 'client', client: 'b', method: 'get', waitedMs: 2, rejected: true });
+    expect(limitAgain).not.toBe(droppedLimit);
+    expect(limitAgain).toEqual(droppedLimit);
+  });
+});
+
+describe('MetricAttributes: error.type of errors with odd codes', () => {
+  /** A clientpool error of a user subclass whose `code` getter throws. */
+  class ThrowingCodeError extends ClientPoolError {
+    override get code(): string {
+      throw new Error('no code');
+    }
+  }
+  /** A user subclass whose `code` is not a string. */
+  class NumericCodeError extends ClientPoolError {
+    override get code(): string {
+      return 42 as unknown as string;
+    }
+  }
+
+  it.each<[string, ClientPoolError]>([
+    ['whose code getter throws', new ThrowingCodeError('x')],
+    ['whose code is not a string', new NumericCodeError('x')],
+  ])('gives a call and an attempt that failed with a clientpool error %s error.type ERR_UNKNOWN, without throwing', (_, error) => {
+    const attributes = new MetricAttributes(100, {});
+    expect(attributes.call('get', error, true)).toEqual({ 'clientpool.method': 'get', 'error.type': 'ERR_UNKNOWN' });
+    expect(attributes.attempt('a', 'get', 'first', { kind: 'failure', error })['error.type']).toBe('ERR_UNKNOWN');
+  });
+
+  it('counts ERR_UNKNOWN against no slot of the cap: MAX_ERROR_TYPES real codes still keep their names after odd ones', () => {
+    const attributes = new MetricAttributes(100, {});
+    class DataCodeError extends ClientPoolError {
+      readonly code: string;
+      constructor(code: string) {
+        super(code);
+        this.code = code;
+      }
+    }
+    for (let i = 0; i < 3; i++) attributes.call('get', new ThrowingCodeError('x'), true);
+    for (let i = 0; i < MAX_ERROR_TYPES; i++) expect(attributes.call('get', new DataCodeError(`ERR_${i}`), true)['error.type']).toBe(`ERR_${i}`);
+  });
 });

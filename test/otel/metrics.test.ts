@@ -1,6 +1,6 @@
 import { createNoopMeter, metrics } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, hasErrorCode, type Middleware } from '../../src/index.js';
+import { ClientPool, ClientPoolError, hasErrorCode, type Middleware } from '../../src/index.js';
 import {
   ATTR_ATTEMPT_KIND,
   ATTR_CIRCUIT_FROM,
@@ -389,6 +389,76 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     expect(third).not.toBe(first);
     expect(third).toEqual(first);
     await pool.close();
+  });
+
+  it('forgets a removed client\'s circuit-transition attribute sets at the next collection, as its attempt sets', async () => {
+    const meter = provider.getMeter(METER_NAME);
+    const transitions = meter.createCounter(METRIC_CIRCUIT_TRANSITIONS);
+    const add = vi.spyOn(transitions, 'add');
+    vi.spyOn(meter, 'createCounter').mockReturnValue(transitions);
+    const pool = new ClientPool<Upstream>({ clock, breaker: { maxFailures: 1, cooldown: 1_000 } });
+    pool.use(otelMetrics({ meter, clock }));
+    b.isDown = true;
+    pool.add(b, { name: 'b' });
+    await callWith(pool, 'get_slot').catch(() => undefined);
+    const first = add.mock.calls[0]![1];
+    expect(first).toEqual({ [ATTR_CLIENT]: 'b', [ATTR_CIRCUIT_FROM]: 'closed', [ATTR_CIRCUIT_TO]: 'open' });
+
+    await pool.remove('b');
+    await collect(reader);
+    pool.add(b, { name: 'b' });
+    await callWith(pool, 'get_slot').catch(() => undefined);
+    const again = add.mock.calls.at(-1)![1];
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    await pool.close();
+  });
+
+  it('a meter whose addBatchObservableCallback throws leaves pool.use() working and calls counted, and is reported once', async () => {
+    const meter = provider.getMeter(METER_NAME);
+    vi.spyOn(meter, 'addBatchObservableCallback').mockImplementation(() => {
+      throw new Error('no callbacks here');
+    });
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const pool = new ClientPool<Upstream>({ clock, breaker: false });
+    expect(() => pool.use(otelMetrics({ meter, clock }))).not.toThrow();
+    pool.add(a, { name: 'a' });
+    await callWith(pool, 'get_slot');
+    const c = await collect(reader);
+    expect(histogramAt(c, METRIC_CALL_DURATION, { [ATTR_METHOD]: 'get_slot' }).count).toBe(1);
+    expect(warnings.mock.calls.filter(([message]) => String(message).includes(METRIC_ATTEMPTS_ACTIVE))).toHaveLength(1);
+    warnings.mockRestore();
+    await pool.close();
+  });
+
+  describe('a call that failed with a clientpool error of a user subclass with an odd code', () => {
+    class ThrowingCodeError extends ClientPoolError {
+      override get code(): string {
+        throw new Error('no code');
+      }
+    }
+    class NumericCodeError extends ClientPoolError {
+      override get code(): string {
+        return 42 as unknown as string;
+      }
+    }
+    /** Inner middleware failing every call with `error`: a clientpool error reaches the caller as it is. */
+    const failWith = (error: Error): Middleware => ({ name: 'fail', around: () => Promise.reject(error) });
+
+    it.each<[string, ClientPoolError]>([
+      ['whose code getter throws', new ThrowingCodeError('x')],
+      ['whose code is not a string', new NumericCodeError('x')],
+    ])('is recorded under error.type ERR_UNKNOWN (one %s), with no warning of a broken middleware', async (_, error) => {
+      const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+      const pool = new ClientPool<Upstream>({ clock, breaker: false }).use(otelMetrics({ meterProvider: provider, clock })).use(failWith(error));
+      pool.add(a, { name: 'a' });
+      await expect(pool.run(() => 'ok', { method: 'get_slot' })).rejects.toBe(error);
+      const c = await collect(reader);
+      expect(histogramAt(c, METRIC_CALL_DURATION, { [ATTR_METHOD]: 'get_slot', [ATTR_ERROR_TYPE]: 'ERR_UNKNOWN' }).count).toBe(1);
+      expect(warnings.mock.calls.filter(([message]) => String(message).includes('otelMetrics'))).toEqual([]);
+      warnings.mockRestore();
+      await pool.close();
+    });
   });
 
   it('a meter that throws while recording a call leaves the call\'s result alone, and is reported once', async () => {

@@ -271,6 +271,31 @@ describe('tracing() with the OpenTelemetry SDK', () => {
     expect(again.get(2)?.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('fails and ends the span of an attempt whose error\'s getters throw, and the caller gets that error', async () => {
+    const hostile = new Error('hostile');
+    for (const key of ['name', 'message']) Object.defineProperty(hostile, key, { get: () => { throw new Error(`no ${key}`); } });
+    const pool = poolWith({ tracerProvider: provider });
+    await expect(pool.run(() => Promise.reject(hostile), { method: 'get_slot' })).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_CLIENT_CALL') && (e as Error).cause === hostile);
+    const span = only('get_slot');
+    expect(span.ended).toBe(true);
+    expect(span.attributes[ATTR_ERROR_TYPE]).toBe('_OTHER');
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it('fails a call span with an error whose getters throw, and the caller still gets that very error', async () => {
+    const hostile = new RateLimitedError(5);
+    Object.defineProperty(hostile, 'message', { get: () => { throw new Error('no message'); } });
+    Object.defineProperty(hostile, 'name', { get: () => { throw new Error('no name'); } });
+    const pool = new ClientPool<Upstream>({ retry: { attempts: 2 } });
+    pool.use(tracing({ tracerProvider: provider })).use({ name: 'refuse', around: () => Promise.reject(hostile) });
+    pool.add(new Upstream('a.example'), { name: 'a' });
+    await expect(pool.run(() => 1, { method: 'get_slot' })).rejects.toBe(hostile);
+    const span = only('get_slot');
+    expect(span.ended).toBe(true);
+    expect(span.attributes[ATTR_ERROR_TYPE]).toBe('_OTHER');
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
   it('ends the span with an error when inner middleware throws synchronously', async () => {
     const pool = poolWith({ tracerProvider: provider });
     pool.use(() => {

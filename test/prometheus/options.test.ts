@@ -12,6 +12,7 @@ describe('prometheusMetrics options', () => {
     ['empty prefix', { prefix: '' }, 'prefix'],
     ['fractional maxMethods', { maxMethods: 1.5 }, 'maxMethods'],
     ['negative maxMethods', { maxMethods: -1 }, 'maxMethods'],
+    ['infinite maxMethods', { maxMethods: Infinity }, 'maxMethods'],
     ['empty buckets', { buckets: [] }, 'buckets'],
     ['unsorted buckets', { buckets: [1, 0.5] }, 'buckets'],
     ['infinite bucket', { buckets: [1, Infinity] }, 'buckets'],
@@ -37,6 +38,34 @@ describe('prometheusMetrics options', () => {
     expect(thrown).toMatchObject({ code: 'ERR_INVALID_OPTION', option });
     expect((thrown as Error).message).toMatch(new RegExp(`^${option.replace('.', '\\.')} must be .*, got `));
     expect(registry.getMetricsAsArray()).toEqual([]);
+  });
+
+  const trap = new Error('trap');
+  const throwing = <T extends object>(target: T): T => new Proxy(target, { get: () => { throw trap; } });
+  it.each<[string, () => unknown, string]>([
+    ['the options object', () => throwing({}), 'options'],
+    ['buckets', () => ({ buckets: throwing([0.1, 1]) }), 'buckets'],
+    ['waitBuckets', () => ({ waitBuckets: throwing([0.1, 1]) }), 'waitBuckets'],
+    ['labels', () => ({ labels: new Proxy({ pool: 'x' }, { ownKeys: () => { throw trap; } }) }), 'labels'],
+    ['registry', () => ({ registry: throwing(new Registry()) }), 'registry'],
+    ['clock', () => ({ clock: throwing({ now: () => 0 }) }), 'clock'],
+  ])('refuses %s whose reads throw with InvalidOptionError naming it, the throw as its cause', (_, options, option) => {
+    let thrown: unknown;
+    try {
+      prometheusMetrics(options() as PrometheusMetricsOptions);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidOptionError);
+    expect(thrown).toMatchObject({ option, cause: trap });
+  });
+
+  it('reads each option once: a getter that turns bad after its first read is used as first read', () => {
+    let reads = 0;
+    const options = { get prefix(): string { return reads++ === 0 ? 'once' : 'bad-prefix'; } };
+    const metrics = prometheusMetrics(options);
+    expect(reads).toBe(1);
+    expect(metrics.registry.getSingleMetric('once_requests_total')).toBeDefined();
   });
 
   it('refuses a misspelt removedClients key, naming it and listing the known ones', () => {

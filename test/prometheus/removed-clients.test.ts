@@ -124,6 +124,115 @@ describe('series of removed clients', () => {
     await pool.close();
   });
 
+  it('shows a removed client at the next scrape however many sweeps ran between scrapes', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'gone' }, { name: 'gone' });
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('gone');
+    // 130 clients come and go: two sweeps between scrapes, the first marks "gone", the second must keep it.
+    for (let i = 0; i < 130; i++) {
+      pool.add({ name: `n${i}` }, { name: `n${i}` });
+      await pool.run(() => 'x', { method: 'get' });
+      await pool.remove(`n${i}`);
+    }
+    let s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'gone' }).map((sample) => sample.value)).toEqual([1]);
+    s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'gone' })).toHaveLength(0);
+    await pool.close();
+  });
+
+  it('lets at most max(64, clients) removed clients wait for a scrape: the first ones removed keep their place', async () => {
+    const registry = new Registry();
+    const { pool, metrics } = poolWith(registry);
+    for (let i = 0; i < 1_000; i++) {
+      pool.add({ name: `c${i}` }, { name: `c${i}` });
+      await pool.run(() => 'x', { method: 'get' });
+      await pool.remove(`c${i}`);
+    }
+    // At most 64 removed clients waiting, and fewer than 64 made since the last sweep.
+    expect(trackedEntries(metrics).clients).toBeLessThanOrEqual(64 + 64);
+    const shown = clientsOf(parseExposition(await registry.metrics()), 'middleware_requests_total');
+    expect(shown).toContain('c0');
+    expect(shown).not.toContain('c500');
+    await pool.close();
+  });
+
+  it("keeps a closing pool's client series through scrapes made while close() waits for a call in flight", async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'a' }, { name: 'a' });
+    for (let i = 0; i < 5; i++) await pool.run(() => 'x', { method: 'get' });
+    let release = (): void => {};
+    const running = pool.run(() => new Promise<string>((resolve) => (release = () => resolve('x'))), { method: 'get' });
+    const closing = pool.close();
+    // The pool no longer lists "a" while close() waits: two scrapes would have dropped it as removed.
+    await registry.metrics();
+    await registry.metrics();
+    release();
+    await running;
+    await closing;
+    const s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'a', method: 'get' }).map((sample) => sample.value)).toEqual([6]);
+  });
+
+  it("treats a closed pool's clients as removed ones while the adapter serves another pool", async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics({ registry, clock });
+    const one = new ClientPool<Fake>({ clock }).use(metrics);
+    const two = new ClientPool<Fake>({ clock }).use(metrics);
+    one.add({ name: 'x' }, { name: 'x' });
+    two.add({ name: 'y' }, { name: 'y' });
+    await one.run(() => 'x', { method: 'get' });
+    await two.run(() => 'x', { method: 'get' });
+    await one.close();
+    expect(clientsOf(parseExposition(await registry.metrics()), 'middleware_requests_total')).toEqual(['x', 'y']);
+    expect(clientsOf(parseExposition(await registry.metrics()), 'middleware_requests_total')).toEqual(['y']);
+    await two.close();
+  });
+
+  it('starts a client added again after its series were dropped from zero', async () => {
+    const registry = new Registry();
+    const { pool } = poolWith(registry);
+    pool.add({ name: 'a' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    await pool.remove('a');
+    await registry.metrics();
+    await registry.metrics();
+    pool.add({ name: 'a' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    const s = parseExposition(await registry.metrics());
+    expect(find(s, 'middleware_requests_total', { client: 'a' }).map((sample) => sample.value)).toEqual([1]);
+    await pool.close();
+  });
+
+  it('stays bounded over 10 000 add/remove cycles without a scrape when calls are in flight at removal', async () => {
+    const registry = new Registry();
+    const { pool, metrics } = poolWith(registry);
+    pool.add({ name: 'steady' }, { name: 'steady' });
+    for (let i = 0; i < 10_000; i++) {
+      const name = `c${i}`;
+      pool.add({ name }, { name });
+      if (i % 100 === 0) {
+        // The attempt ends after its client's removal began: counted on a client already gone.
+        let release = (): void => {};
+        const running = pool.run(() => new Promise<string>((resolve) => (release = () => resolve('x'))), { method: 'get' });
+        const removing = pool.remove(name);
+        release();
+        await running;
+        await removing;
+      } else {
+        await pool.run(() => 'x', { method: 'get' });
+        await pool.remove(name);
+      }
+    }
+    // The live ones, at most 64 waiting for a scrape, fewer than 64 made since the last sweep.
+    expect(trackedEntries(metrics).clients).toBeLessThanOrEqual(2 + 64 + 64);
+    await pool.close();
+  });
+
   it('drops client-scoped rate-limit series of removed clients, never the pool-wide ones', async () => {
     const registry = new Registry();
     const metrics = prometheusMetrics({ registry });
@@ -172,7 +281,7 @@ describe('series of removed clients', () => {
       most = Math.max(most, entries.clients + entries.transitions + entries.rateLimits);
     }
     expect(trackedEntries(metrics).transitions).toBeGreaterThan(0);
-    // A sweep runs every 64 new entries (max(64, live clients)) and deletes what the previous one marked.
+    // A sweep runs every 64 new entries (max(64, live clients)); at most 64 marked entries wait for a scrape.
     expect(most).toBeLessThanOrEqual(3 * 64);
     // Two scrapes: the first shows what is left and marks it, the second has no client series at all.
     await registry.metrics();
