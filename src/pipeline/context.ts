@@ -22,6 +22,8 @@ export interface StageContext<T> {
   reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void;
   /** The one classifier of a rejected attempt. */
   classify(attempt: Attempt<T>, error: unknown): Outcome;
+  /** A held attempt rejected with `error`: classified, settled, and its typed error thrown. */
+  fail(attempt: Attempt<T>, error: unknown): never;
   /**
    * Whether attempts are tracked one by one for `destroy()`: raced ones always; plain ones while an
    * observer (`onOutcome`) must hear of each. Others are released by count.

@@ -38,20 +38,20 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
         result = Promise.reject(error);
       }
-      const failed = (error: unknown): never => {
-        const outcome = context.classify(attempt, error);
-        context.settle(attempt, outcome);
-        throw (outcome as { error: Error }).error;
-      };
+      // Handlers passed inline, unnamed: a transpiler that keeps function names (esbuild's keepNames, under
+      // tsx) defines a name on every named closure, per call.
       try {
-        return result.then((value) => {
-          context.settle(attempt, SUCCESS);
-          return value;
-        }, failed);
+        return result.then(
+          (value) => {
+            context.settle(attempt, SUCCESS);
+            return value;
+          },
+          (error: unknown) => context.fail(attempt, error),
+        );
       } catch (error) {
         // Not a promise after all (an object that only inherits from Promise.prototype): a failure of its own.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by `failed`
-        return Promise.reject(error).then(undefined, failed);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by fail()
+        return Promise.reject(error).then(undefined, (thrown: unknown) => context.fail(attempt, thrown));
       }
     };
 

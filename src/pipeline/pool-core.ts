@@ -189,6 +189,12 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     if (circuitChannel.hasSubscribers) circuitChannel.publish({ pool: this.pool, client, from, to, at } satisfies CircuitMessage<T>);
   }
 
+  fail(attempt: Attempt<T>, error: unknown): never {
+    const outcome = this.classify(attempt, error);
+    this.settle(attempt, outcome);
+    throw (outcome as { error: Error }).error;
+  }
+
   classify(attempt: Attempt<T>, error: unknown): Outcome {
     try {
       return classify(attempt, error, this.#isFailure, this.guard);
