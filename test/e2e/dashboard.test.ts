@@ -8,15 +8,15 @@
 // upstream goes down every 30 s, so that circuits open and close. Without prometheus or promtool the
 // suite fails in CI (CI set) and is skipped locally, as test/e2e/prometheus.test.ts does. Every wait is
 // for an event; its deadline only stops a hang.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANG_BOUND_MS } from '../helpers/hang-bound.js';
-import { DemoProcess, fetchText, freePort, pollUntil, REPO } from './demo-process.js';
+import { DemoProcess, fetchText, pollUntil, REPO } from './demo-process.js';
+import { findBinary, startPrometheus, type PrometheusServer } from './prometheus-server.js';
 
 const DASHBOARD_PATH = join(REPO, 'ops/grafana-dashboard.json');
 const RULES_PATH = join(REPO, 'ops/prometheus-alerts.yml');
@@ -46,20 +46,6 @@ const dashboard = JSON.parse(dashboardText) as DashboardJson;
 /** Every panel, rows' nested ones included, with its Prometheus targets. */
 const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
 const queryPanels = panels.filter((panel) => panel.type !== 'row');
-
-/** `envName` when set (and only it), else the first `name` on PATH or in /usr/bin. */
-function findBinary(name: string, envName: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const configured = env[envName];
-  const candidates = configured === undefined ? [...(env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name)), `/usr/bin/${name}`] : [configured];
-  return candidates.find((candidate) => {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 const ci = process.env['CI'];
 const isCI = ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
@@ -229,13 +215,12 @@ interface RuleState {
 function describeWithPrometheus(binary: string): void {
   describe('the dashboard and the alert rules against a real Prometheus scraping the demo', () => {
     let demo: DemoProcess | undefined;
-    let server: ChildProcess | undefined;
-    let serverLog = '';
+    let server: PrometheusServer | undefined;
     let dir: string | undefined;
     let api = '';
     let target = '';
 
-    const diagnostics = (): string => `\nprometheus:\n${serverLog}\ndemo:\n${demo?.output.slice(-4_000) ?? ''}`;
+    const diagnostics = (): string => `\nprometheus:\n${server?.log() ?? ''}\ndemo:\n${demo?.output.slice(-4_000) ?? ''}`;
 
     async function query(expr: string): Promise<QueryResponse> {
       const response = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(30_000) });
@@ -263,10 +248,10 @@ function describeWithPrometheus(binary: string): void {
       target = new URL(await demo.metricsUrl(HANG_BOUND_MS)).host;
 
       dir = mkdtempSync(join(tmpdir(), 'clientpool-dashboard-'));
-      const config = join(dir, 'prometheus.yml');
-      writeFileSync(
-        config,
-        [
+      server = await startPrometheus({
+        binary,
+        dir,
+        config: [
           'global:',
           '  scrape_interval: 1s',
           '  scrape_timeout: 1s',
@@ -279,33 +264,14 @@ function describeWithPrometheus(binary: string): void {
           `      - targets: ['${target}']`,
           '',
         ].join('\n'),
-      );
-      const listen = `127.0.0.1:${await freePort()}`;
-      api = `http://${listen}`;
-      server = spawn(binary, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listen}`, '--log.level=warn'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        hangMs: HANG_BOUND_MS,
       });
-      server.stdout!.setEncoding('utf8').on('data', (text: string) => (serverLog += text));
-      server.stderr!.setEncoding('utf8').on('data', (text: string) => (serverLog += text));
-      await pollUntil(
-        async () => {
-          if (server?.exitCode !== null) throw new Error(`prometheus exited (${server?.exitCode}):\n${serverLog}`);
-          return (await fetchText(`${api}/-/ready`)) === undefined ? undefined : true;
-        },
-        HANG_BOUND_MS,
-        () => `prometheus was not ready at ${api} in time:\n${serverLog}`,
-      );
+      api = server.api;
     }, 2 * HANG_BOUND_MS);
 
     afterAll(async () => {
       // Even after a failure: nothing may outlive the test.
-      if (server !== undefined && server.exitCode === null && server.signalCode === null) {
-        const exited = once(server, 'exit');
-        server.kill('SIGTERM');
-        const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server?.stop();
       await demo?.stop();
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     }, 20_000);

@@ -2,29 +2,14 @@
 // its HTTP API must find middleware_requests_total for every client. Without a prometheus binary the
 // suite fails in CI (CI set) and is skipped locally, with a message. Every wait is for an event (ready,
 // scraped); its deadline only stops a hang, minutes where a quiet machine needs seconds.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENTS, DemoProcess, fetchText, freePort, pollUntil } from './demo-process.js';
+import { CLIENTS, DemoProcess, fetchText, pollUntil } from './demo-process.js';
+import { findBinary, startPrometheus, type PrometheusServer } from './prometheus-server.js';
 
-/** `PROMETHEUS` when set (and only it), else the first `prometheus` on PATH or in /usr/bin. */
-function findPrometheus(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const configured = env['PROMETHEUS'];
-  const candidates = configured === undefined ? [...(env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'prometheus')), '/usr/bin/prometheus'] : [configured];
-  return candidates.find((candidate) => {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const binary = findPrometheus();
+const binary = findBinary('prometheus', 'PROMETHEUS');
 const ci = process.env['CI'];
 const isCI = ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
 const MISSING = 'prometheus not found (set PROMETHEUS or install the Debian package prometheus)';
@@ -54,8 +39,7 @@ if (binary === undefined) {
 function describeWithPrometheus(binary: string): void {
   describe('a real Prometheus scraping the demo', () => {
     let demo: DemoProcess | undefined;
-    let prometheus: ChildProcess | undefined;
-    let prometheusLog = '';
+    let prometheus: PrometheusServer | undefined;
     let dir: string | undefined;
     let api = '';
 
@@ -64,37 +48,18 @@ function describeWithPrometheus(binary: string): void {
       const target = new URL(await demo.metricsUrl(HANG_MS)).host;
 
       dir = mkdtempSync(join(tmpdir(), 'clientpool-prometheus-'));
-      const config = join(dir, 'prometheus.yml');
-      writeFileSync(
-        config,
-        ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: clientpool-demo', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n'),
-      );
-      const listen = `127.0.0.1:${await freePort()}`;
-      api = `http://${listen}`;
-      prometheus = spawn(binary, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listen}`, '--log.level=warn'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+      prometheus = await startPrometheus({
+        binary,
+        dir,
+        config: ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: clientpool-demo', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n'),
+        hangMs: HANG_MS,
       });
-      prometheus.stdout!.setEncoding('utf8').on('data', (text: string) => (prometheusLog += text));
-      prometheus.stderr!.setEncoding('utf8').on('data', (text: string) => (prometheusLog += text));
-      await pollUntil(
-        async () => {
-          if (prometheus?.exitCode !== null) throw new Error(`prometheus exited (${prometheus?.exitCode}):\n${prometheusLog}`);
-          return (await fetchText(`${api}/-/ready`)) === undefined ? undefined : true;
-        },
-        HANG_MS,
-        () => `prometheus was not ready at ${api} in time:\n${prometheusLog}`,
-      );
+      api = prometheus.api;
     }, 2 * HANG_MS);
 
     afterAll(async () => {
       // Even after a failure: nothing may outlive the test.
-      if (prometheus !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) {
-        const exited = once(prometheus, 'exit');
-        prometheus.kill('SIGTERM');
-        const timer = setTimeout(() => prometheus?.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await prometheus?.stop();
       await demo?.stop();
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     }, 20_000);
@@ -111,7 +76,7 @@ function describeWithPrometheus(binary: string): void {
           return CLIENTS.every((client) => clients.has(client)) ? body.data.result : undefined;
         },
         HANG_MS,
-        () => `Prometheus has not scraped middleware_requests_total for every client (${CLIENTS.join(', ')}).\nprometheus:\n${prometheusLog}\ndemo:\n${demo?.output ?? ''}`,
+        () => `Prometheus has not scraped middleware_requests_total for every client (${CLIENTS.join(', ')}).\nprometheus:\n${prometheus?.log() ?? ''}\ndemo:\n${demo?.output ?? ''}`,
         500,
       );
       for (const sample of series) {
