@@ -120,6 +120,8 @@ class OtelMetrics implements Middleware {
   readonly #circuitState: ObservableGauge;
   /** The pools attached and not yet closed, each with its event subscriptions. */
   readonly #pools = new Map<PoolObserver, Disposable[]>();
+  /** Whether the meter took the observable callback (a user's meter may have refused it). */
+  #isObserving = false;
   /** Made once, so that the very function given to the meter can be taken back. */
   readonly #observe = (result: BatchObservableResult): void => {
     const current = new Set<string>();
@@ -176,9 +178,12 @@ class OtelMetrics implements Middleware {
 
   /** Listen to the pool's events and read its members at collection. */
   attach(pool: PoolObserver): void {
+    // Attached already: its events would be heard, and counted, twice.
+    if (this.#pools.has(pool)) return;
     if (this.#pools.size === 0) {
       try {
         this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+        this.#isObserving = true;
       } catch (error) {
         // A meter of the user's: without the gauges, calls are still counted and the pool still usable.
         this.#guard.warn(`otelMetrics: registering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);
@@ -188,7 +193,7 @@ class OtelMetrics implements Middleware {
       pool.onStateChange((change) => this.#onStateChange(change)),
       pool.onRateLimit((event) => this.#onRateLimit(event)),
     ];
-    this.#pools.set(pool, [...(this.#pools.get(pool) ?? []), ...subscriptions]);
+    this.#pools.set(pool, subscriptions);
   }
 
   /** The pool closed: stop listening to it and reading its members; with the last pool, take back the observable callback. */
@@ -197,7 +202,14 @@ class OtelMetrics implements Middleware {
     if (subscriptions === undefined) return;
     this.#pools.delete(pool);
     for (const subscription of subscriptions) subscription.dispose();
-    if (this.#pools.size === 0) this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+    if (this.#pools.size > 0 || !this.#isObserving) return;
+    this.#isObserving = false;
+    try {
+      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+    } catch (error) {
+      // As its add: a meter of the user's must not fail the pool's close().
+      this.#guard.warn(`otelMetrics: unregistering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);
+    }
   }
 
   /** A meter of the user's could throw: that must not turn the caller's result into a failure. */

@@ -431,6 +431,42 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     await pool.close();
   });
 
+  it('a meter whose removeBatchObservableCallback throws leaves pool.close() resolved, and is reported', async () => {
+    const meter = provider.getMeter(METER_NAME);
+    vi.spyOn(meter, 'removeBatchObservableCallback').mockImplementation(() => {
+      throw new Error('remove');
+    });
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const pool = new ClientPool<Upstream>({ clock, breaker: false }).use(otelMetrics({ meter, clock }));
+    await expect(pool.close()).resolves.toBeUndefined();
+    expect(warnings.mock.calls.filter(([message]) => String(message).includes('unregistering'))).toHaveLength(1);
+    warnings.mockRestore();
+  });
+
+  it('takes back no observable callback the meter refused to take', async () => {
+    const meter = provider.getMeter(METER_NAME);
+    vi.spyOn(meter, 'addBatchObservableCallback').mockImplementation(() => {
+      throw new Error('no callbacks here');
+    });
+    const removed = vi.spyOn(meter, 'removeBatchObservableCallback');
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const pool = new ClientPool<Upstream>({ clock, breaker: false }).use(otelMetrics({ meter, clock }));
+    await pool.close();
+    expect(removed).not.toHaveBeenCalled();
+    warnings.mockRestore();
+  });
+
+  it('hears a pool attached twice once: each transition counted once', async () => {
+    const metrics = otelMetrics({ meterProvider: provider, clock });
+    const pool = new ClientPool<Upstream>({ clock, breaker: { maxFailures: 1 } }).use(metrics);
+    metrics.attach!(pool);
+    pool.add(a, { name: 'a' });
+    await pool.run(() => Promise.reject(new Error('down')), { method: 'get_slot' }).catch(() => undefined);
+    const c = await collect(reader);
+    expect(valueAt(c, METRIC_CIRCUIT_TRANSITIONS, { [ATTR_CLIENT]: 'a', [ATTR_CIRCUIT_FROM]: 'closed', [ATTR_CIRCUIT_TO]: 'open' })).toBe(1);
+    await pool.close();
+  });
+
   describe('a call that failed with a clientpool error of a user subclass with an odd code', () => {
     class ThrowingCodeError extends ClientPoolError {
       override get code(): string {
