@@ -10,6 +10,7 @@ const examples: [string, RegExp][] = [
   ['proxy', /get_slot on a[\s\S]*250000032[\s\S]*get_version on b/],
   ['health-and-affinity', /alice while her replica is down -> r\d[\s\S]*alice once it is back -> r\d/],
   ['logging', /get_slot/],
+  ['observability', /attempt 1 of get_slot on broken: failure[\s\S]*attempt 2 of get_slot on healthy: success[\s\S]*middleware_calls_total\{method="get_slot",code="OK"\} 4/],
   ['outcomes-and-shutdown', /calls: ok, ERR_CLIENT_CALL, ERR_POOL_CLOSED, closed[\s\S]*'stuck: cancelled': 1/],
 ];
 
