@@ -66,11 +66,17 @@ export class MethodCalls {
   }
 }
 
+/**
+ * What a code must look like to be a label value as it is (clientpool's are `ERR_` and capitals): a code
+ * built from data (a 100 KB string, a URL) would make every line of `/metrics` that long.
+ */
+const CODE_SHAPE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+
 /** The raw `code` of what a call rejected with: a clientpool error's, else {@link UNKNOWN_CODE}. Never throws. */
 export function codeOf(error: unknown): string {
   try {
     const code = isClientPoolError(error) ? error.code : undefined;
-    return typeof code === 'string' && code !== OK_CODE ? code : UNKNOWN_CODE;
+    return typeof code === 'string' && code !== OK_CODE && CODE_SHAPE.test(code) ? code : UNKNOWN_CODE;
   } catch {
     // A getter on a user subclass that throws: the call failed all the same.
     return UNKNOWN_CODE;

@@ -148,6 +148,30 @@ describe('call-level metrics: calls as their callers saw them', () => {
     metrics.unregister();
   });
 
+  it.each([
+    ['100 000 characters long', 'E'.repeat(100_000)],
+    ['a URL', 'https://upstream.example/v1/slot?x=1'],
+    ['65 characters long', `E${'R'.repeat(64)}`],
+    ['empty', ''],
+  ])('labels a code %s ERR_UNKNOWN: data in a code cannot lengthen /metrics', async (_what, code) => {
+    const metrics = prometheusMetrics({ registry, clock });
+    const scope: CallScope<unknown> = { method: 'get', options: {}, isResilient: false };
+    class CustomError extends ClientPoolError {
+      readonly code: string;
+      constructor(given: string) {
+        super('custom');
+        this.code = given;
+      }
+    }
+    await metrics.around(scope, () => Promise.reject(new CustomError(code))).catch(() => undefined);
+    await metrics.around(scope, () => Promise.reject(new CustomError('ERR_UPSTREAM_429'))).catch(() => undefined);
+    const s = await scrapeNow();
+    expect(calls(s, 'get', 'ERR_UNKNOWN')).toBe(1);
+    expect(calls(s, 'get', 'ERR_UPSTREAM_429')).toBe(1);
+    expect(Math.max(...(await registry.metrics()).split('\n').map((line) => line.length))).toBeLessThan(300);
+    metrics.unregister();
+  });
+
   it('counts a retried call once, for the whole of its attempts and backoffs, while each attempt counts on its own', async () => {
     const pool = poolWith({ retryBudget: false, retry: { attempts: 3, backoff: { initial: 0, max: 0 } } });
     const result = await pool.run((client, call) => {
