@@ -190,6 +190,16 @@ describe('middleware chain', () => {
     expect(() => new ClientPool<Fake>().use(observer).use(step)).not.toThrow();
   });
 
+  it('refuses middleware whose hooks cannot be read (a throwing getter or Proxy trap) with InvalidOptionError and the throw as cause', () => {
+    const pool = new ClientPool<Fake>();
+    const boom = new Error('boom');
+    const getter = { name: 'hostile', get execute(): never { throw boom; } };
+    const proxy = new Proxy({}, { get: () => { throw boom; } });
+    for (const hostile of [getter, proxy]) {
+      expect(() => pool.use(hostile as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'middleware', cause: boom }));
+    }
+  });
+
   it('rejects things that are not middleware', () => {
     const pool = new ClientPool<Fake>();
     expect(() => pool.use({ name: 'x' })).toThrow(/middleware must be a function or an object with execute\(\)/);

@@ -1,6 +1,7 @@
 import type { Call, CallScope } from '../call.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { CallbackError, InvalidOptionError, isClientPoolError } from '../errors.js';
+import { unreadableOptions } from '../validate.js';
 import type { PoolObserver } from '../pool-events.js';
 
 /**
@@ -69,9 +70,14 @@ export type AnyMiddleware<T> = Middleware<T> | MiddlewareFunction<T>;
  */
 export function toMiddleware<T>(middleware: AnyMiddleware<T>, registered: readonly Middleware<T>[] = []): Middleware<T> {
   const m = middleware as Partial<Middleware<T>> | null;
-  if (typeof middleware !== 'function' && (typeof m !== 'object' || m === null || (typeof m.execute !== 'function' && typeof m.onOutcome !== 'function' && typeof m.around !== 'function'))) {
-    throw new InvalidOptionError('middleware', 'a function or an object with execute(), onOutcome() or around()', middleware);
+  let hasHook: boolean;
+  try {
+    hasHook = typeof middleware === 'function' || (typeof m === 'object' && m !== null && (typeof m.execute === 'function' || typeof m.onOutcome === 'function' || typeof m.around === 'function'));
+  } catch (error) {
+    // A getter or Proxy trap that throws: a bad option, with what it threw as the cause.
+    throw unreadableOptions('middleware', middleware, error);
   }
+  if (!hasHook) throw new InvalidOptionError('middleware', 'a function or an object with execute(), onOutcome() or around()', middleware);
   // Twice on one pool, its hooks would run twice per call: an adapter would count every call twice.
   if (registered.some((known) => known === middleware || known.execute === middleware)) {
     throw new InvalidOptionError('middleware', 'used once per pool (this one is already in it)', middleware);
