@@ -22,6 +22,15 @@ function poolWith(registry: Registry, options: Omit<PrometheusMetricsOptions, 'r
   return { pool, metrics };
 }
 
+/** `count` clients named `<prefix><i>` join, make one call each and leave (the last one stays when `keepLast`). */
+async function churn(pool: ClientPool<Fake>, count: number, prefix: string, keepLast = false): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    pool.add({ name: `${prefix}${i}` }, { name: `${prefix}${i}` });
+    await pool.run(() => 'x', { method: 'get' });
+    if (!keepLast || i < count - 1) await pool.remove(`${prefix}${i}`);
+  }
+}
+
 describe('series of removed clients', () => {
   it('drops a removed client\'s series by default, after one more scrape that shows its last counts', async () => {
     const registry = new Registry();
@@ -112,11 +121,7 @@ describe('series of removed clients', () => {
     await pool.run(() => 'x', { method: 'get' });
     await pool.remove('gone');
     // 64 new clients, one at a time, make 64 new entries: a sweep runs between scrapes and marks "gone".
-    for (let i = 0; i < 64; i++) {
-      pool.add({ name: `n${i}` }, { name: `n${i}` });
-      await pool.run(() => 'x', { method: 'get' });
-      if (i < 63) await pool.remove(`n${i}`);
-    }
+    await churn(pool, 64, 'n', true);
     let s = parseExposition(await registry.metrics());
     expect(find(s, 'middleware_requests_total', { client: 'gone' }).map((sample) => sample.value)).toEqual([1]);
     s = parseExposition(await registry.metrics());
@@ -131,11 +136,7 @@ describe('series of removed clients', () => {
     await pool.run(() => 'x', { method: 'get' });
     await pool.remove('gone');
     // 130 clients come and go: two sweeps between scrapes, the first marks "gone", the second must keep it.
-    for (let i = 0; i < 130; i++) {
-      pool.add({ name: `n${i}` }, { name: `n${i}` });
-      await pool.run(() => 'x', { method: 'get' });
-      await pool.remove(`n${i}`);
-    }
+    await churn(pool, 130, 'n');
     let s = parseExposition(await registry.metrics());
     expect(find(s, 'middleware_requests_total', { client: 'gone' }).map((sample) => sample.value)).toEqual([1]);
     s = parseExposition(await registry.metrics());
@@ -146,11 +147,7 @@ describe('series of removed clients', () => {
   it('lets at most max(64, clients) removed clients wait for a scrape: the first ones removed keep their place', async () => {
     const registry = new Registry();
     const { pool, metrics } = poolWith(registry);
-    for (let i = 0; i < 1_000; i++) {
-      pool.add({ name: `c${i}` }, { name: `c${i}` });
-      await pool.run(() => 'x', { method: 'get' });
-      await pool.remove(`c${i}`);
-    }
+    await churn(pool, 1_000, 'c');
     // At most 64 removed clients waiting, and fewer than 64 made since the last sweep.
     expect(trackedEntries(metrics).clients).toBeLessThanOrEqual(64 + 64);
     const shown = clientsOf(parseExposition(await registry.metrics()), 'middleware_requests_total');
@@ -339,11 +336,7 @@ describe('series of removed clients', () => {
   it('grows without bound under churn with removedClients: keep (what drop prevents)', async () => {
     const registry = new Registry();
     const { pool, metrics } = poolWith(registry, { removedClients: 'keep' });
-    for (let i = 0; i < 1_000; i++) {
-      pool.add({ name: `c${i}` }, { name: `c${i}` });
-      await pool.run(() => 'x', { method: 'get' });
-      await pool.remove(`c${i}`);
-    }
+    await churn(pool, 1_000, 'c');
     expect(trackedEntries(metrics).clients).toBe(1_000);
     await pool.close();
   });
