@@ -5,7 +5,8 @@
 // dashboard shows each circuit open when its upstream dies and close when it comes back.
 //
 // Run: npm run demo                  (30 s; Ctrl-C stops it earlier)
-//      npm run demo -- --help        (flags: --duration, --port, --rate, --seed, --plain)
+//      npm run demo -- --help        (flags: --duration, --port, --rate, --seed, --plain, --redis)
+//      npm run demo -- --redis 6379  (the healthy client's quota shared through Redis, with its metrics)
 // Each concept is in its own file under examples/demo/.
 import { Registry } from 'prom-client';
 import { MultiUpstreamClient } from './generated/multi-upstream-client.js';
@@ -14,6 +15,7 @@ import { buildPool } from './demo/client-pool.js';
 import { Dashboard, type Frame } from './demo/dashboard.js';
 import { LoopMonitor, STALL_MS } from './demo/loop-monitor.js';
 import { serveMetrics } from './demo/metrics-server.js';
+import { redisAddress, sharedLimit, type SharedLimit } from './demo/shared-limit.js';
 import { OPEN_ENDED_CYCLE_MS, OutageSchedule, outageWindow } from './demo/outage-schedule.js';
 import { AttemptRecorder } from './demo/recorder.js';
 import { startTracing } from './demo/span-counter.js';
@@ -53,7 +55,22 @@ async function main(): Promise<number> {
   const registry = new Registry();
   const tracing = startTracing();
   const recorder = new AttemptRecorder();
-  const { pool, limit } = buildPool(SPECS, servers.map((server) => server.origin), { registry, tracerProvider: tracing.provider, recorder, seed: options.seed });
+  // Events before the dashboard exists (none are expected) are printed as they come.
+  let onEvent = log;
+  let shared: SharedLimit | undefined;
+  if (options.redisUrl !== undefined) {
+    try {
+      shared = await sharedLimit(options.redisUrl, SPECS, registry, (message) => onEvent(message));
+    } catch (error) {
+      process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
+      await Promise.all([...servers.map((server) => server.kill()), tracing.shutdown()]);
+      stop.dispose();
+      loop.stop();
+      return 1;
+    }
+  }
+  const clientLimits = shared === undefined ? undefined : { [shared.client]: shared.bucket };
+  const { pool, limit } = buildPool(SPECS, servers.map((server) => server.origin), { registry, tracerProvider: tracing.provider, recorder, seed: options.seed, ...(clientLimits === undefined ? {} : { clientLimits }) });
   const metrics = await serveMetrics(registry, options.port);
 
   // Three ways to call through the pool, used in turn.
@@ -120,6 +137,7 @@ async function main(): Promise<number> {
     };
   };
   const dashboard = new Dashboard(process.stdout, collect, { isPlain: options.isPlain, startedAt, env: process.env });
+  onEvent = (message) => dashboard.event(message);
   const onResize = (): void => dashboard.resized();
   process.stdout.on('resize', onResize);
   pool.onStateChange(({ client, from, to }) => dashboard.event(`${client}: circuit ${from.kind} -> ${to.kind}`));
@@ -129,6 +147,7 @@ async function main(): Promise<number> {
   log(`clientpool demo: ${options.rate} calls/s for ${Number.isFinite(options.durationMs) ? `${options.durationMs / 1_000} s` : 'as long as you like'}, seed ${options.seed}`);
   for (const [index, server] of servers.entries()) log(`  upstream ${server.name.padEnd(8)} ${server.origin}  ${SPECS[index]!.behaviour.summary}${server === outage ? ', killed and restarted' : ''}`);
   log(`  ${OUTAGE} is down from t=${(downAt / 1_000).toFixed(1)}s to t=${(upAt / 1_000).toFixed(1)}s${every}`);
+  if (shared !== undefined) log(`  ${shared.client}'s quota is shared through Redis at ${redisAddress(options.redisUrl!)} (key ${shared.bucket.key})`);
   if (metrics.fellBackFrom !== undefined) log(`  port ${metrics.fellBackFrom} is taken; serving metrics on ${metrics.port} instead`);
   log(`  metrics: ${metrics.url}`);
   log('  stop: Ctrl-C (or SIGTERM)');
@@ -152,7 +171,7 @@ async function main(): Promise<number> {
   dashboard.stop(); // the last frame, with every call settled and the clients still in the pool
   process.stdout.off('resize', onResize);
   await pool.close();
-  await Promise.all([metrics.close(), ...servers.map((server) => server.kill()), tracing.shutdown()]);
+  await Promise.all([metrics.close(), shared?.close(), ...servers.map((server) => server.kill()), tracing.shutdown()]);
   stop.dispose();
   clearTimeout(watchdog);
   loop.stop();

@@ -30,6 +30,14 @@ export interface RunOptions<T> {
   readonly signal?: AbortSignal;
   /** Milliseconds before the call fails with `TimeoutError` (counted as a client failure). Overrides the pool's. */
   readonly timeout?: number;
+  /**
+   * Milliseconds for the whole call from `run()`: every attempt, retry backoff, hedge and wait for a token
+   * or a client included. Each attempt's timeout is the smaller of its own and what is left; a backoff
+   * that cannot end before the deadline is not started. Past it the call fails with
+   * `DeadlineExceededError` (`ERR_DEADLINE_EXCEEDED`). An integer from 1 to 2^31-1. Overrides the
+   * method's and the pool's.
+   */
+  readonly deadline?: number;
   /** Retry on another client, overriding the method's and the pool's policy (`false`: none). */
   readonly retry?: RetryOptions | false;
   /** Hedge on another client, overriding the method's and the pool's policy (`false`: none). */

@@ -243,6 +243,25 @@ export class RetryBudgetExhaustedError extends ClientPoolError {
   }
 }
 
+/**
+ * The call's `deadline` passed: the whole call, every attempt, wait, backoff and hedge included, is over.
+ * An attempt the deadline cut short of its own `timeout` is not counted against its client; one with no
+ * `timeout` of its own is (the deadline was its timeout, and a black hole must reach its breaker). A
+ * retry whose backoff could not end before the deadline is not started: `cause` is the last attempt's
+ * error. A wait for a token or a client the deadline ended has the wait's error as `cause`.
+ */
+export class DeadlineExceededError extends ClientPoolError {
+  static readonly code = 'ERR_DEADLINE_EXCEEDED';
+  override readonly name = 'DeadlineExceededError';
+  readonly code = DeadlineExceededError.code;
+  /** The call's deadline, in ms from its start. */
+  readonly deadlineMs: number;
+  constructor(deadlineMs: number, clientName?: string, cause?: unknown) {
+    super(`call deadline of ${deadlineMs} ms exceeded${clientName === undefined ? '' : ` on client ${clientName}`}`, cause === undefined ? undefined : { cause });
+    this.deadlineMs = deadlineMs;
+  }
+}
+
 /** Union of every concrete clientpool error, for exhaustive handling by `code`. */
 export type AnyClientPoolError =
   | InvalidOptionError
@@ -257,6 +276,7 @@ export type AnyClientPoolError =
   | RateLimitedError
   | CallbackError
   | RetryBudgetExhaustedError
+  | DeadlineExceededError
   | ExcludedMethodError
   | MissingMethodError;
 

@@ -42,6 +42,11 @@ export interface PoolOptions<T> {
   /** Default timeout of every call in milliseconds. @default none */
   readonly timeout?: number;
   /**
+   * Default deadline of every call in milliseconds, across all its attempts, backoffs, hedges and waits
+   * (see `RunOptions.deadline`). @default none
+   */
+  readonly deadline?: number;
+  /**
    * A pool-wide rate limit, taken before a client is chosen: token-bucket options (`rate` per second,
    * `burst`), or any `Limiter` such as the Redis-backed bucket of `clientpool/redis`.
    * @default none
@@ -99,7 +104,7 @@ export interface PoolOptions<T> {
 }
 
 /** Options that can be set per method (`methods`) and per call. */
-export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'strategy' | 'retry' | 'hedge'>;
+export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'deadline' | 'strategy' | 'retry' | 'hedge'>;
 
 /** Options of `pool.add()`. */
 export interface AddOptions<T> {
@@ -123,10 +128,10 @@ export interface AddOptions<T> {
   readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket | Limiter;
 }
 
-const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
-const METHOD_KEYS = keySet(['timeout', 'strategy', 'retry', 'hedge']);
+const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
+const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit']);
-const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
+const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
 const POOL_LIMIT_KEYS = keySet(['rate', 'burst', 'maxWait']);
@@ -229,6 +234,8 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
   const pool: MethodDefaults<T> = {
     maxWait,
     timeout: options.timeout === undefined ? undefined : positiveDuration('timeout', options.timeout),
+    deadline: options.deadline === undefined ? undefined : positiveDuration('deadline', options.deadline),
+    deadlineAt: undefined,
     balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
     retry: retryPolicy(options.retry),
     hedge: host.hedgePolicy(options.hedge, 'hedge'),
@@ -243,6 +250,8 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
     methods.set(method, {
       maxWait,
       timeout: own.timeout === undefined ? pool.timeout : positiveDuration(`${prefix}.timeout`, own.timeout),
+      deadline: own.deadline === undefined ? pool.deadline : positiveDuration(`${prefix}.deadline`, own.deadline),
+      deadlineAt: undefined,
       balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
       retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
       hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
@@ -298,6 +307,7 @@ function isRunKey(key: string): boolean {
     case 'strategy':
     case 'signal':
     case 'timeout':
+    case 'deadline':
     case 'retry':
     case 'hedge':
     case 'key':

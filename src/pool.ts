@@ -86,7 +86,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
-    this.#planner = new CallPlanner(options, roster);
+    this.#planner = new CallPlanner(options, roster, clock);
     this.#compose();
     if (options.healthCheck !== undefined) {
       this.#health = rosterHealth(options.healthCheck, roster, (client, isDown) => {
@@ -109,15 +109,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     const runOptions = options ?? EMPTY_OPTIONS;
-    if (this.#around === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
+    if (this.#around === undefined && this.#core.callEnds === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
     return this.#call(fn, runOptions, callChannel.hasSubscribers) as Promise<Awaited<R>>;
   }
 
-  /** Off `run()`'s fast path, which stays small enough for V8 to inline: `around` hooks, the `clientpool:call` trace. */
+  /** Off `run()`'s fast path, which stays small enough for V8 to inline: `onCallEnd` and `around` hooks, the `clientpool:call` trace. */
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
-    if (this.#around === undefined) return this.#run(fn, options);
-    return runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options));
+    const ends = this.#core.callEnds;
+    const start = ends === undefined ? 0 : this.#clock.now();
+    const result = this.#around === undefined ? this.#run(fn, options) : runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options));
+    return ends === undefined ? result : ends.observe(options, result, start);
   }
 
   /**
@@ -137,7 +139,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const method = isPlain ? 'unknown' : (options.method ?? 'unknown');
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
-      const plan = isPlain ? defaults : planner.plan(options, defaults);
+      const plan = isPlain && defaults.deadline === undefined ? defaults : planner.plan(options, defaults);
       const retry = isPlain ? defaults.retry : planner.retry(options, defaults);
       const hedge = isPlain ? defaults.hedge : planner.hedge(options, defaults);
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
@@ -205,9 +207,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const normalized = toMiddleware(middleware, this.#middleware);
     this.#core.guard.watch(`middleware "${normalized.name}" attach`, normalized.attach?.(this));
     this.#middleware.push(normalized);
-    this.#core.observers = this.#middleware.filter((m) => typeof m.onOutcome === 'function');
-    // Time attempts for an observer that reads their duration (declares it: `onOutcome(call, outcome, ms)`).
-    if (this.#core.observers.some((m) => m.onOutcome!.length >= 3)) this.#roster.isTimed = true;
+    if (this.#core.observe(this.#middleware)) this.#roster.isTimed = true;
     this.#around = composeAround(this.#middleware);
     this.#compose();
     return this;

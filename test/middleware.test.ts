@@ -1,5 +1,8 @@
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it, vi } from 'vitest';
-import { callKey, ClientPool, isCancelled, rateLimit, TRACE_ID, traceId, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
+import { callKey, ClientPool, isCancelled, rateLimit, TRACE_ID, traceId, type AnyMiddleware, type Call, type Middleware, type MiddlewareFunction, type Next } from '../src/index.js';
+import { otelMetrics, tracing } from '../src/otel/index.js';
+import { prometheusMetrics } from '../src/prometheus/index.js';
 import { closeWorkingPools, expectInvalid, thrownBy, workingPool } from './helpers/bad-input.js';
 
 interface Fake {
@@ -188,6 +191,116 @@ describe('middleware chain', () => {
     expect(() => pool.use(step)).toThrow(/middleware must be used once per pool/);
     // Another pool takes it: the rule is per pool.
     expect(() => new ClientPool<Fake>().use(observer).use(step)).not.toThrow();
+  });
+
+  it('refuses a function already in the pool in another shape, naming the hook the two share', () => {
+    const step = (call: Call<Fake>, next: Next): Promise<unknown> => next(call);
+    const bound = step.bind(undefined);
+    const shapes: readonly [string, AnyMiddleware<Fake>, AnyMiddleware<Fake>, string][] = [
+      ['f, then { execute: f }', step, { name: 'again', execute: step }, 'step'],
+      ['a bound function, then in an object', bound, { name: 'again', execute: bound }, 'bound step'],
+      ['{ execute: f } in two objects', { name: 'first', execute: step }, { name: 'again', execute: step }, 'first'],
+    ];
+    for (const [shape, first, second, name] of shapes) {
+      const pool = new ClientPool<Fake>().use(first);
+      expect(() => pool.use(second), shape).toThrow(expect.objectContaining({ name: 'InvalidOptionError', option: 'middleware.execute', value: typeof first === 'function' ? first : step }));
+      expect(() => pool.use(second), shape).toThrow(`middleware.execute must be a function no other middleware of this pool has for execute() (it is the execute() of middleware "${name}", already in the pool`);
+    }
+    // The function itself after it in object form: it is already in the pool.
+    expect(() => new ClientPool<Fake>().use({ name: 'first', execute: step }).use(step)).toThrow(/middleware must be used once per pool \(this one is already in it\)/);
+  });
+
+  it.each(['execute', 'onOutcome', 'onCallEnd', 'around'] as const)('refuses two middleware objects with the same %s function', (hook) => {
+    const shared = (): Promise<undefined> => Promise.resolve(undefined);
+    const pool = new ClientPool<Fake>().use({ name: 'one', [hook]: shared });
+    expect(() => pool.use({ name: 'two', [hook]: shared })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: `middleware.${hook}`, message: expect.stringContaining(`the ${hook}() of middleware "one"`) as string }),
+    );
+  });
+
+  it('leaves the pool as it was after refusing a middleware that shares a hook: its hooks never run, nor its attach()', async () => {
+    const log: string[] = [];
+    const around = (_scope: unknown, next: () => Promise<unknown>): Promise<unknown> => {
+      log.push('around');
+      return next();
+    };
+    const pool = new ClientPool<Fake>().use({ name: 'timing', around });
+    pool.add({ id: 'a' });
+    const attach = vi.fn();
+    const onOutcome = vi.fn();
+    expect(() => pool.use({ name: 'copy', around, onOutcome, attach })).toThrow(expect.objectContaining({ option: 'middleware.around' }));
+    await pool.run(() => 'ok');
+    expect(log).toEqual(['around']);
+    expect(attach).not.toHaveBeenCalled();
+    expect(onOutcome).not.toHaveBeenCalled();
+    // The pool still takes middleware of its own.
+    pool.use({ name: 'own', onOutcome });
+    await pool.run(() => 'ok');
+    expect(log).toEqual(['around', 'around']);
+    expect(onOutcome).toHaveBeenCalledTimes(1);
+  });
+
+  it('takes two instances of one middleware class, which share its prototype methods, each running once per call', async () => {
+    class Counting implements Middleware<Fake> {
+      readonly name = 'counting';
+      calls = 0;
+      outcomes = 0;
+      execute(call: Call<Fake>, next: Next): Promise<unknown> {
+        this.calls++;
+        return next(call);
+      }
+      onOutcome(): void {
+        this.outcomes++;
+      }
+      around(_scope: unknown, next: () => Promise<unknown>): Promise<unknown> {
+        return next();
+      }
+    }
+    const [one, two] = [new Counting(), new Counting()];
+    const pool = new ClientPool<Fake>().use(one).use(two);
+    pool.add({ id: 'a' });
+    await pool.run(() => 'ok');
+    expect([one.calls, one.outcomes, two.calls, two.outcomes]).toEqual([1, 1, 1, 1]);
+  });
+
+  it.each([
+    ['prometheusMetrics()', (): Middleware => prometheusMetrics()],
+    ['otelMetrics() on a meter provider', (): Middleware => otelMetrics({ meterProvider: new MeterProvider() })],
+    ['otelMetrics() with no meter provider (the no-op meter)', (): Middleware => otelMetrics()],
+    ['tracing()', (): Middleware => tracing()],
+    ['rateLimit()', (): Middleware => rateLimit({ rate: 10 })],
+    ['traceId()', (): Middleware => traceId()],
+  ])('takes two instances of the built-in %s on one pool', (_, make) => {
+    expect(() => new ClientPool<Fake>().use(make()).use(make())).not.toThrow();
+  });
+
+  it('compares hooks inherited from a plain object, which are not a class\'s methods', () => {
+    const base: Middleware<Fake> = { name: 'base', execute: (call, next) => next(call) };
+    expect(() => new ClientPool<Fake>().use(base).use(Object.create(base) as Middleware<Fake>)).toThrow(expect.objectContaining({ option: 'middleware.execute' }));
+    expect(() => new ClientPool<Fake>().use(Object.create(base) as Middleware<Fake>).use(Object.create(base) as Middleware<Fake>)).toThrow(
+      expect.objectContaining({ option: 'middleware.execute' }),
+    );
+  });
+
+  it('compares the hooks of a middleware whose prototype chain never ends (a Proxy) without walking it to the end', () => {
+    let steps = 0;
+    // Throws rather than hangs if walked too far, so that the test fails instead of blocking the run.
+    const endless = (): object =>
+      new Proxy({}, {
+        getPrototypeOf: () => {
+          if (++steps > 10_000) throw new Error('walked 10 000 prototypes');
+          return endless();
+        },
+      });
+    const execute = (call: Call<Fake>, next: Next): Promise<unknown> => next(call);
+    // Owns nothing: reads `execute` from somewhere up a chain of prototypes without end.
+    const inheritsEndlessly = new Proxy({}, {
+      get: (_, key) => (key === 'execute' ? execute : key === 'name' ? 'endless' : undefined),
+      getPrototypeOf: () => endless(),
+    });
+    const pool = new ClientPool<Fake>().use({ name: 'other', execute: (call, next) => next(call) });
+    expect(() => pool.use(inheritsEndlessly as Middleware<Fake>)).not.toThrow();
+    expect(() => new ClientPool<Fake>().use(execute).use(inheritsEndlessly as Middleware<Fake>)).toThrow(expect.objectContaining({ option: 'middleware.execute' }));
   });
 
   it('refuses middleware whose hooks cannot be read (a throwing getter or Proxy trap) with InvalidOptionError and the throw as cause', () => {

@@ -7,6 +7,7 @@ const OPTIONS = {
   rate: { type: 'string', default: '200' },
   seed: { type: 'string', default: '42' },
   plain: { type: 'boolean', default: false },
+  redis: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -22,6 +23,8 @@ On a busy machine it skips the calls it cannot start on time, and shows how late
   --rate <n>       calls started per second (open loop), 1 to 5000      [default: 200]
   --seed <n>       seed of the upstreams' and the pool's randomness      [default: 42]
   --plain          periodic plain lines instead of the live view (the default when stdout is not a terminal)
+  --redis <p|url>  share the healthy client's quota through Redis (a RedisTokenBucket), at this port on
+                   127.0.0.1 or this redis:// URL, and export its metrics; off by default
   -h, --help       show this help
 
 Stop it any time with Ctrl-C (SIGINT) or SIGTERM: the pool and the servers are closed, exit code 0.
@@ -35,6 +38,8 @@ export interface DemoOptions {
   readonly seed: number;
   readonly isPlain: boolean;
   readonly isHelp: boolean;
+  /** `redis://...` of the server holding the shared quota (`--redis`), or undefined without one. */
+  readonly redisUrl: string | undefined;
 }
 
 /** Parse and check the flags; throws a `TypeError` naming the bad flag and value. */
@@ -48,7 +53,23 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): D
     seed: number('--seed', values.seed, 0, 2 ** 32 - 1, true),
     isPlain: values.plain,
     isHelp: values.help,
+    redisUrl: values.redis === undefined ? undefined : redisUrl(values.redis),
   };
+}
+
+/** `--redis`: a port on 127.0.0.1, or a redis:// (rediss://) URL. */
+function redisUrl(text: string): string {
+  if (/^\d+$/.test(text)) return `redis://127.0.0.1:${number('--redis', text, 1, 65_535, true)}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    throw new TypeError(`--redis must be a port from 1 to 65535 or a redis:// URL, got '${text}'`);
+  }
+  return text;
 }
 
 function number(flag: string, text: string, min: number, max: number, isInteger = false): number {

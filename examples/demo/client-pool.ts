@@ -3,7 +3,7 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { Pool } from 'undici';
-import { ClientPool, failureRate, seededRandom, TokenBucket } from '../../src/index.js';
+import { ClientPool, failureRate, seededRandom, TokenBucket, type Limiter } from '../../src/index.js';
 import { tracing } from '../../src/otel/index.js';
 import { prometheusMetrics } from '../../src/prometheus/index.js';
 import type { AttemptRecorder } from './recorder.js';
@@ -15,6 +15,8 @@ export interface PoolSetup {
   readonly tracerProvider: TracerProvider;
   readonly recorder: AttemptRecorder;
   readonly seed: number;
+  /** Clients whose quota is another limiter than their spec's in-memory one (a Redis-shared bucket, `--redis`). */
+  readonly clientLimits?: Readonly<Record<string, Limiter>>;
 }
 
 /** The pool, and its pool-wide token bucket (kept to show the tokens left). */
@@ -56,7 +58,8 @@ export function buildPool(specs: readonly UpstreamSpec[], origins: readonly stri
     const origin = origins[index]!;
     const dispatcher = new Pool(origin, { connections: 32, connect: { timeout: 500 } });
     // The pool closes the dispatcher once the client has drained: on pool.close(), or on pool.remove().
-    pool.add(new UpstreamClient(origin, dispatcher), { name: spec.name, limit: spec.quota, close: () => dispatcher.close() });
+    const limit = setup.clientLimits?.[spec.name] ?? spec.quota;
+    pool.add(new UpstreamClient(origin, dispatcher), { name: spec.name, limit, close: () => dispatcher.close() });
   });
   return { pool, limit };
 }

@@ -1,4 +1,5 @@
 import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from '../call.js';
+import { methodOf } from '../pipeline/call-end.js';
 import type { ClientPool } from '../pool.js';
 import { callChannel, type CallMessage } from './channels.js';
 
@@ -17,15 +18,4 @@ export function traceCall<T>(
   const given = options === EMPTY_OPTIONS ? undefined : options;
   const context: CallMessage<T> = { pool, method: methodOf(given), options: given };
   return callChannel.tracePromise(call, context as CallMessage, pool, fn, options, false);
-}
-
-/** The method label, read without trusting the options: `run()` validates them and rejects bad ones. */
-function methodOf(options: unknown): string {
-  try {
-    const method = typeof options === 'object' && options !== null ? (options as { method?: unknown }).method : undefined;
-    return typeof method === 'string' ? method : 'unknown';
-  } catch {
-    // A Proxy or a getter that throws: run() rejects it with InvalidOptionError.
-    return 'unknown';
-  }
 }

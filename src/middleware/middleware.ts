@@ -1,4 +1,5 @@
 import type { Call, CallScope } from '../call.js';
+import type { CallEnd } from '../pipeline/call-end.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { CallbackError, InvalidOptionError, isClientPoolError } from '../errors.js';
 import { unreadableOptions } from '../validate.js';
@@ -30,6 +31,15 @@ export interface Middleware<T = unknown> {
    * `CLIENTPOOL_CALLBACK_ERROR` warning.
    */
   onOutcome?(call: Call<T>, outcome: Outcome, durationMs: number): void;
+  /**
+   * How each whole `pool.run()` ended, as its caller saw it, once however many attempts it made: its
+   * method, the error the caller got (undefined on success) and its duration in ms on the pool's clock,
+   * every `around` hook included. Heard for calls refused before any client too (`ERR_NO_CLIENTS`,
+   * `ERR_ALL_CIRCUITS_OPEN`, `ERR_RATE_LIMITED`, `ERR_POOL_CLOSED`). For call-level metrics: one promise
+   * reaction per call while any middleware has it, nothing otherwise. Return nothing: a throw or a
+   * rejection is reported as a `CLIENTPOOL_CALLBACK_ERROR` warning.
+   */
+  onCallEnd?(end: CallEnd<T>): void;
   /**
    * Runs once around a whole `pool.run()`, all its attempts (retries, hedges) inside `next()`: for what
    * belongs to the call rather than to an attempt, such as a parent span. Costs nothing when absent.
@@ -65,25 +75,98 @@ export type MiddlewareFunction<T = unknown> = (call: Call<T>, next: Next) => Pro
 export type AnyMiddleware<T> = Middleware<T> | MiddlewareFunction<T>;
 
 /**
- * Bring both forms to the object form.
- * @throws InvalidOptionError for anything else.
+ * Bring both forms to the object form, refusing middleware that would run twice per call on the pool
+ * whose middleware is `registered`.
+ * @throws InvalidOptionError for anything else (`middleware`), for a middleware already registered
+ *   (`middleware`), or for one with a call hook that a registered one has too (`middleware.execute`,
+ *   `middleware.around`, ...: see `refuseSharedHooks`).
  */
 export function toMiddleware<T>(middleware: AnyMiddleware<T>, registered: readonly Middleware<T>[] = []): Middleware<T> {
   const m = middleware as Partial<Middleware<T>> | null;
   let hasHook: boolean;
   try {
-    hasHook = typeof middleware === 'function' || (typeof m === 'object' && m !== null && (typeof m.execute === 'function' || typeof m.onOutcome === 'function' || typeof m.around === 'function'));
+    hasHook = typeof middleware === 'function' || (typeof m === 'object' && m !== null && (typeof m.execute === 'function' || typeof m.onOutcome === 'function' || typeof m.around === 'function' || typeof m.onCallEnd === 'function'));
   } catch (error) {
     // A getter or Proxy trap that throws: a bad option, with what it threw as the cause.
     throw unreadableOptions('middleware', middleware, error);
   }
-  if (!hasHook) throw new InvalidOptionError('middleware', 'a function or an object with execute(), onOutcome() or around()', middleware);
+  if (!hasHook) throw new InvalidOptionError('middleware', 'a function or an object with execute(), onOutcome(), onCallEnd() or around()', middleware);
   // Twice on one pool, its hooks would run twice per call: an adapter would count every call twice.
   if (registered.some((known) => known === middleware || known.execute === middleware)) {
     throw new InvalidOptionError('middleware', 'used once per pool (this one is already in it)', middleware);
   }
-  if (typeof middleware === 'function') return { name: middleware.name || 'anonymous', execute: middleware };
-  return middleware;
+  const normalized: Middleware<T> = typeof middleware === 'function' ? { name: middleware.name || 'anonymous', execute: middleware } : middleware;
+  refuseSharedHooks(normalized, registered);
+  return normalized;
+}
+
+/** The hooks that run per call: one function in two middleware of a pool runs, and counts, twice per call. */
+const CALL_HOOKS = ['execute', 'onOutcome', 'onCallEnd', 'around'] as const;
+
+/**
+ * Refuse `middleware` when one of its call hooks is the very function another middleware of the pool has
+ * for that hook: the same behaviour in another shape (`f`, then `{ execute: f }`, or one `{ around: g }`
+ * twice). A method inherited from a class prototype is not compared: instances of one class share
+ * their methods and each keeps its own state. Lifecycle hooks (`attach`, `close`) run once per pool, and
+ * a helper shared by two middleware there (a flush) is no duplicate.
+ * @throws InvalidOptionError naming the hook (`middleware.execute`), or for hooks that cannot be read.
+ */
+function refuseSharedHooks<T>(middleware: Middleware<T>, registered: readonly Middleware<T>[]): void {
+  let shared: SharedHook<T> | undefined;
+  try {
+    shared = findSharedHook(middleware, registered);
+  } catch (error) {
+    throw unreadableOptions('middleware', middleware, error);
+  }
+  if (shared === undefined) return;
+  const { hook, fn, known } = shared;
+  throw new InvalidOptionError(
+    `middleware.${hook}`,
+    `a function no other middleware of this pool has for ${hook}() (it is the ${hook}() of middleware "${known.name}", already in the pool, and would run twice per call; instances of one class may share methods, other middleware may not)`,
+    fn,
+  );
+}
+
+/** A call hook of a new middleware that a registered one (`known`) has too. */
+interface SharedHook<T> {
+  readonly hook: (typeof CALL_HOOKS)[number];
+  readonly fn: unknown;
+  readonly known: Middleware<T>;
+}
+
+function findSharedHook<T>(middleware: Middleware<T>, registered: readonly Middleware<T>[]): SharedHook<T> | undefined {
+  const mine = ownHooks(middleware);
+  for (const known of registered) {
+    const theirs = ownHooks(known);
+    const hook = CALL_HOOKS.find((name) => mine[name] !== undefined && mine[name] === theirs[name]);
+    if (hook !== undefined) return { hook, fn: mine[hook], known };
+  }
+  return undefined;
+}
+
+/** The call hooks of `middleware` that are its own, by name: those it does not inherit from a class prototype. */
+function ownHooks(middleware: object): Partial<Record<(typeof CALL_HOOKS)[number], unknown>> {
+  const hooks: Partial<Record<(typeof CALL_HOOKS)[number], unknown>> = {};
+  for (const hook of CALL_HOOKS) {
+    const fn: unknown = (middleware as Record<string, unknown>)[hook];
+    if (typeof fn === 'function' && !isClassMethod(middleware, hook)) hooks[hook] = fn;
+  }
+  return hooks;
+}
+
+/** Deeper than any real class hierarchy; a Proxy can make a prototype chain endless. */
+const MAX_PROTOTYPE_DEPTH = 64;
+
+/** True when `object` inherits `key` from a class prototype (an object that is its constructor's `prototype`). */
+function isClassMethod(object: object, key: string): boolean {
+  let holder: object | null = object;
+  for (let depth = 0; holder !== null && !Object.hasOwn(holder, key); depth++) {
+    if (depth === MAX_PROTOTYPE_DEPTH) return false;
+    holder = Object.getPrototypeOf(holder) as object | null;
+  }
+  if (holder === null || holder === object || !Object.hasOwn(holder, 'constructor')) return false;
+  const { constructor } = holder as { constructor: unknown };
+  return typeof constructor === 'function' && (constructor as { prototype?: unknown }).prototype === holder;
 }
 
 /**

@@ -19,3 +19,19 @@ export {
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_RATE_LIMIT_WAIT,
 } from './metrics-names.js';
+export {
+  redisBucketMetrics,
+  ATTR_REDIS_BUCKET_KEY,
+  ATTR_REDIS_BUCKET_SOURCE,
+  METRIC_REDIS_BUCKET_EXPIRED_TOKENS,
+  METRIC_REDIS_BUCKET_FAILURES,
+  METRIC_REDIS_BUCKET_FALLBACKS,
+  METRIC_REDIS_BUCKET_LEASED_TOKENS,
+  METRIC_REDIS_BUCKET_MODE,
+  METRIC_REDIS_BUCKET_RESERVE,
+  METRIC_REDIS_BUCKET_ROUND_TRIPS,
+  METRIC_REDIS_BUCKET_TOKENS,
+  type RedisBucketOtelMetrics,
+  type RedisBucketOtelOptions,
+} from './redis-bucket-metrics.js';
+export type { RedisBucketLike, RedisBucketStatsLike } from '../prometheus/redis-bucket-stats.js';

@@ -5,6 +5,7 @@ import type { Outcome } from '../pipeline/outcome.js';
 import type { RateLimitEvent } from '../pool-events.js';
 import { CodeLabels, codeOf, MAX_CODES } from '../prometheus/call-outcomes.js';
 import { MethodLabels } from '../prometheus/method-labels.js';
+import { MIN_SWEEP_INTERVAL } from '../prometheus/removed-clients.js';
 import { ATTR_CLIENT, ATTR_ERROR_TYPE } from './attributes.js';
 import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE } from './metrics-names.js';
 
@@ -17,11 +18,35 @@ const OUTCOMES = 5;
  */
 export const MAX_ERROR_TYPES = MAX_CODES;
 
+/** The clients now in the adapter's pools, read by a sweep. */
+export type LiveClients = () => ReadonlySet<string>;
+
+/** How many entries a {@link MetricAttributes} holds, per map: for tests that check memory stays bounded. */
+export interface EntryCounts {
+  /** Clients with attempt sets (`clientpool.attempt.duration`). */
+  readonly attempts: number;
+  /** Clients with a gauge set (`clientpool.attempts.active`, `clientpool.circuit.state`). */
+  readonly gauges: number;
+  /** Clients with circuit-transition sets. */
+  readonly transitions: number;
+  /** Clients with client-scope rate-limit sets, plus the pool-scope sets (a closed set per method). */
+  readonly rateLimits: number;
+  /** Method labels with call sets: at most `maxMethods` + 1 (`other`). */
+  readonly methods: number;
+}
+
 /**
  * The attribute sets the instruments record with, each made once and reused: with no SDK, recording then
  * allocates nothing, and with one, the SDK meets the same object again. Bounded like the Prometheus
  * adapter's labels: `maxMethods` distinct methods, past that `other`; error types are clientpool error
- * codes, a closed set.
+ * codes, capped.
+ *
+ * Sets kept per client are a cache: the SDK keys its series by the attributes' values, not by object, so
+ * forgetting a set loses no measurement. The sets of clients gone from every pool are forgotten at each
+ * collection ({@link retainClients}) and, so that churn without collections stays bounded, by a sweep
+ * after as many new per-client entries as there were live clients at the last sweep (at least
+ * {@link MIN_SWEEP_INTERVAL}): a sweep reads every member once, so it costs amortised O(1) per entry, and
+ * the per-client maps hold at most the live clients plus that allowance.
  */
 export class MetricAttributes {
   readonly #methods: MethodLabels;
@@ -43,17 +68,30 @@ export class MetricAttributes {
    */
   readonly #errorType = (error: unknown): string => this.#errorTypes.label(codeOf(error));
 
-  constructor(maxMethods: number, constant: Readonly<Attributes>) {
+  readonly #liveClients: LiveClients;
+  /** Per-client entries made since the last sweep, and how many make the next one due. */
+  #made = 0;
+  #sweepAfter = MIN_SWEEP_INTERVAL;
+
+  /**
+   * @param maxMethods distinct `clientpool.method` values kept; later ones are `other`.
+   * @param constant attributes added to every set.
+   * @param liveClients the clients now in the adapter's pools, read by a sweep between collections.
+   */
+  constructor(maxMethods: number, constant: Readonly<Attributes>, liveClients: LiveClients) {
     this.#methods = new MethodLabels(maxMethods);
     this.#constant = constant;
+    this.#liveClients = liveClients;
   }
 
   /**
-   * Forget the sets of clients not in `current` (read from the pools at collection), so that clients
+   * Forget the sets of clients not in `current` (at collection, or when a sweep is due), so that clients
    * that come and go do not grow this cache; a removed client still finishing an attempt gets its sets
-   * made again, equal to the old ones.
+   * made again, equal to the old ones, and forgotten at the next sweep. O(clients kept).
    */
   retainClients(current: ReadonlySet<string>): void {
+    this.#made = 0;
+    this.#sweepAfter = Math.max(MIN_SWEEP_INTERVAL, current.size);
     for (const name of this.#attempts.keys()) if (!current.has(name)) this.#attempts.delete(name);
     for (const name of this.#clients.keys()) if (!current.has(name)) this.#clients.delete(name);
     for (const name of this.#transitions.keys()) if (!current.has(name)) this.#transitions.delete(name);
@@ -63,7 +101,10 @@ export class MetricAttributes {
   /** `clientpool.attempt.duration`'s: client, method, attempt kind, outcome, and `error.type` unless it succeeded or was cancelled. */
   attempt(client: string, method: string, kind: AttemptKind, outcome: Outcome): Attributes {
     let byMethod = this.#attempts.get(client);
-    if (byMethod === undefined) this.#attempts.set(client, (byMethod = new Map<string, AttemptSets>()));
+    if (byMethod === undefined) {
+      this.#madeClientEntry();
+      this.#attempts.set(client, (byMethod = new Map<string, AttemptSets>()));
+    }
     const sets = byMethod.get(method) ?? this.#byLabel(byMethod, method, (label) => new AttemptSets({ [ATTR_CLIENT]: client, [ATTR_METHOD]: label, ...this.#constant }, this.#errorType));
     return sets.of(kind, outcome);
   }
@@ -74,9 +115,10 @@ export class MetricAttributes {
     return isFailed ? sets.failed(error) : sets.ok;
   }
 
-  /** The gauges': the client. */
+  /** The gauges': the client. For collection, right after {@link retainClients}: it does not count towards a sweep. */
   client(name: string): Attributes {
     let attributes = this.#clients.get(name);
+    // Not counted towards a sweep: made only at collection, right after retainClients(), for live clients.
     if (attributes === undefined) this.#clients.set(name, (attributes = Object.freeze({ [ATTR_CLIENT]: name, ...this.#constant })));
     return attributes;
   }
@@ -84,7 +126,10 @@ export class MetricAttributes {
   /** `clientpool.circuit.transitions`': the client and both states. */
   transition(client: string, from: CircuitState['kind'], to: CircuitState['kind']): Attributes {
     let byStates = this.#transitions.get(client);
-    if (byStates === undefined) this.#transitions.set(client, (byStates = new Map<string, Attributes>()));
+    if (byStates === undefined) {
+      this.#madeClientEntry();
+      this.#transitions.set(client, (byStates = new Map<string, Attributes>()));
+    }
     const key = `${from}\n${to}`;
     let attributes = byStates.get(key);
     if (attributes === undefined) {
@@ -100,7 +145,10 @@ export class MetricAttributes {
     let sets = this.#rateLimits;
     if (client !== undefined) {
       let byClient = this.#clientRateLimits.get(client);
-      if (byClient === undefined) this.#clientRateLimits.set(client, (byClient = new Map<string, Attributes>()));
+      if (byClient === undefined) {
+        this.#madeClientEntry();
+        this.#clientRateLimits.set(client, (byClient = new Map<string, Attributes>()));
+      }
       sets = byClient;
     }
     let attributes = sets.get(key);
@@ -111,6 +159,25 @@ export class MetricAttributes {
       sets.set(key, (attributes = Object.freeze(made)));
     }
     return attributes;
+  }
+
+  /** How many entries each map holds. */
+  entryCounts(): EntryCounts {
+    return {
+      attempts: this.#attempts.size,
+      gauges: this.#clients.size,
+      transitions: this.#transitions.size,
+      rateLimits: this.#clientRateLimits.size + this.#rateLimits.size,
+      methods: this.#calls.size,
+    };
+  }
+
+  /**
+   * A client's first entry in a per-client map is about to be made: once the allowance is used up,
+   * sweep first. Called before the entry is added, so that the sweep never drops the entry being made.
+   */
+  #madeClientEntry(): void {
+    if (++this.#made >= this.#sweepAfter) this.retainClients(this.#liveClients());
   }
 
   /**

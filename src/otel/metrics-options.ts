@@ -1,12 +1,11 @@
 import type { Attributes, Meter, MeterProvider } from '@opentelemetry/api';
-import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import { bucketBounds, DEFAULT_BUCKETS } from '../prometheus/buckets.js';
-import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
+import { integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 import { ATTR_CLIENT, ATTR_ERROR_TYPE } from './attributes.js';
 import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE } from './metrics-names.js';
 
-const OPTION_KEYS = keySet(['meter', 'meterProvider', 'maxMethods', 'buckets', 'waitBuckets', 'attributes', 'clock']);
+const OPTION_KEYS = keySet(['meter', 'meterProvider', 'maxMethods', 'buckets', 'waitBuckets', 'attributes']);
 
 /** What the adapter calls on a meter: a value without all of them is no `Meter`. */
 export const METER_METHODS: readonly string[] = Object.freeze([
@@ -59,12 +58,6 @@ export interface OtelMetricsOptions {
    * @default {}
    */
   readonly attributes?: Attributes;
-  /**
-   * Where call durations (`clientpool.call.duration`) are read, in ms. Attempt durations are the pool's
-   * own, on the pool's `clock`: pass the same clock here when the pool has one.
-   * @default `performance.now()`
-   */
-  readonly clock?: Clock;
 }
 
 /** The options checked, with their defaults. */
@@ -75,7 +68,6 @@ export interface ResolvedOtelMetricsOptions {
   readonly buckets: readonly number[];
   readonly waitBuckets: readonly number[];
   readonly attributes: Readonly<Attributes>;
-  readonly clock: Clock | undefined;
 }
 
 /**
@@ -85,7 +77,7 @@ export interface ResolvedOtelMetricsOptions {
 export function resolveOtelMetricsOptions(options: OtelMetricsOptions): ResolvedOtelMetricsOptions {
   optionsObject('options', options);
   knownKeys('options', options, OPTION_KEYS);
-  const { meter, meterProvider, maxMethods = 100, buckets, waitBuckets, attributes = {}, clock } = readOnce(options);
+  const { meter, meterProvider, maxMethods = 100, buckets, waitBuckets, attributes = {} } = readOnce(options);
   if (meter !== undefined && meterProvider !== undefined) {
     throw new InvalidOptionError('meter', 'given without meterProvider (the meter already comes from a provider)', meter);
   }
@@ -98,7 +90,6 @@ export function resolveOtelMetricsOptions(options: OtelMetricsOptions): Resolved
     buckets: buckets === undefined ? DEFAULT_BUCKETS : guardedRead('buckets', buckets, () => bucketBounds('buckets', buckets)),
     waitBuckets: waitBuckets === undefined ? DEFAULT_BUCKETS : guardedRead('waitBuckets', waitBuckets, () => bucketBounds('waitBuckets', waitBuckets)),
     attributes: constantAttributes(attributes),
-    clock: guardedRead('clock', clock, () => clockOption('clock', clock)),
   };
 }
 

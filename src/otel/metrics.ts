@@ -1,14 +1,15 @@
 import { createNoopMeter, metrics, ValueType, type BatchObservableResult, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableGauge, type ObservableUpDownCounter } from '@opentelemetry/api';
 import type { CircuitState } from '../breaker/breaker.js';
-import type { Call, CallScope } from '../call.js';
-import { guardedClock, type Clock } from '../clock.js';
+import type { Call } from '../call.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Disposable } from '../events.js';
+import type { MemberSnapshot } from '../member.js';
 import type { Middleware } from '../middleware/middleware.js';
 import { CallbackGuard } from '../pipeline/guard.js';
+import type { CallEnd } from '../pipeline/call-end.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import type { PoolObserver, RateLimitEvent, StateChange } from '../pool-events.js';
-import { MetricAttributes } from './metrics-attributes.js';
+import { MetricAttributes, type EntryCounts } from './metrics-attributes.js';
 import {
   METER_NAME,
   METRIC_ATTEMPT_DURATION,
@@ -45,10 +46,22 @@ const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState['kind'], number>> = { cl
  *   `clientpool.rate_limit.scope`, `clientpool.method`, `clientpool.client` for a client's own limit,
  *   `error.type` = `ERR_RATE_LIMITED` when no token came): from the pool's events.
  *
- * Attribute sets are made once per client × method × kind × outcome and reused. With OpenTelemetry's
- * no-op meter (no SDK registered when the middleware is made, and no `meter` or `meterProvider` given)
- * it records nothing and asks the pool to time nothing: one empty call per attempt. The metrics API
- * does not forward a meter to an SDK registered later, so register the SDK before making this.
+ * Attribute sets are made once per client × method × kind × outcome and reused. Those of clients gone
+ * from every pool are forgotten at each collection and, so that churn without collections (no reader,
+ * a long export interval) stays bounded too, by a sweep after as many new clients as there were live
+ * ones at the last sweep (at least 64): the adapter holds at most the live clients' sets plus that
+ * allowance, whatever the churn, for one counter increment per new client and amortised O(1) per
+ * sweep. Forgetting a set loses no measurement, as the SDK keys series by attribute values: a removed
+ * client's last measurements are reported at the next collection however many clients came and went
+ * since. What the SDK keeps is its own: per instrument and collection at most its cardinality limit
+ * of series (2000 by default; past it, measurements go to the `otel.metric.overflow=true` series), and
+ * with cumulative temporality every series it has ever reported, a removed client's included. For a
+ * fleet whose clients churn, export with delta temporality or drop `clientpool.client` with a View.
+ *
+ * With OpenTelemetry's no-op meter (no SDK registered when the middleware is made, and no `meter` or
+ * `meterProvider` given) it records nothing and asks the pool to time nothing: one empty call per
+ * attempt. The metrics API does not forward a meter to an SDK registered later, so register the SDK
+ * before making this.
  * `pool.close()` disposes its event subscriptions and, with its last pool, the observable callbacks.
  *
  * @throws InvalidOptionError for a bad or unknown option, naming it; for a `meterProvider` (or global
@@ -69,7 +82,9 @@ export function otelMetrics(options: OtelMetricsOptions = {}): Middleware {
   const resolved = resolveOtelMetricsOptions(options);
   const meter = resolved.meter ?? providedMeter(resolved.meterProvider);
   // Its instruments drop every measurement: skip even the attribute lookups, and the attempt timing.
-  if (meter === createNoopMeter()) return { name: NAME, onOutcome: recordNothing };
+  // A function of its own per adapter (no `durationMs` parameter, so the pool times nothing for it): a pool
+  // refuses two middleware sharing a hook function, and two no-op adapters are not one.
+  if (meter === createNoopMeter()) return { name: NAME, onOutcome: () => {} };
   return new OtelMetrics(resolved, meter);
 }
 
@@ -103,14 +118,22 @@ function instrument<I extends object>(meter: Meter, name: string, make: () => I,
   throw new InvalidOptionError('meter', `a Meter whose instrument ${name} has ${method ?? 'a value'}()`, made);
 }
 
-/** No `durationMs` parameter, so that the pool does not time attempts for it (it reads the hook's `length`). */
-function recordNothing(): void {}
+/** Reads an adapter's map sizes; set by the class, which alone can read them. */
+let countEntries: (middleware: Middleware) => EntryCounts | undefined;
+
+/**
+ * How many attribute-set entries an {@link otelMetrics} middleware holds, per map (undefined for the
+ * no-op one, which holds none): for tests that check memory stays bounded under client churn.
+ * Internal: not exported from `clientpool/otel`.
+ */
+export function trackedEntries(middleware: Middleware): EntryCounts | undefined {
+  return countEntries(middleware);
+}
 
 class OtelMetrics implements Middleware {
   readonly name = NAME;
   readonly #meter: Meter;
   readonly #attributes: MetricAttributes;
-  readonly #clock: Clock;
   readonly #guard = new CallbackGuard();
   readonly #callDuration: Histogram;
   readonly #attemptDuration: Histogram;
@@ -124,22 +147,37 @@ class OtelMetrics implements Middleware {
   #isObserving = false;
   /** Made once, so that the very function given to the meter can be taken back. */
   readonly #observe = (result: BatchObservableResult): void => {
-    const current = new Set<string>();
+    const live = new Set<string>();
+    const read: MemberSnapshot[][] = [];
     for (const pool of this.#pools.keys()) {
-      for (const member of pool.members()) {
-        current.add(member.name);
+      const members = pool.members();
+      read.push(members);
+      for (const member of members) live.add(member.name);
+    }
+    // Gone clients' sets first: the ones made below are then all of live clients.
+    this.#attributes.retainClients(live);
+    for (const members of read) {
+      for (const member of members) {
         const attributes = this.#attributes.client(member.name);
         result.observe(this.#active, member.inFlight, attributes);
         result.observe(this.#circuitState, CIRCUIT_STATE_VALUE[member.state.kind], attributes);
       }
     }
-    this.#attributes.retainClients(current);
+  };
+  /**
+   * The clients of every attached pool, for the sweep of gone clients' attribute sets. While a pool
+   * closes its clients have left `members()` already: their sets are forgotten too, which loses nothing,
+   * as the SDK keys its series by value.
+   */
+  readonly #liveClients = (): ReadonlySet<string> => {
+    const live = new Set<string>();
+    for (const pool of this.#pools.keys()) for (const member of pool.members()) live.add(member.name);
+    return live;
   };
 
   constructor(options: ResolvedOtelMetricsOptions, meter: Meter) {
     this.#meter = meter;
-    this.#attributes = new MetricAttributes(options.maxMethods, options.attributes);
-    this.#clock = guardedClock(options.clock, (what, error) => this.#guard.warn(`otelMetrics: ${what}`, error));
+    this.#attributes = new MetricAttributes(options.maxMethods, options.attributes, this.#liveClients);
     const seconds = (description: string, buckets: readonly number[]): Parameters<Meter['createHistogram']>[1] => ({
       description,
       unit: 's',
@@ -156,19 +194,14 @@ class OtelMetrics implements Middleware {
     this.#circuitState = instrument(meter, METRIC_CIRCUIT_STATE, () => meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT }), undefined);
   }
 
-  /** Time the whole call; record it once it settles, under the code of the error the caller got, if any. */
-  around(scope: CallScope<unknown>, next: () => Promise<unknown>): Promise<unknown> {
-    const start = this.#clock.now();
-    return next().then(
-      (value) => {
-        this.#recordCall(scope.method, start, undefined, false);
-        return value;
-      },
-      (error: unknown) => {
-        this.#recordCall(scope.method, start, error, true);
-        throw error;
-      },
-    );
+  /** Record one whole call from the pool's account of it, under the code of the error the caller got, if any. */
+  onCallEnd({ method, error, durationMs }: CallEnd<unknown>): void {
+    try {
+      this.#callDuration.record(durationMs / 1000, this.#attributes.call(method, error, error !== undefined));
+    } catch (thrown) {
+      // A meter of the user's could throw: that must not turn the caller's result into a failure.
+      this.#guard.warn(`otelMetrics: recording ${METRIC_CALL_DURATION}`, thrown);
+    }
   }
 
   /** Record one ended attempt from the pool's verdict, timed by the pool (three parameters: it times attempts for us). */
@@ -212,20 +245,15 @@ class OtelMetrics implements Middleware {
     }
   }
 
-  /** A meter of the user's could throw: that must not turn the caller's result into a failure. */
-  #recordCall(method: string, start: number, error: unknown, isFailed: boolean): void {
-    try {
-      this.#callDuration.record((this.#clock.now() - start) / 1000, this.#attributes.call(method, error, isFailed));
-    } catch (thrown) {
-      this.#guard.warn(`otelMetrics: recording ${METRIC_CALL_DURATION}`, thrown);
-    }
-  }
-
   #onStateChange({ client, from, to }: StateChange): void {
     this.#transitions.add(1, this.#attributes.transition(client, from.kind, to.kind));
   }
 
   #onRateLimit(event: RateLimitEvent): void {
     this.#rateLimitWait.record(event.waitedMs / 1000, this.#attributes.rateLimit(event));
+  }
+
+  static {
+    countEntries = (middleware) => (#attributes in middleware ? middleware.#attributes.entryCounts() : undefined);
   }
 }

@@ -1,10 +1,11 @@
 import type { Balancer } from '../balancers/balancer.js';
 import { EMPTY_OPTIONS, type AttemptKind, type Call, type CallFunction, type CallKey, type RunOptions } from '../call.js';
-import { AbortedError, hasErrorCode, TimeoutError, type ClientPoolError } from '../errors.js';
+import { AbortedError, DeadlineExceededError, hasErrorCode, TimeoutError, type ClientPoolError } from '../errors.js';
 import type { Admission } from '../breaker/breaker.js';
 import type { Member } from '../member.js';
 import { TimedWatcher } from './timed-watcher.js';
 import { SignalWatch, type SignalWatches } from './signal-watch.js';
+import type { DeadlineQueue } from './deadlines.js';
 import type { Outcome } from './outcome.js';
 
 /** What an attempt needs of its pool. */
@@ -48,10 +49,16 @@ const PROBE = 32;
 const KIND_SHIFT = 6;
 const KIND_MASK = 3 << KIND_SHIFT;
 const KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge'];
+/** Its last wait was bounded by the call's deadline rather than by `maxWait`. */
+const WAIT_CUT = 256;
 
 /** What a call runs with, options resolved (call > method > pool): shared by the calls that override nothing. */
 export interface Plan<T> {
   readonly timeout: number | undefined;
+  /** The call's `deadline` option, in ms. */
+  readonly deadline: number | undefined;
+  /** When the call's deadline passes, on the pool clock: set per call (its start + `deadline`). */
+  readonly deadlineAt: number | undefined;
   readonly balancer: Balancer<T>;
   /** Longest wait for a token or a client, in ms. */
   readonly maxWait: number;
@@ -72,17 +79,52 @@ interface Ending {
 export class RaceState<T> extends TimedWatcher {
   readonly attempt: Attempt<T>;
   reject: ((error: Error) => void) | undefined;
+  /** Whether its timer is the call's deadline rather than the attempt's own timeout. */
+  isDeadline = false;
 
   constructor(attempt: Attempt<T>) {
     super();
     this.attempt = attempt;
   }
 
-  /** Deadline queue: the timeout passed, a failure of the client (a black hole must reach its breaker). */
+  /**
+   * Deadline queue: the timeout passed, a failure of the client (a black hole must reach its breaker); or
+   * the call's deadline did, which is the client's failure only when the attempt had no timeout of its
+   * own (the deadline was its timeout), and otherwise cut it short: a cancellation.
+   */
   override expire(): void {
     const attempt = this.attempt;
-    const error = new TimeoutError(attempt.plan.timeout!, attempt.member === undefined ? undefined : attempt.clientName);
+    const client = attempt.member === undefined ? undefined : attempt.clientName;
+    if (this.isDeadline) {
+      const error = new DeadlineExceededError(attempt.plan.deadline!, client);
+      attempt.end(attempt.plan.timeout === undefined ? 'failure' : 'cancelled', error, error);
+      return;
+    }
+    const error = new TimeoutError(attempt.plan.timeout!, client);
     attempt.end('failure', error, error);
+  }
+
+  /**
+   * Start its timer: the attempt's timeout, or what is left of the call's deadline when that is sooner
+   * (the clock is read only for a call with a deadline). A deadline already past ends the attempt at once.
+   */
+  arm(host: { readonly deadlines: DeadlineQueue; now(): number }): void {
+    const plan = this.attempt.plan;
+    const timeout = plan.timeout;
+    const deadlineAt = plan.deadlineAt;
+    if (deadlineAt === undefined) {
+      if (timeout !== undefined) host.deadlines.add(this, timeout);
+      return;
+    }
+    // Whole ms, so that deadlines share the queue's per-delay lists (at most one per ms of the deadline).
+    const left = Math.ceil(deadlineAt - host.now());
+    if (timeout !== undefined && timeout <= left) {
+      host.deadlines.add(this, timeout);
+      return;
+    }
+    this.isDeadline = true;
+    if (left > 0) host.deadlines.add(this, left);
+    else this.expire();
   }
 
   /** Caller signal watch: the caller aborted. */
@@ -195,7 +237,7 @@ export class Attempt<T> implements Call<T> {
     this.attempt = attempt;
     this.#bits = WAITING | ((kind === 'first' ? 0 : kind === 'retry' ? 1 : 2) << KIND_SHIFT);
     this.group = group;
-    this.race = plan.timeout !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined) ? new RaceState(this) : undefined;
+    this.race = plan.timeout !== undefined || plan.deadlineAt !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined) ? new RaceState(this) : undefined;
   }
 
   /** Whether `value` is an attempt itself (not a copy, a Proxy, or an object made from one). */
@@ -344,6 +386,36 @@ export class Attempt<T> implements Call<T> {
     const reject = this.race?.reject;
     if (reject !== undefined) reject(error);
     else if (state === RUNNING) this.host.release(this);
+  }
+
+  /**
+   * The longest its next wait for a token or a client may last, in ms: `maxWait`, or what is left of the
+   * call's deadline when that is less (the clock is read only for a call with a deadline).
+   */
+  maxWait(clock: { now(): number }): number {
+    const plan = this.plan;
+    if (plan.deadlineAt === undefined) return plan.maxWait;
+    const left = Math.max(0, Math.ceil(plan.deadlineAt - clock.now()));
+    if (left >= plan.maxWait) {
+      this.#bits &= ~WAIT_CUT;
+      return plan.maxWait;
+    }
+    this.#bits |= WAIT_CUT;
+    return left;
+  }
+
+  /** Whether its last wait was bounded by the call's deadline: a limiter gets no grace past it. */
+  get isWaitCut(): boolean {
+    return (this.#bits & WAIT_CUT) !== 0;
+  }
+
+  /**
+   * What a wait's failure means for the call: a refusal for want of a token or a client by a wait the
+   * call's deadline cut short is the deadline passing (`DeadlineExceededError`, the refusal its `cause`).
+   */
+  waitFailure(error: unknown): unknown {
+    if ((this.#bits & WAIT_CUT) === 0 || !(hasErrorCode(error, 'ERR_RATE_LIMITED') || hasErrorCode(error, 'ERR_ALL_CIRCUITS_OPEN'))) return error;
+    return new DeadlineExceededError(this.plan.deadline!, undefined, error);
   }
 
   /**

@@ -4,6 +4,7 @@ import { checkRunOptions, resolveDefaults, type MethodDefaults, type PoolOptions
 import { CallPolicies } from '../resilience/call-policies.js';
 import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
+import type { Clock } from '../clock.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
@@ -18,11 +19,13 @@ export class CallPlanner<T> {
   readonly #defaults: MethodDefaults<T>;
   readonly #methods: Map<string, MethodDefaults<T>> | undefined;
   readonly #policies: CallPolicies;
+  readonly #clock: Clock;
   /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
   usesBudget: boolean;
 
-  constructor(options: PoolOptions<T>, roster: Roster<T>) {
+  constructor(options: PoolOptions<T>, roster: Roster<T>, clock: Clock) {
     this.#roster = roster;
+    this.#clock = clock;
     const resolved = resolveDefaults(options, {
       balancerFor: (strategy: Strategy<T>, option: string) => roster.balancerFor(validateStrategy<T>(option, strategy)),
       hedgePolicy: (option: HedgeOptions | false | undefined, prefix: string) => this.#hedgePolicy(option, prefix),
@@ -38,14 +41,21 @@ export class CallPlanner<T> {
     return (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
   }
 
-  /** The plan of a call: its method's, unless it overrides `timeout`, `strategy` or `maxWait`. */
+  /**
+   * The plan of a call: its method's, unless it overrides `timeout`, `strategy` or `maxWait`, or has a
+   * deadline (its own or its method's), which starts now.
+   */
   plan(options: RunOptions<T>, defaults: MethodDefaults<T>): Plan<T> {
     try {
-      if (options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined)) return defaults;
+      const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined);
+      if (isPlain && defaults.deadline === undefined) return defaults;
+      const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
       return {
-        timeout: options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
-        balancer: options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
-        maxWait: options.maxWait ?? defaults.maxWait,
+        maxWait: isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait),
+        timeout: isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
+        deadline,
+        deadlineAt: deadline === undefined ? undefined : this.#clock.now() + deadline,
+        balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
       };
     } catch (error) {
       // A getter that throws: a bad option, with what it threw as the cause (a validation error as it is).

@@ -12,7 +12,7 @@ export function clientTokenStage<T>(context: StageContext<T>): Stage<T> {
     const limiter = attempt.member!.sharedLimiter;
     if (limiter === undefined) return next(attempt);
     const since = context.now();
-    return takeToken(limiter.take.bind(limiter), attempt).then(
+    return takeToken(limiter.take.bind(limiter), attempt, context).then(
       () => {
         attempt.checkStillWanted();
         if (context.now() > since) context.reportLimit('client', attempt.clientName, attempt.method, since, false);

@@ -75,7 +75,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.plan.maxWait, attempt.method, tried, key).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.maxWait(context), attempt.method, tried, key).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;
@@ -94,8 +94,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         return hold(attempt, member, admission);
       }, (error: unknown) => {
         attempt.doneWaiting();
-        // The pool closing, or a hedge won, as themselves rather than as an abort.
-        throw attempt.poolReasonOf(error) ?? error;
+        // The pool closing, or a hedge won, as themselves rather than as an abort; the deadline as itself.
+        throw attempt.poolReasonOf(error) ?? attempt.waitFailure(error);
       });
     };
   };

@@ -18,6 +18,7 @@ import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import type { Attempt, AttemptHost } from './attempt.js';
+import { CallEnds } from './call-end.js';
 import { classify } from './classify.js';
 import type { StageContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -61,6 +62,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly sleeping = new Set<CallAttempts<T>>();
   /** Middleware with an `onOutcome` hook. */
   observers: readonly Middleware<T>[] = [];
+  /** What tells middleware with an `onCallEnd` hook how each call ended; undefined while there is none. */
+  callEnds: CallEnds<T> | undefined;
   isClosing = false;
   /** The pipeline for attempts that can be ended early; set by the pool when it composes. */
   racedChain!: Step<T>;
@@ -125,6 +128,18 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   get destroyError(): ClientPoolError | undefined {
     return this.#destroyError;
+  }
+
+  /**
+   * Take the hooks of the pool's `middleware` (after `use()`): `onOutcome` per attempt, `onCallEnd` per call.
+   * @returns whether attempts must be timed: an `onOutcome` hook declares it reads their duration
+   *   (`onOutcome(call, outcome, ms)`: three parameters).
+   */
+  observe(middleware: readonly Middleware<T>[]): boolean {
+    this.observers = middleware.filter((m) => typeof m.onOutcome === 'function');
+    const callObservers = middleware.filter((m) => typeof m.onCallEnd === 'function');
+    this.callEnds = callObservers.length === 0 ? undefined : new CallEnds(callObservers, this.clock, this.guard);
+    return this.observers.some((m) => m.onOutcome!.length >= 3);
   }
 
   get tracksPlain(): boolean {

@@ -18,7 +18,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
     }
     const since = context.now();
-    return takeToken(limit.take.bind(limit), attempt).then(
+    return takeToken(limit.take.bind(limit), attempt, context).then(
       () => {
         context.reportLimit('pool', undefined, attempt.method, since, false);
         return next(attempt);
@@ -36,9 +36,9 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
  * pool closing. The wait is raced against that signal too, so a limiter that ignores it (or never
  * answers) cannot hold the call.
  */
-export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>): Promise<void> {
+export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>, clock: { now(): number }): Promise<void> {
   const signal = attempt.waitSignal();
-  const maxWait = attempt.plan.maxWait;
+  const maxWait = attempt.maxWait(clock);
   let taken: Promise<void>;
   try {
     taken = Promise.resolve(take(1, { signal, maxWait }));
@@ -47,7 +47,8 @@ export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; 
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
     return Promise.reject(error);
   }
-  return raceAbort(taken, signal, maxWait + OVERDUE_MS, () => attempt.doneWaiting());
+  // Cut by the call's deadline: no grace past it, whatever the limiter does.
+  return raceAbort(taken, signal, attempt.isWaitCut ? maxWait : maxWait + OVERDUE_MS, () => attempt.doneWaiting());
 }
 
 /**
@@ -95,8 +96,10 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal, limitMs: number,
 
 /**
  * What a wait's failure becomes: the pool closing as `PoolClosedError`, a hedge won as the lost race, a
- * limiter's own error as it is, anything else from a user's limiter typed.
+ * refusal the call's deadline caused as `DeadlineExceededError`, a limiter's own error as it is, anything
+ * else from a user's limiter typed.
  */
 export function limiterFailure<T>(what: string, error: unknown, attempt: Attempt<T>): Error {
-  return attempt.poolReasonOf(error) ?? (isClientPoolError(error) ? error : new CallbackError(what, 'failed', error));
+  const failure = attempt.poolReasonOf(error) ?? attempt.waitFailure(error);
+  return isClientPoolError(failure) ? failure : new CallbackError(what, 'failed', failure);
 }

@@ -15,8 +15,7 @@ export function raceStage<T>(context: StageContext<T>): Stage<T> {
     if (race === undefined) return next(attempt);
     return new Promise((resolve, reject) => {
       race.reject = reject;
-      const timeout = attempt.plan.timeout;
-      if (timeout !== undefined) context.deadlines.add(race, timeout);
+      race.arm(context);
       const signal = attempt.options.signal;
       if (signal !== undefined) context.signals.join(signal, race);
       // Ended already (the caller left, a hedge won) while it was being set up: the function never starts.

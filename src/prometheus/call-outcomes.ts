@@ -12,6 +12,16 @@ export const UNKNOWN_CODE = 'ERR_UNKNOWN';
  */
 export const MAX_CODES = 64;
 
+/**
+ * The codes the pool itself fails a call with, each exported at 0 in `calls_total` for every method
+ * seen: Prometheus' `rate()` and `increase()` cannot see a series' first value, so without a series at
+ * 0 the first calls to fail with a code would escape the error-ratio alert. Counter lines only, made at
+ * scrape time: no histogram series and no map entry until a call really ends with the code.
+ * `ERR_ABORTED` (the caller's own choice, which the alert leaves out) is not among them.
+ */
+export const ZERO_CODES: readonly string[] = Object.freeze(['ERR_ALL_CIRCUITS_OPEN', 'ERR_NO_CLIENTS', 'ERR_RATE_LIMITED', 'ERR_TIMEOUT', 'ERR_CLIENT_CALL']);
+const ALWAYS_NAMED: ReadonlySet<string> = new Set(ZERO_CODES);
+
 /** The calls of one method that ended with one code: `calls_total` is its `count`, `call_duration_seconds` the whole. */
 export class CodeSeries {
   readonly labels: Labels;
@@ -55,14 +65,19 @@ export class MethodCalls {
     return series;
   }
 
+  /** The labels of this method's series for `code`, shaped as its own series' (`method`, `code`, constant labels). */
+  labelsOf(code: string): Labels {
+    const { method, ...constant } = this.#labels;
+    return { method: method!, code, ...constant };
+  }
+
   *all(): Generator<CodeSeries> {
     yield this.ok;
     yield* this.byCode.values();
   }
 
   #series(code: string): CodeSeries {
-    const { method, ...constant } = this.#labels;
-    return new CodeSeries({ method: method!, code, ...constant }, this.#bounds);
+    return new CodeSeries(this.labelsOf(code), this.#bounds);
   }
 }
 
@@ -83,13 +98,16 @@ export function codeOf(error: unknown): string {
   }
 }
 
-/** Keeps the `code` label bounded: the first {@link MAX_CODES} distinct codes keep their name, later ones are `ERR_UNKNOWN`. */
+/**
+ * Keeps the `code` label bounded: the first {@link MAX_CODES} distinct codes keep their name, later ones
+ * are `ERR_UNKNOWN`. The {@link ZERO_CODES} always keep theirs, matching the series exported at 0.
+ */
 export class CodeLabels {
   readonly #admitted = new Set<string>();
 
   /** The label to record `code` under. Called only when a method sees a code for the first time. */
   label(code: string): string {
-    if (code === UNKNOWN_CODE || this.#admitted.has(code)) return code;
+    if (code === UNKNOWN_CODE || ALWAYS_NAMED.has(code) || this.#admitted.has(code)) return code;
     if (this.#admitted.size >= MAX_CODES) return UNKNOWN_CODE;
     this.#admitted.add(code);
     return code;

@@ -42,6 +42,7 @@ export class ClientSeries implements ClientKeyed {
   readonly byMethod = new Map<string, CallSeries>();
   /** See {@link ClientKeyed}: -1 while the client is in a pool. */
   goneAt = -1;
+  goneSince = 0;
 
   constructor(name: string) {
     this.name = name;

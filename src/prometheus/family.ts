@@ -27,10 +27,52 @@ export type FamilyType = 'counter' | 'gauge' | 'histogram';
 /**
  * Marks a family made by clientpool, through `Symbol.for` so that two installed copies (the ESM and the
  * CommonJS build, or two versions) recognise each other's families on a shared registry. The value is
- * the version of the sharing protocol below (`sources`, `labelNames`, `bounds`).
+ * the version of the sharing protocol below (`sources` as {@link Sources}, `labelNames`, `bounds`).
+ * Version 2 added the constant labels of each source: a family of version 1 cannot tell them.
  */
 export const FAMILY_BRAND = Symbol.for('clientpool.prometheus.family');
-export const FAMILY_PROTOCOL = 1;
+export const FAMILY_PROTOCOL = 2;
+
+/**
+ * The sources feeding a family, each with the constant label values (`labels` option) of the adapter it
+ * belongs to: two adapters with equal values would emit series with equal labels, merged into one, so a
+ * second one is refused (see shared-families.ts). `registerFamilies` claims the values on each family it
+ * chose just before the adapter adds its source (both in the adapter's constructor, with nothing in
+ * between), so the adapter needs no other step; `delete`, on `unregister()`, frees them.
+ */
+export class Sources<E> extends Set<Source<E>> {
+  /** The values claimed for the next source added. */
+  #claimed: Labels | undefined;
+  readonly #labels = new Map<Source<E>, Labels>();
+
+  /** Record `labels` as the constant labels of the next source added. */
+  claim(labels: Labels): void {
+    this.#claimed = labels;
+  }
+
+  override add(source: Source<E>): this {
+    if (this.#claimed !== undefined && !this.has(source)) {
+      this.#labels.set(source, this.#claimed);
+      this.#claimed = undefined;
+    }
+    return super.add(source);
+  }
+
+  override delete(source: Source<E>): boolean {
+    this.#labels.delete(source);
+    return super.delete(source);
+  }
+
+  override clear(): void {
+    this.#labels.clear();
+    super.clear();
+  }
+
+  /** The constant labels of every source still feeding the family. */
+  constantLabels(): IterableIterator<Labels> {
+    return this.#labels.values();
+  }
+}
 
 /** One sample as prom-client's `Registry` formats it (lib/registry.js `getMetricsAsString`). */
 interface Sample {
@@ -67,7 +109,7 @@ export abstract class Family<E> {
   abstract readonly type: FamilyType;
   readonly aggregator = 'sum';
   readonly labelNames: readonly string[];
-  readonly sources = new Set<Source<E>>();
+  readonly sources = new Sources<E>();
 
   constructor(name: string, help: string, labelNames: readonly string[]) {
     this.name = name;

@@ -3,3 +3,5 @@ export type { PrometheusMetricsOptions } from './options.js';
 export type { AnyRegistry } from './shared-families.js';
 export { DEFAULT_BUCKETS } from './buckets.js';
 export { OTHER_METHOD } from './method-labels.js';
+export { redisBucketMetrics, type RedisBucketMetrics, type RedisBucketMetricsOptions } from './redis-bucket-metrics.js';
+export type { RedisBucketLike, RedisBucketStatsLike } from './redis-bucket-stats.js';

@@ -1,12 +1,12 @@
 import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
-import { clockOption, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
+import { clockOption, integerAtLeast, keySet, knownKeys, MAX_DURATION_MS, optionsObject, unreadableOptions } from '../validate.js';
 
 import { bucketBounds, DEFAULT_BUCKETS } from './buckets.js';
-import type { RemovedClients } from './removed-clients.js';
+import { DEFAULT_REMOVED_CLIENTS_RETENTION_MS, type RemovedClients } from './removed-clients.js';
 import type { AnyRegistry } from './shared-families.js';
 
-const OPTION_KEYS = keySet(['registry', 'prefix', 'maxMethods', 'buckets', 'waitBuckets', 'labels', 'clock', 'removedClients']);
+const OPTION_KEYS = keySet(['registry', 'prefix', 'maxMethods', 'buckets', 'waitBuckets', 'labels', 'clock', 'removedClients', 'removedClientsRetention']);
 const OPTION_NAMES: readonly string[] = [...OPTION_KEYS];
 
 /** Options of {@link prometheusMetrics}. */
@@ -49,32 +49,49 @@ export interface PrometheusMetricsOptions {
    */
   readonly labels?: Readonly<Record<string, string>>;
   /**
-   * Where whole-call durations (`<prefix>_call_duration_seconds`) are read, in ms: an object with
-   * `now()`. The `around` hook that times a call is not told which pool runs it, so it cannot use the
-   * pool's clock; give both the same clock when the pool has its own (a fake one in tests). Attempt
-   * durations (`<prefix>_request_duration_seconds`) are always the pool's, on the pool's `clock`. A
-   * reading that throws or is not finite is replaced by the last good one and reported once as a
+   * Where `removedClientsRetention` is measured, in ms: an object with `now()` (a fake one in tests).
+   * Durations are not read from it: attempts' and whole calls' (`<prefix>_request_duration_seconds`,
+   * `<prefix>_call_duration_seconds`) come from the pool, on the pool's `clock`. A reading that throws
+   * or is not finite is replaced by the last good one and reported once as a
    * `CLIENTPOOL_CALLBACK_ERROR` warning.
-   * @default `performance.now()`, the pool's default too
+   * @default `performance.now()`
    */
   readonly clock?: Clock;
   /**
    * The series of a client removed from the pool: `'drop'` exports them at one more scrape (so the
-   * counts since the previous one are seen) and then forgets them, so that clients that come and go
-   * (autoscaled upstreams, DNS-discovered endpoints) neither grow memory nor the `/metrics` page:
-   * 10^5 churned clients kept left a 152 MB page. `'keep'` keeps them until `unregister()`, for a fixed
-   * fleet whose removed clients' final totals must stay visible. The default is `'drop'` because a
-   * removed client's series carry no new information and Prometheus treats a vanished series as stale;
-   * queries over rates (`rate()`, `increase()`) are unaffected. Per-client series are
-   * `requests_total`, `request_*`, `retries_total`, `hedges_total`, `circuit_transitions_total` and the
-   * client-scoped rate-limit series; `in_flight` and `circuit_state` are read from the pool and always
-   * list only its clients. While no pool is attached (before `use()`, or after every pool closed) nothing
-   * is dropped, and no client is found gone while a pool closes (its clients have left it, but calls in
-   * flight are still counted). At most max(64, clients) removed clients wait between two scrapes; ones
-   * found gone past that are dropped unseen.
+   * counts since the previous one are seen), keeps them for `removedClientsRetention`, and then forgets
+   * them, so that clients that come and go (autoscaled upstreams, DNS-discovered endpoints) neither grow
+   * memory nor the `/metrics` page: 10^5 churned clients kept left a 152 MB page. `'keep'` keeps them
+   * until `unregister()`, for a fixed fleet whose removed clients' final totals must stay visible. The
+   * default is `'drop'` because a removed client's series carry no new information and Prometheus
+   * treats a vanished series as stale; queries over rates (`rate()`, `increase()`) are unaffected.
+   * Per-client series are `requests_total`, `request_*`, `retries_total`, `hedges_total`,
+   * `circuit_transitions_total` and the client-scoped rate-limit series; `in_flight`,
+   * `circuit_state` and the series exported at 0 before a first count
+   * (`circuit_transitions_total{from="closed",to="open"}`, `rate_limited_total{scope="client"}`) are
+   * read from the pool and list only its clients.
+   *
+   * While no pool is attached (before `use()`, or after every pool closed) nothing is dropped. A pool
+   * whose `close()` has begun keeps the clients it had then (they have left it, but calls in flight
+   * still end on them) until its close reaches the middleware; the other pools' removed clients are
+   * dropped as usual meanwhile. Between two scrapes at most max(64, clients) removed clients keep their
+   * series, a client counting once however many series it has: first those no scrape has exported
+   * yet, the first found gone first (ones found gone past that are dropped unseen), then exported ones
+   * still within the retention, the most recently gone first.
    * @default 'drop'
    */
   readonly removedClients?: RemovedClients;
+  /**
+   * Under `removedClients: 'drop'`, how long, in ms on the adapter's `clock`, a removed client's series
+   * stay after it was found gone; they are dropped only once this has passed AND a scrape has exported
+   * them. "One more scrape" alone is not enough when several scrapers read `/metrics` (an HA pair of
+   * Prometheus servers, a health check, a debugging `curl`): the next scrape may be another's, and a
+   * scraper would never see the client's last counts. Keep it above the longest scrape interval (with
+   * some slack for a failed scrape). 0 drops them at the first scrape that exported them. An integer
+   * from 0 to 2^31-1; memory stays bounded by the allowance described under `removedClients`.
+   * @default 300000 (5 minutes)
+   */
+  readonly removedClientsRetention?: number;
 }
 
 /** The options checked, with their defaults. */
@@ -88,6 +105,7 @@ export interface ResolvedOptions {
   readonly labels: Readonly<Record<string, string>>;
   readonly clock: Clock | undefined;
   readonly removedClients: RemovedClients;
+  readonly removedClientsRetention: number;
 }
 
 // Prometheus' data model: https://prometheus.io/docs/concepts/data_model/
@@ -104,7 +122,7 @@ const RESERVED_LABELS = new Set(['client', 'method', 'code', 'scope', 'from', 't
 export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptions {
   optionsObject('options', options);
   if (options !== undefined) knownKeys('options', options, OPTION_KEYS);
-  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, removedClients = 'drop', clock } = readOnce(options);
+  const { registry, prefix = 'middleware', maxMethods = 100, buckets, waitBuckets, labels = {}, removedClients = 'drop', removedClientsRetention = DEFAULT_REMOVED_CLIENTS_RETENTION_MS, clock } = readOnce(options);
   if (registry !== undefined && !guardedRead('registry', registry, () => isRegistry(registry))) throw new InvalidOptionError('registry', 'a prom-client Registry', registry);
   if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
     throw new InvalidOptionError('prefix', 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
@@ -119,7 +137,15 @@ export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptio
     labels: guardedRead('labels', labels, () => constantLabels(labels)),
     clock: guardedRead('clock', clock, () => clockOption('clock', clock)),
     removedClients,
+    removedClientsRetention: retention(removedClientsRetention),
   };
+}
+
+function retention(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DURATION_MS) {
+    throw new InvalidOptionError('removedClientsRetention', `an integer number of ms from 0 to ${MAX_DURATION_MS}`, value);
+  }
+  return value;
 }
 
 /** The options as read once: each still to be checked. */

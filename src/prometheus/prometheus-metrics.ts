@@ -1,14 +1,15 @@
 import { Registry } from 'prom-client';
 import type { CircuitState } from '../breaker/breaker.js';
-import type { Call, CallScope } from '../call.js';
+import type { Call } from '../call.js';
 import { guardedClock, type Clock } from '../clock.js';
 import type { Disposable } from '../events.js';
 import type { Middleware } from '../middleware/middleware.js';
 import { CallbackGuard } from '../pipeline/guard.js';
+import type { CallEnd } from '../pipeline/call-end.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import type { PoolObserver, RateLimitEvent, StateChange } from '../pool-events.js';
 import { Buckets } from './buckets.js';
-import { CodeLabels, codeOf, MethodCalls, type CodeSeries } from './call-outcomes.js';
+import { CodeLabels, codeOf, MethodCalls, ZERO_CODES, type CodeSeries } from './call-outcomes.js';
 import { CallSeries, ClientSeries } from './call-series.js';
 import { HistogramFamily, ScalarFamily, type Family, type Labels, type ScalarEmit, type Source } from './family.js';
 import { MethodLabels, OTHER_METHOD } from './method-labels.js';
@@ -18,6 +19,19 @@ import { registerFamilies, releaseFamilies, type AnyRegistry, type FedFamily } f
 
 /** A pool as `attach()` receives it: a `ClientPool` also tells whether its `close()` has begun. */
 type ClosablePool = PoolObserver & { readonly isClosed?: unknown };
+
+/** A pool the adapter serves. */
+interface Served {
+  /** Its event subscriptions, disposed when it closes. */
+  readonly subscriptions: readonly Disposable[];
+  /**
+   * Its members' names at the last sweep. From the first sweep that finds it closing, the names it had
+   * then, kept until its `close()` reaches the middleware: its clients leave `members()` while calls in
+   * flight still end on them, so they must not be taken for removed ones.
+   */
+  names: ReadonlySet<string>;
+  isClosing: boolean;
+}
 
 /** `<prefix>_circuit_state` values. */
 const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState['kind'], number>> = { closed: 0, 'half-open': 1, open: 2 };
@@ -51,11 +65,15 @@ interface Waits extends ClientKeyed {
  * scrape time. Circuit transitions and rate limits come from the pool's events.
  *
  * Calls as their callers saw them (`<prefix>_calls_total`, `<prefix>_call_duration_seconds`, by
- * `method` and `code`) are measured by its `around` hook, once per `pool.run()` whatever its attempts,
- * including calls refused before any client (`ERR_NO_CLIENTS`, `ERR_ALL_CIRCUITS_OPEN`,
- * `ERR_RATE_LIMITED`, `ERR_POOL_CLOSED`); durations are on the adapter's `clock`. Register it first
- * (outermost) so that another middleware's `around` that fails a call is counted too. A removed
- * client's series are dropped after one more scrape unless `removedClients: 'keep'`.
+ * `method` and `code`) come from the pool's account of each (`onCallEnd`), once per `pool.run()`
+ * whatever its attempts, including calls refused before any client (`ERR_NO_CLIENTS`,
+ * `ERR_ALL_CIRCUITS_OPEN`, `ERR_RATE_LIMITED`, `ERR_POOL_CLOSED`) and calls another middleware's `around`
+ * failed, wherever the adapter sits; durations are on the pool's clock. A removed
+ * client's series are dropped once a scrape exported them and `removedClientsRetention` passed, unless
+ * `removedClients: 'keep'`. So that `rate()` and `increase()` see first counts, each client's
+ * `circuit_transitions_total{from="closed",to="open"}`, each rate-limited client's
+ * `rate_limited_total{scope="client"}` and each method's `calls_total` for the pool's own error codes
+ * are exported at 0 before they move.
  *
  * @example
  * ```ts
@@ -92,8 +110,7 @@ class PrometheusMetrics implements Middleware {
   readonly #constant: Labels;
   readonly #methods: MethodLabels;
   readonly #clients = new Map<string, ClientSeries>();
-  /** The pools served, each with its event subscriptions, disposed when it closes. */
-  readonly #pools = new Map<PoolObserver, readonly Disposable[]>();
+  readonly #pools = new Map<PoolObserver, Served>();
   readonly #transitions = new Map<string, Counted>();
   readonly #rateLimited = new Map<string, Counted>();
   readonly #waits = new Map<string, Waits>();
@@ -102,6 +119,7 @@ class PrometheusMetrics implements Middleware {
   readonly #codes = new CodeLabels();
   readonly #clock: Clock;
   readonly #dropsRemoved: boolean;
+  readonly #retention: number;
   /** Scrapes so far, for the removed-client sweep (a removed client is exported at one more scrape). */
   #scrapes = 0;
   /** Per-client entries made since the last sweep, and how many trigger one between scrapes. */
@@ -120,6 +138,7 @@ class PrometheusMetrics implements Middleware {
     const guard = new CallbackGuard();
     this.#clock = guardedClock(resolved.clock, (what, error) => guard.warn(`the clock of the prometheus middleware: ${what}`, error));
     this.#dropsRemoved = resolved.removedClients === 'drop';
+    this.#retention = resolved.removedClientsRetention;
 
     const p = resolved.prefix;
     const constant = Object.keys(resolved.labels);
@@ -142,7 +161,7 @@ class PrometheusMetrics implements Middleware {
         rateLimited: new ScalarFamily('counter', `${p}_rate_limited_total`, 'Calls refused a rate-limit token (RateLimitedError).', limit, 'sum'),
         rateLimitWait: new HistogramFamily(`${p}_rate_limit_wait_seconds`, 'Time calls waited for a rate-limit token before getting one, in seconds.', limit, resolved.waitBuckets),
         calls: new ScalarFamily('counter', `${p}_calls_total`, 'Calls (pool.run()) as their callers saw them, counted once each when they settle, by the code they ended with (OK on success).', calls, 'sum'),
-        callDuration: new HistogramFamily(`${p}_call_duration_seconds`, 'Duration of whole calls in seconds, all attempts, waits and backoffs included, on the adapter\'s clock.', calls, resolved.buckets),
+        callDuration: new HistogramFamily(`${p}_call_duration_seconds`, 'Duration of whole calls in seconds, all attempts, waits and backoffs included, on the pool\'s clock.', calls, resolved.buckets),
       },
       { ...resolved, bucketOptions: { duration: 'buckets', rateLimitWait: 'waitBuckets', callDuration: 'buckets' } },
     );
@@ -169,14 +188,36 @@ class PrometheusMetrics implements Middleware {
       collect: (emit) => { for (const pool of this.#pools.keys()) for (const member of pool.members()) emit(this.#clientLabels(member.name), CIRCUIT_STATE_VALUE[member.state.kind]); },
       reset: () => {},
     });
-    this.#feed(families.transitions, countedSource(this.#transitions));
-    this.#feed(families.rateLimited, countedSource(this.#rateLimited));
+    this.#feed(families.transitions, {
+      collect: (emit) => {
+        for (const { labels, value } of this.#transitions.values()) emit(labels, value);
+        // Every client's first opening from closed moves a series already exported at 0: rate() and
+        // increase() see no jump from "no series" to 1, so a flapping alert would miss it. Read here,
+        // like in_flight, so it costs nothing per call and vanishes with the client.
+        for (const client of this.#clientNames()) emit({ client, from: 'closed', to: 'open', ...this.#constant }, 0);
+      },
+      reset: () => { for (const counted of this.#transitions.values()) counted.value = 0; },
+    });
+    this.#feed(families.rateLimited, {
+      collect: (emit) => {
+        for (const { labels, value } of this.#rateLimited.values()) emit(labels, value);
+        // A client with a limit of its own (it has `tokens`) has its refusals at 0 before the first, as above.
+        for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.tokens !== undefined) emit({ scope: 'client', client: member.name, ...this.#constant }, 0);
+      },
+      reset: () => { for (const counted of this.#rateLimited.values()) counted.value = 0; },
+    });
     this.#feed(families.rateLimitWait, {
       collect: (emit) => { for (const wait of this.#waits.values()) emit(wait.labels, wait.buckets); },
       reset: () => { for (const wait of this.#waits.values()) wait.buckets.reset(); },
     });
     this.#feed(families.calls, {
-      collect: (emit) => { for (const series of this.#codeSeries()) emit(series.labels, series.duration.count); },
+      collect: (emit) => {
+        for (const calls of this.#calls.values()) {
+          for (const series of calls.all()) emit(series.labels, series.duration.count);
+          // The pool's own error codes at 0 for every method seen, for the same reason as the transitions.
+          for (const code of ZERO_CODES) emit(calls.labelsOf(code), 0);
+        }
+      },
       // The count is the histogram's: zeroing it zeroes both, as the registry resets every family at once.
       reset: () => { for (const series of this.#codeSeries()) series.duration.reset(); },
     });
@@ -187,12 +228,13 @@ class PrometheusMetrics implements Middleware {
   }
 
   /**
-   * Time one whole `pool.run()` and count it by method and the code it ended with, once, however many
-   * attempts it made; a call refused before any client passes through here too. A call is counted when
-   * it settles: one still running is in no call metric.
+   * Count one whole `pool.run()` by method and the code it ended with, once, however many attempts it
+   * made, from the pool's account of it (a call refused before any client included), timed on the pool's
+   * clock. A call is counted when it settles: one still running is in no call metric.
    */
-  around(scope: CallScope<unknown>, next: () => Promise<unknown>): Promise<unknown> {
-    return this.#timeCall(scope, next);
+  onCallEnd({ method, error, durationMs }: CallEnd<unknown>): void {
+    const calls = this.#calls.get(method) ?? this.#addMethodCalls(method);
+    (error === undefined ? calls.ok : calls.failed(codeOf(error), this.#codes)).duration.observe(durationMs / 1000);
   }
 
   /**
@@ -218,22 +260,21 @@ class PrometheusMetrics implements Middleware {
   /** Subscribe to the pool's events and read its members at scrape time. A pool attached again is ignored. */
   attach(pool: PoolObserver): void {
     if (this.#pools.has(pool)) return;
-    this.#pools.set(pool, [
-      pool.onStateChange((change) => this.#onStateChange(change)),
-      pool.onRateLimit((event) => this.#onRateLimit(event)),
-    ]);
+    const subscriptions = [pool.onStateChange((change) => this.#onStateChange(change)), pool.onRateLimit((event) => this.#onRateLimit(event))];
+    this.#pools.set(pool, { subscriptions, names: new Set(), isClosing: false });
   }
 
   /**
    * The pool closed: dispose its event subscriptions and stop reading its members, so the adapter keeps
    * nothing of it. Its clients' series stay while no other pool is served; once one is, they are
-   * removed clients' series (`removedClients`): exported at one more scrape, then dropped under `'drop'`.
+   * removed clients' series (`removedClients`): under `'drop'`, exported at one more scrape and kept
+   * for `removedClientsRetention`, then dropped.
    */
   close(pool: PoolObserver): void {
-    const subscriptions = this.#pools.get(pool);
-    if (subscriptions === undefined) return;
+    const served = this.#pools.get(pool);
+    if (served === undefined) return;
     this.#pools.delete(pool);
-    for (const subscription of subscriptions) subscription.dispose();
+    for (const subscription of served.subscriptions) subscription.dispose();
   }
 
   /**
@@ -241,28 +282,11 @@ class PrometheusMetrics implements Middleware {
    * stop listening to its pools: for a process that retires a pool but keeps running.
    */
   unregister(): void {
-    for (const subscriptions of this.#pools.values()) for (const subscription of subscriptions) subscription.dispose();
+    for (const { subscriptions } of this.#pools.values()) for (const subscription of subscriptions) subscription.dispose();
     this.#pools.clear();
     for (const { detach } of this.#fed) detach();
     releaseFamilies(this.registry, this.#fed.map(({ family }) => family));
     this.#fed.length = 0;
-  }
-
-  /** `then` with two closures rather than an `async` function: a quarter cheaper per call here. */
-  #timeCall(scope: CallScope<unknown>, next: () => Promise<unknown>): Promise<unknown> {
-    const clock = this.#clock;
-    const start = clock.now();
-    const calls = this.#calls.get(scope.method) ?? this.#addMethodCalls(scope.method);
-    return next().then(
-      (result) => {
-        calls.ok.duration.observe((clock.now() - start) / 1000);
-        return result;
-      },
-      (error: unknown) => {
-        calls.failed(codeOf(error), this.#codes).duration.observe((clock.now() - start) / 1000);
-        throw error;
-      },
-    );
   }
 
   /** First call of a method. Past the `maxMethods` cap it is not a key: every such method shares `other`. */
@@ -295,21 +319,67 @@ class PrometheusMetrics implements Middleware {
    * Drop the entries of clients no attached pool has any more (`removedClients: 'drop'`): see
    * {@link sweep}. Reads every pool's members, so between scrapes it runs only after as many new
    * entries as there are clients (at least {@link MIN_SWEEP_INTERVAL}): amortised O(1) per entry.
-   * While a pool closes (its clients leave `members()` before its middleware is closed) no client is
-   * marked gone: the closing pool's clients cannot be told from removed ones.
+   * A closing pool's clients leave `members()` before its middleware is closed, so from the first
+   * sweep that finds it closing, the names it had then count as live until it closed; only its own:
+   * the other pools' removed clients are dropped as usual, however long its `close()` takes. Names
+   * it had are those listed at the last sweep plus clients first seen since that no pool lists: a
+   * client another pool added and removed in that interval is kept with them (at most one interval's).
    */
   #sweep(isScrape: boolean): void {
     this.#created = 0;
     if (!this.#dropsRemoved || this.#pools.size === 0) return;
     const live = new Set<string>();
-    let isAnyClosing = false;
-    for (const pool of this.#pools.keys()) {
-      if ((pool as ClosablePool).isClosed === true) isAnyClosing = true;
-      for (const member of pool.members()) live.add(member.name);
+    const listed: [Served, Set<string>][] = [];
+    const starting: Served[] = [];
+    for (const [pool, served] of this.#pools) {
+      const names = new Set<string>();
+      for (const member of pool.members()) names.add(member.name);
+      for (const name of names) live.add(name);
+      listed.push([served, names]);
+      if (!served.isClosing && (pool as ClosablePool).isClosed === true) starting.push(served);
+    }
+    if (starting.length > 0) {
+      // Clients added since the last sweep were never listed: the pool now closing may have had them.
+      const newcomers = this.#newcomers(live);
+      for (const served of starting) {
+        served.isClosing = true;
+        served.names = new Set([...served.names, ...newcomers]);
+      }
+    }
+    for (const [served, names] of listed) {
+      if (!served.isClosing) {
+        served.names = names;
+        continue;
+      }
+      if (names.size > 0) served.names = new Set([...served.names, ...names]);
+      for (const name of served.names) live.add(name);
     }
     const interval = Math.max(MIN_SWEEP_INTERVAL, live.size);
-    sweep([this.#clients, this.#transitions, this.#rateLimited, this.#waits], { live, scrapes: this.#scrapes, isScrape, canMark: !isAnyClosing, maxWaiting: interval });
+    sweep(this.#clientMaps(), { live, scrapes: this.#scrapes, isScrape, now: this.#clock.now(), retention: this.#retention, maxWaiting: interval });
     this.#sweepAfter = interval;
+  }
+
+  /** The clients with entries not yet found gone that neither `live` nor any pool at the last sweep listed. */
+  #newcomers(live: ReadonlySet<string>): Set<string> {
+    const listed = new Set(live);
+    for (const served of this.#pools.values()) for (const name of served.names) listed.add(name);
+    const newcomers = new Set<string>();
+    for (const map of this.#clientMaps()) {
+      for (const { client, goneAt } of map.values()) if (client !== undefined && goneAt < 0 && !listed.has(client)) newcomers.add(client);
+    }
+    return newcomers;
+  }
+
+  #clientMaps(): Map<string, ClientKeyed>[] {
+    return [this.#clients, this.#transitions, this.#rateLimited, this.#waits];
+  }
+
+  /** The clients of every pool served: its members, and while it closes the names it had. */
+  *#clientNames(): Generator<string> {
+    for (const [pool, served] of this.#pools) {
+      if (served.isClosing) yield* served.names;
+      for (const member of pool.members()) if (!served.isClosing || !served.names.has(member.name)) yield member.name;
+    }
   }
 
   /** First call of a method on a client. Past the cap it is not remembered, so unbounded methods cannot grow the map. */
@@ -353,7 +423,7 @@ class PrometheusMetrics implements Middleware {
     const key = JSON.stringify([scope, client]);
     let wait = this.#waits.get(key);
     if (wait === undefined) {
-      this.#waits.set(key, (wait = { client: owner, goneAt: -1, labels: labels(), buckets: new Buckets(this.#waitBuckets) }));
+      this.#waits.set(key, (wait = { client: owner, goneAt: -1, goneSince: 0, labels: labels(), buckets: new Buckets(this.#waitBuckets) }));
       if (owner !== undefined) this.#madeClientEntry();
     }
     wait.goneAt = -1;
@@ -368,7 +438,7 @@ class PrometheusMetrics implements Middleware {
       counted.value++;
       return;
     }
-    map.set(key, { client, goneAt: -1, labels: labels(), value: 1 });
+    map.set(key, { client, goneAt: -1, goneSince: 0, labels: labels(), value: 1 });
     if (client !== undefined) this.#madeClientEntry();
   }
 
@@ -388,10 +458,3 @@ class PrometheusMetrics implements Middleware {
 }
 
 export type { PrometheusMetrics };
-
-function countedSource(map: Map<string, Counted>): Source<ScalarEmit> {
-  return {
-    collect: (emit) => { for (const { labels, value } of map.values()) emit(labels, value); },
-    reset: () => { for (const counted of map.values()) counted.value = 0; },
-  };
-}

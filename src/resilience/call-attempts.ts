@@ -1,4 +1,4 @@
-import { AbortedError, hasErrorCode, RetryBudgetExhaustedError, TimeoutError } from '../errors.js';
+import { AbortedError, DeadlineExceededError, hasErrorCode, RetryBudgetExhaustedError, TimeoutError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { CallFunction, RunOptions } from '../call.js';
 import { Attempt, LOST_RACE, type AttemptGroup, type AttemptHost, type Plan } from '../pipeline/attempt.js';
@@ -155,9 +155,15 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
       this.#launch('retry');
       return;
     }
-    if (this.#state !== RUNNING || this.#hedgesLeft === 0 || this.#host.isClosing || !this.#host.withdraw()) return;
+    if (this.#state !== RUNNING || this.#hedgesLeft === 0 || this.#host.isClosing || this.#isPastDeadline() || !this.#host.withdraw()) return;
     this.#hedgesLeft--;
     this.#launch('hedge');
+  }
+
+  /** Whether the call's deadline has passed: no hedge starts then (its attempts are ending). */
+  #isPastDeadline(): boolean {
+    const deadlineAt = this.#spec.plan.deadlineAt;
+    return deadlineAt !== undefined && this.#host.now() >= deadlineAt;
   }
 
   /** The caller aborted during a backoff (attempts in flight watch the signal themselves). */
@@ -195,7 +201,8 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     if (isCallerAbort(attempt, error)) return this.#finish(error);
     // No client could be chosen: report the last attempt's failure if there was one.
     if (!wasChosen) {
-      if (this.#inFlight.length === 0) this.#finish(this.#lastError ?? error);
+      // The deadline ended its wait: that is what ended the call, with the last failure as its cause.
+      if (this.#inFlight.length === 0) this.#finish(hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED') || this.#lastError === undefined ? error : this.#lastError);
       return;
     }
     this.#lastError = error;
@@ -222,8 +229,12 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     const retryAfter = host.guard.call('retry.retryAfter', retry.retryAfter, error, undefined);
     const after = typeof retryAfter === 'number' && retryAfter >= 0 ? retryAfter : 0;
     if (!(after <= retry.max)) return error;
+    const delay = Math.max(backoff, after);
+    // A retry that could not start before the deadline is not worth a backoff, nor a budget token.
+    const { deadline, deadlineAt } = this.#spec.plan;
+    if (deadlineAt !== undefined && host.now() + delay >= deadlineAt) return hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED') ? error : new DeadlineExceededError(deadline!, undefined, error);
     if (!host.withdraw()) return new RetryBudgetExhaustedError(error, this.#attempts);
-    return Math.max(backoff, after);
+    return delay;
   }
 
   #forget(attempt: Attempt<T>): void {

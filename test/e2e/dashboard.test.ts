@@ -5,7 +5,9 @@
 // scraping the demo with the rules loaded, evaluates every rule without error and returns data for every
 // panel query and for the quantity every alert watches. The demo runs at --rate 500, above its pool-wide
 // limit of 400 tokens/s, so that the rate-limit panels have waits and refusals to show; its outage
-// upstream goes down every 30 s, so that circuits open and close. Without prometheus or promtool the
+// upstream goes down every 30 s, so that circuits open and close; and with --redis on a redis-server of its
+// own, so that the shared rate limit panels have a bucket to show, whose Redis is killed (the bucket falls
+// back) and restarted (it returns) at the end. Without prometheus or promtool the
 // suite fails in CI (CI set) and is skipped locally, as test/e2e/prometheus.test.ts does. Every wait is
 // for an event; its deadline only stops a hang.
 import { execFile } from 'node:child_process';
@@ -17,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANG_BOUND_MS } from '../helpers/hang-bound.js';
 import { DemoProcess, fetchText, pollUntil, REPO } from './demo-process.js';
 import { findBinary, startPrometheus, type PrometheusServer } from './prometheus-server.js';
+import { startRedisServer, type RedisServer } from '../redis/redis-server.js';
 
 const DASHBOARD_PATH = join(REPO, 'ops/grafana-dashboard.json');
 const RULES_PATH = join(REPO, 'ops/prometheus-alerts.yml');
@@ -215,6 +218,7 @@ interface RuleState {
 function describeWithPrometheus(binary: string): void {
   describe('the dashboard and the alert rules against a real Prometheus scraping the demo', () => {
     let demo: DemoProcess | undefined;
+    let redis: RedisServer | undefined;
     let server: PrometheusServer | undefined;
     let dir: string | undefined;
     let api = '';
@@ -244,7 +248,8 @@ function describeWithPrometheus(binary: string): void {
     }
 
     beforeAll(async () => {
-      demo = new DemoProcess(['--duration', '0', '--port', '0', '--rate', '500']);
+      redis = await startRedisServer();
+      demo = new DemoProcess(['--duration', '0', '--port', '0', '--rate', '500', '--redis', String(redis.port)]);
       target = new URL(await demo.metricsUrl(HANG_BOUND_MS)).host;
 
       dir = mkdtempSync(join(tmpdir(), 'clientpool-dashboard-'));
@@ -273,6 +278,7 @@ function describeWithPrometheus(binary: string): void {
       // Even after a failure: nothing may outlive the test.
       await server?.stop();
       await demo?.stop();
+      await redis?.stop();
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     }, 20_000);
 
@@ -342,6 +348,20 @@ function describeWithPrometheus(binary: string): void {
         }
       }
     }, 2 * HANG_BOUND_MS);
+
+    it('shows the shared bucket in fallback (mode 1, one more fallback) while its Redis is down, and back on Redis (mode 0) once it is up', async () => {
+      const mode = `max(middleware_redis_bucket_mode{job="${JOB}"})`;
+      const fallbacks = `max(middleware_redis_bucket_fallbacks_total{job="${JOB}"})`;
+      const valueOf = (samples: readonly VectorSample[]): number => Number(samples[0]!.value[1]);
+      const fallbacksBefore = valueOf(await untilData(fallbacks, 'fallbacks before the kill'));
+      await untilData(`${mode} == 0`, 'the bucket on Redis before the kill');
+      await redis!.kill();
+      await untilData(`${mode} == 1`, 'the bucket in fallback once Redis was killed');
+      expect(valueOf(await untilData(fallbacks, 'fallbacks after the kill'))).toBeGreaterThan(fallbacksBefore);
+      await untilData(`rate(middleware_redis_bucket_tokens_total{job="${JOB}", source="local"}[${RATE_INTERVAL}]) > 0`, 'tokens from the local share');
+      await redis!.restart();
+      await untilData(`${mode} == 0`, 'the bucket back on Redis once it restarted');
+    }, 4 * HANG_BOUND_MS);
   });
 }
 

@@ -5,6 +5,7 @@
 // late is pinned with the deadlines, in test/pipeline).
 import { install, type Clock as FakeClock } from '@sinonjs/fake-timers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseOptions } from '../../examples/demo/cli-options.js';
 import { LoopMonitor, STALL_MS } from '../../examples/demo/loop-monitor.js';
 import { Traffic } from '../../examples/demo/traffic.js';
 import { main, type CliIo } from '../../src/codegen/cli.js';
@@ -167,5 +168,16 @@ describe('the stalls of the loop monitor', () => {
     loop.turn(600);
     loop.turn(600 + 10 + 61); // 61 ms late
     expect({ stalls: loop.stalls, stalledMs: loop.stalledMs }).toEqual({ stalls: 2, stalledMs: 561 });
+  });
+});
+
+describe('the demo\'s --redis flag', () => {
+  it('is off by default, takes a port on 127.0.0.1 or a redis:// URL, and refuses anything else naming the flag', () => {
+    expect(parseOptions([], {}).redisUrl).toBeUndefined();
+    expect(parseOptions(['--redis', '6390'], {}).redisUrl).toBe('redis://127.0.0.1:6390');
+    expect(parseOptions(['--redis', 'rediss://cache.internal:6380/2'], {}).redisUrl).toBe('rediss://cache.internal:6380/2');
+    for (const bad of ['0', '70000', 'http://x', 'localhost', '']) {
+      expect(() => parseOptions(['--redis', bad], {}), bad).toThrow(/--redis must be/);
+    }
   });
 });

@@ -69,7 +69,7 @@ describe('otelMetrics and prometheusMetrics count the same calls alike', () => {
       isFailure: (error) => !(error instanceof Error && error.message === 'not found'),
     });
     pool.use(prometheusMetrics({ registry, clock }));
-    pool.use(otelMetrics({ meterProvider: provider, clock }));
+    pool.use(otelMetrics({ meterProvider: provider }));
     // Innermost: its refusal is an attempt that held a client and never reached it.
     pool.use({ name: 'quota', execute: (call, next) => (call.method === 'refused' ? Promise.reject(new RateLimitedError(1_000, 'quota')) : next(call)) });
     const clients: Upstream[] = [

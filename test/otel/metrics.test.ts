@@ -68,7 +68,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
 
   function newPool(options: ConstructorParameters<typeof ClientPool<Upstream>>[0] = {}, clients: readonly Upstream[] = [a, b]): ClientPool<Upstream> {
     const pool = new ClientPool<Upstream>({ clock, breaker: false, ...options });
-    pool.use(otelMetrics({ meterProvider: provider, clock }));
+    pool.use(otelMetrics({ meterProvider: provider }));
     for (const client of clients) pool.add(client, { name: client.name });
     return pool;
   }
@@ -241,7 +241,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     vi.setSystemTime(0);
     const dateClock = { now: () => Date.now() };
     const pool = new ClientPool<Upstream>({ clock: dateClock, breaker: false, limit: { rate: 1, burst: 1 }, maxWait: 2_000 });
-    pool.use(otelMetrics({ meterProvider: provider, clock: dateClock, waitBuckets: [0.5, 1, 2] }));
+    pool.use(otelMetrics({ meterProvider: provider, waitBuckets: [0.5, 1, 2] }));
     pool.add(a, { name: 'a' });
     await pool.run(() => 'first', { method: 'get_slot' });
     const waiting = pool.run(() => 'waited', { method: 'get_slot' });
@@ -268,7 +268,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     vi.setSystemTime(0);
     const dateClock = { now: () => Date.now() };
     const pool = new ClientPool<Upstream>({ clock: dateClock, breaker: false, maxWait: 5_000 });
-    pool.use(otelMetrics({ meterProvider: provider, clock: dateClock }));
+    pool.use(otelMetrics({ meterProvider: provider }));
     pool.add(a, { name: 'a', limit: { rate: 2, burst: 1 } }); // a token every 500 ms
     await pool.run(() => 'first', { method: 'get_slot' });
     const waiting = pool.run(() => 'waited', { method: 'get_slot' });
@@ -284,7 +284,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
 
   it('records methods past maxMethods as other, in every instrument', async () => {
     const pool = new ClientPool<Upstream>({ clock, breaker: false });
-    pool.use(otelMetrics({ meterProvider: provider, clock, maxMethods: 2 }));
+    pool.use(otelMetrics({ meterProvider: provider, maxMethods: 2 }));
     pool.add(a, { name: 'a' });
     for (const method of ['m1', 'm2', 'm3', 'm1', 'm4', 'm3']) await callWith(pool, method);
 
@@ -301,7 +301,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
 
   it('adds the attributes option to every measurement', async () => {
     const pool = new ClientPool<Upstream>({ clock, breaker: { maxFailures: 1, cooldown: 1_000 } });
-    pool.use(otelMetrics({ meterProvider: provider, clock, attributes: { 'clientpool.pool': 'rpc' } }));
+    pool.use(otelMetrics({ meterProvider: provider, attributes: { 'clientpool.pool': 'rpc' } }));
     pool.add(b, { name: 'b' });
     b.isDown = true;
     await callWith(pool, 'get_slot').catch(() => undefined);
@@ -374,7 +374,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     const create = meter.createHistogram.bind(meter);
     vi.spyOn(meter, 'createHistogram').mockImplementation((name, options) => (name === METRIC_ATTEMPT_DURATION ? attempts : create(name, options)));
     const pool = new ClientPool<Upstream>({ clock, breaker: false });
-    pool.use(otelMetrics({ meter, clock }));
+    pool.use(otelMetrics({ meter }));
     pool.add(a, { name: 'a' });
     await callWith(pool, 'get_slot');
     await callWith(pool, 'get_slot');
@@ -397,7 +397,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     const add = vi.spyOn(transitions, 'add');
     vi.spyOn(meter, 'createCounter').mockReturnValue(transitions);
     const pool = new ClientPool<Upstream>({ clock, breaker: { maxFailures: 1, cooldown: 1_000 } });
-    pool.use(otelMetrics({ meter, clock }));
+    pool.use(otelMetrics({ meter }));
     b.isDown = true;
     pool.add(b, { name: 'b' });
     await callWith(pool, 'get_slot').catch(() => undefined);
@@ -421,7 +421,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     });
     const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const pool = new ClientPool<Upstream>({ clock, breaker: false });
-    expect(() => pool.use(otelMetrics({ meter, clock }))).not.toThrow();
+    expect(() => pool.use(otelMetrics({ meter }))).not.toThrow();
     pool.add(a, { name: 'a' });
     await callWith(pool, 'get_slot');
     const c = await collect(reader);
@@ -437,7 +437,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
       throw new Error('remove');
     });
     const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const pool = new ClientPool<Upstream>({ clock, breaker: false }).use(otelMetrics({ meter, clock }));
+    const pool = new ClientPool<Upstream>({ breaker: false }).use(otelMetrics({ meter }));
     await expect(pool.close()).resolves.toBeUndefined();
     expect(warnings.mock.calls.filter(([message]) => String(message).includes('unregistering'))).toHaveLength(1);
     warnings.mockRestore();
@@ -450,14 +450,14 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     });
     const removed = vi.spyOn(meter, 'removeBatchObservableCallback');
     const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const pool = new ClientPool<Upstream>({ clock, breaker: false }).use(otelMetrics({ meter, clock }));
+    const pool = new ClientPool<Upstream>({ breaker: false }).use(otelMetrics({ meter }));
     await pool.close();
     expect(removed).not.toHaveBeenCalled();
     warnings.mockRestore();
   });
 
   it('hears a pool attached twice once: each transition counted once', async () => {
-    const metrics = otelMetrics({ meterProvider: provider, clock });
+    const metrics = otelMetrics({ meterProvider: provider });
     const pool = new ClientPool<Upstream>({ clock, breaker: { maxFailures: 1 } }).use(metrics);
     metrics.attach!(pool);
     pool.add(a, { name: 'a' });
@@ -486,7 +486,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
       ['whose code is not a string', new NumericCodeError('x')],
     ])('is recorded under error.type ERR_UNKNOWN (one %s), with no warning of a broken middleware', async (_, error) => {
       const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-      const pool = new ClientPool<Upstream>({ clock, breaker: false }).use(otelMetrics({ meterProvider: provider, clock })).use(failWith(error));
+      const pool = new ClientPool<Upstream>({ breaker: false }).use(otelMetrics({ meterProvider: provider })).use(failWith(error));
       pool.add(a, { name: 'a' });
       await expect(pool.run(() => 'ok', { method: 'get_slot' })).rejects.toBe(error);
       const c = await collect(reader);
@@ -506,7 +506,7 @@ describe('otelMetrics over a real pool and the OpenTelemetry SDK', () => {
     vi.spyOn(meter, 'createHistogram').mockReturnValue(histogram);
     const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const pool = new ClientPool<Upstream>({ clock, breaker: false });
-    pool.use(otelMetrics({ meter, clock }));
+    pool.use(otelMetrics({ meter }));
     pool.add(a, { name: 'a' });
     await expect(pool.run(() => 'ok', { method: 'get_slot' })).resolves.toBe('ok');
     await expect(pool.run(() => Promise.reject(new Error('down')), { method: 'get_slot' })).rejects.toSatisfy((error) => hasErrorCode(error, 'ERR_CLIENT_CALL'));

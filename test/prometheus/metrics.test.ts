@@ -96,7 +96,9 @@ describe('prometheusMetrics over a real pool and a real /metrics endpoint', () =
     expect(value(s, 'middleware_circuit_state', { client: 'b' })).toBe(2);
     expect(value(s, 'middleware_circuit_state', { client: 'a' })).toBe(0);
     expect(value(s, 'middleware_circuit_transitions_total', { client: 'b', from: 'closed', to: 'open' })).toBe(1);
-    expect(find(s, 'middleware_circuit_transitions_total')).toHaveLength(1);
+    // a never opened: its only series is the opening from closed, at 0.
+    expect(find(s, 'middleware_circuit_transitions_total', { client: 'a' }).map((sample) => [sample.labels['from'], sample.labels['to'], sample.value])).toEqual([['closed', 'open', 0]]);
+    expect(find(s, 'middleware_circuit_transitions_total', { client: 'b' })).toHaveLength(1);
     // With b open every call goes to a; none is refused, so none is an error.
     for (let i = 0; i < 3; i++) await callWith(pool, 'get');
     s = await scrape(endpoint.url);

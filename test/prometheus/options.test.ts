@@ -25,6 +25,12 @@ describe('prometheusMetrics options', () => {
     ['removedClients', { removedClients: 'forget' }, 'removedClients'],
     ['removedClients of another type', { removedClients: false }, 'removedClients'],
     ['constant label named code', { labels: { code: 'x' } }, 'labels'],
+    ['NaN removedClientsRetention', { removedClientsRetention: NaN }, 'removedClientsRetention'],
+    ['negative removedClientsRetention', { removedClientsRetention: -1 }, 'removedClientsRetention'],
+    ['removedClientsRetention past 2^31-1 ms', { removedClientsRetention: 2 ** 31 }, 'removedClientsRetention'],
+    ['fractional removedClientsRetention', { removedClientsRetention: 1.5 }, 'removedClientsRetention'],
+    ['infinite removedClientsRetention', { removedClientsRetention: Infinity }, 'removedClientsRetention'],
+    ['removedClientsRetention as a string', { removedClientsRetention: '300000' }, 'removedClientsRetention'],
   ])('rejects a bad %s, naming the option and the value', (_, options, option) => {
     const registry = new Registry();
     const withRegistry = typeof options === 'object' && options !== null && !('registry' in options) ? { registry, ...options } : options;
@@ -49,6 +55,7 @@ describe('prometheusMetrics options', () => {
     ['labels', () => ({ labels: new Proxy({ pool: 'x' }, { ownKeys: () => { throw trap; } }) }), 'labels'],
     ['registry', () => ({ registry: throwing(new Registry()) }), 'registry'],
     ['clock', () => ({ clock: throwing({ now: () => 0 }) }), 'clock'],
+    ['the options object at removedClientsRetention', () => ({ get removedClientsRetention(): number { throw trap; } }), 'options'],
   ])('refuses %s whose reads throw with InvalidOptionError naming it, the throw as its cause', (_, options, option) => {
     let thrown: unknown;
     try {
@@ -76,6 +83,10 @@ describe('prometheusMetrics options', () => {
 
   it.each(['drop', 'keep'] as const)('accepts removedClients: %s', (removedClients) => {
     expect(() => prometheusMetrics({ registry: new Registry(), removedClients })).not.toThrow();
+  });
+
+  it.each([0, 1, 2 ** 31 - 1])('accepts removedClientsRetention: %d ms', (removedClientsRetention) => {
+    expect(() => prometheusMetrics({ registry: new Registry(), removedClientsRetention })).not.toThrow();
   });
 
   it('accepts the global registry when it is passed explicitly', () => {

@@ -1,0 +1,87 @@
+import { EMPTY_OPTIONS, type RunOptions } from '../call.js';
+import type { Clock } from '../clock.js';
+import type { ClientPoolError } from '../errors.js';
+import type { Middleware } from '../middleware/middleware.js';
+import type { CallbackGuard } from './guard.js';
+
+/** How one whole `pool.run()` ended, as its caller saw it: what `onCallEnd` hooks receive. */
+export interface CallEnd<T> {
+  /** The call's `method` option, or `'unknown'`: the label its attempts carry. */
+  readonly method: string;
+  /** The options `run()` was given; undefined when it was given none. */
+  readonly options: RunOptions<T> | undefined;
+  /**
+   * What the caller's promise rejected with (always a clientpool error: `ClientCallError`,
+   * `TimeoutError`, `AllCircuitsOpenError`, `RateLimitedError`, `PoolClosedError`, ...), or undefined
+   * when it resolved.
+   */
+  readonly error: ClientPoolError | undefined;
+  /**
+   * Milliseconds on the pool's clock from `run()` to the settle of the caller's promise: every attempt,
+   * wait and backoff, and every `around` hook, included.
+   */
+  readonly durationMs: number;
+}
+
+/**
+ * The end of every call, told to the middleware with an `onCallEnd` hook: one promise reaction per call,
+ * outside every `around` hook, so a call refused before any client (`ERR_NO_CLIENTS`,
+ * `ERR_ALL_CIRCUITS_OPEN`, `ERR_RATE_LIMITED`, `ERR_POOL_CLOSED`) or failed by an `around` hook is heard
+ * too. Made by the pool only while such middleware is registered: without it a call costs nothing here.
+ */
+export class CallEnds<T> {
+  readonly #observers: readonly Middleware<T>[];
+  readonly #clock: Clock;
+  readonly #guard: CallbackGuard;
+
+  constructor(observers: readonly Middleware<T>[], clock: Clock, guard: CallbackGuard) {
+    this.#observers = observers;
+    this.#clock = clock;
+    this.#guard = guard;
+  }
+
+  /**
+   * The caller's promise for `result`, a call that began at `start` (the pool clock's `now()`): settles as
+   * `result` does, once every hook heard how. A hook that throws or rejects is reported as a
+   * `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
+   */
+  observe(options: RunOptions<T>, result: Promise<unknown>, start: number): Promise<unknown> {
+    // Read at the start: a caller that changes its options object later does not relabel the call.
+    const given = options === EMPTY_OPTIONS ? undefined : options;
+    const method = given === undefined ? 'unknown' : methodOf(given);
+    return result.then(
+      (value) => {
+        this.#tell({ method, options: given, error: undefined, durationMs: this.#clock.now() - start });
+        return value;
+      },
+      (error: unknown) => {
+        this.#tell({ method, options: given, error: error as ClientPoolError, durationMs: this.#clock.now() - start });
+        throw error;
+      },
+    );
+  }
+
+  #tell(end: CallEnd<T>): void {
+    const observers = this.#observers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        // An async hook is not waited for: its rejection is reported as a throw is.
+        const returned: unknown = observers[i]!.onCallEnd!(end);
+        if (returned !== undefined) this.#guard.watch(`middleware "${observers[i]!.name}" onCallEnd`, returned);
+      } catch (error) {
+        this.#guard.warn(`middleware "${observers[i]!.name}" onCallEnd`, error);
+      }
+    }
+  }
+}
+
+/** The method label, read without trusting the options: `run()` validates them and rejects bad ones. */
+export function methodOf(options: unknown): string {
+  try {
+    const method = typeof options === 'object' && options !== null ? (options as { method?: unknown }).method : undefined;
+    return typeof method === 'string' ? method : 'unknown';
+  } catch {
+    // A Proxy or a getter that throws: run() rejects it with InvalidOptionError.
+    return 'unknown';
+  }
+}

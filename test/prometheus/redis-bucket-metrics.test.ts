@@ -1,0 +1,240 @@
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InvalidOptionError } from '../../src/index.js';
+import { prometheusMetrics, redisBucketMetrics, type RedisBucketStatsLike } from '../../src/prometheus/index.js';
+import { RedisTokenBucket } from '../../src/redis/index.js';
+import { describeWithRedis, useRedisServer } from '../redis/describe-with-redis.js';
+import { find, parseExposition, value, type Scrape } from './exposition.js';
+
+const STATS: RedisBucketStatsLike = { mode: 'redis', roundTrips: 7, failures: 2, fallbacks: 1, redisTokens: 20, leasedTokens: 8, expiredTokens: 3, localTokens: 5, reserve: 4 };
+
+/** A bucket of the shape the metrics read, with stats the test sets; counts how often they are read. */
+class FakeBucket {
+  readonly key: string;
+  current: RedisBucketStatsLike;
+  reads = 0;
+
+  constructor(key: string, stats: Partial<RedisBucketStatsLike> = {}) {
+    this.key = key;
+    this.current = { ...STATS, ...stats };
+  }
+
+  get stats(): RedisBucketStatsLike {
+    this.reads++;
+    return this.current;
+  }
+}
+
+async function scraped(registry: Registry): Promise<Scrape> {
+  return parseExposition(await registry.metrics());
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () => {
+  it('exports every stat under the default prefix, by key, with the types and values of the stats', async () => {
+    const registry = new Registry();
+    redisBucketMetrics(new FakeBucket('provider-a'), { registry });
+    const scrape = await scraped(registry);
+    const key = { key: 'provider-a' };
+    expect(value(scrape, 'middleware_redis_bucket_mode', key)).toBe(0);
+    expect(value(scrape, 'middleware_redis_bucket_round_trips_total', key)).toBe(7);
+    expect(value(scrape, 'middleware_redis_bucket_failures_total', key)).toBe(2);
+    expect(value(scrape, 'middleware_redis_bucket_fallbacks_total', key)).toBe(1);
+    expect(value(scrape, 'middleware_redis_bucket_tokens_total', { ...key, source: 'redis' })).toBe(20);
+    expect(value(scrape, 'middleware_redis_bucket_tokens_total', { ...key, source: 'local' })).toBe(5);
+    expect(value(scrape, 'middleware_redis_bucket_leased_tokens_total', key)).toBe(8);
+    expect(value(scrape, 'middleware_redis_bucket_expired_tokens_total', key)).toBe(3);
+    expect(value(scrape, 'middleware_redis_bucket_reserve_tokens', key)).toBe(4);
+    expect(Object.fromEntries(scrape.types)).toEqual({
+      middleware_redis_bucket_mode: 'gauge',
+      middleware_redis_bucket_round_trips_total: 'counter',
+      middleware_redis_bucket_failures_total: 'counter',
+      middleware_redis_bucket_fallbacks_total: 'counter',
+      middleware_redis_bucket_tokens_total: 'counter',
+      middleware_redis_bucket_leased_tokens_total: 'counter',
+      middleware_redis_bucket_expired_tokens_total: 'counter',
+      middleware_redis_bucket_reserve_tokens: 'gauge',
+    });
+  });
+
+  it('reads mode 1 in fallback, and drops every series of a closed bucket', async () => {
+    const registry = new Registry();
+    const bucket = new FakeBucket('k', { mode: 'fallback' });
+    redisBucketMetrics(bucket, { registry });
+    expect(value(await scraped(registry), 'middleware_redis_bucket_mode', { key: 'k' })).toBe(1);
+    bucket.current = { ...bucket.current, mode: 'closed' };
+    expect((await scraped(registry)).samples).toEqual([]);
+  });
+
+  it('reads the stats only when scraped, once per scrape whatever the number of families', async () => {
+    const registry = new Registry();
+    const bucket = new FakeBucket('k');
+    redisBucketMetrics(bucket, { registry });
+    expect(bucket.reads).toBe(0);
+    await registry.metrics();
+    expect(bucket.reads).toBe(1);
+    bucket.current = { ...bucket.current, roundTrips: 9 };
+    expect(value(await scraped(registry), 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(9);
+    expect(bucket.reads).toBe(2);
+  });
+
+  it('puts several buckets in the same families, by key, and unregister() takes one bucket off, then the families', async () => {
+    const registry = new Registry();
+    const a = redisBucketMetrics(new FakeBucket('a'), { registry });
+    const b = redisBucketMetrics(new FakeBucket('b', { roundTrips: 1 }), { registry });
+    let scrape = await scraped(registry);
+    expect(find(scrape, 'middleware_redis_bucket_round_trips_total').map((s) => [s.labels['key'], s.value])).toEqual([['a', 7], ['b', 1]]);
+    a.unregister();
+    scrape = await scraped(registry);
+    expect(find(scrape, 'middleware_redis_bucket_round_trips_total').map((s) => s.labels['key'])).toEqual(['b']);
+    b.unregister();
+    b.unregister();
+    expect(registry.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('adds up two buckets with one key, and keeps the worse mode', async () => {
+    const registry = new Registry();
+    redisBucketMetrics(new FakeBucket('k'), { registry });
+    redisBucketMetrics(new FakeBucket('k', { mode: 'fallback' }), { registry });
+    const scrape = await scraped(registry);
+    expect(value(scrape, 'middleware_redis_bucket_mode', { key: 'k' })).toBe(1);
+    expect(value(scrape, 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(14);
+  });
+
+  it('refuses the same bucket twice on one registry and prefix, leaving the first export as it was', async () => {
+    const registry = new Registry();
+    const bucket = new FakeBucket('k');
+    redisBucketMetrics(bucket, { registry });
+    expect(() => redisBucketMetrics(bucket, { registry })).toThrow(InvalidOptionError);
+    expect(value(await scraped(registry), 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(7);
+    // Another prefix is another set of families: allowed.
+    redisBucketMetrics(bucket, { registry, prefix: 'rpc' });
+    expect(value(await scraped(registry), 'rpc_redis_bucket_round_trips_total', { key: 'k' })).toBe(7);
+  });
+
+  it("sits beside the pool's prometheusMetrics on one registry, both without constant labels", async () => {
+    const registry = new Registry();
+    prometheusMetrics({ registry });
+    redisBucketMetrics(new FakeBucket('k'), { registry });
+    const scrape = await scraped(registry);
+    expect(value(scrape, 'middleware_redis_bucket_mode', { key: 'k' })).toBe(0);
+    expect(scrape.types.get('middleware_calls_total')).toBe('counter');
+  });
+
+  it('refuses constant label names other than those of the buckets already on the registry', () => {
+    const registry = new Registry();
+    redisBucketMetrics(new FakeBucket('a'), { registry, labels: { pool: 'p' } });
+    expect(() => redisBucketMetrics(new FakeBucket('b'), { registry, labels: { region: 'eu' } })).toThrow(expect.objectContaining({ option: 'labels' }) as Error);
+  });
+
+  it("sits beside the pool's prometheusMetrics on one registry, with its prefix and constant labels after key", async () => {
+    const registry = new Registry();
+    prometheusMetrics({ registry, prefix: 'rpc', labels: { pool: 'p' } });
+    redisBucketMetrics(new FakeBucket('k'), { registry, prefix: 'rpc', labels: { pool: 'p' } });
+    const text = await registry.metrics();
+    expect(text).toContain('rpc_redis_bucket_tokens_total{key="k",source="local",pool="p"} 5');
+    expect(text).toContain('# TYPE rpc_calls_total counter');
+  });
+
+  it('leaves a bucket whose stats getter throws out of the scrape, warns once, and keeps the other buckets', async () => {
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const registry = new Registry();
+    const broken = { key: 'broken', get stats(): RedisBucketStatsLike { throw new Error('boom'); } };
+    redisBucketMetrics(broken, { registry });
+    redisBucketMetrics(new FakeBucket('fine'), { registry });
+    for (let i = 0; i < 2; i++) {
+      const scrape = await scraped(registry);
+      expect(new Set(scrape.samples.map((s) => s.labels['key']))).toEqual(new Set(['fine']));
+    }
+    expect(warnings).toHaveBeenCalledTimes(1);
+    expect(String(warnings.mock.calls[0]![0])).toContain('boom');
+    expect(warnings.mock.calls[0]![1]).toMatchObject({ code: 'CLIENTPOOL_CALLBACK_ERROR' });
+  });
+
+  it.each([
+    ['not an object', 42],
+    ['an unknown mode', { ...STATS, mode: 'sideways' }],
+    ['a count that is not a number', { ...STATS, roundTrips: '7' }],
+    ['a negative count', { ...STATS, failures: -1 }],
+    ['a NaN count', { ...STATS, reserve: Number.NaN }],
+  ])('leaves a bucket out of the scrape when its stats are %s', async (_, stats) => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const registry = new Registry();
+    redisBucketMetrics({ key: 'odd', stats: stats as RedisBucketStatsLike }, { registry });
+    expect((await scraped(registry)).samples).toEqual([]);
+  });
+
+  it('makes its own registry when given none, never the global one', async () => {
+    const metrics = redisBucketMetrics(new FakeBucket('k'));
+    expect(value(await scraped(metrics.registry as Registry), 'middleware_redis_bucket_mode', { key: 'k' })).toBe(0);
+    expect(metrics.key).toBe('k');
+  });
+
+  it.each([
+    ['no object', undefined, {}, 'bucket'],
+    ['a bucket without key', { stats: STATS }, {}, 'bucket'],
+    ['a bucket with an empty key', { key: '', stats: STATS }, {}, 'bucket'],
+    ['a bucket without stats', { key: 'k' }, {}, 'bucket'],
+    ['a bucket whose key getter throws', { get key(): string { throw new Error('no'); }, stats: STATS }, {}, 'bucket'],
+    ['an unknown option', { key: 'k', stats: STATS }, { maxMethods: 3 }, 'options.maxMethods'],
+    ['a bad prefix', { key: 'k', stats: STATS }, { prefix: '1x' }, 'prefix'],
+    ['a constant label named key', { key: 'k', stats: STATS }, { labels: { key: 'x' } }, 'labels'],
+    ['a constant label named source', { key: 'k', stats: STATS }, { labels: { source: 'x' } }, 'labels'],
+    ['a registry that is not one', { key: 'k', stats: STATS }, { registry: {} }, 'registry'],
+  ])('refuses %s with InvalidOptionError naming it', (_, bucket, options, option) => {
+    const make = (): unknown => redisBucketMetrics(bucket as never, options as never);
+    expect(make).toThrow(InvalidOptionError);
+    try {
+      make();
+    } catch (error) {
+      expect((error as InvalidOptionError).option).toBe(option);
+    }
+  });
+});
+
+describeWithRedis('redisBucketMetrics (Prometheus) on a RedisTokenBucket and a real redis-server', () => {
+  const fixture = useRedisServer();
+
+  it('reads mode 0 while Redis answers, 1 and fallbacks_total 1 once it is killed, 0 again once it is back', async () => {
+    const redis = await fixture.connect();
+    // A patient timeout: only the kill, not a busy machine, may cause the fallback.
+    const bucket = new RedisTokenBucket({ redis, key: `metrics:${process.pid}`, rate: 1_000, burst: 100, timeout: 5_000, recheckInterval: 20 });
+    const registry = new Registry();
+    redisBucketMetrics(bucket, { registry });
+    const key = { key: bucket.key };
+    try {
+      for (let i = 0; i < 3; i++) await bucket.take();
+      let scrape = await scraped(registry);
+      expect(value(scrape, 'middleware_redis_bucket_mode', key)).toBe(0);
+      expect(value(scrape, 'middleware_redis_bucket_tokens_total', { ...key, source: 'redis' })).toBe(3);
+      expect(value(scrape, 'middleware_redis_bucket_round_trips_total', key)).toBeGreaterThanOrEqual(1);
+      expect(value(scrape, 'middleware_redis_bucket_fallbacks_total', key)).toBe(0);
+
+      const fellBack = new Promise((resolve) => bucket.onFallback(resolve));
+      await fixture.server.kill();
+      await bucket.take();
+      await fellBack;
+      await bucket.take();
+      scrape = await scraped(registry);
+      expect(value(scrape, 'middleware_redis_bucket_mode', key)).toBe(1);
+      expect(value(scrape, 'middleware_redis_bucket_fallbacks_total', key)).toBe(1);
+      expect(value(scrape, 'middleware_redis_bucket_failures_total', key)).toBeGreaterThanOrEqual(1);
+      expect(value(scrape, 'middleware_redis_bucket_tokens_total', { ...key, source: 'local' })).toBeGreaterThanOrEqual(1);
+
+      const recovered = new Promise((resolve) => bucket.onRecover(resolve));
+      await fixture.server.restart();
+      await recovered;
+      scrape = await scraped(registry);
+      expect(value(scrape, 'middleware_redis_bucket_mode', key)).toBe(0);
+      expect(value(scrape, 'middleware_redis_bucket_fallbacks_total', key)).toBe(1);
+
+      bucket.close();
+      expect((await scraped(registry)).samples).toEqual([]);
+    } finally {
+      bucket.close();
+    }
+  }, 30_000);
+});
