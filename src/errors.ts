@@ -244,6 +244,19 @@ export class RetryBudgetExhaustedError extends ClientPoolError {
 }
 
 /**
+ * Every client the call could use is at its `maxInFlight` (a concurrency cap, a bulkhead), and none freed a
+ * slot within `maxWait` (or the call's deadline). Not a failure of any client.
+ */
+export class ConcurrencyLimitedError extends ClientPoolError {
+  static readonly code = 'ERR_CONCURRENCY_LIMITED';
+  override readonly name = 'ConcurrencyLimitedError';
+  readonly code = ConcurrencyLimitedError.code;
+  constructor() {
+    super('every client is at its maxInFlight and none freed a slot within maxWait');
+  }
+}
+
+/**
  * The call's `deadline` passed: the whole call, every attempt, wait, backoff and hedge included, is over.
  * An attempt the deadline cut short of its own `timeout` is not counted against its client; one with no
  * `timeout` of its own is (the deadline was its timeout, and a black hole must reach its breaker). A
@@ -277,6 +290,7 @@ export type AnyClientPoolError =
   | CallbackError
   | RetryBudgetExhaustedError
   | DeadlineExceededError
+  | ConcurrencyLimitedError
   | ExcludedMethodError
   | MissingMethodError;
 

@@ -35,6 +35,8 @@ export interface MemberSnapshot {
   readonly latencyMs: number;
   /** Tokens left in its own bucket, or `undefined` without a per-client limit. */
   readonly tokens: number | undefined;
+  /** Its concurrency cap (`add(client, { maxInFlight })`), or `undefined` when it has none. */
+  readonly maxInFlight: number | undefined;
 }
 
 /** Where a member stands in the pool's bookkeeping. */
@@ -72,6 +74,8 @@ export class Member<T> implements PoolMember<T> {
   /** Position in the roster's list of all members (for panic routing). */
   allIndex = -1;
   inFlight = 0;
+  /** Its `maxInFlight`: at it, the member leaves the rotation until a call ends. Infinity when uncapped. */
+  readonly maxInFlight: number;
   successes = 0;
   failures = 0;
   cancelled = 0;
@@ -105,7 +109,9 @@ export class Member<T> implements PoolMember<T> {
     close: ((client: T) => void | Promise<void>) | undefined,
     limiter: TokenBucket | undefined,
     sharedLimiter?: Limiter,
+    maxInFlight = Number.POSITIVE_INFINITY,
   ) {
+    this.maxInFlight = maxInFlight;
     this.client = client;
     this.name = name;
     this.weight = weight;
@@ -144,6 +150,7 @@ export class Member<T> implements PoolMember<T> {
       refused: this.refused,
       latencyMs: this.latency.value,
       tokens: this.limiter?.available,
+      maxInFlight: this.maxInFlight === Number.POSITIVE_INFINITY ? undefined : this.maxInFlight,
     };
   }
 }

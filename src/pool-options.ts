@@ -126,11 +126,20 @@ export interface AddOptions<T> {
    * @default none
    */
   readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket | Limiter;
+  /**
+   * The most calls in flight on this client at once (a bulkhead: Hystrix's semaphore isolation, Envoy's
+   * `max_requests` per host). At it, the client is passed over as an empty bucket is; when every client
+   * is at its cap or out of tokens, calls wait (FIFO, `maxWait`, their signal, their deadline) for a slot
+   * and fail with `ConcurrencyLimitedError` (`ERR_CONCURRENCY_LIMITED`) when none frees in time. An
+   * integer from 1 to 2^31-1.
+   * @default no cap
+   */
+  readonly maxInFlight?: number;
 }
 
 const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
 const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
-const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit']);
+const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight']);
 const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
@@ -151,6 +160,16 @@ export function checkPoolOptions(options: unknown): void {
  * Check the shape of `add()`'s options: an object (or undefined) whose every key is a known option.
  * @throws InvalidOptionError naming a misspelt key (`wieght`) and the known ones.
  */
+/** The largest `maxInFlight`: 2^31-1, as for every count and duration option. */
+const MAX_IN_FLIGHT = 2 ** 31 - 1;
+
+/** The `maxInFlight` option of `add()`: an integer from 1 to 2^31-1, or Infinity when absent. */
+export function maxInFlight(value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_IN_FLIGHT) throw new InvalidOptionError('maxInFlight', `an integer from 1 to ${MAX_IN_FLIGHT}`, value);
+  return value;
+}
+
 export function checkAddOptions(options: unknown): void {
   optionsObject('add options', options);
   if (options !== undefined) knownKeys('add options', options as object, ADD_KEYS);

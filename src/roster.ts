@@ -77,6 +77,8 @@ export class Roster<T> {
   /** Every member, for panic routing. */
   readonly #all: Member<T>[] = [];
   #downCount = 0;
+  /** Members at their `maxInFlight`: out of the rotation until a call of theirs ends. */
+  #fullCount = 0;
   /** Whether any call was placed yet. */
   #hasServed = false;
   /** Whether calls are timed: asked for, or needed by a balancer, a breaker or quantile hedging. */
@@ -100,6 +102,11 @@ export class Roster<T> {
     this.#random = random;
     this.#onTransition = onTransition;
     this.#onReady = onReady;
+  }
+
+  /** Whether some member is at its `maxInFlight`: a call that finds no client ready waits for a slot. */
+  get hasFullMembers(): boolean {
+    return this.#fullCount > 0;
   }
 
   get size(): number {
@@ -152,6 +159,7 @@ export class Roster<T> {
     this.#byClient.delete(member.client);
     this.#unplace(member);
     member.placement = 'gone';
+    if (member.inFlight >= member.maxInFlight) this.#fullCount--;
     this.#ring = undefined;
     const last = this.#all.pop()!;
     if (last !== member) {
@@ -160,6 +168,9 @@ export class Roster<T> {
     }
     if (member.isDown) this.#downCount--;
     this.#updatePanic();
+    // Calls waiting for a client may have waited for this one (at its cap): they look again, and fail at
+    // once if no client is left.
+    this.#onReady();
   }
 
   /** Mark a member down (failing health checks) or up again; coming up, it ramps up like any return. */
@@ -193,7 +204,7 @@ export class Roster<T> {
     const ready = this.#ready;
     let skips = 0;
     for (;;) {
-      if (ready.length === 0) return this.#throttled.size > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
+      if (ready.length === 0) return this.#throttled.size > 0 || this.#fullCount > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
       let member: Member<T> | undefined;
       if (key !== undefined) {
         member = (this.#ring ??= new HashRing(this.byName.values())).find(key, (m) => m.placement === 'ready' && !(avoid?.includes(m) ?? false));
@@ -251,9 +262,24 @@ export class Roster<T> {
   }
 
   inFlight(member: Member<T>, delta: number): void {
-    member.inFlight += delta;
+    const before = member.inFlight;
+    member.inFlight = before + delta;
+    // One comparison per call for an uncapped member (Infinity): the cap is crossed only when one side is at it.
+    if (member.inFlight >= member.maxInFlight || before >= member.maxInFlight) this.#crossedCap(member, before);
     const hooks = this.#inFlightHooks;
     if (hooks.length > 0 && member.placement !== 'gone') for (let i = 0; i < hooks.length; i++) hooks[i]!.onInFlight?.(member);
+  }
+
+  /**
+   * A member reached its `maxInFlight` (it leaves the rotation, as an empty bucket does) or fell below it
+   * (it comes back, and calls waiting for a client are served). A bulkhead per client (Hystrix, Envoy's
+   * `max_requests` per host).
+   */
+  #crossedCap(member: Member<T>, before: number): void {
+    const isFull = member.inFlight >= member.maxInFlight;
+    if (isFull === before >= member.maxInFlight || member.placement === 'gone') return;
+    this.#fullCount += isFull ? 1 : -1;
+    this.place(member);
   }
 
   /** Report a transition, if the breaker made one, and move the member where its state says. */
@@ -289,7 +315,7 @@ export class Roster<T> {
       this.#wait(member, 'throttled', member.pausedUntil);
     } else {
       member.pausedUntil = NONE;
-      this.#moveTo(member, member.breaker.canAcquire() ? 'ready' : 'saturated');
+      this.#moveTo(member, member.inFlight < member.maxInFlight && member.breaker.canAcquire() ? 'ready' : 'saturated');
     }
   }
 
@@ -338,6 +364,7 @@ export class Roster<T> {
     for (let tries = 0; tries < all.length; tries++) {
       const member = all[Math.floor(this.#random() * all.length)]!;
       if (member.placement === 'ready') return undefined; // the normal path admits it
+      if (member.inFlight >= member.maxInFlight) continue;
       if (member.limiter !== undefined && !member.limiter.tryTake(1)) continue;
       this.inFlight(member, 1);
       return member;

@@ -1,6 +1,6 @@
 import type { Balancer } from '../balancers/balancer.js';
 import type { Clock } from '../clock.js';
-import { PoolClosedError, RateLimitedError } from '../errors.js';
+import { ConcurrencyLimitedError, PoolClosedError, RateLimitedError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { Roster } from '../roster.js';
 import { WaiterQueue } from './waiter-queue.js';
@@ -16,12 +16,15 @@ interface QueuedCall<T> {
   readonly key: string | undefined;
   readonly since: number;
   readonly method: string;
+  /** Whether it queued for tokens (some client was out of them), not only for a client at its cap: reported as a rate-limit wait. */
+  readonly isTokenWait: boolean;
 }
 
 /**
  * Calls waiting because every eligible client is out of tokens (their own rate limits, or paused by the
- * upstream). They are served in FIFO order, by one timer set for the first client due back, and only
- * while it can serve them within their `maxWait`; the others fail at once with `RateLimitedError`.
+ * upstream) or at its `maxInFlight`. They are served in FIFO order, by one timer set for the first client
+ * due back or when a call ends, and only while a client can serve them within their `maxWait`; the others
+ * fail with `RateLimitedError`, or `ConcurrencyLimitedError` when only caps held them.
  */
 export class ClientQueue<T> {
   readonly #roster: Roster<T>;
@@ -38,6 +41,8 @@ export class ClientQueue<T> {
       clock,
       wake: () => this.#wake(),
       late: (waiter, retryAfterMs) => {
+        // Only clients at their cap, none waiting for tokens: no slot freed in time.
+        if (roster.hasFullMembers && roster.nextThrottleDue() === undefined) return new ConcurrencyLimitedError();
         report(undefined, waiter.data.method, waiter.data.since, true);
         return new RateLimitedError(retryAfterMs, 'every client');
       },
@@ -60,12 +65,13 @@ export class ClientQueue<T> {
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const due = this.#roster.nextThrottleDue();
-    if (due !== undefined && due - since > maxWait) {
+    // A client at its cap may free a slot at any time: only clients out of tokens make a wait hopeless.
+    if (due !== undefined && due - since > maxWait && !this.#roster.hasFullMembers) {
       this.#report(undefined, method, since, true);
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     const queue = this.#queue;
-    const picked = queue.push({ balancer, avoid, key, since, method }, 1, since + maxWait, signal);
+    const picked = queue.push({ balancer, avoid, key, since, method, isTokenWait: due !== undefined }, 1, since + maxWait, signal);
     // The first in line sets the timer; those behind it are served from there.
     if (queue.length === 1) this.#schedule();
     return picked;
@@ -103,7 +109,7 @@ export class ClientQueue<T> {
           continue;
         }
         queue.serve([pick.member, pick.admission]);
-        this.#report(pick.member.name, call.method, call.since, false);
+        if (call.isTokenWait) this.#report(pick.member.name, call.method, call.since, false);
       }
     } finally {
       this.#isWaking = false;
@@ -117,10 +123,11 @@ export class ClientQueue<T> {
     if (queue.length === 0) return;
     const due = this.#roster.nextThrottleDue();
     if (due === undefined) {
-      queue.wakeAt(this.#clock.now());
+      // Clients at their cap come back when a call ends (onReady); until then the waiters' deadlines run.
+      queue.wakeAt(this.#roster.hasFullMembers ? undefined : this.#clock.now());
       return;
     }
-    queue.refuseLate(due);
+    if (!this.#roster.hasFullMembers) queue.refuseLate(due);
     queue.wakeAt(due);
   }
 }

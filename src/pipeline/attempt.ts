@@ -414,7 +414,7 @@ export class Attempt<T> implements Call<T> {
    * call's deadline cut short is the deadline passing (`DeadlineExceededError`, the refusal its `cause`).
    */
   waitFailure(error: unknown): unknown {
-    if ((this.#bits & WAIT_CUT) === 0 || !(hasErrorCode(error, 'ERR_RATE_LIMITED') || hasErrorCode(error, 'ERR_ALL_CIRCUITS_OPEN'))) return error;
+    if ((this.#bits & WAIT_CUT) === 0 || !(hasErrorCode(error, 'ERR_RATE_LIMITED') || hasErrorCode(error, 'ERR_CONCURRENCY_LIMITED') || hasErrorCode(error, 'ERR_ALL_CIRCUITS_OPEN'))) return error;
     return new DeadlineExceededError(this.plan.deadline!, undefined, error);
   }
 
