@@ -160,6 +160,13 @@ export function checkPoolOptions(options: unknown): void {
  * Check the shape of `add()`'s options: an object (or undefined) whose every key is a known option.
  * @throws InvalidOptionError naming a misspelt key (`wieght`) and the known ones.
  */
+/** The `middleware` option of the pool: an array (of middleware, checked one by one by `use()`), or none. */
+export function middlewareOption<T>(value: unknown): readonly AnyMiddleware<T>[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError('middleware', 'an array', value);
+  return value as readonly AnyMiddleware<T>[];
+}
+
 /** The largest `maxInFlight`: 2^31-1, as for every count and duration option. */
 const MAX_IN_FLIGHT = 2 ** 31 - 1;
 

@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, checkAddOptions, maxInFlight, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, checkAddOptions, maxInFlight, middlewareOption, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -27,6 +27,7 @@ import { Roster } from './roster.js';
 import { between, callable, clockOption } from './validate.js';
 import { callChannel } from './diagnostics/channels.js';
 import { traceCall } from './diagnostics/trace-call.js';
+import { methodOf } from './pipeline/call-end.js';
 import { destroyOnAbort } from './bounded-close.js';
 
 /**
@@ -93,10 +94,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         if (this.#healthChanges.hasListeners) this.#healthChanges.emit({ client, isDown });
       });
     }
-    if (options.middleware !== undefined) {
-      if (!Array.isArray(options.middleware)) throw new InvalidOptionError('middleware', 'an array', options.middleware);
-      for (const middleware of options.middleware as readonly AnyMiddleware<T>[]) this.use(middleware);
-    }
+    for (const middleware of middlewareOption<T>(options.middleware)) this.use(middleware);
     // Last: nothing may be left running if an option above was refused.
     this.#health?.start();
   }
@@ -117,16 +115,18 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const ends = this.#core.callEnds;
+    // Read once, for the call's attempts and its end alike (a getter may answer differently each time).
+    const method = ends === undefined ? undefined : methodOf(options);
     const start = ends === undefined ? 0 : this.#clock.now();
-    const result = this.#around === undefined ? this.#run(fn, options) : runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options));
-    return ends === undefined ? result : ends.observe(options, result, start);
+    const result = this.#around === undefined ? this.#run(fn, options, method) : runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options, method));
+    return ends === undefined ? result : ends.observe(options, method!, result, start);
   }
 
   /**
    * A call's journey: options resolved (call > method > pool), then one attempt through the pipeline, or
    * with retries or hedges, as many as their policies and the retry budget allow.
    */
-  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>): Promise<unknown> {
+  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string): Promise<unknown> {
     try {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
@@ -136,7 +136,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (!isPlain) checkRunOptions(options);
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
-      const method = isPlain ? 'unknown' : (options.method ?? 'unknown');
+      const method = label ?? (isPlain ? 'unknown' : (options.method ?? 'unknown'));
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
       const plan = isPlain && defaults.deadline === undefined ? defaults : planner.plan(options, defaults);

@@ -27,7 +27,9 @@ export interface CallEnd<T> {
  * The end of every call, told to the middleware with an `onCallEnd` hook: one promise reaction per call,
  * outside every `around` hook, so a call refused before any client (`ERR_NO_CLIENTS`,
  * `ERR_ALL_CIRCUITS_OPEN`, `ERR_RATE_LIMITED`, `ERR_POOL_CLOSED`) or failed by an `around` hook is heard
- * too. Made by the pool only while such middleware is registered: without it a call costs nothing here.
+ * too. Made by the pool only while such middleware is registered: without it a call costs nothing here,
+ * and so a call that began before the first such middleware was added is not heard (its attempts that
+ * end later are, by `onOutcome`).
  */
 export class CallEnds<T> {
   readonly #observers: readonly Middleware<T>[];
@@ -41,24 +43,27 @@ export class CallEnds<T> {
   }
 
   /**
-   * The caller's promise for `result`, a call that began at `start` (the pool clock's `now()`): settles as
-   * `result` does, once every hook heard how. A hook that throws or rejects is reported as a
+   * The caller's promise for `result`, a call labelled `method` (read once, as its attempts have it) that
+   * began at `start` (the pool clock's `now()`): settles as `result` does, once every hook heard how. A hook that throws or rejects is reported as a
    * `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
    */
-  observe(options: RunOptions<T>, result: Promise<unknown>, start: number): Promise<unknown> {
-    // Read at the start: a caller that changes its options object later does not relabel the call.
+  observe(options: RunOptions<T>, method: string, result: Promise<unknown>, start: number): Promise<unknown> {
     const given = options === EMPTY_OPTIONS ? undefined : options;
-    const method = given === undefined ? 'unknown' : methodOf(given);
     return result.then(
       (value) => {
-        this.#tell({ method, options: given, error: undefined, durationMs: this.#clock.now() - start });
+        this.#tell({ method, options: given, error: undefined, durationMs: this.#since(start) });
         return value;
       },
       (error: unknown) => {
-        this.#tell({ method, options: given, error: error as ClientPoolError, durationMs: this.#clock.now() - start });
+        this.#tell({ method, options: given, error: error as ClientPoolError, durationMs: this.#since(start) });
         throw error;
       },
     );
+  }
+
+  /** Ms since `start`, never below 0: a clock stepped back (NTP, a user's clock) must not make a negative duration. */
+  #since(start: number): number {
+    return Math.max(0, this.#clock.now() - start);
   }
 
   #tell(end: CallEnd<T>): void {

@@ -190,7 +190,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void {
     const isHeard = this.#rateLimits.hasListeners;
     if (!isHeard && !rateLimitChannel.hasSubscribers) return;
-    const waitedMs = this.clock.now() - since;
+    const waitedMs = Math.max(0, this.clock.now() - since);
     if (isHeard) this.#rateLimits.emit({ scope, client, method, waitedMs, rejected });
     if (rateLimitChannel.hasSubscribers) rateLimitChannel.publish({ pool: this.pool, scope, client, method, waitedMs, rejected } satisfies RateLimitMessage<T>);
   }
@@ -243,7 +243,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     let durationMs = Number.NaN;
     if (attempt.isTimed) {
       const now = this.clock.now();
-      durationMs = now - attempt.start;
+      // Never below 0: a clock stepped back mid-attempt must not make a negative duration (or a fast client).
+      durationMs = Math.max(0, now - attempt.start);
       // A fast failure must not make a broken client look fast to latency-aware balancers: each failure
       // at least doubles its estimate, so a client failing fast falls out of favour within a few calls.
       if (kind === 'success' || kind === 'answered') member.latency.observe(durationMs, now);

@@ -180,7 +180,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     const now = this.#host.now();
     for (const loser of this.#inFlight) {
       if (loser.attempt < winner.attempt && loser.isInvoked && loser.member !== winner.member) {
-        const error = new TimeoutError(Math.round(now - (this.#launchedAt[loser.attempt] ?? now)), loser.clientName);
+        const error = new TimeoutError(Math.max(0, Math.round(now - (this.#launchedAt[loser.attempt] ?? now))), loser.clientName);
         loser.end('failure', error, error);
       } else {
         loser.end('cancelled', LOST_RACE, LOST_RACE);
