@@ -69,8 +69,10 @@ const MODE_VALUE: Readonly<Record<string, number>> = { redis: 0, fallback: 1 };
  * `clientpool.redis_bucket.mode` (gauge, 0 Redis, 1 fallback), `clientpool.redis_bucket.round_trips`,
  * `.failures`, `.fallbacks`, `.tokens` (by `clientpool.redis_bucket.source` `redis`|`local`),
  * `.leased_tokens`, `.expired_tokens` (counters) and `.reserve` (up-down counter). A closed bucket is not
- * observed. A `stats` getter that throws leaves the bucket out of that collection and is reported once
- * as a `CLIENTPOOL_CALLBACK_ERROR` warning. Several buckets may report to one meter.
+ * observed. `stats` is read once per collection for every instrument (one batch callback), so a
+ * collection observes a bucket whole or not at all. A `stats` getter that throws leaves the bucket out
+ * of that collection and is reported once as a `CLIENTPOOL_CALLBACK_ERROR` warning. Several buckets may
+ * report to one meter.
  *
  * @throws InvalidOptionError for a bucket without a non-empty string `key` and `stats`, a bad or unknown
  *   option, or a meter (or provider) that cannot make the instruments; what was thrown is the `cause`.

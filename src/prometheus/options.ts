@@ -74,10 +74,16 @@ export interface PrometheusMetricsOptions {
    * While no pool is attached (before `use()`, or after every pool closed) nothing is dropped. A pool
    * whose `close()` has begun keeps the clients it had then (they have left it, but calls in flight
    * still end on them) until its close reaches the middleware; the other pools' removed clients are
-   * dropped as usual meanwhile. Between two scrapes at most max(64, clients) removed clients keep their
-   * series, a client counting once however many series it has: first those no scrape has exported
-   * yet, the first found gone first (ones found gone past that are dropped unseen), then exported ones
-   * still within the retention, the most recently gone first.
+   * dropped as usual meanwhile. A sweep runs at each scrape and, between scrapes, after as many new
+   * per-client series as there are clients (at least 64). After a sweep between scrapes at most
+   * max(64, clients) removed clients keep their series, a client counting once however many series it
+   * has: first those no scrape has exported yet, the first found gone first (ones found gone past that
+   * are dropped unseen), then exported ones still within the retention, the most recently gone first.
+   * So between scrapes the adapter holds at most max(64, clients) removed clients plus fewer than
+   * max(64, clients) made since the last sweep. A scrape shows every absent client, even past the
+   * allowance; the next sweep drops the excess and comes that much sooner (after max(64, clients) minus
+   * the excess new series, at least one), so the bound holds after a scrape too (from the first new
+   * series on, when more clients left at once than the bound allows).
    * @default 'drop'
    */
   readonly removedClients?: RemovedClients;

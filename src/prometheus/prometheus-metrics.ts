@@ -125,6 +125,8 @@ class PrometheusMetrics implements Middleware {
   /** Per-client entries made since the last sweep, and how many trigger one between scrapes. */
   #created = 0;
   #sweepAfter = MIN_SWEEP_INTERVAL;
+  /** Set by `unregister()`: nothing reads the counts any more, so the hooks keep none. */
+  #isRetired = false;
   /** The families this adapter feeds, and how to stop feeding each, for `unregister()`. */
   readonly #fed: { readonly family: FedFamily; readonly detach: () => void }[] = [];
 
@@ -233,6 +235,7 @@ class PrometheusMetrics implements Middleware {
    * clock. A call is counted when it settles: one still running is in no call metric.
    */
   onCallEnd({ method, error, durationMs }: CallEnd<unknown>): void {
+    if (this.#isRetired) return;
     const calls = this.#calls.get(method) ?? this.#addMethodCalls(method);
     (error === undefined ? calls.ok : calls.failed(codeOf(error), this.#codes)).duration.observe(durationMs / 1000);
   }
@@ -243,6 +246,7 @@ class PrometheusMetrics implements Middleware {
    * elsewhere, the pool was destroyed) to `cancelled`, which says nothing about the client.
    */
   onOutcome(call: Call<unknown>, outcome: Outcome, durationMs: number): void {
+    if (this.#isRetired) return;
     const client = this.#clients.get(call.clientName) ?? this.#addClient(call.clientName);
     // Counts after its removal (an attempt that was in flight) are exported at one more scrape too.
     client.goneAt = -1;
@@ -257,9 +261,12 @@ class PrometheusMetrics implements Middleware {
     series.duration.observe(durationMs / 1000);
   }
 
-  /** Subscribe to the pool's events and read its members at scrape time. A pool attached again is ignored. */
+  /**
+   * Subscribe to the pool's events and read its members at scrape time. A pool attached again is
+   * ignored, and so is every pool once the adapter is unregistered.
+   */
   attach(pool: PoolObserver): void {
-    if (this.#pools.has(pool)) return;
+    if (this.#isRetired || this.#pools.has(pool)) return;
     const subscriptions = [pool.onStateChange((change) => this.#onStateChange(change)), pool.onRateLimit((event) => this.#onRateLimit(event))];
     this.#pools.set(pool, { subscriptions, names: new Set(), isClosing: false });
   }
@@ -279,14 +286,20 @@ class PrometheusMetrics implements Middleware {
 
   /**
    * Take this adapter's series off the registry (and each metric, once no other adapter feeds it) and
-   * stop listening to its pools: for a process that retires a pool but keeps running.
+   * stop listening to its pools: for a process that retires a pool but keeps running, or hands its
+   * constant labels to a new adapter. The adapter is retired for good: it forgets every count, and a pool
+   * it stays in (a pool cannot drop middleware) costs it one check per attempt and call, with nothing
+   * kept; `use()` on another pool attaches nothing. Register a new adapter to export again. Idempotent.
    */
   unregister(): void {
+    this.#isRetired = true;
     for (const { subscriptions } of this.#pools.values()) for (const subscription of subscriptions) subscription.dispose();
     this.#pools.clear();
     for (const { detach } of this.#fed) detach();
     releaseFamilies(this.registry, this.#fed.map(({ family }) => family));
     this.#fed.length = 0;
+    for (const map of this.#clientMaps()) map.clear();
+    this.#calls.clear();
   }
 
   /** First call of a method. Past the `maxMethods` cap it is not a key: every such method shares `other`. */
@@ -318,7 +331,8 @@ class PrometheusMetrics implements Middleware {
   /**
    * Drop the entries of clients no attached pool has any more (`removedClients: 'drop'`): see
    * {@link sweep}. Reads every pool's members, so between scrapes it runs only after as many new
-   * entries as there are clients (at least {@link MIN_SWEEP_INTERVAL}): amortised O(1) per entry.
+   * entries as there are clients (at least {@link MIN_SWEEP_INTERVAL}), or sooner once after a scrape
+   * that kept more than that allowance: amortised O(1) per entry.
    * A closing pool's clients leave `members()` before its middleware is closed, so from the first
    * sweep that finds it closing, the names it had then count as live until it closed; only its own:
    * the other pools' removed clients are dropped as usual, however long its `close()` takes. Names
@@ -355,8 +369,11 @@ class PrometheusMetrics implements Middleware {
       for (const name of served.names) live.add(name);
     }
     const interval = Math.max(MIN_SWEEP_INTERVAL, live.size);
-    sweep(this.#clientMaps(), { live, scrapes: this.#scrapes, isScrape, now: this.#clock.now(), retention: this.#retention, maxWaiting: interval });
-    this.#sweepAfter = interval;
+    const kept = sweep(this.#clientMaps(), { live, scrapes: this.#scrapes, isScrape, now: this.#clock.now(), retention: this.#retention, maxWaiting: interval });
+    // A scrape keeps every absent client so that it shows them, even past the allowance. The next sweep
+    // trims the excess; due that much sooner, kept clients plus new entries stay under allowance +
+    // interval, as after any other sweep, instead of waiting a whole interval above it.
+    this.#sweepAfter = isScrape ? Math.max(1, interval - Math.max(0, kept - interval)) : interval;
   }
 
   /** The clients with entries not yet found gone that neither `live` nor any pool at the last sweep listed. */
@@ -409,10 +426,12 @@ class PrometheusMetrics implements Middleware {
   }
 
   #onStateChange({ client, from, to }: StateChange): void {
+    if (this.#isRetired) return;
     this.#count(this.#transitions, client, [client, from.kind, to.kind], () => ({ client, from: from.kind, to: to.kind, ...this.#constant }));
   }
 
   #onRateLimit({ scope, client = '', waitedMs, rejected }: RateLimitEvent): void {
+    if (this.#isRetired) return;
     const labels = (): Labels => ({ scope, client, ...this.#constant });
     // The pool-wide limit's series belong to no client: never swept.
     const owner = scope === 'client' && client !== '' ? client : undefined;

@@ -65,8 +65,10 @@ const COUNTERS = ['roundTrips', 'failures', 'fallbacks', 'leasedTokens', 'expire
  *
  * Buckets exported with one prefix on one registry share the families (and coexist with the pool's
  * `prometheusMetrics`, whose names differ); two buckets with the same key add up (mode: the worse).
- * A `stats` getter that throws (or returns something else) leaves that bucket out of the scrape and is
- * reported once as a `CLIENTPOOL_CALLBACK_ERROR` warning: the scrape still succeeds.
+ * `stats` is read once per scrape, whatever the number of families, so a scrape shows each bucket whole
+ * or not at all. A `stats` getter that throws (or returns something else) leaves that bucket out of the
+ * scrape and is reported once as a `CLIENTPOOL_CALLBACK_ERROR` warning: the scrape still succeeds.
+ * Exporting a bucket costs O(1) whatever the number already exported.
  *
  * @throws InvalidOptionError for a bucket without a non-empty string `key` and a `stats` property, a
  *   bucket already exported on this registry with this prefix, or a bad option (as `prometheusMetrics`'s).
@@ -90,9 +92,24 @@ export function redisBucketMetrics(bucket: RedisBucketLike, options: RedisBucket
   return new BucketExport(bucket, key, registry, resolved.prefix, resolved.labels);
 }
 
-/** A source of one bucket's series; `bucket` lets a second export of the same bucket be refused. */
-interface BucketSource extends Source<ScalarEmit> {
-  readonly bucket: object;
+/**
+ * Where a family keeps the buckets exported on it, so that a second export of one bucket is refused in
+ * O(1) rather than by scanning every source (registering N buckets was O(N²)). On the family itself (one
+ * per registry and name: the same registry and prefix), under `Symbol.for`, so that another installed
+ * copy of clientpool (the CommonJS build beside the ESM one) sharing the family sees them too.
+ */
+const EXPORTED_BUCKETS = Symbol.for('clientpool.prometheus.redisBuckets');
+
+function exportedOn(family: ScalarFamily): WeakSet<object> {
+  const holder = family as unknown as { [EXPORTED_BUCKETS]?: WeakSet<object> };
+  let buckets = holder[EXPORTED_BUCKETS];
+  if (buckets === undefined) Object.defineProperty(holder, EXPORTED_BUCKETS, { value: (buckets = new WeakSet()) });
+  return buckets;
+}
+
+/** What one scrape read of a bucket: its checked stats, or the failure, kept alike so a scrape reads once. */
+interface Snapshot {
+  readonly stats: RedisBucketStatsLike | undefined;
 }
 
 class BucketExport implements RedisBucketMetrics {
@@ -103,9 +120,12 @@ class BucketExport implements RedisBucketMetrics {
   readonly #labels: Labels;
   readonly #redisTokens: Labels;
   readonly #localTokens: Labels;
-  /** The stats read for the scrape under way: every family of one scrape is collected in the same turn. */
-  #snapshot: RedisBucketStatsLike | undefined;
-  #fed: { family: ScalarFamily; source: BucketSource }[] = [];
+  /**
+   * The read made for the scrape under way, failed or not: every family of one scrape is collected in
+   * the same turn, so each either shows the bucket or none does.
+   */
+  #snapshot: Snapshot | undefined;
+  #fed: { family: ScalarFamily; source: Source<ScalarEmit> }[] = [];
 
   constructor(bucket: RedisBucketLike, key: string, registry: AnyRegistry, prefix: string, constant: Labels) {
     this.#bucket = bucket;
@@ -132,7 +152,7 @@ class BucketExport implements RedisBucketMetrics {
       { prefix, labels: constant, bucketOptions: {}, mergesEqualLabels: true },
     );
     const chosen = Object.values(families);
-    if (chosen.some((family) => [...family.sources].some((source) => (source as Partial<BucketSource>).bucket === bucket))) {
+    if (chosen.some((family) => exportedOn(family).has(bucket))) {
       releaseFamilies(registry, chosen);
       throw new InvalidOptionError('bucket', `a bucket not yet exported on this registry with prefix "${prefix}" (its counts would be added twice)`, bucket);
     }
@@ -146,14 +166,16 @@ class BucketExport implements RedisBucketMetrics {
   }
 
   unregister(): void {
-    for (const { family, source } of this.#fed) family.sources.delete(source);
+    for (const { family, source } of this.#fed) {
+      family.sources.delete(source);
+      exportedOn(family).delete(this.#bucket);
+    }
     releaseFamilies(this.registry, this.#fed.map(({ family }) => family));
     this.#fed = [];
   }
 
   #feed(family: ScalarFamily, collect: (emit: ScalarEmit, stats: RedisBucketStatsLike) => void): void {
-    const source: BucketSource = {
-      bucket: this.#bucket,
+    const source: Source<ScalarEmit> = {
       collect: (emit) => {
         const stats = this.#stats();
         if (stats !== undefined) collect(emit, stats);
@@ -162,25 +184,33 @@ class BucketExport implements RedisBucketMetrics {
       reset: () => {},
     };
     family.sources.add(source);
+    exportedOn(family).add(this.#bucket);
     this.#fed.push({ family, source });
   }
 
   /**
    * The bucket's stats, read once per scrape and checked; undefined for a closed bucket or one whose
-   * stats cannot be read (reported once), so that the scrape leaves it out rather than failing.
+   * stats cannot be read (reported once), so that the scrape leaves it out rather than failing. A failed
+   * read is kept for the scrape too: read again by a later family, a getter that recovered would put
+   * part of the bucket in the scrape, and one that keeps failing would be read once per family.
    */
   #stats(): RedisBucketStatsLike | undefined {
-    if (this.#snapshot !== undefined) return this.#snapshot.mode === 'closed' ? undefined : this.#snapshot;
-    let stats: RedisBucketStatsLike;
+    let snapshot = this.#snapshot;
+    if (snapshot === undefined) {
+      snapshot = this.#snapshot = this.#read();
+      // prom-client collects every family of one scrape in the same turn: one read serves them all.
+      queueMicrotask(() => (this.#snapshot = undefined));
+    }
+    const stats = snapshot.stats;
+    return stats === undefined || stats.mode === 'closed' ? undefined : stats;
+  }
+
+  #read(): Snapshot {
     try {
-      stats = checkedStats(this.#bucket.stats);
+      return { stats: checkedStats(this.#bucket.stats) };
     } catch (error) {
       this.#guard.warn(`the stats of the Redis bucket ${JSON.stringify(this.key)} (redisBucketMetrics)`, error, 'The bucket was left out of the scrape.');
-      return undefined;
+      return { stats: undefined };
     }
-    this.#snapshot = stats;
-    // prom-client collects every family of one scrape in the same turn: one read serves them all.
-    queueMicrotask(() => (this.#snapshot = undefined));
-    return stats.mode === 'closed' ? undefined : stats;
   }
 }

@@ -67,9 +67,13 @@ interface Absent {
  * stay or go together. Within it, clients marked but not yet exported keep their place first, then
  * newly absent ones in the order met (the rest are deleted unseen: memory wins over showing them), then
  * exported ones waiting out the retention, the most recently gone first. A scrape marks every absent
- * client, as it exports them at once.
+ * client, as it exports them at once, even past the allowance: the caller must sweep again soon (every
+ * client kept is then an exported one, which the next sweep trims to the allowance).
+ *
+ * @returns how many absent clients kept their entries (more than `pass.maxWaiting` only after a scrape,
+ *   or when the allowance shrank below the clients marked and not yet exported).
  */
-export function sweep(maps: readonly Map<string, ClientKeyed>[], pass: SweepPass): void {
+export function sweep(maps: readonly Map<string, ClientKeyed>[], pass: SweepPass): number {
   const absent = new Map<string, Absent>();
   for (const map of maps) {
     for (const [key, entry] of map) {
@@ -116,6 +120,7 @@ export function sweep(maps: readonly Map<string, ClientKeyed>[], pass: SweepPass
     if (kept < pass.maxWaiting) kept++;
     else drop(found);
   }
+  return kept;
 }
 
 /** Mark the entries of `found` never marked: they wait for the next scrape, from now. */

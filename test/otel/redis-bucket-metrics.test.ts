@@ -105,6 +105,28 @@ describe('redisBucketMetrics (OpenTelemetry) with the SDK and an in-memory reade
     expect(bucket.reads).toBe(1);
   });
 
+  it('reads the stats once per collection, failure included, and observes a bucket whole or not at all', async () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    let reads = 0;
+    redisBucketMetrics({
+      key: 'flaky',
+      get stats(): RedisBucketStatsLike {
+        reads++;
+        // A Redis client mid-reconnect: the first read throws, later ones work.
+        if (reads === 1) throw new Error('stats unavailable');
+        return STATS;
+      },
+    }, { meterProvider: provider });
+    const observed = async (): Promise<string[]> => {
+      const collected = await collect(reader);
+      return ALL.filter((name) => points(collected, name).some((p) => p.attributes[ATTR_REDIS_BUCKET_KEY] === 'flaky'));
+    };
+    expect(await observed()).toEqual([]);
+    expect(reads).toBe(1);
+    expect(await observed()).toEqual(ALL);
+    expect(reads).toBe(2);
+  });
+
   it('observes several buckets on one meter apart by key, with the constant attributes; unregister() stops reading one', async () => {
     const meter = provider.getMeter('app');
     const first = new FakeBucket('a');

@@ -195,6 +195,119 @@ describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () =
   });
 });
 
+/** Every family `redisBucketMetrics` exports. */
+const FAMILIES = ['mode', 'round_trips_total', 'failures_total', 'fallbacks_total', 'tokens_total', 'leased_tokens_total', 'expired_tokens_total', 'reserve_tokens'].map((name) => `middleware_redis_bucket_${name}`);
+
+/** The families that have a series of bucket `key` in a scrape. */
+const familiesOf = (scrape: Scrape, key: string): string[] => FAMILIES.filter((name) => find(scrape, name, { key }).length > 0);
+
+describe('redisBucketMetrics (Prometheus): one read of the stats per scrape, a bucket whole or absent', () => {
+  it('leaves the whole bucket out of a scrape whose one stats read failed, even if a later read would work', async () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const registry = new Registry();
+    let reads = 0;
+    redisBucketMetrics({
+      key: 'flaky',
+      get stats(): RedisBucketStatsLike {
+        reads++;
+        // A Redis client mid-reconnect: the first read throws, later ones work.
+        if (reads === 1) throw new Error('stats unavailable');
+        return STATS;
+      },
+    }, { registry });
+    expect(familiesOf(await scraped(registry), 'flaky')).toEqual([]);
+    expect(reads).toBe(1);
+    // The next scrape reads again, and shows the bucket whole.
+    expect(familiesOf(await scraped(registry), 'flaky')).toEqual(FAMILIES);
+    expect(reads).toBe(2);
+  });
+
+  it('reads a bucket whose stats always throw once per scrape, not once per family', async () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const registry = new Registry();
+    let reads = 0;
+    redisBucketMetrics({
+      key: 'broken',
+      get stats(): RedisBucketStatsLike {
+        reads++;
+        throw new Error('stats unavailable');
+      },
+    }, { registry });
+    await registry.metrics();
+    expect(reads).toBe(1);
+    await registry.metrics();
+    expect(reads).toBe(2);
+  });
+
+  it('shows a bucket closed during a scrape as it was when the scrape began, and leaves it out of the next', async () => {
+    const registry = new Registry();
+    let reads = 0;
+    redisBucketMetrics({
+      key: 'closing',
+      get stats(): RedisBucketStatsLike {
+        reads++;
+        return reads === 1 ? STATS : { ...STATS, mode: 'closed' };
+      },
+    }, { registry });
+    expect(familiesOf(await scraped(registry), 'closing')).toEqual(FAMILIES);
+    expect(familiesOf(await scraped(registry), 'closing')).toEqual([]);
+  });
+
+  it('leaves out only the buckets whose stats are NaN, negative or infinite, and shows the largest finite count', async () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const registry = new Registry();
+    redisBucketMetrics({ key: 'nan', stats: { ...STATS, roundTrips: NaN } }, { registry });
+    redisBucketMetrics({ key: 'negative', stats: { ...STATS, reserve: -1 } }, { registry });
+    redisBucketMetrics({ key: 'infinite', stats: { ...STATS, failures: Infinity } }, { registry });
+    redisBucketMetrics({ key: 'huge', stats: { ...STATS, redisTokens: Number.MAX_VALUE } }, { registry });
+    const scrape = await scraped(registry);
+    for (const key of ['nan', 'negative', 'infinite']) expect(familiesOf(scrape, key)).toEqual([]);
+    expect(familiesOf(scrape, 'huge')).toEqual(FAMILIES);
+    expect(value(scrape, 'middleware_redis_bucket_tokens_total', { key: 'huge', source: 'redis' })).toBe(Number.MAX_VALUE);
+  });
+});
+
+describe('redisBucketMetrics (Prometheus): exporting many buckets', () => {
+  it('registers each of 2 000 buckets without visiting the sources of the buckets already exported', () => {
+    const registry = new Registry();
+    redisBucketMetrics(new FakeBucket('k0'), { registry });
+    // Count the sources visited on one family while more buckets are registered.
+    const family = registry.getSingleMetric('middleware_redis_bucket_mode') as unknown as { sources: Set<unknown> };
+    let visited = 0;
+    const iterate = Set.prototype[Symbol.iterator];
+    Object.defineProperty(family.sources, Symbol.iterator, {
+      configurable: true,
+      value(this: Set<unknown>) {
+        const inner = iterate.call(this);
+        return {
+          next: () => {
+            const step = inner.next();
+            if (step.done !== true) visited++;
+            return step;
+          },
+          [Symbol.iterator]() {
+            return this;
+          },
+        };
+      },
+    });
+    const count = 2_000;
+    for (let i = 1; i <= count; i++) redisBucketMetrics(new FakeBucket(`k${i}`), { registry });
+    // Scanning every source per new bucket visits n²/2 of them per family (10 000 buckets took seconds).
+    expect(visited).toBeLessThanOrEqual(2 * count);
+  });
+
+  it('exports a bucket again on the same registry and prefix once its export was unregistered', async () => {
+    const registry = new Registry();
+    const bucket = new FakeBucket('k');
+    redisBucketMetrics(new FakeBucket('other'), { registry });
+    redisBucketMetrics(bucket, { registry }).unregister();
+    redisBucketMetrics(bucket, { registry });
+    expect(value(await scraped(registry), 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(7);
+    expect(() => redisBucketMetrics(bucket, { registry })).toThrow(InvalidOptionError);
+  });
+});
+
 describeWithRedis('redisBucketMetrics (Prometheus) on a RedisTokenBucket and a real redis-server', () => {
   const fixture = useRedisServer();
 

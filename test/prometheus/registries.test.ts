@@ -1,9 +1,11 @@
 import { Counter, Histogram, register, Registry, type OpenMetricsContentType } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ClientPool, InvalidOptionError } from '../../src/index.js';
 import { prometheusMetrics } from '../../src/prometheus/index.js';
+import { trackedEntries } from '../../src/prometheus/prometheus-metrics.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
 import { find, parseExposition, scrape, serveMetrics, value } from './exposition.js';
+import { StandInPool } from './stand-in-pool.js';
 
 interface Fake {
   readonly id: string;
@@ -168,6 +170,36 @@ describe('registries', () => {
     expect(registry.getMetricsAsArray()).toEqual([]);
     // The names are free again, for other buckets even.
     expect(() => prometheusMetrics({ registry, buckets: [1] })).not.toThrow();
+  });
+
+  it('unregister() retires the adapter: a pool it stays in adds nothing to it, and it attaches no other pool', async () => {
+    const registry = new Registry();
+    const retired = prometheusMetrics({ registry, labels: { pool: 'rpc' } });
+    const pool = new ClientPool<{ name: string }>({ breaker: false }).use(retired);
+    pool.add({ name: 'a' }, { name: 'a' });
+    await pool.run(() => 'x', { method: 'get' });
+    // The documented way to hand the labels to a new adapter; a pool cannot drop middleware, so the old one stays in it.
+    retired.unregister();
+    expect(trackedEntries(retired)).toEqual({ clients: 0, transitions: 0, rateLimits: 0, methods: 0 });
+    pool.use(prometheusMetrics({ registry, labels: { pool: 'rpc' } }));
+    for (let i = 0; i < 200; i++) {
+      const name = `c${i}`;
+      pool.add({ name }, { name });
+      await pool.run(() => 'x', { method: `m${i}` });
+      await pool.remove(name);
+    }
+    const other = new ClientPool<{ name: string }>({ breaker: false }).use(retired);
+    other.add({ name: 'b' }, { name: 'b' });
+    await other.run(() => 'x', { method: 'get' });
+    // Nothing reads the retired adapter's counts any more: it keeps none, and listens to no new pool.
+    expect(trackedEntries(retired)).toEqual({ clients: 0, transitions: 0, rateLimits: 0, methods: 0 });
+    const stand = new StandInPool();
+    const subscribe = vi.spyOn(stand, 'onStateChange');
+    retired.attach(stand);
+    expect(subscribe).not.toHaveBeenCalled();
+    expect(value(parseExposition(await registry.metrics()), 'middleware_calls_total', { method: 'm0', code: 'OK', pool: 'rpc' })).toBe(1);
+    retired.unregister();
+    await Promise.all([pool.close(), other.close()]);
   });
 
   it('zeroes its counts on registry.resetMetrics(), keeping the series', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ClientPool, type Call, type StateChange } from '../../src/index.js';
 import { prometheusMetrics, type PrometheusMetricsOptions } from '../../src/prometheus/index.js';
 import { trackedEntries } from '../../src/prometheus/prometheus-metrics.js';
-import { ManualClock } from '../helpers/manual-clock.js';
+import { deferred, ManualClock } from '../helpers/manual-clock.js';
 import { find, parseExposition, type Scrape } from './exposition.js';
 import { snapshot, StandInPool } from './stand-in-pool.js';
 
@@ -551,5 +551,121 @@ describe('series of removed clients', () => {
     await churn(pool, 1_000, 'c');
     expect(trackedEntries(metrics).clients).toBe(1_000);
     await pool.close();
+  });
+});
+
+describe('removed clients right after a scrape', () => {
+  it('trims the removed clients a scrape showed past the allowance at the first sweep after it, before new series pile up on them', async () => {
+    const registry = new Registry();
+    const metrics = prometheusMetrics({ registry });
+    const pool = new StandInPool();
+    metrics.attach(pool);
+    const steady = snapshot('steady');
+    const many = Array.from({ length: 200 }, (_, i) => `c${i}`);
+    pool.snapshots = [steady, ...many.map((client) => snapshot(client))];
+    for (const client of many) metrics.onOutcome({ clientName: client, method: 'get', kind: 'first' } as Call<unknown>, { kind: 'success' }, 1);
+    // All 200 leave at once: no new series, so no sweep, until the scrape, which shows every one.
+    pool.snapshots = [steady];
+    expect(clientsOf(parseExposition(await registry.metrics()), 'middleware_requests_total')).toHaveLength(200);
+    let most = 0;
+    for (let i = 0; i < 200; i++) {
+      const client = `new${i}`;
+      pool.snapshots = [steady, snapshot(client)];
+      metrics.onOutcome({ clientName: client, method: 'get', kind: 'first' } as Call<unknown>, { kind: 'success' }, 1);
+      pool.snapshots = [steady];
+      most = Math.max(most, trackedEntries(metrics).clients);
+    }
+    // The live client, max(64, clients) removed ones, fewer than 64 made since the last sweep: the 200 shown
+    // are trimmed at once, not a whole interval later (200 + 63).
+    expect(most).toBeLessThanOrEqual(1 + 64 + 64);
+    metrics.unregister();
+  });
+});
+
+/** An adapter on a manual clock serving two pools. */
+function twoPools(retention = RETENTION): { registry: Registry; clock: ManualClock; metrics: ReturnType<typeof prometheusMetrics>; one: ClientPool<Fake>; two: ClientPool<Fake> } {
+  const registry = new Registry();
+  const clock = new ManualClock();
+  const metrics = prometheusMetrics({ registry, clock, removedClientsRetention: retention });
+  const one = new ClientPool<Fake>({ clock, breaker: false }).use(metrics);
+  const two = new ClientPool<Fake>({ clock, breaker: false }).use(metrics);
+  return { registry, clock, metrics, one, two };
+}
+
+const requestsOf = (s: Scrape, client: string): number[] => find(s, 'middleware_requests_total', { client }).map((sample) => sample.value);
+
+describe('removed clients of two pools on one adapter', () => {
+  it('carries on with the series of a client removed from one pool and added to the other under its name within the retention', async () => {
+    const { registry, clock, one, two } = twoPools();
+    one.add({ name: 'x' }, { name: 'x' });
+    await one.run(() => 'x', { method: 'get' });
+    await one.remove('x');
+    await registry.metrics();
+    clock.advance(RETENTION / 2);
+    two.add({ name: 'x' }, { name: 'x' });
+    clock.advance(RETENTION);
+    await registry.metrics();
+    await two.run(() => 'x', { method: 'get' });
+    // One counter, never reset: 2 attempts.
+    expect(requestsOf(parseExposition(await registry.metrics()), 'x')).toEqual([2]);
+    await Promise.all([one.close(), two.close()]);
+  });
+
+  it('keeps at most max(64, clients) removed clients, and fewer than 64 not yet swept, when a scrape comes every 1 000 removals', async () => {
+    const { registry, clock, metrics, two } = twoPools(2 ** 31 - 1);
+    two.add({ name: 'steady' }, { name: 'steady' });
+    let most = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const name = `c${i}`;
+      // Weighted so that every call runs on the new client: one new entry per removal.
+      two.add({ name }, { name, weight: 1_000 });
+      await two.run(() => 'x', { method: 'get' });
+      await two.remove(name);
+      clock.advance(1);
+      if (i % 1_000 === 999) await registry.metrics();
+      most = Math.max(most, trackedEntries(metrics).clients);
+    }
+    expect(most).toBeLessThanOrEqual(1 + 64 + 64);
+    await two.close();
+  });
+
+  it("keeps a stuck pool's client through 10 000 removals from the other pool, memory bounded", async () => {
+    const { registry, clock, metrics, one, two } = twoPools(2 ** 31 - 1);
+    one.add({ name: 'stuck' }, { name: 'stuck' });
+    await one.run(() => 'x', { method: 'get' });
+    const answer = deferred<string>();
+    const running = one.run(() => answer.promise, { method: 'get' });
+    const closing = one.close();
+    two.add({ name: 'steady' }, { name: 'steady' });
+    let most = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const name = `c${i}`;
+      two.add({ name }, { name, weight: 1_000 });
+      await two.run(() => 'x', { method: 'get' });
+      await two.remove(name);
+      clock.advance(1);
+      if (i % 1_000 === 999) expect(requestsOf(parseExposition(await registry.metrics()), 'stuck')).toEqual([1]);
+      most = Math.max(most, trackedEntries(metrics).clients);
+    }
+    // Bounded by a few intervals (one interval of the other pool's clients joins the stuck pool's, as
+    // documented), not by the 10 000 removals.
+    expect(most).toBeLessThan(400);
+    answer.resolve('x');
+    await running;
+    await closing;
+    expect(requestsOf(parseExposition(await registry.metrics()), 'stuck')).toEqual([2]);
+    await two.close();
+  });
+
+  it('shows the last counts of a client removed while a scrape and close() run at once', async () => {
+    const { registry, one, two } = twoPools(0);
+    one.add({ name: 'a' }, { name: 'a' });
+    two.add({ name: 'b' }, { name: 'b' });
+    const answer = deferred<string>();
+    const running = one.run(() => answer.promise, { method: 'get' });
+    const [first] = await Promise.all([registry.metrics(), one.close(), Promise.resolve().then(() => answer.resolve('x'))]);
+    await running;
+    expect(requestsOf(parseExposition(first), 'a').length + requestsOf(parseExposition(await registry.metrics()), 'a').length).toBeGreaterThan(0);
+    await two.close();
   });
 });
