@@ -15,6 +15,8 @@ export const METRIC_ATTEMPT_DURATION = 'clientpool.attempt.duration';
 export const METRIC_ATTEMPTS_ACTIVE = 'clientpool.attempts.active';
 /** Observable gauge, `{state}`: circuit state per client, 0 closed, 1 half-open, 2 open. */
 export const METRIC_CIRCUIT_STATE = 'clientpool.circuit.state';
+/** Observable gauge, `{attempt}`: a client's `maxInFlight`, read at collection; clients without a cap have none. */
+export const METRIC_CONCURRENCY_LIMIT = 'clientpool.concurrency.limit';
 /** Counter, `{transition}`: circuit state transitions per client. */
 export const METRIC_CIRCUIT_TRANSITIONS = 'clientpool.circuit.transitions';
 /** Histogram, `s`: time calls waited for a rate-limit token; a refused call carries `error.type`. */

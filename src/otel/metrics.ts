@@ -16,6 +16,7 @@ import {
   METRIC_ATTEMPTS_ACTIVE,
   METRIC_CALL_DURATION,
   METRIC_CIRCUIT_STATE,
+  METRIC_CONCURRENCY_LIMIT,
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_RATE_LIMIT_WAIT,
 } from './metrics-names.js';
@@ -141,6 +142,7 @@ class OtelMetrics implements Middleware {
   readonly #rateLimitWait: Histogram;
   readonly #active: ObservableUpDownCounter;
   readonly #circuitState: ObservableGauge;
+  readonly #concurrencyLimit: ObservableGauge;
   /** The pools attached and not yet closed, each with its event subscriptions. */
   readonly #pools = new Map<PoolObserver, Disposable[]>();
   /** Whether the meter took the observable callback (a user's meter may have refused it). */
@@ -161,6 +163,7 @@ class OtelMetrics implements Middleware {
         const attributes = this.#attributes.client(member.name);
         result.observe(this.#active, member.inFlight, attributes);
         result.observe(this.#circuitState, CIRCUIT_STATE_VALUE[member.state.kind], attributes);
+        if (member.maxInFlight !== undefined) result.observe(this.#concurrencyLimit, member.maxInFlight, attributes);
       }
     }
   };
@@ -192,6 +195,7 @@ class OtelMetrics implements Middleware {
     this.#transitions = instrument(meter, METRIC_CIRCUIT_TRANSITIONS, () => meter.createCounter(METRIC_CIRCUIT_TRANSITIONS, { description: 'Circuit state transitions per client.', unit: '{transition}', valueType: ValueType.INT }), 'add');
     this.#active = instrument(meter, METRIC_ATTEMPTS_ACTIVE, () => meter.createObservableUpDownCounter(METRIC_ATTEMPTS_ACTIVE, { description: 'Attempts in flight per client.', unit: '{attempt}', valueType: ValueType.INT }), undefined);
     this.#circuitState = instrument(meter, METRIC_CIRCUIT_STATE, () => meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT }), undefined);
+    this.#concurrencyLimit = instrument(meter, METRIC_CONCURRENCY_LIMIT, () => meter.createObservableGauge(METRIC_CONCURRENCY_LIMIT, { description: 'The most attempts in flight per client (maxInFlight).', unit: '{attempt}', valueType: ValueType.INT }), undefined);
   }
 
   /** Record one whole call from the pool's account of it, under the code of the error the caller got, if any. */
@@ -215,7 +219,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.has(pool)) return;
     if (this.#pools.size === 0) {
       try {
-        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit]);
         this.#isObserving = true;
       } catch (error) {
         // A meter of the user's: without the gauges, calls are still counted and the pool still usable.
@@ -238,7 +242,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.size > 0 || !this.#isObserving) return;
     this.#isObserving = false;
     try {
-      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState]);
+      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit]);
     } catch (error) {
       // As its add: a meter of the user's must not fail the pool's close().
       this.#guard.warn(`otelMetrics: unregistering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);

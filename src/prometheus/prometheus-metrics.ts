@@ -159,6 +159,7 @@ class PrometheusMetrics implements Middleware {
         hedges: new ScalarFamily('counter', `${p}_hedges_total`, 'Attempts that hedged a slow call, by the client that ran them.', call, 'sum'),
         inFlight: new ScalarFamily('gauge', `${p}_in_flight`, 'Attempts in flight per client.', client, 'sum'),
         circuitState: new ScalarFamily('gauge', `${p}_circuit_state`, 'Circuit state per client: 0 closed, 1 half-open, 2 open.', client, 'max'),
+        concurrencyLimit: new ScalarFamily('gauge', `${p}_concurrency_limit`, 'The most attempts in flight per client (add(client, { maxInFlight })); clients without a cap have no series.', client, 'sum'),
         transitions: new ScalarFamily('counter', `${p}_circuit_transitions_total`, 'Circuit state transitions per client.', ['client', 'from', 'to', ...constant], 'sum'),
         rateLimited: new ScalarFamily('counter', `${p}_rate_limited_total`, 'Calls refused a rate-limit token (RateLimitedError).', limit, 'sum'),
         rateLimitWait: new HistogramFamily(`${p}_rate_limit_wait_seconds`, 'Time calls waited for a rate-limit token before getting one, in seconds.', limit, resolved.waitBuckets),
@@ -188,6 +189,12 @@ class PrometheusMetrics implements Middleware {
     });
     this.#feed(families.circuitState, {
       collect: (emit) => { for (const pool of this.#pools.keys()) for (const member of pool.members()) emit(this.#clientLabels(member.name), CIRCUIT_STATE_VALUE[member.state.kind]); },
+      reset: () => {},
+    });
+    this.#feed(families.concurrencyLimit, {
+      collect: (emit) => {
+        for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.maxInFlight !== undefined) emit(this.#clientLabels(member.name), member.maxInFlight);
+      },
       reset: () => {},
     });
     this.#feed(families.transitions, {
