@@ -37,6 +37,15 @@ export interface MemberSnapshot {
   readonly tokens: number | undefined;
   /** Its concurrency cap (`add(client, { maxInFlight })`), or `undefined` when it has none. */
   readonly maxInFlight: number | undefined;
+  /** Its priority tier (`add(client, { tier })`); 0 by default. */
+  readonly tier: number;
+}
+
+/** The members of one priority tier that are ready now: what balancers pick from while it is the first with any. */
+export interface Tier<T> {
+  /** Its number: lower serves first. */
+  readonly tier: number;
+  readonly ready: Member<T>[];
 }
 
 /** Where a member stands in the pool's bookkeeping. */
@@ -76,6 +85,10 @@ export class Member<T> implements PoolMember<T> {
   inFlight = 0;
   /** Its `maxInFlight`: at it, the member leaves the rotation until a call ends. Infinity when uncapped. */
   readonly maxInFlight: number;
+  /** Its priority tier (`add(client, { tier })`): it takes calls only while no member of a lower tier is ready. */
+  readonly tier: number;
+  /** Its tier's record in the roster, set when it joins. */
+  tierEntry!: Tier<T>;
   successes = 0;
   failures = 0;
   cancelled = 0;
@@ -110,8 +123,10 @@ export class Member<T> implements PoolMember<T> {
     limiter: TokenBucket | undefined,
     sharedLimiter?: Limiter,
     maxInFlight = Number.POSITIVE_INFINITY,
+    tier = 0,
   ) {
     this.maxInFlight = maxInFlight;
+    this.tier = tier;
     this.client = client;
     this.name = name;
     this.weight = weight;
@@ -151,6 +166,7 @@ export class Member<T> implements PoolMember<T> {
       latencyMs: this.latency.value,
       tokens: this.limiter?.available,
       maxInFlight: this.maxInFlight === Number.POSITIVE_INFINITY ? undefined : this.maxInFlight,
+      tier: this.tier,
     };
   }
 }

@@ -135,11 +135,19 @@ export interface AddOptions<T> {
    * @default no cap
    */
   readonly maxInFlight?: number;
+  /**
+   * Priority tier (failover group): lower serves first. A tier takes calls only while no client of a lower
+   * tier is ready (all open, down, out of tokens, at their cap or paused); the strategy balances within
+   * the tier serving, and traffic returns to a lower tier on the next pick once one of its clients is
+   * ready again. An integer from 0 to 2^31-1.
+   * @default 0
+   */
+  readonly tier?: number;
 }
 
 const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
 const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
-const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight']);
+const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
 const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
@@ -167,13 +175,20 @@ export function middlewareOption<T>(value: unknown): readonly AnyMiddleware<T>[]
   return value as readonly AnyMiddleware<T>[];
 }
 
-/** The largest `maxInFlight`: 2^31-1, as for every count and duration option. */
-const MAX_IN_FLIGHT = 2 ** 31 - 1;
+/** The largest `maxInFlight` and `tier`: 2^31-1, as for every count and duration option. */
+const MAX_COUNT = 2 ** 31 - 1;
+
+/** The `tier` option of `add()`: an integer from 0 to 2^31-1, 0 when absent. */
+export function tierOption(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_COUNT) throw new InvalidOptionError('tier', `an integer from 0 to ${MAX_COUNT}`, value);
+  return value;
+}
 
 /** The `maxInFlight` option of `add()`: an integer from 1 to 2^31-1, or Infinity when absent. */
 export function maxInFlight(value: unknown): number {
   if (value === undefined) return Number.POSITIVE_INFINITY;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_IN_FLIGHT) throw new InvalidOptionError('maxInFlight', `an integer from 1 to ${MAX_IN_FLIGHT}`, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COUNT) throw new InvalidOptionError('maxInFlight', `an integer from 1 to ${MAX_COUNT}`, value);
   return value;
 }
 

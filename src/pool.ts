@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, checkAddOptions, maxInFlight, middlewareOption, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -184,7 +184,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const name = this.#roster.nameFor(client, options.name);
     const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#core.random });
     if (breaker.usesDuration === true) this.#roster.isTimed = true;
-    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared, maxInFlight(options.maxInFlight)));
+    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared, maxInFlight(options.maxInFlight), tierOption(options.tier)));
     if (shared !== undefined && !this.#hasSharedLimits) {
       this.#hasSharedLimits = true;
       this.#compose();

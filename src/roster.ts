@@ -5,7 +5,7 @@ import { strategyFactory, validateStrategy, type Strategy } from './balancers/st
 import type { CircuitState } from './breaker/breaker.js';
 import type { Clock } from './clock.js';
 import { AllCircuitsOpenError, CallbackError, InvalidOptionError, NoClientsError, type ClientPoolError, type UnavailableClient } from './errors.js';
-import { Member, type PoolMember } from './member.js';
+import { Member, type PoolMember, type Tier } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
 import { nonEmptyString } from './validate.js';
@@ -60,7 +60,13 @@ export class Roster<T> {
   #autoName = 0;
   /** The clock's reading at the last promotion, to notice it stepping back. */
   #lastNow = Number.NEGATIVE_INFINITY;
-  readonly #ready: Member<T>[] = [];
+  /** Every tier with a member, lowest first; each keeps its ready members. */
+  readonly #tiers: Tier<T>[] = [];
+  /**
+   * The first tier with a ready member, or undefined when none is: the only members balancers see (their
+   * `onReady`/`onUnready` hooks follow it), so a tier takes calls only while the tiers before it cannot.
+   */
+  #active: Tier<T> | undefined;
   /** Open members, by the time their cooldown ends. */
   readonly #cooling = new IndexedHeap<Member<T>>();
   /** Members out of tokens or paused, by the time they may take a call again. */
@@ -148,6 +154,7 @@ export class Roster<T> {
     this.#ring = undefined;
     member.allIndex = this.#all.length;
     this.#all.push(member);
+    member.tierEntry = this.#tierOf(member.tier);
     // A member joining a pool that already serves traffic ramps up; the first members do not.
     if (this.#hasServed) this.#startWarming(member);
     this.place(member);
@@ -201,13 +208,15 @@ export class Roster<T> {
       const member = this.#panicPick();
       if (member !== undefined) return member.readyAsCall;
     }
-    const ready = this.#ready;
     let skips = 0;
     for (;;) {
-      if (ready.length === 0) return this.#throttled.size > 0 || this.#fullCount > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
+      // Read each turn: a member refused below may have emptied its tier, and the next one serves.
+      const active = this.#active;
+      if (active === undefined) return this.#throttled.size > 0 || this.#fullCount > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
+      const ready = active.ready;
       let member: Member<T> | undefined;
       if (key !== undefined) {
-        member = (this.#ring ??= new HashRing(this.byName.values())).find(key, (m) => m.placement === 'ready' && !(avoid?.includes(m) ?? false));
+        member = (this.#ring ??= new HashRing(this.byName.values())).find(key, (m) => m.placement === 'ready' && m.tierEntry === active && !(avoid?.includes(m) ?? false));
         // Once the key's members are all out, fall back to the balancer for this call.
         if (member === undefined) key = undefined;
       }
@@ -347,7 +356,7 @@ export class Roster<T> {
     const hooks = typeof strategy === 'string' ? balancer : guardedHooks(balancer, this.#warn);
     if (hooks.onReady !== undefined || hooks.onUnready !== undefined) {
       this.#readyHooks.push(hooks);
-      for (const member of this.#ready) hooks.onReady?.(member);
+      for (const member of this.#active?.ready ?? []) hooks.onReady?.(member);
     }
     if (hooks.onInFlight !== undefined) this.#inFlightHooks.push(hooks);
     if (balancer.usesLatency === true) this.isTimed = true;
@@ -469,9 +478,12 @@ export class Roster<T> {
     this.#unplace(member);
     member.placement = placement;
     if (placement === 'ready') {
-      member.readyIndex = this.#ready.length;
-      this.#ready.push(member);
-      for (const balancer of this.#readyHooks) balancer.onReady?.(member);
+      const tier = member.tierEntry;
+      member.readyIndex = tier.ready.length;
+      tier.ready.push(member);
+      if (tier === this.#active) for (const balancer of this.#readyHooks) balancer.onReady?.(member);
+      // A member of a lower tier than the one serving: its tier serves now.
+      else if (this.#active === undefined || tier.tier < this.#active.tier) this.#activate(tier);
       this.#onReady();
     }
   }
@@ -479,14 +491,19 @@ export class Roster<T> {
   /** Take a member out of the ready array (swap-remove, O(1)) or its heap. */
   #unplace(member: Member<T>): void {
     if (member.placement === 'ready') {
-      const ready = this.#ready;
+      const tier = member.tierEntry;
+      const ready = tier.ready;
       const last = ready.pop()!;
       if (last !== member) {
         ready[member.readyIndex] = last;
         last.readyIndex = member.readyIndex;
       }
       member.readyIndex = -1;
-      for (const balancer of this.#readyHooks) balancer.onUnready?.(member);
+      if (tier === this.#active) {
+        for (const balancer of this.#readyHooks) balancer.onUnready?.(member);
+        // The serving tier has no ready member left: the next one that has serves.
+        if (ready.length === 0) this.#activate(this.#tiers.find((t) => t.ready.length > 0));
+      }
     } else if (member.placement === 'cooling') {
       this.#cooling.remove(member.node);
       member.placement = 'saturated';
@@ -495,6 +512,31 @@ export class Roster<T> {
       this.#throttled.remove(member.node);
     }
     member.placement = 'saturated';
+  }
+
+  /**
+   * Make `next` the tier balancers see: the members of the one serving until now leave their view
+   * (`onUnready`), and `next`'s ready members enter it (`onReady`). O(size of both tiers), when the
+   * serving tier changes only.
+   */
+  #activate(next: Tier<T> | undefined): void {
+    const previous = this.#active;
+    if (previous === next) return;
+    const hooks = this.#readyHooks;
+    if (previous !== undefined && hooks.length > 0) for (const member of previous.ready) for (const balancer of hooks) balancer.onUnready?.(member);
+    this.#active = next;
+    if (next !== undefined && hooks.length > 0) for (const member of next.ready) for (const balancer of hooks) balancer.onReady?.(member);
+  }
+
+  /** The record of tier `tier`, made (in order) on the first member of that tier. */
+  #tierOf(tier: number): Tier<T> {
+    const tiers = this.#tiers;
+    let i = 0;
+    while (i < tiers.length && tiers[i]!.tier < tier) i++;
+    if (tiers[i]?.tier === tier) return tiers[i]!;
+    const entry: Tier<T> = { tier, ready: [] };
+    tiers.splice(i, 0, entry);
+    return entry;
   }
 
   #unavailable(): ClientPoolError {
