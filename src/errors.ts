@@ -258,10 +258,12 @@ export class ConcurrencyLimitedError extends ClientPoolError {
 
 /**
  * The call's `deadline` passed: the whole call, every attempt, wait, backoff and hedge included, is over.
- * An attempt the deadline cut short of its own `timeout` is not counted against its client; one with no
- * `timeout` of its own is (the deadline was its timeout, and a black hole must reach its breaker). A
- * retry whose backoff could not end before the deadline is not started: `cause` is the last attempt's
- * error. A wait for a token or a client the deadline ended has the wait's error as `cause`.
+ * An attempt the deadline ended counts against its client when it had more than half the longest time
+ * any attempt of the call could have (min(`timeout`, `deadline`)); a late retry or hedge it cut short does
+ * not. A
+ * retry whose backoff could not end before the deadline is not started, nor a retry whose wait for a
+ * token or a client the deadline ended: `cause` is the last attempt's error. A first attempt's wait the
+ * deadline ended has the wait's refusal as `cause`.
  */
 export class DeadlineExceededError extends ClientPoolError {
   static readonly code = 'ERR_DEADLINE_EXCEEDED';

@@ -87,7 +87,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
-    this.#planner = new CallPlanner(options, roster, clock);
+    this.#planner = new CallPlanner(options, roster, this.#core.deadlines);
     this.#compose();
     if (options.healthCheck !== undefined) {
       this.#health = rosterHealth(options.healthCheck, roster, (client, isDown) => {

@@ -270,6 +270,13 @@ export class Roster<T> {
     return this.#throttled.peek()?.key;
   }
 
+  /** When the first member out of the rotation for a time (throttled, or open until its cooldown ends) is due back, if any. */
+  nextDue(): number | undefined {
+    const throttled = this.#throttled.peek()?.key;
+    const cooling = this.#cooling.peek()?.key;
+    return throttled === undefined ? cooling : cooling === undefined ? throttled : Math.min(throttled, cooling);
+  }
+
   inFlight(member: Member<T>, delta: number): void {
     const before = member.inFlight;
     member.inFlight = before + delta;
@@ -370,8 +377,10 @@ export class Roster<T> {
    */
   #panicPick(): Member<T> | undefined {
     const all = this.#all;
-    for (let tries = 0; tries < all.length; tries++) {
-      const member = all[Math.floor(this.#random() * all.length)]!;
+    // From a random member on, each once: a member that can take the call is found if there is one.
+    const start = Math.floor(this.#random() * all.length);
+    for (let i = 0; i < all.length; i++) {
+      const member = all[(start + i) % all.length]!;
       if (member.placement === 'ready') return undefined; // the normal path admits it
       if (member.inFlight >= member.maxInFlight) continue;
       if (member.limiter !== undefined && !member.limiter.tryTake(1)) continue;
@@ -467,6 +476,8 @@ export class Roster<T> {
     if (heap.has(node)) heap.update(node);
     else heap.push(node);
     this.#updatePanic();
+    // Calls waiting for a client wake when it is due back, or fail at once if none can come back now.
+    this.#onReady();
   }
 
   #updatePanic(): void {

@@ -121,13 +121,15 @@ export class ClientQueue<T> {
   #schedule(): void {
     const queue = this.#queue;
     if (queue.length === 0) return;
-    const due = this.#roster.nextThrottleDue();
+    const roster = this.#roster;
+    // With clients at their cap, one may come back when a call ends (onReady) or its cooldown ends.
+    const due = roster.hasFullMembers ? roster.nextDue() : roster.nextThrottleDue();
     if (due === undefined) {
-      // Clients at their cap come back when a call ends (onReady); until then the waiters' deadlines run.
-      queue.wakeAt(this.#roster.hasFullMembers ? undefined : this.#clock.now());
+      // Until a call ends the waiters' deadlines run; without full clients, the pick says what to do now.
+      queue.wakeAt(roster.hasFullMembers ? undefined : this.#clock.now());
       return;
     }
-    if (!this.#roster.hasFullMembers) queue.refuseLate(due);
+    if (!roster.hasFullMembers) queue.refuseLate(due);
     queue.wakeAt(due);
   }
 }

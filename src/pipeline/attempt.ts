@@ -57,7 +57,7 @@ export interface Plan<T> {
   readonly timeout: number | undefined;
   /** The call's `deadline` option, in ms. */
   readonly deadline: number | undefined;
-  /** When the call's deadline passes, on the pool clock: set per call (its start + `deadline`). */
+  /** When the call's deadline passes, on the deadline queue's clock (the pool's, never going back): its start + `deadline`. */
   readonly deadlineAt: number | undefined;
   readonly balancer: Balancer<T>;
   /** Longest wait for a token or a client, in ms. */
@@ -79,8 +79,8 @@ interface Ending {
 export class RaceState<T> extends TimedWatcher {
   readonly attempt: Attempt<T>;
   reject: ((error: Error) => void) | undefined;
-  /** Whether its timer is the call's deadline rather than the attempt's own timeout. */
-  isDeadline = false;
+  /** Ms its timer was given when it is the call's deadline rather than the attempt's own timeout; -1 otherwise. */
+  deadlineGivenMs = -1;
 
   constructor(attempt: Attempt<T>) {
     super();
@@ -89,15 +89,19 @@ export class RaceState<T> extends TimedWatcher {
 
   /**
    * Deadline queue: the timeout passed, a failure of the client (a black hole must reach its breaker); or
-   * the call's deadline did, which is the client's failure only when the attempt had no timeout of its
-   * own (the deadline was its timeout), and otherwise cut it short: a cancellation.
+   * the call's deadline did. That is the client's failure when the attempt had more than half the longest
+   * time any attempt of the call could have (its own timeout, or the whole deadline if shorter): a client
+   * that never answers must reach its breaker even when deadlines are all that bound it. An attempt the
+   * deadline left less (a late retry or hedge) was cut short: a cancellation, no verdict on its client.
    */
   override expire(): void {
     const attempt = this.attempt;
     const client = attempt.member === undefined ? undefined : attempt.clientName;
-    if (this.isDeadline) {
-      const error = new DeadlineExceededError(attempt.plan.deadline!, client);
-      attempt.end(attempt.plan.timeout === undefined ? 'failure' : 'cancelled', error, error);
+    if (this.deadlineGivenMs >= 0) {
+      const plan = attempt.plan;
+      const error = new DeadlineExceededError(plan.deadline!, client);
+      const longest = Math.min(plan.timeout ?? Number.POSITIVE_INFINITY, plan.deadline!);
+      attempt.end(this.deadlineGivenMs > longest / 2 ? 'failure' : 'cancelled', error, error);
       return;
     }
     const error = new TimeoutError(attempt.plan.timeout!, client);
@@ -108,7 +112,7 @@ export class RaceState<T> extends TimedWatcher {
    * Start its timer: the attempt's timeout, or what is left of the call's deadline when that is sooner
    * (the clock is read only for a call with a deadline). A deadline already past ends the attempt at once.
    */
-  arm(host: { readonly deadlines: DeadlineQueue; now(): number }): void {
+  arm(host: { readonly deadlines: DeadlineQueue }): void {
     const plan = this.attempt.plan;
     const timeout = plan.timeout;
     const deadlineAt = plan.deadlineAt;
@@ -117,14 +121,19 @@ export class RaceState<T> extends TimedWatcher {
       return;
     }
     // Whole ms, so that deadlines share the queue's per-delay lists (at most one per ms of the deadline).
-    const left = Math.ceil(deadlineAt - host.now());
+    const left = Math.ceil(deadlineAt - host.deadlines.now());
     if (timeout !== undefined && timeout <= left) {
       host.deadlines.add(this, timeout);
       return;
     }
-    this.isDeadline = true;
-    if (left > 0) host.deadlines.add(this, left);
-    else this.expire();
+    this.deadlineGivenMs = Math.max(0, left);
+    if (left > 0) {
+      host.deadlines.add(this, left);
+      return;
+    }
+    // Past the deadline before its function could start (a wait ended at the deadline tick): no verdict.
+    const error = new DeadlineExceededError(plan.deadline!, this.attempt.clientName);
+    this.attempt.end('cancelled', error, error);
   }
 
   /** Caller signal watch: the caller aborted. */
@@ -431,13 +440,18 @@ export class Attempt<T> implements Call<T> {
     return undefined;
   }
 
-  /** Throw if the call is over while this attempt waited (the caller aborted, a hedge won, it was ended). */
-  checkStillWanted(): void {
+  /**
+   * Throw if the call is over while this attempt waited (the caller aborted, a hedge won, it was ended,
+   * its deadline passed: the clock is read only for a call with a deadline).
+   */
+  checkStillWanted(clock: { now(): number }): void {
     const ending = this.#rare?.ending;
     if (ending !== undefined) throw ending.error;
     const signal = this.options.signal;
     if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
     if (this.group?.isDone === true) throw LOST_RACE;
+    const { deadline, deadlineAt } = this.plan;
+    if (deadlineAt !== undefined && clock.now() >= deadlineAt) throw new DeadlineExceededError(deadline!);
   }
 
   /** Call the user's function: once. */

@@ -4,7 +4,6 @@ import { checkRunOptions, resolveDefaults, type MethodDefaults, type PoolOptions
 import { CallPolicies } from '../resilience/call-policies.js';
 import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
-import type { Clock } from '../clock.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
@@ -19,13 +18,14 @@ export class CallPlanner<T> {
   readonly #defaults: MethodDefaults<T>;
   readonly #methods: Map<string, MethodDefaults<T>> | undefined;
   readonly #policies: CallPolicies;
-  readonly #clock: Clock;
+  /** Where a call's deadline is read: the pool's clock, made never to go back. */
+  readonly #deadlineClock: { now(): number };
   /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
   usesBudget: boolean;
 
-  constructor(options: PoolOptions<T>, roster: Roster<T>, clock: Clock) {
+  constructor(options: PoolOptions<T>, roster: Roster<T>, deadlineClock: { now(): number }) {
     this.#roster = roster;
-    this.#clock = clock;
+    this.#deadlineClock = deadlineClock;
     const resolved = resolveDefaults(options, {
       balancerFor: (strategy: Strategy<T>, option: string) => roster.balancerFor(validateStrategy<T>(option, strategy)),
       hedgePolicy: (option: HedgeOptions | false | undefined, prefix: string) => this.#hedgePolicy(option, prefix),
@@ -54,7 +54,7 @@ export class CallPlanner<T> {
         maxWait: isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait),
         timeout: isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
         deadline,
-        deadlineAt: deadline === undefined ? undefined : this.#clock.now() + deadline,
+        deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
         balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
       };
     } catch (error) {

@@ -12,9 +12,9 @@ export function clientTokenStage<T>(context: StageContext<T>): Stage<T> {
     const limiter = attempt.member!.sharedLimiter;
     if (limiter === undefined) return next(attempt);
     const since = context.now();
-    return takeToken(limiter.take.bind(limiter), attempt, context).then(
+    return takeToken(limiter.take.bind(limiter), attempt, context.deadlines).then(
       () => {
-        attempt.checkStillWanted();
+        attempt.checkStillWanted(context.deadlines);
         if (context.now() > since) context.reportLimit('client', attempt.clientName, attempt.method, since, false);
         if (context.isTimed) attempt.startTimer(context.now());
         return next(attempt);

@@ -53,6 +53,8 @@ export class DeadlineQueue {
   #dueImmediate: NodeJS.Immediate | undefined;
   /** The clock's latest reading, to notice it stepping back. */
   #lastNow = Number.NEGATIVE_INFINITY;
+  /** Every step back of the clock so far, summed: added to its readings, they never go back. */
+  #stepsBack = 0;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -60,6 +62,15 @@ export class DeadlineQueue {
 
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * The clock's reading plus every step back it made so far: a time that never goes back, for deadlines
+   * kept as a time (a call's `deadline`), which a clock stepped back (a wall clock corrected) must not
+   * stretch. Queued entries need none of it: the queue moves them back with the clock.
+   */
+  now(): number {
+    return this.#read() + this.#stepsBack;
   }
 
   /** Queue `entry` to expire `delay` ms from now. `delay` must be <= 2^31-1 (validated by the caller). */
@@ -128,6 +139,7 @@ export class DeadlineQueue {
     const now = this.#clock.now();
     if (now < this.#lastNow) {
       const step = this.#lastNow - now;
+      this.#stepsBack += step;
       for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadline -= step;
       this.#timerDue -= step;
     }

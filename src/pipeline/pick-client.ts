@@ -58,7 +58,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     return (attempt) => {
       try {
         // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
-        if (attempt.hasWaited || attempt.group !== undefined) attempt.checkStillWanted();
+        if (attempt.hasWaited || attempt.group !== undefined) attempt.checkStillWanted(context.deadlines);
         if (context.isClosing) throw new PoolClosedError();
       } catch (error) {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors
@@ -75,13 +75,13 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.maxWait(context), attempt.method, tried, key).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;
         if (destroyed !== undefined) throw destroyed;
         try {
-          attempt.checkStillWanted();
+          attempt.checkStillWanted(context.deadlines);
           if (context.isClosing) throw new PoolClosedError();
         } catch (error) {
           // Served after the call was over (or the caller left): give the client back at once. It held

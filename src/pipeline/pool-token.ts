@@ -18,7 +18,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
     }
     const since = context.now();
-    return takeToken(limit.take.bind(limit), attempt, context).then(
+    return takeToken(limit.take.bind(limit), attempt, context.deadlines).then(
       () => {
         context.reportLimit('pool', undefined, attempt.method, since, false);
         return next(attempt);

@@ -163,7 +163,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   /** Whether the call's deadline has passed: no hedge starts then (its attempts are ending). */
   #isPastDeadline(): boolean {
     const deadlineAt = this.#spec.plan.deadlineAt;
-    return deadlineAt !== undefined && this.#host.now() >= deadlineAt;
+    return deadlineAt !== undefined && this.#host.deadlines.now() >= deadlineAt;
   }
 
   /** The caller aborted during a backoff (attempts in flight watch the signal themselves). */
@@ -199,10 +199,10 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   #afterFailure(attempt: Attempt<T>, error: Error): void {
     const wasChosen = attempt.member !== undefined;
     if (isCallerAbort(attempt, error)) return this.#finish(error);
-    // No client could be chosen: report the last attempt's failure if there was one.
+    // No client could be chosen: report the last attempt's failure if there was one (as the cause, when
+    // the deadline ended the wait).
     if (!wasChosen) {
-      // The deadline ended its wait: that is what ended the call, with the last failure as its cause.
-      if (this.#inFlight.length === 0) this.#finish(hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED') || this.#lastError === undefined ? error : this.#lastError);
+      if (this.#inFlight.length === 0) this.#finish(this.#lastError === undefined ? error : hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED') ? new DeadlineExceededError(error.deadlineMs, undefined, this.#lastError) : this.#lastError);
       return;
     }
     this.#lastError = error;
@@ -232,7 +232,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     const delay = Math.max(backoff, after);
     // A retry that could not start before the deadline is not worth a backoff, nor a budget token.
     const { deadline, deadlineAt } = this.#spec.plan;
-    if (deadlineAt !== undefined && host.now() + delay >= deadlineAt) return hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED') ? error : new DeadlineExceededError(deadline!, undefined, error);
+    if (deadlineAt !== undefined && host.deadlines.now() + delay >= deadlineAt) return hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED') ? error : new DeadlineExceededError(deadline!, undefined, error);
     if (!host.withdraw()) return new RetryBudgetExhaustedError(error, this.#attempts);
     return delay;
   }
