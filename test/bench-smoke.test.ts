@@ -42,6 +42,7 @@ describe('bench: micro candidates', () => {
       'clientpool + naive prom-client middleware',
       'clientpool + tracing (no SDK)',
       'clientpool + otelMetrics (no SDK)',
+      'clientpool default + diagnostics_channel subscribers',
       'cockatiel breaker + RR',
       'cockatiel bulkhead + breaker + RR',
       'opossum breaker + RR',
