@@ -51,6 +51,13 @@ export interface RunOptions<T> {
   readonly maxWait?: number;
   /** A trace ID to pass on (read by the `traceId()` middleware); one is generated when absent. */
   readonly traceId?: string;
+  /**
+   * Single flight: calls with the same key that overlap share one journey through the pool (one upstream
+   * call, with its retries and hedges), and its result or error reaches each. The first caller's function
+   * and options run it; each caller keeps its own `signal`, and the shared call is aborted only once every
+   * caller has aborted. A non-empty string; give the same key only to calls that do the same work.
+   */
+  readonly coalesce?: string;
 }
 
 /**

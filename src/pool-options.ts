@@ -148,7 +148,7 @@ export interface AddOptions<T> {
 const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
 const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
-const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
+const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
 const POOL_LIMIT_KEYS = keySet(['rate', 'burst', 'maxWait']);
@@ -316,6 +316,7 @@ export function checkRunOptions(options: RunOptions<unknown>): void {
     if (options.method !== undefined) nonEmptyString('method', options.method);
     if (options.key !== undefined && typeof options.key !== 'string') throw new InvalidOptionError('key', 'a string', options.key);
     if (options.traceId !== undefined) nonEmptyString('traceId', options.traceId);
+    if (options.coalesce !== undefined) nonEmptyString('coalesce', options.coalesce);
     if (options.maxWait !== undefined) duration('maxWait', options.maxWait);
   } catch (error) {
     throw unreadableOptions('run options', options, error);
@@ -349,6 +350,7 @@ function isRunKey(key: string): boolean {
     case 'signal':
     case 'timeout':
     case 'deadline':
+    case 'coalesce':
     case 'retry':
     case 'hedge':
     case 'key':

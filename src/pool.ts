@@ -100,10 +100,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /**
-   * Run `fn` with a ready client. Resolves with its result; rejects with a clientpool error whose `cause`
-   * is the original failure (`ClientCallError`, `ClientPanicError`, `TimeoutError`, `AbortedError`,
-   * `AllCircuitsOpenError`, `NoClientsError`, `RateLimitedError`, `RetryBudgetExhaustedError`,
-   * `CallbackError`, `PoolClosedError`). Traced on `clientpool:call` while it has subscribers (docs/diagnostics-channel.md).
+   * Run `fn` with a ready client. Resolves with its result; rejects with a clientpool error (the README's
+   * errors table: `ClientCallError`, `TimeoutError`, `DeadlineExceededError`, `AllCircuitsOpenError`, ...)
+   * whose `cause` is the original failure. Traced on `clientpool:call` while it has subscribers.
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     const runOptions = options ?? EMPTY_OPTIONS;
@@ -136,6 +135,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (!isPlain) checkRunOptions(options);
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
+      if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label));
       const method = label ?? (isPlain ? 'unknown' : (options.method ?? 'unknown'));
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { CircuitState } from '../breaker/breaker.js';
+import type { RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
 import { attemptEndChannel, circuitChannel, rateLimitChannel, type AttemptEndMessage, type CircuitMessage, type RateLimitMessage } from '../diagnostics/channels.js';
 import { ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
@@ -19,6 +20,7 @@ import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import type { Attempt, AttemptHost } from './attempt.js';
 import { CallEnds } from './call-end.js';
+import { Coalescer } from './coalesce.js';
 import { classify } from './classify.js';
 import type { StageContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -62,6 +64,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly sleeping = new Set<CallAttempts<T>>();
   /** Middleware with an `onOutcome` hook. */
   observers: readonly Middleware<T>[] = [];
+  /** Calls sharing a journey by `coalesce` key; made on the first such call. */
+  #coalescer: Coalescer<T> | undefined;
   /** What tells middleware with an `onCallEnd` hook how each call ended; undefined while there is none. */
   callEnds: CallEnds<T> | undefined;
   isClosing = false;
@@ -140,6 +144,11 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     const callObservers = middleware.filter((m) => typeof m.onCallEnd === 'function');
     this.callEnds = callObservers.length === 0 ? undefined : new CallEnds(callObservers, this.clock, this.guard);
     return this.observers.some((m) => m.onOutcome!.length >= 3);
+  }
+
+  /** Run a call with a `coalesce` key: it joins the call in flight with that key, or starts it with `start`. */
+  coalesce(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
+    return (this.#coalescer ??= new Coalescer<T>()).run(options, start);
   }
 
   get tracksPlain(): boolean {
