@@ -24,6 +24,7 @@ export interface PoolMember<T = unknown> {
 export interface MemberSnapshot {
   readonly name: string;
   readonly weight: number;
+  /** Its circuit as the next call finds it: an open circuit whose cooldown is over reads half-open. */
   readonly state: CircuitState;
   readonly inFlight: number;
   readonly successes: number;
@@ -153,11 +154,16 @@ export class Member<T> implements PoolMember<T> {
     return this.latency.valueAt(now);
   }
 
-  snapshot(): MemberSnapshot {
+  /**
+   * Its counters and state as of `now` (the pool clock): an open circuit whose cooldown is over reads
+   * half-open, as the next call finds it (the breaker moves there only when a call asks).
+   */
+  snapshot(now: number): MemberSnapshot {
+    const state = this.breaker.state;
     return {
       name: this.name,
       weight: this.weight,
-      state: this.breaker.state,
+      state: state.kind === 'open' && now >= state.until ? { kind: 'half-open', trips: state.trips } : state,
       inFlight: this.inFlight,
       successes: this.successes,
       failures: this.failures,

@@ -223,7 +223,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /** A snapshot of every client: name, weight, circuit state, in-flight, counts, latency, tokens. */
   members(): MemberSnapshot[] {
-    return Array.from(this.#roster.byName.values(), (member) => member.snapshot());
+    return this.#roster.snapshots();
   }
 
   /** Run one round of health checks now (they also run every `interval`); resolves when it is done. */

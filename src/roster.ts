@@ -5,7 +5,7 @@ import { strategyFactory, validateStrategy, type Strategy } from './balancers/st
 import type { CircuitState } from './breaker/breaker.js';
 import type { Clock } from './clock.js';
 import { AllCircuitsOpenError, CallbackError, InvalidOptionError, NoClientsError, type ClientPoolError, type UnavailableClient } from './errors.js';
-import { Member, type PoolMember, type Tier } from './member.js';
+import { Member, type MemberSnapshot, type PoolMember, type Tier } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
 import { nonEmptyString } from './validate.js';
@@ -263,6 +263,15 @@ export class Roster<T> {
     this.inFlight(member, -1);
     this.afterBreaker(member);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  /**
+   * A snapshot of every member as of now: an open circuit past its cooldown reads half-open, as the next
+   * call finds it, so an idle pool does not report a circuit open long after its cooldown ended.
+   */
+  snapshots(): MemberSnapshot[] {
+    const now = this.#clock.now();
+    return Array.from(this.byName.values(), (member) => member.snapshot(now));
   }
 
   /** When the first throttled member may take a call again, if any. */

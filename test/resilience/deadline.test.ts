@@ -62,7 +62,8 @@ describe('deadline: the whole call, every attempt, backoff, hedge and wait, ends
 
   it('with no timeout of its own the deadline is the attempt\'s timeout: a black hole is its client\'s failure', async () => {
     const { pool, attempts } = poolWith({ breaker: { maxFailures: 1 } });
-    const { error, at } = await failureOf(pool.run(blackHole, { deadline: 300 }));
+    // Not past the 10 s cooldown, after which members() reads the circuit half-open.
+    const { error, at } = await failureOf(pool.run(blackHole, { deadline: 300 }), 1_000);
     expect(hasErrorCode(error, 'ERR_DEADLINE_EXCEEDED')).toBe(true);
     expect(at).toBe(300);
     expect(attempts).toEqual([{ kind: 'failure', code: 'ERR_DEADLINE_EXCEEDED', at: 300, ms: 300 }]);

@@ -155,3 +155,18 @@ describe('priority tiers, as a property', () => {
     );
   });
 });
+
+// Not tiers, but the roster's snapshots: kept here with the roster's other fake-time tests.
+describe('members() as of now', () => {
+  it('an idle pool reports a circuit past its cooldown as half-open, not open', async () => {
+    const pool = new ClientPool<Named>({ clock, breaker: { maxFailures: 1, cooldown: 1_000 } });
+    pool.add(client('a'), { name: 'a' });
+    await pool.run(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    expect(pool.members()[0]!.state.kind).toBe('open');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(pool.members()[0]!.state.kind).toBe('open');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pool.members()[0]!.state.kind).toBe('half-open');
+    await pool.close();
+  });
+});
