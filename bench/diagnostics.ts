@@ -1,37 +1,58 @@
-import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
+// The cost of clientpool's diagnostics_channel publish points, in a process of its own: subscribing
+// changes the prototype of Node's channel objects (Channel <-> ActiveChannel), which would make every
+// other candidate of the main table slower after it. Run by bench/index.ts as a child process; alone:
+// `npx tsx bench/diagnostics.ts [--quick]` prints the section.
+import { execFile } from 'node:child_process';
+import { subscribe, tracingChannel } from 'node:diagnostics_channel';
+import { fileURLToPath } from 'node:url';
 import { CHANNELS } from '../src/index.js';
 import { call, defaultPool } from './core.js';
-import type { Candidate } from './harness.js';
+import { measure, type Measurement } from './harness.js';
 
-/** Named in bench/micro.ts, which describes and orders the candidates. */
-export const DIAGNOSTICS_SUBSCRIBED = 'clientpool default + diagnostics_channel subscribers';
+const UNOBSERVED = 'clientpool default, no subscriber (never subscribed)';
+const OBSERVED = 'clientpool default, a subscriber on every clientpool channel';
 
-/**
- * The default call with a subscriber on every clientpool channel (the `clientpool:call` TracingChannel,
- * attempt start and end, circuit, rate limit), subscribed only during this candidate's own loops: the
- * cost of being observed. Without a subscriber, the publish points are `hasSubscribers` reads inside
- * every clientpool candidate, `clientpool default` included: compare the two in the same run.
- */
-export function diagnosticsCandidates(): Candidate[] {
-  const pool = defaultPool();
-  const traced = tracingChannel(CHANNELS.call);
-  const tracer = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
-  const plain = [CHANNELS.attemptStart, CHANNELS.attemptEnd, CHANNELS.circuit, CHANNELS.rateLimit];
-  return [
-    {
-      name: DIAGNOSTICS_SUBSCRIBED,
-      run: () => pool.run(call),
-      close: () => pool.close(),
-      before: () => {
-        traced.subscribe(tracer);
-        for (const name of plain) subscribe(name, noop);
-      },
-      after: () => {
-        traced.unsubscribe(tracer);
-        for (const name of plain) unsubscribe(name, noop);
-      },
-    },
-  ];
+/** The section's Markdown, measured in a child process. */
+export function runDiagnostics(quick: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...(quick ? ['--quick'] : [])], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`bench/diagnostics.ts failed: ${stderr}`, { cause: error }));
+      else resolve(stdout.trim());
+    });
+  });
 }
 
-function noop(): void {}
+/**
+ * First the default call with no subscriber ever made (what every app without a tracer runs), then the
+ * same pool with a no-op subscriber on the `clientpool:call` TracingChannel and the attempt, circuit and
+ * rate-limit channels. Not interleaved, since subscribing is the change measured: compare the rows'
+ * medians, with their spread.
+ */
+async function main(quick: boolean): Promise<void> {
+  const options = quick ? { iterations: 10_000, rounds: 3 } : { iterations: 100_000, rounds: 11 };
+  const pool = defaultPool();
+  const [unobserved] = await measure([{ name: UNOBSERVED, run: () => pool.run(call) }], options);
+  const noop = (): void => {};
+  tracingChannel(CHANNELS.call).subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
+  for (const name of [CHANNELS.attemptStart, CHANNELS.attemptEnd, CHANNELS.circuit, CHANNELS.rateLimit]) subscribe(name, noop);
+  const [observed] = await measure([{ name: OBSERVED, run: () => pool.run(call) }], options);
+  await pool.close();
+  console.log(section(unobserved!, observed!, options.rounds, options.iterations));
+}
+
+function section(unobserved: Measurement, observed: Measurement, rounds: number, iterations: number): string {
+  const row = (m: Measurement): string => `| ${m.name} | ${m.nsPerCall.toFixed(0)} | ${(m.spread * 100).toFixed(0)}% |`;
+  return [
+    '| candidate | ns/call | spread |',
+    '|---|--:|--:|',
+    row(unobserved),
+    row(observed),
+    '',
+    `Median of ${rounds} rounds of ${iterations} sequential calls each, in a process of its own (bench/diagnostics.ts). ` +
+      'With no subscriber the publish points are `hasSubscribers` reads and `run()` takes its untraced path: the first row is ' +
+      'the `clientpool default` of the main table, measured the same way (compare it there with the bare call and the floor). ' +
+      `Being observed costs ${(observed.nsPerCall / unobserved.nsPerCall).toFixed(2)}x the unobserved call, most of it Node's TracingChannel.`,
+  ].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv.includes('--quick'));

@@ -8,12 +8,6 @@ export interface Candidate {
   readonly run: () => unknown;
   /** Releases what the candidate holds (timers, pools); called once the benchmark is done with it. */
   readonly close?: () => unknown;
-  /**
-   * Process-wide state only this candidate's calls may see (a `diagnostics_channel` subscriber): set up
-   * before each of its loops, and taken down after, so that the other candidates run without it.
-   */
-  readonly before?: () => void;
-  readonly after?: () => void;
 }
 
 export interface Measurement {
@@ -55,12 +49,7 @@ export async function measure(candidates: readonly Candidate[], options: Measure
 
 export async function loop(candidate: Candidate, iterations: number): Promise<void> {
   const run = candidate.run;
-  candidate.before?.();
-  try {
-    for (let i = 0; i < iterations; i++) await run();
-  } finally {
-    candidate.after?.();
-  }
+  for (let i = 0; i < iterations; i++) await run();
 }
 
 /** The median of `values` (the upper one for an even count). */

@@ -76,6 +76,8 @@ await part(
   (markdown) => markdown,
 );
 
+await part('diagnostics_channel: unobserved and observed', () => (async () => (await import('./diagnostics.js')).runDiagnostics(quick))(), (markdown) => markdown);
+
 // Hooks for the benches other engineers own (bench/optional.ts); each says so when it is not there yet.
 for (const bench of OPTIONAL_BENCHES) await part(bench.title, () => runOptional(bench, { quick }), (result) => result.markdown);
 

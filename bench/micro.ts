@@ -2,7 +2,6 @@ import { ALLOCATION_METHOD, gc, measureAllocations } from './allocations.js';
 import { BARE, COCKATIEL, coreCandidates, DEFAULT } from './core.js';
 import { FLOOR, floorCandidate } from './floor.js';
 import { measure, paired, table, type Candidate, type Measurement } from './harness.js';
-import { DIAGNOSTICS_SUBSCRIBED, diagnosticsCandidates } from './diagnostics.js';
 import { otelCandidates } from './otel.js';
 import { prometheusCandidates } from './prometheus.js';
 import type { Family } from './svg.js';
@@ -31,7 +30,6 @@ const DESCRIPTIONS: readonly (readonly [string, string])[] = [
   [NAIVE_MIDDLEWARE, 'a middleware calling prom-client `labels().inc()/observe()` on every call (bench/prometheus.ts), labelled'],
   [TRACING, '`tracing()` middleware with no OpenTelemetry SDK registered (bench/otel.ts), labelled'],
   [OTEL_METRICS, '`otelMetrics()` middleware with no OpenTelemetry SDK registered (bench/otel.ts), labelled: with the no-op meter it times nothing'],
-  [DIAGNOSTICS_SUBSCRIBED, '`pool.run(fn)` with a no-op subscriber on every clientpool `diagnostics_channel` (the `clientpool:call` TracingChannel and the attempt, circuit and rate-limit channels), subscribed only during its own rounds (bench/diagnostics.ts): the cost of being observed. Without a subscriber the publish points are `hasSubscribers` reads already inside `clientpool default`'],
   [COCKATIEL, 'cockatiel `circuitBreaker(handleAll, ConsecutiveBreaker(5))` per client, hand-written round robin'],
   [COCKATIEL_BULKHEAD, 'cockatiel `wrap(bulkhead(1000), circuitBreaker(...))` per client, round robin'],
   [OPOSSUM, 'an opossum `CircuitBreaker` per client (`timeout: false`, as the others), round robin; shut down after'],
@@ -81,7 +79,7 @@ export function microCandidates(): Candidate[] {
   const variants = variantCandidates();
   const label = variants.find((c) => c.name === METHOD_LABEL)!;
   const others = variants.filter((c) => c !== label);
-  return [bare!, floorCandidate(), pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), ...diagnosticsCandidates(), cockatiel!, ...peerCandidates()];
+  return [bare!, floorCandidate(), pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
 }
 
 /** Time and allocations per call of every candidate, interleaved, with the goals checked against them. */

@@ -42,13 +42,12 @@ describe('bench: micro candidates', () => {
       'clientpool + naive prom-client middleware',
       'clientpool + tracing (no SDK)',
       'clientpool + otelMetrics (no SDK)',
-      'clientpool default + diagnostics_channel subscribers',
       'cockatiel breaker + RR',
       'cockatiel bulkhead + breaker + RR',
       'opossum breaker + RR',
       'cockatiel breaker + RR + prom-client (naive)',
     ]);
-    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', 'other', ...Array<string>(9).fill('clientpool'), 'other', 'clientpool', 'other', 'clientpool', 'clientpool', 'clientpool', ...Array<string>(4).fill('other')]);
+    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', 'other', ...Array<string>(9).fill('clientpool'), 'other', 'clientpool', 'other', 'clientpool', 'clientpool', ...Array<string>(4).fill('other')]);
   });
 
   it('every candidate answers as direct pool.run calls do: same values, same round robin', async () => {
