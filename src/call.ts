@@ -1,6 +1,7 @@
 import type { Strategy } from './balancers/strategies.js';
 import type { HedgeOptions } from './resilience/hedge-policy.js';
 import type { RetryOptions } from './resilience/retry-policy.js';
+import type { CacheOptions } from './pipeline/call-cache.js';
 
 /**
  * A typed key for values that middleware share on a call, the equivalent of the original's
@@ -58,6 +59,11 @@ export interface RunOptions<T> {
    * caller has aborted. A non-empty string; give the same key only to calls that do the same work.
    */
   readonly coalesce?: string;
+  /**
+   * With `coalesce`: reuse the result for `ttl` ms, and serve one younger than `staleIfError` ms when the
+   * call fails, telling `onStale` (never silently). Kept in the pool's LRU (`cacheSize`). See `CacheOptions`.
+   */
+  readonly cache?: CacheOptions;
 }
 
 /**

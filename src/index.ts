@@ -9,6 +9,7 @@ export { callKey, type AttemptKind, type Call, type CallFunction, type CallKey, 
 export { isCancelled } from './pipeline/attempt.js';
 export type { Outcome } from './pipeline/outcome.js';
 export type { CallEnd } from './pipeline/call-end.js';
+export type { CacheOptions } from './pipeline/call-cache.js';
 export { CHANNELS, type AttemptEndMessage, type AttemptStartMessage, type CallMessage, type CircuitMessage, type RateLimitMessage } from './diagnostics/channels.js';
 export type { MemberSnapshot, PoolMember } from './member.js';
 export { ExcludedMethodError, MissingMethodError, type CommandLabel, type ExclusionReason, type MethodNames, type Proxied, type ProxiedMethod, type ProxiedPaths, type ProxyMethodOptions, type ProxyOptions, type ProxyRunOptions, type SignalParameter } from './proxy.js';

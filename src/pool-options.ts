@@ -39,6 +39,11 @@ export interface PoolOptions<T> {
    * @default every error counts
    */
   readonly isFailure?: (error: unknown) => boolean;
+  /**
+   * Results the `cache` run option keeps at most, least recently used dropped first. An integer >= 1.
+   * @default 1_000
+   */
+  readonly cacheSize?: number;
   /** Default timeout of every call in milliseconds. @default none */
   readonly timeout?: number;
   /**
@@ -145,10 +150,10 @@ export interface AddOptions<T> {
   readonly tier?: number;
 }
 
-const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
+const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
 const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
-const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
+const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
 const POOL_LIMIT_KEYS = keySet(['rate', 'burst', 'maxWait']);
@@ -177,6 +182,13 @@ export function middlewareOption<T>(value: unknown): readonly AnyMiddleware<T>[]
 
 /** The largest `maxInFlight` and `tier`: 2^31-1, as for every count and duration option. */
 const MAX_COUNT = 2 ** 31 - 1;
+
+/** The `cacheSize` option of the pool: an integer from 1 to 2^31-1, 1 000 when absent. */
+export function cacheSizeOption(value: unknown): number {
+  if (value === undefined) return 1_000;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COUNT) throw new InvalidOptionError('cacheSize', `an integer from 1 to ${MAX_COUNT}`, value);
+  return value;
+}
 
 /** The `tier` option of `add()`: an integer from 0 to 2^31-1, 0 when absent. */
 export function tierOption(value: unknown): number {
@@ -317,6 +329,7 @@ export function checkRunOptions(options: RunOptions<unknown>): void {
     if (options.key !== undefined && typeof options.key !== 'string') throw new InvalidOptionError('key', 'a string', options.key);
     if (options.traceId !== undefined) nonEmptyString('traceId', options.traceId);
     if (options.coalesce !== undefined) nonEmptyString('coalesce', options.coalesce);
+    if (options.cache !== undefined && options.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', options.cache);
     if (options.maxWait !== undefined) duration('maxWait', options.maxWait);
   } catch (error) {
     throw unreadableOptions('run options', options, error);
@@ -351,6 +364,7 @@ function isRunKey(key: string): boolean {
     case 'timeout':
     case 'deadline':
     case 'coalesce':
+    case 'cache':
     case 'retry':
     case 'hedge':
     case 'key':

@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -84,7 +84,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const roster = (this.#roster = new Roster<T>(clock, random, policy, (member, from, to) => this.#core.reportTransition(member.name, from, to), () => queue.onReady(), (name, error) => guard.warn(name, error)));
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard });
+    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize) });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster, this.#core.deadlines);

@@ -36,6 +36,7 @@ export class Coalescer<T> {
       const controller = new AbortController();
       const shared: { -readonly [K in keyof RunOptions<T>]: RunOptions<T>[K] } = { ...options, signal: controller.signal };
       delete shared.coalesce;
+      delete shared.cache;
       const promise = start(shared);
       const started: Flight = { promise, controller, waiting: 0 };
       this.#flights.set(key, (flight = started));

@@ -20,6 +20,7 @@ import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import type { Attempt, AttemptHost } from './attempt.js';
 import { CallEnds } from './call-end.js';
+import { CallCache, cacheOption, mayServeStale } from './call-cache.js';
 import { Coalescer } from './coalesce.js';
 import { classify } from './classify.js';
 import type { StageContext } from './context.js';
@@ -44,6 +45,8 @@ export interface PoolParts<T> {
   readonly rateLimits: Emitter<RateLimitEvent>;
   /** Reports user callbacks that throw, once per name. */
   readonly guard: CallbackGuard;
+  /** Results the `cache` run option keeps at most (least recently used dropped first). */
+  readonly cacheSize: number;
 }
 
 /**
@@ -66,6 +69,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   observers: readonly Middleware<T>[] = [];
   /** Calls sharing a journey by `coalesce` key; made on the first such call. */
   #coalescer: Coalescer<T> | undefined;
+  /** Results of coalesced calls with a `cache` option; made on the first such call. */
+  #cache: CallCache | undefined;
+  readonly #cacheSize: number;
   /** What tells middleware with an `onCallEnd` hook how each call ended; undefined while there is none. */
   callEnds: CallEnds<T> | undefined;
   isClosing = false;
@@ -87,6 +93,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.pool = parts.pool;
     this.clock = parts.clock;
     this.guard = parts.guard;
+    this.#cacheSize = parts.cacheSize;
     // Shared by the waits of a pool (closing) and its removals (destroyed): no MaxListenersExceededWarning.
     setMaxListeners(0, this.#destroyed.signal, this.#closing.signal);
     this.signals.keep(this.#closing.signal);
@@ -146,9 +153,32 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     return this.observers.some((m) => m.onOutcome!.length >= 3);
   }
 
-  /** Run a call with a `coalesce` key: it joins the call in flight with that key, or starts it with `start`. */
+  /**
+   * Run a call with a `coalesce` key: it joins the call in flight with that key, or starts it with
+   * `start`. With `cache`, a result younger than `ttl` is served without a call, and one younger than
+   * `staleIfError` stands in for a failure (`onStale` told).
+   * @throws InvalidOptionError for a bad `cache`
+   */
   coalesce(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
-    return (this.#coalescer ??= new Coalescer<T>()).run(options, start);
+    const coalescer = (this.#coalescer ??= new Coalescer<T>());
+    if (options.cache === undefined) return coalescer.run(options, start);
+    const { ttl, staleIfError, onStale } = cacheOption(options);
+    const key = options.coalesce!;
+    const cache = (this.#cache ??= new CallCache(this.#cacheSize));
+    const fresh = cache.get(key, this.clock.now(), ttl);
+    if (fresh !== undefined) return Promise.resolve(fresh.value);
+    const stored = (shared: RunOptions<T>): Promise<unknown> =>
+      start(shared).then((value) => {
+        cache.set(key, value, this.clock.now());
+        return value;
+      });
+    return coalescer.run(options, stored).catch((error: unknown) => {
+      const now = this.clock.now();
+      const stale = mayServeStale(error) ? cache.get(key, now, staleIfError) : undefined;
+      if (stale === undefined) throw error;
+      if (onStale !== undefined) this.guard.call('cache.onStale', onStale, { ageMs: now - stale.at, error: error as ClientPoolError }, undefined);
+      return stale.value;
+    });
   }
 
   get tracksPlain(): boolean {

@@ -136,3 +136,104 @@ describe('coalesce, as a property: every caller gets the one result of its key, 
     );
   });
 });
+
+describe('cache: a coalesced result reused for ttl, and served stale (and said so) when calls fail', () => {
+  const clock = { time: 0, now(): number { return this.time; } };
+
+  function cached(options: { cacheSize?: number; breaker?: { maxFailures: number; cooldown: number } } = {}): { pool: ClientPool<object>; upstream: { calls: number; fail: boolean } } {
+    clock.time = 0;
+    const upstream = { calls: 0, fail: false };
+    const pool = new ClientPool<object>({ clock, ...options });
+    pool.add({});
+    return { pool, upstream };
+  }
+
+  const fetchBlock = (upstream: { calls: number; fail: boolean }) => (): string => {
+    upstream.calls++;
+    if (upstream.fail) throw new Error('upstream down');
+    return `block@${clock.time}`;
+  };
+
+  it('serves a result younger than ttl without a call, and calls again once it is older', async () => {
+    const { pool, upstream } = cached();
+    const options = { coalesce: 'block', cache: { ttl: 1_000 } };
+    expect(await pool.run(fetchBlock(upstream), options)).toBe('block@0');
+    clock.time = 999;
+    expect(await pool.run(fetchBlock(upstream), options)).toBe('block@0');
+    expect(upstream.calls).toBe(1);
+    clock.time = 1_000;
+    expect(await pool.run(fetchBlock(upstream), options)).toBe('block@1000');
+    expect(upstream.calls).toBe(2);
+    await pool.close();
+  });
+
+  it('with every circuit open, a value younger than staleIfError is served and onStale is told, never silently', async () => {
+    const { pool, upstream } = cached({ breaker: { maxFailures: 1, cooldown: 60_000 } });
+    const stale: { ageMs: number; code: string }[] = [];
+    const options = { coalesce: 'block', cache: { ttl: 100, staleIfError: 10_000, onStale: ({ ageMs, error }: { ageMs: number; error: { code: string } }) => stale.push({ ageMs, code: error.code }) } };
+    await pool.run(fetchBlock(upstream), options);
+    upstream.fail = true;
+    clock.time = 500;
+    expect(await pool.run(fetchBlock(upstream), options)).toBe('block@0');
+    clock.time = 600;
+    expect(await pool.run(fetchBlock(upstream), options)).toBe('block@0');
+    expect(stale).toEqual([
+      { ageMs: 500, code: 'ERR_CLIENT_CALL' },
+      { ageMs: 600, code: 'ERR_ALL_CIRCUITS_OPEN' },
+    ]);
+    clock.time = 10_000;
+    await expect(pool.run(fetchBlock(upstream), options)).rejects.toMatchObject({ code: 'ERR_ALL_CIRCUITS_OPEN' });
+    await pool.close();
+  });
+
+  it('without staleIfError a failure is the caller\'s, as without a cache', async () => {
+    const { pool, upstream } = cached();
+    const options = { coalesce: 'block', cache: { ttl: 100 } };
+    await pool.run(fetchBlock(upstream), options);
+    upstream.fail = true;
+    clock.time = 200;
+    await expect(pool.run(fetchBlock(upstream), options)).rejects.toMatchObject({ code: 'ERR_CLIENT_CALL' });
+    await pool.close();
+  });
+
+  it('keeps at most cacheSize results, the least recently used dropped first', async () => {
+    const { pool, upstream } = cached({ cacheSize: 2 });
+    const run = (key: string): Promise<unknown> => pool.run(fetchBlock(upstream), { coalesce: key, cache: { ttl: 60_000 } });
+    await run('a');
+    await run('b');
+    await run('a'); // a is now the most recent
+    await run('c'); // pushes b out
+    expect(upstream.calls).toBe(3);
+    await run('a');
+    expect(upstream.calls).toBe(3);
+    await run('b');
+    expect(upstream.calls).toBe(4);
+    await pool.close();
+  });
+
+  it('an onStale that throws is a warning; the caller still gets the stale value', async () => {
+    const { pool, upstream } = cached();
+    const options = { coalesce: 'k', cache: { ttl: 0, staleIfError: 1_000, onStale: () => { throw new Error('hook'); } } };
+    await pool.run(fetchBlock(upstream), options);
+    upstream.fail = true;
+    expect(await pool.run(fetchBlock(upstream), options)).toBe('block@0');
+    await pool.close();
+  });
+
+  it.each<[string, unknown, unknown]>([
+    ['cache without coalesce', undefined, { ttl: 10 }],
+    ['a negative ttl', 'k', { ttl: -1 }],
+    ['a NaN staleIfError', 'k', { ttl: 1, staleIfError: Number.NaN }],
+    ['a misspelt key', 'k', { tll: 1 }],
+    ['an onStale that is not a function', 'k', { ttl: 1, onStale: 'log' }],
+  ])('refuses %s with InvalidOptionError', async (_what, coalesce, cache) => {
+    const { pool, upstream } = cached();
+    await expect(pool.run(fetchBlock(upstream), { coalesce, cache } as unknown as RunOptions<object>)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    expect(upstream.calls).toBe(0);
+    await pool.close();
+  });
+
+  it.each([0, 1.5, -1, '10'])('new ClientPool({ cacheSize: %s }) throws InvalidOptionError naming cacheSize', (cacheSize) => {
+    expect(() => new ClientPool({ cacheSize } as never)).toThrow(expect.objectContaining({ option: 'cacheSize' }) as Error);
+  });
+});
