@@ -7,6 +7,9 @@ import { HANG_BOUND_MS } from './helpers/hang-bound.js';
 const examples: [string, RegExp][] = [
   ['resilience', /20\/20 calls succeeded/],
   ['rate-limits', /12 calls in \d+ ms/],
+  ['routing', /own nodes up: \{ 'own-1': 5, 'own-2': 5, paid: 0 \}[\s\S]*coalescing: 100 callers, 1 request[\s\S]*stale price served[\s\S]*every client down: 42/],
+  // Real time: how many attempts fit and how many calls get a slot depend on the machine, not the shape.
+  ['admission', /deadline: ERR_DEADLINE_EXCEEDED after \d attempts[\s\S]*6 calls: \d served/],
   ['proxy', /get_slot on a[\s\S]*250000032[\s\S]*get_version on b/],
   ['health-and-affinity', /alice while her replica is down -> r\d[\s\S]*alice once it is back -> r\d/],
   ['logging', /get_slot/],
