@@ -2,20 +2,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClientPool, hasErrorCode, type Breaker } from '../../src/index.js';
 import { unhandledDuring } from '../helpers/unhandled.js';
+import { recordWarnings } from '../helpers/warnings.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-
-/** Process warnings emitted from now on: their text and code. */
-function recordWarnings(): { text: string; code: string | undefined }[] {
-  const warnings: { text: string; code: string | undefined }[] = [];
-  vi.spyOn(process, 'emitWarning').mockImplementation(((warning: string | Error, options?: { code?: string }) => {
-    warnings.push({ text: String(warning), code: options?.code });
-  }) as typeof process.emitWarning);
-  return warnings;
-}
 
 const notFound = (): Promise<never> => Promise.reject(Object.assign(new Error('404'), { status: 404 }));
 

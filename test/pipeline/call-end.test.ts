@@ -3,19 +3,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClientPool, hasErrorCode, type CallEnd, type Middleware, type RunOptions } from '../../src/index.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
 import { unhandledDuring } from '../helpers/unhandled.js';
+import { recordWarnings } from '../helpers/warnings.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** Process warnings emitted from now on: their text and code. */
-function recordWarnings(): { text: string; code: string | undefined }[] {
-  const warnings: { text: string; code: string | undefined }[] = [];
-  vi.spyOn(process, 'emitWarning').mockImplementation(((warning: string | Error, options?: { code?: string }) => {
-    warnings.push({ text: String(warning), code: options?.code });
-  }) as typeof process.emitWarning);
-  return warnings;
-}
 
 /** A middleware that records every call end it hears, with the code of the error. */
 function listener(): { middleware: Middleware<object>; ends: (Omit<CallEnd<object>, 'error' | 'options'> & { code: string | undefined; options: unknown })[] } {
