@@ -47,6 +47,10 @@ export interface Tier<T> {
   /** Its number: lower serves first. */
   readonly tier: number;
   readonly ready: Member<T>[];
+  /** Every member of the tier, for panic routing, which stays within one tier. */
+  readonly members: Member<T>[];
+  /** Its members out of the rotation for a while: open and cooling, or down. */
+  ejected: number;
 }
 
 /** Where a member stands in the pool's bookkeeping. */
@@ -81,8 +85,8 @@ export class Member<T> implements PoolMember<T> {
   isWarming = false;
   warmingSince = 0;
   warmUntil = 0;
-  /** Position in the roster's list of all members (for panic routing). */
-  allIndex = -1;
+  /** Position in its tier's list of members (for panic routing). */
+  tierIndex = -1;
   inFlight = 0;
   /** Its `maxInFlight`: at it, the member leaves the rotation until a call ends. Infinity when uncapped. */
   readonly maxInFlight: number;

@@ -80,9 +80,8 @@ export class Roster<T> {
   readonly #onTransition: TransitionListener<T>;
   readonly #onReady: () => void;
   readonly #policy: RosterPolicy;
-  /** Every member, for panic routing. */
-  readonly #all: Member<T>[] = [];
-  #downCount = 0;
+  /** The tier panic routing is decided in: the first whose members are not all out (else the first). */
+  #panicTier: Tier<T> | undefined;
   /** Members at their `maxInFlight`: out of the rotation until a call of theirs ends. */
   #fullCount = 0;
   /** Whether any call was placed yet. */
@@ -152,12 +151,14 @@ export class Roster<T> {
     this.#bySlot[member.slot] = member;
     member.lastState = member.breaker.state;
     this.#ring = undefined;
-    member.allIndex = this.#all.length;
-    this.#all.push(member);
-    member.tierEntry = this.#tierOf(member.tier);
+    const tier = (member.tierEntry = this.#tierOf(member.tier));
+    member.tierIndex = tier.members.length;
+    tier.members.push(member);
     // A member joining a pool that already serves traffic ramps up; the first members do not.
     if (this.#hasServed) this.#startWarming(member);
     this.place(member);
+    // One more member (perhaps of a tier that now serves) changes the share out.
+    this.#updatePanic();
   }
 
   /** Take a member out at once: no new call goes to it. Its slot stays taken until `freeSlot`. */
@@ -168,12 +169,15 @@ export class Roster<T> {
     member.placement = 'gone';
     if (member.inFlight >= member.maxInFlight) this.#fullCount--;
     this.#ring = undefined;
-    const last = this.#all.pop()!;
+    const tier = member.tierEntry;
+    const last = tier.members.pop()!;
     if (last !== member) {
-      this.#all[member.allIndex] = last;
-      last.allIndex = member.allIndex;
+      tier.members[member.tierIndex] = last;
+      last.tierIndex = member.tierIndex;
     }
-    if (member.isDown) this.#downCount--;
+    if (member.isDown) tier.ejected--;
+    // A tier with no member left is forgotten: pools whose tiers come and go keep no empty ones.
+    if (tier.members.length === 0) this.#tiers.splice(this.#tiers.indexOf(tier), 1);
     this.#updatePanic();
     // Calls waiting for a client may have waited for this one (at its cap): they look again, and fail at
     // once if no client is left.
@@ -184,7 +188,7 @@ export class Roster<T> {
   setDown(member: Member<T>, isDown: boolean): void {
     if (member.isDown === isDown || member.placement === 'gone') return;
     member.isDown = isDown;
-    this.#downCount += isDown ? 1 : -1;
+    member.tierEntry.ejected += isDown ? 1 : -1;
     if (!isDown) this.#startWarming(member);
     this.place(member);
     this.#updatePanic();
@@ -385,7 +389,7 @@ export class Roster<T> {
    * An open member picked so is admitted as a plain call: its breaker ignores the outcome.
    */
   #panicPick(): Member<T> | undefined {
-    const all = this.#all;
+    const all = this.#panicTier!.members;
     // From a random member on, each once: a member that can take the call is found if there is one.
     const start = Math.floor(this.#random() * all.length);
     for (let i = 0; i < all.length; i++) {
@@ -489,14 +493,28 @@ export class Roster<T> {
     this.#onReady();
   }
 
+  /**
+   * Panic is decided within one tier, after failover: the first tier whose members are not all out (a
+   * lower tier wholly out fails over to it, as Envoy's priorities do before its panic threshold), or the
+   * first tier when every one is out.
+   */
   #updatePanic(): void {
-    this.#isPanicking = this.#policy.maxEjected < 1 && this.#cooling.size + this.#downCount > this.#policy.maxEjected * this.#all.length;
+    let tier = this.#tiers[0];
+    for (const candidate of this.#tiers) {
+      if (candidate.ejected < candidate.members.length) {
+        tier = candidate;
+        break;
+      }
+    }
+    this.#panicTier = tier;
+    this.#isPanicking = this.#policy.maxEjected < 1 && tier !== undefined && tier.ejected > this.#policy.maxEjected * tier.members.length;
   }
 
   #moveTo(member: Member<T>, placement: 'ready' | 'cooling' | 'throttled' | 'saturated'): void {
     if (member.placement === placement) return;
     this.#unplace(member);
     member.placement = placement;
+    if (placement === 'cooling') member.tierEntry.ejected++;
     if (placement === 'ready') {
       const tier = member.tierEntry;
       member.readyIndex = tier.ready.length;
@@ -526,6 +544,7 @@ export class Roster<T> {
       }
     } else if (member.placement === 'cooling') {
       this.#cooling.remove(member.node);
+      member.tierEntry.ejected--;
       member.placement = 'saturated';
       this.#updatePanic();
     } else if (member.placement === 'throttled') {
@@ -554,7 +573,7 @@ export class Roster<T> {
     let i = 0;
     while (i < tiers.length && tiers[i]!.tier < tier) i++;
     if (tiers[i]?.tier === tier) return tiers[i]!;
-    const entry: Tier<T> = { tier, ready: [] };
+    const entry: Tier<T> = { tier, ready: [], members: [], ejected: 0 };
     tiers.splice(i, 0, entry);
     return entry;
   }

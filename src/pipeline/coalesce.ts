@@ -6,8 +6,12 @@ interface Flight {
   readonly promise: Promise<unknown>;
   /** Aborts the shared call once every caller has left. */
   readonly controller: AbortController;
-  /** Callers still waiting for it. */
-  waiting: number;
+  /** The callers' promises by their signal: callers sharing a signal leave together, on one listener. */
+  readonly bySignal: Map<AbortSignal, Promise<unknown>>;
+  /** Whether a caller with no signal waits: it never leaves, so the call is never aborted for want of callers. */
+  hasSteadyCaller: boolean;
+  /** Take the key off: a call that can no longer give a value must not be joined. */
+  readonly forget: () => void;
 }
 
 /**
@@ -15,7 +19,8 @@ interface Flight {
  * that overlap share one journey through the pool, and its result or error reaches each of them. The
  * first caller's function and options run it; each caller keeps its own `signal`: one that aborts leaves
  * alone (its promise rejects with `AbortedError`), and the shared call is aborted only once every caller
- * has left. A key is forgotten when its call settles, so memory is bounded by the calls in flight.
+ * has left (its key forgotten at once, so a later caller starts afresh). A key is forgotten when its call
+ * settles, so memory is bounded by the calls in flight; a signal shared by many callers gets one listener.
  */
 export class Coalescer<T> {
   readonly #flights = new Map<string, Flight>();
@@ -26,37 +31,52 @@ export class Coalescer<T> {
   }
 
   /**
-   * Join the flight of `options.coalesce`, or start it with `start` (given the options the shared call
-   * runs with: the caller's, with a signal of the flight's own and no `coalesce`).
+   * Join the flight of `options.coalesce`, or start it with `start`, given the options the shared call
+   * runs with: a view of the caller's (every read, inherited ones and getters included, goes to them, as
+   * for a call without a key) with a signal of the flight's own and no `coalesce` or `cache`.
    */
   run(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
     const key = options.coalesce!;
     let flight = this.#flights.get(key);
     if (flight === undefined) {
       const controller = new AbortController();
-      const shared: { -readonly [K in keyof RunOptions<T>]: RunOptions<T>[K] } = { ...options, signal: controller.signal };
-      delete shared.coalesce;
-      delete shared.cache;
+      const shared = Object.create(options, {
+        signal: { value: controller.signal, enumerable: true },
+        coalesce: { value: undefined },
+        cache: { value: undefined },
+      }) as RunOptions<T>;
       const promise = start(shared);
-      const started: Flight = { promise, controller, waiting: 0 };
-      this.#flights.set(key, (flight = started));
-      const forget = (): void => {
-        if (this.#flights.get(key) === started) this.#flights.delete(key);
+      const started: Flight = {
+        promise,
+        controller,
+        bySignal: new Map(),
+        hasSteadyCaller: false,
+        forget: () => {
+          if (this.#flights.get(key) === started) this.#flights.delete(key);
+        },
       };
-      promise.then(forget, forget);
+      this.#flights.set(key, (flight = started));
+      promise.then(started.forget, started.forget);
     }
     return this.#join(flight, options.signal);
   }
 
   /** The caller's own promise for `flight`: it leaves when its signal aborts, the last one out aborting the call. */
   #join(flight: Flight, signal: AbortSignal | undefined): Promise<unknown> {
-    flight.waiting++;
-    if (signal === undefined) return flight.promise;
-    return new Promise((resolve, reject) => {
+    if (signal === undefined) {
+      flight.hasSteadyCaller = true;
+      return flight.promise;
+    }
+    const joined = flight.bySignal.get(signal);
+    if (joined !== undefined) return joined;
+    const own = new Promise((resolve, reject) => {
       const leave = (): void => {
-        flight.waiting--;
+        flight.bySignal.delete(signal);
         reject(new AbortedError(signal.reason));
-        if (flight.waiting === 0) flight.controller.abort(signal.reason);
+        if (flight.bySignal.size === 0 && !flight.hasSteadyCaller) {
+          flight.forget();
+          flight.controller.abort(signal.reason);
+        }
       };
       signal.addEventListener('abort', leave, { once: true });
       flight.promise.then(
@@ -71,5 +91,7 @@ export class Coalescer<T> {
         },
       );
     });
+    flight.bySignal.set(signal, own);
+    return own;
   }
 }
