@@ -60,7 +60,7 @@ describe('deadline: the whole call, every attempt, backoff, hedge and wait, ends
     await pool.close();
   });
 
-  it('with no timeout of its own the deadline is the attempt\'s timeout: a black hole is its client\'s failure', async () => {
+  it('an attempt given the whole deadline (no timeout of its own) fails against its client when the deadline ends it: a black hole reaches its breaker', async () => {
     const { pool, attempts } = poolWith({ breaker: { maxFailures: 1 } });
     // Not past the 10 s cooldown, after which members() reads the circuit half-open.
     const { error, at } = await failureOf(pool.run(blackHole, { deadline: 300 }), 1_000);
