@@ -1,6 +1,7 @@
 import type { RunOptions } from '../call.js';
 import { hasErrorCode, InvalidOptionError, type ClientPoolError } from '../errors.js';
 import { callable, duration, knownKeys, keySet, optionsObject } from '../validate.js';
+import type { CallbackGuard } from './guard.js';
 
 /** The `cache` run option: reuse a coalesced call's result for a while, and fall back to it when calls fail. */
 export interface CacheOptions {
@@ -73,7 +74,39 @@ export class CallCache {
   }
 }
 
+/**
+ * A coalesced call with a `cache` option: served from `cache` while younger than `ttl`; else run through
+ * `coalesce` (the shared call, its result stored once, by `start`'s wrapper); a failure that may fall back
+ * is answered by a result younger than `staleIfError`, with `onStale` told.
+ * @throws InvalidOptionError for a bad `cache`
+ */
+export function runCached<T>(
+  cache: CallCache,
+  options: RunOptions<T>,
+  coalesce: (start: (shared: RunOptions<T>) => Promise<unknown>) => Promise<unknown>,
+  start: (shared: RunOptions<T>) => Promise<unknown>,
+  clock: { now(): number },
+  guard: CallbackGuard,
+): Promise<unknown> {
+  const { ttl, staleIfError, onStale } = cacheOption(options);
+  const key = options.coalesce!;
+  const fresh = cache.get(key, clock.now(), ttl);
+  if (fresh !== undefined) return Promise.resolve(fresh.value);
+  const stored = (shared: RunOptions<T>): Promise<unknown> =>
+    start(shared).then((value) => {
+      cache.set(key, value, clock.now());
+      return value;
+    });
+  return coalesce(stored).catch((error: unknown) => {
+    const now = clock.now();
+    const stale = mayServeStale(error) ? cache.get(key, now, staleIfError) : undefined;
+    if (stale === undefined) throw error;
+    if (onStale !== undefined) guard.call('cache.onStale', onStale, { ageMs: now - stale.at, error: error as ClientPoolError }, undefined);
+    return stale.value;
+  });
+}
+
 /** Whether a failed call may fall back to a stale result: not when its caller left or its options were bad. */
-export function mayServeStale(error: unknown): boolean {
+function mayServeStale(error: unknown): boolean {
   return !hasErrorCode(error, 'ERR_ABORTED') && !hasErrorCode(error, 'ERR_INVALID_OPTION') && !hasErrorCode(error, 'ERR_POOL_CLOSED');
 }

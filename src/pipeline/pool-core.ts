@@ -20,7 +20,7 @@ import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import type { Attempt, AttemptHost } from './attempt.js';
 import { CallEnds } from './call-end.js';
-import { CallCache, cacheOption, mayServeStale } from './call-cache.js';
+import { CallCache, runCached } from './call-cache.js';
 import { Coalescer } from './coalesce.js';
 import { classify } from './classify.js';
 import type { StageContext } from './context.js';
@@ -162,23 +162,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   coalesce(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
     const coalescer = (this.#coalescer ??= new Coalescer<T>());
     if (options.cache === undefined) return coalescer.run(options, start);
-    const { ttl, staleIfError, onStale } = cacheOption(options);
-    const key = options.coalesce!;
-    const cache = (this.#cache ??= new CallCache(this.#cacheSize));
-    const fresh = cache.get(key, this.clock.now(), ttl);
-    if (fresh !== undefined) return Promise.resolve(fresh.value);
-    const stored = (shared: RunOptions<T>): Promise<unknown> =>
-      start(shared).then((value) => {
-        cache.set(key, value, this.clock.now());
-        return value;
-      });
-    return coalescer.run(options, stored).catch((error: unknown) => {
-      const now = this.clock.now();
-      const stale = mayServeStale(error) ? cache.get(key, now, staleIfError) : undefined;
-      if (stale === undefined) throw error;
-      if (onStale !== undefined) this.guard.call('cache.onStale', onStale, { ageMs: now - stale.at, error: error as ClientPoolError }, undefined);
-      return stale.value;
-    });
+    // Ages on the deadline queue's clock, which never goes back: a clock stepped back cannot make a result younger.
+    return runCached((this.#cache ??= new CallCache(this.#cacheSize)), options, (stored) => coalescer.run(options, stored), start, this.deadlines, this.guard);
   }
 
   get tracksPlain(): boolean {
