@@ -1,17 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, hasErrorCode, type Outcome, type PoolOptions, type RunOptions } from '../../src/index.js';
+import { dateClock, useFakeTime } from '../helpers/fake-time.js';
 
-/** The pool clock on fake time: `Date.now()` moves with `vi.advanceTimersByTimeAsync`. */
-const clock = { now: (): number => Date.now() };
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = dateClock;
+useFakeTime();
 
 /** A client that never answers. */
 const blackHole = (): Promise<never> => new Promise<never>(() => {});

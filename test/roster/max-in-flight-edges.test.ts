@@ -1,18 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, hasErrorCode, type Outcome } from '../../src/index.js';
 import { deferred } from '../helpers/manual-clock.js';
+import { dateClock, useFakeTime } from '../helpers/fake-time.js';
 
-/** The pool clock on fake time: `Date.now()` moves with `vi.advanceTimersByTimeAsync`. */
-const clock = { now: (): number => Date.now() };
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = dateClock;
+useFakeTime();
 
 interface Named {
   readonly name: string;

@@ -1,17 +1,10 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, type AddOptions, type Strategy } from '../../src/index.js';
+import { dateClock, useFakeTime } from '../helpers/fake-time.js';
 
-const clock = { now: (): number => Date.now() };
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = dateClock;
+useFakeTime();
 
 interface Named {
   readonly name: string;
