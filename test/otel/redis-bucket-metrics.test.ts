@@ -20,24 +20,7 @@ import type { RedisBucketStatsLike } from '../../src/prometheus/index.js';
 import { RedisTokenBucket } from '../../src/redis/index.js';
 import { describeWithRedis, useRedisServer } from '../redis/describe-with-redis.js';
 import { collect, kindOf, points, testMeterProvider, valueAt, type TestMetricReader } from './metric-reader.js';
-
-const STATS: RedisBucketStatsLike = { mode: 'redis', roundTrips: 7, failures: 2, fallbacks: 1, redisTokens: 20, leasedTokens: 8, expiredTokens: 3, localTokens: 5, reserve: 4 };
-
-class FakeBucket {
-  readonly key: string;
-  current: RedisBucketStatsLike;
-  reads = 0;
-
-  constructor(key: string, stats: Partial<RedisBucketStatsLike> = {}) {
-    this.key = key;
-    this.current = { ...STATS, ...stats };
-  }
-
-  get stats(): RedisBucketStatsLike {
-    this.reads++;
-    return this.current;
-  }
-}
+import { FakeBucket, STATS } from '../helpers/fake-redis-bucket.js';
 
 const ALL = [
   METRIC_REDIS_BUCKET_MODE,

@@ -5,25 +5,7 @@ import { prometheusMetrics, redisBucketMetrics, type RedisBucketStatsLike } from
 import { RedisTokenBucket } from '../../src/redis/index.js';
 import { describeWithRedis, useRedisServer } from '../redis/describe-with-redis.js';
 import { find, parseExposition, value, type Scrape } from './exposition.js';
-
-const STATS: RedisBucketStatsLike = { mode: 'redis', roundTrips: 7, failures: 2, fallbacks: 1, redisTokens: 20, leasedTokens: 8, expiredTokens: 3, localTokens: 5, reserve: 4 };
-
-/** A bucket of the shape the metrics read, with stats the test sets; counts how often they are read. */
-class FakeBucket {
-  readonly key: string;
-  current: RedisBucketStatsLike;
-  reads = 0;
-
-  constructor(key: string, stats: Partial<RedisBucketStatsLike> = {}) {
-    this.key = key;
-    this.current = { ...STATS, ...stats };
-  }
-
-  get stats(): RedisBucketStatsLike {
-    this.reads++;
-    return this.current;
-  }
-}
+import { FakeBucket, STATS } from '../helpers/fake-redis-bucket.js';
 
 async function scraped(registry: Registry): Promise<Scrape> {
   return parseExposition(await registry.metrics());
