@@ -76,6 +76,10 @@ await part(
   (markdown) => markdown,
 );
 
+// The adapters against each library's own multi-endpoint option, in the same run.
+await part('viem: poolTransport against viem fallback', async () => (await import('./viem.js')).viemBench({ quick }), (markdown) => markdown);
+await part('undici: poolDispatcher against BalancedPool', async () => (await import('./undici.js')).undiciBench({ quick }), (markdown) => markdown);
+
 await part('diagnostics_channel: unobserved and observed', () => (async () => (await import('./diagnostics.js')).runDiagnostics(quick))(), (markdown) => markdown);
 
 // Hooks for the benches other engineers own (bench/optional.ts); each says so when it is not there yet.

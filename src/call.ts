@@ -64,6 +64,13 @@ export interface RunOptions<T> {
    * call fails, telling `onStale` (never silently). Kept in the pool's LRU (`cacheSize`). See `CacheOptions`.
    */
   readonly cache?: CacheOptions;
+  /**
+   * Read-your-writes: only a client at this height (block, slot, LSN) or above serves the call, and it
+   * waits (up to `maxWait`, or its deadline) for a client in sync with the head to reach it, else fails
+   * with `HeightNotReachedError`. A non-negative safe integer, or a bigint up to 2^53 - 1
+   * (docs/freshness.md).
+   */
+  readonly minHeight?: number | bigint;
 }
 
 /**
@@ -97,10 +104,16 @@ export interface Call<T> {
    * drained and it takes no call for `ms`, while the others carry on.
    */
   pauseClient(ms: number): void;
+  /**
+   * Report this client's height (block number, slot, replication LSN) as its answer showed it: the pool
+   * routes on heights (docs/freshness.md). A non-negative safe integer, or a bigint up to 2^53 - 1.
+   * @throws InvalidOptionError for anything else.
+   */
+  reportHeight(height: number | bigint): void;
 }
 
 /** Why an attempt runs. */
-export type AttemptKind = 'first' | 'retry' | 'hedge';
+export type AttemptKind = 'first' | 'retry' | 'hedge' | 'quorum';
 
 /** What `around` middleware sees of a whole `pool.run()`, once, around all its attempts. */
 export interface CallScope<T> {

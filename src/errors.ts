@@ -90,8 +90,11 @@ export class NoClientsError extends ClientPoolError {
 /** One client that could not take a call, as listed by {@link AllCircuitsOpenError}. */
 export interface UnavailableClient {
   readonly name: string;
-  /** `open` until `retryAfterMs`, `half-open` with every probe permit taken, or `down` (failing health checks). */
-  readonly state: 'open' | 'half-open' | 'down';
+  /**
+   * `open` until `retryAfterMs`, `half-open` with every probe permit taken, `down` (failing health
+   * checks), or out of sync with the pool's head (`lagging` behind it, or `ahead` of it uncorroborated).
+   */
+  readonly state: 'open' | 'half-open' | 'down' | 'lagging' | 'ahead';
   /** Milliseconds until this client admits a call again; 0 when it waits for a probe to finish. */
   readonly retryAfterMs: number;
 }
@@ -105,13 +108,17 @@ export class AllCircuitsOpenError extends ClientPoolError {
   /** Milliseconds until the first client is due back. */
   readonly retryAfterMs: number;
   constructor(clients: readonly UnavailableClient[]) {
-    const due = clients.reduce((min, c) => Math.min(min, c.retryAfterMs), Infinity);
+    // A client out of sync comes back when its height does, not at a time: it sets no retry time.
+    const due = clients.reduce((min, c) => (c.state === 'lagging' || c.state === 'ahead' ? min : Math.min(min, c.retryAfterMs)), Infinity);
     // A pool of thousands would otherwise make a message of hundreds of KB, copied into every log line.
     const list = clients
       .slice(0, LISTED_CLIENTS)
       .map((c) => {
         const name = clip(c.name, MAX_NAME);
-        return c.state === 'open' ? `${name} (open, back in ${Math.ceil(c.retryAfterMs)} ms)` : c.state === 'down' ? `${name} (down: failing health checks)` : `${name} (half-open, probes busy)`;
+        if (c.state === 'open') return `${name} (open, back in ${Math.ceil(c.retryAfterMs)} ms)`;
+        if (c.state === 'down') return `${name} (down: failing health checks)`;
+        if (c.state === 'lagging' || c.state === 'ahead') return `${name} (${c.state} of the head)`;
+        return `${name} (half-open, probes busy)`;
       })
       .join(', ');
     const more = clients.length - LISTED_CLIENTS;
@@ -257,6 +264,25 @@ export class ConcurrencyLimitedError extends ClientPoolError {
 }
 
 /**
+ * No client in sync with the pool's head had reached the call's `minHeight` within `maxWait` (or the
+ * call's deadline): a read-your-writes call would have read stale data. Not a failure of any client.
+ */
+export class HeightNotReachedError extends ClientPoolError {
+  static readonly code = 'ERR_HEIGHT_NOT_REACHED';
+  override readonly name = 'HeightNotReachedError';
+  readonly code = HeightNotReachedError.code;
+  /** The call's `minHeight`. */
+  readonly minHeight: number;
+  /** The highest height of a client that could serve when it gave up, or `undefined` if none had one. */
+  readonly highest: number | undefined;
+  constructor(minHeight: number, highest: number | undefined) {
+    super(`no client in sync reached height ${minHeight} within maxWait (highest: ${highest ?? 'none known'})`);
+    this.minHeight = minHeight;
+    this.highest = highest;
+  }
+}
+
+/**
  * The call's `deadline` passed: the whole call, every attempt, wait, backoff and hedge included, is over.
  * An attempt the deadline ended counts against its client when it had more than half the longest time
  * any attempt of the call could have (min(`timeout`, `deadline`)); a late retry or hedge it cut short does
@@ -277,6 +303,57 @@ export class DeadlineExceededError extends ClientPoolError {
   }
 }
 
+/** One client's answer in a quorum read (`pool.quorum()`), as {@link QuorumError} lists it. */
+export interface QuorumAnswer {
+  /** The client's name in the pool. */
+  readonly client: string;
+  readonly value: unknown;
+}
+
+/** One attempt of a quorum read that failed, as {@link QuorumError} lists it. */
+export interface QuorumFailure {
+  /** The client's name in the pool; `''` when the attempt failed before a client was chosen. */
+  readonly client: string;
+  readonly error: Error;
+}
+
+/**
+ * `pool.quorum()` could not get `agree` matching answers from `of` distinct clients. `reason` says why:
+ * `no-agreement` (the answers split, or too many attempts failed, so that no value could still reach
+ * `agree`: raised as soon as that is certain) or `too-few-clients` (fewer than `of` clients could take a
+ * call when it started: it failed at once, without calling any). `answers` and `errors` list every
+ * attempt that ended before the verdict; `cause` is the first error, if any.
+ */
+export class QuorumError extends ClientPoolError {
+  static readonly code = 'ERR_QUORUM';
+  override readonly name = 'QuorumError';
+  readonly code = QuorumError.code;
+  readonly reason: 'no-agreement' | 'too-few-clients';
+  /** Distinct clients asked for. */
+  readonly of: number;
+  /** Matching answers needed. */
+  readonly agree: number;
+  /** Clients that could take part when the call started (not open, not down). */
+  readonly available: number;
+  readonly answers: readonly QuorumAnswer[];
+  readonly errors: readonly QuorumFailure[];
+  constructor(reason: 'no-agreement' | 'too-few-clients', of: number, agree: number, available: number, answers: readonly QuorumAnswer[], errors: readonly QuorumFailure[], split = '') {
+    const cause = errors[0]?.error;
+    super(
+      reason === 'too-few-clients'
+        ? `quorum needs ${of} distinct clients, but only ${available} can take a call`
+        : `no ${agree} of ${of} answers agree: ${answers.length} answer(s)${split === '' ? '' : ` split ${split}`}, ${errors.length} error(s)${cause === undefined ? '' : ` (first: ${messageOf(cause)})`}`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.reason = reason;
+    this.of = of;
+    this.agree = agree;
+    this.available = available;
+    this.answers = answers;
+    this.errors = errors;
+  }
+}
+
 /** Union of every concrete clientpool error, for exhaustive handling by `code`. */
 export type AnyClientPoolError =
   | InvalidOptionError
@@ -293,6 +370,8 @@ export type AnyClientPoolError =
   | RetryBudgetExhaustedError
   | DeadlineExceededError
   | ConcurrencyLimitedError
+  | HeightNotReachedError
+  | QuorumError
   | ExcludedMethodError
   | MissingMethodError;
 

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from './errors.js';
 import { onRejected, safeString } from './pipeline/guard.js';
+import { emitWarning } from './util/host.js';
 
 /** What subscribing returns: call `dispose()` (or use `using`) to stop listening. */
 export interface Disposable {
@@ -54,5 +55,5 @@ export class Emitter<E> {
 
 /** Whatever a listener threw, even a value that cannot be turned into a string, is reported, never rethrown. */
 function reportListenerError(error: unknown): void {
-  process.emitWarning(`clientpool: an event listener threw: ${safeString(error)}`, { code: 'CLIENTPOOL_LISTENER_ERROR' });
+  emitWarning(`clientpool: an event listener threw: ${safeString(error)}`, 'CLIENTPOOL_LISTENER_ERROR');
 }

@@ -40,6 +40,14 @@ export interface MemberSnapshot {
   readonly maxInFlight: number | undefined;
   /** Its priority tier (`add(client, { tier })`); 0 by default. */
   readonly tier: number;
+  /** Its last reported height (`freshness.height` polls, `call.reportHeight()`), or `undefined` before any. */
+  readonly height: number | undefined;
+  /** How far it trails the pool's head (negative: ahead of it), or `undefined` while either is unknown. */
+  readonly lag: number | undefined;
+  /** Where its height stands: only `unknown` and `fresh` clients take calls. */
+  readonly freshness: Freshness;
+  /** Quorum reads (`pool.quorum()`) its answer was outvoted in. */
+  readonly disagreements: number;
 }
 
 /** The members of one priority tier that are ready now: what balancers pick from while it is the first with any. */
@@ -52,6 +60,13 @@ export interface Tier<T> {
   /** Its members out of the rotation for a while: open and cooling, or down. */
   ejected: number;
 }
+
+/**
+ * Where a client's height stands against the pool's head: `unknown` (no report yet, or too few clients
+ * report for a head), `fresh`, `lagging` (more than `maxLag` behind) or `ahead` (more than `maxLag` above
+ * the head no other client corroborates).
+ */
+export type Freshness = 'unknown' | 'fresh' | 'lagging' | 'ahead';
 
 /** Where a member stands in the pool's bookkeeping. */
 export type Placement = 'ready' | 'cooling' | 'throttled' | 'saturated' | 'gone';
@@ -78,6 +93,10 @@ export class Member<T> implements PoolMember<T> {
   pausedUntil = Number.NEGATIVE_INFINITY;
   /** Failing active health checks: out of the rotation until it passes enough of them. */
   isDown = false;
+  /** Its last reported height (block, slot, LSN), or -1 before any report. */
+  height = -1;
+  /** Where its height stands against the pool's corroborated head; `lagging` and `ahead` keep it out of the rotation. */
+  freshness: Freshness = 'unknown';
   /**
    * Slow start: whether it is coming back, since when, and until when it takes less than its full share.
    * (A flag, not a sentinel time: a clock may read below 0, and the flag is what every pick reads.)
@@ -96,6 +115,8 @@ export class Member<T> implements PoolMember<T> {
   tierEntry!: Tier<T>;
   successes = 0;
   failures = 0;
+  /** Quorum reads its answer was outvoted in. */
+  disagreements = 0;
   cancelled = 0;
   refused = 0;
   /** Not in any structure until the pool places it; `gone` once removed. */
@@ -146,6 +167,11 @@ export class Member<T> implements PoolMember<T> {
     this.readyAsProbe = Object.freeze({ kind: 'ready', member: this, admission: 'probe' });
   }
 
+  /** Out of sync with the pool's head: out of the rotation until it catches up. */
+  get isOutOfSync(): boolean {
+    return this.freshness === 'lagging' || this.freshness === 'ahead';
+  }
+
   get latencyMs(): number {
     return this.latency.value;
   }
@@ -162,7 +188,7 @@ export class Member<T> implements PoolMember<T> {
    * Its counters and state as of `now` (the pool clock): an open circuit whose cooldown is over reads
    * half-open, as the next call finds it (the breaker moves there only when a call asks).
    */
-  snapshot(now: number): MemberSnapshot {
+  snapshot(now: number, head?: number): MemberSnapshot {
     const state = this.breaker.state;
     return {
       name: this.name,
@@ -177,6 +203,10 @@ export class Member<T> implements PoolMember<T> {
       tokens: this.limiter?.available,
       maxInFlight: this.maxInFlight === Number.POSITIVE_INFINITY ? undefined : this.maxInFlight,
       tier: this.tier,
+      height: this.height < 0 ? undefined : this.height,
+      lag: this.height < 0 || head === undefined ? undefined : head - this.height,
+      freshness: this.freshness,
+      disagreements: this.disagreements,
     };
   }
 }

@@ -4,6 +4,7 @@ import { guardedBreaker } from './breaker/guarded-breaker.js';
 import type { RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HealthCheckOptions } from './health/health-checker.js';
+import { minHeightOption, type FreshnessOptions } from './freshness/freshness-options.js';
 import { isLimiter, type Limiter } from './limit/limiter.js';
 import { isTokenBucket, TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 import type { AnyMiddleware } from './middleware/middleware.js';
@@ -96,6 +97,11 @@ export interface PoolOptions<T> {
   /** Active health checks; failing clients are taken out of the rotation. @default off */
   readonly healthCheck?: HealthCheckOptions<T>;
   /**
+   * Height-aware routing: how far a client may trail the corroborated head, and an optional poll of each
+   * client's height (docs/freshness.md). Heights reported by calls are tracked without it. @default no poll, maxLag Infinity
+   */
+  readonly freshness?: FreshnessOptions<T>;
+  /**
    * Time every call to keep each client's peak-EWMA latency (in `members()`). Reading the clock twice
    * costs about 90 ns per call here, so it is on only when asked for or when something uses it: the
    * `p2c-ewma` strategy, or a breaker that counts slow calls.
@@ -150,10 +156,10 @@ export interface AddOptions<T> {
   readonly tier?: number;
 }
 
-const POOL_KEYS = keySet(['strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
+const POOL_KEYS = keySet(['freshness', 'strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
 const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
-const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId']);
+const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
 const POOL_LIMIT_KEYS = keySet(['rate', 'burst', 'maxWait']);
@@ -329,6 +335,11 @@ export function checkRunOptions(options: RunOptions<unknown>): void {
     if (options.key !== undefined && typeof options.key !== 'string') throw new InvalidOptionError('key', 'a string', options.key);
     if (options.traceId !== undefined) nonEmptyString('traceId', options.traceId);
     if (options.coalesce !== undefined) nonEmptyString('coalesce', options.coalesce);
+    if (options.minHeight !== undefined) {
+      minHeightOption(options.minHeight);
+      // A shared flight or a cached result knows nothing of the height it was read at.
+      if (options.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'not given with coalesce (a shared or cached answer may be from below it)', options.minHeight);
+    }
     if (options.cache !== undefined && options.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', options.cache);
     if (options.maxWait !== undefined) duration('maxWait', options.maxWait);
   } catch (error) {
@@ -370,6 +381,7 @@ function isRunKey(key: string): boolean {
     case 'key':
     case 'maxWait':
     case 'traceId':
+    case 'minHeight':
       return true;
     default:
       return false;

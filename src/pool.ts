@@ -3,7 +3,6 @@ import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from './call.js';
 import { guardedClock, type Clock } from './clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, UnknownClientError } from './errors.js';
 import { Emitter, type Event } from './events.js';
-import { rosterHealth } from './health/roster-health.js';
 import { ClientQueue } from './limit/client-queue.js';
 import { Member, type MemberSnapshot } from './member.js';
 import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
@@ -17,7 +16,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, clientLimits, closeOptionsError, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, clientLimits, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -27,8 +26,13 @@ import { Roster } from './roster.js';
 import { between, callable, clockOption } from './validate.js';
 import { callChannel } from './diagnostics/channels.js';
 import { traceCall } from './diagnostics/trace-call.js';
-import { methodOf } from './pipeline/call-end.js';
-import { destroyOnAbort } from './bounded-close.js';
+import { methodOf, type SourceRecord } from './pipeline/call-end.js';
+import { PoolShutdown } from './pool-shutdown.js';
+import { freshnessOption } from './freshness/freshness-options.js';
+import type { FreshnessChange } from './freshness/height-tracker.js';
+import { PoolProbes } from './pool-probes.js';
+import { minHeightStage } from './pipeline/min-height.js';
+import { runQuorum, type QuorumOptions } from './resilience/quorum.js';
 
 /**
  * A pool of interchangeable clients. Each `run()` is one journey through a pipeline of stages, composed
@@ -59,11 +63,14 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #plainChain!: Step<T>;
   #hasSharedLimits = false;
   readonly #removals: Removals<T>;
-  #closing: Promise<void> | undefined;
+  readonly #shutdown: PoolShutdown<T>;
   readonly #stateChanges = new Emitter<StateChange>();
   readonly #rateLimits = new Emitter<RateLimitEvent>();
   readonly #healthChanges = new Emitter<HealthChange>();
-  readonly #health: ReturnType<typeof rosterHealth<T>> | undefined;
+  readonly #freshnessChanges = new Emitter<FreshnessChange>();
+  readonly #probes: PoolProbes<T>;
+  /** Whether a call asked for `minHeight`: its stage is composed from then on. */
+  #usesMinHeight = false;
 
   /** Subscribe to circuit transitions of every client. `at` is the pool clock's time (ms, `performance.now()` by default). */
   readonly onStateChange: Event<StateChange> = this.#stateChanges.event;
@@ -71,6 +78,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly onRateLimit: Event<RateLimitEvent> = this.#rateLimits.event;
   /** Subscribe to clients marked down or up by health checks. */
   readonly onHealthChange: Event<HealthChange> = this.#healthChanges.event;
+  /** Subscribe to clients moving out of sync with the pool's head (`lagging`, `ahead`) and back (docs/freshness.md). */
+  readonly onFreshnessChange: Event<FreshnessChange> = this.#freshnessChanges.event;
 
   constructor(options: PoolOptions<T> = {}) {
     checkPoolOptions(options);
@@ -84,19 +93,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const roster = (this.#roster = new Roster<T>(clock, random, policy, (member, from, to) => this.#core.reportTransition(member.name, from, to), () => queue.onReady(), (name, error) => guard.warn(name, error)));
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
-    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize) });
+    const freshness = freshnessOption(options.freshness);
+    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize), heightRules: freshness.rules, freshnessChanges: this.#freshnessChanges });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster, this.#core.deadlines);
     this.#compose();
-    if (options.healthCheck !== undefined) {
-      this.#health = rosterHealth(options.healthCheck, roster, (client, isDown) => {
-        if (this.#healthChanges.hasListeners) this.#healthChanges.emit({ client, isDown });
-      });
-    }
+    this.#probes = new PoolProbes(options.healthCheck, freshness.poll, { roster, heights: this.#core.heights, healthChanges: this.#healthChanges, warn: (what, error) => guard.warn(what, error) });
     for (const middleware of middlewareOption<T>(options.middleware)) this.use(middleware);
     // Last: nothing may be left running if an option above was refused.
-    this.#health?.start();
+    this.#shutdown = new PoolShutdown({ core: this.#core, roster, removals: this.#removals, probes: this.#probes, middleware: this.#middleware, pool: this, remove: (name) => this.remove(name), emitters: [this.#stateChanges, this.#rateLimits, this.#healthChanges, this.#freshnessChanges] });
+    this.#probes.start();
   }
 
   /**
@@ -110,6 +117,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     return this.#call(fn, runOptions, callChannel.hasSubscribers) as Promise<Awaited<R>>;
   }
 
+  /**
+   * Quorum read (docs/quorum.md): `fn` on `of` distinct clients at once, each a full attempt; resolves with
+   * the first answer `agree` of them match (`compare`, deep equality by default), cancelling the rest.
+   * Outvoted clients are counted (`members()`), told to `onDisagree`, charged with `penalty`.
+   * @throws (rejects) `QuorumError` (`too-few-clients`, `no-agreement` with every answer and error),
+   *   `InvalidOptionError`, `AbortedError`, `PoolClosedError`, `CallbackError` (a throwing `compare`).
+   */
+  quorum<R>(fn: CallFunction<T, R>, options: QuorumOptions<T, Awaited<R>>): Promise<Awaited<R>> {
+    return runQuorum(this.#core, this.#planner, fn, options);
+  }
+
   /** Off `run()`'s fast path, which stays small enough for V8 to inline: `onCallEnd` and `around` hooks, the `clientpool:call` trace. */
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
@@ -117,15 +135,16 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     // Read once, for the call's attempts and its end alike (a getter may answer differently each time).
     const method = ends === undefined ? undefined : methodOf(options);
     const start = ends === undefined ? 0 : this.#clock.now();
-    const result = this.#around === undefined ? this.#run(fn, options, method) : runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options, method));
-    return ends === undefined ? result : ends.observe(options, method!, result, start);
+    const answer: SourceRecord | undefined = ends === undefined ? undefined : { source: 'upstream' };
+    const result = this.#around === undefined ? this.#run(fn, options, method, answer) : runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer));
+    return ends === undefined ? result : ends.observe(options, method!, result, start, answer!);
   }
 
   /**
    * A call's journey: options resolved (call > method > pool), then one attempt through the pipeline, or
    * with retries or hedges, as many as their policies and the retry budget allow.
    */
-  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string): Promise<unknown> {
+  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string, answer?: SourceRecord): Promise<unknown> {
     try {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
@@ -135,7 +154,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (!isPlain) checkRunOptions(options);
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
-      if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label));
+      if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label), answer);
+      if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) this.#useMinHeight();
       const method = label ?? (isPlain ? 'unknown' : (options.method ?? 'unknown'));
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
@@ -166,9 +186,15 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #compose(): void {
     const core = this.#core;
     const middleware = this.#middleware.map((m) => middlewareStage<T>(m));
-    const before = [poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
+    const before = [this.#usesMinHeight ? minHeightStage(core, core.heights) : undefined, poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
     this.#plainChain = composeStages([...before, ...middleware], invokeStep);
     core.racedChain = composeStages([...before, raceStage(core), ...middleware], invokeStep);
+  }
+
+  /** The first call with `minHeight`: its stage joins the pipeline. */
+  #useMinHeight(): void {
+    this.#usesMinHeight = true;
+    this.#compose();
   }
 
   /**
@@ -228,7 +254,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /** Run one round of health checks now (they also run every `interval`); resolves when it is done. */
   checkHealth(): Promise<void> {
-    return this.#health?.checkAll() ?? Promise.resolve();
+    return this.#probes.checkHealth();
   }
 
   /** The retry budget's state: extra attempts available now and refused so far. */
@@ -255,12 +281,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * @throws AggregateError of the close hooks that failed (a hook given up by destroy() is only warned of).
    */
   close(options?: CloseOptions): Promise<void> {
-    const refused = closeOptionsError(options);
-    if (refused !== undefined) return Promise.reject(refused);
-    this.#core.close();
-    const closing = (this.#closing ??= this.#shutdown());
-    destroyOnAbort(closing, options?.signal, (reason) => void this.destroy(reason));
-    return closing;
+    return this.#shutdown.close(options);
   }
 
   /**
@@ -270,31 +291,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * and no signal whose function ignores `call.signal` keeps its caller waiting on it.
    */
   destroy(reason?: unknown): Promise<void> {
-    const closing = this.close();
-    const error = new PoolClosedError();
-    if (reason !== undefined) Object.defineProperty(error, 'cause', { value: reason, configurable: true, writable: true });
-    this.#core.destroy(error, [...this.#roster.byName.values(), ...this.#removals.draining]);
-    return closing;
+    return this.#shutdown.destroy(reason);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  async #shutdown(): Promise<void> {
-    this.#health?.stop();
-    const core = this.#core;
-    core.queue.close();
-    for (const call of [...core.sleeping]) call.wake();
-    // Remove every client still in the pool; then wait for those and for removals already under way.
-    for (const name of Array.from(this.#roster.byName.keys())) void this.remove(name).catch(() => undefined);
-    const results = await this.#removals.settled();
-    const closed = await Promise.allSettled([...this.#middleware.map((m) => this.#removals.hook(`middleware "${m.name}" close`, () => m.close?.(this))), this.#removals.hook('the limit close', () => core.limit?.close?.())]);
-    core.clearTimers();
-    this.#stateChanges.clear();
-    this.#rateLimits.clear();
-    this.#healthChanges.clear();
-    const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (errors.length > 0) throw new AggregateError(errors, `closing the pool: ${errors.length} close hook(s) failed`);
   }
 }

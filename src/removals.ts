@@ -8,6 +8,10 @@ export interface RemovalsHost {
   /** Aborted by `destroy()` (and by `close({ signal })` when its signal aborts). */
   readonly poolSignal: AbortSignal;
   readonly guard: CallbackGuard;
+  /** Every client's height: the head may rest on a removed client's. */
+  readonly heights: { update(): void };
+  /** Whether the pool is closing: its clients leave one by one, and the head is not worth working out again. */
+  readonly isClosing: boolean;
 }
 
 /**
@@ -37,6 +41,7 @@ export class Removals<T> {
 
   remove(member: Member<T>): Promise<void> {
     this.#roster.detach(member);
+    if (member.height >= 0 && !this.#host.isClosing) this.#host.heights.update();
     const removal = this.#drain(member);
     this.#draining.set(member, removal);
     const forget = (): void => void this.#draining.delete(member);

@@ -4,8 +4,8 @@ import { HashRing } from './balancers/hash-ring.js';
 import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
 import type { CircuitState } from './breaker/breaker.js';
 import type { Clock } from './clock.js';
-import { AllCircuitsOpenError, CallbackError, InvalidOptionError, NoClientsError, type ClientPoolError, type UnavailableClient } from './errors.js';
-import { Member, type MemberSnapshot, type PoolMember, type Tier } from './member.js';
+import { AllCircuitsOpenError, CallbackError, HeightNotReachedError, InvalidOptionError, NoClientsError, type ClientPoolError, type UnavailableClient } from './errors.js';
+import { Member, type Freshness, type MemberSnapshot, type PoolMember, type Tier } from './member.js';
 import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
 import { nonEmptyString } from './validate.js';
@@ -38,11 +38,40 @@ export interface RosterPolicy {
   readonly slowStartMinShare: number;
 }
 
+/**
+ * Clients a call tried already: passed over while others are ready, or, when `isStrict` (a quorum read,
+ * which needs distinct clients), never given to it again.
+ */
+export type Avoid<T> = readonly Member<T>[] & { readonly isStrict?: boolean };
+
 /** The ready member with the fewest calls in flight that is not in `avoid`, if any. */
 function leastBusyExcept<T>(ready: readonly Member<T>[], avoid: readonly Member<T>[]): Member<T> | undefined {
   let best: Member<T> | undefined;
   for (const member of ready) if (!avoid.includes(member) && (best === undefined || member.inFlight < best.inFlight)) best = member;
   return best;
+}
+
+/** The least busy ready member at `minHeight` or above, preferring one not in `avoid` (never one in a strict `avoid`), if any. */
+function leastBusyAtHeight<T>(ready: readonly Member<T>[], minHeight: number, avoid: Avoid<T> | undefined): Member<T> | undefined {
+  let best: Member<T> | undefined;
+  let bestAvoided = true;
+  for (const member of ready) {
+    if (!(member.height >= minHeight)) continue;
+    const isAvoided = avoid?.includes(member) ?? false;
+    if (isAvoided && avoid?.isStrict === true) continue;
+    if (best === undefined || (bestAvoided && !isAvoided) || (bestAvoided === isAvoided && member.inFlight < best.inFlight)) {
+      best = member;
+      bestAvoided = isAvoided;
+    }
+  }
+  return best;
+}
+
+/** The highest height among `members` in sync with the head, or `undefined` if none has one. */
+function highestOf<T>(members: Iterable<Member<T>>): number | undefined {
+  let highest = -1;
+  for (const member of members) if (member.height > highest && !member.isOutOfSync) highest = member.height;
+  return highest < 0 ? undefined : highest;
 }
 
 /**
@@ -159,6 +188,7 @@ export class Roster<T> {
     this.place(member);
     // One more member (perhaps of a tier that now serves) changes the share out.
     this.#updatePanic();
+    this.onMembership?.(member, true);
   }
 
   /** Take a member out at once: no new call goes to it. Its slot stays taken until `freeSlot`. */
@@ -179,6 +209,7 @@ export class Roster<T> {
     // A tier with no member left is forgotten: pools whose tiers come and go keep no empty ones.
     if (tier.members.length === 0) this.#tiers.splice(this.#tiers.indexOf(tier), 1);
     this.#updatePanic();
+    this.onMembership?.(member, false);
     // Calls waiting for a client may have waited for this one (at its cap): they look again, and fail at
     // once if no client is left.
     this.#onReady();
@@ -194,6 +225,23 @@ export class Roster<T> {
     this.#updatePanic();
   }
 
+  /**
+   * The pool's corroborated head (the highest height `corroboration` clients reach), or `undefined` while
+   * too few clients report one: set by the pool's height tracker.
+   */
+  head: number | undefined;
+
+  /** Told of each member that joins (`true`) or leaves (`false`): the pool's probes poll a newcomer at once and stop a leaver's. */
+  onMembership: ((member: Member<T>, joined: boolean) => void) | undefined;
+
+  /** A member's height moved it in or out of sync with the head: out of sync, it leaves the rotation (not counted as ejected: no panic routing sends calls to a stale client). */
+  setFreshness(member: Member<T>, freshness: Freshness): void {
+    if (member.freshness === freshness || member.placement === 'gone') return;
+    const wasOut = member.isOutOfSync;
+    member.freshness = freshness;
+    if (wasOut !== member.isOutOfSync) this.place(member);
+  }
+
   /** After a removed member has drained. */
   freeSlot(member: Member<T>): void {
     this.#bySlot[member.slot] = undefined;
@@ -206,9 +254,11 @@ export class Roster<T> {
    * passed over while others are ready. Never throws: a balancer that throws or returns a stranger makes
    * the pick `unavailable` with a `CallbackError`.
    */
-  select(balancer: Balancer<T>, avoid?: readonly Member<T>[], key?: string): PickResult<T> {
+  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
-    if (this.#isPanicking) {
+    // A read-your-writes call never goes to a panic pick, which knows nothing of heights; nor a quorum's,
+    // which knows nothing of the clients it tried.
+    if (this.#isPanicking && minHeight === undefined && avoid?.isStrict !== true) {
       const member = this.#panicPick();
       if (member !== undefined) return member.readyAsCall;
     }
@@ -232,7 +282,17 @@ export class Roster<T> {
       if (avoid !== undefined && avoid.includes(member)) {
         // A retry or hedge: prefer a client this call has not tried. A deterministic balancer (least
         // in-flight) may keep returning the same one, so look for another directly, O(n) on this path only.
-        member = leastBusyExcept(ready, avoid) ?? member;
+        // A quorum's (`isStrict`) never takes one it tried: a later tier's, or a wait, or none.
+        const other = leastBusyExcept(ready, avoid) ?? (avoid.isStrict === true ? this.#untriedInOtherTiers(avoid) : undefined);
+        if (other === undefined && avoid.isStrict === true) return this.#noneUntried(avoid);
+        member = other ?? member;
+      }
+      if (minHeight !== undefined && !(member.height >= minHeight)) {
+        // Read-your-writes: only a client at `minHeight` or above, of whichever tier has one ready; when
+        // none is ready but one in sync is there (busy, out of tokens, open, down), the call waits for it.
+        const high = this.#atHeight(minHeight, avoid);
+        if (high === undefined) return this.#hasInSync(minHeight) ? WAIT : { kind: 'unavailable', error: new HeightNotReachedError(minHeight, highestOf(this.byName.values())) };
+        member = high;
       }
       if (member.isWarming && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
@@ -261,6 +321,21 @@ export class Roster<T> {
     }
   }
 
+  /** The least busy ready member at `minHeight` or above, from the first tier that has one. */
+  #atHeight(minHeight: number, avoid: Avoid<T> | undefined): Member<T> | undefined {
+    for (const tier of this.#tiers) {
+      const member = leastBusyAtHeight(tier.ready, minHeight, avoid);
+      if (member !== undefined) return member;
+    }
+    return undefined;
+  }
+
+  /** Whether a member in sync with the head (ready or not) is at `minHeight` or above. */
+  #hasInSync(minHeight: number): boolean {
+    for (const member of this.byName.values()) if (member.height >= minHeight && !member.isOutOfSync) return true;
+    return false;
+  }
+
   /** Undo a pick whose caller is gone before it held the client: its admission and in-flight count go back. */
   giveBack(member: Member<T>, admission: 'call' | 'probe'): void {
     member.breaker.release(admission);
@@ -275,7 +350,7 @@ export class Roster<T> {
    */
   snapshots(): MemberSnapshot[] {
     const now = this.#clock.now();
-    return Array.from(this.byName.values(), (member) => member.snapshot(now));
+    return Array.from(this.byName.values(), (member) => member.snapshot(now, this.head));
   }
 
   /** When the first throttled member may take a call again, if any. */
@@ -332,7 +407,7 @@ export class Roster<T> {
 
   place(member: Member<T>): void {
     if (member.placement === 'gone') return;
-    if (member.isDown) {
+    if (member.isDown || member.isOutOfSync) {
       this.#moveTo(member, 'saturated');
       return;
     }
@@ -395,7 +470,8 @@ export class Roster<T> {
     for (let i = 0; i < all.length; i++) {
       const member = all[(start + i) % all.length]!;
       if (member.placement === 'ready') return undefined; // the normal path admits it
-      if (member.inFlight >= member.maxInFlight) continue;
+      // Panic spreads load over failing clients, never reads over stale ones.
+      if (member.inFlight >= member.maxInFlight || member.isOutOfSync) continue;
       if (member.limiter !== undefined && !member.limiter.tryTake(1)) continue;
       this.inFlight(member, 1);
       return member;
@@ -578,15 +654,40 @@ export class Roster<T> {
     return entry;
   }
 
-  #unavailable(): ClientPoolError {
+  /** A strict pick's untried ready member outside the serving tier (it tried every ready one there), if any. */
+  #untriedInOtherTiers(avoid: Avoid<T>): Member<T> | undefined {
+    for (const tier of this.#tiers) {
+      if (tier === this.#active) continue;
+      const member = leastBusyExcept(tier.ready, avoid);
+      if (member !== undefined) return member;
+    }
+    return undefined;
+  }
+
+  /**
+   * A strict pick found no untried member ready: wait while one is due back by itself (its tokens, a slot
+   * under its cap: the client queue has a time or an event to wake on), else unavailable, listing the
+   * untried ones only.
+   */
+  #noneUntried(avoid: Avoid<T>): PickResult<T> {
+    for (const member of this.byName.values()) {
+      if (!avoid.includes(member) && (member.placement === 'throttled' || member.inFlight >= member.maxInFlight)) return WAIT;
+    }
+    return { kind: 'unavailable', error: this.#unavailable(avoid) };
+  }
+
+  #unavailable(avoid?: Avoid<T>): ClientPoolError {
     if (this.byName.size === 0) return new NoClientsError();
     const now = this.#clock.now();
     const clients: UnavailableClient[] = [];
     for (const member of this.byName.values()) {
+      if (avoid?.isStrict === true && avoid.includes(member)) continue;
       const state = member.breaker.state;
       clients.push(
         member.isDown
           ? { name: member.name, state: 'down', retryAfterMs: 0 }
+          : member.freshness === 'lagging' || member.freshness === 'ahead'
+            ? { name: member.name, state: member.freshness, retryAfterMs: 0 }
           : state.kind === 'open'
             ? { name: member.name, state: 'open', retryAfterMs: Math.max(0, state.until - now) }
             : { name: member.name, state: 'half-open', retryAfterMs: 0 },

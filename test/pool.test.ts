@@ -72,7 +72,7 @@ describe('ClientPool basics', () => {
     await pool.run(() => Promise.reject(new Error('x'))).catch(() => undefined);
     expect(pool.members()).toEqual([
       // 40 ms measured, then a failure doubles the estimate (failing fast must not look fast).
-      { name: 'a', weight: 3, state: { kind: 'closed' }, inFlight: 0, successes: 1, failures: 1, cancelled: 0, refused: 0, latencyMs: 80, tokens: undefined, maxInFlight: undefined, tier: 0 },
+      { name: 'a', weight: 3, state: { kind: 'closed' }, inFlight: 0, successes: 1, failures: 1, cancelled: 0, refused: 0, latencyMs: 80, tokens: undefined, maxInFlight: undefined, tier: 0, height: undefined, lag: undefined, freshness: 'unknown', disagreements: 0 },
     ]);
   });
 });

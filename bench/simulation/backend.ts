@@ -26,6 +26,50 @@ export class BackendDownError extends Error {
   override readonly name = 'BackendDownError';
 }
 
+/** What a backend's data looks like at a moment: its chain height, and whether it forges what it answers. */
+export interface DataState {
+  /** The highest block it has. */
+  readonly height: number;
+  /** It answers a wrong hash for every block (a forked or buggy node). */
+  readonly isLying: boolean;
+}
+
+/**
+ * The hash of block `block` as an honest node answers it; a lying node answers `blockHash(block, true)`.
+ * Deterministic, so the truth needs no storage.
+ */
+export function blockHash(block: number, isForged = false): string {
+  // murmur3's finaliser of the block number; a forgery flips the top bit of the input (a consistent lie).
+  let h = (block ^ (isForged ? 0x8000_0000 : 0)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return `0x${((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** A backend's answer: the block asked for (or its latest), its hash as the backend tells it, and its height then. */
+export interface Reply {
+  readonly block: number;
+  readonly hash: string;
+  /** The backend's height when it answered. */
+  readonly height: number;
+}
+
+/** How a {@link FakeBackend} behaves and what it reports to. */
+export interface BackendSetup {
+  readonly index: number;
+  /** Latency of requests. */
+  readonly random: Random;
+  /** Latency of height polls: a stream of its own, so that polling does not shift the requests' draws. */
+  readonly pollRandom: Random;
+  /** Its behaviour at a moment (ms of virtual time). */
+  readonly mode: (now: number) => Mode;
+  /** Its data at a moment. */
+  readonly data: (now: number) => DataState;
+  readonly now: () => number;
+  /** Told of each request it answered successfully. */
+  readonly onServed: (backend: FakeBackend, now: number) => void;
+}
+
 /**
  * A fake upstream on the virtual clock. Its behaviour is a function of time (the scenario), its latency a
  * seeded log-normal draw. Like `fetch`, a live backend gives up a request when the request's signal
@@ -34,47 +78,55 @@ export class BackendDownError extends Error {
 export class FakeBackend {
   readonly index: number;
   readonly name: string;
-  /** Requests that reached this backend: attempts, hedges and retries included. */
+  /** Requests that reached this backend: attempts, hedges and retries included; height polls not. */
   attempts = 0;
-  readonly #random: Random;
-  readonly #mode: (now: number) => Mode;
-  readonly #now: () => number;
-  readonly #onServed: (backend: FakeBackend, now: number) => void;
+  /** Height polls that reached it. */
+  polls = 0;
+  readonly #setup: BackendSetup;
 
-  constructor(index: number, random: Random, mode: (now: number) => Mode, now: () => number, onServed: (backend: FakeBackend, now: number) => void) {
-    this.index = index;
-    this.name = `b${index}`;
-    this.#random = random;
-    this.#mode = mode;
-    this.#now = now;
-    this.#onServed = onServed;
+  constructor(setup: BackendSetup) {
+    this.index = setup.index;
+    this.name = `b${setup.index}`;
+    this.#setup = setup;
   }
 
-  request(signal: AbortSignal): Promise<void> {
+  /** A request for block `block` (its latest when absent): its hash, with the backend's height when it answered. */
+  request(signal: AbortSignal, block?: number): Promise<Reply> {
     this.attempts++;
-    const mode = this.#mode(this.#now());
+    return this.#answer(signal, this.#setup.random, (now) => {
+      const data = this.#setup.data(now);
+      const asked = block ?? data.height;
+      this.#setup.onServed(this, now);
+      return { block: asked, hash: blockHash(asked, data.isLying), height: data.height };
+    });
+  }
+
+  /** A height poll (`freshness.height`): the backend's height when it answers; fails and hangs as requests do. */
+  height(signal: AbortSignal): Promise<number> {
+    this.polls++;
+    return this.#answer(signal, this.#setup.pollRandom, (now) => this.#setup.data(now).height);
+  }
+
+  #answer<R>(signal: AbortSignal, random: Random, produce: (now: number) => R): Promise<R> {
+    const mode = this.#setup.mode(this.#setup.now());
     // Not even the caller's abort reaches a black hole: the pool's own timeout has to end the call.
-    if (mode.kind === 'black-hole') return new Promise<void>(() => {});
-    return new Promise<void>((resolve, reject) => {
+    if (mode.kind === 'black-hole') return new Promise<R>(() => {});
+    return new Promise<R>((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason as Error);
         return;
       }
       const isDead = mode.kind === 'dead';
       // The fake clock keeps whole milliseconds (it truncates a delay): round instead, at least 1 ms.
-      const latency = isDead ? DEAD_LATENCY_MS : Math.max(1, Math.round(logNormal(this.#random, LATENCY_MEDIAN_MS, LATENCY_SIGMA) * mode.slowdown));
+      const latency = isDead ? DEAD_LATENCY_MS : Math.max(1, Math.round(logNormal(random, LATENCY_MEDIAN_MS, LATENCY_SIGMA) * mode.slowdown));
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(signal.reason as Error);
       };
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
-        if (isDead) {
-          reject(new BackendDownError(`${this.name} refused the request`));
-        } else {
-          this.#onServed(this, this.#now());
-          resolve();
-        }
+        if (isDead) reject(new BackendDownError(`${this.name} refused the request`));
+        else resolve(produce(this.#setup.now()));
       }, latency);
       // Calls without a timeout all share the pool's one never-aborted signal; more than 10 of them in
       // flight would print MaxListenersExceededWarning (reported upstream; fetch would do the same).

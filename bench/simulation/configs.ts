@@ -1,11 +1,23 @@
-import type { PoolOptions } from '../../src/index.js';
+import { failureRate, type PoolOptions } from '../../src/index.js';
 import type { FakeBackend } from './backend.js';
+
+/**
+ * How a configuration calls the pool: `run()` (optionally reporting each answer's height with
+ * `call.reportHeight`), or `quorum()` of `of` distinct clients, `agree` of which must match.
+ */
+export type CallMode =
+  | { readonly kind: 'run'; readonly reportHeight?: boolean }
+  | { readonly kind: 'quorum'; readonly of: number; readonly agree: number; readonly penalty?: boolean };
 
 /** A pool configuration under test; the runner adds the virtual clock and a seeded random source. */
 export interface Configuration {
   readonly id: string;
   readonly label: string;
   readonly options: Omit<PoolOptions<FakeBackend>, 'clock' | 'random'>;
+  /** How each call is made. @default { kind: 'run' } */
+  readonly call?: CallMode;
+  /** How the report shows options whose value is a function it cannot print (a breaker factory), by key. */
+  readonly display?: Readonly<Record<string, string>>;
   /** Run only in these scenarios (ids); every scenario when absent. */
   readonly only?: readonly string[];
   /** Eligible as "the best configuration" the targets are checked against. */
@@ -34,6 +46,23 @@ const tuned = {
   slowStart: { window: 3_000 },
   timeout: TIMEOUT_MS,
 } as const;
+
+/** Height polls of the freshness configurations: every second, a backend more than 3 blocks off is out. */
+export const FRESHNESS_INTERVAL_MS = 1_000;
+const pollHeights = { height: (backend: FakeBackend, signal: AbortSignal) => backend.height(signal), interval: FRESHNESS_INTERVAL_MS, maxLag: 3 };
+/** Heights from answers only (`call.reportHeight`), no poll. */
+const reportedHeights = { maxLag: 3 };
+const quorum = { kind: 'quorum', of: 3, agree: 2 } as const;
+/**
+ * A breaker that counts a share of failures, for the quorum penalty: with a consecutive breaker each
+ * outvoted answer first counts as a success (which starts the count again), so only penalties that land in
+ * a row open it.
+ */
+const RATE_BREAKER = "failureRate({ threshold: 0.5, window: { kind: 'count', size: 20 } })";
+const rateBreaker = failureRate({ threshold: 0.5, window: { kind: 'count', size: 20 } });
+/** The scenarios the freshness and quorum configurations are for (the others run there too). */
+const LAGGING = ['lagging', 'lagging-heals'];
+const LYING = ['lying'];
 
 export const CONFIGURATIONS: readonly Configuration[] = [
   { id: 'rr', label: 'round-robin + breaker', options: { strategy: 'round-robin', breaker, timeout: TIMEOUT_MS } },
@@ -74,5 +103,60 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     label: 'round-robin + breaker, no timeout',
     options: { strategy: 'round-robin', breaker },
     only: ['black-hole'],
+  },
+  {
+    id: 'rr-fresh-poll',
+    label: 'round-robin + breaker + freshness (poll)',
+    options: { strategy: 'round-robin', breaker, timeout: TIMEOUT_MS, freshness: pollHeights },
+    only: LAGGING,
+  },
+  {
+    id: 'tuned-p2c-fresh-poll',
+    label: 'tuned: p2c-ewma + retry + freshness (poll)',
+    options: { strategy: 'p2c-ewma', ...tuned, freshness: pollHeights },
+    only: LAGGING,
+  },
+  {
+    id: 'rr-fresh-report',
+    label: 'round-robin + breaker + freshness (reportHeight)',
+    options: { strategy: 'round-robin', breaker, timeout: TIMEOUT_MS, freshness: reportedHeights },
+    call: { kind: 'run', reportHeight: true },
+    only: LAGGING,
+  },
+  {
+    id: 'tuned-p2c-fresh-report',
+    label: 'tuned: p2c-ewma + retry + freshness (reportHeight)',
+    options: { strategy: 'p2c-ewma', ...tuned, freshness: reportedHeights },
+    call: { kind: 'run', reportHeight: true },
+    only: LAGGING,
+  },
+  {
+    id: 'rr-quorum',
+    label: 'round-robin + breaker, quorum 2 of 3',
+    options: { strategy: 'round-robin', breaker, timeout: TIMEOUT_MS },
+    call: quorum,
+    only: LYING,
+  },
+  {
+    id: 'rr-quorum-penalty',
+    label: 'round-robin + breaker, quorum 2 of 3 + penalty',
+    options: { strategy: 'round-robin', breaker, timeout: TIMEOUT_MS },
+    call: { ...quorum, penalty: true },
+    only: LYING,
+  },
+  {
+    id: 'rr-quorum-penalty-rate',
+    label: 'round-robin + failure-rate breaker, quorum 2 of 3 + penalty',
+    options: { strategy: 'round-robin', breaker: rateBreaker, timeout: TIMEOUT_MS },
+    display: { breaker: RATE_BREAKER },
+    call: { ...quorum, penalty: true },
+    only: LYING,
+  },
+  {
+    id: 'tuned-p2c-quorum',
+    label: 'tuned: p2c-ewma, quorum 2 of 3 + penalty',
+    options: { strategy: 'p2c-ewma', ...tuned },
+    call: { ...quorum, penalty: true },
+    only: LYING,
   },
 ];

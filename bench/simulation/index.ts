@@ -1,6 +1,8 @@
 /**
- * The deterministic fault simulation of issue 5: the real pool against fake backends on a virtual clock,
- * every scenario x configuration, with a Markdown report and an SVG chart.
+ * The deterministic fault simulation of issues 5 and 14: the real pool against fake backends on a virtual
+ * clock, every scenario x configuration (a scenario may name the configurations it is for), with a
+ * Markdown report and an SVG chart. The data faults of issue 14 (a lagging and a lying backend) are judged
+ * on their answers: the share that was stale or wrong.
  *
  * `npx tsx bench/simulation/index.ts` runs 60 s of virtual time per run and writes the `## Fault simulation`
  * section of bench/README.md and bench/simulation.svg; `--quick` runs 20 s and writes nothing unless
@@ -17,9 +19,9 @@ import { scenarios as allScenarios, type Scenario } from './scenarios.js';
 import { evaluateTargets, type TargetReport } from './targets.js';
 
 export { CONFIGURATIONS, type Configuration } from './configs.js';
-export { runScenario, type DriveOptions, type RunResult } from './run.js';
+export { runScenario, type AnswerCounts, type DriveOptions, type RunResult } from './run.js';
 export { scenarios, type Scenario } from './scenarios.js';
-export type { TargetReport } from './targets.js';
+export type { StaleCheck, TargetReport, WrongCheck } from './targets.js';
 
 /** Options of {@link runSimulation}. */
 export interface SimulationOptions {
@@ -72,10 +74,11 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
   for (const scenario of scenarios) {
     for (const configuration of configurations) {
       if (configuration.only !== undefined && !configuration.only.includes(scenario.id)) continue;
+      if (scenario.configurations !== undefined && !scenario.configurations.includes(configuration.id)) continue;
       const result = await runScenario(scenario, configuration, { seed, durationMs, rate, backends: BACKENDS, drainMs: DRAIN_MS, stepMs: 1_000 });
       results.push(result);
       options.log?.(
-        `${scenario.id.padEnd(11)} ${configuration.id.padEnd(20)} success ${percent(result.successes / result.calls, 3).padStart(9)}  ` +
+        `${scenario.id.padEnd(13)} ${configuration.id.padEnd(23)} success ${percent(result.successes / result.calls, 3).padStart(9)}  ` +
           `p50 ${ms(result.p50).padStart(7)}  p99 ${ms(result.p99).padStart(9)}  p99.9 ${ms(result.p999).padStart(9)}  extra ${percent(result.extraLoad, 1).padStart(7)}`,
       );
     }

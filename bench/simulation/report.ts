@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LATENCY_MEDIAN_MS, LATENCY_SIGMA } from './backend.js';
-import { TIMEOUT_MS, type Configuration } from './configs.js';
-import type { RunResult } from './run.js';
-import type { Scenario } from './scenarios.js';
-import { TARGET_EXTRA_LOAD, TARGET_P99_FACTOR, TARGET_SUCCESS, type TargetReport } from './targets.js';
+import { FRESHNESS_INTERVAL_MS, TIMEOUT_MS, type CallMode, type Configuration } from './configs.js';
+import type { AnswerCounts, RunResult } from './run.js';
+import { BLOCK_MS, type Scenario } from './scenarios.js';
+import { TARGET_EXTRA_LOAD, TARGET_P99_FACTOR, TARGET_STALE, TARGET_SUCCESS, TARGET_WRONG, type TargetReport } from './targets.js';
 
 /** What the report needs to know about the run. */
 export interface ReportInput {
@@ -28,6 +28,8 @@ const ERROR_NAMES: Readonly<Record<string, string>> = {
   ERR_CLIENT_CALL: 'client errors',
   ERR_ALL_CIRCUITS_OPEN: 'all circuits open',
   ERR_RATE_LIMITED: 'rate limited',
+  ERR_QUORUM: 'no quorum',
+  ERR_HEIGHT_NOT_REACHED: 'height not reached',
 };
 
 /** A ratio as a percentage; exactly 1 prints as `100 %`. */
@@ -63,8 +65,13 @@ export function markdown(input: ReportInput): string {
     '- **extra load**: requests that reached a backend per call, minus 1 (retries and hedges, cancelled ones included).',
     '- **to b4**: share of those requests that went to the faulty backend (a fair share is 20 %).',
     '- **recovery**: after b4 heals, time until the end of the first 1-s window in which it served at least 80 % of a fair share of the answers.',
+    `- **stale** (${scenarioRefs(input.scenarios, 'stale')}): share of the answers read from a height below the fleet's head when the call started (the head moves one block every ${BLOCK_MS} ms); ` +
+      `**after the first poll**: the same, of the calls started at t >= ${(input.scenarios.find((x) => x.judge === 'stale')?.settledAt ?? 0) / 1_000} s ` +
+      `(the freshness configurations poll heights every ${FRESHNESS_INTERVAL_MS / 1_000} s: by then every height has been polled). **b4 at the end**: its freshness in \`pool.members()\` when the last call arrived.`,
+    `- **wrong** (${scenarioRefs(input.scenarios, 'wrong')}): share of the answers whose block hash is not the fleet's. **b4 outvoted**: quorum reads in which b4 answered and lost (its \`onDisagree\` count; ` +
+      'when the two others agree first, its attempt is cancelled instead). **b4 circuit**: its breaker when the last call arrived.',
     '',
-    '![p99 latency and failed calls per configuration and scenario](simulation.svg)',
+    '![p99 latency, failed calls, and stale or wrong answers per configuration and scenario](simulation.svg)',
     '',
   );
 
@@ -96,6 +103,15 @@ export function markdown(input: ReportInput): string {
     }
   }
   if (targets.bestHedge !== undefined) out.push(`- hedge delay of (d), fixed or p95: **${label(targets.bestHedge)}** has the lower p99 summed over the scenarios.`);
+  for (const c of targets.stale) {
+    out.push(
+      `- lagging b4, stale answers <= ${percent(TARGET_STALE, 1)} after the first poll with freshness on, **${label(c.configuration)}**: ` +
+        `${percent(c.settledStale, 3)} (of all answers, those before it included: ${percent(c.stale, 3)}), ${check(c.isMet)}`,
+    );
+  }
+  for (const c of targets.wrong) {
+    out.push(`- lying b4, ${TARGET_WRONG} wrong answers with a quorum read, **${label(c.configuration)}**: ${c.wrong} of ${c.answers}, ${check(c.isMet)}`);
+  }
   out.push('', '| configuration | black-hole success | p99 | healthy p99 | success target | p99 target |', '|---|---|---|---|---|---|');
   for (const c of targets.blackHole) {
     out.push(`| ${label(c.configuration)} | ${percent(c.success, 3)} | ${ms(c.p99)} | ${ms(c.healthyP99)} | ${c.isSuccessMet ? '✅' : '❌'} | ${c.isP99Met ? '✅' : '❌'} |`);
@@ -123,7 +139,19 @@ export function markdown(input: ReportInput): string {
     if (runs.length === 0) return;
     const hasFaulty = scenario.faulty !== undefined;
     const hasRecovery = scenario.healsAt !== undefined;
-    const head = ['configuration', 'success', 'p50', 'p99', 'p99.9', 'extra load', ...(hasFaulty ? ['to b4'] : []), ...(hasRecovery ? ['recovery'] : []), 'failed calls, budget'];
+    const judged = JUDGED_COLUMNS[scenario.judge ?? 'none'];
+    const head = [
+      'configuration',
+      'success',
+      'p50',
+      'p99',
+      'p99.9',
+      'extra load',
+      ...(hasFaulty ? ['to b4'] : []),
+      ...(hasRecovery ? ['recovery'] : []),
+      ...judged.map((c) => c.title),
+      'failed calls, budget',
+    ];
     out.push(`### ${i + 1}. ${scenario.title}`, '', `${scenario.description}.`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const r of runs) {
       const cells = [
@@ -135,6 +163,7 @@ export function markdown(input: ReportInput): string {
         percent(r.extraLoad, 1),
         ...(hasFaulty ? [r.faultyShare === undefined ? '–' : percent(r.faultyShare, 1)] : []),
         ...(hasRecovery ? [r.recoveryMs === null || r.recoveryMs === undefined ? 'never' : `${r.recoveryMs / 1_000} s`] : []),
+        ...judged.map((c) => c.cell(r)),
         notes(r),
       ];
       out.push(`| ${cells.join(' | ')} |`);
@@ -142,10 +171,55 @@ export function markdown(input: ReportInput): string {
     out.push('');
   });
 
-  out.push('### Configurations', '', '| configuration | options (plus `clock`, `random`) |', '|---|---|');
-  for (const c of configurations) out.push(`| ${c.label} | \`${JSON.stringify(c.options)}\` |`);
+  out.push('### Configurations', '', '| configuration | calls | options (plus `clock`, `random`) |', '|---|---|---|');
+  for (const c of configurations) out.push(`| ${c.label} | ${callText(c.call)} | \`${JSON.stringify({ ...c.options, ...c.display }, showFunctions)}\` |`);
   out.push('');
   return out.join('\n');
+}
+
+/** Where the scenarios judging answers this way are, as `scenario 8` or `scenarios 8 and 9`. */
+function scenarioRefs(scenarios: readonly Scenario[], judge: 'stale' | 'wrong'): string {
+  const numbers = scenarios.flatMap((x, i) => (x.judge === judge ? [String(i + 1)] : []));
+  if (numbers.length === 0) return 'no scenario of this run';
+  return numbers.length === 1 ? `scenario ${numbers[0]!}` : `scenarios ${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)!}`;
+}
+
+/** A share of the answers, with the count when there are any. */
+function share(part: number, whole: number): string {
+  if (whole === 0) return '–';
+  return part === 0 ? '0' : `${percent(part / whole, 3)} (${part})`;
+}
+
+interface Column {
+  readonly title: string;
+  readonly cell: (r: RunResult) => string;
+}
+
+const answerCell = (read: (a: AnswerCounts) => string) => (r: RunResult): string => (r.answers === undefined ? '–' : read(r.answers));
+
+/** The extra columns of a scenario that judges answers. */
+const JUDGED_COLUMNS: Readonly<Record<'stale' | 'wrong' | 'none', readonly Column[]>> = {
+  none: [],
+  stale: [
+    { title: 'stale', cell: answerCell((a) => share(a.bad, a.answers)) },
+    { title: 'stale after the first poll', cell: answerCell((a) => share(a.settledBad, a.settledAnswers)) },
+    { title: 'b4 at the end', cell: (r) => r.faultyFreshness ?? '–' },
+  ],
+  wrong: [
+    { title: 'wrong', cell: answerCell((a) => share(a.bad, a.answers)) },
+    { title: 'b4 outvoted', cell: answerCell((a) => (a.outvoted === undefined ? '–' : String(a.outvoted) + ((a.othersOutvoted ?? 0) > 0 ? ` (others: ${a.othersOutvoted ?? 0})` : ''))) },
+    { title: 'b4 circuit', cell: (r) => r.faultyCircuit ?? '–' },
+  ],
+};
+
+function callText(call: CallMode | undefined): string {
+  if (call === undefined || call.kind === 'run') return call?.reportHeight === true ? '`run()`, `call.reportHeight(answer.height)`' : '`run()`';
+  return `\`quorum({ of: ${call.of}, agree: ${call.agree}${call.penalty === true ? ', penalty: true' : ''} })\``;
+}
+
+/** JSON of the options, a function shown by its source (`freshness.height`). */
+function showFunctions(_key: string, value: unknown): unknown {
+  return typeof value === 'function' ? String(value) : value;
 }
 
 function notes(r: RunResult): string {
@@ -231,11 +305,82 @@ function observe(input: ReportInput, label: (id: string) => string): string[] {
     );
   }
 
+  found.push(...observeDataFaults(input, label));
+
   const lifDead = find('dead', 'tuned-lif');
   if (lifDead !== undefined && lifDead.successes < lifDead.calls) {
     found.push(
       `${label('tuned-lif')} loses ${lifDead.calls - lifDead.successes} call(s) to the dead backend although it retries: least-in-flight keeps returning b4 ` +
         '(no call in flight), the pool gives up steering a retry away from the client it just failed on after a few picks, and all the attempts land on b4.',
+    );
+  }
+  return found;
+}
+
+/** Findings on the lagging and the lying backend, each computed from the numbers. */
+function observeDataFaults(input: ReportInput, label: (id: string) => string): string[] {
+  const find = (scenario: string, configuration: string): RunResult | undefined =>
+    input.results.find((r) => r.scenario === scenario && r.configuration === configuration);
+  const badShare = (r: RunResult | undefined): string => (r?.answers === undefined ? '–' : percent(r.answers.bad / Math.max(1, r.answers.answers), 1));
+  const found: string[] = [];
+  const number = (id: string): string => String(input.scenarios.findIndex((x) => x.id === id) + 1);
+
+  const blind = input.results.filter((r) => r.scenario === 'lagging' && r.answers !== undefined && r.answers.settledBad > 0);
+  if (blind.length > 0) {
+    found.push(
+      `Without freshness, a node that answers fast and stale is invisible: ${blind.map((r) => `${label(r.configuration)} ${badShare(r)}`).join(', ')} of the answers ` +
+        `were stale in scenario ${number('lagging')}. Its breaker, retries and latency estimate see a healthy client.`,
+    );
+  }
+
+  const firstBad = (a: AnswerCounts): string =>
+    a.bad === 0 ? 'no stale answer at all' : `${a.bad} stale answer(s), the last to a call started at t = ${a.lastBadAt ?? 0} ms, and none after`;
+  const poll = find('lagging', 'rr-fresh-poll');
+  if (poll?.answers !== undefined && poll.answers.settledBad === 0) {
+    found.push(
+      `Polled heights catch the lagging b4 before it does harm: ${label('rr-fresh-poll')} gave ${firstBad(poll.answers)}; b4 was \`${poll.faultyFreshness ?? '?'}\` ` +
+        `at the end and drew ${percent(poll.faultyShare ?? 0, 1)} of the requests.`,
+    );
+  }
+  const report = find('lagging', 'rr-fresh-report');
+  if (report?.answers !== undefined && report.answers.settledBad === 0) {
+    found.push(
+      `Heights from answers alone (\`call.reportHeight\`, no poll) work too: ${label('rr-fresh-report')} gave ${firstBad(report.answers)}. ` +
+        "b4's first answers report its height, and that takes it out of the rotation.",
+    );
+  }
+  const healedReport = input.results.filter((r) => r.scenario === 'lagging-heals' && r.configuration.includes('fresh-report') && r.recoveryMs === null);
+  const healedPoll = input.results.filter((r) => r.scenario === 'lagging-heals' && r.configuration.includes('fresh-poll') && r.recoveryMs !== null && r.recoveryMs !== undefined);
+  if (healedReport.length > 0) {
+    found.push(
+      `But with heights from answers alone, a lagging node that catches up never comes back: in scenario ${number('lagging-heals')} ${healedReport.map((r) => label(r.configuration)).join(', ')} ` +
+        `never gave b4 its share back (b4 at the end: \`${healedReport[0]!.faultyFreshness ?? '?'}\`). Out of the rotation it answers no call, so it never reports a new height` +
+        (healedPoll.length > 0 ? `; with a poll it is back within ${Math.max(...healedPoll.map((r) => r.recoveryMs ?? 0)) / 1_000} s of catching up.` : '.') +
+        ' Give `freshness.height` whenever heights can be polled.',
+    );
+  }
+
+  const plain = find('lying', 'rr');
+  const quorum = find('lying', 'rr-quorum');
+  if (plain?.answers !== undefined && quorum?.answers !== undefined) {
+    const isSlower = quorum.p50 > plain.p50 || quorum.p99 > plain.p99;
+    found.push(
+      `A lying node is invisible to \`run()\` as well (${label('rr')}: ${badShare(plain)} of the answers wrong). A quorum of 2 of 3 returned ${quorum.answers.bad} wrong answers ` +
+        `of ${quorum.answers.answers}, for ${percent(quorum.extraLoad, 0)} extra requests (every call asks three clients at once), with a p50 of ${ms(quorum.p50)} and a p99 of ` +
+        `${ms(quorum.p99)} (plain: ${ms(plain.p50)} and ${ms(plain.p99)})` +
+        (isSlower ? ': without a penalty b4 stays in the rotation, and a quorum that includes it waits for the slower of its two honest answers instead of the second of three. ' : '. ') +
+        `b4 was outvoted ${quorum.answers.outvoted ?? 0} times; in the other quorums it was part of, the two honest answers arrived first and its attempt was cancelled.`,
+    );
+  }
+  const penalty = find('lying', 'rr-quorum-penalty');
+  const rate = find('lying', 'rr-quorum-penalty-rate');
+  if (quorum?.answers !== undefined && penalty?.answers !== undefined && rate?.answers !== undefined && (rate.faultyShare ?? 1) < (penalty.faultyShare ?? 0)) {
+    found.push(
+      `\`penalty: true\` also charges each outvote to b4's breaker, but with the default consecutive breaker it only partly works: b4's lying answer first counts as a ` +
+        'success, which starts its count of failures in a row again, so only the penalties of overlapping quorums that land in a row open it. ' +
+        `${label('rr-quorum-penalty')} still sent b4 ${percent(penalty.faultyShare ?? 0, 1)} of the requests (no penalty: ${percent(quorum.faultyShare ?? 0, 1)}; circuit ${penalty.faultyCircuit ?? '?'} at the end). ` +
+        `A failure-rate breaker sees half of b4's answers fail: ${label('rr-quorum-penalty-rate')} sent it ${percent(rate.faultyShare ?? 0, 1)}, it was outvoted ` +
+        `${rate.answers.outvoted ?? 0} times instead of ${quorum.answers.outvoted ?? 0}, and the p99 fell to ${ms(rate.p99)} (the second-fastest of three honest answers).`,
     );
   }
   return found;

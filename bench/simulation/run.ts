@@ -1,9 +1,9 @@
 import { withGlobal } from '@sinonjs/fake-timers';
 import { ClientPool, isClientPoolError, type Call } from '../../src/index.js';
-import { FakeBackend } from './backend.js';
+import { blockHash, FakeBackend, type DataState, type Reply } from './backend.js';
 import type { Configuration } from './configs.js';
 import { exponential, stream } from './rng.js';
-import type { Scenario } from './scenarios.js';
+import { head, type Scenario } from './scenarios.js';
 
 /** How one scenario is driven. */
 export interface DriveOptions {
@@ -19,6 +19,26 @@ export interface DriveOptions {
   readonly drainMs: number;
   /** The virtual clock moves in steps of this many ms. */
   readonly stepMs: number;
+}
+
+/** How the answers fared in a scenario that judges them (a lagging or a lying backend). */
+export interface AnswerCounts {
+  /** What was judged: `stale` (height below the fleet's head at the call's start) or `wrong` (hash). */
+  readonly judged: 'stale' | 'wrong';
+  /** Calls that resolved. */
+  readonly answers: number;
+  /** Of those, the stale or wrong ones. */
+  readonly bad: number;
+  /** Calls that started at or after the scenario's `settledAt` and resolved (all answers when it has none). */
+  readonly settledAnswers: number;
+  /** Of those, the stale or wrong ones. */
+  readonly settledBad: number;
+  /** Virtual time (ms) at which the last stale or wrong answer's call started; `null` if none was. */
+  readonly lastBadAt: number | null;
+  /** Quorum reads in which the faulty backend was outvoted (`onDisagree`); `undefined` for `run()`. */
+  readonly outvoted: number | undefined;
+  /** Quorum reads in which some other backend was outvoted; `undefined` for `run()`. */
+  readonly othersOutvoted: number | undefined;
 }
 
 /** What one scenario x configuration run measured. Every field is a pure function of the seed. */
@@ -47,16 +67,23 @@ export interface RunResult {
   readonly budgetRefused: number;
   /** The faulty backend's circuit when the last call arrived (`closed`, `open`, `half-open`). */
   readonly faultyCircuit: string | undefined;
+  /** The faulty backend's freshness when the last call arrived (`unknown`, `fresh`, `lagging`, `ahead`). */
+  readonly faultyFreshness: string | undefined;
+  /** Stale or wrong answers, in the scenarios that judge them. */
+  readonly answers: AnswerCounts | undefined;
 }
 
 const TO_FAKE = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] as const;
 /** A 1-s window counts as recovered when the healed backend served this share of its fair share. */
 const RECOVERED_SHARE = 0.8;
 
-function request(backend: FakeBackend, call: Call<FakeBackend>): Promise<void> {
-  return backend.request(call.signal);
-}
+/** Past blocks a `wrong`-judged call asks for: one of the last this many before the head. */
+const PAST_BLOCKS = 100;
+
 const RUN_OPTIONS = { method: 'get' } as const;
+const inSync = (_index: number, now: number): DataState => ({ height: head(now), isLying: false });
+/** Two answers match when they name the same block with the same hash (the height they were read at may differ). */
+const sameBlock = (a: Reply, b: Reply): boolean => a.block === b.block && a.hash === b.hash;
 
 /**
  * Run one scenario with one configuration on a virtual clock: the global timers are faked for the
@@ -86,9 +113,19 @@ async function drive(
   const onServed = (backend: FakeBackend, at: number): void => {
     served[backend.index]![Math.floor(at / 1_000)]! += 1;
   };
+  const data = scenario.data ?? inSync;
   const backends = Array.from(
     { length: options.backends },
-    (_, i) => new FakeBackend(i, stream(seed, `latency:${i}`), (at) => scenario.mode(i, at), now, onServed),
+    (_, index) =>
+      new FakeBackend({
+        index,
+        random: stream(seed, `latency:${index}`),
+        pollRandom: stream(seed, `poll-latency:${index}`),
+        mode: (at) => scenario.mode(index, at),
+        data: (at) => data(index, at),
+        now,
+        onServed,
+      }),
   );
   const pool = new ClientPool<FakeBackend>({ ...configuration.options, clock: { now }, random: stream(seed, 'pool') });
   for (const backend of backends) pool.add(backend, { name: backend.name });
@@ -98,15 +135,48 @@ async function drive(
   let calls = 0;
   let successes = 0;
   let pending = 0;
+  const faultyName = scenario.faulty === undefined ? undefined : `b${scenario.faulty}`;
+  const judge = scenario.judge;
+  const settledAt = scenario.settledAt ?? 0;
+  const counts = { bad: 0, settledAnswers: 0, settledBad: 0, lastBadAt: null as number | null, outvoted: 0, othersOutvoted: 0 };
+  const mode = configuration.call ?? { kind: 'run' };
+  const reportHeight = mode.kind === 'run' && mode.reportHeight === true;
+  const queries = stream(seed, 'queries');
+  const onDisagree = ({ client }: { readonly client: string }): void => {
+    if (client === faultyName) counts.outvoted++;
+    else counts.othersOutvoted++;
+  };
+  const call = (block: number | undefined): Promise<Reply> => {
+    const fn = (backend: FakeBackend, c: Call<FakeBackend>): Promise<Reply> => {
+      const reply = backend.request(c.signal, block);
+      if (!reportHeight) return reply;
+      return reply.then((r) => {
+        c.reportHeight(r.height);
+        return r;
+      });
+    };
+    if (mode.kind === 'run') return pool.run(fn, RUN_OPTIONS);
+    return pool.quorum(fn, { ...RUN_OPTIONS, of: mode.of, agree: mode.agree, penalty: mode.penalty ?? false, compare: sameBlock, onDisagree });
+  };
   const start = (): void => {
     const begin = now();
     calls++;
     pending++;
-    pool.run(request, RUN_OPTIONS).then(
-      () => {
+    // A stale-judged call asks for the latest block, a wrong-judged one for a past block whose hash is known.
+    const block = judge === 'wrong' ? head(begin) - 1 - Math.floor(queries() * PAST_BLOCKS) : undefined;
+    call(block).then(
+      (reply) => {
         pending--;
         successes++;
         latencies.push(now() - begin);
+        if (judge === undefined) return;
+        const isBad = judge === 'stale' ? reply.height < head(begin) : reply.hash !== blockHash(reply.block) || reply.block !== block;
+        const isSettled = begin >= settledAt;
+        if (isSettled) counts.settledAnswers++;
+        if (!isBad) return;
+        counts.bad++;
+        if (isSettled) counts.settledBad++;
+        counts.lastBadAt = Math.max(counts.lastBadAt ?? 0, begin);
       },
       (error: unknown) => {
         pending--;
@@ -132,7 +202,9 @@ async function drive(
 
   while (now() < durationMs) await tick(Math.min(stepMs, durationMs - now()));
   const faulty = scenario.faulty === undefined ? undefined : backends[scenario.faulty];
-  const faultyCircuit = faulty === undefined ? undefined : pool.members().find((m) => m.name === faulty.name)?.state.kind;
+  const faultyMember = faulty === undefined ? undefined : pool.members().find((m) => m.name === faulty.name);
+  const faultyCircuit = faultyMember?.state.kind;
+  const faultyFreshness = faultyMember?.freshness;
   const deadline = durationMs + drainMs;
   while (pending > 0 && now() < deadline) await tick(Math.min(stepMs, deadline - now()));
   const hung = pending;
@@ -157,6 +229,20 @@ async function drive(
     recoveryMs: scenario.healsAt === undefined || scenario.faulty === undefined ? undefined : recovery(served, scenario.faulty, scenario.healsAt, seconds),
     budgetRefused: pool.retryBudget?.refused ?? 0,
     faultyCircuit,
+    faultyFreshness,
+    answers:
+      judge === undefined
+        ? undefined
+        : {
+            judged: judge,
+            answers: successes,
+            bad: counts.bad,
+            settledAnswers: counts.settledAnswers,
+            settledBad: counts.settledBad,
+            lastBadAt: counts.lastBadAt,
+            outvoted: mode.kind === 'quorum' ? counts.outvoted : undefined,
+            othersOutvoted: mode.kind === 'quorum' ? counts.othersOutvoted : undefined,
+          },
   };
 }
 

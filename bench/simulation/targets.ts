@@ -7,6 +7,28 @@ export const TARGET_SUCCESS = 0.999;
 export const TARGET_P99_FACTOR = 2;
 /** Retries and hedges add at most this share of requests. */
 export const TARGET_EXTRA_LOAD = 0.15;
+/** Issue 14: with freshness on, at most this share of the answers after the first height poll is stale... */
+export const TARGET_STALE = 0.001;
+/** ...and a quorum read returns at most this many wrong answers with one lying backend. */
+export const TARGET_WRONG = 0;
+
+/** How a configuration with freshness on fares against the stale-answer target (lagging scenario). */
+export interface StaleCheck {
+  readonly configuration: string;
+  /** Share of all answers that were stale, first poll included. */
+  readonly stale: number;
+  /** Share of the answers to calls started after the first poll round that were stale. */
+  readonly settledStale: number;
+  readonly isMet: boolean;
+}
+
+/** How a quorum configuration fares against the wrong-answer target (lying scenario). */
+export interface WrongCheck {
+  readonly configuration: string;
+  readonly wrong: number;
+  readonly answers: number;
+  readonly isMet: boolean;
+}
 
 /** How one configuration fares against the black-hole targets. */
 export interface BlackHoleCheck {
@@ -37,6 +59,10 @@ export interface TargetReport {
   readonly extraLoad: readonly ExtraLoadCheck[];
   /** Of the two hedge delays of configuration (d), the one with the lower sum of p99 over the scenarios. */
   readonly bestHedge: string | undefined;
+  /** Every configuration with freshness on that ran the lagging scenario. */
+  readonly stale: readonly StaleCheck[];
+  /** Every quorum configuration that ran the lying scenario. */
+  readonly wrong: readonly WrongCheck[];
 }
 
 /** Check the runs against the targets and choose the best configuration. */
@@ -80,5 +106,23 @@ export function evaluateTargets(configurations: readonly Configuration[], result
     sum: results.filter((r) => r.configuration === id).reduce((sum, r) => sum + r.p99, 0),
   }));
   const bestHedge = hedgeSums.every((h) => h.sum > 0) ? hedgeSums.reduce((a, b) => (b.sum < a.sum ? b : a)).id : undefined;
-  return { blackHole, best, extraLoad, bestHedge };
+
+  const stale: StaleCheck[] = [];
+  const wrong: WrongCheck[] = [];
+  for (const configuration of configurations) {
+    const lagging = find('lagging', configuration.id)?.answers;
+    if (configuration.options.freshness !== undefined && lagging !== undefined) {
+      const settledStale = ratio(lagging.settledBad, lagging.settledAnswers);
+      stale.push({ configuration: configuration.id, stale: ratio(lagging.bad, lagging.answers), settledStale, isMet: lagging.settledAnswers > 0 && settledStale <= TARGET_STALE });
+    }
+    const lying = find('lying', configuration.id)?.answers;
+    if (configuration.call?.kind === 'quorum' && lying !== undefined) {
+      wrong.push({ configuration: configuration.id, wrong: lying.bad, answers: lying.answers, isMet: lying.answers > 0 && lying.bad <= TARGET_WRONG });
+    }
+  }
+  return { blackHole, best, extraLoad, bestHedge, stale, wrong };
+}
+
+function ratio(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
 }

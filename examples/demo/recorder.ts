@@ -8,7 +8,7 @@ export class AttemptRecorder implements Middleware {
   readonly name = 'dashboard-recorder';
   readonly #windows = new Map<string, SlidingWindow>();
   /** Attempts started, by kind: how often the pool retried and hedged. */
-  readonly kinds: Record<AttemptKind, number> = { first: 0, retry: 0, hedge: 0 };
+  readonly kinds: Record<AttemptKind, number> = { first: 0, retry: 0, hedge: 0, quorum: 0 };
 
   /** The window of a client (made on first use). */
   windowOf(client: string): SlidingWindow {

@@ -1,8 +1,8 @@
-import { channel, tracingChannel } from 'node:diagnostics_channel';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { Call, RunOptions } from '../call.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import type { ClientPool } from '../pool.js';
+import { builtinModule } from '../util/host.js';
 
 /**
  * The `node:diagnostics_channel` names clientpool publishes on (docs/diagnostics-channel.md). Channels are
@@ -87,15 +87,64 @@ export interface RateLimitMessage<T = unknown> {
   readonly rejected: boolean;
 }
 
+/** What the pool uses of a plain channel: Node's `Channel`, or a silent stand-in where there is none. */
+export interface PublishChannel {
+  readonly hasSubscribers: boolean;
+  publish(message: unknown): void;
+}
+
+/** What the pool uses of the `clientpool:call` tracing channel. */
+export interface CallTracingChannel {
+  readonly hasSubscribers: boolean;
+  tracePromise<ThisArg, Args extends unknown[], Result>(fn: (this: ThisArg, ...args: Args) => Promise<Result>, context: CallMessage, thisArg: ThisArg, ...args: Args): Promise<Result>;
+}
+
+/** The two factories of `node:diagnostics_channel` this module uses. */
+interface DiagnosticsChannel {
+  channel(name: string): PublishChannel;
+  tracingChannel(name: string): CallTracingChannel & { readonly start: PublishChannel; readonly end: PublishChannel; readonly asyncStart: PublishChannel; readonly asyncEnd: PublishChannel; readonly error: PublishChannel };
+}
+
+// Looked up rather than imported, so that the core bundles for a browser: Node, Bun and Deno have the
+// module; a browser gets channels nobody can subscribe to, which cost one `hasSubscribers` read as Node's do.
+const diagnostics = builtinModule('node:diagnostics_channel') as Partial<DiagnosticsChannel> | undefined;
+const isAvailable = typeof diagnostics?.channel === 'function' && typeof diagnostics.tracingChannel === 'function';
+
+const SILENT_CHANNEL: PublishChannel = Object.freeze({ hasSubscribers: false, publish() {} });
+const SILENT_TRACING: CallTracingChannel = Object.freeze({
+  hasSubscribers: false,
+  tracePromise<ThisArg, Args extends unknown[], Result>(fn: (this: ThisArg, ...args: Args) => Promise<Result>, _context: CallMessage, thisArg: ThisArg, ...args: Args): Promise<Result> {
+    return Reflect.apply(fn, thisArg, args);
+  },
+});
+
+function plainChannel(name: string): PublishChannel {
+  return isAvailable ? (diagnostics as DiagnosticsChannel).channel(name) : SILENT_CHANNEL;
+}
+
+function callTracingChannel(name: string): CallTracingChannel {
+  if (!isAvailable) return SILENT_TRACING;
+  const traced = (diagnostics as DiagnosticsChannel).tracingChannel(name);
+  if (typeof traced.hasSubscribers === 'boolean') return traced;
+  // Bun's TracingChannel has no `hasSubscribers` (Node >= 20.13 has): read it from its five channels, as Node does.
+  const { start, end, asyncStart, asyncEnd, error } = traced;
+  return {
+    get hasSubscribers(): boolean {
+      return start.hasSubscribers || end.hasSubscribers || asyncStart.hasSubscribers || asyncEnd.hasSubscribers || error.hasSubscribers;
+    },
+    tracePromise: (fn, context, thisArg, ...args) => traced.tracePromise(fn, context, thisArg, ...args),
+  };
+}
+
 // Made once, at module level: a publish point reads one `hasSubscribers` and, without a subscriber,
 // builds no message. Internal: subscribers reach them by name.
 /** The `clientpool:call` tracing channel. */
-export const callChannel = tracingChannel<unknown, CallMessage>(CHANNELS.call);
+export const callChannel = callTracingChannel(CHANNELS.call);
 /** `clientpool:attempt:start`, messages {@link AttemptStartMessage}. */
-export const attemptStartChannel = channel(CHANNELS.attemptStart);
+export const attemptStartChannel = plainChannel(CHANNELS.attemptStart);
 /** `clientpool:attempt:end`, messages {@link AttemptEndMessage}. */
-export const attemptEndChannel = channel(CHANNELS.attemptEnd);
+export const attemptEndChannel = plainChannel(CHANNELS.attemptEnd);
 /** `clientpool:circuit`, messages {@link CircuitMessage}. */
-export const circuitChannel = channel(CHANNELS.circuit);
+export const circuitChannel = plainChannel(CHANNELS.circuit);
 /** `clientpool:rate-limit`, messages {@link RateLimitMessage}. */
-export const rateLimitChannel = channel(CHANNELS.rateLimit);
+export const rateLimitChannel = plainChannel(CHANNELS.rateLimit);

@@ -1,8 +1,8 @@
 import type { Balancer } from '../balancers/balancer.js';
 import type { Clock } from '../clock.js';
-import { ConcurrencyLimitedError, PoolClosedError, RateLimitedError } from '../errors.js';
+import { ConcurrencyLimitedError, HeightNotReachedError, PoolClosedError, RateLimitedError } from '../errors.js';
 import type { Member } from '../member.js';
-import type { Roster } from '../roster.js';
+import type { Avoid, Roster } from '../roster.js';
 import { WaiterQueue } from './waiter-queue.js';
 
 /** Reports a wait for a client's token: who, for which method, since when, and whether it was refused. */
@@ -14,10 +14,17 @@ interface QueuedCall<T> {
   /** Clients this call tried already, and its affinity key: kept when it is served. */
   readonly avoid: readonly Member<T>[] | undefined;
   readonly key: string | undefined;
+  /** Its `minHeight` (read-your-writes), kept when it is served. */
+  readonly minHeight: number | undefined;
   readonly since: number;
   readonly method: string;
   /** Whether it queued for tokens (some client was out of them), not only for a client at its cap: reported as a rate-limit wait. */
   readonly isTokenWait: boolean;
+  /**
+   * Whether only some clients will do for it (a quorum's, which needs one it has not tried; a `minHeight`
+   * one): it waits out of line, so that it holds up nobody behind it.
+   */
+  readonly isPicky: boolean;
 }
 
 /**
@@ -32,6 +39,11 @@ export class ClientQueue<T> {
   readonly #report: WaitReport;
   readonly #queue: WaiterQueue<[Member<T>, 'call' | 'probe'], QueuedCall<T>>;
   #isWaking = false;
+  /** Waiting calls that are not picky. */
+  #inLine = 0;
+  readonly #leaveLine = (): void => {
+    this.#inLine--;
+  };
 
   constructor(roster: Roster<T>, clock: Clock, report: WaitReport) {
     this.#roster = roster;
@@ -41,6 +53,9 @@ export class ClientQueue<T> {
       clock,
       wake: () => this.#wake(),
       late: (waiter, retryAfterMs) => {
+        // A read-your-writes call: no client at its height could take it in time.
+        const minHeight = waiter.data.minHeight;
+        if (minHeight !== undefined) return new HeightNotReachedError(minHeight, undefined);
         // Only clients at their cap, none waiting for tokens: no slot freed in time.
         if (roster.hasFullMembers && roster.nextThrottleDue() === undefined) return new ConcurrencyLimitedError();
         report(undefined, waiter.data.method, waiter.data.since, true);
@@ -49,9 +64,9 @@ export class ClientQueue<T> {
     });
   }
 
-  /** Calls waiting now; while any wait, new calls queue behind them. */
+  /** Calls waiting in line now (picky ones left out): while any wait, new calls queue behind them. */
   get length(): number {
-    return this.#queue.length;
+    return this.#inLine;
   }
 
   /** Queue until a client can take the call, within `maxWait`; resolves with the chosen, admitted member. */
@@ -62,6 +77,7 @@ export class ClientQueue<T> {
     method: string,
     avoid?: readonly Member<T>[],
     key?: string,
+    minHeight?: number,
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const due = this.#roster.nextThrottleDue();
@@ -71,7 +87,12 @@ export class ClientQueue<T> {
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     const queue = this.#queue;
-    const picked = queue.push({ balancer, avoid, key, since, method, isTokenWait: due !== undefined }, 1, since + maxWait, signal);
+    const isPicky = (avoid as Avoid<T> | undefined)?.isStrict === true || minHeight !== undefined;
+    const picked = queue.push({ balancer, avoid, key, minHeight, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal);
+    if (!isPicky) {
+      this.#inLine++;
+      picked.then(this.#leaveLine, this.#leaveLine);
+    }
     // The first in line sets the timer; those behind it are served from there.
     if (queue.length === 1) this.#schedule();
     return picked;
@@ -93,23 +114,38 @@ export class ClientQueue<T> {
     const queue = this.#queue;
     this.#isWaking = true;
     try {
-      for (let head = queue.head; head !== undefined; head = queue.head) {
-        const call = head.data;
-        const pick = this.#roster.select(call.balancer, call.avoid, call.key);
-        if (pick.kind === 'wait') break;
-        if (pick.kind === 'unavailable') {
-          // No client left, or all open: waiting cannot help anyone.
-          queue.close(pick.error);
-          return;
-        }
-        // A callback run by the pick (a listener, a balancer, a breaker) may have aborted this waiter:
-        // then the client it was picked for goes back, and the next waiter gets a pick of its own.
-        if (queue.head !== head) {
-          this.#roster.giveBack(pick.member, pick.admission);
+      for (let waiter = queue.head; waiter !== undefined; ) {
+        const call = waiter.data;
+        const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight);
+        const isQueued = queue.has(waiter);
+        if (pick.kind === 'wait') {
+          // In line, the wait holds everyone behind; a picky call's holds only itself.
+          if (!call.isPicky) break;
+          waiter = isQueued ? queue.after(waiter) : queue.head;
           continue;
         }
-        queue.serve([pick.member, pick.admission]);
+        if (pick.kind === 'unavailable') {
+          // No client left, or all open: waiting cannot help anyone (a picky call: no client it would take).
+          if (!call.isPicky) {
+            queue.close(pick.error);
+            return;
+          }
+          const next = isQueued ? queue.after(waiter) : queue.head;
+          queue.settle(waiter, { error: pick.error });
+          waiter = next;
+          continue;
+        }
+        // A callback run by the pick (a listener, a balancer, a breaker) may have aborted this waiter:
+        // then the client it was picked for goes back, and the line is read again from its head.
+        if (!isQueued) {
+          this.#roster.giveBack(pick.member, pick.admission);
+          waiter = queue.head;
+          continue;
+        }
+        const next = queue.after(waiter);
+        queue.settle(waiter, { value: [pick.member, pick.admission] });
         if (call.isTokenWait) this.#report(pick.member.name, call.method, call.since, false);
+        waiter = next;
       }
     } finally {
       this.#isWaking = false;
@@ -122,14 +158,16 @@ export class ClientQueue<T> {
     const queue = this.#queue;
     if (queue.length === 0) return;
     const roster = this.#roster;
-    // With clients at their cap, one may come back when a call ends (onReady) or its cooldown ends.
-    const due = roster.hasFullMembers ? roster.nextDue() : roster.nextThrottleDue();
+    // With clients at their cap, one may come back when a call ends (onReady) or its cooldown ends; so
+    // may the client a picky call waits for (busy, open, down: `onReady` when it is back).
+    const anyMayReturn = roster.hasFullMembers || this.#inLine === 0;
+    const due = anyMayReturn ? roster.nextDue() : roster.nextThrottleDue();
     if (due === undefined) {
       // Until a call ends the waiters' deadlines run; without full clients, the pick says what to do now.
-      queue.wakeAt(roster.hasFullMembers ? undefined : this.#clock.now());
+      queue.wakeAt(anyMayReturn ? undefined : this.#clock.now());
       return;
     }
-    if (!roster.hasFullMembers) queue.refuseLate(due);
+    if (!anyMayReturn) queue.refuseLate(due);
     queue.wakeAt(due);
   }
 }

@@ -207,6 +207,30 @@ export class WaiterQueue<V, D = undefined> {
     this.#arm();
   }
 
+  /** The waiter behind `waiter` in line, if any (`waiter` still queued). */
+  after(waiter: Waiter<D>): Waiter<D> | undefined {
+    return waiter instanceof Node ? (waiter.next as Waiter<D> | undefined) : undefined;
+  }
+
+  /** Whether `waiter` is still queued (not served, refused, aborted or closed). */
+  has(waiter: Waiter<D>): boolean {
+    return waiter instanceof Node && (waiter.prev !== undefined || waiter.next !== undefined || this.#head === waiter);
+  }
+
+  /**
+   * Serve (with `value`) or refuse (with `error`) one waiter out of line: for an owner whose waiters do
+   * not all wait for the same thing (a call that needs a client it has not tried), so that one that cannot
+   * be served does not hold up those behind it. No effect on a waiter no longer queued.
+   */
+  settle(waiter: Waiter<D>, outcome: { readonly value: V } | { readonly error: Error }): void {
+    if (!this.has(waiter) || !(waiter instanceof Node)) return;
+    const node = waiter as Node<V, D>;
+    this.#unlink(node);
+    if ('error' in outcome) node.reject(outcome.error);
+    else node.resolve(outcome.value);
+    this.#arm();
+  }
+
   /**
    * The owner's estimate of the wait changed (a bucket paused, an answer from Redis): refuse at once, with
    * the `late` error, each waiter that would be served after its deadline if the waiter with `k` tokens

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { callKey, type Call } from '../call.js';
 import { callable, keySet, knownKeys, optionsObject } from '../validate.js';
+import type { Middleware, Next } from './middleware.js';
 
 const OPTION_KEYS = keySet(['generate']);
-import type { Middleware, Next } from './middleware.js';
 
 /** Where the `traceId()` middleware puts the call's trace ID: `call.get(TRACE_ID)`. */
 export const TRACE_ID = callKey<string>('clientpool.traceId');
@@ -41,15 +40,25 @@ export function traceId(options: TraceIdOptions = {}): Middleware {
   };
 }
 
-// Random bytes in batches: one syscall per 512 IDs instead of one per call.
-let pool = Buffer.alloc(0);
-let offset = 0;
+// Random bytes in batches, from the web-standard `crypto.getRandomValues` (Node >= 20, Bun, Deno, browsers):
+// one fill per 512 IDs instead of one per call (a fill is at most 65 536 bytes).
+const IDS_PER_BATCH = 512;
+const bytes = new Uint8Array(16 * IDS_PER_BATCH);
+let offset = bytes.length;
+// Hex through Buffer where there is one (Node, Bun, Deno: native, about twice as fast as the loop below),
+// over the same memory; a browser has none and takes the loop.
+const hexView = typeof globalThis.Buffer === 'function' ? globalThis.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 function randomTraceId(): string {
-  if (offset + 16 > pool.length) {
-    pool = randomBytes(16 * 512);
+  if (offset === bytes.length) {
+    globalThis.crypto.getRandomValues(bytes);
     offset = 0;
   }
-  const id = pool.toString('hex', offset, offset + 16);
+  const start = offset;
   offset += 16;
+  if (hexView !== undefined) return hexView.toString('hex', start, offset);
+  let id = '';
+  for (let i = start; i < offset; i++) id += HEX[bytes[i]!]!;
   return id;
 }

@@ -9,7 +9,7 @@ import { MIN_SWEEP_INTERVAL } from '../prometheus/removed-clients.js';
 import { ATTR_CLIENT, ATTR_ERROR_TYPE } from './attributes.js';
 import { ATTR_ATTEMPT_KIND, ATTR_CIRCUIT_FROM, ATTR_CIRCUIT_TO, ATTR_METHOD, ATTR_OUTCOME, ATTR_RATE_LIMIT_SCOPE } from './metrics-names.js';
 
-const KIND_INDEX: Readonly<Record<AttemptKind, number>> = { first: 0, retry: 1, hedge: 2 };
+const KIND_INDEX: Readonly<Record<AttemptKind, number>> = { first: 0, retry: 1, hedge: 2, quorum: 3 };
 const OUTCOME_INDEX: Readonly<Record<Outcome['kind'], number>> = { success: 0, failure: 1, answered: 2, refused: 3, cancelled: 4 };
 const OUTCOMES = 5;
 /**

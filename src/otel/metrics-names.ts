@@ -17,6 +17,10 @@ export const METRIC_ATTEMPTS_ACTIVE = 'clientpool.attempts.active';
 export const METRIC_CIRCUIT_STATE = 'clientpool.circuit.state';
 /** Observable gauge, `{attempt}`: a client's `maxInFlight`, read at collection; clients without a cap have none. */
 export const METRIC_CONCURRENCY_LIMIT = 'clientpool.concurrency.limit';
+/** Observable gauge, `{height}`: a client's last reported height (block, slot, LSN); clients with none have none. */
+export const METRIC_CLIENT_HEIGHT = 'clientpool.client.height';
+/** Observable gauge, `{height}`: how far a client trails the pool's head (negative: ahead); none while either is unknown. */
+export const METRIC_CLIENT_LAG = 'clientpool.client.lag';
 /** Counter, `{transition}`: circuit state transitions per client. */
 export const METRIC_CIRCUIT_TRANSITIONS = 'clientpool.circuit.transitions';
 /** Histogram, `s`: time calls waited for a rate-limit token; a refused call carries `error.type`. */
@@ -24,7 +28,7 @@ export const METRIC_RATE_LIMIT_WAIT = 'clientpool.rate_limit.wait';
 
 /** The call's method label, capped by `maxMethods`. */
 export const ATTR_METHOD = 'clientpool.method';
-/** Why the attempt ran: `first`, `retry` or `hedge`. */
+/** Why the attempt ran: `first`, `retry`, `hedge` or `quorum` (attempts 2 to `of` of a `pool.quorum()`). */
 export const ATTR_ATTEMPT_KIND = 'clientpool.attempt.kind';
 /** The pool's verdict on the attempt: `success`, `failure`, `answered`, `refused` or `cancelled`. */
 export const ATTR_OUTCOME = 'clientpool.outcome';
@@ -34,6 +38,9 @@ export const ATTR_CIRCUIT_FROM = 'clientpool.circuit.from';
 export const ATTR_CIRCUIT_TO = 'clientpool.circuit.to';
 /** Which limit a call waited for: `pool` (the pool-wide one) or `client` (a client's own bucket). */
 export const ATTR_RATE_LIMIT_SCOPE = 'clientpool.rate_limit.scope';
+
+/** Where a call's answer came from when not from its own journey: `shared`, `cache` or `stale` (absent otherwise). */
+export const ATTR_CALL_SOURCE = 'clientpool.call.source';
 
 /** `error.type` of a failed call whose error has no clientpool `code` (none should reach a caller). */
 export const ERROR_TYPE_UNKNOWN = 'ERR_UNKNOWN';

@@ -11,12 +11,15 @@ import type { Outcome } from '../pipeline/outcome.js';
 import type { PoolObserver, RateLimitEvent, StateChange } from '../pool-events.js';
 import { MetricAttributes, type EntryCounts } from './metrics-attributes.js';
 import {
+  ATTR_CALL_SOURCE,
   METER_NAME,
   METRIC_ATTEMPT_DURATION,
   METRIC_ATTEMPTS_ACTIVE,
   METRIC_CALL_DURATION,
   METRIC_CIRCUIT_STATE,
   METRIC_CONCURRENCY_LIMIT,
+  METRIC_CLIENT_HEIGHT,
+  METRIC_CLIENT_LAG,
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_RATE_LIMIT_WAIT,
 } from './metrics-names.js';
@@ -36,7 +39,7 @@ const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState['kind'], number>> = { cl
  *   code the caller got, absent on success): each `pool.run()` as its caller saw it, all attempts,
  *   waits and backoffs included; its count is the number of calls.
  * - `clientpool.attempt.duration` (histogram, `s`; `clientpool.client`, `clientpool.method`,
- *   `clientpool.attempt.kind` first|retry|hedge, `clientpool.outcome`
+ *   `clientpool.attempt.kind` first|retry|hedge|quorum, `clientpool.outcome`
  *   success|failure|answered|refused|cancelled, `error.type` on failure, answered and refused): each
  *   attempt, from the pool's verdict on it, timed on the pool's clock.
  * - `clientpool.attempts.active` (observable up-down counter, `{attempt}`; `clientpool.client`) and
@@ -143,6 +146,8 @@ class OtelMetrics implements Middleware {
   readonly #active: ObservableUpDownCounter;
   readonly #circuitState: ObservableGauge;
   readonly #concurrencyLimit: ObservableGauge;
+  readonly #height: ObservableGauge;
+  readonly #lag: ObservableGauge;
   /** The pools attached and not yet closed, each with its event subscriptions. */
   readonly #pools = new Map<PoolObserver, Disposable[]>();
   /** Whether the meter took the observable callback (a user's meter may have refused it). */
@@ -164,6 +169,8 @@ class OtelMetrics implements Middleware {
         result.observe(this.#active, member.inFlight, attributes);
         result.observe(this.#circuitState, CIRCUIT_STATE_VALUE[member.state.kind], attributes);
         if (member.maxInFlight !== undefined) result.observe(this.#concurrencyLimit, member.maxInFlight, attributes);
+        if (member.height !== undefined) result.observe(this.#height, member.height, attributes);
+        if (member.lag !== undefined) result.observe(this.#lag, member.lag, attributes);
       }
     }
   };
@@ -196,12 +203,16 @@ class OtelMetrics implements Middleware {
     this.#active = instrument(meter, METRIC_ATTEMPTS_ACTIVE, () => meter.createObservableUpDownCounter(METRIC_ATTEMPTS_ACTIVE, { description: 'Attempts in flight per client.', unit: '{attempt}', valueType: ValueType.INT }), undefined);
     this.#circuitState = instrument(meter, METRIC_CIRCUIT_STATE, () => meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT }), undefined);
     this.#concurrencyLimit = instrument(meter, METRIC_CONCURRENCY_LIMIT, () => meter.createObservableGauge(METRIC_CONCURRENCY_LIMIT, { description: 'The most attempts in flight per client (maxInFlight).', unit: '{attempt}', valueType: ValueType.INT }), undefined);
+    this.#height = instrument(meter, METRIC_CLIENT_HEIGHT, () => meter.createObservableGauge(METRIC_CLIENT_HEIGHT, { description: "Each client's last reported height (block, slot, LSN).", unit: '{height}', valueType: ValueType.INT }), undefined);
+    this.#lag = instrument(meter, METRIC_CLIENT_LAG, () => meter.createObservableGauge(METRIC_CLIENT_LAG, { description: "How far each client trails the pool's corroborated head (negative: ahead).", unit: '{height}', valueType: ValueType.INT }), undefined);
   }
 
   /** Record one whole call from the pool's account of it, under the code of the error the caller got, if any. */
-  onCallEnd({ method, error, durationMs }: CallEnd<unknown>): void {
+  onCallEnd({ method, error, durationMs, source }: CallEnd<unknown>): void {
     try {
-      this.#callDuration.record(durationMs / 1000, this.#attributes.call(method, error, error !== undefined));
+      const attributes = this.#attributes.call(method, error, error !== undefined);
+      // Only calls answered by another's journey or the cache carry a source: a few, and an object each.
+      this.#callDuration.record(durationMs / 1000, source === 'upstream' ? attributes : { ...attributes, [ATTR_CALL_SOURCE]: source });
     } catch (thrown) {
       // A meter of the user's could throw: that must not turn the caller's result into a failure.
       this.#guard.warn(`otelMetrics: recording ${METRIC_CALL_DURATION}`, thrown);
@@ -219,7 +230,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.has(pool)) return;
     if (this.#pools.size === 0) {
       try {
-        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit]);
+        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag]);
         this.#isObserving = true;
       } catch (error) {
         // A meter of the user's: without the gauges, calls are still counted and the pool still usable.
@@ -242,7 +253,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.size > 0 || !this.#isObserving) return;
     this.#isObserving = false;
     try {
-      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit]);
+      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag]);
     } catch (error) {
       // As its add: a meter of the user's must not fail the pool's close().
       this.#guard.warn(`otelMetrics: unregistering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);

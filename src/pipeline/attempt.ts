@@ -14,6 +14,8 @@ export interface AttemptHost<T> {
   track(attempt: Attempt<T>): void;
   /** `call.pauseClient(ms)`. */
   pause(member: Member<T>, ms: number): void;
+  /** `call.reportHeight(n)`. @throws InvalidOptionError for a height that is not one. */
+  reportHeight(member: Member<T>, height: number | bigint): void;
   /** End an attempt that was bound to a client with no race to reject (a plain attempt, destroyed). */
   release(attempt: Attempt<T>): void;
   /** What a call ended by `destroy()` fails with, once it was called. */
@@ -28,7 +30,10 @@ export interface AttemptHost<T> {
 export interface AttemptGroup<T> {
   /** The call is over (a success, a final failure, the caller left): attempts still waiting give up. */
   readonly isDone: boolean;
-  /** Clients this call tried already: avoided while others are ready. */
+  /**
+   * Clients this call tried already: avoided while others are ready; never given to it again when the list
+   * is strict (`isStrict`, a quorum's: see `Avoid` in roster.ts), which the pick passes on to the roster.
+   */
   readonly tried: Member<T>[];
   /** Aborted once the call is over: ends the waits (tokens, a client) of attempts not yet started. */
   readonly waitSignal: AbortSignal;
@@ -48,7 +53,7 @@ const PROBE = 32;
 /** Bits 6-7: the kind. */
 const KIND_SHIFT = 6;
 const KIND_MASK = 3 << KIND_SHIFT;
-const KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge'];
+const KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge', 'quorum'];
 /** Its last wait was bounded by the call's deadline rather than by `maxWait`. */
 const WAIT_CUT = 256;
 
@@ -244,7 +249,7 @@ export class Attempt<T> implements Call<T> {
     this.method = method;
     this.plan = plan;
     this.attempt = attempt;
-    this.#bits = WAITING | ((kind === 'first' ? 0 : kind === 'retry' ? 1 : 2) << KIND_SHIFT);
+    this.#bits = WAITING | ((kind === 'first' ? 0 : kind === 'retry' ? 1 : kind === 'hedge' ? 2 : 3) << KIND_SHIFT);
     this.group = group;
     this.race = plan.timeout !== undefined || plan.deadlineAt !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined) ? new RaceState(this) : undefined;
   }
@@ -423,7 +428,7 @@ export class Attempt<T> implements Call<T> {
    * call's deadline cut short is the deadline passing (`DeadlineExceededError`, the refusal its `cause`).
    */
   waitFailure(error: unknown): unknown {
-    if ((this.#bits & WAIT_CUT) === 0 || !(hasErrorCode(error, 'ERR_RATE_LIMITED') || hasErrorCode(error, 'ERR_CONCURRENCY_LIMITED') || hasErrorCode(error, 'ERR_ALL_CIRCUITS_OPEN'))) return error;
+    if ((this.#bits & WAIT_CUT) === 0 || !(hasErrorCode(error, 'ERR_RATE_LIMITED') || hasErrorCode(error, 'ERR_CONCURRENCY_LIMITED') || hasErrorCode(error, 'ERR_ALL_CIRCUITS_OPEN') || hasErrorCode(error, 'ERR_HEIGHT_NOT_REACHED'))) return error;
     return new DeadlineExceededError(this.plan.deadline!, undefined, error);
   }
 
@@ -462,6 +467,10 @@ export class Attempt<T> implements Call<T> {
 
   pauseClient(ms: number): void {
     if (this.member !== undefined) this.host.pause(this.member, ms);
+  }
+
+  reportHeight(height: number | bigint): void {
+    if (this.member !== undefined) this.host.reportHeight(this.member, height);
   }
 
   get<V>(key: CallKey<V>): V | undefined {

@@ -2,6 +2,7 @@ import type { RunOptions } from '../call.js';
 import { hasErrorCode, InvalidOptionError, type ClientPoolError } from '../errors.js';
 import { callable, duration, knownKeys, keySet, optionsObject } from '../validate.js';
 import type { CallbackGuard } from './guard.js';
+import type { SourceRecord } from './call-end.js';
 
 /** The `cache` run option: reuse a coalesced call's result for a while, and fall back to it when calls fail. */
 export interface CacheOptions {
@@ -87,11 +88,15 @@ export function runCached<T>(
   start: (shared: RunOptions<T>) => Promise<unknown>,
   clock: { now(): number },
   guard: CallbackGuard,
+  answer?: SourceRecord,
 ): Promise<unknown> {
   const { ttl, staleIfError, onStale } = cacheOption(options);
   const key = options.coalesce!;
   const fresh = cache.get(key, clock.now(), ttl);
-  if (fresh !== undefined) return Promise.resolve(fresh.value);
+  if (fresh !== undefined) {
+    if (answer !== undefined) answer.source = 'cache';
+    return Promise.resolve(fresh.value);
+  }
   const stored = (shared: RunOptions<T>): Promise<unknown> =>
     start(shared).then((value) => {
       cache.set(key, value, clock.now());
@@ -101,6 +106,7 @@ export function runCached<T>(
     const now = clock.now();
     const stale = mayServeStale(error) ? cache.get(key, now, staleIfError) : undefined;
     if (stale === undefined) throw error;
+    if (answer !== undefined) answer.source = 'stale';
     if (onStale !== undefined) guard.call('cache.onStale', onStale, { ageMs: now - stale.at, error: error as ClientPoolError }, undefined);
     return stale.value;
   });

@@ -21,6 +21,20 @@ export interface CallEnd<T> {
    * wait and backoff, and every `around` hook, included.
    */
   readonly durationMs: number;
+  /**
+   * Where the caller's answer came from: its own journey through the pool (`upstream`), another caller's
+   * journey it joined by `coalesce` key (`shared`), a fresh cached result (`cache`), or a stale one served
+   * because the call failed (`stale`, a `cache` with `staleIfError`).
+   */
+  readonly source: CallSource;
+}
+
+/** Where a call's answer came from: see {@link CallEnd.source}. */
+export type CallSource = 'upstream' | 'shared' | 'cache' | 'stale';
+
+/** Set by the coalescing and cache stages as a call goes through them: read when the call ends. */
+export interface SourceRecord {
+  source: CallSource;
 }
 
 /**
@@ -47,15 +61,15 @@ export class CallEnds<T> {
    * began at `start` (the pool clock's `now()`): settles as `result` does, once every hook heard how. A hook that throws or rejects is reported as a
    * `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
    */
-  observe(options: RunOptions<T>, method: string, result: Promise<unknown>, start: number): Promise<unknown> {
+  observe(options: RunOptions<T>, method: string, result: Promise<unknown>, start: number, answer: SourceRecord): Promise<unknown> {
     const given = options === EMPTY_OPTIONS ? undefined : options;
     return result.then(
       (value) => {
-        this.#tell({ method, options: given, error: undefined, durationMs: this.#since(start) });
+        this.#tell({ method, options: given, error: undefined, durationMs: this.#since(start), source: answer.source });
         return value;
       },
       (error: unknown) => {
-        this.#tell({ method, options: given, error: error as ClientPoolError, durationMs: this.#since(start) });
+        this.#tell({ method, options: given, error: error as ClientPoolError, durationMs: this.#since(start), source: answer.source });
         throw error;
       },
     );

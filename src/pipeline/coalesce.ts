@@ -1,5 +1,6 @@
 import type { RunOptions } from '../call.js';
 import { AbortedError } from '../errors.js';
+import type { SourceRecord } from './call-end.js';
 
 /** One call run on behalf of every caller that asked with its key while it ran. */
 interface Flight {
@@ -35,9 +36,10 @@ export class Coalescer<T> {
    * runs with: a view of the caller's (every read, inherited ones and getters included, goes to them, as
    * for a call without a key) with a signal of the flight's own and no `coalesce` or `cache`.
    */
-  run(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
+  run(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
     const key = options.coalesce!;
     let flight = this.#flights.get(key);
+    if (flight !== undefined && answer !== undefined) answer.source = 'shared';
     if (flight === undefined) {
       const controller = new AbortController();
       const shared = Object.create(options, {

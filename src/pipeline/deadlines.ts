@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { MAX_DURATION_MS } from '../validate.js';
+import { cancelAfterIO, refTimer, runAfterIO, unrefTimer, type AfterIOHandle } from '../util/host.js';
 
 /** The list of entries whose deadline passed and whose expiry waits for the loop's I/O to be read. */
 /** How late a timer may fire (ms, pool clock) before the loop is taken to have stalled. */
@@ -50,7 +51,7 @@ export class DeadlineQueue {
   #timerDue = Infinity;
   /** Entries past their deadline, expired once the loop's I/O has been read; undefined when none. */
   #due: Timed[] | undefined;
-  #dueImmediate: NodeJS.Immediate | undefined;
+  #dueImmediate: AfterIOHandle | undefined;
   /** The clock's latest reading, to notice it stepping back. */
   #lastNow = Number.NEGATIVE_INFINITY;
   /** Every step back of the clock so far, summed: added to its readings, they never go back. */
@@ -87,7 +88,7 @@ export class DeadlineQueue {
     if (list.tail === undefined) list.head = entry;
     else list.tail.deadlineNext = entry;
     list.tail = entry;
-    if (this.#size++ === 0) this.#timer?.ref();
+    if (this.#size++ === 0) refTimer(this.#timer);
     if (entry.deadline < this.#timerDue) this.#arm(entry.deadline, now);
   }
 
@@ -106,7 +107,7 @@ export class DeadlineQueue {
     if (next === undefined) list.tail = prev;
     else next.deadlinePrev = prev;
     entry.deadlineList = entry.deadlinePrev = entry.deadlineNext = undefined;
-    if (--this.#size === 0) this.#timer?.unref();
+    if (--this.#size === 0) unrefTimer(this.#timer);
   }
 
   /** Drop every entry without expiring it and stop the timer. */
@@ -115,7 +116,7 @@ export class DeadlineQueue {
     this.#lists.clear();
     for (const entry of this.#due ?? []) entry.deadlineList = undefined;
     this.#due = undefined;
-    if (this.#dueImmediate !== undefined) clearImmediate(this.#dueImmediate);
+    if (this.#dueImmediate !== undefined) cancelAfterIO(this.#dueImmediate);
     this.#dueImmediate = undefined;
     this.#size = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -167,7 +168,7 @@ export class DeadlineQueue {
       else if (list.head.deadline < next) next = list.head.deadline;
     }
     if (next !== Infinity) this.#arm(next, now);
-    if (stalled) this.#dueImmediate ??= setImmediate(() => this.#expireDue());
+    if (stalled) this.#dueImmediate ??= runAfterIO(() => this.#expireDue());
     else this.#expireDue();
   }
 
@@ -175,7 +176,7 @@ export class DeadlineQueue {
   #expireDue(): void {
     const due = this.#due ?? [];
     this.#due = undefined;
-    if (this.#dueImmediate !== undefined) clearImmediate(this.#dueImmediate);
+    if (this.#dueImmediate !== undefined) cancelAfterIO(this.#dueImmediate);
     this.#dueImmediate = undefined;
     // After the bookkeeping: an expiry may add or remove entries.
     for (const entry of due) {

@@ -1,4 +1,5 @@
 import { CallbackError } from '../errors.js';
+import { emitWarning } from '../util/host.js';
 
 /**
  * Calling user callbacks (predicates, hooks, balancers) so that a throw cannot corrupt a call in flight.
@@ -47,7 +48,7 @@ export class CallbackGuard {
     if (this.#warned.has(name)) return;
     this.#warned.add(name);
     const message = `clientpool: ${name} failed (reported once per pool): ${safeString(error)}`;
-    process.emitWarning(message, { code: 'CLIENTPOOL_CALLBACK_ERROR', detail });
+    emitWarning(message, 'CLIENTPOOL_CALLBACK_ERROR', detail);
   }
 
   #notAnAnswer<R>(name: string, result: PromiseLike<unknown>, fallback: R): R {

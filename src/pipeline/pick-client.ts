@@ -7,6 +7,7 @@ import type { ClientPool } from '../pool.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended, SUCCESS } from './outcome.js';
+import { heightOf } from './min-height.js';
 import { invokeStep, type Stage } from './stage.js';
 
 /**
@@ -68,14 +69,16 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const tried = attempt.group?.tried;
       const balancer = attempt.plan.balancer;
       const options = attempt.options;
-      const key = options === EMPTY_OPTIONS ? undefined : options.key;
-      const picked = queue.length === 0 ? roster.select(balancer, tried, key) : undefined;
+      const isPlain = options === EMPTY_OPTIONS;
+      const key = isPlain ? undefined : options.key;
+      const minHeight = isPlain ? undefined : heightOf(options.minHeight);
+      const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;

@@ -1,4 +1,6 @@
-import { setMaxListeners } from 'node:events';
+import { allowManyListeners } from '../util/host.js';
+import { heightValue } from '../freshness/freshness-options.js';
+import { HeightTracker, type FreshnessChange, type HeightRules } from '../freshness/height-tracker.js';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
@@ -19,7 +21,7 @@ import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import type { Attempt, AttemptHost } from './attempt.js';
-import { CallEnds } from './call-end.js';
+import { CallEnds, type SourceRecord } from './call-end.js';
 import { CallCache, runCached } from './call-cache.js';
 import { Coalescer } from './coalesce.js';
 import { classify } from './classify.js';
@@ -47,6 +49,9 @@ export interface PoolParts<T> {
   readonly guard: CallbackGuard;
   /** Results the `cache` run option keeps at most (least recently used dropped first). */
   readonly cacheSize: number;
+  /** How far a client's height may drift from the head (the `freshness` option). */
+  readonly heightRules: HeightRules;
+  readonly freshnessChanges: Emitter<FreshnessChange>;
 }
 
 /**
@@ -65,6 +70,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly guard: CallbackGuard;
   readonly hedgeDelays = new HedgeDelays();
   readonly sleeping = new Set<CallAttempts<T>>();
+  /** Every client's height and the pool's head. */
+  readonly heights: HeightTracker<T>;
   /** Middleware with an `onOutcome` hook. */
   observers: readonly Middleware<T>[] = [];
   /** Calls sharing a journey by `coalesce` key; made on the first such call. */
@@ -95,7 +102,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.guard = parts.guard;
     this.#cacheSize = parts.cacheSize;
     // Shared by the waits of a pool (closing) and its removals (destroyed): no MaxListenersExceededWarning.
-    setMaxListeners(0, this.#destroyed.signal, this.#closing.signal);
+    allowManyListeners(this.#destroyed.signal, this.#closing.signal);
     this.signals.keep(this.#closing.signal);
     this.deadlines = new DeadlineQueue(parts.clock);
     this.random = parts.random;
@@ -106,6 +113,10 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.#isFailure = parts.isFailure;
     this.#stateChanges = parts.stateChanges;
     this.#rateLimits = parts.rateLimits;
+    const changes = parts.freshnessChanges;
+    this.heights = new HeightTracker(parts.heightRules, parts.roster, this.deadlines, this.signals, (change) => {
+      if (changes.hasListeners) changes.emit(change);
+    });
   }
 
   get isTimed(): boolean {
@@ -159,11 +170,11 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    * `staleIfError` stands in for a failure (`onStale` told).
    * @throws InvalidOptionError for a bad `cache`
    */
-  coalesce(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
+  coalesce(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
     const coalescer = (this.#coalescer ??= new Coalescer<T>());
-    if (options.cache === undefined) return coalescer.run(options, start);
+    if (options.cache === undefined) return coalescer.run(options, start, answer);
     // Ages on the deadline queue's clock, which never goes back: a clock stepped back cannot make a result younger.
-    return runCached((this.#cache ??= new CallCache(this.#cacheSize)), options, (stored) => coalescer.run(options, stored), start, this.deadlines, this.guard);
+    return runCached((this.#cache ??= new CallCache(this.#cacheSize)), options, (stored) => coalescer.run(options, stored, answer), start, this.deadlines, this.guard, answer);
   }
 
   get tracksPlain(): boolean {
@@ -325,6 +336,13 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     duration('pauseClient', ms);
     member.limiter?.pause(ms);
     this.roster.throttle(member, this.clock.now() + ms);
+  }
+
+  /** `call.reportHeight(n)`: the client's answer showed its height. */
+  reportHeight(member: Member<T>, height: number | bigint): void {
+    const value = heightValue('reportHeight', height);
+    if (typeof value !== 'number') throw value;
+    this.heights.report(member, value);
   }
 
   start(attempt: Attempt<T>): Promise<unknown> {

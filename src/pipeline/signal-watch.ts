@@ -1,3 +1,5 @@
+import { cancelAfterIO, runAfterIO, type AfterIOHandle } from '../util/host.js';
+
 /** Something that ends when a caller's signal aborts: an attempt in flight. */
 export interface Watcher {
   watchPrev: Watcher | undefined;
@@ -16,7 +18,7 @@ export interface Watcher {
 export class SignalWatches {
   readonly #table = new WeakMap<AbortSignal, SignalWatch>();
   readonly #empty = new Set<SignalWatch>();
-  #sweepDue: NodeJS.Immediate | undefined;
+  #sweepDue: AfterIOHandle | undefined;
 
   /** Add `watcher` to the watch of `signal`; if the signal has aborted already, it hears so at once instead. */
   join(signal: AbortSignal, watcher: Watcher): void {
@@ -49,7 +51,7 @@ export class SignalWatches {
   emptied(watch: SignalWatch): void {
     if (watch.isKept) return;
     this.#empty.add(watch);
-    this.#sweepDue ??= setImmediate(() => this.sweep());
+    this.#sweepDue ??= runAfterIO(() => this.sweep());
   }
 
   /** A watch's signal aborted: it is gone. */
@@ -60,7 +62,7 @@ export class SignalWatches {
 
   /** Drop the listeners of watches left empty now (the pool closed: no immediate is left behind). */
   sweep(): void {
-    if (this.#sweepDue !== undefined) clearImmediate(this.#sweepDue);
+    if (this.#sweepDue !== undefined) cancelAfterIO(this.#sweepDue);
     this.#sweepDue = undefined;
     for (const watch of this.#empty) {
       if (!watch.isEmpty) continue;

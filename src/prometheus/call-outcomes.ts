@@ -41,6 +41,8 @@ export class CodeSeries {
 export class MethodCalls {
   readonly ok: CodeSeries;
   readonly byCode = new Map<string, CodeSeries>();
+  /** Calls answered without a journey of their own, by where the answer came from (`CallEnd.source`). */
+  readonly reused = { shared: 0, cache: 0, stale: 0 };
   readonly #labels: Labels;
   readonly #bounds: readonly number[];
 
@@ -69,6 +71,12 @@ export class MethodCalls {
   labelsOf(code: string): Labels {
     const { method, ...constant } = this.#labels;
     return { method: method!, code, ...constant };
+  }
+
+  /** The labels of this method's `calls_reused_total` series for `source`. */
+  sourceLabels(source: string): Labels {
+    const { method, ...constant } = this.#labels;
+    return { method: method!, source, ...constant };
   }
 
   *all(): Generator<CodeSeries> {

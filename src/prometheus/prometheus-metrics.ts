@@ -160,10 +160,13 @@ class PrometheusMetrics implements Middleware {
         inFlight: new ScalarFamily('gauge', `${p}_in_flight`, 'Attempts in flight per client.', client, 'sum'),
         circuitState: new ScalarFamily('gauge', `${p}_circuit_state`, 'Circuit state per client: 0 closed, 1 half-open, 2 open.', client, 'max'),
         concurrencyLimit: new ScalarFamily('gauge', `${p}_concurrency_limit`, 'The most attempts in flight per client (add(client, { maxInFlight })); clients without a cap have no series.', client, 'sum'),
+        height: new ScalarFamily('gauge', `${p}_client_height`, 'Each client\'s last reported height (block, slot, LSN); clients with none have no series.', client, 'max'),
+        lag: new ScalarFamily('gauge', `${p}_client_lag`, 'How far each client trails the pool\'s corroborated head (negative: ahead of it); no series while either is unknown.', client, 'max'),
         transitions: new ScalarFamily('counter', `${p}_circuit_transitions_total`, 'Circuit state transitions per client.', ['client', 'from', 'to', ...constant], 'sum'),
         rateLimited: new ScalarFamily('counter', `${p}_rate_limited_total`, 'Calls refused a rate-limit token (RateLimitedError).', limit, 'sum'),
         rateLimitWait: new HistogramFamily(`${p}_rate_limit_wait_seconds`, 'Time calls waited for a rate-limit token before getting one, in seconds.', limit, resolved.waitBuckets),
         calls: new ScalarFamily('counter', `${p}_calls_total`, 'Calls (pool.run()) as their callers saw them, counted once each when they settle, by the code they ended with (OK on success).', calls, 'sum'),
+        callsReused: new ScalarFamily('counter', `${p}_calls_reused_total`, 'Calls answered without a journey of their own, by source: shared (joined an in-flight call with the same coalesce key), cache (a fresh cached result), stale (a stale result served on failure).', ['method', 'source', ...constant], 'sum'),
         callDuration: new HistogramFamily(`${p}_call_duration_seconds`, 'Duration of whole calls in seconds, all attempts, waits and backoffs included, on the pool\'s clock.', calls, resolved.buckets),
       },
       { ...resolved, bucketOptions: { duration: 'buckets', rateLimitWait: 'waitBuckets', callDuration: 'buckets' } },
@@ -194,6 +197,18 @@ class PrometheusMetrics implements Middleware {
     this.#feed(families.concurrencyLimit, {
       collect: (emit) => {
         for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.maxInFlight !== undefined) emit(this.#clientLabels(member.name), member.maxInFlight);
+      },
+      reset: () => {},
+    });
+    this.#feed(families.height, {
+      collect: (emit) => {
+        for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.height !== undefined) emit(this.#clientLabels(member.name), member.height);
+      },
+      reset: () => {},
+    });
+    this.#feed(families.lag, {
+      collect: (emit) => {
+        for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.lag !== undefined) emit(this.#clientLabels(member.name), member.lag);
       },
       reset: () => {},
     });
@@ -230,6 +245,14 @@ class PrometheusMetrics implements Middleware {
       // The count is the histogram's: zeroing it zeroes both, as the registry resets every family at once.
       reset: () => { for (const series of this.#codeSeries()) series.duration.reset(); },
     });
+    this.#feed(families.callsReused, {
+      collect: (emit) => {
+        for (const calls of this.#calls.values()) for (const [source, count] of Object.entries(calls.reused)) if (count > 0) emit(calls.sourceLabels(source), count);
+      },
+      reset: () => {
+        for (const calls of this.#calls.values()) calls.reused.shared = calls.reused.cache = calls.reused.stale = 0;
+      },
+    });
     this.#feed(families.callDuration, {
       collect: (emit) => { for (const series of this.#codeSeries()) emit(series.labels, series.duration); },
       reset: () => { for (const series of this.#codeSeries()) series.duration.reset(); },
@@ -241,10 +264,11 @@ class PrometheusMetrics implements Middleware {
    * made, from the pool's account of it (a call refused before any client included), timed on the pool's
    * clock. A call is counted when it settles: one still running is in no call metric.
    */
-  onCallEnd({ method, error, durationMs }: CallEnd<unknown>): void {
+  onCallEnd({ method, error, durationMs, source }: CallEnd<unknown>): void {
     if (this.#isRetired) return;
     const calls = this.#calls.get(method) ?? this.#addMethodCalls(method);
     (error === undefined ? calls.ok : calls.failed(codeOf(error), this.#codes)).duration.observe(durationMs / 1000);
+    if (source !== 'upstream') calls.reused[source]++;
   }
 
   /**

@@ -10,8 +10,8 @@ afterEach(() => {
 });
 
 /** A middleware that records every call end it hears, with the code of the error. */
-function listener(): { middleware: Middleware<object>; ends: (Omit<CallEnd<object>, 'error' | 'options'> & { code: string | undefined; options: unknown })[] } {
-  const ends: (Omit<CallEnd<object>, 'error' | 'options'> & { code: string | undefined; options: unknown })[] = [];
+function listener(): { middleware: Middleware<object>; ends: (Omit<CallEnd<object>, 'error' | 'options' | 'source'> & { code: string | undefined; options: unknown })[] } {
+  const ends: (Omit<CallEnd<object>, 'error' | 'options' | 'source'> & { code: string | undefined; options: unknown })[] = [];
   return {
     ends,
     middleware: {

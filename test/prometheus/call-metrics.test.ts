@@ -8,7 +8,7 @@ import { find, histogram, parseExposition, value, type Sample, type Scrape } fro
 
 /** A call of method `get` that ended with `error` (the adapter must label anything, even what the pool never sends). */
 function endedWith(error: unknown): CallEnd<unknown> {
-  return { method: 'get', options: undefined, error: error as ClientPoolError, durationMs: 1 };
+  return { method: 'get', options: undefined, error: error as ClientPoolError, durationMs: 1, source: 'upstream' };
 }
 
 interface Fake {

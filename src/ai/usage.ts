@@ -1,0 +1,51 @@
+import type { LanguageModelV4, LanguageModelV4Usage } from '@ai-sdk/provider';
+
+/** One model call's token usage, as given to `onUsage`. */
+export interface UsageReport<M extends LanguageModelV4 = LanguageModelV4> {
+  /** The model of the pool that served the call. */
+  readonly client: M;
+  /** Its name in the pool. */
+  readonly clientName: string;
+  /** `'generate'` (`doGenerate`) or `'stream'` (`doStream`). */
+  readonly kind: 'generate' | 'stream';
+  /**
+   * The usage the model reported: `inputTokens.total` and `outputTokens.total` (tokens; `undefined`
+   * when the provider did not say), their breakdowns (cache reads and writes, reasoning) and `raw`.
+   */
+  readonly usage: LanguageModelV4Usage;
+}
+
+/** The `onUsage` option: told each call's usage once the model reported it. */
+export type UsageListener<M extends LanguageModelV4 = LanguageModelV4> = (report: UsageReport<M>) => void;
+
+/**
+ * `onUsage`, guarded: a listener that throws (or an `async` one that rejects) never fails the call or
+ * breaks the stream; the first failure of each pooled model is reported as a `CLIENTPOOL_CALLBACK_ERROR`
+ * process warning, as the pool reports its own callbacks.
+ */
+export function guardedUsageListener<M extends LanguageModelV4>(listener: UsageListener<M> | undefined): (report: UsageReport<M>) => void {
+  if (listener === undefined) return () => {};
+  let hasWarned = false;
+  const warn = (error: unknown): void => {
+    if (hasWarned) return;
+    hasWarned = true;
+    const text = `clientpool: onUsage failed (reported once per pooled model): ${safeString(error)}`;
+    globalThis.process?.emitWarning(text, { code: 'CLIENTPOOL_CALLBACK_ERROR', detail: 'The call went on; this usage was not recorded.' });
+  };
+  return (report) => {
+    try {
+      const result: unknown = listener(report);
+      if (result instanceof Promise) result.catch(warn);
+    } catch (error) {
+      warn(error);
+    }
+  };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return value instanceof Error ? `${value.name}: ${value.message}` : String(value);
+  } catch {
+    return '(unprintable)';
+  }
+}
