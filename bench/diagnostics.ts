@@ -15,7 +15,9 @@ const OBSERVED = 'clientpool default, a subscriber on every clientpool channel';
 /** The section's Markdown, measured in a child process. */
 export function runDiagnostics(quick: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...(quick ? ['--quick'] : [])], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    // On the built package when the bench is (bench/use-dist.mjs), as every other candidate.
+    const dist = process.env['CLIENTPOOL_BENCH_DIST'] === '1' ? ['--import', fileURLToPath(new URL('./use-dist.mjs', import.meta.url))] : [];
+    execFile(process.execPath, ['--import', 'tsx', ...dist, fileURLToPath(import.meta.url), ...(quick ? ['--quick'] : [])], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error !== null) reject(new Error(`bench/diagnostics.ts failed: ${stderr}`, { cause: error }));
       else resolve(stdout.trim());
     });

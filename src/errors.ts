@@ -122,7 +122,8 @@ export class AllCircuitsOpenError extends ClientPoolError {
       })
       .join(', ');
     const more = clients.length - LISTED_CLIENTS;
-    super(`all ${clients.length} clients are unavailable: ${list}${more > 0 ? ` and ${more} more` : ''}`);
+    // None listed: every client the call may use was tried already (a quorum's distinct clients) or removed.
+    super(clients.length === 0 ? 'no client is left that this call has not tried' : `all ${clients.length} clients are unavailable: ${list}${more > 0 ? ` and ${more} more` : ''}`);
     this.clients = clients;
     this.retryAfterMs = Number.isFinite(due) ? due : 0;
   }
@@ -341,7 +342,7 @@ export class QuorumError extends ClientPoolError {
     const cause = errors[0]?.error;
     super(
       reason === 'too-few-clients'
-        ? `quorum needs ${of} distinct clients, but only ${available} can take a call`
+        ? `quorum needs ${of} distinct client${of === 1 ? '' : 's'}, but only ${available} can take a call`
         : `no ${agree} of ${of} answers agree: ${answers.length} answer(s)${split === '' ? '' : ` split ${split}`}, ${errors.length} error(s)${cause === undefined ? '' : ` (first: ${messageOf(cause)})`}`,
       cause === undefined ? undefined : { cause },
     );

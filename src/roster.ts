@@ -223,6 +223,8 @@ export class Roster<T> {
     if (!isDown) this.#startWarming(member);
     this.place(member);
     this.#updatePanic();
+    // Calls waiting for this very client (a quorum's untried one) look again: it may no longer come back.
+    if (isDown) this.onLost?.();
   }
 
   /**
@@ -230,6 +232,9 @@ export class Roster<T> {
    * too few clients report one: set by the pool's height tracker.
    */
   head: number | undefined;
+
+  /** Told when a member goes down or out of sync: calls waiting for that very client (picky ones) look again. */
+  onLost: (() => void) | undefined;
 
   /** Told of each member that joins (`true`) or leaves (`false`): the pool's probes poll a newcomer at once and stop a leaver's. */
   onMembership: ((member: Member<T>, joined: boolean) => void) | undefined;
@@ -239,7 +244,10 @@ export class Roster<T> {
     if (member.freshness === freshness || member.placement === 'gone') return;
     const wasOut = member.isOutOfSync;
     member.freshness = freshness;
-    if (wasOut !== member.isOutOfSync) this.place(member);
+    if (wasOut === member.isOutOfSync) return;
+    this.place(member);
+    // As when it goes down: calls waiting for it look again.
+    if (member.isOutOfSync) this.onLost?.();
   }
 
   /** After a removed member has drained. */
@@ -671,7 +679,8 @@ export class Roster<T> {
    */
   #noneUntried(avoid: Avoid<T>): PickResult<T> {
     for (const member of this.byName.values()) {
-      if (!avoid.includes(member) && (member.placement === 'throttled' || member.inFlight >= member.maxInFlight)) return WAIT;
+      // One that can come back to take it: out of tokens, or busy at its cap (not down, not out of sync).
+      if (!avoid.includes(member) && !member.isDown && !member.isOutOfSync && (member.placement === 'throttled' || member.inFlight >= member.maxInFlight)) return WAIT;
     }
     return { kind: 'unavailable', error: this.#unavailable(avoid) };
   }

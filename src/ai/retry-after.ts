@@ -1,7 +1,8 @@
+import { DEFAULT_MAX_PAUSE_MS, parseRetryAfter } from '../util/retry-after.js';
 import { modelErrorStatus } from './classify.js';
 
-/** The longest pause a timer can honour: 2^31-1 ms (about 24.8 days). */
-const MAX_PAUSE_MS = 2 ** 31 - 1;
+/** The longest pause one 429 puts on a key: 60 s, so that an answer asking for days cannot take it out for days. */
+const MAX_PAUSE_MS = DEFAULT_MAX_PAUSE_MS;
 
 /** Links of a `cause` chain read at most: chains can be cyclic. */
 const MAX_DEPTH = 8;
@@ -11,7 +12,7 @@ const MAX_DEPTH = 8;
  * `retry-after-ms` header (ms, fractions allowed), else its `retry-after` header (seconds, or an HTTP
  * date), else `fallbackMs`. `undefined` when the error is not a 429. Headers are read from the first
  * `responseHeaders` (an `APICallError`'s) along the `cause` chain, by lower-case name as the AI SDK
- * stores them (other cases are matched too). The result is clamped to [0, 2^31-1]. Never throws.
+ * stores them (other cases are matched too). The result is clamped to [0, 60 s]. Never throws.
  *
  * @param now Wall-clock time in ms since the epoch, for an HTTP-date `retry-after`. @default Date.now()
  */
@@ -59,9 +60,5 @@ function millis(value: string | undefined): number | undefined {
 
 /** `retry-after`: delay-seconds, or an HTTP date (RFC 9110 §10.2.3). */
 function retryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1_000 : undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return value === undefined ? undefined : parseRetryAfter(value, now);
 }

@@ -20,17 +20,17 @@ export function rosterHeights<T>(poll: HeightPoll<T>, roster: Roster<T>, heights
     members: () => roster.byName.values(),
     probe: (member, signal) => poll.height(member.client, signal),
     onResult: (member, result) => {
-      if (!result.ok) {
-        warn('freshness.height', result.error);
-        const failed = (failures.get(member) ?? 0) + 1;
-        failures.set(member, failed);
-        if (failed >= STALE_AFTER_FAILURES) heights.report(member, -1);
+      // An answer that is no height is a failed poll too: it refreshes nothing.
+      const height = result.ok ? heightValue('freshness.height', result.value) : result.error;
+      if (typeof height === 'number') {
+        failures.delete(member);
+        heights.report(member, height);
         return;
       }
-      failures.delete(member);
-      const height = heightValue('freshness.height', result.value);
-      if (typeof height === 'number') heights.report(member, height);
-      else warn('freshness.height', height);
+      warn('freshness.height', height);
+      const failed = (failures.get(member) ?? 0) + 1;
+      failures.set(member, failed);
+      if (failed >= STALE_AFTER_FAILURES) heights.report(member, -1);
     },
   });
 }

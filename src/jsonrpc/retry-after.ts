@@ -1,4 +1,5 @@
 import type { Call } from '../call.js';
+import { parseRetryAfter } from '../util/retry-after.js';
 
 /** Links of a `cause` chain followed at most: chains can be cyclic. */
 const MAX_DEPTH = 16;
@@ -28,18 +29,7 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
   return undefined;
 }
 
-/**
- * `Retry-After` in ms: a number of seconds (`120`, `1.5`) or an HTTP date (0 once past). Undefined when
- * it is neither.
- */
-export function parseRetryAfter(value: string, now: number): number | undefined {
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  // An HTTP date names its day and month; without letters, Date.parse would take "-5" for a year.
-  if (!/[a-z]/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+export { parseRetryAfter } from '../util/retry-after.js';
 
 function headerDelay(headers: unknown, now: number): number | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;

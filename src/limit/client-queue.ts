@@ -48,6 +48,7 @@ export class ClientQueue<T> {
   constructor(roster: Roster<T>, clock: Clock, report: WaitReport) {
     this.#roster = roster;
     this.#clock = clock;
+    roster.onLost = () => this.#onLost();
     this.#report = report;
     this.#queue = new WaiterQueue({
       clock,
@@ -98,6 +99,15 @@ export class ClientQueue<T> {
     return picked;
   }
 
+  /**
+   * A client went down or out of sync: picky calls (which may wait for that very client) look again, now;
+   * calls in line keep waiting, as any client may still come back for them.
+   */
+  #onLost(): void {
+    if (this.#queue.length === this.#inLine || this.#isWaking) return;
+    this.#wake(true);
+  }
+
   /** A client became ready: serve waiting calls on the next turn of the event loop. */
   onReady(): void {
     if (this.#queue.length === 0 || this.#isWaking) return;
@@ -109,13 +119,17 @@ export class ClientQueue<T> {
     this.#queue.close(new PoolClosedError());
   }
 
-  /** Serve waiting calls in order while clients can take them. */
-  #wake(): void {
+  /** Serve waiting calls in order while clients can take them (with `pickyOnly`, look at picky ones alone). */
+  #wake(pickyOnly = false): void {
     const queue = this.#queue;
     this.#isWaking = true;
     try {
       for (let waiter = queue.head; waiter !== undefined; ) {
         const call = waiter.data;
+        if (pickyOnly && !call.isPicky) {
+          waiter = queue.after(waiter);
+          continue;
+        }
         const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight);
         const isQueued = queue.has(waiter);
         if (pick.kind === 'wait') {

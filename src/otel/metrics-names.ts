@@ -21,6 +21,10 @@ export const METRIC_CONCURRENCY_LIMIT = 'clientpool.concurrency.limit';
 export const METRIC_CLIENT_HEIGHT = 'clientpool.client.height';
 /** Observable gauge, `{height}`: how far a client trails the pool's head (negative: ahead); none while either is unknown. */
 export const METRIC_CLIENT_LAG = 'clientpool.client.lag';
+/** Observable gauge, `{tier}`: each client's priority tier (lower serves first). */
+export const METRIC_CLIENT_TIER = 'clientpool.client.tier';
+/** Observable counter, `{read}`: quorum reads a client's answer was outvoted in; clients never outvoted have none. */
+export const METRIC_QUORUM_DISAGREEMENTS = 'clientpool.quorum.disagreements';
 /** Counter, `{transition}`: circuit state transitions per client. */
 export const METRIC_CIRCUIT_TRANSITIONS = 'clientpool.circuit.transitions';
 /** Histogram, `s`: time calls waited for a rate-limit token; a refused call carries `error.type`. */

@@ -1,4 +1,4 @@
-import { createNoopMeter, metrics, ValueType, type BatchObservableResult, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableGauge, type ObservableUpDownCounter } from '@opentelemetry/api';
+import { createNoopMeter, metrics, ValueType, type BatchObservableResult, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableCounter, type ObservableGauge, type ObservableUpDownCounter } from '@opentelemetry/api';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { Call } from '../call.js';
 import { InvalidOptionError } from '../errors.js';
@@ -20,6 +20,8 @@ import {
   METRIC_CONCURRENCY_LIMIT,
   METRIC_CLIENT_HEIGHT,
   METRIC_CLIENT_LAG,
+  METRIC_QUORUM_DISAGREEMENTS,
+  METRIC_CLIENT_TIER,
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_RATE_LIMIT_WAIT,
 } from './metrics-names.js';
@@ -148,6 +150,8 @@ class OtelMetrics implements Middleware {
   readonly #concurrencyLimit: ObservableGauge;
   readonly #height: ObservableGauge;
   readonly #lag: ObservableGauge;
+  readonly #disagreements: ObservableCounter;
+  readonly #tier: ObservableGauge;
   /** The pools attached and not yet closed, each with its event subscriptions. */
   readonly #pools = new Map<PoolObserver, Disposable[]>();
   /** Whether the meter took the observable callback (a user's meter may have refused it). */
@@ -171,6 +175,8 @@ class OtelMetrics implements Middleware {
         if (member.maxInFlight !== undefined) result.observe(this.#concurrencyLimit, member.maxInFlight, attributes);
         if (member.height !== undefined) result.observe(this.#height, member.height, attributes);
         if (member.lag !== undefined) result.observe(this.#lag, member.lag, attributes);
+        result.observe(this.#tier, member.tier, attributes);
+        if (member.disagreements > 0) result.observe(this.#disagreements, member.disagreements, attributes);
       }
     }
   };
@@ -204,6 +210,8 @@ class OtelMetrics implements Middleware {
     this.#circuitState = instrument(meter, METRIC_CIRCUIT_STATE, () => meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT }), undefined);
     this.#concurrencyLimit = instrument(meter, METRIC_CONCURRENCY_LIMIT, () => meter.createObservableGauge(METRIC_CONCURRENCY_LIMIT, { description: 'The most attempts in flight per client (maxInFlight).', unit: '{attempt}', valueType: ValueType.INT }), undefined);
     this.#height = instrument(meter, METRIC_CLIENT_HEIGHT, () => meter.createObservableGauge(METRIC_CLIENT_HEIGHT, { description: "Each client's last reported height (block, slot, LSN).", unit: '{height}', valueType: ValueType.INT }), undefined);
+    this.#tier = instrument(meter, METRIC_CLIENT_TIER, () => meter.createObservableGauge(METRIC_CLIENT_TIER, { description: "Each client's priority tier: lower serves first.", unit: '{tier}', valueType: ValueType.INT }), undefined);
+    this.#disagreements = instrument(meter, METRIC_QUORUM_DISAGREEMENTS, () => meter.createObservableCounter(METRIC_QUORUM_DISAGREEMENTS, { description: "Quorum reads each client's answer was outvoted in.", unit: '{read}', valueType: ValueType.INT }), undefined);
     this.#lag = instrument(meter, METRIC_CLIENT_LAG, () => meter.createObservableGauge(METRIC_CLIENT_LAG, { description: "How far each client trails the pool's corroborated head (negative: ahead).", unit: '{height}', valueType: ValueType.INT }), undefined);
   }
 
@@ -230,7 +238,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.has(pool)) return;
     if (this.#pools.size === 0) {
       try {
-        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag]);
+        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag, this.#disagreements, this.#tier]);
         this.#isObserving = true;
       } catch (error) {
         // A meter of the user's: without the gauges, calls are still counted and the pool still usable.
@@ -253,7 +261,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.size > 0 || !this.#isObserving) return;
     this.#isObserving = false;
     try {
-      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag]);
+      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag, this.#disagreements, this.#tier]);
     } catch (error) {
       // As its add: a meter of the user's must not fail the pool's close().
       this.#guard.warn(`otelMetrics: unregistering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);

@@ -40,7 +40,7 @@ export interface AttemptGroup<T> {
 }
 
 /** The abort reason of an attempt that lost a hedge race: not a failure of its client. */
-export const LOST_RACE = new AbortedError(undefined, 'hedge lost: another attempt of this call succeeded first');
+export const LOST_RACE: AbortedError = Object.freeze(new AbortedError(undefined, 'hedge lost: another attempt of this call succeeded first'));
 
 const WAITING = 0;
 const RUNNING = 1;

@@ -10,7 +10,7 @@ export interface CacheOptions {
   readonly ttl: number;
   /**
    * Ms a result may still be served when the call fails (its clients failing, open or out of tokens):
-   * the caller gets it, and `onStale` is told why. 0 (the default) never serves a stale result.
+   * the caller gets it, and `onStale` is told why (required when this is above 0: never silently). 0 (the default) never serves a stale result.
    * @default 0
    */
   readonly staleIfError?: number;
@@ -35,9 +35,12 @@ export function cacheOption(options: RunOptions<unknown>): { readonly ttl: numbe
   optionsObject('cache', cache);
   knownKeys('cache', cache, CACHE_KEYS);
   if (options.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', cache);
+  const staleIfError = cache.staleIfError === undefined ? 0 : duration('cache.staleIfError', cache.staleIfError);
+  // A stale result is never served silently: whoever allows one hears of each.
+  if (staleIfError > 0 && cache.onStale === undefined) throw new InvalidOptionError('cache.onStale', 'a function, since staleIfError allows stale results (it hears of each one served)', cache.onStale);
   return {
     ttl: duration('cache.ttl', cache.ttl),
-    staleIfError: cache.staleIfError === undefined ? 0 : duration('cache.staleIfError', cache.staleIfError),
+    staleIfError,
     onStale: cache.onStale === undefined ? undefined : callable<NonNullable<CacheOptions['onStale']>>('cache.onStale', cache.onStale),
   };
 }

@@ -46,6 +46,8 @@ export class Coalescer<T> {
         signal: { value: controller.signal, enumerable: true },
         coalesce: { value: undefined },
         cache: { value: undefined },
+        // Refused with coalesce; a getter that answered undefined to the check must not slip one in.
+        minHeight: { value: undefined },
       }) as RunOptions<T>;
       const promise = start(shared);
       const started: Flight = {

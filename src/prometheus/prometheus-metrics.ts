@@ -161,6 +161,8 @@ class PrometheusMetrics implements Middleware {
         circuitState: new ScalarFamily('gauge', `${p}_circuit_state`, 'Circuit state per client: 0 closed, 1 half-open, 2 open.', client, 'max'),
         concurrencyLimit: new ScalarFamily('gauge', `${p}_concurrency_limit`, 'The most attempts in flight per client (add(client, { maxInFlight })); clients without a cap have no series.', client, 'sum'),
         height: new ScalarFamily('gauge', `${p}_client_height`, 'Each client\'s last reported height (block, slot, LSN); clients with none have no series.', client, 'max'),
+        tier: new ScalarFamily('gauge', `${p}_client_tier`, 'Each client\'s priority tier (add(client, { tier })): lower serves first; join it with in_flight to see which tier takes traffic.', client, 'max'),
+        disagreements: new ScalarFamily('counter', `${p}_quorum_disagreements_total`, 'Quorum reads (pool.quorum()) each client\'s answer was outvoted in; clients never outvoted have no series.', client, 'sum'),
         lag: new ScalarFamily('gauge', `${p}_client_lag`, 'How far each client trails the pool\'s corroborated head (negative: ahead of it); no series while either is unknown.', client, 'max'),
         transitions: new ScalarFamily('counter', `${p}_circuit_transitions_total`, 'Circuit state transitions per client.', ['client', 'from', 'to', ...constant], 'sum'),
         rateLimited: new ScalarFamily('counter', `${p}_rate_limited_total`, 'Calls refused a rate-limit token (RateLimitedError).', limit, 'sum'),
@@ -203,6 +205,16 @@ class PrometheusMetrics implements Middleware {
     this.#feed(families.height, {
       collect: (emit) => {
         for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.height !== undefined) emit(this.#clientLabels(member.name), member.height);
+      },
+      reset: () => {},
+    });
+    this.#feed(families.tier, {
+      collect: (emit) => { for (const pool of this.#pools.keys()) for (const member of pool.members()) emit(this.#clientLabels(member.name), member.tier); },
+      reset: () => {},
+    });
+    this.#feed(families.disagreements, {
+      collect: (emit) => {
+        for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.disagreements > 0) emit(this.#clientLabels(member.name), member.disagreements);
       },
       reset: () => {},
     });

@@ -15,14 +15,20 @@
  * another object. What reading the values throws (a getter, a Proxy trap, a `toJSON`) is thrown.
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
-  return equal(a, b, [], 0);
+  const path: Path = [];
+  path.proven = new Map();
+  return equal(a, b, path, 0);
 }
 
 /** Nesting compared at most: deeper structures are not equal (no stack overflow on a hostile answer). */
 export const MAX_DEPTH = 1_000;
 
-/** Pairs of objects being compared on the way down: a cycle met again is taken as equal. */
-type Path = [object, object][];
+/**
+ * Pairs of objects being compared on the way down (a cycle met again is taken as equal), and pairs proven
+ * equal already: an answer that reuses one object in many places (`o = { a: o1, b: o1 }`, nested) is
+ * compared in time linear in its objects, not in its paths.
+ */
+type Path = [object, object][] & { proven?: Map<object, Set<object>> };
 
 function equal(a: unknown, b: unknown, path: Path, depth: number): boolean {
   if (a === b) return true;
@@ -31,13 +37,24 @@ function equal(a: unknown, b: unknown, path: Path, depth: number): boolean {
     return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
   }
   if (depth >= MAX_DEPTH) return false;
+  if (path.proven?.get(a)?.has(b) === true) return true;
   for (const [x, y] of path) if (x === a && y === b) return true;
   path.push([a, b]);
+  let isEqual: boolean;
   try {
-    return equalObjects(a, b, path, depth + 1);
+    isEqual = equalObjects(a, b, path, depth + 1);
   } finally {
     path.pop();
   }
+  if (isEqual) {
+    const proven = path.proven;
+    if (proven !== undefined) {
+      let known = proven.get(a);
+      if (known === undefined) proven.set(a, (known = new Set()));
+      known.add(b);
+    }
+  }
+  return isEqual;
 }
 
 function equalObjects(a: object, b: object, path: Path, depth: number): boolean {

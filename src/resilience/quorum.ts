@@ -9,6 +9,7 @@ import { checkRunOptions } from '../pool-options.js';
 import { keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 import { jsonEqual } from './deep-equal.js';
 import { DistinctClients } from './distinct-clients.js';
+import { methodOf } from '../pipeline/call-end.js';
 
 /** What `onDisagree` hears of a client whose answer was outvoted. */
 export interface Disagreement<R> {
@@ -65,7 +66,7 @@ export const MAX_QUORUM = 1_000;
  * The abort reason of a quorum attempt still running when the quorum was decided: a cancellation, not a
  * failure of its client.
  */
-export const QUORUM_DECIDED = new AbortedError(undefined, 'quorum decided: this attempt\'s answer is no longer needed');
+export const QUORUM_DECIDED: AbortedError = Object.freeze(new AbortedError(undefined, 'quorum decided: this attempt\'s answer is no longer needed'));
 
 const QUORUM_KEYS = keySet(['of', 'agree', 'compare', 'onDisagree', 'penalty', 'method', 'strategy', 'signal', 'timeout', 'deadline', 'key', 'maxWait', 'traceId']);
 const OWN_KEYS: ReadonlySet<string> = new Set(['of', 'agree', 'compare', 'onDisagree', 'penalty']);
@@ -94,6 +95,14 @@ interface QuorumSpec<T> {
  *   value can reach `agree` matching answers; CallbackError when `compare` throws or answers with a promise.
  */
 export function runQuorum<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, options: QuorumOptions<T, Awaited<R>>): Promise<Awaited<R>> {
+  // A quorum is one call to its caller, whatever its attempts: `onCallEnd` hooks (calls_total) hear it once.
+  const ends = core.callEnds;
+  if (ends === undefined) return quorumCall(core, planner, fn, options);
+  const start = core.clock.now();
+  return ends.observe(options, methodOf(options), quorumCall(core, planner, fn, options), start, { source: 'upstream' }) as Promise<Awaited<R>>;
+}
+
+function quorumCall<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, options: QuorumOptions<T, Awaited<R>>): Promise<Awaited<R>> {
   try {
     if (core.isClosing) throw new PoolClosedError();
     if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
@@ -137,7 +146,8 @@ function quorumSpec<T>(options: unknown): QuorumSpec<T> {
   const read: Record<string, unknown> = {};
   const run: Record<string, unknown> = {};
   try {
-    for (const key of Object.keys(options as object)) {
+    // Every key `knownKeys` checked, inherited ones included, as run() reads them.
+    for (const key in options as object) {
       const value: unknown = (options as Record<string, unknown>)[key];
       if (OWN_KEYS.has(key)) read[key] = value;
       else run[key] = value;
@@ -293,6 +303,7 @@ class Quorum<T> implements AttemptGroup<T> {
         throw new CallbackError('compare', 'returned a promise where an answer was due at once (make it synchronous)');
       }
       if (isMatch === true) return group;
+      if (isMatch !== false) throw new CallbackError('compare', `returned ${typeof isMatch} where a boolean was due`);
     }
     const group = { value, count: 0 };
     this.#groups.push(group);

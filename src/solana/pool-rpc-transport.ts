@@ -10,6 +10,9 @@ import { callable } from '../validate.js';
 import { BATCH_METHOD, SOLANA_METHODS } from './methods.js';
 import { reportSlots, type SlotListener } from './slots.js';
 
+/** The highest slot the pool keeps as a height (heights are safe integers). */
+const MAX_HEIGHT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Options of {@link poolRpcTransport}. */
 export interface PoolRpcTransportOptions extends JsonRpcTransportOptions {
   /**
@@ -80,8 +83,10 @@ export function poolRpcTransport(pool: ClientPool<RpcTransport>, options?: PoolR
     if (failure !== undefined) throw failure;
     // Each slot a node answers with is its height: the pool routes on it (docs/freshness.md).
     reportSlots((clientName, slot, method) => {
-      call.reportHeight(slot);
-      onSlot?.(clientName, slot, method);
+      // A slot past 2^53 is no height the pool can keep: skipped there, still told to onSlot.
+      if (slot <= MAX_HEIGHT) call.reportHeight(slot);
+      // Returned, so that a rejection of an async onSlot is reported as a throw is.
+      return onSlot?.(clientName, slot, method);
     }, warned, call.clientName, payload, response);
     return response;
   };

@@ -4,7 +4,7 @@ import { warnOnce } from '../jsonrpc/warn.js';
  * Where a pool transport reports the slots its nodes answer with: the seam for slot-aware routing, until
  * the pool knows heights itself. Called with the client's name, the slot, and the method that told it.
  */
-export type SlotListener = (clientName: string, slot: bigint, method: string) => void;
+export type SlotListener = (clientName: string, slot: bigint, method: string) => unknown;
 
 /**
  * Read the slots a successful response tells: a `getSlot` result, or the `context.slot` of an

@@ -18,7 +18,8 @@ describe('rateLimitPauseMs', () => {
     [{ 'retry-after': 'soon' }, 1_000],
     [{ 'retry-after': '-5' }, 1_000],
     [{ 'retry-after-ms': 'abc', 'retry-after': '3' }, 3_000],
-    [{ 'retry-after': '99999999999' }, 2 ** 31 - 1],
+    [{ 'retry-after': '99999999999' }, 60_000],
+    [{ 'retry-after': 'x 2099' }, 1_000],
     [{}, 1_000],
   ])('a 429 with headers %o pauses %d ms', (headers, ms) => {
     expect(rateLimitPauseMs(apiError(429, headers as Record<string, string>), 1_000, NOW)).toBe(ms);

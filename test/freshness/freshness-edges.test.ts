@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AllCircuitsOpenError, ClientPool, InvalidOptionError, type Call } from '../../src/index.js';
+import { AllCircuitsOpenError, ClientPool, InvalidOptionError, type Call, type RunOptions } from '../../src/index.js';
 import { dateClock, useFakeTime } from '../helpers/fake-time.js';
 
 interface Node {
@@ -116,6 +116,22 @@ describe('minHeight with tiers, busy clients and an empty pool', () => {
     await pool.close();
   });
 
+  it('a getter that hides minHeight from the check cannot slip it into a shared flight', async () => {
+    const pool = new ClientPool<Node>({ clock: dateClock });
+    pool.add(node('a', 1), { name: 'a' });
+    let reads = 0;
+    // A getter that answers undefined first: the attack this pins (the types would refuse it).
+    const options = {
+      coalesce: 'k',
+      get minHeight(): number | undefined {
+        return reads++ === 0 ? undefined : 5;
+      },
+    };
+    // The shared flight runs without minHeight: served at once, not after a wait for height 5.
+    await expect(pool.run(serve, options as RunOptions<Node>)).resolves.toBe(1);
+    await pool.close();
+  });
+
   it('is refused with coalesce: a shared or cached answer knows nothing of its height', async () => {
     const pool = new ClientPool<Node>({ clock: dateClock });
     pool.add(node('a', 1));
@@ -143,6 +159,24 @@ describe('height polls over time', () => {
       ['c', 110, 'unknown'],
     ]);
     await expect(pool.run(serve, { minHeight: 110 })).resolves.toBe(110);
+    await pool.close();
+  });
+
+  it('a poll that answers something that is no height counts as failing: the stale height stops holding the head', async () => {
+    let garbage = false;
+    const pool = new ClientPool<Node>({ clock: dateClock, freshness: { height: (n) => (garbage && n.name !== 'c' ? Number.NaN : n.height), interval: 100, maxLag: 3 } });
+    const nodes = [node('a', 100), node('b', 100), node('c', 100)];
+    for (const n of nodes) pool.add(n, { name: n.name });
+    await vi.advanceTimersByTimeAsync(100);
+    garbage = true;
+    nodes[2]!.height = 200;
+    await vi.advanceTimersByTimeAsync(400);
+    expect(pool.members().map((m) => [m.name, m.height, m.freshness])).toEqual([
+      ['a', undefined, 'unknown'],
+      ['b', undefined, 'unknown'],
+      ['c', 200, 'unknown'],
+    ]);
+    await expect(pool.run(serve, { minHeight: 200 })).resolves.toBe(200);
     await pool.close();
   });
 

@@ -83,6 +83,7 @@ function stubMeter(): { meter: Meter; callbacks: () => number; recorded: (name: 
     createCounter: instrument,
     createObservableGauge: () => ({}),
     createObservableUpDownCounter: () => ({}),
+    createObservableCounter: () => ({}),
     addBatchObservableCallback: (callback: unknown) => void registered.add(callback),
     removeBatchObservableCallback: (callback: unknown) => void registered.delete(callback),
   } as unknown as Meter;

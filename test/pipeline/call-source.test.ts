@@ -31,7 +31,7 @@ describe('CallEnd.source: where each caller\'s answer came from', () => {
 
   it('a fresh cached result is cache; a stale one served on failure is stale', async () => {
     const { pool, sources } = setup();
-    const cache = { ttl: 0, staleIfError: 60_000 };
+    const cache = { ttl: 0, staleIfError: 60_000, onStale: (): void => undefined };
     expect(await pool.run(() => 7, { coalesce: 'price', cache: { ttl: 60_000 } })).toBe(7);
     expect(await pool.run(() => 8, { coalesce: 'price', cache: { ttl: 60_000 } })).toBe(7);
     expect(await pool.run(() => 9, { coalesce: 'other', cache })).toBe(9);

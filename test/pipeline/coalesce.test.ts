@@ -226,6 +226,7 @@ describe('cache: a coalesced result reused for ttl, and served stale (and said s
     ['a NaN staleIfError', 'k', { ttl: 1, staleIfError: Number.NaN }],
     ['a misspelt key', 'k', { tll: 1 }],
     ['an onStale that is not a function', 'k', { ttl: 1, onStale: 'log' }],
+    ['a staleIfError without onStale (a stale result is never served silently)', 'k', { ttl: 1, staleIfError: 1_000 }],
   ])('refuses %s with InvalidOptionError', async (_what, coalesce, cache) => {
     const { pool, upstream } = cached();
     await expect(pool.run(fetchBlock(upstream), { coalesce, cache } as unknown as RunOptions<object>)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });

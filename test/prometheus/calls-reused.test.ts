@@ -9,7 +9,7 @@ describe('<prefix>_calls_reused_total: calls answered without a journey of their
     const registry = new Registry();
     const pool = new ClientPool<object>().use(prometheusMetrics({ registry }));
     pool.add({}, { name: 'a' });
-    const cache = { ttl: 60_000, staleIfError: 60_000 };
+    const cache = { ttl: 60_000, staleIfError: 60_000, onStale: (): void => undefined };
     await Promise.all([pool.run(() => 1, { method: 'get', coalesce: 'k' }), pool.run(() => 1, { method: 'get', coalesce: 'k' })]);
     await pool.run(() => 2, { method: 'price', coalesce: 'p', cache });
     await pool.run(() => 3, { method: 'price', coalesce: 'p', cache });

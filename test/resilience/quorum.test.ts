@@ -471,3 +471,100 @@ describe('quorum errors stay readable', () => {
     expect(error.message).toContain(`split ${Array(10).fill(1).join('-')}-… (12 groups),`);
   });
 });
+
+describe('a quorum is one call to its caller', () => {
+  it('onCallEnd hears it once, with its method and how it ended, whatever its attempts', async () => {
+    const ends: [string, string | undefined][] = [];
+    const pool = poolOf([node('a', 10, 1), node('b', 20, 1), node('c', 30, 2)]).use({ name: 'ends', onCallEnd: ({ method, error }) => void ends.push([method, error?.code]) });
+    const { fn } = recorder();
+    const agreed = pool.quorum(fn, { of: 3, agree: 2, method: 'get_block' });
+    const split = pool.quorum(fn, { of: 3, agree: 3, method: 'get_block' });
+    await vi.advanceTimersByTimeAsync(50);
+    await expect(agreed).resolves.toBe(1);
+    await expect(split).rejects.toBeInstanceOf(QuorumError);
+    expect(ends).toEqual([
+      ['get_block', undefined],
+      ['get_block', 'ERR_QUORUM'],
+    ]);
+    await pool.close();
+  });
+});
+
+describe('quorum input a new user might give', () => {
+  it('reads inherited options as run() does: an inherited timeout ends a silent attempt', async () => {
+    const pool = poolOf([node('a', 10, 1), node('b', 10, 1), node('silent', 100_000, 1)]);
+    const { fn } = recorder();
+    const options: { of: number; agree: number } = Object.assign(Object.create({ timeout: 50 }) as object, { of: 3, agree: 3 });
+    const result = timed(pool.quorum(fn, options));
+    await vi.advanceTimersByTimeAsync(100);
+    const { error, at } = await result;
+    expect(error).toBeInstanceOf(QuorumError);
+    expect(at).toBeLessThanOrEqual(60);
+    await pool.close();
+  });
+
+  it('a compare that answers something other than a boolean is a CallbackError, not a silent mismatch', async () => {
+    const pool = poolOf([node('a', 10, 1), node('b', 10, 1), node('c', 10, 1)]);
+    const { fn } = recorder();
+    const result = pool.quorum(fn, { of: 3, agree: 2, compare: () => 1 as unknown as boolean });
+    const settled = expect(result).rejects.toBeInstanceOf(CallbackError);
+    await vi.advanceTimersByTimeAsync(20);
+    await settled;
+    expect(pool.members().every((m) => m.inFlight === 0)).toBe(true);
+    await pool.close();
+  });
+
+  it('QUORUM_DECIDED cannot be changed by a listener that receives it', () => {
+    expect(Object.isFrozen(QUORUM_DECIDED)).toBe(true);
+  });
+
+  it('an answer that reuses one object in many places is compared in linear time (no exponential walk)', async () => {
+    const build = (): object => {
+      let o: object = { leaf: 1 };
+      for (let i = 0; i < 60; i++) o = { a: o, b: o };
+      return o;
+    };
+    const pool = poolOf([node('a', 1, 0), node('b', 1, 0)]);
+    // 2^60 paths: this finishes only if pairs proven equal are remembered.
+    await expect(pool.quorum(() => build(), { of: 2, agree: 2 })).resolves.toBeDefined();
+    await pool.close();
+  });
+});
+
+describe('a quorum attempt waiting for a client that then cannot serve', () => {
+  it('fails at once when the busy client it waits for goes down, naming it, not as a rate limit', async () => {
+    let isCHealthy = true;
+    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 1_000, healthCheck: { check: (n) => (n.name === 'c' && !isCHealthy ? Promise.reject(new Error('down')) : undefined), interval: 10, unhealthyThreshold: 1 } });
+    pool.add(node('a', 10, 1), { name: 'a' });
+    pool.add(node('b', 10, 1), { name: 'b' });
+    pool.add(node('c', 200, 1), { name: 'c', maxInFlight: 1 });
+    const { fn } = recorder();
+    const busy = pool.run(fn, { strategy: { pick: (ready) => ready.find((m) => m.name === 'c')! } });
+    const result = timed(pool.quorum(fn, { of: 3, agree: 3 }));
+    isCHealthy = false;
+    await vi.advanceTimersByTimeAsync(300);
+    await busy;
+    const { error, at } = await result;
+    expect(at).toBeLessThan(300);
+    expect((error as QuorumError).errors.map((e) => (e.error as unknown as { code: string }).code)).toEqual(['ERR_ALL_CIRCUITS_OPEN']);
+    await pool.close();
+  });
+
+  it('says no untried client is left when the one it waited for was removed', async () => {
+    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 1_000 });
+    pool.add(node('a', 10, 1), { name: 'a' });
+    pool.add(node('b', 10, 1), { name: 'b' });
+    pool.add(node('c', 200, 1), { name: 'c', maxInFlight: 1 });
+    const { fn } = recorder();
+    const busy = pool.run(fn, { strategy: { pick: (ready) => ready.find((m) => m.name === 'c')! } });
+    const result = timed(pool.quorum(fn, { of: 3, agree: 3 }));
+    await vi.advanceTimersByTimeAsync(20);
+    const removed = pool.remove('c');
+    await vi.advanceTimersByTimeAsync(300);
+    await busy;
+    await removed;
+    const { error } = await result;
+    expect((error as QuorumError).errors[0]!.error.message).toBe('no client is left that this call has not tried');
+    await pool.close();
+  });
+});

@@ -244,3 +244,38 @@ describe('poolRpcTransport options', () => {
     expect(make).toThrow(expect.objectContaining({ option }) as Error);
   });
 });
+
+describe('slots a node answers with that are odd', () => {
+  it('an async onSlot that rejects is reported once as a warning, never an unhandled rejection', async () => {
+    servers = await startRpcServers(node());
+    const pool = poolOver([servers[0]!.url]);
+    const warnings: string[] = [];
+    const unhandled: unknown[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('warning', onWarning);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool, { onSlot: () => Promise.reject(new Error('listener broke')) }));
+      for (let i = 0; i < 3; i++) await rpc.getSlot().send();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('warning', onWarning);
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(warnings.filter((w) => w.includes('onSlot'))).toHaveLength(1);
+  });
+
+  it('a slot too big for a height is skipped by the pool and still told to onSlot', async () => {
+    // 10^18 on the wire: kit reads it as a bigint, past the 2^53 - 1 a height may be.
+    const huge = 10n ** 18n;
+    servers = await startRpcServers(() => ({ result: 1e18 }));
+    const pool = poolOver([servers[0]!.url]);
+    const slots: bigint[] = [];
+    const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool, { onSlot: (_client, slot) => void slots.push(slot) }));
+    await rpc.getSlot().send();
+    expect(slots).toEqual([huge]);
+    expect(pool.members()[0]!.height).toBeUndefined();
+  });
+});
