@@ -277,7 +277,7 @@ export class HeightNotReachedError extends ClientPoolError {
   /** The highest height of a client that could serve when it gave up, or `undefined` if none had one. */
   readonly highest: number | undefined;
   constructor(minHeight: number, highest: number | undefined) {
-    super(`no client in sync reached height ${minHeight} within maxWait (highest: ${highest ?? 'none known'})`);
+    super(`no client in sync with the head could serve height ${minHeight} in time (highest in sync: ${highest ?? 'none known'})`);
     this.minHeight = minHeight;
     this.highest = highest;
   }

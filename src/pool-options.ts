@@ -338,7 +338,7 @@ export function checkRunOptions(options: RunOptions<unknown>): void {
     if (options.minHeight !== undefined) {
       minHeightOption(options.minHeight);
       // A shared flight or a cached result knows nothing of the height it was read at.
-      if (options.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'not given with coalesce (a shared or cached answer may be from below it)', options.minHeight);
+      if (options.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'left out when coalesce is given (a shared or cached answer may be from below it)', options.minHeight);
     }
     if (options.cache !== undefined && options.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', options.cache);
     if (options.maxWait !== undefined) duration('maxWait', options.maxWait);

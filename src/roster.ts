@@ -274,7 +274,11 @@ export class Roster<T> {
     for (;;) {
       // Read each turn: a member refused below may have emptied its tier, and the next one serves.
       const active = this.#active;
-      if (active === undefined) return this.#throttled.size > 0 || this.#fullCount > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
+      if (active === undefined) {
+        // A picky call (a quorum's, a minHeight one) waits only for a client it could take.
+        if (minHeight !== undefined || avoid?.isStrict === true) return this.#pickyWait(avoid, minHeight);
+        return this.#throttled.size > 0 || this.#fullCount > 0 ? WAIT : { kind: 'unavailable', error: this.#unavailable() };
+      }
       const ready = active.ready;
       let member: Member<T> | undefined;
       if (key !== undefined) {
@@ -336,6 +340,26 @@ export class Roster<T> {
       if (member !== undefined) return member;
     }
     return undefined;
+  }
+
+  /**
+   * No member ready: a picky call waits while some member it could take may come back soon (out of
+   * tokens, busy at its cap or with its probes), and fails at once when none can: an open circuit fails
+   * fast here as for any call.
+   */
+  #pickyWait(avoid: Avoid<T> | undefined, minHeight: number | undefined): PickResult<T> {
+    if (this.byName.size === 0) return { kind: 'unavailable', error: new NoClientsError() };
+    for (const member of this.byName.values()) {
+      if (member.isDown || member.isOutOfSync || member.placement === 'cooling' || (avoid?.isStrict === true && avoid.includes(member))) continue;
+      if (minHeight === undefined || member.height >= minHeight) return WAIT;
+    }
+    if (minHeight !== undefined) return { kind: 'unavailable', error: new HeightNotReachedError(minHeight, this.highestInSync()) };
+    return { kind: 'unavailable', error: this.#unavailable(avoid) };
+  }
+
+  /** The highest height of a client in sync with the head, or `undefined` if none has one. */
+  highestInSync(): number | undefined {
+    return highestOf(this.byName.values());
   }
 
   /** Whether a member in sync with the head (ready or not) is at `minHeight` or above. */

@@ -56,7 +56,7 @@ export class ClientQueue<T> {
       late: (waiter, retryAfterMs) => {
         // A read-your-writes call: no client at its height could take it in time.
         const minHeight = waiter.data.minHeight;
-        if (minHeight !== undefined) return new HeightNotReachedError(minHeight, undefined);
+        if (minHeight !== undefined) return new HeightNotReachedError(minHeight, roster.highestInSync());
         // Only clients at their cap, none waiting for tokens: no slot freed in time.
         if (roster.hasFullMembers && roster.nextThrottleDue() === undefined) return new ConcurrencyLimitedError();
         report(undefined, waiter.data.method, waiter.data.since, true);
@@ -82,13 +82,14 @@ export class ClientQueue<T> {
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const due = this.#roster.nextThrottleDue();
-    // A client at its cap may free a slot at any time: only clients out of tokens make a wait hopeless.
-    if (due !== undefined && due - since > maxWait && !this.#roster.hasFullMembers) {
+    const isPicky = (avoid as Avoid<T> | undefined)?.isStrict === true || minHeight !== undefined;
+    // A client at its cap may free a slot at any time: only clients out of tokens make a wait hopeless
+    // (for a picky call, the tokens of clients it would not take tell nothing: its own deadline decides).
+    if (!isPicky && due !== undefined && due - since > maxWait && !this.#roster.hasFullMembers) {
       this.#report(undefined, method, since, true);
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     const queue = this.#queue;
-    const isPicky = (avoid as Avoid<T> | undefined)?.isStrict === true || minHeight !== undefined;
     const picked = queue.push({ balancer, avoid, key, minHeight, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal);
     if (!isPicky) {
       this.#inLine++;
@@ -181,7 +182,8 @@ export class ClientQueue<T> {
       queue.wakeAt(anyMayReturn ? undefined : this.#clock.now());
       return;
     }
-    if (!anyMayReturn) queue.refuseLate(due);
+    // Refused early by the line's next token: only while no picky call waits (that token may not be for it).
+    if (!anyMayReturn && queue.length === this.#inLine) queue.refuseLate(due);
     queue.wakeAt(due);
   }
 }

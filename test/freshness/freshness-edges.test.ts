@@ -229,3 +229,47 @@ describe('errors of a pool whose clients are out of sync', () => {
     await pool.close();
   });
 });
+
+describe('picky waits that no client can end', () => {
+  it('a minHeight wait ends at once when the only client at the height is removed while the others are busy', async () => {
+    const heights: Record<string, number> = { a: 103, b: 100, c: 100 };
+    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 2_000, freshness: { maxLag: 5, height: (n) => heights[n.name]!, interval: 60_000 } });
+    for (const name of ['a', 'b', 'c']) pool.add(node(name, heights[name]!), { name, maxInFlight: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    const release: (() => void)[] = [];
+    const hold = (minHeight?: number): Promise<unknown> => pool.run(() => new Promise<void>((resolve) => release.push(resolve)), minHeight === undefined ? {} : { minHeight });
+    const held = [hold(103), hold(), hold()];
+    const read = pool.run(serve, { minHeight: 103 }).then(
+      () => ({ at: Date.now() }),
+      (error: unknown) => ({ error, at: Date.now() }),
+    );
+    await vi.advanceTimersByTimeAsync(20);
+    const removed = pool.remove('a');
+    await vi.advanceTimersByTimeAsync(20);
+    const { error, at } = (await read) as { error?: { code: string; highest: number }; at: number };
+    expect(error).toMatchObject({ code: 'ERR_HEIGHT_NOT_REACHED', highest: 100 });
+    expect(at).toBeLessThan(100);
+    for (const resolve of release) resolve();
+    await Promise.all(held);
+    await removed;
+    await pool.close();
+  });
+
+  it('a minHeight wait is not refused by the tokens of clients it would not take', async () => {
+    const pool = new ClientPool<Node>({ clock: dateClock, freshness: { height: (n) => n.height, interval: 60_000 } });
+    pool.add(node('a', 103), { name: 'a', maxInFlight: 1 });
+    pool.add(node('b', 100), { name: 'b', limit: { rate: 1, burst: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    await pool.run(serve, { strategy: only('b') });
+    let releaseA!: () => void;
+    const busy = pool.run(() => new Promise<void>((resolve) => (releaseA = resolve)), { strategy: only('a') });
+    // b's next token is 1 s away, past maxWait; a frees its slot at 150 ms.
+    const read = pool.run(serve, { minHeight: 103, maxWait: 300 });
+    await vi.advanceTimersByTimeAsync(150);
+    releaseA();
+    await busy;
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(read).resolves.toBe(103);
+    await pool.close();
+  });
+});

@@ -184,3 +184,31 @@ describe('a quorum never gets a client it tried', () => {
     }
   });
 });
+
+describe('a quorum attempt waiting for a client no other can stand in for', () => {
+  it('ends at once when that client is removed while the client it already asked is busy', async () => {
+    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 2_000 });
+    pool.add(node('a', 10, 1), { name: 'a', maxInFlight: 1 });
+    pool.add(node('b', 10, 1), { name: 'b', maxInFlight: 1 });
+    let releaseA!: () => void;
+    const busyA = pool.run(() => new Promise<number>((resolve) => (releaseA = () => resolve(1))), { strategy: only('a') });
+    const { fn } = recording();
+    const result = pool.quorum(fn, { of: 2, agree: 2 }).then(
+      () => ({ at: Date.now() }),
+      (error: unknown) => ({ error, at: Date.now() }),
+    );
+    await vi.advanceTimersByTimeAsync(20);
+    // b answered; the second attempt waits for a. Now b is busy too, and a goes.
+    let releaseB!: () => void;
+    const busyB = pool.run(() => new Promise<number>((resolve) => (releaseB = () => resolve(1))), { strategy: only('b') });
+    const removed = pool.remove('a');
+    await vi.advanceTimersByTimeAsync(20);
+    const { error, at } = (await result) as { error?: QuorumError; at: number };
+    expect(error).toBeInstanceOf(QuorumError);
+    expect(at).toBeLessThan(100);
+    releaseA();
+    releaseB();
+    await Promise.all([busyA, busyB, removed]);
+    await pool.close();
+  });
+});
