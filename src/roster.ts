@@ -362,9 +362,12 @@ export class Roster<T> {
     return highestOf(this.byName.values());
   }
 
-  /** Whether a member in sync with the head (ready or not) is at `minHeight` or above. */
+  /**
+   * Whether a member in sync with the head, not ready now but back soon (out of tokens, busy at its cap or
+   * with its probes), is at `minHeight` or above: open and down ones fail the call fast, as for any call.
+   */
   #hasInSync(minHeight: number): boolean {
-    for (const member of this.byName.values()) if (member.height >= minHeight && !member.isOutOfSync) return true;
+    for (const member of this.byName.values()) if (member.height >= minHeight && !member.isOutOfSync && !member.isDown && member.placement !== 'cooling') return true;
     return false;
   }
 
