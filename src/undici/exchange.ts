@@ -34,6 +34,8 @@ export interface ExchangeHost {
   readonly controllers: AbortController[];
   /** Wall-clock ms, for `Retry-After` dates. */
   readonly now: () => number;
+  /** Exchanges still reading their body into memory: not yet in the pool, so ended by `close()` and `destroy()` here. */
+  readonly buffering: Set<Exchange>;
 }
 
 /** Idle controllers a host keeps at most: enough for the requests of a busy moment, a bound on memory. */
@@ -51,6 +53,8 @@ export class Exchange implements Controller {
   readonly host: ExchangeHost;
   /** The caller's request; its body replaced by bytes once a streamed one was buffered (`bufferBody`). */
   request: Dispatcher.DispatchOptions;
+  /** Aborts the read of a streamed body into memory (`bufferBody`), while it lasts. */
+  #buffering: AbortController | undefined;
   readonly #downstream: Downstream;
   /** Aborts the pool's call when the caller aborts before a response is committed; lent by the host. */
   #abort: AbortController | undefined;
@@ -84,12 +88,19 @@ export class Exchange implements Controller {
     }
     const body = this.request.body;
     if (this.host.bufferBody > 0 && isAsyncIterable(body) && isRepeatable({ ...this.request, body: null }, this.host.methods)) {
-      bufferBody(body, this.host.bufferBody).then(
+      // Ended by the caller's abort, or by the dispatcher closing: a stalled body cannot hold the request.
+      const buffering = (this.#buffering = new AbortController());
+      this.host.buffering.add(this);
+      bufferBody(body, this.host.bufferBody, buffering.signal).then(
         (buffered) => {
+          this.host.buffering.delete(this);
           this.request = { ...this.request, body: buffered.body as NonNullable<Dispatcher.DispatchOptions['body']> };
           this.#run();
         },
-        (error: unknown) => this.#finish(asError(error)),
+        (error: unknown) => {
+          this.host.buffering.delete(this);
+          this.#finish(this.#isAborted ? (this.#reason ?? asError(error)) : asError(error));
+        },
       );
       return;
     }
@@ -242,6 +253,7 @@ export class Exchange implements Controller {
       return;
     }
     this.#discardHeld();
+    this.#buffering?.abort(reason);
     this.#abort?.abort(reason);
     for (const attempt of this.#attempts ?? []) attempt.abort(reason);
   }

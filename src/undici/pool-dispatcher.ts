@@ -1,5 +1,5 @@
 import { Agent, Dispatcher, Pool } from 'undici';
-import { CallbackError, InvalidOptionError } from '../errors.js';
+import { CallbackError, InvalidOptionError, PoolClosedError } from '../errors.js';
 import { ClientPool } from '../pool.js';
 import type { PoolOptions } from '../pool-options.js';
 import { callable } from '../validate.js';
@@ -77,7 +77,7 @@ export class PoolDispatcher extends Dispatcher {
       throw error;
     }
     this.pool = pool;
-    this.#host = { pool, isFailureStatus, label, methods, bufferBody, isAbortable: isPool(given) || endsAttempts(given), controllers: [], now: Date.now };
+    this.#host = { pool, isFailureStatus, label, methods, bufferBody, isAbortable: isPool(given) || endsAttempts(given), controllers: [], now: Date.now, buffering: new Set() };
   }
 
   #make(factory: (origin: string) => Dispatcher, origin: string): Dispatcher {
@@ -100,6 +100,11 @@ export class PoolDispatcher extends Dispatcher {
     return true;
   }
 
+  /** Requests still reading their body could never be sent now: they end with `reason`. */
+  #endBuffering(reason: Error): void {
+    for (const exchange of [...this.#host.buffering]) exchange.abort(reason);
+  }
+
   #fallbackDispatcher(): Dispatcher {
     return (this.#fallback ??= new Agent());
   }
@@ -114,6 +119,7 @@ export class PoolDispatcher extends Dispatcher {
   }
 
   async #close(): Promise<void> {
+    this.#endBuffering(new PoolClosedError());
     const fallback = this.#ownsFallback ? this.#fallback : undefined;
     const [pool] = await Promise.allSettled([this.pool.close(), fallback?.close()]);
     if (pool.status === 'rejected') throw pool.reason;
@@ -131,6 +137,7 @@ export class PoolDispatcher extends Dispatcher {
     const callback = typeof first === 'function' ? first : second;
     const error = typeof first === 'function' ? null : (first ?? null);
     const fallback = this.#ownsFallback ? this.#fallback : undefined;
+    this.#endBuffering(error ?? new PoolClosedError());
     const destroying = Promise.allSettled([...this.#own.map((d) => d.destroy(error)), fallback?.destroy(error), this.pool.destroy(error ?? undefined)]).then(() => undefined);
     this.#closing ??= destroying;
     if (callback === undefined) return destroying;

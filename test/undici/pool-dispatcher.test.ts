@@ -226,3 +226,32 @@ describe('poolDispatcher', () => {
     expect((made[0] as Pool).destroyed).toBe(true);
   });
 });
+
+describe('a streamed body read into memory (bufferBody) that stalls', () => {
+  const stalled = (): AsyncGenerator<string> =>
+    (async function* () {
+      yield 'abc';
+      await new Promise(() => {});
+    })();
+
+  it('the caller\'s abort ends the request at once, with its reason', async () => {
+    const a = await startOrigin('a');
+    const dispatcher = track(poolDispatcher({ origins: [a.url], bufferBody: 1_024 }));
+    const controller = new AbortController();
+    const pending = request('http://service.invalid/x', { dispatcher, method: 'PUT', body: stalled(), signal: controller.signal });
+    controller.abort(new Error('gave up'));
+    await expect(pending).rejects.toThrow('gave up');
+    expect(dispatcher.pool.members()[0]!.inFlight).toBe(0);
+  });
+
+  it('close() and destroy() end it rather than leave the caller waiting', async () => {
+    const a = await startOrigin('a');
+    for (const end of ['close', 'destroy'] as const) {
+      const dispatcher = poolDispatcher({ origins: [a.url], bufferBody: 1_024 });
+      const pending = request('http://service.invalid/x', { dispatcher, method: 'PUT', body: stalled() });
+      await new Promise((resolve) => setImmediate(resolve));
+      await (end === 'close' ? dispatcher.close() : dispatcher.destroy());
+      await expect(pending).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    }
+  });
+});
