@@ -1,6 +1,7 @@
 // poolDispatcher as undici uses a dispatcher: fetch, request, the global dispatcher, close and destroy,
 // against real loopback origins (one killed mid-run).
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Agent, fetch, getGlobalDispatcher, Pool, request, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { poolDispatcher, type PoolDispatcher } from '../../src/undici/index.js';
@@ -228,11 +229,13 @@ describe('poolDispatcher', () => {
 });
 
 describe('a streamed body read into memory (bufferBody) that stalls', () => {
-  const stalled = (): AsyncGenerator<string> =>
-    (async function* () {
-      yield 'abc';
-      await new Promise(() => {});
-    })();
+  const stalled = (): Readable =>
+    Readable.from(
+      (async function* () {
+        yield 'abc';
+        await new Promise(() => {});
+      })(),
+    );
 
   it('the caller\'s abort ends the request at once, with its reason', async () => {
     const a = await startOrigin('a');
