@@ -2,6 +2,7 @@ import type { Strategy } from './balancers/strategies.js';
 import type { HedgeOptions } from './resilience/hedge-policy.js';
 import type { RetryOptions } from './resilience/retry-policy.js';
 import type { CacheOptions } from './pipeline/call-cache.js';
+import type { Cost } from './limit/cost.js';
 
 /**
  * A typed key for values that middleware share on a call, the equivalent of the original's
@@ -71,6 +72,14 @@ export interface RunOptions<T> {
    * (docs/freshness.md).
    */
   readonly minHeight?: number | bigint;
+  /**
+   * What each attempt of the call takes of the limits, by limit name: `{ tokens: 1200 }`. `requests` is 1
+   * unless given; a name no limit counts costs nothing. A client is picked only when every one of its own
+   * limits has room for the amount; settle the real figure later with `call.settle()`. Overrides the
+   * method's `cost`. Each amount a finite number from 0 to 2^53-1 (docs/cost-quotas.md).
+   * @default { requests: 1 }
+   */
+  readonly cost?: Cost;
 }
 
 /**
@@ -110,6 +119,15 @@ export interface Call<T> {
    * @throws InvalidOptionError for anything else.
    */
   reportHeight(height: number | bigint): void;
+  /**
+   * Settle what this attempt really cost once it is known (`call.settle({ tokens: 950 })` after the
+   * answer said so): each limit named is charged, or refunded, the difference from what the attempt took
+   * for it (its `cost`), on the pool's limits and this client's. Each call sets the figure (it does not
+   * add to it), so calling it again corrects it; it may come after the attempt ended (a stream's usage
+   * arrives at its end). docs/cost-quotas.md.
+   * @throws InvalidOptionError for an amount that is not a finite number from 0 to 2^53-1.
+   */
+  settle(actual: Cost): void;
 }
 
 /** Why an attempt runs. */

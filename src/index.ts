@@ -45,6 +45,11 @@ export type { AnyMiddleware, Middleware, MiddlewareFunction, Next } from './midd
 export { traceId, TRACE_ID, type TraceIdOptions } from './middleware/trace-id.js';
 export { isTokenBucket, TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
 export type { Limiter, TakeOptions } from './limit/limiter.js';
+export { DEFAULT_COST, type Cost } from './limit/cost.js';
+export type { ClientLimitOptions, Limits, PoolLimitOptions } from './limit/limits-option.js';
+export { adaptiveLimit, isAdaptiveLimitOptions, ADAPTIVE_ALGORITHMS, type AdaptiveLimitOptions, type ConcurrencyLimit, type ConcurrencySample } from './limit/adaptive/concurrency-limit.js';
+export { AimdLimit, type AimdLimitOptions } from './limit/adaptive/aimd.js';
+export { Gradient2Limit, type Gradient2LimitOptions } from './limit/adaptive/gradient2.js';
 export { rateLimit, type RateLimitOptions } from './middleware/rate-limit.js';
 export { systemClock, type Clock } from './clock.js';
 export { seededRandom, type Random } from './random.js';

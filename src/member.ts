@@ -1,6 +1,6 @@
 import { CLOSED, type Breaker, type CircuitState } from './breaker/breaker.js';
-import type { Limiter } from './limit/limiter.js';
-import type { TokenBucket } from './limit/token-bucket.js';
+import type { ConcurrencyLimit } from './limit/adaptive/concurrency-limit.js';
+import type { Quota } from './limit/quota.js';
 import { PeakEwma } from './peak-ewma.js';
 import { heapNode, type HeapNode } from './util/indexed-heap.js';
 
@@ -14,6 +14,11 @@ export interface PoolMember<T = unknown> {
   readonly inFlight: number;
   /** Peak-EWMA latency in milliseconds (0 before the first call). */
   readonly latencyMs: number;
+  /**
+   * The share of its own in-memory limits left now, from 0 to 1: the smallest `available / burst` over
+   * them, 1 when it has none. What the `most-headroom` strategy picks by.
+   */
+  readonly headroom: number;
   /** Whether any call of it was timed yet. */
   readonly isMeasured: boolean;
   /** The peak-EWMA latency as of `now`, decayed for the time since its last call. */
@@ -34,8 +39,10 @@ export interface MemberSnapshot {
   /** Attempts that held it but never reached it: a middleware or its shared limit refused them, or a middleware answered for it (a cache hit). */
   readonly refused: number;
   readonly latencyMs: number;
-  /** Tokens left in its own bucket, or `undefined` without a per-client limit. */
+  /** Tokens left in its own in-memory `requests` bucket, or `undefined` without one. */
   readonly tokens: number | undefined;
+  /** Tokens left in each of its own in-memory limits, by name (`{ requests: 3, tokens: 38_000 }`), or `undefined` without any. */
+  readonly quota: Readonly<Record<string, number>> | undefined;
   /** Its concurrency cap (`add(client, { maxInFlight })`), or `undefined` when it has none. */
   readonly maxInFlight: number | undefined;
   /** Its priority tier (`add(client, { tier })`); 0 by default. */
@@ -80,10 +87,11 @@ export class Member<T> implements PoolMember<T> {
   readonly breaker: Breaker;
   readonly latency: PeakEwma;
   readonly close: ((client: T) => void | Promise<void>) | undefined;
-  /** The client's own rate limit, if it has one in memory (answered synchronously, so routed around). */
-  readonly limiter: TokenBucket | undefined;
-  /** The client's own limit shared with other processes (Redis), waited on after the client is chosen. */
-  readonly sharedLimiter: Limiter | undefined;
+  /**
+   * The client's own limits: in-memory buckets (answered synchronously, so routed around) and limits
+   * shared with other processes (Redis), waited on after the client is chosen.
+   */
+  readonly quota: Quota | undefined;
   /** Its entry in whichever waiting heap holds it (it is in at most one). */
   readonly node: HeapNode<Member<T>>;
   /**
@@ -107,8 +115,13 @@ export class Member<T> implements PoolMember<T> {
   /** Position in its tier's list of members (for panic routing). */
   tierIndex = -1;
   inFlight = 0;
-  /** Its `maxInFlight`: at it, the member leaves the rotation until a call ends. Infinity when uncapped. */
-  readonly maxInFlight: number;
+  /**
+   * Its `maxInFlight`: at it, the member leaves the rotation until a call ends. Infinity when uncapped.
+   * Moved by the roster alone (`setMaxInFlight`), as its adaptive limit learns.
+   */
+  maxInFlight: number;
+  /** Its adaptive concurrency limit, told of each attempt that reached it, if `maxInFlight` is adaptive. */
+  readonly adaptive: ConcurrencyLimit | undefined;
   /** Its priority tier (`add(client, { tier })`): it takes calls only while no member of a lower tier is ready. */
   readonly tier: number;
   /** Its tier's record in the roster, set when it joins. */
@@ -146,12 +159,12 @@ export class Member<T> implements PoolMember<T> {
     slot: number,
     breaker: Breaker,
     close: ((client: T) => void | Promise<void>) | undefined,
-    limiter: TokenBucket | undefined,
-    sharedLimiter?: Limiter,
-    maxInFlight = Number.POSITIVE_INFINITY,
+    quota: Quota | undefined,
+    maxInFlight: number | ConcurrencyLimit = Number.POSITIVE_INFINITY,
     tier = 0,
   ) {
-    this.maxInFlight = maxInFlight;
+    this.adaptive = typeof maxInFlight === 'number' ? undefined : maxInFlight;
+    this.maxInFlight = typeof maxInFlight === 'number' ? maxInFlight : maxInFlight.limit;
     this.tier = tier;
     this.client = client;
     this.name = name;
@@ -159,8 +172,7 @@ export class Member<T> implements PoolMember<T> {
     this.slot = slot;
     this.breaker = breaker;
     this.close = close;
-    this.limiter = limiter;
-    this.sharedLimiter = sharedLimiter;
+    this.quota = quota;
     this.latency = new PeakEwma();
     this.node = heapNode<Member<T>>(this);
     this.readyAsCall = Object.freeze({ kind: 'ready', member: this, admission: 'call' });
@@ -178,6 +190,10 @@ export class Member<T> implements PoolMember<T> {
 
   get isMeasured(): boolean {
     return this.latency.isMeasured;
+  }
+
+  get headroom(): number {
+    return this.quota === undefined ? 1 : this.quota.headroom;
   }
 
   latencyAt(now: number): number {
@@ -200,7 +216,8 @@ export class Member<T> implements PoolMember<T> {
       cancelled: this.cancelled,
       refused: this.refused,
       latencyMs: this.latency.value,
-      tokens: this.limiter?.available,
+      tokens: this.quota?.requests?.available,
+      quota: this.quota?.available(),
       maxInFlight: this.maxInFlight === Number.POSITIVE_INFINITY ? undefined : this.maxInFlight,
       tier: this.tier,
       height: this.height < 0 ? undefined : this.height,

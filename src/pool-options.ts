@@ -5,8 +5,12 @@ import type { RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HealthCheckOptions } from './health/health-checker.js';
 import { minHeightOption, type FreshnessOptions } from './freshness/freshness-options.js';
-import { isLimiter, type Limiter } from './limit/limiter.js';
-import { isTokenBucket, TokenBucket, type TokenBucketOptions } from './limit/token-bucket.js';
+import { adaptiveLimit, isAdaptiveLimitOptions, type AdaptiveLimitOptions, type ConcurrencyLimit } from './limit/adaptive/concurrency-limit.js';
+import { costOption, DEFAULT_COST } from './limit/cost.js';
+import type { Limiter } from './limit/limiter.js';
+import type { ClientLimitOptions, Limits, PoolLimitOptions } from './limit/limits-option.js';
+export { quotaOption } from './limit/limits-option.js';
+import type { TokenBucket } from './limit/token-bucket.js';
 import type { AnyMiddleware } from './middleware/middleware.js';
 import type { Random } from './random.js';
 import type { HedgeOptions } from './resilience/hedge-policy.js';
@@ -53,11 +57,13 @@ export interface PoolOptions<T> {
    */
   readonly deadline?: number;
   /**
-   * A pool-wide rate limit, taken before a client is chosen: token-bucket options (`rate` per second,
-   * `burst`), or any `Limiter` such as the Redis-backed bucket of `clientpool/redis`.
+   * A pool-wide rate limit, taken by every attempt before a client is chosen: token-bucket options
+   * (`rate` per `per` ms, `burst`), any `Limiter` such as the Redis-backed bucket of `clientpool/redis`,
+   * or several limits by name (`{ requests: { rate: 50 }, tokens: { rate: 90_000, per: 60_000 } }`), of
+   * which each call takes its `cost` (docs/cost-quotas.md).
    * @default none
    */
-  readonly limit?: Omit<TokenBucketOptions, 'clock'> | Limiter;
+  readonly limit?: PoolLimitOptions | Limiter | Limits<PoolLimitOptions>;
   /**
    * Longest wait in milliseconds for a rate-limit token, pool-wide or when every client's own bucket is
    * empty; past it the call fails with `RateLimitedError`. A call may override it.
@@ -115,7 +121,7 @@ export interface PoolOptions<T> {
 }
 
 /** Options that can be set per method (`methods`) and per call. */
-export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'deadline' | 'strategy' | 'retry' | 'hedge'>;
+export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'deadline' | 'strategy' | 'retry' | 'hedge' | 'cost'>;
 
 /** Options of `pool.add()`. */
 export interface AddOptions<T> {
@@ -130,22 +136,26 @@ export interface AddOptions<T> {
   /** Called once the client has been removed and its calls have drained. */
   readonly close?: (client: T) => void | Promise<void>;
   /**
-   * The client's own rate limit (an API key's quota): `{ rate, burst }` or a `TokenBucket`, whose empty
-   * bucket makes the pool skip the client while another has tokens (calls wait only when all are empty);
-   * or any other `Limiter`, such as a Redis bucket shared by a fleet, which is waited on after the
-   * client was chosen (its answer is not synchronous, so it cannot route calls around the client).
+   * The client's own rate limit (an API key's quota): `{ rate, per, burst }` or a `TokenBucket`, whose
+   * empty bucket makes the pool skip the client while another has tokens (calls wait only when all are
+   * empty); or any other `Limiter`, such as a Redis bucket shared by a fleet, which is waited on after the
+   * client was chosen (its answer is not synchronous, so it cannot route calls around the client); or
+   * several limits by name, each one of those (`{ requests: { rate: 50 }, tokens: { rate: 40_000, per:
+   * 60_000 } }`), of which each call takes its `cost` (docs/cost-quotas.md).
    * @default none
    */
-  readonly limit?: Omit<TokenBucketOptions, 'clock' | 'maxWait'> | TokenBucket | Limiter;
+  readonly limit?: ClientLimitOptions | TokenBucket | Limiter | Limits<ClientLimitOptions>;
   /**
    * The most calls in flight on this client at once (a bulkhead: Hystrix's semaphore isolation, Envoy's
    * `max_requests` per host). At it, the client is passed over as an empty bucket is; when every client
    * is at its cap or out of tokens, calls wait (FIFO, `maxWait`, their signal, their deadline) for a slot
    * and fail with `ConcurrencyLimitedError` (`ERR_CONCURRENCY_LIMITED`) when none frees in time. An
-   * integer from 1 to 2^31-1.
+   * integer from 1 to 2^31-1; or an adaptive limit learned from the client's latency and failures,
+   * `{ adaptive: 'gradient2' | 'aimd', min, max, ... }` (docs/adaptive-concurrency.md), whose current
+   * value `members()` reports as `maxInFlight`.
    * @default no cap
    */
-  readonly maxInFlight?: number;
+  readonly maxInFlight?: number | AdaptiveLimitOptions;
   /**
    * Priority tier (failover group): lower serves first. A tier takes calls only while no client of a lower
    * tier is ready (all open, down, out of tokens, at their cap or paused); the strategy balances within
@@ -157,13 +167,11 @@ export interface AddOptions<T> {
 }
 
 const POOL_KEYS = keySet(['freshness', 'strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
-const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge']);
+const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge', 'cost']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
-const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight']);
+const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight', 'cost']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
-const POOL_LIMIT_KEYS = keySet(['rate', 'burst', 'maxWait']);
-const CLIENT_LIMIT_KEYS = keySet(['rate', 'burst']);
 const SLOW_START_KEYS = keySet(['window', 'minShare']);
 
 /**
@@ -203,9 +211,13 @@ export function tierOption(value: unknown): number {
   return value;
 }
 
-/** The `maxInFlight` option of `add()`: an integer from 1 to 2^31-1, or Infinity when absent. */
-export function maxInFlight(value: unknown): number {
+/**
+ * The `maxInFlight` option of `add()`: an integer from 1 to 2^31-1, Infinity when absent, or a fresh
+ * adaptive limit (one per client) from `{ adaptive: 'aimd' | 'gradient2', ... }`.
+ */
+export function maxInFlight(value: unknown): number | ConcurrencyLimit {
   if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (isAdaptiveLimitOptions(value)) return adaptiveLimit('maxInFlight', value);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COUNT) throw new InvalidOptionError('maxInFlight', `an integer from 1 to ${MAX_COUNT}`, value);
   return value;
 }
@@ -239,15 +251,6 @@ const noBreaker: BreakerFactory = () => ({
   failure() {},
   release() {},
 });
-
-/** The pool-wide limiter from the `limit` option. */
-export function limiter(option: PoolOptions<unknown>['limit'], clock: Clock): Limiter | undefined {
-  if (option === undefined) return undefined;
-  if (isLimiter(option)) return option;
-  optionsObject('limit', option);
-  if (typeof option === 'object' && option !== null) knownKeys('limit', option, POOL_LIMIT_KEYS);
-  return new TokenBucket({ ...(option as TokenBucketOptions), clock }, 'limit');
-}
 
 /**
  * The breaker factory from the `breaker` option; consecutive-breaker options are validated at once. A
@@ -296,6 +299,7 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
     deadline: options.deadline === undefined ? undefined : positiveDuration('deadline', options.deadline),
     deadlineAt: undefined,
     balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
+    cost: DEFAULT_COST,
     retry: retryPolicy(options.retry),
     hedge: host.hedgePolicy(options.hedge, 'hedge'),
   };
@@ -312,6 +316,7 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
       deadline: own.deadline === undefined ? pool.deadline : positiveDuration(`${prefix}.deadline`, own.deadline),
       deadlineAt: undefined,
       balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
+      cost: own.cost === undefined ? DEFAULT_COST : costOption(`${prefix}.cost`, own.cost),
       retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
       hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
     });
@@ -382,6 +387,7 @@ function isRunKey(key: string): boolean {
     case 'maxWait':
     case 'traceId':
     case 'minHeight':
+    case 'cost':
       return true;
     default:
       return false;
@@ -409,19 +415,6 @@ export function rosterPolicy(options: Pick<PoolOptions<unknown>, 'maxEjectedPerc
     slowStartWindow: slowStart === undefined ? 0 : positiveDuration('slowStart.window', slowStart.window),
     slowStartMinShare: between('slowStart.minShare', slowStart?.minShare ?? 0.1, 0, 1),
   };
-}
-
-/**
- * A client's own limits from `add(client, { limit })`: an in-memory bucket (routed around when empty),
- * or a shared `Limiter` (waited on after the pick). Recognised by brand, so a bucket from the other
- * build (ESM or CommonJS) is still a bucket.
- */
-export function clientLimits(limit: AddOptions<unknown>['limit'], clock: Clock): { bucket: TokenBucket | undefined; shared: Limiter | undefined } {
-  if (limit === undefined) return { bucket: undefined, shared: undefined };
-  if (isTokenBucket(limit)) return { bucket: limit, shared: undefined };
-  if (isLimiter(limit)) return { bucket: undefined, shared: limit };
-  if (typeof limit === 'object' && limit !== null) knownKeys('limit', limit, CLIENT_LIMIT_KEYS);
-  return { bucket: new TokenBucket({ ...(limit as TokenBucketOptions), clock }, 'limit'), shared: undefined };
 }
 
 /** The range of a client's `weight`: shares outside it would underflow or overflow the balancers' sums. */

@@ -16,7 +16,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, clientLimits, MAX_WEIGHT, MIN_WEIGHT, limiter, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, MAX_WEIGHT, MIN_WEIGHT, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -94,7 +94,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
     const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     const freshness = freshnessOption(options.freshness);
-    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: limiter(options.limit, clock), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize), heightRules: freshness.rules, freshnessChanges: this.#freshnessChanges });
+    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: quotaOption('limit', options.limit, clock, 'pool'), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize), heightRules: freshness.rules, freshnessChanges: this.#freshnessChanges });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster, this.#core.deadlines);
@@ -206,12 +206,12 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     checkAddOptions(options);
     const weight = between('weight', options.weight ?? 1, MIN_WEIGHT, MAX_WEIGHT);
     const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
-    const { bucket, shared } = clientLimits(options.limit, this.#clock);
+    const quota = quotaOption('limit', options.limit, this.#clock, 'client');
     const name = this.#roster.nameFor(client, options.name);
     const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#core.random });
     if (breaker.usesDuration === true) this.#roster.isTimed = true;
-    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, bucket, shared, maxInFlight(options.maxInFlight), tierOption(options.tier)));
-    if (shared !== undefined && !this.#hasSharedLimits) {
+    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, quota, maxInFlight(options.maxInFlight), tierOption(options.tier)));
+    if (quota?.hasShared === true && !this.#hasSharedLimits) {
       this.#hasSharedLimits = true;
       this.#compose();
     }

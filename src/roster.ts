@@ -10,6 +10,7 @@ import type { Random } from './random.js';
 import { IndexedHeap } from './util/indexed-heap.js';
 import { nonEmptyString } from './validate.js';
 import { onRejected } from './pipeline/guard.js';
+import { DEFAULT_COST, type Cost } from './limit/cost.js';
 
 /**
  * What a pick found, as grpc-js's picker answers: a client ready and admitted (as a call or a half-open
@@ -175,6 +176,8 @@ export class Roster<T> {
   }
 
   add(member: Member<T>): void {
+    // An adaptive limit learns from each attempt's latency.
+    if (member.adaptive !== undefined) this.isTimed = true;
     this.byName.set(member.name, member);
     this.#byClient.set(member.client, member);
     this.#bySlot[member.slot] = member;
@@ -262,12 +265,12 @@ export class Roster<T> {
    * passed over while others are ready. Never throws: a balancer that throws or returns a stranger makes
    * the pick `unavailable` with a `CallbackError`.
    */
-  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number): PickResult<T> {
+  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     // A read-your-writes call never goes to a panic pick, which knows nothing of heights; nor a quorum's,
     // which knows nothing of the clients it tried.
     if (this.#isPanicking && minHeight === undefined && avoid?.isStrict !== true) {
-      const member = this.#panicPick();
+      const member = this.#panicPick(cost);
       if (member !== undefined) return member.readyAsCall;
     }
     let skips = 0;
@@ -306,6 +309,13 @@ export class Roster<T> {
         if (high === undefined) return this.#hasInSync(minHeight) ? WAIT : { kind: 'unavailable', error: new HeightNotReachedError(minHeight, highestOf(this.byName.values())) };
         member = high;
       }
+      if (cost !== DEFAULT_COST && member.quota !== undefined && !member.quota.fits(cost)) {
+        // A cost over one of its bursts never fits this client: another that it fits takes the call, and
+        // this one stays ready for the calls it fits.
+        const fitting = this.#fittingReady(cost, avoid, minHeight);
+        if (fitting === undefined) return this.#noneFits(cost);
+        member = fitting;
+      }
       if (member.isWarming && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
       if (admission === false) {
@@ -313,11 +323,12 @@ export class Roster<T> {
         if (member.placement === 'ready') this.#moveTo(member, 'saturated');
         continue;
       }
-      if (member.limiter !== undefined && !member.limiter.tryTake(1)) {
+      const quota = member.quota;
+      if (quota !== undefined && !quota.tryTakeLocal(cost)) {
         member.breaker.release(admission);
         // At least a millisecond: a bucket shared with other code may refuse (someone is queued on it)
         // while its own wait is 0, and the member must not come straight back into this loop.
-        this.throttle(member, this.#clock.now() + Math.max(member.limiter.waitTime(1), 1));
+        this.throttle(member, this.#clock.now() + Math.max(quota.waitTime(cost), 1));
         continue;
       }
       // A probe may have used the last permit; a refusal or transition is seen here too.
@@ -331,6 +342,58 @@ export class Roster<T> {
       this.inFlight(member, 1);
       return admission === 'call' ? member.readyAsCall : member.readyAsProbe;
     }
+  }
+
+  /**
+   * The least busy ready member whose limits can hold `cost`, from the first tier that has one (at
+   * `minHeight` if given; never one a strict `avoid` holds, preferably none `avoid` holds). O(n): on the
+   * path of a cost larger than some client's burst only.
+   */
+  #fittingReady(cost: Cost, avoid: Avoid<T> | undefined, minHeight: number | undefined): Member<T> | undefined {
+    for (const tier of this.#tiers) {
+      let best: Member<T> | undefined;
+      let bestAvoided = true;
+      for (const member of tier.ready) {
+        if (member.quota !== undefined && !member.quota.fits(cost)) continue;
+        if (minHeight !== undefined && !(member.height >= minHeight)) continue;
+        const isAvoided = avoid?.includes(member) ?? false;
+        if (isAvoided && avoid?.isStrict === true) continue;
+        if (best === undefined || (bestAvoided && !isAvoided) || (bestAvoided === isAvoided && member.inFlight < best.inFlight)) {
+          best = member;
+          bestAvoided = isAvoided;
+        }
+      }
+      if (best !== undefined) return best;
+    }
+    return undefined;
+  }
+
+  /**
+   * No ready member can hold `cost`: wait while one that could is back soon (out of tokens, at its cap),
+   * fail as any call when those that could are open or down, else refuse the cost, naming the limit it
+   * exceeds everywhere and the largest burst of that limit.
+   */
+  #noneFits(cost: Cost): PickResult<T> {
+    let name: string | undefined;
+    let largest = 0;
+    let anyFits = false;
+    for (const member of this.byName.values()) {
+      const quota = member.quota;
+      if (quota === undefined || quota.fits(cost)) {
+        anyFits = true;
+        if (!member.isDown && !member.isOutOfSync && (member.placement === 'throttled' || member.inFlight >= member.maxInFlight)) return WAIT;
+        continue;
+      }
+      for (const limit of Object.keys(cost)) {
+        const burst = quota.burstOf(limit);
+        if (burst !== undefined && cost[limit]! > burst && (name === undefined || limit === name)) {
+          name = limit;
+          largest = Math.max(largest, burst);
+        }
+      }
+    }
+    if (anyFits || name === undefined) return { kind: 'unavailable', error: this.#unavailable() };
+    return { kind: 'unavailable', error: new InvalidOptionError(`cost.${name}`, `at most the burst of some client's "${name}" limit (the largest is ${largest})`, cost[name]) };
   }
 
   /** The least busy ready member at `minHeight` or above, from the first tier that has one. */
@@ -407,6 +470,19 @@ export class Roster<T> {
     if (member.inFlight >= member.maxInFlight || before >= member.maxInFlight) this.#crossedCap(member, before);
     const hooks = this.#inFlightHooks;
     if (hooks.length > 0 && member.placement !== 'gone') for (let i = 0; i < hooks.length; i++) hooks[i]!.onInFlight?.(member);
+  }
+
+  /**
+   * Its adaptive limit moved: at or over the new cap it leaves the rotation; below it, it comes back and
+   * calls waiting for a slot are served.
+   */
+  setMaxInFlight(member: Member<T>, cap: number): void {
+    const wasFull = member.inFlight >= member.maxInFlight;
+    member.maxInFlight = cap;
+    const isFull = member.inFlight >= cap;
+    if (wasFull === isFull || member.placement === 'gone') return;
+    this.#fullCount += isFull ? 1 : -1;
+    this.place(member);
   }
 
   /**
@@ -498,7 +574,7 @@ export class Roster<T> {
    * to any member at random, so that traffic spreads over all of them instead of crushing the last few.
    * An open member picked so is admitted as a plain call: its breaker ignores the outcome.
    */
-  #panicPick(): Member<T> | undefined {
+  #panicPick(cost: Cost): Member<T> | undefined {
     const all = this.#panicTier!.members;
     // From a random member on, each once: a member that can take the call is found if there is one.
     const start = Math.floor(this.#random() * all.length);
@@ -507,7 +583,7 @@ export class Roster<T> {
       if (member.placement === 'ready') return undefined; // the normal path admits it
       // Panic spreads load over failing clients, never reads over stale ones.
       if (member.inFlight >= member.maxInFlight || member.isOutOfSync) continue;
-      if (member.limiter !== undefined && !member.limiter.tryTake(1)) continue;
+      if (member.quota !== undefined && !member.quota.tryTakeLocal(cost)) continue;
       this.inFlight(member, 1);
       return member;
     }

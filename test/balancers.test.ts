@@ -96,7 +96,7 @@ describe('weighted-random', () => {
 
   it('never picks a zero-weight (unready) slot and handles fractional weights', () => {
     const balancer = weightedRandom<Fake>({ random: seededRandom(3), clock: new ManualClock() });
-    const members: PoolMember<Fake>[] = [0.5, 0.25, 0.25].map((weight, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight, slot, inFlight: 0, latencyMs: 0, isMeasured: false, latencyAt: () => 0 }));
+    const members: PoolMember<Fake>[] = [0.5, 0.25, 0.25].map((weight, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight, slot, inFlight: 0, latencyMs: 0, isMeasured: false, latencyAt: () => 0, headroom: 1 }));
     for (const m of members) balancer.onReady!(m);
     balancer.onUnready!(members[0]!);
     const ready = members.slice(1);
@@ -165,7 +165,7 @@ describe('least-in-flight', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(7), fc.boolean()), { maxLength: 200, size: 'max' }), (ops) => {
         const balancer: Balancer<Fake> = leastInFlight<Fake>();
-        const members = Array.from({ length: 8 }, (_, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight: 1, slot, inFlight: 0, latencyMs: 0, isMeasured: false, latencyAt: () => 0 }));
+        const members = Array.from({ length: 8 }, (_, slot) => ({ client: { id: `m${slot}` }, name: `m${slot}`, weight: 1, slot, inFlight: 0, latencyMs: 0, isMeasured: false, latencyAt: () => 0, headroom: 1 }));
         for (const m of members) balancer.onReady!(m);
         for (const [slot, up] of ops) {
           const m = members[slot]!;

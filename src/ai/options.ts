@@ -1,6 +1,7 @@
-import type { LanguageModelV4 } from '@ai-sdk/provider';
+import type { LanguageModelV4, LanguageModelV4CallOptions } from '@ai-sdk/provider';
+import { costOption, type Cost } from '../limit/cost.js';
 import type { RunOptions } from '../call.js';
-import { InvalidOptionError } from '../errors.js';
+import { CallbackError, InvalidOptionError } from '../errors.js';
 import { callable, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from '../validate.js';
 import { guardedUsageListener, type UsageListener, type UsageReport } from './usage.js';
 
@@ -47,6 +48,17 @@ export interface PoolModelOptions<M extends LanguageModelV4 = LanguageModelV4> {
    * @default none
    */
   readonly onUsage?: UsageListener<M>;
+  /**
+   * What each call reserves of the pool's limits (docs/cost-quotas.md): a `Cost` such as `{ tokens:
+   * 2_000 }`, or a function of the call's options that estimates it (`(o) => ({ tokens:
+   * (o.maxOutputTokens ?? 1_000) + 500 })`). Whatever it reserved, the call settles its real usage once
+   * the model reports it (`call.settle()`): `tokens` (input + output), `inputTokens` and `outputTokens`,
+   * so a pool whose models carry `limit: { tokens: { rate: 40_000, per: 60_000 } }` counts what each key
+   * really spent. A function that throws, or an invalid cost, fails the call with `CallbackError` /
+   * `InvalidOptionError` before any model is called.
+   * @default none: nothing is reserved beyond one request; usage is still settled (charged) when reported
+   */
+  readonly cost?: Cost | ((callOptions: LanguageModelV4CallOptions) => Cost);
 }
 
 /** {@link PoolModelOptions}, validated, with defaults. */
@@ -59,9 +71,11 @@ export interface ResolvedPoolModelOptions<M extends LanguageModelV4> {
   readonly run: PoolModelRunOptions<M> | undefined;
   readonly rateLimitPause: number;
   readonly reportUsage: (report: UsageReport<M>) => void;
+  /** The cost a call reserves, or `undefined` for none. @throws CallbackError, InvalidOptionError */
+  readonly costOf: (callOptions: LanguageModelV4CallOptions) => Cost | undefined;
 }
 
-const KEYS = keySet(['provider', 'modelId', 'supportedUrls', 'labels', 'run', 'rateLimitPause', 'onUsage']);
+const KEYS = keySet(['provider', 'modelId', 'supportedUrls', 'labels', 'run', 'rateLimitPause', 'onUsage', 'cost']);
 const LABEL_KEYS = keySet(['generate', 'stream']);
 const RUN_KEYS = keySet(['timeout', 'deadline', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'strategy']);
 
@@ -93,6 +107,26 @@ function resolve<M extends LanguageModelV4>(options: PoolModelOptions<M>): Resol
     run: run === undefined ? undefined : runOptions(run),
     rateLimitPause: options.rateLimitPause === undefined ? 1_000 : duration('rateLimitPause', options.rateLimitPause),
     reportUsage: guardedUsageListener(options.onUsage === undefined ? undefined : callable<UsageListener<M>>('onUsage', options.onUsage)),
+    costOf: costEstimate(options.cost),
+  };
+}
+
+/** The `cost` option: a fixed cost validated now, or a function whose answer is validated per call. */
+function costEstimate(option: unknown): (callOptions: LanguageModelV4CallOptions) => Cost | undefined {
+  if (option === undefined) return () => undefined;
+  if (typeof option !== 'function') {
+    const cost = costOption('cost', option);
+    return () => cost;
+  }
+  const estimate = option as (callOptions: LanguageModelV4CallOptions) => unknown;
+  return (callOptions) => {
+    let cost: unknown;
+    try {
+      cost = estimate(callOptions);
+    } catch (error) {
+      throw new CallbackError('the cost option', 'threw', error);
+    }
+    return costOption('cost', cost);
   };
 }
 

@@ -1,12 +1,13 @@
 import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult, LanguageModelV4StreamPart, LanguageModelV4StreamResult } from '@ai-sdk/provider';
 import type { Call, RunOptions } from '../call.js';
-import { hasErrorCode, InvalidOptionError } from '../errors.js';
+import { CallbackError, hasErrorCode, InvalidOptionError } from '../errors.js';
 import type { ClientPool } from '../pool.js';
-import { eitherSignal } from '../wrapping/either-signal.js';
+import { streamSignal } from './caller-signal.js';
 import { isModelFailure } from './classify.js';
 import { passOn, readToFirstContent, type OpenedStream } from './first-content.js';
 import { resolvePoolModelOptions, type PoolModelOptions, type ResolvedPoolModelOptions } from './options.js';
 import { rateLimitPauseMs } from './retry-after.js';
+import { settleUsage } from './usage.js';
 
 /** What an attempt that won returns: its value, and the model of the pool that made it. */
 interface Served<M, V> {
@@ -68,18 +69,22 @@ export class PooledLanguageModel<M extends LanguageModelV4 = LanguageModelV4> im
     this.supportedUrls = { ...resolved.supportedUrls };
     const generateRun: RunOptions<M> = Object.freeze({ ...resolved.run, method: resolved.generateLabel });
     const streamRun: RunOptions<M> = Object.freeze({ ...resolved.run, method: resolved.streamLabel });
-    this.doGenerate = (callOptions) => generate(pool, resolved, withSignal(generateRun, callOptions.abortSignal), callOptions);
-    this.doStream = (callOptions) => stream(pool, resolved, withSignal(streamRun, callOptions.abortSignal), callOptions);
+    this.doGenerate = (callOptions) => generate(pool, resolved, runOptionsOf(generateRun, callOptions, resolved), callOptions);
+    this.doStream = (callOptions) => stream(pool, resolved, runOptionsOf(streamRun, callOptions, resolved), callOptions);
   }
 }
 
-async function generate<M extends LanguageModelV4>(pool: ClientPool<M>, options: ResolvedPoolModelOptions<M>, run: RunOptions<M>, callOptions: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
+async function generate<M extends LanguageModelV4>(pool: ClientPool<M>, options: ResolvedPoolModelOptions<M>, runOptions: () => RunOptions<M>, callOptions: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
+  const run = runOptions();
   let served: Served<M, LanguageModelV4GenerateResult>;
   try {
     served = await pool.run(async (model, call): Promise<Served<M, LanguageModelV4GenerateResult>> => {
       try {
-        const value = await model.doGenerate({ ...callOptions, abortSignal: call.signal });
-        return { value, client: model, clientName: call.clientName };
+        const value: unknown = await model.doGenerate({ ...callOptions, abortSignal: call.signal });
+        // A model that breaks its contract fails its attempt (and the pool may try another), not the caller later.
+        if (typeof value !== 'object' || value === null) throw new CallbackError(`doGenerate of model ${call.clientName}`, `resolved with ${value === null ? 'null' : typeof value}, not a result`);
+        settleUsage(call, (value as LanguageModelV4GenerateResult).usage);
+        return { value: value as LanguageModelV4GenerateResult, client: model, clientName: call.clientName };
       } catch (error) {
         pauseIfRateLimited(error, call, options.rateLimitPause);
         throw error;
@@ -91,10 +96,11 @@ async function generate<M extends LanguageModelV4>(pool: ClientPool<M>, options:
   const { value, client, clientName } = served;
   options.reportUsage({ client, clientName, kind: 'generate', usage: value.usage });
   // Name the model that served, unless its provider did.
-  return value.response?.modelId !== undefined ? value : { ...value, response: { ...value.response, modelId: client.modelId } };
+  return value.response?.modelId !== undefined ? value : { ...value, response: { ...value.response, modelId: modelIdOf(client, clientName) } };
 }
 
-async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: ResolvedPoolModelOptions<M>, run: RunOptions<M>, callOptions: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
+async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: ResolvedPoolModelOptions<M>, runOptions: () => RunOptions<M>, callOptions: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
+  const run = runOptions();
   const callerSignal = callOptions.abortSignal;
   const opened = new OpenedStreams();
   let served: Served<M, Opened>;
@@ -102,11 +108,11 @@ async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: R
     served = await pool.run(async (model, call): Promise<Served<M, Opened>> => {
       // After the pool's call is won, `call.signal` never aborts: the caller's signal must reach the model
       // for the rest of the stream. Not `AbortSignal.any`, which on Node 20 keeps every signal made from a
-      // long-lived source (a server's shutdown signal) alive.
-      const either = callerSignal === undefined ? undefined : eitherSignal(call.signal, callerSignal);
+      // long-lived source (a server's shutdown signal) alive; and one listener on it for all streams.
+      const either = callerSignal === undefined ? undefined : streamSignal(call.signal, callerSignal);
       try {
         const result = await model.doStream({ ...callOptions, abortSignal: either?.signal ?? call.signal });
-        const value = opened.add({ stream: await readToFirstContent(result, call.signal, call.clientName), release: either?.release ?? noop });
+        const value = opened.add({ stream: await readToFirstContent(result, call.signal, call.clientName), release: either?.release ?? noop, call });
         return { value, client: model, clientName: call.clientName };
       } catch (error) {
         either?.release();
@@ -120,9 +126,11 @@ async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: R
   }
   const { value, client, clientName } = served;
   opened.keepOnly(value);
-  nameServingModel(value.stream.head, client.modelId);
+  nameServingModel(value.stream.head, modelIdOf(client, clientName));
   const onPart = (part: LanguageModelV4StreamPart): void => {
-    if (part.type === 'finish') options.reportUsage({ client, clientName, kind: 'stream', usage: part.usage });
+    if (part.type !== 'finish') return;
+    settleUsage(value.call, part.usage);
+    options.reportUsage({ client, clientName, kind: 'stream', usage: part.usage });
   };
   return { ...value.stream.result, stream: passOn(value.stream, onPart, value.release) };
 }
@@ -131,6 +139,8 @@ async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: R
 interface Opened {
   readonly stream: OpenedStream;
   readonly release: () => void;
+  /** The attempt that opened it: its usage is settled on it when the stream finishes. */
+  readonly call: Call<unknown>;
 }
 
 const noop = (): void => {};
@@ -169,8 +179,27 @@ function nameServingModel(head: LanguageModelV4StreamPart[], modelId: string): v
   head.splice(at, 0, { type: 'response-metadata', modelId });
 }
 
-function withSignal<M>(run: RunOptions<M>, signal: AbortSignal | undefined): RunOptions<M> {
-  return signal === undefined ? run : { ...run, signal };
+/** A model's `modelId`, or its name in the pool when that cannot be read (a getter that throws, not a string). */
+function modelIdOf(model: LanguageModelV4, clientName: string): string {
+  try {
+    const id: unknown = model.modelId;
+    return typeof id === 'string' ? id : clientName;
+  } catch {
+    return clientName;
+  }
+}
+
+/**
+ * A call's run options, made when the call starts: the model's own, with the caller's signal and the
+ * cost the call reserves. An estimate that throws rejects the call before any model is asked.
+ */
+function runOptionsOf<M extends LanguageModelV4>(run: RunOptions<M>, callOptions: LanguageModelV4CallOptions, options: ResolvedPoolModelOptions<M>): () => RunOptions<M> {
+  return () => {
+    const signal = callOptions.abortSignal;
+    const cost = options.costOf(callOptions);
+    if (signal === undefined && cost === undefined) return run;
+    return { ...run, ...(signal === undefined ? {} : { signal }), ...(cost === undefined ? {} : { cost }) };
+  };
 }
 
 /** A 429 pauses the model that answered it: its key is out of quota for a while, the others are not. */

@@ -1,4 +1,5 @@
 import type { LanguageModelV4, LanguageModelV4Usage } from '@ai-sdk/provider';
+import type { Call } from '../call.js';
 
 /** One model call's token usage, as given to `onUsage`. */
 export interface UsageReport<M extends LanguageModelV4 = LanguageModelV4> {
@@ -48,4 +49,30 @@ function safeString(value: unknown): string {
   } catch {
     return '(unprintable)';
   }
+}
+
+/**
+ * Settle what a model call really cost on the limits it reserved from (`call.settle()`): `tokens` (input
+ * and output), `inputTokens`, `outputTokens`, each only when the provider reported it. Usage that is not a
+ * count (a provider's bug: negative, NaN) is left unsettled rather than failing the call.
+ */
+export function settleUsage(call: Call<unknown>, usage: LanguageModelV4Usage | undefined): void {
+  let input: number | undefined;
+  let output: number | undefined;
+  try {
+    input = count(usage?.inputTokens.total);
+    output = count(usage?.outputTokens.total);
+  } catch {
+    // A usage object without its parts (a provider's bug) settles nothing: the reservation stands.
+    return;
+  }
+  if (input === undefined && output === undefined) return;
+  const cost: Record<string, number> = { tokens: (input ?? 0) + (output ?? 0) };
+  if (input !== undefined) cost['inputTokens'] = input;
+  if (output !== undefined) cost['outputTokens'] = output;
+  call.settle(cost);
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }

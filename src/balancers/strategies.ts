@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Balancer, BalancerFactory } from './balancer.js';
 import { leastInFlight } from './least-in-flight.js';
+import { mostHeadroom } from './most-headroom.js';
 import { p2cEwma } from './p2c-ewma.js';
 import { randomBalancer } from './random.js';
 import { roundRobin } from './round-robin.js';
@@ -15,6 +16,7 @@ export const strategies = {
   'smooth-weighted-round-robin': smoothWeightedRoundRobin,
   'least-in-flight': leastInFlight,
   'p2c-ewma': p2cEwma,
+  'most-headroom': mostHeadroom,
 } as const satisfies Record<string, BalancerFactory>;
 
 /** Name of a built-in strategy. */

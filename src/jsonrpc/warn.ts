@@ -16,3 +16,21 @@ export function warnOnce(seen: Set<string>, name: string, error: unknown, detail
   if (typeof emit === 'function') (emit as (message: string, options: object) => void)(message, { code: 'CLIENTPOOL_CALLBACK_ERROR', detail });
   else console.warn(`${message} ${detail}`);
 }
+
+/**
+ * A callback returned a promise (or thenable) where none is awaited: its rejection goes to `onRejected`
+ * (by default, nowhere), never to the process as an unhandled rejection. Anything else is left alone.
+ * Never throws.
+ */
+export function catchRejection(value: unknown, onRejected: (error: unknown) => void = ignore): void {
+  try {
+    if ((typeof value === 'object' || typeof value === 'function') && value !== null) {
+      const then = (value as { then?: unknown }).then;
+      if (typeof then === 'function') (then as (onFulfilled: undefined, onRejected: (error: unknown) => void) => unknown).call(value, undefined, onRejected);
+    }
+  } catch {
+    // A thenable whose `then` throws: it will deliver nothing to anyone.
+  }
+}
+
+const ignore = (): void => undefined;

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { ConcurrencyLimitedError, HeightNotReachedError, PoolClosedError, RateLimitedError } from '../errors.js';
 import type { Member } from '../member.js';
 import type { Avoid, Roster } from '../roster.js';
+import { DEFAULT_COST, type Cost } from './cost.js';
 import { WaiterQueue } from './waiter-queue.js';
 
 /** Reports a wait for a client's token: who, for which method, since when, and whether it was refused. */
@@ -16,6 +17,8 @@ interface QueuedCall<T> {
   readonly key: string | undefined;
   /** Its `minHeight` (read-your-writes), kept when it is served. */
   readonly minHeight: number | undefined;
+  /** What it takes of a client's limits. */
+  readonly cost: Cost;
   readonly since: number;
   readonly method: string;
   /** Whether it queued for tokens (some client was out of them), not only for a client at its cap: reported as a rate-limit wait. */
@@ -79,6 +82,7 @@ export class ClientQueue<T> {
     avoid?: readonly Member<T>[],
     key?: string,
     minHeight?: number,
+    cost: Cost = DEFAULT_COST,
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const due = this.#roster.nextThrottleDue();
@@ -90,7 +94,7 @@ export class ClientQueue<T> {
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     const queue = this.#queue;
-    const picked = queue.push({ balancer, avoid, key, minHeight, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal);
+    const picked = queue.push({ balancer, avoid, key, minHeight, cost, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal);
     if (!isPicky) {
       this.#inLine++;
       picked.then(this.#leaveLine, this.#leaveLine);
@@ -131,7 +135,7 @@ export class ClientQueue<T> {
           waiter = queue.after(waiter);
           continue;
         }
-        const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight);
+        const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight, call.cost);
         const isQueued = queue.has(waiter);
         if (pick.kind === 'wait') {
           // In line, the wait holds everyone behind; a picky call's holds only itself.

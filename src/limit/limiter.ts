@@ -18,6 +18,13 @@ export interface Limiter {
   take(n: number, options?: TakeOptions): Promise<void>;
   /** Synchronous fast path: take `n` tokens if they are there now. */
   tryTake?(n: number): boolean;
+  /**
+   * Settle a call's real cost once it is known (`call.settle()`): `n > 0` charges `n` more tokens at once,
+   * without waiting (the bucket may go into debt, refusing takes until it has refilled); `n < 0` gives
+   * `-n` tokens back (never past a full bucket). Must not throw or reject: the pool calls it after the
+   * call and cannot fail it then. A limiter without it keeps what it took.
+   */
+  adjust?(n: number): void;
   /** Stop timers and reject waiters; called by `pool.close()`. */
   close?(): void | Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError } from '../errors.js';
-import { abortSignal, clockOption, duration, finiteAtLeast, keySet, knownKeys, optionsObject, positive } from '../validate.js';
+import { abortSignal, clockOption, duration, finiteAtLeast, keySet, knownKeys, MAX_DURATION_MS, optionsObject, positive, positiveDuration } from '../validate.js';
 import type { Limiter, TakeOptions } from './limiter.js';
 import { WaiterQueue } from './waiter-queue.js';
 
@@ -18,8 +18,14 @@ const brand = Symbol.for('clientpool.token-bucket');
 
 /** Options of a {@link TokenBucket}. */
 export interface TokenBucketOptions {
-  /** Tokens added per second: a finite number > 0. */
+  /** Tokens added per `per` milliseconds (per second by default): a finite number > 0. */
   readonly rate: number;
+  /**
+   * The period `rate` counts over, in milliseconds: `{ rate: 10_000, per: 60_000 }` is 10 000 tokens a
+   * minute. A duration > 0, at most 2^31-1.
+   * @default 1_000
+   */
+  readonly per?: number;
   /**
    * Bucket size: tokens that may be taken at once after a quiet period.
    * @default max(1, rate)
@@ -34,7 +40,10 @@ export interface TokenBucketOptions {
   readonly clock?: Clock;
 }
 
-const TOKEN_BUCKET_KEYS = keySet(['rate', 'burst', 'maxWait', 'clock']);
+const TOKEN_BUCKET_KEYS = keySet(['rate', 'per', 'burst', 'maxWait', 'clock']);
+
+/** Most debt `adjust()` may run a bucket into, in ms of refill: the longest duration a timer takes. */
+const MAX_DEBT_MS = MAX_DURATION_MS;
 
 /**
  * An in-memory token bucket: `rate` tokens per second, up to `burst` at once. Kept as a theoretical
@@ -44,7 +53,10 @@ const TOKEN_BUCKET_KEYS = keySet(['rate', 'burst', 'maxWait', 'clock']);
  */
 export class TokenBucket implements Limiter {
   readonly [brand] = true;
+  /** Tokens added per `per` ms. */
   readonly rate: number;
+  /** The period of `rate`, in ms. */
+  readonly per: number;
   readonly burst: number;
   readonly #interval: number;
   readonly #capacity: number;
@@ -63,10 +75,11 @@ export class TokenBucket implements Limiter {
     knownKeys(prefix, options, TOKEN_BUCKET_KEYS);
     if (options === undefined) throw new InvalidOptionError(prefix, 'an options object with rate', options);
     this.rate = positive(`${prefix}.rate`, options.rate);
+    this.per = options.per === undefined ? 1_000 : positiveDuration(`${prefix}.per`, options.per);
     this.burst = finiteAtLeast(`${prefix}.burst`, options.burst ?? Math.max(1, this.rate), 1);
     this.#maxWait = duration(`${prefix}.maxWait`, options.maxWait ?? 1_000);
     this.#clock = clockOption(`${prefix}.clock`, options.clock) ?? systemClock;
-    this.#interval = 1_000 / this.rate;
+    this.#interval = this.per / this.rate;
     this.#capacity = this.burst * this.#interval;
     this.#queue = new WaiterQueue<void>({
       clock: { now: () => this.#now() },
@@ -139,6 +152,21 @@ export class TokenBucket implements Limiter {
     const now = this.#now();
     this.#tat = Math.max(this.#tat, now + ms + this.#capacity);
     if (this.#queue.length > 0) this.#serve();
+  }
+
+  /**
+   * Settle a cost after the fact (`call.settle()`): `n > 0` charges `n` more tokens at once, without
+   * waiting, into debt if need be (at most 2^31-1 ms of refill: takes wait until it is paid back);
+   * `n < 0` gives `-n` back, never past a full bucket. Waiters are served at once if a refund lets them.
+   * Never throws: `n` that is not a finite number is ignored (the pool validates what it passes).
+   */
+  adjust(n: number): void {
+    if (!Number.isFinite(n) || n === 0 || this.#closed) return;
+    const now = this.#now();
+    const tat = Math.max(this.#tat, now) + n * this.#interval;
+    // A refund below `now` would only say "full", which `now` says already.
+    this.#tat = Math.min(Math.max(tat, now), now + this.#capacity + MAX_DEBT_MS);
+    if (n < 0 && this.#queue.length > 0) this.#serve();
   }
 
   /** Reject every waiter with `PoolClosedError` and stop the timer. */

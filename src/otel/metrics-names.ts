@@ -21,6 +21,10 @@ export const METRIC_CONCURRENCY_LIMIT = 'clientpool.concurrency.limit';
 export const METRIC_CLIENT_HEIGHT = 'clientpool.client.height';
 /** Observable gauge, `{height}`: how far a client trails the pool's head (negative: ahead); none while either is unknown. */
 export const METRIC_CLIENT_LAG = 'clientpool.client.lag';
+/** Observable gauge, `{token}`: tokens left in a client's own in-memory limit, with `clientpool.limit` naming it (requests, tokens, ...). */
+export const METRIC_LIMIT_HEADROOM = 'clientpool.limit.headroom';
+/** The attribute naming a limit on `clientpool.limit.headroom`. */
+export const ATTR_LIMIT = 'clientpool.limit';
 /** Observable gauge, `{tier}`: each client's priority tier (lower serves first). */
 export const METRIC_CLIENT_TIER = 'clientpool.client.tier';
 /** Observable counter, `{read}`: quorum reads a client's answer was outvoted in; clients never outvoted have none. */

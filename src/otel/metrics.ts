@@ -22,6 +22,8 @@ import {
   METRIC_CLIENT_LAG,
   METRIC_QUORUM_DISAGREEMENTS,
   METRIC_CLIENT_TIER,
+  METRIC_LIMIT_HEADROOM,
+  ATTR_LIMIT,
   METRIC_CIRCUIT_TRANSITIONS,
   METRIC_RATE_LIMIT_WAIT,
 } from './metrics-names.js';
@@ -152,6 +154,7 @@ class OtelMetrics implements Middleware {
   readonly #lag: ObservableGauge;
   readonly #disagreements: ObservableCounter;
   readonly #tier: ObservableGauge;
+  readonly #limitHeadroom: ObservableGauge;
   /** The pools attached and not yet closed, each with its event subscriptions. */
   readonly #pools = new Map<PoolObserver, Disposable[]>();
   /** Whether the meter took the observable callback (a user's meter may have refused it). */
@@ -176,6 +179,8 @@ class OtelMetrics implements Middleware {
         if (member.height !== undefined) result.observe(this.#height, member.height, attributes);
         if (member.lag !== undefined) result.observe(this.#lag, member.lag, attributes);
         result.observe(this.#tier, member.tier, attributes);
+        const quota = member.quota;
+        if (quota !== undefined) for (const limit of Object.keys(quota)) result.observe(this.#limitHeadroom, quota[limit]!, { ...attributes, [ATTR_LIMIT]: limit });
         if (member.disagreements > 0) result.observe(this.#disagreements, member.disagreements, attributes);
       }
     }
@@ -210,6 +215,7 @@ class OtelMetrics implements Middleware {
     this.#circuitState = instrument(meter, METRIC_CIRCUIT_STATE, () => meter.createObservableGauge(METRIC_CIRCUIT_STATE, { description: 'Circuit state per client: 0 closed, 1 half-open, 2 open.', unit: '{state}', valueType: ValueType.INT }), undefined);
     this.#concurrencyLimit = instrument(meter, METRIC_CONCURRENCY_LIMIT, () => meter.createObservableGauge(METRIC_CONCURRENCY_LIMIT, { description: 'The most attempts in flight per client (maxInFlight).', unit: '{attempt}', valueType: ValueType.INT }), undefined);
     this.#height = instrument(meter, METRIC_CLIENT_HEIGHT, () => meter.createObservableGauge(METRIC_CLIENT_HEIGHT, { description: "Each client's last reported height (block, slot, LSN).", unit: '{height}', valueType: ValueType.INT }), undefined);
+    this.#limitHeadroom = instrument(meter, METRIC_LIMIT_HEADROOM, () => meter.createObservableGauge(METRIC_LIMIT_HEADROOM, { description: "Tokens left in each client's own in-memory limits, by limit name.", unit: '{token}', valueType: ValueType.DOUBLE }), undefined);
     this.#tier = instrument(meter, METRIC_CLIENT_TIER, () => meter.createObservableGauge(METRIC_CLIENT_TIER, { description: "Each client's priority tier: lower serves first.", unit: '{tier}', valueType: ValueType.INT }), undefined);
     this.#disagreements = instrument(meter, METRIC_QUORUM_DISAGREEMENTS, () => meter.createObservableCounter(METRIC_QUORUM_DISAGREEMENTS, { description: "Quorum reads each client's answer was outvoted in.", unit: '{read}', valueType: ValueType.INT }), undefined);
     this.#lag = instrument(meter, METRIC_CLIENT_LAG, () => meter.createObservableGauge(METRIC_CLIENT_LAG, { description: "How far each client trails the pool's corroborated head (negative: ahead).", unit: '{height}', valueType: ValueType.INT }), undefined);
@@ -238,7 +244,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.has(pool)) return;
     if (this.#pools.size === 0) {
       try {
-        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag, this.#disagreements, this.#tier]);
+        this.#meter.addBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag, this.#disagreements, this.#tier, this.#limitHeadroom]);
         this.#isObserving = true;
       } catch (error) {
         // A meter of the user's: without the gauges, calls are still counted and the pool still usable.
@@ -261,7 +267,7 @@ class OtelMetrics implements Middleware {
     if (this.#pools.size > 0 || !this.#isObserving) return;
     this.#isObserving = false;
     try {
-      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag, this.#disagreements, this.#tier]);
+      this.#meter.removeBatchObservableCallback(this.#observe, [this.#active, this.#circuitState, this.#concurrencyLimit, this.#height, this.#lag, this.#disagreements, this.#tier, this.#limitHeadroom]);
     } catch (error) {
       // As its add: a meter of the user's must not fail the pool's close().
       this.#guard.warn(`otelMetrics: unregistering ${METRIC_ATTEMPTS_ACTIVE} and ${METRIC_CIRCUIT_STATE}`, error);

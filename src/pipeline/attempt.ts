@@ -7,6 +7,7 @@ import { TimedWatcher } from './timed-watcher.js';
 import { SignalWatch, type SignalWatches } from './signal-watch.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { Outcome } from './outcome.js';
+import { costOption, type Cost } from '../limit/cost.js';
 
 /** What an attempt needs of its pool. */
 export interface AttemptHost<T> {
@@ -16,6 +17,8 @@ export interface AttemptHost<T> {
   pause(member: Member<T>, ms: number): void;
   /** `call.reportHeight(n)`. @throws InvalidOptionError for a height that is not one. */
   reportHeight(member: Member<T>, height: number | bigint): void;
+  /** `call.settle(actual)`: adjust the limits the attempt took `charged` of. */
+  settleCost(member: Member<T>, actual: Cost, charged: Cost): void;
   /** End an attempt that was bound to a client with no race to reject (a plain attempt, destroyed). */
   release(attempt: Attempt<T>): void;
   /** What a call ended by `destroy()` fails with, once it was called. */
@@ -67,6 +70,8 @@ export interface Plan<T> {
   readonly balancer: Balancer<T>;
   /** Longest wait for a token or a client, in ms. */
   readonly maxWait: number;
+  /** What each attempt takes of the limits (`DEFAULT_COST`, one request, unless the call or its method says). */
+  readonly cost: Cost;
 }
 
 /** How the pool ended an attempt before its function settled. */
@@ -153,6 +158,8 @@ interface Rare {
   controller: AbortController | undefined;
   values: Map<CallKey<unknown>, unknown> | undefined;
   wait: WaitWatch | undefined;
+  /** What it took of the limits once `settle()` corrected its cost: undefined while that is its plan's cost. */
+  charged?: Cost;
 }
 
 /**
@@ -471,6 +478,16 @@ export class Attempt<T> implements Call<T> {
 
   reportHeight(height: number | bigint): void {
     if (this.member !== undefined) this.host.reportHeight(this.member, height);
+  }
+
+  settle(actual: Cost): void {
+    const cost = costOption('settle', actual, false);
+    // Before a client held it, the attempt took nothing it could settle.
+    if (this.member === undefined) return;
+    const state = this.#rareState();
+    const charged = state.charged ?? this.plan.cost;
+    this.host.settleCost(this.member, cost, charged);
+    state.charged = { ...charged, ...cost };
   }
 
   get<V>(key: CallKey<V>): V | undefined {

@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
+import { costOption } from '../limit/cost.js';
 
 /**
  * Resolves what a call runs with: the call's options over its method's (`methods`) over the pool's,
@@ -47,7 +48,7 @@ export class CallPlanner<T> {
    */
   plan(options: RunOptions<T>, defaults: MethodDefaults<T>): Plan<T> {
     try {
-      const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined);
+      const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined && options.cost === undefined);
       if (isPlain && defaults.deadline === undefined) return defaults;
       const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
       return {
@@ -56,6 +57,7 @@ export class CallPlanner<T> {
         deadline,
         deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
         balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
+        cost: isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost),
       };
     } catch (error) {
       // A getter that throws: a bad option, with what it threw as the cause (a validation error as it is).

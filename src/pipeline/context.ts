@@ -1,5 +1,5 @@
 import type { ClientQueue } from '../limit/client-queue.js';
-import type { Limiter } from '../limit/limiter.js';
+import type { Quota } from '../limit/quota.js';
 import type { Roster } from '../roster.js';
 import type { Attempt } from './attempt.js';
 import type { DeadlineQueue } from './deadlines.js';
@@ -10,7 +10,7 @@ import type { SignalWatches } from './signal-watch.js';
 export interface StageContext<T> {
   readonly roster: Roster<T>;
   readonly queue: ClientQueue<T>;
-  readonly limit: Limiter | undefined;
+  readonly limit: Quota | undefined;
   readonly deadlines: DeadlineQueue;
   readonly signals: SignalWatches;
   /** Whether `close()` was called: no new attempt takes a client. */

@@ -72,13 +72,14 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const isPlain = options === EMPTY_OPTIONS;
       const key = isPlain ? undefined : options.key;
       const minHeight = isPlain ? undefined : heightOf(options.minHeight);
-      const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight) : undefined;
+      const cost = attempt.plan.cost;
+      const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight, cost) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;

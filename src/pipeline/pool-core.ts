@@ -8,7 +8,8 @@ import { attemptEndChannel, circuitChannel, rateLimitChannel, type AttemptEndMes
 import { ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { ClientQueue } from '../limit/client-queue.js';
-import type { Limiter } from '../limit/limiter.js';
+import type { Cost } from '../limit/cost.js';
+import type { Quota } from '../limit/quota.js';
 import type { Member } from '../member.js';
 import type { Middleware } from '../middleware/middleware.js';
 import type { ClientPool } from '../pool.js';
@@ -40,7 +41,7 @@ export interface PoolParts<T> {
   readonly random: Random;
   readonly roster: Roster<T>;
   readonly queue: ClientQueue<T>;
-  readonly limit: Limiter | undefined;
+  readonly limit: Quota | undefined;
   readonly isFailure: (error: unknown) => boolean;
   readonly budget: RetryBudget | undefined;
   readonly stateChanges: Emitter<StateChange>;
@@ -63,7 +64,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly random: Random;
   readonly roster: Roster<T>;
   readonly queue: ClientQueue<T>;
-  readonly limit: Limiter | undefined;
+  readonly limit: Quota | undefined;
   readonly budget: RetryBudget | undefined;
   readonly deadlines: DeadlineQueue;
   readonly signals = new SignalWatches();
@@ -286,6 +287,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
       else if (kind === 'failure') member.latency.observe(Math.max(durationMs, 2 * member.latency.valueAt(now), 1), now);
       if (kind === 'success') this.hedgeDelays.record(attempt.method, durationMs);
     }
+    if (member.adaptive !== undefined && (kind === 'success' || kind === 'failure' || kind === 'answered')) this.#sampleConcurrency(member, kind === 'failure', durationMs);
     this.roster.inFlight(member, -1);
     this.#feedBreaker(member, attempt, kind, durationMs);
     const observers = this.observers;
@@ -300,6 +302,25 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     }
     if (attemptEndChannel.hasSubscribers) attemptEndChannel.publish({ pool: this.pool, call: attempt, outcome, durationMs } satisfies AttemptEndMessage<T>);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  /**
+   * Tell a member's adaptive limit how an attempt that reached it went (cancelled and refused ones tell
+   * nothing of the client), and move its cap to what the limit now says. The in-flight count is the
+   * member's as the attempt ends, itself included: what the controller needs to see whether the limit
+   * was in use.
+   */
+  #sampleConcurrency(member: Member<T>, didDrop: boolean, rttMs: number): void {
+    const adaptive = member.adaptive!;
+    let limit: number;
+    try {
+      adaptive.onSample({ rttMs, inFlight: member.inFlight, didDrop, now: this.clock.now() });
+      limit = adaptive.limit;
+    } catch (error) {
+      this.guard.warn('the adaptive concurrency limit', error);
+      return;
+    }
+    if (limit !== member.maxInFlight && Number.isInteger(limit) && limit >= 1) this.roster.setMaxInFlight(member, limit);
   }
 
   #feedBreaker(member: Member<T>, attempt: Attempt<T>, kind: Outcome['kind'], durationMs: number): void {
@@ -334,8 +355,15 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   /** `call.pauseClient(ms)`: the upstream asked for a pause (429, Retry-After). */
   pause(member: Member<T>, ms: number): void {
     duration('pauseClient', ms);
-    member.limiter?.pause(ms);
+    member.quota?.pause(ms);
     this.roster.throttle(member, this.clock.now() + ms);
+  }
+
+  /** `call.settle(actual)`: the pool's limits and the client's are charged or refunded the difference. */
+  settleCost(member: Member<T>, actual: Cost, charged: Cost): void {
+    const warn = (what: string, error: unknown): void => this.guard.warn(what, error);
+    this.limit?.settle(actual, charged, warn);
+    member.quota?.settle(actual, charged, warn);
   }
 
   /** `call.reportHeight(n)`: the client's answer showed its height. */

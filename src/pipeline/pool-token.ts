@@ -11,14 +11,16 @@ import type { Stage } from './stage.js';
 export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefined {
   const limit = context.limit;
   if (limit === undefined) return undefined;
+  const now = (): number => context.now();
   return (next) => (attempt) => {
+    const cost = attempt.plan.cost;
     try {
-      if (limit.tryTake?.(1) === true) return next(attempt);
+      if (limit.tryTakeAll(cost)) return next(attempt);
     } catch (error) {
       return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
     }
     const since = context.now();
-    return takeToken(limit.take.bind(limit), attempt, context.deadlines).then(
+    return takeToken((options) => limit.take(cost, options, true, now), attempt, context.deadlines).then(
       () => {
         context.reportLimit('pool', undefined, attempt.method, since, false);
         return next(attempt);
@@ -32,16 +34,16 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
 }
 
 /**
- * Wait for one token of `take`, ending with the attempt: its caller's abort, its call being over, the
+ * Wait for the attempt's cost of `take`, ending with the attempt: its caller's abort, its call being over, the
  * pool closing. The wait is raced against that signal too, so a limiter that ignores it (or never
  * answers) cannot hold the call.
  */
-export function takeToken<T>(take: (n: number, options: { signal?: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>, clock: { now(): number }): Promise<void> {
+export function takeToken<T>(take: (options: { signal: AbortSignal; maxWait: number }) => Promise<void>, attempt: Attempt<T>, clock: { now(): number }): Promise<void> {
   const signal = attempt.waitSignal();
   const maxWait = attempt.maxWait(clock);
   let taken: Promise<void>;
   try {
-    taken = Promise.resolve(take(1, { signal, maxWait }));
+    taken = Promise.resolve(take({ signal, maxWait }));
   } catch (error) {
     attempt.doneWaiting();
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure

@@ -163,6 +163,7 @@ class PrometheusMetrics implements Middleware {
         height: new ScalarFamily('gauge', `${p}_client_height`, 'Each client\'s last reported height (block, slot, LSN); clients with none have no series.', client, 'max'),
         tier: new ScalarFamily('gauge', `${p}_client_tier`, 'Each client\'s priority tier (add(client, { tier })): lower serves first; join it with in_flight to see which tier takes traffic.', client, 'max'),
         disagreements: new ScalarFamily('counter', `${p}_quorum_disagreements_total`, 'Quorum reads (pool.quorum()) each client\'s answer was outvoted in; clients never outvoted have no series.', client, 'sum'),
+        limitHeadroom: new ScalarFamily('gauge', `${p}_limit_headroom`, 'Tokens left in each client\'s own in-memory limits, by limit name (requests, tokens, ...: add(client, { limit })); clients without one have no series.', ['client', 'limit', ...constant], 'sum'),
         lag: new ScalarFamily('gauge', `${p}_client_lag`, 'How far each client trails the pool\'s corroborated head (negative: ahead of it); no series while either is unknown.', client, 'max'),
         transitions: new ScalarFamily('counter', `${p}_circuit_transitions_total`, 'Circuit state transitions per client.', ['client', 'from', 'to', ...constant], 'sum'),
         rateLimited: new ScalarFamily('counter', `${p}_rate_limited_total`, 'Calls refused a rate-limit token (RateLimitedError).', limit, 'sum'),
@@ -215,6 +216,17 @@ class PrometheusMetrics implements Middleware {
     this.#feed(families.disagreements, {
       collect: (emit) => {
         for (const pool of this.#pools.keys()) for (const member of pool.members()) if (member.disagreements > 0) emit(this.#clientLabels(member.name), member.disagreements);
+      },
+      reset: () => {},
+    });
+    this.#feed(families.limitHeadroom, {
+      collect: (emit) => {
+        for (const pool of this.#pools.keys()) {
+          for (const member of pool.members()) {
+            const quota = member.quota;
+            if (quota !== undefined) for (const limit of Object.keys(quota)) emit({ ...this.#clientLabels(member.name), limit }, quota[limit]!);
+          }
+        }
       },
       reset: () => {},
     });

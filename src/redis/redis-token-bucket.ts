@@ -4,11 +4,12 @@ import { Emitter, type Event } from '../events.js';
 import type { Limiter, TakeOptions } from '../limit/limiter.js';
 import { TokenBucket } from '../limit/token-bucket.js';
 import { WaiterQueue } from '../limit/waiter-queue.js';
-import { abortSignal, callable, duration, finiteAtLeast, integerAtLeast, keySet, knownKeys, nonEmptyString, optionsObject, positive, positiveDuration } from '../validate.js';
+import { emitWarning } from '../util/host.js';
+import { abortSignal, callable, duration, finiteAtLeast, integerAtLeast, keySet, knownKeys, MAX_DURATION_MS, nonEmptyString, optionsObject, positive, positiveDuration } from '../validate.js';
 
-const OPTION_KEYS = keySet(['redis', 'key', 'rate', 'burst', 'maxWait', 'lease', 'leaseTtl', 'timeout', 'recheckInterval', 'processes', 'insurance', 'clock']);
+const OPTION_KEYS = keySet(['redis', 'key', 'rate', 'per', 'burst', 'maxWait', 'lease', 'leaseTtl', 'timeout', 'recheckInterval', 'processes', 'insurance', 'clock']);
 const INSURANCE_KEYS = keySet(['rate', 'burst']);
-import { runTokenBucketScript, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
+import { runAdjustScript, runTokenBucketScript, type AdjustReply, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
 
 /** Options of a {@link RedisTokenBucket}. */
 export interface RedisTokenBucketOptions {
@@ -23,8 +24,15 @@ export interface RedisTokenBucketOptions {
    * every process that must respect it. ioredis `keyPrefix` applies.
    */
   readonly key: string;
-  /** Tokens added per second, fleet-wide: a finite number > 0. */
+  /** Tokens added per `per` milliseconds (per second by default), fleet-wide: a finite number > 0. */
   readonly rate: number;
+  /**
+   * The period `rate` counts over, in milliseconds: `{ rate: 10_000, per: 60_000 }` is 10 000 tokens a
+   * minute (a provider's tokens-per-minute quota). A duration > 0, at most 2^31-1; `insurance.rate`
+   * counts over it too.
+   * @default 1_000
+   */
+  readonly per?: number;
   /**
    * Bucket size, fleet-wide: tokens that may be taken at once after a quiet period.
    * @default max(1, rate)
@@ -67,7 +75,7 @@ export interface RedisTokenBucketOptions {
   readonly processes?: number;
   /**
    * This process's own bucket while Redis is slow or down. A take of more than `insurance.burst` tokens
-   * cannot be served from it and fails with `InvalidOptionError` while in fallback.
+   * waits until it is full, takes it all and owes the rest (its `adjust()`), so the local rate holds.
    * @default { rate: rate / processes, burst: max(1, burst / processes) }
    */
   readonly insurance?: { readonly rate?: number; readonly burst?: number };
@@ -114,12 +122,23 @@ export interface RedisTokenBucketStats {
   readonly localTokens: number;
   /** Tokens in the local reserve now. */
   readonly reserve: number;
+  /** Tokens charged by `adjust(n > 0)`, as asked (paid from the reserve, Redis or the insurance bucket). */
+  readonly chargedTokens: number;
+  /** Tokens given back by `adjust(n < 0)`, as asked (Redis keeps no more than a full bucket of them). */
+  readonly refundedTokens: number;
+  /**
+   * Adjustments not applied as asked: a round trip that failed or timed out (the adjustment then went to
+   * the insurance bucket), or an `n` that was not a finite number (ignored).
+   */
+  readonly adjustFailures: number;
 }
 
 const REDIS: RedisBucketState = { mode: 'redis' };
 /** A timeout timer this late (ms) says the event loop was stalled. */
 const STALL_MS = 5;
 const CLOSED: RedisBucketState = { mode: 'closed' };
+/** Most debt a charge may leave, in ms: a wait for a token then still fits a timer. */
+const MAX_DEBT_MS = MAX_DURATION_MS;
 
 /**
  * A token bucket shared by every process that uses the same Redis `key`: a provider's quota holds for
@@ -133,6 +152,9 @@ const CLOSED: RedisBucketState = { mode: 'closed' };
  * `recheckInterval` and returns to it (`onRecover`): calls keep flowing, never hang, and never fail just
  * because Redis is down.
  *
+ * Costs: `take(n)` takes a call's declared cost (any n up to `burst`), and `adjust(n)` settles the real
+ * figure later, charging or refunding the difference for the whole fleet (docs/redis.md, "Costs").
+ *
  * @example
  * ```ts
  * const redis = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
@@ -144,8 +166,10 @@ const CLOSED: RedisBucketState = { mode: 'closed' };
 export class RedisTokenBucket implements Limiter, Disposable {
   /** The Redis key of this limit. */
   readonly key: string;
-  /** Tokens per second, fleet-wide. */
+  /** Tokens per `per` ms, fleet-wide. */
   readonly rate: number;
+  /** The period of `rate`, in ms. */
+  readonly per: number;
   /** Bucket size, fleet-wide. */
   readonly burst: number;
   /** Most tokens taken per round trip. */
@@ -178,6 +202,16 @@ export class RedisTokenBucket implements Limiter, Disposable {
   #leasedTokens = 0;
   #expiredTokens = 0;
   #localTokens = 0;
+  #chargedTokens = 0;
+  #refundedTokens = 0;
+  #adjustFailures = 0;
+  /** An adjust round trip is in flight; adjustments made meanwhile add up here and go in the next one. */
+  #isAdjusting = false;
+  #pendingAdjust = 0;
+  /** Largest |n| one adjust round trip sends: past it the script's clamps decide anyway. */
+  readonly #adjustBound: number;
+  /** Warnings already given (one per kind per bucket). */
+  readonly #warned = new Set<string>();
   readonly #fallbacks = new Emitter<FallbackEvent>();
   readonly #recoveries = new Emitter<RecoverEvent>();
 
@@ -193,6 +227,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.#redis = scriptClient(options.redis);
     this.key = nonEmptyString('key', options.key);
     this.rate = positive('rate', options.rate);
+    this.per = options.per === undefined ? 1_000 : positiveDuration('per', options.per);
     this.burst = finiteAtLeast('burst', options.burst ?? Math.max(1, this.rate), 1);
     this.#maxWait = duration('maxWait', options.maxWait ?? 1_000);
     this.lease = integerAtLeast('lease', options.lease ?? 1, 1);
@@ -204,13 +239,15 @@ export class RedisTokenBucket implements Limiter, Disposable {
     optionsObject('insurance', options.insurance);
     if (options.insurance !== undefined) knownKeys('insurance', options.insurance, INSURANCE_KEYS);
     this.#clock = options.clock === undefined ? systemClock : clock(options.clock);
-    this.#interval = 1_000 / this.rate;
-    this.#intervalUs = 1_000_000 / this.rate;
+    this.#interval = this.per / this.rate;
+    this.#intervalUs = (this.per * 1_000) / this.rate;
     this.#keep = Math.ceil(this.burst / 2);
+    this.#adjustBound = this.burst + MAX_DEBT_MS / this.#interval;
     const insurance = options.insurance ?? {};
     this.#local = new TokenBucket(
       {
         rate: insurance.rate ?? this.rate / processes,
+        per: this.per,
         burst: insurance.burst ?? Math.max(1, this.burst / processes),
         maxWait: this.#maxWait,
         clock: this.#clock,
@@ -248,14 +285,21 @@ export class RedisTokenBucket implements Limiter, Disposable {
       expiredTokens: this.#expiredTokens,
       localTokens: this.#localTokens,
       reserve: this.#reserve,
+      chargedTokens: this.#chargedTokens,
+      refundedTokens: this.#refundedTokens,
+      adjustFailures: this.#adjustFailures,
     };
   }
 
-  /** Take `n` tokens if they are at hand now (leased, or local in fallback) and nobody is queued before us. */
+  /**
+   * Take `n` tokens if they are at hand now (leased, or local in fallback) and nobody is queued before us.
+   * False for an `n` that `take()` would refuse, so that `take()` says why.
+   */
   tryTake(n = 1): boolean {
-    if (this.#queue.length > 0 || this.#state === CLOSED) return false;
+    if (this.#queue.length > 0 || this.#state === CLOSED || !(n > 0 && n <= this.burst)) return false;
     if (this.#takeReserve(n)) return true;
-    if (this.#state.mode === 'fallback' && this.#local.tryTake(n)) {
+    // More than the insurance bucket holds is for take(), which pays it in two steps.
+    if (this.#state.mode === 'fallback' && n <= this.#local.burst && this.#local.tryTake(n)) {
       this.#localTokens += n;
       return true;
     }
@@ -263,14 +307,17 @@ export class RedisTokenBucket implements Limiter, Disposable {
   }
 
   /**
-   * Take `n` tokens, waiting in FIFO order within this process. Rejects with `RateLimitedError` (and its
-   * `retryAfterMs`) when the wait would exceed `maxWait`, `AbortedError` when `signal` aborts (taking
-   * nothing), `PoolClosedError` after `close()`. Never rejects because Redis is down.
+   * Take `n` tokens (a number > 0 and <= `burst`, whole or fractional: a call's cost), waiting in FIFO order
+   * within this process: a take of many tokens is not passed by later small ones. Rejects with
+   * `InvalidOptionError` (option `tokens`) at once for any other `n`, since a take above the whole bucket
+   * could never be served; `RateLimitedError` (and its `retryAfterMs`) when the wait would exceed
+   * `maxWait`; `AbortedError` when `signal` aborts (taking nothing); `PoolClosedError` after `close()`.
+   * Never rejects because Redis is down.
    */
   take(n = 1, options: TakeOptions = {}): Promise<void> {
     if (this.#state === CLOSED) return Promise.reject(new PoolClosedError());
-    if (!(Number.isInteger(n) && n >= 1 && n <= this.burst)) {
-      return Promise.reject(new InvalidOptionError('tokens', `an integer from 1 to burst (${this.burst})`, n));
+    if (!(typeof n === 'number' && n > 0 && n <= this.burst)) {
+      return Promise.reject(new InvalidOptionError('tokens', `a number > 0 and <= burst (${this.burst})`, n));
     }
     let signal: AbortSignal | undefined;
     let maxWait: number;
@@ -288,6 +335,62 @@ export class RedisTokenBucket implements Limiter, Disposable {
     const taken = this.#queue.push(undefined, n, this.#clock.now() + maxWait, signal);
     this.#pump();
     return taken;
+  }
+
+  /**
+   * Settle a call's real cost once it is known (the pool calls it for `call.settle()`): `n > 0` charges `n`
+   * more tokens at once, without waiting (the shared bucket may go into debt, at most 2^31-1 ms of it, and
+   * refuses takes until it has refilled); `n < 0` gives `-n` tokens back to Redis, for the whole fleet
+   * (never past a full bucket); 0 does nothing. Whole or fractional tokens.
+   *
+   * Never throws or rejects, and returns at once; the round trip (bounded by `timeout`) goes on behind:
+   * - a charge is paid first from the local reserve of leased tokens (they were taken from Redis already,
+   *   so this is exact and needs no round trip), the rest in Redis; a refund always goes to Redis;
+   * - adjustments made while one is in flight are added up and sent as one;
+   * - a refund wakes a waiter that was sleeping until its tokens were due, so it asks again at once;
+   * - in fallback, and when the round trip fails or times out (which falls back, `onFallback`), the
+   *   adjustment goes to the local insurance bucket and is not replayed to Redis later (one that timed
+   *   out may still have reached Redis, and then counts in both);
+   * - an `n` that is not a finite number is ignored and reported once per bucket as a
+   *   `CLIENTPOOL_CALLBACK_ERROR` warning; failures count in `stats.adjustFailures`;
+   * - after `close()`, nothing.
+   */
+  adjust(n: number): void {
+    try {
+      this.#adjust(n);
+    } catch (error) {
+      // Only a clock of the caller's that throws gets here; the pool calls adjust after the call and cannot fail it.
+      this.#adjustFailures++;
+      this.#warn('adjust-error', `clientpool: RedisTokenBucket(${this.key}).adjust(${String(n)}) failed: ${errorText(error)}`, 'The adjustment was dropped; reported once per bucket.');
+    }
+  }
+
+  #adjust(n: number): void {
+    if (this.#state === CLOSED || n === 0) return;
+    if (typeof n !== 'number' || !Number.isFinite(n)) {
+      this.#adjustFailures++;
+      this.#warn('adjust', `clientpool: RedisTokenBucket(${this.key}).adjust(): ${new InvalidOptionError('tokens', 'a finite number', n).message}`, 'The adjustment was ignored; reported once per bucket.');
+      return;
+    }
+    let rest = n;
+    if (n > 0) {
+      this.#chargedTokens += n;
+      if (this.#reserve > 0) {
+        this.#expire(this.#clock.now());
+        const paid = Math.min(this.#reserve, Math.floor(n));
+        this.#reserve -= paid;
+        rest -= paid;
+        if (rest === 0) return;
+      }
+    } else {
+      this.#refundedTokens -= n;
+    }
+    if (this.#state.mode === 'fallback') {
+      this.#adjustLocal(rest);
+      return;
+    }
+    this.#pendingAdjust = this.#clampAdjust(this.#pendingAdjust + rest);
+    if (!this.#isAdjusting) this.#sendAdjust();
   }
 
   /**
@@ -324,18 +427,20 @@ export class RedisTokenBucket implements Limiter, Disposable {
       this.#handOver();
       return;
     }
-    const demand = Math.min(this.#queue.tokens, Math.floor(this.burst));
+    // Whole tokens beyond the head's (which may be fractional: a cost), as far as the burst goes.
+    const demand = Math.max(head.n, Math.min(this.#queue.tokens, Math.floor(this.burst)));
     // Woken early (the head left): the answer to this round trip says when to come back.
     this.#queue.wakeAt(undefined);
     this.#isBusy = true;
-    void this.#roundTrip({
+    const request: ScriptRequest = {
       interval: this.#intervalUs,
       burst: this.burst,
       need: head.n,
       demand,
       extra: Math.max(0, this.lease - demand),
       keep: this.#keep,
-    }).then(
+    };
+    void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, request)).then(
       (reply) => this.#onReply(reply, head.n, demand),
       (error: unknown) => this.#onFailure(error as Error),
     );
@@ -362,6 +467,66 @@ export class RedisTokenBucket implements Limiter, Disposable {
     if (head === undefined) return;
     this.#isSleeping = true;
     queue.wakeAt(now + Math.max(0, waitMs + (head.n - need) * this.#interval));
+  }
+
+  #sendAdjust(): void {
+    const n = this.#pendingAdjust;
+    this.#pendingAdjust = 0;
+    if (n === 0) return;
+    this.#isAdjusting = true;
+    const request = { interval: this.#intervalUs, burst: this.burst, n, maxDebtUs: MAX_DEBT_MS * 1_000 };
+    void this.#roundTrip(() => runAdjustScript(this.#redis, this.key, request)).then(
+      (reply) => this.#onAdjusted(reply),
+      (error: unknown) => this.#onAdjustFailure(n, error as Error),
+    );
+  }
+
+  #onAdjusted(reply: AdjustReply): void {
+    this.#isAdjusting = false;
+    if (this.#state === CLOSED) return;
+    // Tokens came back: a waiter sleeping until its tokens were due may go now.
+    if (reply.movedUs < 0 && this.#isSleeping) {
+      this.#isSleeping = false;
+      this.#pump();
+    }
+    if (this.#state.mode === 'fallback') {
+      const pending = this.#pendingAdjust;
+      this.#pendingAdjust = 0;
+      if (pending !== 0) this.#adjustLocal(pending);
+    } else this.#sendAdjust();
+  }
+
+  #onAdjustFailure(n: number, error: Error): void {
+    this.#isAdjusting = false;
+    this.#failures++;
+    this.#adjustFailures++;
+    if (this.#state === CLOSED) return;
+    this.#fallBack(error);
+    const pending = this.#pendingAdjust;
+    this.#pendingAdjust = 0;
+    this.#adjustLocal(this.#clampAdjust(n + pending));
+    this.#pump();
+  }
+
+  /** An adjustment for the insurance bucket (fallback): not replayed to Redis later. */
+  #adjustLocal(n: number): void {
+    try {
+      this.#local.adjust(n);
+    } catch (error) {
+      this.#adjustFailures++;
+      this.#warn('adjust-local', `clientpool: RedisTokenBucket(${this.key}): the insurance bucket's adjust(${n}) threw: ${errorText(error)}`, 'The adjustment was dropped; reported once per bucket.');
+    }
+  }
+
+  /** Past ±(burst + the most debt) an adjustment changes nothing more; keeps a sum of many finite (and the text sent) finite. */
+  #clampAdjust(n: number): number {
+    return Math.max(-this.#adjustBound, Math.min(this.#adjustBound, n));
+  }
+
+  #warn(kind: string, message: string, detail: string): void {
+    if (this.#warned.has(kind)) return;
+    this.#warned.add(kind);
+    emitWarning(message, 'CLIENTPOOL_CALLBACK_ERROR', detail);
   }
 
   #onFailure(error: Error): void {
@@ -391,7 +556,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
 
   /** A read-only script run: it proves both that Redis answers in time and that the script is loaded. */
   #probe(): void {
-    void this.#roundTrip({ interval: this.#intervalUs, burst: this.burst, need: 0, demand: 0, extra: 0, keep: 0 }).then(
+    void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, { interval: this.#intervalUs, burst: this.burst, need: 0, demand: 0, extra: 0, keep: 0 })).then(
       () => {
         const state = this.#state;
         if (state.mode !== 'fallback') return;
@@ -407,9 +572,9 @@ export class RedisTokenBucket implements Limiter, Disposable {
   }
 
   /** One script run raced against `timeout`. A late answer is ignored; a late failure is absorbed. */
-  #roundTrip(request: ScriptRequest): Promise<ScriptReply> {
+  #roundTrip<R>(run: () => Promise<R>): Promise<R> {
     this.#roundTrips++;
-    return new Promise<ScriptReply>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       const sent = performance.now();
       const timer = setTimeout(() => {
         const fail = (): void => reject(new TimeoutError(this.#timeout, `redis ${this.key}`));
@@ -419,7 +584,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
         if (performance.now() - sent > this.#timeout + STALL_MS) setImmediate(fail);
         else fail();
       }, this.#timeout);
-      void runTokenBucketScript(this.#redis, this.key, request).then(
+      void run().then(
         (reply) => {
           clearTimeout(timer);
           resolve(reply);
@@ -440,7 +605,11 @@ export class RedisTokenBucket implements Limiter, Disposable {
   }
 
   #takeLocal(n: number, signal: AbortSignal | undefined, maxWait: number): Promise<void> {
-    return this.#local.take(n, signal === undefined ? { maxWait } : { signal, maxWait }).then(() => {
+    // A cost above the insurance bucket: wait until it is full, take it all and owe the rest, so that
+    // the local rate still holds over time.
+    const first = Math.min(n, this.#local.burst);
+    return this.#local.take(first, signal === undefined ? { maxWait } : { signal, maxWait }).then(() => {
+      if (first < n) this.#adjustLocal(n - first);
       this.#localTokens += n;
     });
   }
@@ -492,6 +661,14 @@ function scriptClient(value: unknown): RedisScriptClient {
     throw new InvalidOptionError('redis', 'a Redis client with evalsha() and eval() (ioredis)', value);
   }
   return value as RedisScriptClient;
+}
+
+function errorText(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return '(unreadable error)';
+  }
 }
 
 function clock(value: unknown): Clock {

@@ -24,8 +24,9 @@ export interface RedisScriptClient {
  * ARGV[7]  optional fake time in microseconds, for exactness tests only; the bucket never sends it. On fake
  *          time the key gets no TTL: the server would count it down on its own clock.
  *
- * Returns { granted, waitUs }: tokens taken (0, or need..demand+extra), and when none were taken, the
- * microseconds until `need` would fit. need = 0 is a read-only probe.
+ * Returns { granted, waitUs }: tokens taken (0, or need..demand+extra; `granted` as a %.17g string, since
+ * Redis would truncate a fractional Lua number, and a cost may be fractional), and when none were taken,
+ * the microseconds until `need` would fit. need = 0 is a read-only probe.
  *
  * The TAT is written with %.17g: a microsecond timestamp has 16 digits, and Lua's own number-to-string
  * conversion keeps 14, so the exact digits must not depend on how a server version converts numbers.
@@ -64,7 +65,7 @@ if ARGV[7] then
 else
   redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
 end
-return {granted, 0}
+return {string.format('%.17g', granted), 0}
 `;
 
 /** SHA-1 of {@link TOKEN_BUCKET_SCRIPT}, for EVALSHA. */
@@ -97,14 +98,100 @@ export async function runTokenBucketScript(client: RedisScriptClient, key: strin
   // String() gives the shortest text that reads back as the same double: a fractional interval stays exact.
   const args: (string | number)[] = [key, String(request.interval), String(request.burst), request.need, request.demand, request.extra, request.keep];
   if (request.nowUs !== undefined) args.push(request.nowUs);
-  let reply: unknown;
+  return parseReply(await evalScript(client, TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SHA, args));
+}
+
+/**
+ * Move a bucket's state by a settled cost, GCRA style, on the server's clock, in one atomic step.
+ *
+ * KEYS[1]  the bucket, as {@link TOKEN_BUCKET_SCRIPT} keeps it (a TAT in microseconds of server time)
+ * ARGV[1]  interval: microseconds per token
+ * ARGV[2]  burst: bucket size in tokens
+ * ARGV[3]  n: tokens to charge (> 0: the TAT moves later, into debt if need be) or give back (< 0: it
+ *          moves earlier, but never before now, so a refund never fills the bucket past `burst`)
+ * ARGV[4]  maxDebt: microseconds of debt allowed (the TAT stays within now + burst·interval + maxDebt);
+ *          a charge past it is cut there, and a TAT already past it (another configuration on the same
+ *          key) is not pulled back by a charge
+ * ARGV[5]  optional fake time in microseconds, for exactness tests only (no TTL then, as in the take script)
+ *
+ * Returns { movedUs, fullInUs } as strings (%.17g, exact): how far the TAT actually moved (negative for a
+ * refund; smaller than asked when cut at a full bucket or at `maxDebt`), and the microseconds until the
+ * bucket is full again (over burst·interval: in debt). A bucket left full is deleted, as an expired one is;
+ * otherwise the key keeps its PX expiry at the moment it would be full again.
+ */
+export const ADJUST_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local now
+if ARGV[5] then
+  now = tonumber(ARGV[5])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local interval = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2]) * interval
+local n = tonumber(ARGV[3])
+local maxDebt = tonumber(ARGV[4])
+local before = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if before < now then before = now end
+local tat = before + n * interval
+if tat < now then tat = now end
+local ceiling = now + capacity + maxDebt
+if tat > ceiling then tat = math.max(before, ceiling) end
+if tat <= now then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[5] then
+  redis.call('SET', KEYS[1], string.format('%.17g', tat))
+else
+  redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+end
+return {string.format('%.17g', tat - before), string.format('%.17g', tat - now)}
+`;
+
+/** SHA-1 of {@link ADJUST_SCRIPT}, for EVALSHA. */
+export const ADJUST_SHA = createHash('sha1').update(ADJUST_SCRIPT).digest('hex');
+
+/** What one run of {@link ADJUST_SCRIPT} asks for. */
+export interface AdjustRequest {
+  /** Microseconds per token. */
+  readonly interval: number;
+  readonly burst: number;
+  /** Tokens to charge (> 0) or give back (< 0); finite. */
+  readonly n: number;
+  /** Microseconds of debt allowed past an empty bucket. */
+  readonly maxDebtUs: number;
+  /** Fake server time in microseconds (tests only). */
+  readonly nowUs?: number;
+}
+
+/** {@link ADJUST_SCRIPT}'s answer, in microseconds. */
+export interface AdjustReply {
+  /** How far the state moved: > 0 charged, < 0 refunded, smaller than asked when cut. */
+  readonly movedUs: number;
+  /** Until the bucket is full again; more than burst·interval while in debt. */
+  readonly fullInUs: number;
+}
+
+/** Run {@link ADJUST_SCRIPT} as {@link runTokenBucketScript} runs its own (EVALSHA, EVAL on `NOSCRIPT`). */
+export async function runAdjustScript(client: RedisScriptClient, key: string, request: AdjustRequest): Promise<AdjustReply> {
+  const args: (string | number)[] = [key, String(request.interval), String(request.burst), String(request.n), String(request.maxDebtUs)];
+  if (request.nowUs !== undefined) args.push(request.nowUs);
+  const reply = await evalScript(client, ADJUST_SCRIPT, ADJUST_SHA, args);
+  if (Array.isArray(reply) && reply.length === 2) {
+    const movedUs = Number(reply[0]);
+    const fullInUs = Number(reply[1]);
+    if (Number.isFinite(movedUs) && Number.isFinite(fullInUs)) return { movedUs, fullInUs };
+  }
+  throw new TypeError(`unexpected reply from the adjust script: ${JSON.stringify(reply)}`);
+}
+
+async function evalScript(client: RedisScriptClient, script: string, sha: string, args: (string | number)[]): Promise<unknown> {
   try {
-    reply = await client.evalsha(TOKEN_BUCKET_SHA, 1, ...args);
+    return await client.evalsha(sha, 1, ...args);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    reply = await client.eval(TOKEN_BUCKET_SCRIPT, 1, ...args);
+    return client.eval(script, 1, ...args);
   }
-  return parseReply(reply);
 }
 
 function isNoScript(error: unknown): boolean {

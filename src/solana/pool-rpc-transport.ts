@@ -6,7 +6,7 @@ import { isSolanaNodeError } from '../jsonrpc/classify.js';
 import { errorOfResponse, JsonRpcResponseError } from '../jsonrpc/response-error.js';
 import { pauseOnRetryAfter } from '../jsonrpc/retry-after.js';
 import { resolveTransportOptions, type JsonRpcTransportOptions } from '../jsonrpc/transport-options.js';
-import { callable } from '../validate.js';
+import { callable, unreadableOptions } from '../validate.js';
 import { BATCH_METHOD, SOLANA_METHODS } from './methods.js';
 import { reportSlots, type SlotListener } from './slots.js';
 
@@ -54,7 +54,12 @@ export interface PoolRpcTransportOptions extends JsonRpcTransportOptions {
 export function poolRpcTransport(pool: ClientPool<RpcTransport>, options?: PoolRpcTransportOptions): RpcTransport {
   if (typeof pool !== 'object' || pool === null || typeof (pool as { run?: unknown }).run !== 'function') throw new InvalidOptionError('pool', 'a ClientPool of @solana/kit transports', pool);
   const { key, label, maxPause, abortAttempts } = resolveTransportOptions(options, LABELLED, ['onSlot']);
-  const onSlotOption = options?.onSlot;
+  let onSlotOption: unknown;
+  try {
+    onSlotOption = options?.onSlot;
+  } catch (error) {
+    throw unreadableOptions('options', options, error);
+  }
   const onSlot = onSlotOption === undefined ? undefined : callable<SlotListener>('onSlot', onSlotOption);
   const warned = new Set<string>();
   const plain = new Map<string, RunOptions<RpcTransport>>();

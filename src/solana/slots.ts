@@ -1,4 +1,4 @@
-import { warnOnce } from '../jsonrpc/warn.js';
+import { catchRejection, warnOnce } from '../jsonrpc/warn.js';
 
 /**
  * Where a pool transport reports the slots its nodes answer with: the seam for slot-aware routing, until
@@ -34,7 +34,7 @@ function reportOne(listener: SlotListener, warned: Set<string>, clientName: stri
   if (slot === undefined) return;
   try {
     const returned: unknown = listener(clientName, slot, method);
-    if (returned instanceof Promise) returned.catch((error: unknown) => warnOnce(warned, 'onSlot', error, 'The slot was dropped.'));
+    catchRejection(returned, (error) => warnOnce(warned, 'onSlot', error, 'The slot was dropped.'));
   } catch (error) {
     warnOnce(warned, 'onSlot', error, 'The slot was dropped; the request went on.');
   }

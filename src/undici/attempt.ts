@@ -148,7 +148,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     try {
       isFailure = exchange.host.isFailureStatus(statusCode);
     } catch (error) {
-      const refused = new CallbackError('isFailureStatus', 'threw', error);
+      // The guarded predicate (see callbacks.ts) throws a CallbackError: the request fails, the origin is not blamed.
+      const refused = error instanceof CallbackError ? error : new CallbackError('isFailureStatus', 'threw', error);
       this.#drop(refused, refused);
       return;
     }

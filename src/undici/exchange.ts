@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Call, RunOptions } from '../call.js';
-import { AbortedError, CallbackError } from '../errors.js';
+import { AbortedError } from '../errors.js';
 import type { ClientPool } from '../pool.js';
 import { asError, Attempt } from './attempt.js';
 import type { Downstream } from './downstream.js';
@@ -15,9 +15,9 @@ type Controller = Dispatcher.DispatchController;
 /** What every exchange of one dispatcher shares: resolved once, at construction. */
 export interface ExchangeHost {
   readonly pool: ClientPool<Upstream>;
-  /** Statuses that count against the origin (the user's predicate, called as it is; a throw is caught). */
+  /** Statuses that count against the origin; throws a `CallbackError` when the user's predicate breaks. */
   readonly isFailureStatus: (statusCode: number) => boolean;
-  /** The pool's `method` label of a request. */
+  /** The pool's `method` label of a request; never throws. */
   readonly label: (request: Dispatcher.DispatchOptions) => string;
   /** Methods that may be sent more than once. */
   readonly methods: ReadonlySet<string>;
@@ -112,13 +112,8 @@ export class Exchange implements Controller {
       this.#finish(this.#reason ?? new AbortedError(undefined, 'aborted by the caller'));
       return;
     }
-    let method: string;
-    try {
-      method = this.host.label(this.request);
-    } catch (error) {
-      this.#finish(new CallbackError('label', 'threw', error));
-      return;
-    }
+    // Guarded (callbacks.ts): a broken label gives the method, never an error.
+    const method = this.host.label(this.request);
     const controller = (this.#abort = this.host.controllers.pop() ?? new AbortController());
     const signal = controller.signal;
     const options: RunOptions<Upstream> = isRepeatable(this.request, this.host.methods) ? { method, signal } : { method, signal, retry: false, hedge: false };

@@ -2,7 +2,9 @@ import type { Dispatcher } from 'undici';
 import type { AddOptions, PoolOptions } from '../pool-options.js';
 import type { ClientPool } from '../pool.js';
 import { InvalidOptionError } from '../errors.js';
-import { keySet, knownKeys, nonEmptyString, optionsObject } from '../validate.js';
+import { callable, keySet, knownKeys, nonEmptyString, optionsObject, unreadableOptions } from '../validate.js';
+import { guardedFailureStatus, guardedLabel, type FailureStatus, type Labeller } from './callbacks.js';
+import { IDEMPOTENT_METHODS } from './replay.js';
 import type { Upstream } from './upstream.js';
 
 /** An origin with its own options in the pool (weight, tier, limits: those of `pool.add()`). */
@@ -52,13 +54,17 @@ export interface PoolDispatcherOptions {
   readonly bufferBody?: number;
   /**
    * Response statuses that count against the origin and move the request to another (when it may be
-   * repeated). Any other status is the server answering, passed to the caller as it is.
+   * repeated). Any other status is the server answering, passed to the caller as it is. Must return a
+   * boolean, synchronously: one that throws or returns anything else (a promise) fails the request with
+   * a `CallbackError` (`ERR_CALLBACK`, what it threw as `cause`), not counted against the origin.
    * @default (status) => status >= 500 || status === 429
    */
   readonly isFailureStatus?: (statusCode: number) => boolean;
   /**
    * The `method` label of a request in the pool's metrics, traces and per-method options. Keep the set
-   * of values small (no ids, no full paths).
+   * of values small (no ids, no full paths). One that throws or returns anything but a non-empty string
+   * gives the default (the method), reported once as a `CLIENTPOOL_CALLBACK_ERROR` process warning; the
+   * request goes on.
    * @default (request) => request.method, e.g. `GET`
    */
   readonly label?: (request: Dispatcher.DispatchOptions) => string;
@@ -84,10 +90,77 @@ export interface ResolvedOrigin {
 
 const KEYS = keySet(['origins', 'pool', 'factory', 'idempotentMethods', 'bufferBody', 'isFailureStatus', 'label', 'serviceOrigin', 'fallback']);
 
-/** Check the options' shape. @throws InvalidOptionError naming the option and the bad value. */
-export function checkOptions(options: unknown): asserts options is PoolDispatcherOptions {
+/** {@link PoolDispatcherOptions}, read once and checked; the callbacks guarded (see `callbacks.ts`). */
+export interface ResolvedDispatcherOptions {
+  readonly origins: readonly ResolvedOrigin[];
+  /** The `pool` option: a pool of the caller's, or options for a new one with the dispatcher's defaults. */
+  readonly pool: PoolOptions<Upstream> | ClientPool<Upstream>;
+  /** Whether the pool can end an attempt early (see `ExchangeHost.isAbortable`). */
+  readonly isAbortable: boolean;
+  /** The `origins` option as given, for the error when there are none. */
+  readonly givenOrigins: unknown;
+  readonly factory: ((origin: string) => Dispatcher) | undefined;
+  readonly isFailureStatus: FailureStatus;
+  readonly label: Labeller;
+  readonly methods: ReadonlySet<string>;
+  readonly bufferBody: number;
+  readonly serviceOrigin: string | undefined;
+  readonly fallback: Dispatcher | undefined;
+}
+
+/**
+ * Read and check every option once (every getter is called here, never per request).
+ * @throws InvalidOptionError naming the option and the bad value; an options object, origin entry or
+ * list whose getter or Proxy trap throws is refused naming `options`, with the throw as the `cause`.
+ */
+export function resolveDispatcherOptions(options: unknown): ResolvedDispatcherOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object with origins', options);
   knownKeys('options', options, KEYS);
+  try {
+    const given = options as PoolDispatcherOptions;
+    const { pool, factory, isFailureStatus, label, idempotentMethods, bufferBody, serviceOrigin, fallback } = given;
+    const origins = given.origins;
+    if (fallback !== undefined && !isDispatcher(fallback)) throw new InvalidOptionError('fallback', 'an undici Dispatcher', fallback);
+    const ownPool = isPool(pool) ? undefined : withDefaults(pool === undefined ? undefined : poolOptions(pool));
+    return {
+      origins: resolveOrigins(origins),
+      pool: ownPool ?? (pool as ClientPool<Upstream>),
+      isAbortable: ownPool === undefined || endsAttempts(ownPool),
+      givenOrigins: origins,
+      factory: factory === undefined ? undefined : callable<(origin: string) => Dispatcher>('factory', factory),
+      isFailureStatus: guardedFailureStatus(isFailureStatus === undefined ? undefined : callable<FailureStatus>('isFailureStatus', isFailureStatus)),
+      label: guardedLabel(label === undefined ? undefined : callable<Labeller>('label', label)),
+      methods: resolveMethods(idempotentMethods, IDEMPOTENT_METHODS),
+      bufferBody: bufferBody === undefined ? 0 : byteCount('bufferBody', bufferBody),
+      serviceOrigin: serviceOrigin === undefined ? undefined : canonicalOrigin('serviceOrigin', serviceOrigin),
+      fallback,
+    };
+  } catch (error) {
+    throw unreadableOptions('options', options, error);
+  }
+}
+
+const DEFAULT_RETRY = Object.freeze({ attempts: 3 });
+
+/** Pool options with the dispatcher's default: retry on another origin. */
+function withDefaults(options: PoolOptions<Upstream> | undefined): PoolOptions<Upstream> {
+  if (options === undefined) return { retry: DEFAULT_RETRY };
+  return options.retry === undefined ? { ...options, retry: DEFAULT_RETRY } : options;
+}
+
+/**
+ * Whether pool options let the pool end an attempt before it settles, other than by `destroy()`: a
+ * timeout, a deadline or a hedge, pool-wide or per method.
+ */
+function endsAttempts(options: PoolOptions<Upstream> | undefined): boolean {
+  if (options === undefined) return false;
+  const ends = (o: { readonly timeout?: unknown; readonly deadline?: unknown; readonly hedge?: unknown }): boolean => o.timeout !== undefined || o.deadline !== undefined || (o.hedge !== undefined && o.hedge !== false);
+  return ends(options) || (options.methods !== undefined && Object.values(options.methods).some(ends));
+}
+
+function poolOptions(value: unknown): PoolOptions<Upstream> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('pool', 'pool options or a ClientPool', value);
+  return value;
 }
 
 /** The `origins` option: each entry checked and made canonical. */
@@ -126,14 +199,25 @@ export function resolveMethods(value: unknown, defaults: readonly string[]): Rea
   return new Set(value.map((method: unknown, i) => nonEmptyString(`idempotentMethods[${i}]`, method)));
 }
 
-/** Whether `value` looks like an undici Dispatcher (duck-typed: two copies of undici may be installed). */
+/**
+ * Whether `value` looks like an undici Dispatcher (duck-typed: two copies of undici may be installed).
+ * Never throws: a value whose `dispatch` cannot be read is none.
+ */
 export function isDispatcher(value: unknown): value is Dispatcher {
-  return typeof value === 'object' && value !== null && typeof (value as { dispatch?: unknown }).dispatch === 'function';
+  try {
+    return typeof value === 'object' && value !== null && typeof (value as { dispatch?: unknown }).dispatch === 'function';
+  } catch {
+    return false;
+  }
 }
 
-/** Whether `value` is a `ClientPool` (duck-typed: the ESM and CJS builds each have the class). */
+/** Whether `value` is a `ClientPool` (duck-typed: the ESM and CJS builds each have the class). Never throws. */
 export function isPool(value: unknown): value is ClientPool<Upstream> {
-  return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function' && typeof (value as { add?: unknown }).add === 'function';
+  try {
+    return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function' && typeof (value as { add?: unknown }).add === 'function';
+  } catch {
+    return false;
+  }
 }
 
 /** A byte count option: an integer from 0 to 2^31-1. */

@@ -1,17 +1,11 @@
 import { Agent, Dispatcher, Pool } from 'undici';
 import { CallbackError, InvalidOptionError, PoolClosedError } from '../errors.js';
 import { ClientPool } from '../pool.js';
-import type { PoolOptions } from '../pool-options.js';
-import { callable } from '../validate.js';
 import { downstreamOf } from './downstream.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
-import { byteCount, canonicalOrigin, checkOptions, isDispatcher, isPool, resolveMethods, resolveOrigins, type PoolDispatcherOptions } from './options.js';
-import { IDEMPOTENT_METHODS } from './replay.js';
+import { catchRejection } from '../jsonrpc/warn.js';
+import { isDispatcher, isPool, resolveDispatcherOptions, type PoolDispatcherOptions } from './options.js';
 import type { Upstream } from './upstream.js';
-
-const DEFAULT_RETRY = Object.freeze({ attempts: 3 });
-const defaultIsFailureStatus = (statusCode: number): boolean => statusCode >= 500 || statusCode === 429;
-const defaultLabel = (request: Dispatcher.DispatchOptions): string => request.method;
 
 /**
  * An undici `Dispatcher` that spreads requests over several origins through a {@link ClientPool}: the
@@ -49,20 +43,15 @@ export class PoolDispatcher extends Dispatcher {
    */
   constructor(options: PoolDispatcherOptions) {
     super();
-    checkOptions(options);
-    const origins = resolveOrigins(options.origins);
-    const factory = options.factory === undefined ? (origin: string): Dispatcher => new Pool(origin) : callable<(origin: string) => Dispatcher>('factory', options.factory);
-    const isFailureStatus = options.isFailureStatus === undefined ? defaultIsFailureStatus : callable<(statusCode: number) => boolean>('isFailureStatus', options.isFailureStatus);
-    const label = options.label === undefined ? defaultLabel : callable<(request: Dispatcher.DispatchOptions) => string>('label', options.label);
-    const methods = resolveMethods(options.idempotentMethods, IDEMPOTENT_METHODS);
-    const bufferBody = options.bufferBody === undefined ? 0 : byteCount('bufferBody', options.bufferBody);
-    this.#serviceOrigin = options.serviceOrigin === undefined ? undefined : canonicalOrigin('serviceOrigin', options.serviceOrigin);
-    if (options.fallback !== undefined && !isDispatcher(options.fallback)) throw new InvalidOptionError('fallback', 'an undici Dispatcher', options.fallback);
-    this.#fallback = options.fallback;
-    this.#ownsFallback = options.fallback === undefined;
-    const given = options.pool;
-    const pool = isPool(given) ? given : new ClientPool<Upstream>(withDefaults(given));
-    if (origins.length === 0 && pool.size === 0) throw new InvalidOptionError('origins', 'at least one origin (or a pool that holds clients)', options.origins);
+    const resolved = resolveDispatcherOptions(options);
+    const { origins, label, isFailureStatus, methods, bufferBody } = resolved;
+    const factory = resolved.factory ?? ((origin: string): Dispatcher => new Pool(origin));
+    this.#serviceOrigin = resolved.serviceOrigin;
+    this.#fallback = resolved.fallback;
+    this.#ownsFallback = resolved.fallback === undefined;
+    const given = resolved.pool;
+    const pool = isPool(given) ? given : new ClientPool<Upstream>(given);
+    if (origins.length === 0 && pool.size === 0) throw new InvalidOptionError('origins', 'at least one origin (or a pool that holds clients)', resolved.givenOrigins);
     const added: string[] = [];
     try {
       for (const { origin, add } of origins) {
@@ -77,7 +66,7 @@ export class PoolDispatcher extends Dispatcher {
       throw error;
     }
     this.pool = pool;
-    this.#host = { pool, isFailureStatus, label, methods, bufferBody, isAbortable: isPool(given) || endsAttempts(given), controllers: [], now: Date.now, buffering: new Set() };
+    this.#host = { pool, isFailureStatus, label, methods, bufferBody, isAbortable: resolved.isAbortable, controllers: [], now: Date.now, buffering: new Set() };
   }
 
   #make(factory: (origin: string) => Dispatcher, origin: string): Dispatcher {
@@ -87,7 +76,10 @@ export class PoolDispatcher extends Dispatcher {
     } catch (error) {
       throw new CallbackError('the factory', `threw for ${origin}`, error);
     }
-    if (!isDispatcher(dispatcher)) throw new CallbackError('the factory', `returned ${typeof dispatcher} for ${origin}, not a Dispatcher`);
+    if (!isDispatcher(dispatcher)) {
+      catchRejection(dispatcher);
+      throw new CallbackError('the factory', `returned ${dispatcher === null ? 'null' : typeof dispatcher} for ${origin}, not a Dispatcher`);
+    }
     this.#own.push(dispatcher);
     return dispatcher;
   }
@@ -156,26 +148,10 @@ export function poolDispatcher(options: PoolDispatcherOptions): PoolDispatcher {
   return new PoolDispatcher(options);
 }
 
-/**
- * Whether pool options let the pool end an attempt before it settles, other than by `destroy()`: a
- * timeout, a deadline or a hedge, pool-wide or per method.
- */
-function endsAttempts(options: PoolOptions<Upstream> | undefined): boolean {
-  if (options === undefined) return false;
-  const ends = (o: { readonly timeout?: unknown; readonly deadline?: unknown; readonly hedge?: unknown }): boolean => o.timeout !== undefined || o.deadline !== undefined || (o.hedge !== undefined && o.hedge !== false);
-  return ends(options) || (options.methods !== undefined && Object.values(options.methods).some(ends));
-}
-
 /** The pool's close hook for a dispatcher made here: closed, unless `destroy()` already ended it. */
 function closeDispatcher(upstream: Upstream): Promise<void> | undefined {
   const dispatcher = upstream.dispatcher;
   return (dispatcher as { destroyed?: unknown }).destroyed === true ? undefined : dispatcher.close();
-}
-
-function withDefaults(options: PoolOptions<Upstream> | undefined): PoolOptions<Upstream> {
-  if (options === undefined) return { retry: DEFAULT_RETRY };
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('pool', 'pool options or a ClientPool', options);
-  return options.retry === undefined ? { ...options, retry: DEFAULT_RETRY } : options;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Transport } from 'viem';
 import type { Call, RunOptions } from '../call.js';
 import { ClientPoolError, InvalidOptionError } from '../errors.js';
 import type { ClientPool } from '../pool.js';
-import { duration } from '../validate.js';
+import { duration, unreadableOptions } from '../validate.js';
 import { instantiate, send, unwrap, type RpcArguments } from './send.js';
 import { eitherSignal } from '../wrapping/either-signal.js';
 
@@ -52,9 +52,15 @@ export async function pinned<R>(pool: ClientPool<Transport>, fn: (transport: Tra
   if (typeof pool !== 'object' || pool === null || typeof (pool as { run?: unknown }).run !== 'function') throw new InvalidOptionError('pool', 'a ClientPool of viem transports', pool);
   if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function', fn);
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidOptionError('options', 'an options object', options);
-  const { maxPause: maxPauseOption, ...rest } = options ?? {};
-  const maxPause = maxPauseOption === undefined ? 60_000 : duration('maxPause', maxPauseOption);
-  const runOptions: RunOptions<Transport> = { method: 'pinned', retry: false, hedge: false, ...rest };
+  let maxPause: number;
+  let runOptions: RunOptions<Transport>;
+  try {
+    const { maxPause: maxPauseOption, ...rest } = options ?? {};
+    maxPause = maxPauseOption === undefined ? 60_000 : duration('maxPause', maxPauseOption);
+    runOptions = { method: 'pinned', retry: false, hedge: false, ...rest };
+  } catch (error) {
+    throw unreadableOptions('options', options, error);
+  }
   try {
     return await pool.run(async (factory, call) => {
       const binding = { isOpen: true };

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, InvalidOptionError, TimeoutError } from '../../src/index.js';
 import { poolModel, type PoolModelOptions } from '../../src/ai/index.js';
 import type { LanguageModelV4 } from '@ai-sdk/provider';
+import { thrownBy } from '../helpers/bad-input.js';
 import { dateClock, useFakeTime } from '../helpers/fake-time.js';
 import { settled } from './fake-timers.js';
 import { hanging, modelPool } from './mock-models.js';
@@ -11,13 +12,9 @@ import { hanging, modelPool } from './mock-models.js';
 const pool = new ClientPool<LanguageModelV4>();
 
 function invalid(options: unknown): InvalidOptionError {
-  try {
-    poolModel(pool, options as PoolModelOptions);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('poolModel accepted the options');
+  const error = thrownBy(() => poolModel(pool, options as PoolModelOptions));
+  expect(error).toBeInstanceOf(InvalidOptionError);
+  return error as InvalidOptionError;
 }
 
 describe('poolModel options', () => {

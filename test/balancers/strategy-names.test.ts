@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { leastInFlight } from '../../src/balancers/least-in-flight.js';
+import { mostHeadroom } from '../../src/balancers/most-headroom.js';
 import { p2cEwma } from '../../src/balancers/p2c-ewma.js';
 import { randomBalancer } from '../../src/balancers/random.js';
 import { roundRobin } from '../../src/balancers/round-robin.js';
@@ -8,7 +9,7 @@ import { smoothWeightedRoundRobin } from '../../src/balancers/smooth-weighted-ro
 import { strategies, strategyFactory, validateStrategy } from '../../src/balancers/strategies.js';
 import { weightedRandom } from '../../src/balancers/weighted-random.js';
 
-const known = '"round-robin", "weighted-random", "random", "smooth-weighted-round-robin", "least-in-flight", "p2c-ewma"';
+const known = '"round-robin", "weighted-random", "random", "smooth-weighted-round-robin", "least-in-flight", "p2c-ewma", "most-headroom"';
 
 describe('strategies by name', () => {
   it('maps each built-in name to its factory', () => {
@@ -19,6 +20,7 @@ describe('strategies by name', () => {
       'smooth-weighted-round-robin': smoothWeightedRoundRobin,
       'least-in-flight': leastInFlight,
       'p2c-ewma': p2cEwma,
+      'most-headroom': mostHeadroom,
     });
     expect(strategyFactory('strategy', 'p2c-ewma')).toBe(p2cEwma);
   });

@@ -236,6 +236,18 @@ describe('packaging', () => {
     expect(expectSuccess(run(process.execPath, ['--input-type=module', '-e', script], app)).trim()).toBe('false true down');
   });
 
+  it("a CJS TokenBucket in an ESM pool's limits by name is an in-memory limit: routed around, its tokens in members().quota, settled by call.settle()", () => {
+    const script = `import { createRequire } from 'node:module';
+      import { ClientPool } from 'clientpool';
+      const cjs = createRequire(import.meta.url)('clientpool');
+      const tokens = new cjs.TokenBucket({ rate: 1000, per: 60000, clock: { now: () => 0 } });
+      const pool = new ClientPool({ clock: { now: () => 0 } });
+      pool.add({}, { name: 'k', limit: { tokens } });
+      await pool.run((_c, call) => call.settle({ tokens: 100 }), { cost: { tokens: 400 } });
+      console.log(JSON.stringify(pool.members()[0].quota), tokens.available);`;
+    expect(expectSuccess(run(process.execPath, ['--input-type=module', '-e', script], app)).trim()).toBe('{"tokens":900} 900');
+  });
+
   it('a strict consumer type-checks against the installed types, as ESM and as CommonJS (tsc --strict --module nodenext, with @types/node)', () => {
     writeFileSync(join(app, 'consumer.mts'), CONSUMER_ESM);
     writeFileSync(join(app, 'consumer.cts'), CONSUMER_CJS);

@@ -8,7 +8,7 @@ describe('pool.add(client, options) with bad input', () => {
   const bad: [string, (pool: ClientPool<Fake>) => unknown, string, unknown][] = [
     ['options a number', (pool) => pool.add(fake('x'), 5 as unknown as AddOptions<Fake>), 'add options', 5],
     ['options null', (pool) => pool.add(fake('x'), null as unknown as AddOptions<Fake>), 'add options', null],
-    ['limit a number', (pool) => pool.add(fake('x'), { limit: 5 as never }), 'limit.rate', undefined],
+    ['limit a number', (pool) => pool.add(fake('x'), { limit: 5 as never }), 'limit', 5],
     ['limit rate 0', (pool) => pool.add(fake('x'), { limit: { rate: 0 } }), 'limit.rate', 0],
     ['limit burst 0', (pool) => pool.add(fake('x'), { limit: { rate: 1, burst: 0 } }), 'limit.burst', 0],
     ['duplicate name', (pool) => pool.add(fake('x'), { name: 'ok' }), 'name', 'ok'],

@@ -21,5 +21,5 @@ export class StandInPool implements PoolObserver {
 
 /** A member snapshot with the fields the adapter reads; the rest as a fresh client has them. */
 export function snapshot(name: string, fields: Partial<MemberSnapshot> = {}): MemberSnapshot {
-  return { name, weight: 1, state: { kind: 'closed' }, inFlight: 0, successes: 0, failures: 0, cancelled: 0, refused: 0, latencyMs: 0, tokens: undefined, maxInFlight: undefined, tier: 0, height: undefined, lag: undefined, freshness: 'unknown', disagreements: 0, ...fields };
+  return { name, weight: 1, state: { kind: 'closed' }, inFlight: 0, successes: 0, failures: 0, cancelled: 0, refused: 0, latencyMs: 0, tokens: undefined, quota: undefined, maxInFlight: undefined, tier: 0, height: undefined, lag: undefined, freshness: 'unknown', disagreements: 0, ...fields };
 }

@@ -246,3 +246,91 @@ let reply = '';
 socket.on('connect', () => socket.write('PING\\r\\n'));
 socket.on('data', (chunk) => { reply += chunk; if (reply.endsWith('\\r\\n')) { process.stdout.write(reply); socket.destroy(); } });
 `;
+
+describeWithEachIoredis('RedisTokenBucket.adjust on a real server', (ioredis) => {
+  const fixture = useRedisServer(ioredis);
+  // One token per 10 s: no test here lasts long enough for the bucket to refill a token on its own, so
+  // every token that passes was given back by an adjustment, and every refusal was caused by one.
+  const SLOW = { rate: 1, per: 10_000, burst: 5, ...PATIENT } as const;
+
+  /** Wait until the key's stored state is no longer `before` (an adjustment reached Redis). */
+  async function changed(admin: { call(command: string, ...args: string[]): Promise<unknown> }, key: string, before: unknown): Promise<void> {
+    while ((await admin.call('GET', key)) === before) await sleep(5);
+  }
+
+  it('two buckets on one key see the adjustments of each other: a refund by one lets the other through, a charge by one makes the other wait', async () => {
+    const key = freshKey();
+    const admin = await fixture.connect({});
+    const [a, b] = [await fixture.connect(), await fixture.connect()].map((redis) => new RedisTokenBucket({ redis, key, ...SLOW }));
+    await b!.take(5);
+    await expect(b!.take(1, { maxWait: 0 })).rejects.toBeInstanceOf(RateLimitedError);
+    let before = await admin.call('GET', key);
+    a!.adjust(-3);
+    await changed(admin, key, before);
+    await b!.take(3, { maxWait: 0 });
+    const empty = await b!.take(1, { maxWait: 0 }).catch((error: unknown) => error);
+    expect(empty).toBeInstanceOf(RateLimitedError);
+    // Empty: the next token is at most 10 s away. Charged 2 more by the other bucket: 30 s at least... less what has passed.
+    before = await admin.call('GET', key);
+    b!.adjust(2);
+    await changed(admin, key, before);
+    const owed = await a!.take(1, { maxWait: 0 }).catch((error: unknown) => error);
+    expect(owed).toBeInstanceOf(RateLimitedError);
+    expect((owed as RateLimitedError).retryAfterMs).toBeGreaterThan(10_000 + (empty as RateLimitedError).retryAfterMs);
+    expect(a!.stats).toMatchObject({ refundedTokens: 3, adjustFailures: 0, fallbacks: 0 });
+    expect(b!.stats).toMatchObject({ chargedTokens: 2, adjustFailures: 0, fallbacks: 0 });
+    a!.close();
+    b!.close();
+  });
+
+  it('through the pool: a call that declares 1 200 tokens and settles 950 gives 250 back to the fleet', async () => {
+    const key = freshKey();
+    const admin = await fixture.connect({});
+    // 2 000 tokens a day: 43.2 s a token, so nothing refills during the test.
+    const day = { rate: 2_000, per: 86_400_000, ...PATIENT } as const;
+    const tokens = new RedisTokenBucket({ redis: await fixture.connect(), key, ...day });
+    const other = new RedisTokenBucket({ redis: await fixture.connect(), key, ...day });
+    const pool = new ClientPool<string>({ limit: { tokens } });
+    pool.add('llm');
+    await pool.run(
+      (client, call) => {
+        call.settle({ tokens: 950 });
+        return client;
+      },
+      { cost: { tokens: 1_200 } },
+    );
+    // 1 200 taken: full again in 1 200 · 43.2 s; after the refund, in 950 · 43.2 s.
+    while (Number(await admin.call('PTTL', key)) > 45_000_000) await sleep(5);
+    await other.take(1_050, { maxWait: 0 });
+    await expect(other.take(1, { maxWait: 0 })).rejects.toBeInstanceOf(RateLimitedError);
+    expect(tokens.stats).toMatchObject({ redisTokens: 1_200, refundedTokens: 250, adjustFailures: 0 });
+    await pool.close();
+    other.close();
+  });
+
+  it('Redis down (SIGKILL): adjust goes to the insurance bucket, nothing throws, and it is not replayed to Redis after the restart', async () => {
+    const key = freshKey();
+    const admin = await fixture.connect({});
+    const redis = await fixture.connect();
+    const bucket = new RedisTokenBucket({ redis, key, ...SLOW, timeout: 2_000, recheckInterval: 50, insurance: { rate: 1, burst: 2 } });
+    await bucket.take(1);
+    const fellBack = next(bucket.onFallback);
+    await fixture.server.kill();
+    expect(() => bucket.adjust(1)).not.toThrow(); // its round trip fails: fallback, and the charge goes to the local bucket
+    expect((await fellBack).key).toBe(key);
+    expect(bucket.stats).toMatchObject({ mode: 'fallback', adjustFailures: 1, chargedTokens: 1 });
+    // The insurance bucket (2 tokens, one per 10 s) was charged 1.
+    expect([bucket.tryTake(), bucket.tryTake()]).toEqual([true, false]);
+    bucket.adjust(-5); // in fallback: no round trip; never past the insurance burst
+    expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, false]);
+    const recovered = next(bucket.onRecover);
+    await fixture.server.restart();
+    await recovered;
+    await sleep(20);
+    // The restarted server is empty, and no adjustment made while it was down was replayed to it.
+    expect(await admin.call('EXISTS', key)).toBe(0);
+    expect(bucket.stats).toMatchObject({ mode: 'redis', adjustFailures: 1, refundedTokens: 5 });
+    bucket.close();
+    expect(unhandled).toEqual([]);
+  });
+});

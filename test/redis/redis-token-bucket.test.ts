@@ -3,12 +3,19 @@ import type { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { AbortedError, ClientPool, InvalidOptionError, PoolClosedError, RateLimitedError, TimeoutError } from '../../src/index.js';
 import { RedisTokenBucket, type FallbackEvent, type RecoverEvent, type RedisScriptClient, type RedisTokenBucketOptions } from '../../src/redis/index.js';
+import { ADJUST_SCRIPT, ADJUST_SHA } from '../../src/redis/script.js';
 
 // The bucket's state machine against a scripted Redis: each script run waits until the test answers it,
 // on fake timers, so every wait, timeout and probe is exact. The script itself is tested on a real server
 // in script.test.ts, and the whole on real servers in integration.test.ts and fleet.slow.test.ts.
 
 interface Run {
+  /** Which script: a take (refill-and-take, or a probe) or an adjustment (`adjust()`). */
+  readonly script: 'take' | 'adjust';
+  /** Microseconds per token, as sent. */
+  readonly interval: number;
+  /** An adjustment's tokens (NaN for a take). */
+  readonly n: number;
   readonly need: number;
   readonly demand: number;
   readonly extra: number;
@@ -25,9 +32,13 @@ class ScriptedRedis implements RedisScriptClient {
   }
   readonly #answered = new Set<Run>();
 
-  evalsha(_sha: string, _numKeys: number, ...args: (string | number)[]): Promise<unknown> {
+  evalsha(sha: string, _numKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    const isAdjust = sha === ADJUST_SHA;
     return new Promise((resolve, reject) => {
       const run: Run = {
+        script: isAdjust ? 'adjust' : 'take',
+        interval: Number(args[1]),
+        n: isAdjust ? Number(args[3]) : Number.NaN,
         need: Number(args[3]),
         demand: Number(args[4]),
         extra: Number(args[5]),
@@ -45,8 +56,8 @@ class ScriptedRedis implements RedisScriptClient {
     });
   }
 
-  eval(_script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown> {
-    return this.evalsha('', numKeys, ...args);
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    return this.evalsha(script === ADJUST_SCRIPT ? ADJUST_SHA : '', numKeys, ...args);
   }
 
   /** The oldest unanswered run. */
@@ -122,6 +133,22 @@ describe('RedisTokenBucket options', () => {
     expect(new RedisTokenBucket({ redis, key: 'k', rate: 200 }).burst).toBe(200);
   });
 
+  it('per: rate counts over `per` ms, in Redis and in the insurance bucket (600 a minute is a token per 100 ms)', async () => {
+    const b = bucket({ rate: 600, per: 60_000, burst: 1 });
+    expect([b.rate, b.per]).toEqual([600, 60_000]);
+    const take = b.take(1);
+    expect(redis.next()).toMatchObject({ interval: 100_000 });
+    redis.next().fail(new Error('down'));
+    await take;
+    expect(b.tryTake()).toBe(false);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(b.tryTake()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(b.tryTake()).toBe(true);
+    expect(() => bucket({ per: 0 })).toThrow(/per must be a duration in ms > 0 and <= 2147483647, got 0/);
+    b.close();
+  });
+
   it('accepts an ioredis 5 or 6 Redis or Cluster as it is (types)', () => {
     expectTypeOf<Redis>().toExtend<RedisScriptClient>();
     expectTypeOf<Cluster>().toExtend<RedisScriptClient>();
@@ -131,7 +158,8 @@ describe('RedisTokenBucket options', () => {
 
   it('rejects a bad take at once, taking nothing', async () => {
     const b = bucket();
-    await expect(b.take(0)).rejects.toThrow(/tokens must be an integer from 1 to burst \(10\), got 0/);
+    await expect(b.take(0)).rejects.toThrow(/tokens must be a number > 0 and <= burst \(10\), got 0/);
+    await expect(b.take(Number.NaN)).rejects.toThrow(/tokens must be a number > 0 and <= burst \(10\), got NaN/);
     await expect(b.take(11)).rejects.toThrow(InvalidOptionError);
     await expect(b.take(1, { maxWait: -1 })).rejects.toThrow(/maxWait must be a duration in ms >= 0 and <= 2147483647, got -1/);
     await expect(b.take(1, { maxWait: 2 ** 31 })).rejects.toThrow(/maxWait must be a duration in ms >= 0 and <= 2147483647, got 2147483648/);
@@ -425,5 +453,301 @@ describe('RedisTokenBucket when Redis is slow or down', () => {
     down[Symbol.dispose]();
     expect(vi.getTimerCount()).toBe(0);
     expect(down.state).toEqual({ mode: 'closed' });
+  });
+});
+
+describe('RedisTokenBucket.adjust (settling a call cost)', () => {
+  // An adjust run is answered with [movedUs, fullInUs], as the script does.
+  const interval = 100_000; // rate 10: µs per token
+
+  it('sends a charge or a refund as one adjust run of n tokens, on the bucket interval, and returns at once', () => {
+    const b = bucket({ per: 60_000, rate: 600 }); // 600 a minute: still a token per 100 ms
+    expect(b.adjust(3)).toBeUndefined();
+    expect(redis.next()).toMatchObject({ script: 'adjust', n: 3, interval });
+    redis.next().answer(3 * interval, 3 * interval);
+    expect(b.stats).toMatchObject({ chargedTokens: 3, refundedTokens: 0, roundTrips: 1 });
+  });
+
+  it('adds up adjustments made while one is in flight and sends them as one', async () => {
+    const b = bucket();
+    b.adjust(3);
+    b.adjust(-1);
+    b.adjust(2.5);
+    expect(redis.runs).toHaveLength(1);
+    redis.next().answer(3 * interval, 3 * interval);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(redis.runs).toHaveLength(2);
+    expect(redis.next()).toMatchObject({ script: 'adjust', n: 1.5 });
+    redis.next().answer(1.5 * interval, 4.5 * interval);
+    await vi.advanceTimersByTimeAsync(0);
+    // Adjustments that cancel out while one is in flight cost no round trip.
+    b.adjust(1);
+    b.adjust(2);
+    b.adjust(-1);
+    b.adjust(-1);
+    redis.next().answer(interval, interval);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(redis.runs).toHaveLength(3);
+    expect(b.stats).toMatchObject({ chargedTokens: 8.5, refundedTokens: 3 });
+  });
+
+  it('0 is a no-op without a round trip; after close() adjust does nothing', () => {
+    const b = bucket();
+    b.adjust(0);
+    b.adjust(-0);
+    expect(redis.runs).toHaveLength(0);
+    b.close();
+    b.adjust(5);
+    b.adjust(-5);
+    expect(redis.runs).toHaveLength(0);
+    expect(b.stats).toMatchObject({ chargedTokens: 0, refundedTokens: 0, adjustFailures: 0 });
+  });
+
+  it('ignores an n that is not a finite number without throwing, counts it, and warns once per bucket', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const b = bucket();
+      for (const n of [Number.NaN, Infinity, -Infinity, '3' as unknown as number, undefined as unknown as number]) expect(() => b.adjust(n)).not.toThrow();
+      expect(redis.runs).toHaveLength(0);
+      expect(b.stats).toMatchObject({ adjustFailures: 5, chargedTokens: 0, refundedTokens: 0 });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![0]).toMatch(/RedisTokenBucket\(k\)\.adjust\(\): tokens must be a finite number, got NaN/);
+      expect(warn.mock.calls[0]![1]).toMatchObject({ code: 'CLIENTPOOL_CALLBACK_ERROR' });
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('never throws, even when the clock throws: the adjustment is dropped, counted and reported once', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      let isBroken = false;
+      const now = (): number => {
+        if (isBroken) throw new Error('clock broke');
+        return Date.now();
+      };
+      const b = bucket({ lease: 5, clock: { now } });
+      const take = b.take(1);
+      redis.next().answer(5);
+      await take;
+      isBroken = true;
+      expect(() => b.adjust(2)).not.toThrow();
+      isBroken = false;
+      expect(b.stats.adjustFailures).toBe(1);
+      expect(warn.mock.calls[0]![0]).toMatch(/RedisTokenBucket\(k\)\.adjust\(2\) failed: clock broke/);
+      b.close();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('pays a charge from the leased reserve first (no round trip), whole tokens, the rest in Redis', async () => {
+    const b = bucket({ lease: 5, burst: 20 });
+    const take = b.take(1);
+    redis.next().answer(5);
+    await take;
+    expect(b.stats.reserve).toBe(4);
+    b.adjust(3);
+    expect(redis.runs).toHaveLength(1);
+    expect(b.stats.reserve).toBe(1);
+    b.adjust(2.5);
+    expect(b.stats.reserve).toBe(0);
+    expect(redis.next()).toMatchObject({ script: 'adjust', n: 1.5 });
+    expect(b.stats).toMatchObject({ chargedTokens: 5.5, expiredTokens: 0 });
+  });
+
+  it('gives a refund back to Redis, for the fleet, not to the local reserve', async () => {
+    const b = bucket({ lease: 5, burst: 20 });
+    const take = b.take(1);
+    redis.next().answer(5);
+    await take;
+    b.adjust(-2);
+    expect(redis.next()).toMatchObject({ script: 'adjust', n: -2 });
+    expect(b.stats.reserve).toBe(4);
+  });
+
+  it('a refund wakes a waiter sleeping until its tokens were due: it asks again at once', async () => {
+    const b = bucket();
+    const take = settled(b.take(1));
+    redis.next().answer(0, 500_000);
+    await vi.advanceTimersByTimeAsync(10);
+    b.adjust(-1);
+    redis.next().answer(-interval, 9 * interval);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(redis.next()).toMatchObject({ script: 'take', need: 1 });
+    redis.next().answer(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(take.state).toBe('resolved');
+  });
+
+  it('a charge, or a refund Redis had no room for (full bucket), does not wake a sleeping waiter', async () => {
+    const b = bucket();
+    settled(b.take(1));
+    redis.next().answer(0, 500_000);
+    b.adjust(2);
+    redis.next().answer(2 * interval, 12 * interval);
+    b.adjust(-2);
+    await vi.advanceTimersByTimeAsync(0);
+    redis.next().answer(0, 0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(redis.pending).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(redis.next()).toMatchObject({ script: 'take', need: 1 });
+    b.close();
+  });
+
+  it('an adjust round trip that times out falls back (onFallback), counts the failure, and the adjustment goes to the insurance bucket', async () => {
+    const b = bucket({ timeout: 50, insurance: { rate: 10, burst: 3 } });
+    const events: FallbackEvent[] = [];
+    b.onFallback((event) => events.push(event));
+    b.adjust(2);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(b.state.mode).toBe('redis');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.cause).toBeInstanceOf(TimeoutError);
+    expect(b.stats).toMatchObject({ mode: 'fallback', failures: 1, adjustFailures: 1, chargedTokens: 2 });
+    // The local bucket (3 tokens) was charged 2: one is left.
+    expect([b.tryTake(), b.tryTake()]).toEqual([true, false]);
+    // The late answer changes nothing.
+    redis.next().answer(2 * interval, 2 * interval);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.state.mode).toBe('fallback');
+    b.close();
+  });
+
+  it('an adjust round trip that fails falls back at once, and adjustments made meanwhile go to the insurance bucket too', async () => {
+    const b = bucket({ insurance: { rate: 10, burst: 5 } });
+    b.adjust(2);
+    b.adjust(1);
+    redis.next().fail(new Error('Connection is closed.'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.state).toMatchObject({ mode: 'fallback', cause: { message: 'Connection is closed.' } });
+    expect([b.tryTake(2), b.tryTake(1)]).toEqual([true, false]);
+    expect(b.stats).toMatchObject({ adjustFailures: 1, failures: 1 });
+    b.close();
+  });
+
+  it('a client that throws at once is a failure like any other: adjust neither throws nor leaves a rejection', async () => {
+    const throwing: RedisScriptClient = {
+      evalsha: () => {
+        throw new Error('sync boom');
+      },
+      eval: () => {
+        throw new Error('sync boom');
+      },
+    };
+    const b = new RedisTokenBucket({ redis: throwing, ...base, insurance: { rate: 10, burst: 2 } });
+    expect(() => b.adjust(1)).not.toThrow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.state).toMatchObject({ mode: 'fallback', cause: { message: 'sync boom' } });
+    expect([b.tryTake(), b.tryTake()]).toEqual([true, false]);
+    b.close();
+  });
+
+  it('in fallback, adjusts the insurance bucket without a round trip, and does not replay it to Redis after recovery', async () => {
+    const b = bucket({ insurance: { rate: 10, burst: 4 }, recheckInterval: 1_000 });
+    const take = b.take(1);
+    redis.next().fail(new Error('down'));
+    await take; // from the insurance bucket: 3 left
+    const runs = redis.runs.length;
+    b.adjust(3);
+    expect(b.tryTake()).toBe(false);
+    b.adjust(-2);
+    expect([b.tryTake(), b.tryTake(), b.tryTake()]).toEqual([true, true, false]);
+    // A refund never fills it past its burst.
+    b.adjust(-100);
+    let local = 0;
+    while (b.tryTake()) local++;
+    expect(local).toBe(4);
+    expect(redis.runs).toHaveLength(runs);
+    await vi.advanceTimersByTimeAsync(1_000);
+    redis.next().answer(0); // the probe: back on Redis
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.state.mode).toBe('redis');
+    expect(redis.runs.filter((run) => run.script === 'adjust')).toHaveLength(0);
+    expect(b.stats).toMatchObject({ chargedTokens: 3, refundedTokens: 102, adjustFailures: 0 });
+    b.close();
+  });
+
+  it('in fallback, a take above the insurance burst waits for a full insurance bucket, takes it all and owes the rest', async () => {
+    const b = bucket({ insurance: { rate: 10, burst: 2 } });
+    const first = b.take(1);
+    redis.next().fail(new Error('down'));
+    await first; // 1 left
+    expect(b.tryTake(5)).toBe(false); // no throw: more than the insurance bucket holds
+    const big = settled(b.take(5));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(big.state).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1); // full (2) at 100 ms: taken, 3 owed
+    expect(big.state).toBe('resolved');
+    // 3 owed and 1 more: 400 ms at 10/s.
+    await vi.advanceTimersByTimeAsync(399);
+    expect(b.tryTake()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(b.tryTake()).toBe(true);
+    expect(b.stats.localTokens).toBe(7);
+    b.close();
+  });
+
+  it('closing with an adjust in flight ignores its answer', async () => {
+    const b = bucket();
+    b.adjust(-1);
+    b.close();
+    redis.next().answer(-interval, 0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(redis.runs).toHaveLength(1);
+    expect(b.state.mode).toBe('closed');
+  });
+});
+
+describe('RedisTokenBucket multi-token takes', () => {
+  it('refuses a take above burst at once and clearly, sending nothing and holding up no one', async () => {
+    const b = bucket({ burst: 10 });
+    await expect(b.take(11)).rejects.toThrow(/tokens must be a number > 0 and <= burst \(10\), got 11/);
+    await expect(b.take(10.5)).rejects.toBeInstanceOf(InvalidOptionError);
+    expect([b.tryTake(11), b.tryTake(Number.NaN), b.tryTake(0)]).toEqual([false, false, false]);
+    expect(redis.runs).toHaveLength(0);
+    const take = b.take(10);
+    redis.next().answer(10);
+    await take;
+  });
+
+  it('takes fractional costs: 2.5 tokens for the head, whole ones for the rest of the queue; the reserve serves fractions', async () => {
+    const b = bucket({ lease: 4, burst: 20 });
+    const first = settled(b.take(2.5));
+    expect(redis.next()).toMatchObject({ need: 2.5, demand: 2.5, extra: 1.5 });
+    redis.next().answer(4);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.state).toBe('resolved');
+    expect([b.tryTake(1.5), b.tryTake(0.5)]).toEqual([true, false]);
+    expect(b.stats.reserve).toBe(0);
+    // A head above the whole part of the burst still asks for all it needs.
+    const small = bucket({ burst: 2.7 });
+    const take = small.take(2.5);
+    expect(redis.next()).toMatchObject({ need: 2.5, demand: 2.5 });
+    small.close();
+    await expect(take).rejects.toBeInstanceOf(PoolClosedError);
+  });
+
+  it('keeps FIFO: a single-token take does not pass a queued multi-token one, even when the reserve could serve it', async () => {
+    const b = bucket({ lease: 4, burst: 20 });
+    const first = b.take(1);
+    redis.next().answer(3); // 2 left in the reserve
+    await first;
+    const order: string[] = [];
+    const big = b.take(3).then(() => order.push('big'));
+    expect(redis.next()).toMatchObject({ script: 'take', need: 3, demand: 3 });
+    const small = b.take(1).then(() => order.push('small'));
+    expect(b.tryTake()).toBe(false);
+    redis.next().answer(0, 200_000);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(order).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    // Both go in the next round trip; the head's 3 come first.
+    expect(redis.next()).toMatchObject({ script: 'take', need: 3, demand: 4 });
+    redis.next().answer(3);
+    await Promise.all([big, small]);
+    expect(order).toEqual(['big', 'small']);
   });
 });

@@ -1,24 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ClientPool, QuorumError, seededRandom, type Call } from '../../src/index.js';
-import { dateClock, useFakeTime } from '../helpers/fake-time.js';
+import { QuorumError, seededRandom, type Call, type ClientPool } from '../../src/index.js';
+import { useFakeTime } from '../helpers/fake-time.js';
+import { answer, node, only, poolOf, timed, type Node } from '../helpers/quorum-nodes.js';
 
 useFakeTime();
-
-/** A client that answers `answer` after `ms` (or fails with it), and counts its calls. */
-interface Node {
-  readonly name: string;
-  ms: number;
-  answer: unknown;
-}
-
-const node = (name: string, ms: number, answer: unknown): Node => ({ name, ms, answer });
-
-function answer(client: Node, call: Call<Node>): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (client.answer instanceof Error ? reject(client.answer) : resolve(client.answer)), client.ms);
-    call.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  });
-}
 
 /** `answer`, recording the clients of each quorum by its trace ID. */
 function recording(): { fn: (client: Node, call: Call<Node>) => Promise<unknown>; seen: string[] } {
@@ -32,21 +17,19 @@ function recording(): { fn: (client: Node, call: Call<Node>) => Promise<unknown>
   };
 }
 
-/** A per-call strategy that sends the call to the client named `name` (the setup's way to reach one client). */
-const only = (name: string): { pick(ready: readonly { readonly name: string }[]): never } => ({
-  pick: (ready) => ready.find((m) => m.name === name) as never,
-});
+/** A pool of a, b (answering after `abMs`) and c, whose one token a second the warm-up has just spent. */
+async function withCOutOfTokens(abMs = 10): Promise<ClientPool<Node>> {
+  const pool = poolOf([node('a', abMs, 1), node('b', abMs, 1), node('c', 10, 1)], { maxWait: 5_000 }, { c: { limit: { rate: 1, burst: 1 } } });
+  const warmUp = pool.run(answer, { strategy: only('c') });
+  await vi.advanceTimersByTimeAsync(20);
+  await warmUp;
+  return pool;
+}
 
 describe('a quorum never gets a client it tried', () => {
   it('waits for an untried client out of tokens rather than asking a tried one again', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 5_000 });
-    pool.add(node('a', 10, 1), { name: 'a' });
-    pool.add(node('b', 10, 1), { name: 'b' });
-    // One token a second: spent by the run below, back at 1 000 ms.
-    pool.add(node('c', 10, 1), { name: 'c', limit: { rate: 1, burst: 1 } });
-    const warmUp = pool.run(answer, { strategy: only('c') });
-    await vi.advanceTimersByTimeAsync(20);
-    await warmUp;
+    // c's token is back at 1 000 ms.
+    const pool = await withCOutOfTokens();
     expect(pool.members().find((m) => m.name === 'c')?.tokens).toBeLessThan(1);
     const { fn, seen } = recording();
     const result = pool.quorum(fn, { of: 3, agree: 3 }).then((value) => ({ value, at: Date.now() }));
@@ -57,13 +40,7 @@ describe('a quorum never gets a client it tried', () => {
   });
 
   it('an attempt waiting for its untried client holds up no other call: a plain run() behind it is served at once', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 5_000 });
-    pool.add(node('a', 10, 1), { name: 'a' });
-    pool.add(node('b', 10, 1), { name: 'b' });
-    pool.add(node('c', 10, 1), { name: 'c', limit: { rate: 1, burst: 1 } });
-    const warmUp = pool.run(answer, { strategy: only('c') });
-    await vi.advanceTimersByTimeAsync(20);
-    await warmUp;
+    const pool = await withCOutOfTokens();
     const { fn } = recording();
     const quorum = pool.quorum(fn, { of: 3, agree: 3 });
     await vi.advanceTimersByTimeAsync(20);
@@ -76,18 +53,9 @@ describe('a quorum never gets a client it tried', () => {
   });
 
   it('close() ends an attempt still waiting for its client: the quorum, now impossible, rejects and leaves nothing in flight', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 5_000 });
-    pool.add(node('a', 100, 1), { name: 'a' });
-    pool.add(node('b', 100, 1), { name: 'b' });
-    pool.add(node('c', 10, 1), { name: 'c', limit: { rate: 1, burst: 1 } });
-    const warmUp = pool.run(answer, { strategy: only('c') });
-    await vi.advanceTimersByTimeAsync(20);
-    await warmUp;
+    const pool = await withCOutOfTokens(100);
     const { fn, seen } = recording();
-    const result = pool.quorum(fn, { of: 3, agree: 3 }).then(
-      (value) => ({ value, at: Date.now() }),
-      (error: unknown) => ({ error, at: Date.now() }),
-    );
+    const result = timed(pool.quorum(fn, { of: 3, agree: 3 }));
     await vi.advanceTimersByTimeAsync(10);
     const closed = pool.close();
     await vi.advanceTimersByTimeAsync(0);
@@ -102,10 +70,7 @@ describe('a quorum never gets a client it tried', () => {
   });
 
   it('waits for an untried client at its maxInFlight rather than asking a tried one again', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock });
-    pool.add(node('a', 10, 1), { name: 'a' });
-    pool.add(node('b', 10, 1), { name: 'b' });
-    pool.add(node('busy', 10, 1), { name: 'busy', maxInFlight: 1 });
+    const pool = poolOf([node('a', 10, 1), node('b', 10, 1), node('busy', 10, 1)], {}, { busy: { maxInFlight: 1 } });
     const hold = pool.run((client, call) => answer({ ...client, ms: 100 }, call), { strategy: only('busy') });
     const { fn, seen } = recording();
     const result = pool.quorum(fn, { of: 3, agree: 3 }).then((value) => ({ value, at: Date.now() }));
@@ -120,11 +85,8 @@ describe('a quorum never gets a client it tried', () => {
   });
 
   it('an untried client that can take nothing (half-open, its probe busy) fails that attempt instead of repeating a client', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, breaker: { maxFailures: 1, cooldown: 100 } });
-    pool.add(node('a', 10, 1), { name: 'a' });
-    pool.add(node('b', 10, 1), { name: 'b' });
     const flaky = node('flaky', 10, new Error('down'));
-    pool.add(flaky, { name: 'flaky' });
+    const pool = poolOf([node('a', 10, 1), node('b', 10, 1), flaky], { breaker: { maxFailures: 1, cooldown: 100 } });
     const opened = pool.run(answer, { strategy: only('flaky') }).catch(() => undefined);
     await vi.advanceTimersByTimeAsync(200);
     await opened;
@@ -145,9 +107,8 @@ describe('a quorum never gets a client it tried', () => {
   });
 
   it('does not count or ask a client out of sync with the pool\'s head', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, freshness: { maxLag: 3 } });
     const heights: Record<string, number> = { a: 100, b: 100, stale: 10 };
-    for (const name of Object.keys(heights)) pool.add(node(name, 10, 'ok'), { name });
+    const pool = poolOf(Object.keys(heights).map((name) => node(name, 10, 'ok')), { freshness: { maxLag: 3 } });
     for (const name of Object.keys(heights)) {
       const reported = pool.run((client, call) => {
         call.reportHeight(heights[name]!);
@@ -166,8 +127,7 @@ describe('a quorum never gets a client it tried', () => {
 
   it('stays on distinct clients while the pool routes in panic (most circuits open)', async () => {
     const nodes = Array.from({ length: 6 }, (_, i) => node(`n${i}`, 10, i < 4 ? new Error('down') : 'ok'));
-    const pool = new ClientPool<Node>({ clock: dateClock, random: seededRandom(7), breaker: { maxFailures: 1, cooldown: 60_000 }, maxEjectedPercent: 50 });
-    for (const n of nodes) pool.add(n, { name: n.name });
+    const pool = poolOf(nodes, { random: seededRandom(7), breaker: { maxFailures: 1, cooldown: 60_000 }, maxEjectedPercent: 50 });
     for (let i = 0; i < 4; i++) {
       const opened = pool.run(answer, { strategy: only(`n${i}`) }).catch(() => undefined);
       await vi.advanceTimersByTimeAsync(20);
@@ -187,16 +147,11 @@ describe('a quorum never gets a client it tried', () => {
 
 describe('a quorum attempt waiting for a client no other can stand in for', () => {
   it('ends at once when that client is removed while the client it already asked is busy', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 2_000 });
-    pool.add(node('a', 10, 1), { name: 'a', maxInFlight: 1 });
-    pool.add(node('b', 10, 1), { name: 'b', maxInFlight: 1 });
+    const pool = poolOf([node('a', 10, 1), node('b', 10, 1)], { maxWait: 2_000 }, { a: { maxInFlight: 1 }, b: { maxInFlight: 1 } });
     let releaseA!: () => void;
     const busyA = pool.run(() => new Promise<number>((resolve) => (releaseA = () => resolve(1))), { strategy: only('a') });
     const { fn } = recording();
-    const result = pool.quorum(fn, { of: 2, agree: 2 }).then(
-      () => ({ at: Date.now() }),
-      (error: unknown) => ({ error, at: Date.now() }),
-    );
+    const result = timed(pool.quorum(fn, { of: 2, agree: 2 }));
     await vi.advanceTimersByTimeAsync(20);
     // b answered; the second attempt waits for a. Now b is busy too, and a goes.
     let releaseB!: () => void;

@@ -1,22 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AbortedError, CallbackError, ClientPool, hasErrorCode, InvalidOptionError, PoolClosedError, QuorumError, TimeoutError, type Balancer, type Call, type PoolMember } from '../../src/index.js';
+import { AbortedError, CallbackError, hasErrorCode, InvalidOptionError, PoolClosedError, QuorumError, TimeoutError, type Balancer, type Call, type ClientPool, type PoolMember, type PoolOptions } from '../../src/index.js';
 import { QUORUM_DECIDED } from '../../src/resilience/quorum.js';
-import { dateClock, useFakeTime } from '../helpers/fake-time.js';
+import { useFakeTime } from '../helpers/fake-time.js';
+import { answer, node, only, poolOf, timed, type Node } from '../helpers/quorum-nodes.js';
 import { recordWarnings } from '../helpers/warnings.js';
 
 useFakeTime();
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** A stand-in upstream: answers `answer` (or fails with it) after `ms` of virtual time, unless its call's signal aborts. */
-interface Node {
-  readonly name: string;
-  ms: number;
-  answer: unknown;
-}
-
-const node = (name: string, ms: number, answer: unknown): Node => ({ name, ms, answer });
 
 /** What each client's attempt saw, by client name: its signal, and how many times it was called. */
 function recorder(): { fn: (client: Node, call: Call<Node>) => Promise<unknown>; signals: Map<string, AbortSignal>; calls: Map<string, number> } {
@@ -25,26 +17,9 @@ function recorder(): { fn: (client: Node, call: Call<Node>) => Promise<unknown>;
   const fn = (client: Node, call: Call<Node>): Promise<unknown> => {
     signals.set(client.name, call.signal);
     calls.set(client.name, (calls.get(client.name) ?? 0) + 1);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (client.answer instanceof Error ? reject(client.answer) : resolve(client.answer)), client.ms);
-      call.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-    });
+    return answer(client, call);
   };
   return { fn, signals, calls };
-}
-
-function poolOf(nodes: readonly Node[], options: ConstructorParameters<typeof ClientPool<Node>>[0] = {}): ClientPool<Node> {
-  const pool = new ClientPool<Node>({ clock: dateClock, ...options });
-  for (const n of nodes) pool.add(n, { name: n.name });
-  return pool;
-}
-
-/** The settled result of `promise` and the virtual time it settled at. */
-function timed<V>(promise: Promise<V>): Promise<{ value?: V; error?: unknown; at: number }> {
-  return promise.then(
-    (value) => ({ value, at: Date.now() }),
-    (error: unknown) => ({ error, at: Date.now() }),
-  );
 }
 
 const byName = (pool: ClientPool<Node>): Record<string, ReturnType<ClientPool<Node>['members']>[number]> => Object.fromEntries(pool.members().map((m) => [m.name, m]));
@@ -132,10 +107,7 @@ describe('quorum reads run on distinct clients', () => {
   });
 
   it('reaches into a later tier for a distinct client when the first tier has too few', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock });
-    pool.add(node('t0a', 10, 1), { name: 't0a', tier: 0 });
-    pool.add(node('t0b', 10, 1), { name: 't0b', tier: 0 });
-    pool.add(node('t1', 10, 1), { name: 't1', tier: 1 });
+    const pool = poolOf([node('t0a', 10, 1), node('t0b', 10, 1), node('t1', 10, 1)], {}, { t1: { tier: 1 } });
     const { fn, calls } = recorder();
     const result = pool.quorum(fn, { of: 3, agree: 3 });
     await vi.advanceTimersByTimeAsync(100);
@@ -532,15 +504,15 @@ describe('quorum input a new user might give', () => {
   });
 });
 
+/** a and b, and c: slow (200 ms) and taking one call at a time, so that a call sent to it first keeps it busy. */
+const busyC = (options: PoolOptions<Node>): ClientPool<Node> => poolOf([node('a', 10, 1), node('b', 10, 1), node('c', 200, 1)], options, { c: { maxInFlight: 1 } });
+
 describe('a quorum attempt waiting for a client that then cannot serve', () => {
   it('fails at once when the busy client it waits for goes down, naming it, not as a rate limit', async () => {
     let isCHealthy = true;
-    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 1_000, healthCheck: { check: (n) => (n.name === 'c' && !isCHealthy ? Promise.reject(new Error('down')) : undefined), interval: 10, unhealthyThreshold: 1 } });
-    pool.add(node('a', 10, 1), { name: 'a' });
-    pool.add(node('b', 10, 1), { name: 'b' });
-    pool.add(node('c', 200, 1), { name: 'c', maxInFlight: 1 });
+    const pool = busyC({ maxWait: 1_000, healthCheck: { check: (n) => (n.name === 'c' && !isCHealthy ? Promise.reject(new Error('down')) : undefined), interval: 10, unhealthyThreshold: 1 } });
     const { fn } = recorder();
-    const busy = pool.run(fn, { strategy: { pick: (ready) => ready.find((m) => m.name === 'c')! } });
+    const busy = pool.run(fn, { strategy: only('c') });
     const result = timed(pool.quorum(fn, { of: 3, agree: 3 }));
     isCHealthy = false;
     await vi.advanceTimersByTimeAsync(300);
@@ -552,12 +524,9 @@ describe('a quorum attempt waiting for a client that then cannot serve', () => {
   });
 
   it('says no untried client is left when the one it waited for was removed', async () => {
-    const pool = new ClientPool<Node>({ clock: dateClock, maxWait: 1_000 });
-    pool.add(node('a', 10, 1), { name: 'a' });
-    pool.add(node('b', 10, 1), { name: 'b' });
-    pool.add(node('c', 200, 1), { name: 'c', maxInFlight: 1 });
+    const pool = busyC({ maxWait: 1_000 });
     const { fn } = recorder();
-    const busy = pool.run(fn, { strategy: { pick: (ready) => ready.find((m) => m.name === 'c')! } });
+    const busy = pool.run(fn, { strategy: only('c') });
     const result = timed(pool.quorum(fn, { of: 3, agree: 3 }));
     await vi.advanceTimersByTimeAsync(20);
     const removed = pool.remove('c');

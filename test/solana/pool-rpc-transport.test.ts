@@ -1,8 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { address, createDefaultRpcTransport, createSolanaRpcFromTransport, isSolanaError, SOLANA_ERROR__JSON_RPC__INVALID_PARAMS, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SLOT_SKIPPED, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR, type RpcTransport, type SolanaErrorCode } from '@solana/kit';
-import { ClientPool, InvalidOptionError, type Middleware, type Outcome } from '../../src/index.js';
+import { ClientPool, InvalidOptionError } from '../../src/index.js';
 import { isSolanaNodeError, poolRpcTransport } from '../../src/solana/index.js';
-import { closeAll, startRpcServers, type Behaviour, type RpcServer } from '../jsonrpc/rpc-server.js';
+import type { Behaviour } from '../jsonrpc/rpc-server.js';
+import { recordOutcomes } from '../helpers/outcomes.js';
+import { rpcPools } from '../helpers/rpc-pools.js';
 
 const SLOT = 250_000_032;
 const OWNER = address('11111111111111111111111111111111');
@@ -23,33 +25,16 @@ const node =
 const unavailable: Behaviour = () => ({ status: 503 });
 const reset: Behaviour = () => 'reset';
 
-let servers: RpcServer[] = [];
-let pools: ClientPool<RpcTransport>[] = [];
-afterEach(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await closeAll(servers);
-  servers = [];
-  pools = [];
-});
+const { start, poolOver, track } = rpcPools<RpcTransport>((url) => createDefaultRpcTransport({ url }), { isFailure: isSolanaNodeError, timeout: 2_000 });
 
-function poolOver(urls: readonly string[], options: ConstructorParameters<typeof ClientPool<RpcTransport>>[0] = {}): ClientPool<RpcTransport> {
-  const pool = new ClientPool<RpcTransport>({ isFailure: isSolanaNodeError, retry: { attempts: 3, backoff: { initial: 0, max: 0 } }, timeout: 2_000, ...options });
-  urls.forEach((url, i) => pool.add(createDefaultRpcTransport({ url }), { name: `node-${i}` }));
-  pools.push(pool);
-  return pool;
-}
-
-function outcomes(): { middleware: Middleware<RpcTransport>; seen: { method: string; client: string; kind: Outcome['kind'] }[] } {
-  const seen: { method: string; client: string; kind: Outcome['kind'] }[] = [];
-  return { seen, middleware: { name: 'outcomes', onOutcome: (call, outcome) => seen.push({ method: call.method, client: call.clientName, kind: outcome.kind }) } };
-}
+const outcomes = (): ReturnType<typeof recordOutcomes<RpcTransport>> => recordOutcomes<RpcTransport>();
 
 describe('poolRpcTransport', () => {
   it.each([
     ['a 503', unavailable],
     ['a connection reset', reset],
   ])('getSlot and a batch of reads succeed while one node fails with %s', async (_what, failing) => {
-    servers = await startRpcServers(failing, node(), node());
+    const servers = await start(failing, node(), node());
     const pool = poolOver(servers.map((s) => s.url));
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
     for (let i = 0; i < 6; i++) expect(await rpc.getSlot().send()).toBe(BigInt(SLOT));
@@ -63,7 +48,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('a JSON-RPC batch goes to one node as one request, and the answers come back as the server gave them', async () => {
-    servers = await startRpcServers(unavailable, node());
+    const servers = await start(unavailable, node());
     const pool = poolOver(servers.map((s) => s.url));
     const transport = poolRpcTransport(pool);
     const payload = [
@@ -76,7 +61,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('a node error in a response (-32005 unhealthy) counts against the node and is retried on another', async () => {
-    servers = await startRpcServers(() => ({ error: { code: -32005, message: 'Node is behind by 42 slots', data: { numSlotsBehind: 42 } } }), node());
+    const servers = await start(() => ({ error: { code: -32005, message: 'Node is behind by 42 slots', data: { numSlotsBehind: 42 } } }), node());
     const { middleware, seen } = outcomes();
     const pool = poolOver(servers.map((s) => s.url), { middleware: [middleware] });
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
@@ -86,7 +71,7 @@ describe('poolRpcTransport', () => {
 
   it('when every node is unhealthy, the caller gets kit’s own error for the last response', async () => {
     const behind: Behaviour = () => ({ error: { code: -32005, message: 'Node is unhealthy' } });
-    servers = await startRpcServers(behind, behind);
+    const servers = await start(behind, behind);
     const pool = poolOver(servers.map((s) => s.url), { retry: { attempts: 2, backoff: { initial: 0, max: 0 } } });
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
     const error = await rpc.getSlot().send().then(
@@ -103,7 +88,7 @@ describe('poolRpcTransport', () => {
     ['a skipped slot', -32007, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SLOT_SKIPPED],
   ])('%s reaches the caller once, as kit’s error, unretried and not counted', async (_what, code, kitCode) => {
     const answering: Behaviour = () => ({ error: { code, message: 'no' } });
-    servers = await startRpcServers(answering, answering, answering);
+    const servers = await start(answering, answering, answering);
     const { middleware, seen } = outcomes();
     const pool = poolOver(servers.map((s) => s.url), { middleware: [middleware] });
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
@@ -117,7 +102,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('an HTTP error reaches the caller as kit raised it, once every node failed', async () => {
-    servers = await startRpcServers(unavailable);
+    const servers = await start(unavailable);
     const pool = poolOver([servers[0]!.url], { retry: false });
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
     const error = await rpc.getSlot().send().then(
@@ -128,7 +113,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('a 429 with Retry-After pauses that node while the others serve', async () => {
-    servers = await startRpcServers(() => ({ status: 429, headers: { 'retry-after': '30' } }), node());
+    const servers = await start(() => ({ status: 429, headers: { 'retry-after': '30' } }), node());
     const pool = poolOver(servers.map((s) => s.url));
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
     for (let i = 0; i < 8; i++) await rpc.getSlot().send();
@@ -136,7 +121,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('reports the slot each node answers with: getSlot results and response contexts, batches included', async () => {
-    servers = await startRpcServers(node(100), node(90));
+    const servers = await start(node(100), node(90));
     const slots: [string, bigint, string][] = [];
     const pool = poolOver(servers.map((s) => s.url));
     const transport = poolRpcTransport(pool, { onSlot: (client, slot, method) => slots.push([client, slot, method]) });
@@ -152,7 +137,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('slots answered are heights: a node behind the head leaves the rotation (freshness)', async () => {
-    servers = await startRpcServers(node(100), node(100), node(40));
+    const servers = await start(node(100), node(100), node(40));
     const pool = poolOver(servers.map((s) => s.url), { freshness: { maxLag: 10 } });
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
     for (let i = 0; i < 3; i++) await rpc.getSlot().send();
@@ -168,7 +153,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('an onSlot that throws is reported once and the request goes on', async () => {
-    servers = await startRpcServers(node());
+    const servers = await start(node());
     const pool = poolOver([servers[0]!.url]);
     const warnings: string[] = [];
     const onWarning = (warning: Error): void => void warnings.push(warning.message);
@@ -191,7 +176,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('labels calls with their method, a batch as "batch", and a key keeps them on one node', async () => {
-    servers = await startRpcServers(node(), node(), node());
+    const servers = await start(node(), node(), node());
     const { middleware, seen } = outcomes();
     const pool = poolOver(servers.map((s) => s.url), { middleware: [middleware] });
     const transport = poolRpcTransport(pool, { key: 'alice' });
@@ -205,15 +190,14 @@ describe('poolRpcTransport', () => {
   });
 
   it('the pool timeout aborts the request itself; abortAttempts: false sends none', async () => {
-    servers = await startRpcServers(() => 'hang');
+    const servers = await start(() => 'hang');
     const signals: (AbortSignal | undefined)[] = [];
     const poolOf = (): ClientPool<RpcTransport> => {
       const inner = createDefaultRpcTransport({ url: servers[0]!.url });
       const recording: RpcTransport = (config) => (signals.push(config.signal), inner(config));
       const pool = new ClientPool<RpcTransport>({ isFailure: isSolanaNodeError, timeout: 100 });
       pool.add(recording);
-      pools.push(pool);
-      return pool;
+      return track(pool);
     };
     await expect(createSolanaRpcFromTransport(poolRpcTransport(poolOf())).getSlot().send()).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
     expect(signals[0]?.aborted).toBe(true);
@@ -223,7 +207,7 @@ describe('poolRpcTransport', () => {
   });
 
   it('the caller’s signal ends the call', async () => {
-    servers = await startRpcServers(() => 'hang');
+    const servers = await start(() => 'hang');
     const pool = poolOver([servers[0]!.url], { timeout: 60_000 });
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool));
     const pending = rpc.getSlot().send({ abortSignal: AbortSignal.timeout(20) });
@@ -247,7 +231,7 @@ describe('poolRpcTransport options', () => {
 
 describe('slots a node answers with that are odd', () => {
   it('an async onSlot that rejects is reported once as a warning, never an unhandled rejection', async () => {
-    servers = await startRpcServers(node());
+    const servers = await start(node());
     const pool = poolOver([servers[0]!.url]);
     const warnings: string[] = [];
     const unhandled: unknown[] = [];
@@ -270,7 +254,7 @@ describe('slots a node answers with that are odd', () => {
   it('a slot too big for a height is skipped by the pool and still told to onSlot', async () => {
     // 10^18 on the wire: kit reads it as a bigint, past the 2^53 - 1 a height may be.
     const huge = 10n ** 18n;
-    servers = await startRpcServers(() => ({ result: 1e18 }));
+    const servers = await start(() => ({ result: 1e18 }));
     const pool = poolOver([servers[0]!.url]);
     const slots: bigint[] = [];
     const rpc = createSolanaRpcFromTransport(poolRpcTransport(pool, { onSlot: (_client, slot) => void slots.push(slot) }));

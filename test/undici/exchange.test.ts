@@ -250,18 +250,6 @@ describe('retries and hedges only while safe', () => {
     expect(throwing.pool.members().map((m) => m.failures)).toEqual([0, 0]);
   });
 
-  it('turns a label that throws into a CallbackError for the caller, before any origin is asked', async () => {
-    const a = await startOrigin('a');
-    const cause = new Error('label broke');
-    const dispatcher = over([a], {
-      label: () => {
-        throw cause;
-      },
-    });
-    await expect(request('http://service.invalid/x', { dispatcher })).rejects.toMatchObject({ code: 'ERR_CALLBACK', cause });
-    expect(a.hits).toEqual([]);
-  });
-
   it('passes informational responses (103 Early Hints) on without committing to them', async () => {
     const a = await startOrigin('a', (_req, res) => {
       res.writeEarlyHints({ link: '</style.css>; rel=preload' });

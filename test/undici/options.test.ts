@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallbackError, ClientPool, InvalidOptionError } from '../../src/index.js';
 import { poolDispatcher, type PoolDispatcher, type Upstream } from '../../src/undici/index.js';
+import { thrownBy } from '../helpers/bad-input.js';
 
 const made: PoolDispatcher[] = [];
 afterEach(async () => {
@@ -9,13 +10,9 @@ afterEach(async () => {
 });
 
 function refused(options: unknown): InvalidOptionError {
-  try {
-    made.push(poolDispatcher(options as never));
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('accepted');
+  const error = thrownBy(() => made.push(poolDispatcher(options as never)));
+  expect(error).toBeInstanceOf(InvalidOptionError);
+  return error as InvalidOptionError;
 }
 
 describe('poolDispatcher options', () => {

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPublicClient, http, type Transport } from 'viem';
 import { mainnet } from 'viem/chains';
 import { ClientPool, InvalidOptionError } from '../../src/index.js';
 import { isNodeError, pinned, PinnedTransportClosedError } from '../../src/viem/index.js';
-import { closeAll, startRpcServers, type Behaviour, type RpcServer } from '../jsonrpc/rpc-server.js';
+import type { Behaviour } from '../jsonrpc/rpc-server.js';
+import { rpcPools } from '../helpers/rpc-pools.js';
 
 const ADDRESS = '0x00000000000000000000000000000000000000aa';
 const HASH = `0x${'ab'.repeat(32)}` as const;
@@ -22,21 +23,7 @@ const wallet: Behaviour = ({ method }) => {
   }
 };
 
-let servers: RpcServer[] = [];
-let pools: ClientPool<Transport>[] = [];
-afterEach(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await closeAll(servers);
-  servers = [];
-  pools = [];
-});
-
-function poolOver(urls: readonly string[], options: ConstructorParameters<typeof ClientPool<Transport>>[0] = {}): ClientPool<Transport> {
-  const pool = new ClientPool<Transport>({ isFailure: isNodeError, retry: { attempts: 3, backoff: { initial: 0, max: 0 } }, timeout: 2_000, ...options });
-  urls.forEach((url, i) => pool.add(http(url), { name: `node-${i}` }));
-  pools.push(pool);
-  return pool;
-}
+const { start, poolOver } = rpcPools<Transport>(http, { isFailure: isNodeError, timeout: 2_000 });
 
 /** Nonce, gas, send: the operation that must not mix providers. */
 async function sendSequence(transport: Transport): Promise<string> {
@@ -49,7 +36,7 @@ async function sendSequence(transport: Transport): Promise<string> {
 
 describe('pinned', () => {
   it('a pinned sequence (nonce, estimateGas, sendRawTransaction) lands on one node', async () => {
-    servers = await startRpcServers(wallet, wallet, wallet);
+    const servers = await start(wallet, wallet, wallet);
     const pool = poolOver(servers.map((s) => s.url));
     await expect(pinned(pool, sendSequence)).resolves.toBe(HASH);
     const counts = servers.map((s) => s.count());
@@ -59,7 +46,7 @@ describe('pinned', () => {
   });
 
   it('each operation is balanced as one call: three operations over three nodes, one each', async () => {
-    servers = await startRpcServers(wallet, wallet, wallet);
+    const servers = await start(wallet, wallet, wallet);
     const pool = poolOver(servers.map((s) => s.url));
     for (let i = 0; i < 3; i++) await pinned(pool, sendSequence);
     expect(servers.map((s) => s.count())).toEqual([3, 3, 3]);
@@ -67,14 +54,14 @@ describe('pinned', () => {
   });
 
   it('is not retried by default: a node error fails the whole operation once', async () => {
-    servers = await startRpcServers(() => ({ status: 503 }), wallet);
+    const servers = await start(() => ({ status: 503 }), wallet);
     const pool = poolOver(servers.map((s) => s.url));
     await expect(pinned(pool, sendSequence)).rejects.toMatchObject({ name: 'HttpRequestError', status: 503 });
     expect(servers.map((s) => s.count())).toEqual([1, 0]);
   });
 
   it('is not hedged by default, even when the pool hedges: the operation runs once', async () => {
-    servers = await startRpcServers(wallet, wallet);
+    const servers = await start(wallet, wallet);
     const pool = poolOver(servers.map((s) => s.url), { hedge: { delay: 1 } });
     await expect(
       pinned(pool, async (transport) => {
@@ -86,14 +73,14 @@ describe('pinned', () => {
   });
 
   it('with retry, a node error reruns the operation on another node', async () => {
-    servers = await startRpcServers(() => ({ status: 503 }), wallet);
+    const servers = await start(() => ({ status: 503 }), wallet);
     const pool = poolOver(servers.map((s) => s.url));
     await expect(pinned(pool, sendSequence, { retry: { attempts: 2, backoff: { initial: 0, max: 0 } } })).resolves.toBe(HASH);
     expect(servers.map((s) => s.count())).toEqual([1, 3]);
   });
 
   it('carries the run options: the label and the timeout cover the whole operation', async () => {
-    servers = await startRpcServers(wallet);
+    const servers = await start(wallet);
     const labels: string[] = [];
     const pool = poolOver([servers[0]!.url], { middleware: [{ name: 'labels', onOutcome: (call) => labels.push(call.method) }] });
     await pinned(pool, sendSequence, { method: 'send_transfer' });
@@ -103,7 +90,7 @@ describe('pinned', () => {
   });
 
   it('a transport kept past its operation refuses to send, rather than bypass the pool', async () => {
-    servers = await startRpcServers(wallet);
+    const servers = await start(wallet);
     const pool = poolOver([servers[0]!.url]);
     const kept = await pinned(pool, (transport) => createPublicClient({ chain: mainnet, transport }));
     await expect(kept.getBlockNumber({ cacheTime: 0 })).rejects.toBeInstanceOf(PinnedTransportClosedError);

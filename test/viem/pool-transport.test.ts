@@ -1,9 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BaseError, createPublicClient, http, RpcRequestError, type Transport } from 'viem';
 import { mainnet } from 'viem/chains';
-import { ClientPool, InvalidOptionError, type Middleware, type Outcome } from '../../src/index.js';
+import { ClientPool, InvalidOptionError } from '../../src/index.js';
 import { isNodeError, poolTransport } from '../../src/viem/index.js';
-import { closeAll, startRpcServers, type Behaviour, type RpcServer } from '../jsonrpc/rpc-server.js';
+import type { Behaviour } from '../jsonrpc/rpc-server.js';
+import { recordOutcomes } from '../helpers/outcomes.js';
+import { rpcPools } from '../helpers/rpc-pools.js';
 
 const node: Behaviour = ({ method }) => {
   switch (method) {
@@ -21,31 +23,13 @@ const silent: Behaviour = () => 'hang';
 const REVERT_DATA = '0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000046e6f706500000000000000000000000000000000000000000000000000000000';
 const ADDRESS = '0x00000000000000000000000000000000000000aa';
 
-let servers: RpcServer[] = [];
-let pools: ClientPool<Transport>[] = [];
-afterEach(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await closeAll(servers);
-  servers = [];
-  pools = [];
-});
+const { start, poolOver, track } = rpcPools<Transport>(http, { isFailure: isNodeError, timeout: 500 });
 
-function poolOver(urls: readonly string[], options: ConstructorParameters<typeof ClientPool<Transport>>[0] = {}): ClientPool<Transport> {
-  const pool = new ClientPool<Transport>({ isFailure: isNodeError, retry: { attempts: 3, backoff: { initial: 0, max: 0 } }, timeout: 500, ...options });
-  urls.forEach((url, i) => pool.add(http(url), { name: `node-${i}` }));
-  pools.push(pool);
-  return pool;
-}
-
-/** Middleware that records the pool's verdict on each attempt. */
-function outcomes(): { middleware: Middleware<Transport>; seen: { method: string; client: string; kind: Outcome['kind'] }[] } {
-  const seen: { method: string; client: string; kind: Outcome['kind'] }[] = [];
-  return { seen, middleware: { name: 'outcomes', onOutcome: (call, outcome) => seen.push({ method: call.method, client: call.clientName, kind: outcome.kind }) } };
-}
+const outcomes = (): ReturnType<typeof recordOutcomes<Transport>> => recordOutcomes<Transport>();
 
 describe('poolTransport', () => {
   it('getBlockNumber succeeds every time over a healthy node, one answering 503 and one never answering', async () => {
-    servers = await startRpcServers(node, unavailable, silent);
+    const servers = await start(node, unavailable, silent);
     const pool = poolOver(servers.map((s) => s.url));
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
     // One after another: viem itself shares a getBlockNumber among concurrent callers.
@@ -62,7 +46,7 @@ describe('poolTransport', () => {
 
   it('a revert (code 3 with data) reaches the caller once, unretried, and does not count against the node', async () => {
     const reverting: Behaviour = ({ method }) => (method === 'eth_call' ? { error: { code: 3, message: 'execution reverted: nope', data: REVERT_DATA } } : node({ method, id: 0, params: [] }));
-    servers = await startRpcServers(reverting, reverting, reverting);
+    const servers = await start(reverting, reverting, reverting);
     const { middleware, seen } = outcomes();
     const pool = poolOver(servers.map((s) => s.url), { middleware: [middleware] });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
@@ -85,7 +69,7 @@ describe('poolTransport', () => {
       if (method === 'eth_blockNumber' && internal) return { error: { code: -32603, message: 'internal error' } };
       return node({ method, id: 0, params: [] });
     };
-    servers = await startRpcServers(flaky, node);
+    const servers = await start(flaky, node);
     const { middleware, seen } = outcomes();
     const pool = poolOver(servers.map((s) => s.url), { middleware: [middleware] });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
@@ -102,7 +86,7 @@ describe('poolTransport', () => {
 
   it('a 429 with Retry-After pauses that node while the others serve', async () => {
     const limited: Behaviour = () => ({ status: 429, headers: { 'retry-after': '30' }, body: 'slow down' });
-    servers = await startRpcServers(limited, node);
+    const servers = await start(limited, node);
     const pool = poolOver(servers.map((s) => s.url));
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
     for (let i = 0; i < 10; i++) await expect(client.getBlockNumber({ cacheTime: 0 })).resolves.toBe(16n);
@@ -112,7 +96,7 @@ describe('poolTransport', () => {
 
   it('maxPause: 0 turns pausing off: the limited node keeps its turn', async () => {
     const limited: Behaviour = () => ({ status: 429, headers: { 'retry-after': '30' }, body: 'slow down' });
-    servers = await startRpcServers(limited, node);
+    const servers = await start(limited, node);
     const pool = poolOver(servers.map((s) => s.url), { breaker: false });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool, { maxPause: 0 }) });
     for (let i = 0; i < 6; i++) await expect(client.getBlockNumber({ cacheTime: 0 })).resolves.toBe(16n);
@@ -120,7 +104,7 @@ describe('poolTransport', () => {
   });
 
   it('a send viem asks not to retry (retryCount: 0) is neither retried nor hedged, whatever the pool says', async () => {
-    servers = await startRpcServers(unavailable, node);
+    const servers = await start(unavailable, node);
     const pool = poolOver(servers.map((s) => s.url), { hedge: { delay: 1 } });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
     await expect(client.sendRawTransaction({ serializedTransaction: '0x02f86b01' })).rejects.toMatchObject({ name: 'HttpRequestError', status: 503 });
@@ -130,7 +114,7 @@ describe('poolTransport', () => {
   });
 
   it('labels each call with its JSON-RPC method, and any method outside the known set as "other"', async () => {
-    servers = await startRpcServers(({ method }) => (method === 'acme_custom' ? { result: 'ok' } : node({ method, id: 0, params: [] })));
+    const servers = await start(({ method }) => (method === 'acme_custom' ? { result: 'ok' } : node({ method, id: 0, params: [] })));
     const { middleware, seen } = outcomes();
     const pool = poolOver([servers[0]!.url], { middleware: [middleware] });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
@@ -140,7 +124,7 @@ describe('poolTransport', () => {
   });
 
   it('methodLabel replaces the labels; one that throws gives "other"', async () => {
-    servers = await startRpcServers(node);
+    const servers = await start(node);
     const { middleware, seen } = outcomes();
     const pool = poolOver([servers[0]!.url], { middleware: [middleware] });
     const labelled = createPublicClient({ chain: mainnet, transport: poolTransport(pool, { methodLabel: (m) => m.replace(/^eth_/, '') }) });
@@ -158,7 +142,7 @@ describe('poolTransport', () => {
   });
 
   it('a key sends every request of the transport to one node', async () => {
-    servers = await startRpcServers(node, node, node);
+    const servers = await start(node, node, node);
     const pool = poolOver(servers.map((s) => s.url));
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool, { key: ADDRESS }) });
     for (let i = 0; i < 12; i++) await client.getBlockNumber({ cacheTime: 0 });
@@ -167,7 +151,7 @@ describe('poolTransport', () => {
 
   it('filter methods stick to one node without a key, other methods are balanced', async () => {
     const filters: Behaviour = ({ method }) => (method === 'eth_newBlockFilter' ? { result: '0x1' } : method === 'eth_getFilterChanges' ? { result: [] } : node({ method, id: 0, params: [] }));
-    servers = await startRpcServers(filters, filters, filters);
+    const servers = await start(filters, filters, filters);
     const pool = poolOver(servers.map((s) => s.url));
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
     const filter = await client.createBlockFilter();
@@ -179,7 +163,7 @@ describe('poolTransport', () => {
   });
 
   it('the caller aborting ends the call with the pool error for an abort, and the node is not blamed', async () => {
-    servers = await startRpcServers(silent);
+    const servers = await start(silent);
     const pool = poolOver([servers[0]!.url], { timeout: 60_000 });
     const transport = poolTransport(pool)({ chain: mainnet });
     const controller = new AbortController();
@@ -190,22 +174,21 @@ describe('poolTransport', () => {
   });
 
   it('a node that never answers fails with the pool timeout when no other node can serve', async () => {
-    servers = await startRpcServers(silent);
+    const servers = await start(silent);
     const pool = poolOver([servers[0]!.url], { timeout: 100, retry: false });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
     await expect(client.getBlockNumber({ cacheTime: 0 })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
   });
 
   it('the pool timeout aborts the request itself; abortAttempts: false leaves it to the transport', async () => {
-    servers = await startRpcServers(silent);
+    const servers = await start(silent);
     // The signal each fetch got (viem's own, which follows the one it was given and its own 10 s timeout).
     const fetched: AbortSignal[] = [];
     const recording = (): Transport => http(servers[0]!.url, { fetchFn: (url, init) => (fetched.push(init!.signal!), fetch(url, init)) });
     const poolOf = (): ClientPool<Transport> => {
       const pool = new ClientPool<Transport>({ isFailure: isNodeError, timeout: 100 });
       pool.add(recording());
-      pools.push(pool);
-      return pool;
+      return track(pool);
     };
     await expect(createPublicClient({ chain: mainnet, transport: poolTransport(poolOf()) }).getBlockNumber({ cacheTime: 0 })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
     expect(fetched[0]!.aborted).toBe(true);
@@ -215,7 +198,7 @@ describe('poolTransport', () => {
   });
 
   it('a hedge answers a read from another node, and the slow node’s request is aborted', async () => {
-    servers = await startRpcServers(silent, node);
+    const servers = await start(silent, node);
     const pool = poolOver(servers.map((s) => s.url), { timeout: 5_000, hedge: { delay: 50 } });
     const client = createPublicClient({ chain: mainnet, transport: poolTransport(pool) });
     await expect(client.getBlockNumber({ cacheTime: 0 })).resolves.toBe(16n);
@@ -224,7 +207,7 @@ describe('poolTransport', () => {
   });
 
   it('viem dedupe becomes the pool coalescing: concurrent identical reads make one request', async () => {
-    servers = await startRpcServers(node);
+    const servers = await start(node);
     const pool = poolOver([servers[0]!.url]);
     const transport = poolTransport(pool)({ chain: mainnet });
     const reads = await Promise.all(Array.from({ length: 5 }, () => transport.request({ method: 'eth_chainId' }, { dedupe: true })));

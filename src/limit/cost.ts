@@ -1,0 +1,36 @@
+import { InvalidOptionError } from '../errors.js';
+import { nonNegative } from '../validate.js';
+
+/**
+ * What a call costs against each limit it passes, by the limit's name: `{ requests: 1, tokens: 1200 }`.
+ * `requests` is 1 unless given; a name no limit counts costs nothing. Each amount is a finite number
+ * >= 0 (tokens, dollars, whatever the limit counts).
+ */
+export type Cost = Readonly<Record<string, number>>;
+
+/** The name of the limit every call costs 1 of, the one a plain `{ rate, burst }` limit counts. */
+export const REQUESTS = 'requests';
+
+/** The cost of a call that declares none: one request. Recognised by identity on the fast path. */
+export const DEFAULT_COST: Cost = Object.freeze({ [REQUESTS]: 1 });
+
+/** Most amount of one name: beyond 2^53 sums lose units. */
+const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A validated copy of `value` (each entry read once, so a getter cannot answer twice), with `requests`
+ * filled in as 1 when the cost does not name it (`withRequests`).
+ * @throws InvalidOptionError naming `option.<name>` for an amount that is not a finite number in
+ *   [0, 2^53-1], or `option` for something that is not a plain object of amounts.
+ */
+export function costOption(option: string, value: unknown, withRequests = true): Cost {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(option, 'an object of amounts by limit name, such as { tokens: 1200 }', value);
+  const cost: Record<string, number> = {};
+  for (const name of Object.keys(value)) {
+    const amount = nonNegative(`${option}.${name}`, (value as Record<string, unknown>)[name]);
+    if (amount > MAX_AMOUNT) throw new InvalidOptionError(`${option}.${name}`, `a number from 0 to ${MAX_AMOUNT}`, amount);
+    cost[name] = amount;
+  }
+  if (withRequests && !Object.hasOwn(cost, REQUESTS)) cost[REQUESTS] = 1;
+  return Object.freeze(cost);
+}
