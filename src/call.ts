@@ -80,7 +80,18 @@ export interface RunOptions<T> {
    * @default { requests: 1 }
    */
   readonly cost?: Cost;
+  /**
+   * Its priority under load (docs/priority-shedding.md): `high` calls waiting for a client are served
+   * before `normal` ones (FIFO within each); a `low` call never waits: when no client, slot or token is
+   * free for it at once outside the pool's `reserve` share, it fails with `ShedError` (`ERR_SHED`).
+   * Overrides the method's `priority`.
+   * @default 'normal'
+   */
+  readonly priority?: Priority;
 }
+
+/** A call's priority under load: `high` first, `low` shed before it waits. */
+export type Priority = 'high' | 'normal' | 'low';
 
 /**
  * The run options of a call that gave none, one frozen object: the pipeline recognises it by identity and

@@ -265,6 +265,25 @@ export class ConcurrencyLimitedError extends ClientPoolError {
 }
 
 /**
+ * A low-priority call (`priority: 'low'`) shed rather than kept waiting: no client, token or slot was
+ * free for it at once outside the share the pool keeps for higher priorities (`reserve`). Load shedding
+ * by priority, as Netflix's concurrency-limits partitions and Envoy's overload manager do: the lowest
+ * priority goes first, before it waits. Not a failure of any client; `cause` is what it would have
+ * waited for (a `RateLimitedError` or `ConcurrencyLimitedError`), when there was one.
+ */
+export class ShedError extends ClientPoolError {
+  static readonly code = 'ERR_SHED';
+  override readonly name = 'ShedError';
+  readonly code = ShedError.code;
+  /** What it found short: a client (`client`: none free, or all at their reserve) or a pool-wide token (`token`). */
+  readonly short: 'client' | 'token';
+  constructor(short: 'client' | 'token', cause?: unknown) {
+    super(`low-priority call shed: no ${short === 'client' ? 'client' : 'pool-wide token'} free outside the share kept for higher priorities`, cause === undefined ? undefined : { cause });
+    this.short = short;
+  }
+}
+
+/**
  * No client in sync with the pool's head had reached the call's `minHeight` within `maxWait` (or the
  * call's deadline): a read-your-writes call would have read stale data. Not a failure of any client.
  */
@@ -371,6 +390,7 @@ export type AnyClientPoolError =
   | RetryBudgetExhaustedError
   | DeadlineExceededError
   | ConcurrencyLimitedError
+  | ShedError
   | HeightNotReachedError
   | QuorumError
   | ExcludedMethodError

@@ -6,7 +6,7 @@ export { MAX_QUORUM, QUORUM_DECIDED, type Disagreement, type QuorumOptions } fro
 export type { RetryBudgetOptions } from './resilience/retry-budget.js';
 export type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
 export type { HealthCheckOptions } from './health/health-checker.js';
-export { callKey, type AttemptKind, type Call, type CallFunction, type CallKey, type CallScope, type RunOptions } from './call.js';
+export { callKey, type AttemptKind, type Call, type CallFunction, type CallKey, type CallScope, type Priority, type RunOptions } from './call.js';
 export { isCancelled } from './pipeline/attempt.js';
 export type { Outcome } from './pipeline/outcome.js';
 export type { CallEnd, CallSource } from './pipeline/call-end.js';

@@ -7,6 +7,7 @@ import type { HealthCheckOptions } from './health/health-checker.js';
 import { minHeightOption, type FreshnessOptions } from './freshness/freshness-options.js';
 import { adaptiveLimit, isAdaptiveLimitOptions, type AdaptiveLimitOptions, type ConcurrencyLimit } from './limit/adaptive/concurrency-limit.js';
 import { costOption, DEFAULT_COST } from './limit/cost.js';
+import { NORMAL, priorityOption, reserveOption } from './limit/priority.js';
 import type { Limiter } from './limit/limiter.js';
 import type { ClientLimitOptions, Limits, PoolLimitOptions } from './limit/limits-option.js';
 export { quotaOption } from './limit/limits-option.js';
@@ -65,6 +66,13 @@ export interface PoolOptions<T> {
    */
   readonly limit?: PoolLimitOptions | Limiter | Limits<PoolLimitOptions>;
   /**
+   * The share of each client's concurrency cap and of each in-memory limit (the pool's and the
+   * clients') that `priority: 'low'` calls may not use: kept for `normal` and `high` ones, so that low
+   * calls are shed first under load (docs/priority-shedding.md). A number from 0 to below 1.
+   * @default 0.2
+   */
+  readonly reserve?: number;
+  /**
    * Longest wait in milliseconds for a rate-limit token, pool-wide or when every client's own bucket is
    * empty; past it the call fails with `RateLimitedError`. A call may override it.
    * @default 1_000
@@ -121,7 +129,7 @@ export interface PoolOptions<T> {
 }
 
 /** Options that can be set per method (`methods`) and per call. */
-export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'deadline' | 'strategy' | 'retry' | 'hedge' | 'cost'>;
+export type MethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'deadline' | 'strategy' | 'retry' | 'hedge' | 'cost' | 'priority'>;
 
 /** Options of `pool.add()`. */
 export interface AddOptions<T> {
@@ -166,10 +174,10 @@ export interface AddOptions<T> {
   readonly tier?: number;
 }
 
-const POOL_KEYS = keySet(['freshness', 'strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
-const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge', 'cost']);
+const POOL_KEYS = keySet(['freshness', 'strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'reserve', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
+const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge', 'cost', 'priority']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
-const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight', 'cost']);
+const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight', 'cost', 'priority']);
 const CLOSE_KEYS = keySet(['signal']);
 const BREAKER_KEYS = keySet(['maxFailures', 'cooldown', 'halfOpenProbes', 'cooldownMultiplier', 'maxCooldown']);
 const SLOW_START_KEYS = keySet(['window', 'minShare']);
@@ -300,6 +308,7 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
     deadlineAt: undefined,
     balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
     cost: DEFAULT_COST,
+    priority: NORMAL,
     retry: retryPolicy(options.retry),
     hedge: host.hedgePolicy(options.hedge, 'hedge'),
   };
@@ -317,6 +326,7 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
       deadlineAt: undefined,
       balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
       cost: own.cost === undefined ? DEFAULT_COST : costOption(`${prefix}.cost`, own.cost),
+      priority: own.priority === undefined ? NORMAL : priorityOption(`${prefix}.priority`, own.priority),
       retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
       hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
     });
@@ -388,6 +398,7 @@ function isRunKey(key: string): boolean {
     case 'traceId':
     case 'minHeight':
     case 'cost':
+    case 'priority':
       return true;
     default:
       return false;
@@ -406,7 +417,7 @@ export interface CloseOptions {
 }
 
 /** The roster's policy for clients coming back or going out, from the pool's options. */
-export function rosterPolicy(options: Pick<PoolOptions<unknown>, 'maxEjectedPercent' | 'slowStart'>): { maxEjected: number; slowStartWindow: number; slowStartMinShare: number } {
+export function rosterPolicy(options: Pick<PoolOptions<unknown>, 'maxEjectedPercent' | 'slowStart' | 'reserve'>): { maxEjected: number; slowStartWindow: number; slowStartMinShare: number; reserve: number } {
   optionsObject('slowStart', options.slowStart);
   const slowStart = options.slowStart;
   if (slowStart !== undefined) knownKeys('slowStart', slowStart, SLOW_START_KEYS);
@@ -414,6 +425,7 @@ export function rosterPolicy(options: Pick<PoolOptions<unknown>, 'maxEjectedPerc
     maxEjected: between('maxEjectedPercent', options.maxEjectedPercent ?? 100, 0, 100) / 100,
     slowStartWindow: slowStart === undefined ? 0 : positiveDuration('slowStart.window', slowStart.window),
     slowStartMinShare: between('slowStart.minShare', slowStart?.minShare ?? 0.1, 0, 1),
+    reserve: reserveOption(options.reserve),
   };
 }
 

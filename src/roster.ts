@@ -11,6 +11,7 @@ import { IndexedHeap } from './util/indexed-heap.js';
 import { nonEmptyString } from './validate.js';
 import { onRejected } from './pipeline/guard.js';
 import { DEFAULT_COST, type Cost } from './limit/cost.js';
+import { LOW, NORMAL } from './limit/priority.js';
 
 /**
  * What a pick found, as grpc-js's picker answers: a client ready and admitted (as a call or a half-open
@@ -37,6 +38,8 @@ export interface RosterPolicy {
   /** Slow start window in ms (0: off) and the share a member starts with. */
   readonly slowStartWindow: number;
   readonly slowStartMinShare: number;
+  /** Share of each cap and in-memory limit kept from low-priority calls (0..1). */
+  readonly reserve: number;
 }
 
 /**
@@ -265,7 +268,7 @@ export class Roster<T> {
    * passed over while others are ready. Never throws: a balancer that throws or returns a stranger makes
    * the pick `unavailable` with a `CallbackError`.
    */
-  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST): PickResult<T> {
+  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     // A read-your-writes call never goes to a panic pick, which knows nothing of heights; nor a quorum's,
     // which knows nothing of the clients it tried.
@@ -312,9 +315,16 @@ export class Roster<T> {
       if (cost !== DEFAULT_COST && member.quota !== undefined && !member.quota.fits(cost)) {
         // A cost over one of its bursts never fits this client: another that it fits takes the call, and
         // this one stays ready for the calls it fits.
-        const fitting = this.#fittingReady(cost, avoid, minHeight);
+        const fitting = this.#fittingReady(cost, avoid, minHeight, false);
         if (fitting === undefined) return this.#noneFits(cost);
         member = fitting;
+      }
+      if (priority === LOW && this.reserve > 0 && !this.#admitsLow(member, cost)) {
+        // A low-priority call takes no slot or token of the reserve: another client with room outside
+        // it, or a wait, which the pick turns into shedding.
+        const other = this.#fittingReady(cost, avoid, minHeight, true);
+        if (other === undefined) return WAIT;
+        member = other;
       }
       if (member.isWarming && !this.#admitWarming(member) && ++skips < ready.length * 2) continue;
       const admission = member.breaker.acquire();
@@ -349,12 +359,13 @@ export class Roster<T> {
    * `minHeight` if given; never one a strict `avoid` holds, preferably none `avoid` holds). O(n): on the
    * path of a cost larger than some client's burst only.
    */
-  #fittingReady(cost: Cost, avoid: Avoid<T> | undefined, minHeight: number | undefined): Member<T> | undefined {
+  #fittingReady(cost: Cost, avoid: Avoid<T> | undefined, minHeight: number | undefined, isLow: boolean): Member<T> | undefined {
     for (const tier of this.#tiers) {
       let best: Member<T> | undefined;
       let bestAvoided = true;
       for (const member of tier.ready) {
         if (member.quota !== undefined && !member.quota.fits(cost)) continue;
+        if (isLow && !this.#admitsLow(member, cost)) continue;
         if (minHeight !== undefined && !(member.height >= minHeight)) continue;
         const isAvoided = avoid?.includes(member) ?? false;
         if (isAvoided && avoid?.isStrict === true) continue;
@@ -366,6 +377,21 @@ export class Roster<T> {
       if (best !== undefined) return best;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a low-priority call may take `member`: a slot below `floor(maxInFlight × (1 - reserve))`, and
+   * tokens that leave `reserve` of each in-memory limit's burst.
+   */
+  #admitsLow(member: Member<T>, cost: Cost): boolean {
+    const cap = member.maxInFlight;
+    if (cap !== Number.POSITIVE_INFINITY && member.inFlight >= Math.floor(cap * (1 - this.reserve))) return false;
+    return member.quota === undefined || member.quota.hasRoom(cost, this.reserve);
+  }
+
+  /** The share of each cap and in-memory limit that low-priority calls may not use (the pool's `reserve`). */
+  get reserve(): number {
+    return this.#policy.reserve;
   }
 
   /**

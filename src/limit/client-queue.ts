@@ -4,6 +4,7 @@ import { ConcurrencyLimitedError, HeightNotReachedError, PoolClosedError, RateLi
 import type { Member } from '../member.js';
 import type { Avoid, Roster } from '../roster.js';
 import { DEFAULT_COST, type Cost } from './cost.js';
+import { NORMAL } from './priority.js';
 import { WaiterQueue } from './waiter-queue.js';
 
 /** Reports a wait for a client's token: who, for which method, since when, and whether it was refused. */
@@ -19,6 +20,8 @@ interface QueuedCall<T> {
   readonly minHeight: number | undefined;
   /** What it takes of a client's limits. */
   readonly cost: Cost;
+  /** Its priority: higher ones are served first (`queue.push` places it), FIFO within one. */
+  readonly priority: number;
   readonly since: number;
   readonly method: string;
   /** Whether it queued for tokens (some client was out of them), not only for a client at its cap: reported as a rate-limit wait. */
@@ -83,6 +86,7 @@ export class ClientQueue<T> {
     key?: string,
     minHeight?: number,
     cost: Cost = DEFAULT_COST,
+    priority = NORMAL,
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const due = this.#roster.nextThrottleDue();
@@ -94,7 +98,7 @@ export class ClientQueue<T> {
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     const queue = this.#queue;
-    const picked = queue.push({ balancer, avoid, key, minHeight, cost, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal);
+    const picked = queue.push({ balancer, avoid, key, minHeight, cost, priority, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal, priority);
     if (!isPicky) {
       this.#inLine++;
       picked.then(this.#leaveLine, this.#leaveLine);
@@ -135,7 +139,7 @@ export class ClientQueue<T> {
           waiter = queue.after(waiter);
           continue;
         }
-        const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight, call.cost);
+        const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight, call.cost, call.priority);
         const isQueued = queue.has(waiter);
         if (pick.kind === 'wait') {
           // In line, the wait holds everyone behind; a picky call's holds only itself.

@@ -55,15 +55,11 @@ export class Quota {
    * Take `cost` from every in-memory bucket at once, or from none: false when one is short (or has
    * waiters queued before this call).
    */
-  tryTakeLocal(cost: Cost): boolean {
+  tryTakeLocal(cost: Cost, keep = 0): boolean {
     const requests = this.#requestsOnly;
-    if (requests !== undefined && cost === DEFAULT_COST) return requests.tryTake(1);
+    if (requests !== undefined && cost === DEFAULT_COST && keep === 0) return requests.tryTake(1);
+    if (!this.hasRoom(cost, keep)) return false;
     const local = this.#local;
-    for (let i = 0; i < local.length; i++) {
-      const dimension = local[i]!;
-      const n = cost[dimension.name];
-      if (n !== undefined && n > 0 && !(n <= dimension.bucket!.burst && dimension.bucket!.waitTime(n) === 0)) return false;
-    }
     for (let i = 0; i < local.length; i++) {
       const dimension = local[i]!;
       const n = cost[dimension.name];
@@ -74,6 +70,23 @@ export class Quota {
         if (taken !== undefined && taken > 0) local[j]!.bucket!.adjust(-taken);
       }
       return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether every in-memory bucket has room for `cost` now and would keep `keep` (a share of its burst)
+   * after it: what a low-priority call may take (the pool's `reserve`).
+   */
+  hasRoom(cost: Cost, keep: number): boolean {
+    const local = this.#local;
+    for (let i = 0; i < local.length; i++) {
+      const dimension = local[i]!;
+      const n = cost[dimension.name];
+      if (n === undefined || n <= 0) continue;
+      const bucket = dimension.bucket!;
+      const need = n + keep * bucket.burst;
+      if (!(need <= bucket.burst && bucket.waitTime(need) === 0)) return false;
     }
     return true;
   }
@@ -162,9 +175,9 @@ export class Quota {
    * Take `cost` from every limit now if each has room, else none: the pool-wide quota's fast path. Shared
    * limiters answer through their own `tryTake` where they have one; one without it makes this false.
    */
-  tryTakeAll(cost: Cost): boolean {
+  tryTakeAll(cost: Cost, keep = 0): boolean {
     // The in-memory buckets first: giving back to them is free, to a shared one it is a round trip.
-    if (!this.tryTakeLocal(cost)) return false;
+    if (!this.tryTakeLocal(cost, keep)) return false;
     const taken: Dimension[] = [];
     for (const dimension of this.#shared) {
       const n = cost[dimension.name];

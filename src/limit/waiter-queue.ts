@@ -60,6 +60,8 @@ class Node<V, D> implements Waiter<D> {
   readonly #onAbort: (node: Node<V, D>) => void;
   prev: Node<V, D> | undefined = undefined;
   next: Node<V, D> | undefined = undefined;
+  /** Served before every waiter of a lower one (FIFO within one). */
+  readonly priority: number;
   /** Index in the heap by `latest` / by `deadline`; -1 when out. */
   latestSlot = -1;
   deadlineSlot = -1;
@@ -74,7 +76,9 @@ class Node<V, D> implements Waiter<D> {
     resolve: (value: V) => void,
     reject: (error: Error) => void,
     onAbort: (node: Node<V, D>) => void,
+    priority: number,
   ) {
+    this.priority = priority;
     this.data = data;
     this.n = n;
     this.deadline = deadline;
@@ -180,15 +184,25 @@ export class WaiterQueue<V, D = undefined> {
    * gives it; rejects with the owner's `late` error past its deadline, with `AbortedError` (the reason as
    * `cause`) when `signal` aborts, at once if it already has, or with the error given to `close`.
    */
-  push(data: D, n: number, deadline: number, signal?: AbortSignal): Promise<V> {
+  push(data: D, n: number, deadline: number, signal?: AbortSignal, priority = 0): Promise<V> {
     if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
     return new Promise<V>((resolve, reject) => {
-      const end = (this.#pushed += n);
-      const node = new Node<V, D>(data, n, deadline, signal, end, deadline - end * this.#perToken, resolve, reject, this.#onAbort);
-      node.prev = this.#tail;
-      if (this.#tail === undefined) this.#head = node;
-      else this.#tail.next = node;
-      this.#tail = node;
+      // Behind every waiter of its priority or higher: FIFO within a priority. Scanned from the tail, so
+      // a queue of one priority (every bucket's) places each waiter in O(1).
+      let prev = this.#tail;
+      while (prev !== undefined && prev.priority < priority) prev = prev.prev;
+      this.#pushed += n;
+      // Its place says how many tokens are ahead of it: those up to `prev`, and its own. (Those it passes
+      // keep their `end`, which then errs towards serving them, never refusing them early.)
+      const end = prev === this.#tail ? this.#pushed : (prev?.end ?? this.#gone) + n;
+      const node = new Node<V, D>(data, n, deadline, signal, end, deadline - end * this.#perToken, resolve, reject, this.#onAbort, priority);
+      const next = prev === undefined ? this.#head : prev.next;
+      node.prev = prev;
+      node.next = next;
+      if (prev === undefined) this.#head = node;
+      else prev.next = node;
+      if (next === undefined) this.#tail = node;
+      else next.prev = node;
       this.#length++;
       this.#tokens += n;
       this.#byLatest.push(node);

@@ -72,6 +72,8 @@ export interface Plan<T> {
   readonly maxWait: number;
   /** What each attempt takes of the limits (`DEFAULT_COST`, one request, unless the call or its method says). */
   readonly cost: Cost;
+  /** Its priority: `LOW`, `NORMAL` or `HIGH` (src/limit/priority.ts). */
+  readonly priority: number;
 }
 
 /** How the pool ended an attempt before its function settled. */

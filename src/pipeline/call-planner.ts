@@ -8,6 +8,7 @@ import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
 import { costOption } from '../limit/cost.js';
+import { priorityOption } from '../limit/priority.js';
 
 /**
  * Resolves what a call runs with: the call's options over its method's (`methods`) over the pool's,
@@ -48,7 +49,7 @@ export class CallPlanner<T> {
    */
   plan(options: RunOptions<T>, defaults: MethodDefaults<T>): Plan<T> {
     try {
-      const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined && options.cost === undefined);
+      const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined && options.cost === undefined && options.priority === undefined);
       if (isPlain && defaults.deadline === undefined) return defaults;
       const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
       return {
@@ -58,6 +59,7 @@ export class CallPlanner<T> {
         deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
         balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
         cost: isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost),
+        priority: isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority),
       };
     } catch (error) {
       // A getter that throws: a bad option, with what it threw as the cause (a validation error as it is).

@@ -1,7 +1,8 @@
 import type { Admission } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS } from '../call.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../diagnostics/channels.js';
-import { PoolClosedError, type ClientPoolError } from '../errors.js';
+import { PoolClosedError, ShedError, type ClientPoolError } from '../errors.js';
+import { LOW } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { ClientPool } from '../pool.js';
 import type { Attempt } from './attempt.js';
@@ -72,14 +73,16 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const isPlain = options === EMPTY_OPTIONS;
       const key = isPlain ? undefined : options.key;
       const minHeight = isPlain ? undefined : heightOf(options.minHeight);
-      const cost = attempt.plan.cost;
-      const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight, cost) : undefined;
+      const { cost, priority } = attempt.plan;
+      const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight, cost, priority) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return Promise.reject(picked.error);
       }
+      // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
+      if (priority === LOW) return Promise.reject(new ShedError('client'));
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost, priority).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;

@@ -1,4 +1,5 @@
-import { AbortedError, CallbackError, isClientPoolError, RateLimitedError } from '../errors.js';
+import { AbortedError, CallbackError, isClientPoolError, RateLimitedError, ShedError } from '../errors.js';
+import { LOW } from '../limit/priority.js';
 import { MAX_DURATION_MS } from '../validate.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
@@ -13,12 +14,14 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
   if (limit === undefined) return undefined;
   const now = (): number => context.now();
   return (next) => (attempt) => {
-    const cost = attempt.plan.cost;
+    const { cost, priority } = attempt.plan;
     try {
-      if (limit.tryTakeAll(cost)) return next(attempt);
+      if (limit.tryTakeAll(cost, priority === LOW ? context.roster.reserve : 0)) return next(attempt);
     } catch (error) {
       return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
     }
+    // A low-priority call is shed rather than kept waiting for a pool-wide token.
+    if (priority === LOW) return Promise.reject(new ShedError('token'));
     const since = context.now();
     return takeToken((options) => limit.take(cost, options, true, now), attempt, context.deadlines).then(
       () => {

@@ -113,6 +113,8 @@ class PrometheusMetrics implements Middleware {
   readonly #pools = new Map<PoolObserver, Served>();
   readonly #transitions = new Map<string, Counted>();
   readonly #rateLimited = new Map<string, Counted>();
+  /** Low-priority calls shed, by method: as many series as methods, like `calls_total`. */
+  readonly #shed = new Map<string, Counted>();
   readonly #waits = new Map<string, Waits>();
   /** Calls by raw method name (methods past the cap share the `other` entry without being keys). */
   readonly #calls = new Map<string, MethodCalls>();
@@ -166,6 +168,7 @@ class PrometheusMetrics implements Middleware {
         limitHeadroom: new ScalarFamily('gauge', `${p}_limit_headroom`, 'Tokens left in each client\'s own in-memory limits, by limit name (requests, tokens, ...: add(client, { limit })); clients without one have no series.', ['client', 'limit', ...constant], 'sum'),
         lag: new ScalarFamily('gauge', `${p}_client_lag`, 'How far each client trails the pool\'s corroborated head (negative: ahead of it); no series while either is unknown.', client, 'max'),
         transitions: new ScalarFamily('counter', `${p}_circuit_transitions_total`, 'Circuit state transitions per client.', ['client', 'from', 'to', ...constant], 'sum'),
+        shed: new ScalarFamily('counter', `${p}_shed_total`, 'Low-priority calls (priority: \'low\') shed with ShedError (ERR_SHED) instead of waiting, by method.', ['method', ...constant], 'sum'),
         rateLimited: new ScalarFamily('counter', `${p}_rate_limited_total`, 'Calls refused a rate-limit token (RateLimitedError).', limit, 'sum'),
         rateLimitWait: new HistogramFamily(`${p}_rate_limit_wait_seconds`, 'Time calls waited for a rate-limit token before getting one, in seconds.', limit, resolved.waitBuckets),
         calls: new ScalarFamily('counter', `${p}_calls_total`, 'Calls (pool.run()) as their callers saw them, counted once each when they settle, by the code they ended with (OK on success).', calls, 'sum'),
@@ -246,6 +249,10 @@ class PrometheusMetrics implements Middleware {
       },
       reset: () => { for (const counted of this.#transitions.values()) counted.value = 0; },
     });
+    this.#feed(families.shed, {
+      collect: (emit) => { for (const { labels, value } of this.#shed.values()) emit(labels, value); },
+      reset: () => { for (const counted of this.#shed.values()) counted.value = 0; },
+    });
     this.#feed(families.rateLimited, {
       collect: (emit) => {
         for (const { labels, value } of this.#rateLimited.values()) emit(labels, value);
@@ -293,6 +300,7 @@ class PrometheusMetrics implements Middleware {
     const calls = this.#calls.get(method) ?? this.#addMethodCalls(method);
     (error === undefined ? calls.ok : calls.failed(codeOf(error), this.#codes)).duration.observe(durationMs / 1000);
     if (source !== 'upstream') calls.reused[source]++;
+    if (error?.code === 'ERR_SHED') this.#count(this.#shed, undefined, [method], () => ({ method, ...this.#constant }));
   }
 
   /**
