@@ -319,19 +319,29 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
     const prefix = `methods.${method}`;
     optionsObject(prefix, own);
     knownKeys(prefix, own, METHOD_KEYS);
-    methods.set(method, {
-      maxWait,
-      timeout: own.timeout === undefined ? pool.timeout : positiveDuration(`${prefix}.timeout`, own.timeout),
-      deadline: own.deadline === undefined ? pool.deadline : positiveDuration(`${prefix}.deadline`, own.deadline),
-      deadlineAt: undefined,
-      balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
-      cost: own.cost === undefined ? DEFAULT_COST : costOption(`${prefix}.cost`, own.cost),
-      priority: own.priority === undefined ? NORMAL : priorityOption(`${prefix}.priority`, own.priority),
-      retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
-      hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
-    });
+    // A getter that throws: a bad option of that method, with what it threw as the cause.
+    try {
+      methods.set(method, methodDefaults(own, prefix, pool, maxWait, host));
+    } catch (error) {
+      throw unreadableOptions(prefix, own, error);
+    }
   }
   return { pool, methods };
+}
+
+/** One method's defaults: its own options over the pool's. */
+function methodDefaults<T>(own: MethodOptions<T>, prefix: string, pool: MethodDefaults<T>, maxWait: number, host: DefaultsHost<T>): MethodDefaults<T> {
+  return {
+    maxWait,
+    timeout: own.timeout === undefined ? pool.timeout : positiveDuration(`${prefix}.timeout`, own.timeout),
+    deadline: own.deadline === undefined ? pool.deadline : positiveDuration(`${prefix}.deadline`, own.deadline),
+    deadlineAt: undefined,
+    balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
+    cost: own.cost === undefined ? DEFAULT_COST : costOption(`${prefix}.cost`, own.cost),
+    priority: own.priority === undefined ? NORMAL : priorityOption(`${prefix}.priority`, own.priority),
+    retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
+    hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
+  };
 }
 
 /**

@@ -181,6 +181,7 @@ export class Roster<T> {
   add(member: Member<T>): void {
     // An adaptive limit learns from each attempt's latency.
     if (member.adaptive !== undefined) this.isTimed = true;
+    if (member.quota !== undefined) member.quota.warn = this.#warn;
     this.byName.set(member.name, member);
     this.#byClient.set(member.client, member);
     this.#bySlot[member.slot] = member;
@@ -270,6 +271,8 @@ export class Roster<T> {
    */
   select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
+    // Noted anew by this pick if still short.
+    if (this.#costDue !== Number.POSITIVE_INFINITY && this.#costDue <= this.#clock.now()) this.#costDue = Number.POSITIVE_INFINITY;
     // A read-your-writes call never goes to a panic pick, which knows nothing of heights; nor a quorum's,
     // which knows nothing of the clients it tried.
     if (this.#isPanicking && minHeight === undefined && avoid?.isStrict !== true) {
@@ -315,14 +318,23 @@ export class Roster<T> {
       if (cost !== DEFAULT_COST && member.quota !== undefined && !member.quota.fits(cost)) {
         // A cost over one of its bursts never fits this client: another that it fits takes the call, and
         // this one stays ready for the calls it fits.
-        const fitting = this.#fittingReady(cost, avoid, minHeight, false);
-        if (fitting === undefined) return this.#noneFits(cost);
+        const fitting = this.#fittingReady(cost, avoid, minHeight, false, false);
+        if (fitting === undefined) return this.#noneFits(cost, minHeight);
         member = fitting;
+      }
+      if (cost !== DEFAULT_COST && member.quota !== undefined && !member.quota.hasRoom(cost, 0) && member.quota.hasRoom(DEFAULT_COST, 0)) {
+        // Short of this call's cost only: passed over for it, not for cheaper calls, and the wait for a
+        // client wakes when the cost's tokens are back. (Calls in line keep their order: a large call
+        // waiting is not overtaken by smaller ones behind it.)
+        this.#noteCostDue(this.#clock.now() + Math.max(member.quota.waitTime(cost), 1));
+        const other = this.#fittingReady(cost, avoid, minHeight, priority === LOW && this.reserve > 0, true);
+        if (other === undefined) return WAIT;
+        member = other;
       }
       if (priority === LOW && this.reserve > 0 && !this.#admitsLow(member, cost)) {
         // A low-priority call takes no slot or token of the reserve: another client with room outside
         // it, or a wait, which the pick turns into shedding.
-        const other = this.#fittingReady(cost, avoid, minHeight, true);
+        const other = this.#fittingReady(cost, avoid, minHeight, true, true);
         if (other === undefined) return WAIT;
         member = other;
       }
@@ -359,13 +371,14 @@ export class Roster<T> {
    * `minHeight` if given; never one a strict `avoid` holds, preferably none `avoid` holds). O(n): on the
    * path of a cost larger than some client's burst only.
    */
-  #fittingReady(cost: Cost, avoid: Avoid<T> | undefined, minHeight: number | undefined, isLow: boolean): Member<T> | undefined {
+  #fittingReady(cost: Cost, avoid: Avoid<T> | undefined, minHeight: number | undefined, isLow: boolean, needsRoom: boolean): Member<T> | undefined {
     for (const tier of this.#tiers) {
       let best: Member<T> | undefined;
       let bestAvoided = true;
       for (const member of tier.ready) {
         if (member.quota !== undefined && !member.quota.fits(cost)) continue;
         if (isLow && !this.#admitsLow(member, cost)) continue;
+        if (needsRoom && member.quota !== undefined && !member.quota.hasRoom(cost, 0)) continue;
         if (minHeight !== undefined && !(member.height >= minHeight)) continue;
         const isAvoided = avoid?.includes(member) ?? false;
         if (isAvoided && avoid?.isStrict === true) continue;
@@ -389,6 +402,16 @@ export class Roster<T> {
     return member.quota === undefined || member.quota.hasRoom(cost, this.reserve);
   }
 
+  /**
+   * The earliest time a client passed over for a call's cost (short of it, not of a request) has room for
+   * it: a wait for a client wakes then. Infinity when none.
+   */
+  #costDue = Number.POSITIVE_INFINITY;
+
+  #noteCostDue(at: number): void {
+    if (at < this.#costDue) this.#costDue = at;
+  }
+
   /** The share of each cap and in-memory limit that low-priority calls may not use (the pool's `reserve`). */
   get reserve(): number {
     return this.#policy.reserve;
@@ -399,11 +422,13 @@ export class Roster<T> {
    * fail as any call when those that could are open or down, else refuse the cost, naming the limit it
    * exceeds everywhere and the largest burst of that limit.
    */
-  #noneFits(cost: Cost): PickResult<T> {
+  #noneFits(cost: Cost, minHeight: number | undefined): PickResult<T> {
     let name: string | undefined;
     let largest = 0;
     let anyFits = false;
     for (const member of this.byName.values()) {
+      // A read-your-writes call can only ever go to a client at its height.
+      if (minHeight !== undefined && !(member.height >= minHeight)) continue;
       const quota = member.quota;
       if (quota === undefined || quota.fits(cost)) {
         anyFits = true;
@@ -479,12 +504,15 @@ export class Roster<T> {
 
   /** When the first throttled member may take a call again, if any. */
   nextThrottleDue(): number | undefined {
-    return this.#throttled.peek()?.key;
+    const throttled = this.#throttled.peek()?.key;
+    const cost = this.#costDue;
+    if (cost === Number.POSITIVE_INFINITY) return throttled;
+    return throttled === undefined ? cost : Math.min(throttled, cost);
   }
 
   /** When the first member out of the rotation for a time (throttled, or open until its cooldown ends) is due back, if any. */
   nextDue(): number | undefined {
-    const throttled = this.#throttled.peek()?.key;
+    const throttled = this.nextThrottleDue();
     const cooling = this.#cooling.peek()?.key;
     return throttled === undefined ? cooling : cooling === undefined ? throttled : Math.min(throttled, cooling);
   }

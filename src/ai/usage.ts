@@ -66,13 +66,15 @@ export function settleUsage(call: Call<unknown>, usage: LanguageModelV4Usage | u
     // A usage object without its parts (a provider's bug) settles nothing: the reservation stands.
     return;
   }
-  if (input === undefined && output === undefined) return;
-  const cost: Record<string, number> = { tokens: (input ?? 0) + (output ?? 0) };
+  const cost: Record<string, number> = {};
+  // The total only when both parts are known: half a figure would refund what the other half used.
+  if (input !== undefined && output !== undefined && input + output <= Number.MAX_SAFE_INTEGER) cost['tokens'] = input + output;
   if (input !== undefined) cost['inputTokens'] = input;
   if (output !== undefined) cost['outputTokens'] = output;
-  call.settle(cost);
+  if (Object.keys(cost).length > 0) call.settle(cost);
 }
 
+/** A token count the provider reported, or `undefined` for one that is not (negative, NaN, past 2^53-1). */
 function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }

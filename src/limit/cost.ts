@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { nonNegative } from '../validate.js';
+import { nonNegative, unreadableOptions } from '../validate.js';
 
 /**
  * What a call costs against each limit it passes, by the limit's name: `{ requests: 1, tokens: 1200 }`.
@@ -11,8 +11,16 @@ export type Cost = Readonly<Record<string, number>>;
 /** The name of the limit every call costs 1 of, the one a plain `{ rate, burst }` limit counts. */
 export const REQUESTS = 'requests';
 
+/**
+ * A cost object with no prototype: a limit named `constructor` or `toString` must read as "not in the
+ * cost", never as an inherited function.
+ */
+export function emptyCost(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
+}
+
 /** The cost of a call that declares none: one request. Recognised by identity on the fast path. */
-export const DEFAULT_COST: Cost = Object.freeze({ [REQUESTS]: 1 });
+export const DEFAULT_COST: Cost = Object.freeze(Object.assign(emptyCost(), { [REQUESTS]: 1 }));
 
 /** Most amount of one name: beyond 2^53 sums lose units. */
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
@@ -25,9 +33,21 @@ const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
  */
 export function costOption(option: string, value: unknown, withRequests = true): Cost {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(option, 'an object of amounts by limit name, such as { tokens: 1200 }', value);
-  const cost: Record<string, number> = {};
-  for (const name of Object.keys(value)) {
-    const amount = nonNegative(`${option}.${name}`, (value as Record<string, unknown>)[name]);
+  const cost = emptyCost();
+  let names: string[];
+  try {
+    names = Object.keys(value);
+  } catch (error) {
+    throw unreadableOptions(option, value, error);
+  }
+  for (const name of names) {
+    let given: unknown;
+    try {
+      given = (value as Record<string, unknown>)[name];
+    } catch (error) {
+      throw unreadableOptions(`${option}.${name}`, value, error);
+    }
+    const amount = nonNegative(`${option}.${name}`, given);
     if (amount > MAX_AMOUNT) throw new InvalidOptionError(`${option}.${name}`, `a number from 0 to ${MAX_AMOUNT}`, amount);
     cost[name] = amount;
   }

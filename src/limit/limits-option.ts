@@ -31,6 +31,15 @@ const CLIENT_BUCKET_KEYS = keySet(['rate', 'per', 'burst']);
  */
 export function quotaOption(option: string, value: unknown, clock: Clock, scope: 'pool' | 'client'): Quota | undefined {
   if (value === undefined) return undefined;
+  try {
+    return readQuota(option, value, clock, scope);
+  } catch (error) {
+    // A Proxy or getter that throws where a limit is recognised (`take`, the bucket's brand): a bad option.
+    throw unreadableOptions(option, value, error);
+  }
+}
+
+function readQuota(option: string, value: unknown, clock: Clock, scope: 'pool' | 'client'): Quota {
   const keys = scope === 'pool' ? POOL_BUCKET_KEYS : CLIENT_BUCKET_KEYS;
   const limits = new Map<string, { readonly bucket: TokenBucket } | { readonly limiter: Limiter }>();
   if (isOneLimit(option, value, keys)) {
@@ -70,9 +79,15 @@ function isOneLimit(option: string, value: unknown, keys: ReadonlySet<string>): 
 }
 
 function oneLimit(option: string, value: unknown, clock: Clock, keys: ReadonlySet<string>): { readonly bucket: TokenBucket } | { readonly limiter: Limiter } {
-  // By brand, so that a bucket of the other build (ESM or CommonJS) is still routed around.
-  if (isTokenBucket(value)) return { bucket: value };
-  if (isLimiter(value)) return { limiter: value };
+  let isShared: boolean;
+  try {
+    // By brand, so that a bucket of the other build (ESM or CommonJS) is still routed around.
+    if (isTokenBucket(value)) return { bucket: value };
+    isShared = isLimiter(value);
+  } catch (error) {
+    throw unreadableOptions(option, value, error);
+  }
+  if (isShared) return { limiter: value as Limiter };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(option, 'bucket options ({ rate, per, burst }), a TokenBucket or a Limiter', value);
   knownKeys(option, value, keys);
   return { bucket: new TokenBucket({ ...(value as TokenBucketOptions), clock }, option) };

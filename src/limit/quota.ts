@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
+import { AbortedError, InvalidOptionError } from '../errors.js';
 import type { Cost } from './cost.js';
 import { DEFAULT_COST, REQUESTS } from './cost.js';
 import type { Limiter } from './limiter.js';
@@ -40,6 +40,9 @@ export class Quota {
     this.#byName = byName;
     this.#requestsOnly = local.length === 1 && shared.length === 0 && local[0]!.name === REQUESTS ? local[0]!.bucket : undefined;
   }
+
+  /** Told of a limiter's `adjust` that throws while tokens are given back; the pool sets its own. */
+  warn: (what: string, error: unknown) => void = () => {};
 
   /** Whether it has limits that are waited on (shared ones). */
   get hasShared(): boolean {
@@ -93,16 +96,19 @@ export class Quota {
 
   /** Whether every in-memory bucket can ever hold `cost` (its amount is at most the bucket's burst). */
   fits(cost: Cost): boolean {
-    for (const dimension of this.#local) {
+    for (const dimension of this.#byName.values()) {
       const n = cost[dimension.name];
-      if (n !== undefined && n > dimension.bucket!.burst) return false;
+      if (n === undefined) continue;
+      const burst = burstOf(dimension.limiter);
+      if (burst !== undefined && n > burst) return false;
     }
     return true;
   }
 
-  /** The largest burst of `name` among its in-memory buckets, for an error that says what would fit. */
+  /** The burst of its `name` limit, where the limit says one, for an error that says what would fit. */
   burstOf(name: string): number | undefined {
-    return this.#byName.get(name)?.bucket?.burst;
+    const dimension = this.#byName.get(name);
+    return dimension === undefined ? undefined : burstOf(dimension.limiter);
   }
 
   /** Milliseconds until every in-memory bucket has room for `cost` (0 when now). */
@@ -138,9 +144,13 @@ export class Quota {
     return this.#byName.get(REQUESTS)?.bucket;
   }
 
-  /** The upstream asked for a pause (429 with `Retry-After`): every in-memory bucket adds nothing for `ms`. */
+  /**
+   * The upstream asked for a pause (429 with `Retry-After`): the in-memory `requests` bucket is emptied and
+   * adds nothing for `ms`. Other limits keep their tokens: a 1-s pause must not spend a daily budget (the
+   * pool keeps the client out for `ms` all the same).
+   */
   pause(ms: number): void {
-    for (const dimension of this.#local) dimension.bucket!.pause(ms);
+    this.#byName.get(REQUESTS)?.bucket?.pause(ms);
   }
 
   /**
@@ -164,9 +174,11 @@ export class Quota {
         const maxWait = Math.max(0, until - now());
         await dimension.limiter.take(n, options.signal === undefined ? { maxWait } : { signal: options.signal, maxWait });
         taken.push(dimension);
+        // Granted after the wait was given up (a limiter that ignores the signal): nobody will use it.
+        if (options.signal?.aborted === true) throw new AbortedError(options.signal.reason);
       }
     } catch (error) {
-      for (const dimension of taken) dimension.limiter.adjust?.(-cost[dimension.name]!);
+      giveBack(taken, cost, this.warn);
       throw error;
     }
   }
@@ -178,20 +190,32 @@ export class Quota {
   tryTakeAll(cost: Cost, keep = 0): boolean {
     // The in-memory buckets first: giving back to them is free, to a shared one it is a round trip.
     if (!this.tryTakeLocal(cost, keep)) return false;
-    const taken: Dimension[] = [];
+    const taken: Dimension[] = [...this.#local];
     for (const dimension of this.#shared) {
       const n = cost[dimension.name];
       if (n === undefined || n <= 0) continue;
-      if (dimension.limiter.tryTake?.(n) !== true) {
-        for (const done of [...taken, ...this.#local]) {
-          const amount = cost[done.name];
-          if (amount !== undefined && amount > 0) done.limiter.adjust?.(-amount);
-        }
+      let isTaken: boolean;
+      try {
+        isTaken = dimension.limiter.tryTake?.(n) === true;
+      } catch (error) {
+        giveBack(taken, cost, this.warn);
+        throw error;
+      }
+      if (!isTaken) {
+        giveBack(taken, cost, this.warn);
         return false;
       }
       taken.push(dimension);
     }
     return true;
+  }
+
+  /**
+   * Give `cost` back to the in-memory buckets (`all`: to every limit, through `adjust` where a shared one
+   * has it): an attempt that took it but never reached its client (refused, shed, no client at all).
+   */
+  giveBack(cost: Cost, all: boolean): void {
+    giveBack(all ? [...this.#local, ...this.#shared] : this.#local, cost, this.warn);
   }
 
   /**
@@ -216,6 +240,19 @@ export class Quota {
   /** Close every limit (`pool.close()`): timers stop and waiters are refused. */
   async close(): Promise<void> {
     await Promise.all([...this.#local, ...this.#shared].map(async (dimension) => dimension.limiter.close?.()));
+  }
+}
+
+/** Give each of `dimensions` its amount of `cost` back, through `adjust` (a limiter without it keeps it; one that throws is passed over). */
+function giveBack(dimensions: readonly Dimension[], cost: Cost, warn: (what: string, error: unknown) => void): void {
+  for (const dimension of dimensions) {
+    const n = cost[dimension.name];
+    if (n === undefined || n <= 0) continue;
+    try {
+      dimension.limiter.adjust?.(-n);
+    } catch (error) {
+      warn(`the "${dimension.name}" limit's adjust()`, error);
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { TimedWatcher } from './timed-watcher.js';
 import { SignalWatch, type SignalWatches } from './signal-watch.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { Outcome } from './outcome.js';
-import { costOption, type Cost } from '../limit/cost.js';
+import { costOption, emptyCost, type Cost } from '../limit/cost.js';
 
 /** What an attempt needs of its pool. */
 export interface AttemptHost<T> {
@@ -482,6 +482,11 @@ export class Attempt<T> implements Call<T> {
     if (this.member !== undefined) this.host.reportHeight(this.member, height);
   }
 
+  /** What it took of the limits: its plan's cost, as `settle()` corrected it. */
+  get charged(): Cost {
+    return this.#rare?.charged ?? this.plan.cost;
+  }
+
   settle(actual: Cost): void {
     const cost = costOption('settle', actual, false);
     // Before a client held it, the attempt took nothing it could settle.
@@ -489,7 +494,7 @@ export class Attempt<T> implements Call<T> {
     const state = this.#rareState();
     const charged = state.charged ?? this.plan.cost;
     this.host.settleCost(this.member, cost, charged);
-    state.charged = { ...charged, ...cost };
+    state.charged = Object.assign(emptyCost(), charged, cost);
   }
 
   get<V>(key: CallKey<V>): V | undefined {

@@ -57,14 +57,19 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       }
     };
 
+    // No client taken: what the attempt took of the pool's limits goes back (it reached no upstream).
+    const refuse = (attempt: Attempt<T>, error: unknown): Promise<never> => {
+      context.limit?.giveBack(attempt.charged, true);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors
+      return Promise.reject(error);
+    };
     return (attempt) => {
       try {
         // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
         if (attempt.hasWaited || attempt.group !== undefined) attempt.checkStillWanted(context.deadlines);
         if (context.isClosing) throw new PoolClosedError();
       } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors
-        return Promise.reject(error);
+        return refuse(attempt, error);
       }
       const { roster, queue } = context;
       const tried = attempt.group?.tried;
@@ -77,16 +82,16 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight, cost, priority) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
-        if (picked.kind === 'unavailable') return Promise.reject(picked.error);
+        if (picked.kind === 'unavailable') return refuse(attempt, picked.error);
       }
       // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
-      if (priority === LOW) return Promise.reject(new ShedError('client'));
+      if (priority === LOW) return refuse(attempt, new ShedError('client'));
       const signal = attempt.waitSignal();
       return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost, priority).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;
-        if (destroyed !== undefined) throw destroyed;
+        if (destroyed !== undefined) return refuse(attempt, destroyed);
         try {
           attempt.checkStillWanted(context.deadlines);
           if (context.isClosing) throw new PoolClosedError();
@@ -102,7 +107,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       }, (error: unknown) => {
         attempt.doneWaiting();
         // The pool closing, or a hedge won, as themselves rather than as an abort; the deadline as itself.
-        throw attempt.poolReasonOf(error) ?? attempt.waitFailure(error);
+        return refuse(attempt, attempt.poolReasonOf(error) ?? attempt.waitFailure(error));
       });
     };
   };

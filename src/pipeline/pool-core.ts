@@ -110,6 +110,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.roster = parts.roster;
     this.queue = parts.queue;
     this.limit = parts.limit;
+    if (parts.limit !== undefined) parts.limit.warn = (what, error) => this.guard.warn(what, error);
     this.budget = parts.budget;
     this.#isFailure = parts.isFailure;
     this.#stateChanges = parts.stateChanges;
@@ -288,6 +289,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
       if (kind === 'success') this.hedgeDelays.record(attempt.method, durationMs);
     }
     if (member.adaptive !== undefined && (kind === 'success' || kind === 'failure' || kind === 'answered')) this.#sampleConcurrency(member, kind === 'failure', durationMs);
+    // Never reached its client (a shared limit or a middleware refused it, the caller left while it
+    // waited): the cost it took of the pool's limits and of the client's own in-memory ones goes back.
+    if (!attempt.isInvoked && (this.limit !== undefined || member.quota !== undefined)) this.giveBackCost(attempt, member);
     this.roster.inFlight(member, -1);
     this.#feedBreaker(member, attempt, kind, durationMs);
     const observers = this.observers;
@@ -357,6 +361,17 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     duration('pauseClient', ms);
     member.quota?.pause(ms);
     this.roster.throttle(member, this.clock.now() + ms);
+  }
+
+  /**
+   * Give back what an attempt took of the limits when it never reached a client: the pool's (every
+   * limit) and, once it held `member`, that client's in-memory ones (its shared ones were taken only if
+   * its wait for them ended, which is not recorded: they keep theirs).
+   */
+  giveBackCost(attempt: Attempt<T>, member: Member<T> | undefined): void {
+    const cost = attempt.charged;
+    this.limit?.giveBack(cost, true);
+    member?.quota?.giveBack(cost, false);
   }
 
   /** `call.settle(actual)`: the pool's limits and the client's are charged or refunded the difference. */

@@ -68,7 +68,7 @@ export const MAX_QUORUM = 1_000;
  */
 export const QUORUM_DECIDED: AbortedError = Object.freeze(new AbortedError(undefined, 'quorum decided: this attempt\'s answer is no longer needed'));
 
-const QUORUM_KEYS = keySet(['of', 'agree', 'compare', 'onDisagree', 'penalty', 'method', 'strategy', 'signal', 'timeout', 'deadline', 'key', 'maxWait', 'traceId']);
+const QUORUM_KEYS = keySet(['of', 'agree', 'compare', 'onDisagree', 'penalty', 'method', 'strategy', 'signal', 'timeout', 'deadline', 'key', 'maxWait', 'traceId', 'cost', 'priority']);
 const OWN_KEYS: ReadonlySet<string> = new Set(['of', 'agree', 'compare', 'onDisagree', 'penalty']);
 
 /** Quorum options read once and checked. */

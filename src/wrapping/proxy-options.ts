@@ -4,6 +4,8 @@ import { CallbackError, InvalidOptionError } from '../errors.js';
 import { LABEL_STYLES, methodLabel, type LabelStyle } from '../label.js';
 import { hedgePolicy } from '../resilience/hedge-policy.js';
 import { retryPolicy } from '../resilience/retry-policy.js';
+import { costOption } from '../limit/cost.js';
+import { priorityOption } from '../limit/priority.js';
 import { abortSignal, callable, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from '../validate.js';
 import type { CommandLabel } from './command-label.js';
 import { globRegExp } from './glob.js';
@@ -11,11 +13,11 @@ import { MethodFilter } from './method-filter.js';
 import { optionPath, type OptionPath } from './option-paths.js';
 import type { Proxied, ProxiedMethodAt, ProxiedPaths, SignalParameter } from './proxied.js';
 
-/** Options of a method call made through a proxy, per method (`timeout`, `strategy`, `retry`, `hedge`, `maxWait`, `key`). */
-export type ProxyMethodOptions<T> = Omit<RunOptions<T>, 'method' | 'signal' | 'traceId'>;
+/** Options of a method call made through a proxy, per method (`timeout`, `deadline`, `strategy`, `retry`, `hedge`, `maxWait`, `key`, `cost`, `priority`). */
+export type ProxyMethodOptions<T> = Pick<RunOptions<T>, 'timeout' | 'deadline' | 'strategy' | 'retry' | 'hedge' | 'maxWait' | 'key' | 'cost' | 'priority'>;
 
-/** Run options for every call made through one proxy: all of `pool.run()`'s but the label. */
-export type ProxyRunOptions<T> = Omit<RunOptions<T>, 'method'>;
+/** Run options for every call made through one proxy: the per-method ones, and `signal` and `traceId`. */
+export type ProxyRunOptions<T> = ProxyMethodOptions<T> & Pick<RunOptions<T>, 'signal' | 'traceId'>;
 
 /**
  * Options of `pool.proxy()`, read once when the proxy is made (changing the objects afterwards changes
@@ -110,7 +112,7 @@ export interface ProxySettings<T> {
 }
 
 const OPTION_KEYS = keySet(['label', 'include', 'exclude', 'methods', 'signal', 'run', 'callbacks', 'commandMethods', 'commandLabel']);
-const METHOD_KEYS = keySet(['timeout', 'strategy', 'retry', 'hedge', 'key', 'maxWait']);
+const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge', 'key', 'maxWait', 'cost', 'priority']);
 const RUN_KEYS = keySet([...METHOD_KEYS, 'signal', 'traceId']);
 
 /** The highest `signal` index: a real parameter list is far shorter, and a larger index would pad the arguments with that many `undefined`s. */
@@ -211,7 +213,14 @@ function runOptions(option: string, value: unknown, keys: ReadonlySet<string>): 
 function checkRunOption(option: string, key: string, value: unknown): void {
   switch (key) {
     case 'timeout':
+    case 'deadline':
       positiveDuration(option, value);
+      return;
+    case 'cost':
+      costOption(option, value);
+      return;
+    case 'priority':
+      priorityOption(option, value);
       return;
     case 'maxWait':
       duration(option, value);

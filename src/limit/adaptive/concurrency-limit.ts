@@ -7,7 +7,7 @@ import { Gradient2Limit, type Gradient2LimitOptions } from './gradient2.js';
 export interface ConcurrencySample {
   /** How long the attempt took, in ms. A value that is no measurement (NaN, negative, Infinity) is ignored. */
   readonly rttMs: number;
-  /** Calls in flight on that client when the attempt started, itself included. */
+  /** Calls in flight on that client as the attempt ends, itself included (the pool keeps no count of when it started). */
   readonly inFlight: number;
   /** The client failed it (5xx, timeout, 429): a drop, in Netflix's terms. */
   readonly didDrop: boolean;
