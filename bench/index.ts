@@ -80,6 +80,25 @@ await part(
 await part('viem: poolTransport against viem fallback', async () => (await import('./viem.js')).viemBench({ quick }), (markdown) => markdown);
 await part('undici: poolDispatcher against BalancedPool', async () => (await import('./undici.js')).undiciBench({ quick }), (markdown) => markdown);
 
+// Issue 15's admission-control stages, each against the plain call of the same rounds; a full run also
+// writes its section of bench/README.md (as the fault simulation does).
+await part(
+  'Admission control: per-call cost of each stage',
+  async () => {
+    const { ADMISSION_HEADING, runAdmissionBench } = await import('./admission.js');
+    const { writeSection } = await import('./simulation/report.js');
+    const before = process.env['CLIENTPOOL_BENCH_BEFORE'];
+    const result = await runAdmissionBench({
+      ...(quick ? { iterations: 10_000, rounds: 5, allocationIterations: 10_000, allocationRounds: 1 } : { iterations: 100_000, rounds: 31, allocationIterations: 100_000, allocationRounds: 3 }),
+      ...(before === undefined || before === '' ? {} : { beforePath: before }),
+      command: quick ? 'npm run bench -- --quick' : 'npm run bench',
+    });
+    if (!quick) writeSection(new URL('./README.md', import.meta.url), `${ADMISSION_HEADING}\n\n${result.markdown}\n`, ADMISSION_HEADING);
+    return result.markdown;
+  },
+  (markdown) => markdown,
+);
+
 await part('diagnostics_channel: unobserved and observed', () => (async () => (await import('./diagnostics.js')).runDiagnostics(quick))(), (markdown) => markdown);
 
 // Hooks for the benches other engineers own (bench/optional.ts); each says so when it is not there yet.

@@ -2,7 +2,9 @@
  * The deterministic fault simulation of issues 5 and 14: the real pool against fake backends on a virtual
  * clock, every scenario x configuration (a scenario may name the configurations it is for), with a
  * Markdown report and an SVG chart. The data faults of issue 14 (a lagging and a lying backend) are judged
- * on their answers: the share that was stale or wrong.
+ * on their answers: the share that was stale or wrong. The admission-control scenarios of issue 15
+ * (overload against concurrency caps, token quotas) follow, with configurations of their own
+ * (bench/simulation/admission.ts).
  *
  * `npx tsx bench/simulation/index.ts` runs 60 s of virtual time per run and writes the `## Fault simulation`
  * section of bench/README.md and bench/simulation.svg; `--quick` runs 20 s and writes nothing unless
@@ -11,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runAdmission, type AdmissionRun } from './admission.js';
 import { chart } from './chart.js';
 import { CONFIGURATIONS, type Configuration } from './configs.js';
 import { markdown, ms, percent, writeSection } from './report.js';
@@ -18,6 +21,7 @@ import { runScenario, type RunResult } from './run.js';
 import { scenarios as allScenarios, type Scenario } from './scenarios.js';
 import { evaluateTargets, type TargetReport } from './targets.js';
 
+export { ADMISSION_SCENARIOS, runAdmission, type AdmissionRun } from './admission.js';
 export { CONFIGURATIONS, type Configuration } from './configs.js';
 export { runScenario, type AnswerCounts, type DriveOptions, type RunResult } from './run.js';
 export { scenarios, type Scenario } from './scenarios.js';
@@ -33,7 +37,7 @@ export interface SimulationOptions {
   readonly durationMs?: number;
   /** Mean arrival rate, calls per second. @default 200 */
   readonly rate?: number;
-  /** Only these scenario ids. @default all */
+  /** Only these scenario ids, the admission scenarios' (`overload`, `quotas`) included. @default all */
   readonly scenarios?: readonly string[];
   /** Only these configuration ids. @default all */
   readonly configurations?: readonly string[];
@@ -50,6 +54,8 @@ export interface SimulationResult {
   readonly configurations: readonly Configuration[];
   readonly results: readonly RunResult[];
   readonly targets: TargetReport;
+  /** The admission-control scenarios of issue 15 that ran (their own configurations). */
+  readonly admission: readonly AdmissionRun[];
   /** The `## Fault simulation` section, heading included. */
   readonly markdown: string;
   readonly svg: string;
@@ -83,16 +89,17 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
       );
     }
   }
+  const admission = await runAdmission({ seed, durationMs, ...(options.log === undefined ? {} : { log: options.log }) }, options.scenarios);
   const wallMs = performance.now() - started;
   const targets = evaluateTargets(configurations, results);
   const command = options.command ?? 'npx tsx bench/simulation/index.ts';
-  const section = markdown({ seed, durationMs, rate, backends: BACKENDS, drainMs: DRAIN_MS, scenarios, configurations, results, targets, wallMs, command });
+  const section = markdown({ seed, durationMs, rate, backends: BACKENDS, drainMs: DRAIN_MS, scenarios, configurations, results, targets, wallMs, command, admission });
   const svg = chart(`clientpool fault simulation: ${BACKENDS} backends, b4 faulty, ${rate} calls/s, ${durationMs / 1_000} s, seed ${seed}`, scenarios, configurations, results);
   if (options.write === true) {
     writeSection(new URL('../README.md', import.meta.url), section);
     writeFileSync(new URL('../simulation.svg', import.meta.url), svg);
   }
-  return { scenarios, configurations, results, targets, markdown: section, svg, wallMs };
+  return { scenarios, configurations, results, targets, admission, markdown: section, svg, wallMs };
 }
 
 async function main(): Promise<void> {
@@ -123,10 +130,17 @@ async function main(): Promise<void> {
     ...(values.duration === undefined ? {} : { durationMs: number('duration', values.duration) * 1_000 }),
     write: values.write ?? !quick,
     log: (line) => console.log(line),
-    command: `npx tsx bench/simulation/index.ts${quick ? ' --quick' : ''}`,
+    command: `${commandPrefix()}bench/simulation/index.ts${quick ? ' --quick' : ''}`,
   });
   console.log(`\n${result.markdown}`);
   console.log(values.write ?? !quick ? 'written to bench/README.md (## Fault simulation) and bench/simulation.svg' : '(--quick: nothing written; add --write to write)');
+}
+
+/** How this process was started, for the generated section: on the built package (bench/use-dist.mjs) or on the sources. */
+function commandPrefix(): string {
+  if (process.env['CLIENTPOOL_BENCH_DIST'] !== '1') return 'npx tsx ';
+  const dir = process.env['CLIENTPOOL_BENCH_DIST_DIR'];
+  return `${dir === undefined || dir === '' ? '' : `CLIENTPOOL_BENCH_DIST_DIR=${dir} `}node --import tsx --import ./bench/use-dist.mjs `;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LATENCY_MEDIAN_MS, LATENCY_SIGMA } from './backend.js';
 import { FRESHNESS_INTERVAL_MS, TIMEOUT_MS, type CallMode, type Configuration } from './configs.js';
+import type { AdmissionRun } from './admission.js';
 import type { AnswerCounts, RunResult } from './run.js';
 import { BLOCK_MS, type Scenario } from './scenarios.js';
 import { TARGET_EXTRA_LOAD, TARGET_P99_FACTOR, TARGET_STALE, TARGET_SUCCESS, TARGET_WRONG, type TargetReport } from './targets.js';
@@ -18,6 +19,8 @@ export interface ReportInput {
   readonly targets: TargetReport;
   readonly wallMs: number;
   readonly command: string;
+  /** The admission-control scenarios (issue 15) that ran: their target lines and sections follow the fault scenarios'. */
+  readonly admission?: readonly AdmissionRun[];
 }
 
 /** The heading of the generated section in bench/README.md. */
@@ -112,6 +115,7 @@ export function markdown(input: ReportInput): string {
   for (const c of targets.wrong) {
     out.push(`- lying b4, ${TARGET_WRONG} wrong answers with a quorum read, **${label(c.configuration)}**: ${c.wrong} of ${c.answers}, ${check(c.isMet)}`);
   }
+  for (const run of input.admission ?? []) out.push(...run.targets);
   out.push('', '| configuration | black-hole success | p99 | healthy p99 | success target | p99 target |', '|---|---|---|---|---|---|');
   for (const c of targets.blackHole) {
     out.push(`| ${label(c.configuration)} | ${percent(c.success, 3)} | ${ms(c.p99)} | ${ms(c.healthyP99)} | ${c.isSuccessMet ? '✅' : '❌'} | ${c.isP99Met ? '✅' : '❌'} |`);
@@ -170,6 +174,7 @@ export function markdown(input: ReportInput): string {
     }
     out.push('');
   });
+  (input.admission ?? []).forEach((run, i) => out.push(run.section(input.scenarios.length + i + 1)));
 
   out.push('### Configurations', '', '| configuration | calls | options (plus `clock`, `random`) |', '|---|---|---|');
   for (const c of configurations) out.push(`| ${c.label} | ${callText(c.call)} | \`${JSON.stringify({ ...c.options, ...c.display }, showFunctions)}\` |`);
@@ -386,8 +391,8 @@ function observeDataFaults(input: ReportInput, label: (id: string) => string): s
   return found;
 }
 
-/** Replace the `## Fault simulation` section of a Markdown file (up to the next `## ` heading), or append it; creates the file if missing. */
-export function writeSection(path: URL, section: string): void {
+/** Replace the `heading` section of a Markdown file (up to the next `## ` heading), or append it; creates the file if missing. */
+export function writeSection(path: URL, section: string, heading: string = SECTION_HEADING): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -395,7 +400,7 @@ export function writeSection(path: URL, section: string): void {
     text = '# Benchmarks\n';
   }
   const lines = text.split('\n');
-  const start = lines.findIndex((line) => line.trim() === SECTION_HEADING);
+  const start = lines.findIndex((line) => line.trim() === heading);
   const body = section.trimEnd().split('\n');
   if (start === -1) {
     const base = text.trimEnd();

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { nonNegative, unreadableOptions } from '../validate.js';
+import { unreadableOptions } from '../validate.js';
 
 /**
  * What a call costs against each limit it passes, by the limit's name: `{ requests: 1, tokens: 1200 }`.
@@ -34,23 +34,19 @@ const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 export function costOption(option: string, value: unknown, withRequests = true): Cost {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(option, 'an object of amounts by limit name, such as { tokens: 1200 }', value);
   const cost = emptyCost();
-  let names: string[];
+  let name = '';
   try {
-    names = Object.keys(value);
-  } catch (error) {
-    throw unreadableOptions(option, value, error);
-  }
-  for (const name of names) {
-    let given: unknown;
-    try {
-      given = (value as Record<string, unknown>)[name];
-    } catch (error) {
-      throw unreadableOptions(`${option}.${name}`, value, error);
+    // Own keys only (an inherited `tokens` is no part of this cost); read once each.
+    for (name in value) {
+      if (!Object.hasOwn(value, name)) continue;
+      const amount = (value as Record<string, unknown>)[name];
+      if (typeof amount !== 'number' || !(amount >= 0 && amount <= MAX_AMOUNT)) throw new InvalidOptionError(`${option}.${name}`, `a number from 0 to ${MAX_AMOUNT}`, amount);
+      cost[name] = amount;
     }
-    const amount = nonNegative(`${option}.${name}`, given);
-    if (amount > MAX_AMOUNT) throw new InvalidOptionError(`${option}.${name}`, `a number from 0 to ${MAX_AMOUNT}`, amount);
-    cost[name] = amount;
+  } catch (error) {
+    throw unreadableOptions(name === '' ? option : `${option}.${name}`, value, error);
   }
-  if (withRequests && !Object.hasOwn(cost, REQUESTS)) cost[REQUESTS] = 1;
-  return Object.freeze(cost);
+  if (withRequests && cost[REQUESTS] === undefined) cost[REQUESTS] = 1;
+  // Not frozen: made per call, and never handed to user code but through `call.options`, as given.
+  return cost;
 }

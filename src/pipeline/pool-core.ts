@@ -291,7 +291,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     if (member.adaptive !== undefined && (kind === 'success' || kind === 'failure' || kind === 'answered')) this.#sampleConcurrency(member, kind === 'failure', durationMs);
     // Never reached its client (a shared limit or a middleware refused it, the caller left while it
     // waited): the cost it took of the pool's limits and of the client's own in-memory ones goes back.
-    if (!attempt.isInvoked && (this.limit !== undefined || member.quota !== undefined)) this.giveBackCost(attempt, member);
+    if ((this.limit !== undefined || member.quota !== undefined) && !attempt.isInvoked) this.giveBackCost(attempt, member);
     this.roster.inFlight(member, -1);
     this.#feedBreaker(member, attempt, kind, durationMs);
     const observers = this.observers;
