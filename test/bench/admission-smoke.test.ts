@@ -7,6 +7,7 @@ import { overloadChecks } from '../../bench/simulation/admission-report.js';
 import { runSimulation } from '../../bench/simulation/index.js';
 import { OVERLOAD_CONFIGURATIONS, runOverload } from '../../bench/simulation/overload.js';
 import { QUOTA_CONFIGURATIONS, runQuotas } from '../../bench/simulation/quotas.js';
+import { runShedding, SHEDDING_CONFIGURATIONS, sheddingTargetLines } from '../../bench/simulation/shedding.js';
 
 // The admission-control benches of issue 15 at a tiny size: the per-call rows answer as a plain call does,
 // and the overload and token-quota scenarios run on a short stretch of virtual time.
@@ -108,6 +109,26 @@ describe('fault simulation report: admission sections', () => {
     expect(result.markdown).toContain('### 2. Token quotas: two API keys of 10 000 (key-a) and 40 000 (key-b) tokens a minute (issue 15)');
     expect(result.markdown).toMatch(/- overload: the limit settles in \[6, 12\], \*\*static maxInFlight: 8\*\*: median 8 \(8–8\)/);
     expect(result.markdown).toMatch(/\n\| 2x \| no limits, round-robin \| [^\n]+\|\n/);
+  });
+});
+
+describe('fault simulation: priority shedding', () => {
+  it('with priorities under 3x overload high calls all succeed, low ones are shed, and with a reserve of 0.2 low never holds more than 8 of 10 slots', async () => {
+    // One after another: each run installs its own fake clock.
+    const byId: Record<string, Awaited<ReturnType<typeof runShedding>>> = {};
+    for (const c of SHEDDING_CONFIGURATIONS) byId[c.id] = await runShedding(c, { seed: 3, durationMs: 5_000 });
+    const share = (id: string, priority: string, field: 'ok' | 'shed'): number => {
+      const c = byId[id]!.classes.find((k) => k.priority === priority)!;
+      return c[field] / c.calls;
+    };
+    expect(share('priority-reserve', 'high', 'ok')).toBeGreaterThanOrEqual(0.99);
+    expect(share('priority-reserve', 'low', 'shed')).toBeGreaterThan(0.5);
+    expect(byId['priority-reserve']!.maxLowInFlight).toBeLessThanOrEqual(8);
+    expect(byId['priority']!.maxLowInFlight).toBeGreaterThan(8);
+    // Without priorities, high calls wait in the one line with everyone else, and many miss their maxWait.
+    expect(share('fifo', 'high', 'ok')).toBeLessThan(0.9);
+    for (const result of Object.values(byId)) expect(result.hung).toBe(0);
+    expect(sheddingTargetLines(Object.values(byId)).every((line) => line.endsWith('✅ met'))).toBe(true);
   });
 });
 
