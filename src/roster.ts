@@ -272,11 +272,12 @@ export class Roster<T> {
   select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     // Noted anew by this pick if still short.
+    this.lastCostDue = undefined;
     if (this.#costDue !== Number.POSITIVE_INFINITY && this.#costDue <= this.#clock.now()) this.#costDue = Number.POSITIVE_INFINITY;
     // A read-your-writes call never goes to a panic pick, which knows nothing of heights; nor a quorum's,
     // which knows nothing of the clients it tried.
     if (this.#isPanicking && minHeight === undefined && avoid?.isStrict !== true) {
-      const member = this.#panicPick(cost);
+      const member = this.#panicPick(cost, priority === LOW ? this.reserve : 0);
       if (member !== undefined) return member.readyAsCall;
     }
     let skips = 0;
@@ -393,23 +394,30 @@ export class Roster<T> {
   }
 
   /**
-   * Whether a low-priority call may take `member`: a slot below `floor(maxInFlight × (1 - reserve))`, and
-   * tokens that leave `reserve` of each in-memory limit's burst.
+   * Whether a low-priority call may take `member`: a slot below `max(1, floor(maxInFlight × (1 - reserve)))`,
+   * and tokens that leave `reserve` of each in-memory limit's burst (or a full bucket too small for both).
    */
   #admitsLow(member: Member<T>, cost: Cost): boolean {
     const cap = member.maxInFlight;
-    if (cap !== Number.POSITIVE_INFINITY && member.inFlight >= Math.floor(cap * (1 - this.reserve))) return false;
+    // At least one slot, so that a low call runs on an idle client however small its cap; a hair over the
+    // product, so that 100 x (1 - 0.34) is the 66 it reads as, not 65.99...
+    if (cap !== Number.POSITIVE_INFINITY && member.inFlight >= Math.max(1, Math.floor(cap * (1 - this.reserve) + 1e-9))) return false;
     return member.quota === undefined || member.quota.hasRoom(cost, this.reserve);
   }
 
   /**
    * The earliest time a client passed over for a call's cost (short of it, not of a request) has room for
-   * it: a wait for a client wakes then. Infinity when none.
+   * it: a wait for a client wakes then. Infinity when none. (Only ever a time to look again: a stale one
+   * costs a wasted turn, never a wrong answer.)
    */
   #costDue = Number.POSITIVE_INFINITY;
 
+  /** When the client the last pick passed over for its cost has room for it, if that pick did; else undefined. */
+  lastCostDue: number | undefined;
+
   #noteCostDue(at: number): void {
     if (at < this.#costDue) this.#costDue = at;
+    if (this.lastCostDue === undefined || at < this.lastCostDue) this.lastCostDue = at;
   }
 
   /** The share of each cap and in-memory limit that low-priority calls may not use (the pool's `reserve`). */
@@ -504,15 +512,17 @@ export class Roster<T> {
 
   /** When the first throttled member may take a call again, if any. */
   nextThrottleDue(): number | undefined {
-    const throttled = this.#throttled.peek()?.key;
-    const cost = this.#costDue;
-    if (cost === Number.POSITIVE_INFINITY) return throttled;
-    return throttled === undefined ? cost : Math.min(throttled, cost);
+    return this.#throttled.peek()?.key;
+  }
+
+  /** When the first client passed over for some waiting call's cost has room for it, if any: a time to look again. */
+  nextCostDue(): number | undefined {
+    return this.#costDue === Number.POSITIVE_INFINITY ? undefined : this.#costDue;
   }
 
   /** When the first member out of the rotation for a time (throttled, or open until its cooldown ends) is due back, if any. */
   nextDue(): number | undefined {
-    const throttled = this.nextThrottleDue();
+    const throttled = this.#throttled.peek()?.key;
     const cooling = this.#cooling.peek()?.key;
     return throttled === undefined ? cooling : cooling === undefined ? throttled : Math.min(throttled, cooling);
   }
@@ -628,7 +638,7 @@ export class Roster<T> {
    * to any member at random, so that traffic spreads over all of them instead of crushing the last few.
    * An open member picked so is admitted as a plain call: its breaker ignores the outcome.
    */
-  #panicPick(cost: Cost): Member<T> | undefined {
+  #panicPick(cost: Cost, keep: number): Member<T> | undefined {
     const all = this.#panicTier!.members;
     // From a random member on, each once: a member that can take the call is found if there is one.
     const start = Math.floor(this.#random() * all.length);
@@ -637,7 +647,9 @@ export class Roster<T> {
       if (member.placement === 'ready') return undefined; // the normal path admits it
       // Panic spreads load over failing clients, never reads over stale ones.
       if (member.inFlight >= member.maxInFlight || member.isOutOfSync) continue;
-      if (member.quota !== undefined && !member.quota.tryTakeLocal(cost)) continue;
+      // A low call keeps out of the reserve here too.
+      if (keep > 0 && !this.#admitsLow(member, cost)) continue;
+      if (member.quota !== undefined && !member.quota.tryTakeLocal(cost, keep)) continue;
       this.inFlight(member, 1);
       return member;
     }

@@ -187,9 +187,14 @@ function quotaObservations(results: readonly QuotaResult[]): string[] {
   const headroom = find('headroom', 0.5);
   if (rr !== undefined && headroom !== undefined) {
     const share = (r: QuotaResult): string => `1 : ${(r.keys[1]!.served / Math.max(1, r.keys[0]!.served)).toFixed(2)}`;
+    const splits = results.filter((r) => r.load === 2 && r.configuration !== 'none').map((r) => r.keys[1]!.served / Math.max(1, r.keys[0]!.served));
     found.push(
       `- At 0.5x, round-robin splits calls about evenly (${share(rr)}) and runs the small key near its quota (peak ${percent(rr.keys[0]!.peakShare, 0)}); most-headroom splits ` +
-        `${share(headroom)} (peak ${percent(headroom.keys[0]!.peakShare, 0)}). At 2x every limited configuration splits close to the quotas' 1 : 4.`,
+        `${share(headroom)} (peak ${percent(headroom.keys[0]!.peakShare, 0)}).` +
+        (splits.length === 0
+          ? ''
+          : ` At 2x the limited configurations split the calls between 1 : ${Math.min(...splits).toFixed(2)} and 1 : ${Math.max(...splits).toFixed(2)} by count, against quotas of 1 : 4 in tokens: ` +
+            'a key short of a large call\'s cost still takes the smaller calls it has room for, so the small key serves more, smaller calls.'),
     );
   }
   return found;

@@ -26,6 +26,8 @@ interface QueuedCall<T> {
   readonly method: string;
   /** Whether it queued for tokens (some client was out of them), not only for a client at its cap: reported as a rate-limit wait. */
   readonly isTokenWait: boolean;
+  /** When a client its pick passed over for its cost has room for it (its own due time), if one did. */
+  costDue: number | undefined;
   /**
    * Whether only some clients will do for it (a quorum's, which needs one it has not tried; a `minHeight`
    * one): it waits out of line, so that it holds up nobody behind it.
@@ -63,12 +65,23 @@ export class ClientQueue<T> {
         // A read-your-writes call: no client at its height could take it in time.
         const minHeight = waiter.data.minHeight;
         if (minHeight !== undefined) return new HeightNotReachedError(minHeight, roster.highestInSync());
+        // Short of its own cost: tokens, whatever the slots did.
+        const costDue = waiter.data.costDue;
+        if (costDue !== undefined) {
+          report(undefined, waiter.data.method, waiter.data.since, true);
+          return new RateLimitedError(Math.max(0, costDue - clock.now()), 'every client');
+        }
         // Only clients at their cap, none waiting for tokens: no slot freed in time.
         if (roster.hasFullMembers && roster.nextThrottleDue() === undefined) return new ConcurrencyLimitedError();
         report(undefined, waiter.data.method, waiter.data.since, true);
         return new RateLimitedError(retryAfterMs, 'every client');
       },
     });
+  }
+
+  /** The priority of the first call waiting (the highest waiting): a call above it may pick at once. */
+  get headPriority(): number {
+    return this.#queue.head?.data.priority ?? -1;
   }
 
   /** Calls waiting in line now (picky ones left out): while any wait, new calls queue behind them. */
@@ -87,9 +100,12 @@ export class ClientQueue<T> {
     minHeight?: number,
     cost: Cost = DEFAULT_COST,
     priority = NORMAL,
+    costDue?: number,
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
-    const due = this.#roster.nextThrottleDue();
+    const throttled = this.#roster.nextThrottleDue();
+    // Its own cost's due time counts, never another call's: a slot wait stays a slot wait.
+    const due = costDue === undefined ? throttled : throttled === undefined ? costDue : Math.min(throttled, costDue);
     const isPicky = (avoid as Avoid<T> | undefined)?.isStrict === true || minHeight !== undefined;
     // A client at its cap may free a slot at any time: only clients out of tokens make a wait hopeless
     // (for a picky call, the tokens of clients it would not take tell nothing: its own deadline decides).
@@ -98,13 +114,16 @@ export class ClientQueue<T> {
       return Promise.reject(new RateLimitedError(due - since, 'every client'));
     }
     const queue = this.#queue;
-    const picked = queue.push({ balancer, avoid, key, minHeight, cost, priority, since, method, isTokenWait: due !== undefined, isPicky }, 1, since + maxWait, signal, priority);
+    const call: QueuedCall<T> = { balancer, avoid, key, minHeight, cost, priority, since, method, isTokenWait: due !== undefined, costDue, isPicky };
+    const picked = queue.push(call, 1, since + maxWait, signal, priority);
     if (!isPicky) {
       this.#inLine++;
       picked.then(this.#leaveLine, this.#leaveLine);
     }
     // The first in line sets the timer; those behind it are served from there.
     if (queue.length === 1) this.#schedule();
+    // Placed ahead of calls already waiting (a higher priority): its turn is now, not at their wake time.
+    else if (queue.head?.data === call) this.onReady();
     return picked;
   }
 
@@ -142,6 +161,7 @@ export class ClientQueue<T> {
         const pick = this.#roster.select(call.balancer, call.avoid, call.key, call.minHeight, call.cost, call.priority);
         const isQueued = queue.has(waiter);
         if (pick.kind === 'wait') {
+          call.costDue = this.#roster.lastCostDue;
           // In line, the wait holds everyone behind; a picky call's holds only itself.
           if (!call.isPicky) break;
           waiter = isQueued ? queue.after(waiter) : queue.head;
@@ -185,13 +205,16 @@ export class ClientQueue<T> {
     // may the client a picky call waits for (busy, open, down: `onReady` when it is back).
     const anyMayReturn = roster.hasFullMembers || this.#inLine === 0;
     const due = anyMayReturn ? roster.nextDue() : roster.nextThrottleDue();
+    // A client passed over for a waiting call's cost has room for it then: a time to look again.
+    const costDue = roster.nextCostDue();
     if (due === undefined) {
       // Until a call ends the waiters' deadlines run; without full clients, the pick says what to do now.
-      queue.wakeAt(anyMayReturn ? undefined : this.#clock.now());
+      queue.wakeAt(costDue ?? (anyMayReturn ? undefined : this.#clock.now()));
       return;
     }
-    // Refused early by the line's next token: only while no picky call waits (that token may not be for it).
-    if (!anyMayReturn && queue.length === this.#inLine) queue.refuseLate(due);
-    queue.wakeAt(due);
+    // Refused early by the line's next token: only while no picky call waits (that token may not be for
+    // it), and no call waits for its cost (whose own time is not the line's).
+    if (!anyMayReturn && queue.length === this.#inLine && costDue === undefined) queue.refuseLate(due);
+    queue.wakeAt(costDue === undefined ? due : Math.min(due, costDue));
   }
 }

@@ -89,7 +89,9 @@ export class Quota {
       if (n === undefined || n <= 0) continue;
       const bucket = dimension.bucket!;
       const need = n + keep * bucket.burst;
-      if (!(need <= bucket.burst && bucket.waitTime(need) === 0)) return false;
+      if (need <= bucket.burst ? bucket.waitTime(need) === 0 : n <= bucket.burst && bucket.waitTime(bucket.burst) === 0) continue;
+      // (A bucket too small to keep the reserve after this cost serves it only when full.)
+      return false;
     }
     return true;
   }

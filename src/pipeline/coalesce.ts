@@ -13,6 +13,18 @@ interface Flight {
   hasSteadyCaller: boolean;
   /** Take the key off: a call that can no longer give a value must not be joined. */
   readonly forget: () => void;
+  /** The priority it runs with (its first caller's): a caller of a higher one does not join it. */
+  readonly priority: number;
+}
+
+/** A caller's priority as a rank, read without throwing (a bad value is refused where the flight starts). */
+function rankOf(options: RunOptions<unknown>): number {
+  try {
+    const priority = options.priority;
+    return priority === 'high' ? 2 : priority === 'low' ? 0 : 1;
+  } catch {
+    return 1;
+  }
 }
 
 /**
@@ -39,6 +51,10 @@ export class Coalescer<T> {
   run(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
     const key = options.coalesce!;
     let flight = this.#flights.get(key);
+    const priority = rankOf(options);
+    // A caller that matters more than the flight's first does not share its fate (a low flight shed, a
+    // normal one waiting behind others in line): it starts a flight of its own, which later callers join.
+    if (flight !== undefined && priority > flight.priority) flight = undefined;
     if (flight !== undefined && answer !== undefined) answer.source = 'shared';
     if (flight === undefined) {
       const controller = new AbortController();
@@ -55,6 +71,7 @@ export class Coalescer<T> {
         controller,
         bySignal: new Map(),
         hasSteadyCaller: false,
+        priority,
         forget: () => {
           if (this.#flights.get(key) === started) this.#flights.delete(key);
         },

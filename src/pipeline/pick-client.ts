@@ -79,7 +79,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const key = isPlain ? undefined : options.key;
       const minHeight = isPlain ? undefined : heightOf(options.minHeight);
       const { cost, priority } = attempt.plan;
-      const picked = queue.length === 0 ? roster.select(balancer, tried, key, minHeight, cost, priority) : undefined;
+      // With calls waiting, a new one goes in line behind them, unless it comes before them all (a higher priority).
+      const picked = queue.length === 0 || priority > queue.headPriority ? roster.select(balancer, tried, key, minHeight, cost, priority) : undefined;
       if (picked !== undefined) {
         if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
         if (picked.kind === 'unavailable') return refuse(attempt, picked.error);
@@ -87,7 +88,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
       if (priority === LOW) return refuse(attempt, new ShedError('client'));
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost, priority).then(([member, admission]) => {
+      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost, priority, picked === undefined ? undefined : roster.lastCostDue).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = attempt.host.destroyError;

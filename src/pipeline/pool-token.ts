@@ -21,7 +21,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
     }
     // A low-priority call is shed rather than kept waiting for a pool-wide token.
-    if (priority === LOW) return Promise.reject(new ShedError('token'));
+    if (priority === LOW) return takeNowOrShed(context, attempt, next);
     const since = context.now();
     return takeToken((options) => limit.take(cost, options, true, now), attempt, context.deadlines).then(
       () => {
@@ -34,6 +34,29 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
       },
     );
   };
+}
+
+/**
+ * A low-priority call's pool-wide cost: taken at once or the call is shed. A shared limit (a Redis bucket,
+ * whose `tryTake` answers only from tokens leased ahead, or a `Limiter` without one) is asked with
+ * `maxWait: 0`: a round trip, but no wait. The in-memory limits keep their reserve.
+ */
+function takeNowOrShed<T>(context: StageContext<T>, attempt: Attempt<T>, next: (attempt: Attempt<T>) => Promise<unknown>): Promise<unknown> {
+  const limit = context.limit!;
+  const cost = attempt.plan.cost;
+  try {
+    if (!limit.hasShared || !limit.tryTakeLocal(cost, context.roster.reserve)) return Promise.reject(new ShedError('token'));
+  } catch (error) {
+    return Promise.reject(limiterFailure('limit.tryTake()', error, attempt));
+  }
+  return takeToken((options) => limit.take(cost, { signal: options.signal, maxWait: 0 }, false, () => context.now()), attempt, context.deadlines).then(
+    () => next(attempt),
+    (error: unknown) => {
+      limit.giveBack(cost, false);
+      if (isClientPoolError(error) && error.code === 'ERR_RATE_LIMITED') throw new ShedError('token', error);
+      throw limiterFailure('limit.take()', error, attempt);
+    },
+  );
 }
 
 /**

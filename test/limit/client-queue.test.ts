@@ -25,6 +25,8 @@ interface Stub {
 function queueWith(stub: Stub): { queue: ClientQueue<string>; reports: string[] } {
   const roster = {
     nextThrottleDue: () => stub.due,
+    nextCostDue: () => undefined,
+    lastCostDue: undefined,
     select: (): PickResult<string> => {
       stub.onSelect?.();
       return stub.picks.shift() ?? { kind: 'wait' };

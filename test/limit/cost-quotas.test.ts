@@ -360,6 +360,36 @@ describe('cost quotas: the token bucket guarantee, settle included', () => {
     );
   });
 
+  it('configured as docs/cost-quotas.md says ({ rate: N / 2, per: 60 000, burst: N / 2 }), no key lets more than N through in any 60-s window (property)', async () => {
+    const quota = 10_000;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 20_000 }), cost: fc.integer({ min: 1, max: quota / 2 }), used: fc.integer({ min: 0, max: 100 }) }), { minLength: 1, maxLength: 150 }),
+        async (calls) => {
+          const clock = new ManualClock();
+          const pool = new ClientPool<Key>({ clock, maxWait: 0 });
+          pool.add({ id: 'k' }, { limit: { tokens: { rate: quota / 2, per: MINUTE, burst: quota / 2 } } });
+          const passed: { at: number; tokens: number }[] = [];
+          for (const { gap, cost, used } of calls) {
+            clock.advance(gap);
+            const actual = Math.round((cost * used) / 100);
+            const ok = await pool.run((_key, call) => {
+              call.settle({ tokens: actual });
+              return true;
+            }, { cost: { tokens: cost } }).catch(() => false);
+            if (ok) passed.push({ at: clock.time, tokens: actual });
+          }
+          for (let i = 0; i < passed.length; i++) {
+            let sum = 0;
+            for (let j = i; j < passed.length && passed[j]!.at - passed[i]!.at < MINUTE; j++) sum += passed[j]!.tokens;
+            expect(sum).toBeLessThanOrEqual(quota + 1e-6);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('a bucket\'s adjust never refunds past a full bucket, and charges into bounded debt', () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket({ rate: 100, per: 1_000, burst: 100, clock });
