@@ -70,10 +70,24 @@ export class InvalidOptionError extends ClientPoolError {
   /** Path of the offending option, e.g. `breaker.maxFailures`. */
   readonly option: string;
   readonly value: unknown;
+  /** What the option must be, as the message says it. */
+  readonly expected: string;
   constructor(option: string, expected: string, value: unknown) {
     super(`${option} must be ${expected}, got ${describe(value)}`);
     this.option = option;
     this.value = value;
+    this.expected = expected;
+  }
+
+  /**
+   * The same refusal, for an option nested in `prefix` (`timeout` given as `pool: { timeout }` names
+   * `pool.timeout`), with this error as its cause.
+   */
+  within(prefix: string): InvalidOptionError {
+    // A whole options object's own name (`options.timout`) is the prefix's.
+    const nested = new InvalidOptionError(`${prefix}.${this.option.replace(/^options\./, '')}`, this.expected, this.value);
+    Object.defineProperty(nested, 'cause', { value: this, configurable: true, writable: true });
+    return nested;
   }
 }
 

@@ -1,5 +1,8 @@
 import type { LanguageModelV4, LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { costOption, type Cost } from '../limit/cost.js';
+import { validateStrategy } from '../balancers/strategies.js';
+import { hedgePolicy } from '../resilience/hedge-policy.js';
+import { retryPolicy } from '../resilience/retry-policy.js';
 import type { RunOptions } from '../call.js';
 import { CallbackError, InvalidOptionError } from '../errors.js';
 import { callable, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from '../validate.js';
@@ -132,7 +135,7 @@ function costEstimate(option: unknown): (callOptions: LanguageModelV4CallOptions
 
 /**
  * The run options: known keys, and the plain values checked now so that a typo fails at `poolModel()`,
- * not at the first call. The policies (`retry`, `hedge`, `strategy`) are validated by the pool.
+ * not at the first call, the policies (`retry`, `hedge`, `strategy`) included.
  */
 function runOptions<M>(run: PoolModelRunOptions<M>): PoolModelRunOptions<M> {
   optionsObject('run', run);
@@ -142,6 +145,10 @@ function runOptions<M>(run: PoolModelRunOptions<M>): PoolModelRunOptions<M> {
   if (run.maxWait !== undefined) duration('run.maxWait', run.maxWait);
   if (run.key !== undefined && typeof run.key !== 'string') throw new InvalidOptionError('run.key', 'a string', run.key);
   if (run.traceId !== undefined) nonEmptyString('run.traceId', run.traceId);
+  // The policies too, now and by their name here: a typo must fail at poolModel(), not at the first call.
+  if (run.retry !== undefined && run.retry !== false) retryPolicy(run.retry, 'run.retry');
+  if (run.hedge !== undefined && run.hedge !== false) hedgePolicy(run.hedge, 'run.hedge');
+  if (run.strategy !== undefined) validateStrategy('run.strategy', run.strategy);
   // A copy: the options are read once, later edits of the caller's object change nothing.
   return { ...run };
 }

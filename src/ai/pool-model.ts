@@ -1,8 +1,8 @@
-import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult, LanguageModelV4StreamPart, LanguageModelV4StreamResult } from '@ai-sdk/provider';
+import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult, LanguageModelV4StreamPart, LanguageModelV4StreamResult, LanguageModelV4Usage } from '@ai-sdk/provider';
 import type { Call, RunOptions } from '../call.js';
 import { CallbackError, hasErrorCode, InvalidOptionError } from '../errors.js';
 import type { ClientPool } from '../pool.js';
-import { streamSignal } from './caller-signal.js';
+import { streamSignal } from '../util/follow-signal.js';
 import { isModelFailure } from './classify.js';
 import { passOn, readToFirstContent, type OpenedStream } from './first-content.js';
 import { resolvePoolModelOptions, type PoolModelOptions, type ResolvedPoolModelOptions } from './options.js';
@@ -111,7 +111,9 @@ async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: R
       // long-lived source (a server's shutdown signal) alive; and one listener on it for all streams.
       const either = callerSignal === undefined ? undefined : streamSignal(call.signal, callerSignal);
       try {
-        const result = await model.doStream({ ...callOptions, abortSignal: either?.signal ?? call.signal });
+        const result: unknown = await model.doStream({ ...callOptions, abortSignal: either?.signal ?? call.signal });
+        // A model that breaks its contract fails its attempt (the pool may try another), as for doGenerate.
+        if (!isStreamResult(result)) throw new CallbackError(`doStream of model ${call.clientName}`, 'resolved with no ReadableStream as its stream');
         const value = opened.add({ stream: await readToFirstContent(result, call.signal, call.clientName), release: either?.release ?? noop, call });
         return { value, client: model, clientName: call.clientName };
       } catch (error) {
@@ -129,10 +131,26 @@ async function stream<M extends LanguageModelV4>(pool: ClientPool<M>, options: R
   nameServingModel(value.stream.head, modelIdOf(client, clientName));
   const onPart = (part: LanguageModelV4StreamPart): void => {
     if (part.type !== 'finish') return;
-    settleUsage(value.call, part.usage);
-    options.reportUsage({ client, clientName, kind: 'stream', usage: part.usage });
+    let usage: LanguageModelV4Usage;
+    try {
+      usage = part.usage;
+    } catch {
+      // A finish part whose usage cannot be read: nothing to settle or report; the stream ends as sent.
+      return;
+    }
+    settleUsage(value.call, usage);
+    options.reportUsage({ client, clientName, kind: 'stream', usage });
   };
   return { ...value.stream.result, stream: passOn(value.stream, onPart, value.release) };
+}
+
+/** Whether a `doStream` result carries a `ReadableStream` (read safely: a getter may throw). */
+function isStreamResult(value: unknown): value is LanguageModelV4StreamResult {
+  try {
+    return typeof value === 'object' && value !== null && (value as { stream?: unknown }).stream instanceof ReadableStream;
+  } catch {
+    return false;
+  }
 }
 
 /** A stream read to its first content part, and the release of its abort signal's listeners. */

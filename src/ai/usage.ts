@@ -1,5 +1,6 @@
 import type { LanguageModelV4, LanguageModelV4Usage } from '@ai-sdk/provider';
 import type { Call } from '../call.js';
+import { catchRejection } from '../jsonrpc/warn.js';
 
 /** One model call's token usage, as given to `onUsage`. */
 export interface UsageReport<M extends LanguageModelV4 = LanguageModelV4> {
@@ -35,8 +36,8 @@ export function guardedUsageListener<M extends LanguageModelV4>(listener: UsageL
   };
   return (report) => {
     try {
-      const result: unknown = listener(report);
-      if (result instanceof Promise) result.catch(warn);
+      // Any thenable, a promise of another realm included: its rejection must not go unhandled.
+      catchRejection(listener(report), warn);
     } catch (error) {
       warn(error);
     }

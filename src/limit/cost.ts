@@ -22,6 +22,20 @@ export function emptyCost(): Record<string, number> {
 /** The cost of a call that declares none: one request. Recognised by identity on the fast path. */
 export const DEFAULT_COST: Cost = Object.freeze(Object.assign(emptyCost(), { [REQUESTS]: 1 }));
 
+/**
+ * Whether `value` is a plain object (its prototype `Object.prototype` or none): a Map, a Promise (an
+ * async estimate) or a class instance holds no amounts as own keys, and would read as a cost of nothing.
+ */
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    const proto: unknown = Object.getPrototypeOf(value);
+    return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
+  } catch {
+    return false;
+  }
+}
+
 /** Most amount of one name: beyond 2^53 sums lose units. */
 const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 
@@ -32,7 +46,7 @@ const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
  *   [0, 2^53-1], or `option` for something that is not a plain object of amounts.
  */
 export function costOption(option: string, value: unknown, withRequests = true): Cost {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(option, 'an object of amounts by limit name, such as { tokens: 1200 }', value);
+  if (!isPlainObject(value)) throw new InvalidOptionError(option, 'a plain object of amounts by limit name, such as { tokens: 1200 }', value);
   const cost = emptyCost();
   let name = '';
   try {

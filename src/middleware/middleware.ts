@@ -3,6 +3,7 @@ import type { CallEnd } from '../pipeline/call-end.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { CallbackError, InvalidOptionError, isClientPoolError } from '../errors.js';
 import { unreadableOptions } from '../validate.js';
+import { isThenable } from '../pipeline/guard.js';
 import type { PoolObserver } from '../pool-events.js';
 
 /**
@@ -204,8 +205,9 @@ function guardedAround<T>(name: string, layer: Middleware<T>, scope: CallScope<T
     // A hook that started the call but returned another promise may not wait for it: handled too. (The
     // common hook returns next()'s own promise, which its caller handles: no extra reaction.)
     if (inner !== undefined && result !== inner) inner.catch(noop);
-    // A subclass of Promise (its own `then` or `catch`) is adopted by a native one: run() always returns a native promise.
-    if (result instanceof Promise) return Promise.resolve(result).catch((error: unknown) => aroundFailure(name, error));
+    // A subclass of Promise (its own `then` or `catch`), or a promise of another realm (a vm context): adopted
+    // by a native one, so run() always returns a native promise and no rejection of theirs goes unhandled.
+    if (result instanceof Promise || isThenable(result)) return Promise.resolve(result).catch((error: unknown) => aroundFailure(name, error));
     return aroundFailure(name, new CallbackError(name, `returned ${typeof result} instead of a promise (return next())`));
   } catch (error) {
     hasReturned = true;

@@ -385,7 +385,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   reportHeight(member: Member<T>, height: number | bigint): void {
     const value = heightValue('reportHeight', height);
     if (typeof value !== 'number') throw value;
-    this.heights.report(member, value);
+    // An answer shows the client has reached a height; a lower one (a finalized read after a processed
+    // one, a slow answer arriving late) does not show it went back: only polls set a height as it is.
+    if (value > member.height) this.heights.report(member, value);
   }
 
   start(attempt: Attempt<T>): Promise<unknown> {

@@ -11,6 +11,22 @@ export interface RedisScriptClient {
 }
 
 /**
+ * The Lua that opens each script: `now`, the server's clock in microseconds (`TIME`, made replicable), or
+ * the fake time in `ARGV[fakeArg]`, which exactness tests pass (the bucket itself never does).
+ */
+function serverNow(fakeArg: number): string {
+  return `if redis.replicate_commands then redis.replicate_commands() end
+local now
+if ARGV[${fakeArg}] then
+  now = tonumber(ARGV[${fakeArg}])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+`;
+}
+
+/**
  * Refill-and-take in one atomic step, GCRA style, on the server's clock.
  *
  * KEYS[1]  the bucket: its value is the theoretical arrival time (TAT) in microseconds of server time,
@@ -32,15 +48,7 @@ export interface RedisScriptClient {
  * conversion keeps 14, so the exact digits must not depend on how a server version converts numbers.
  */
 export const TOKEN_BUCKET_SCRIPT = `
-if redis.replicate_commands then redis.replicate_commands() end
-local now
-if ARGV[7] then
-  now = tonumber(ARGV[7])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local interval = tonumber(ARGV[1])
+${serverNow(7)}local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2]) * interval
 local need = tonumber(ARGV[3])
 local demand = tonumber(ARGV[4])
@@ -120,15 +128,7 @@ export async function runTokenBucketScript(client: RedisScriptClient, key: strin
  * otherwise the key keeps its PX expiry at the moment it would be full again.
  */
 export const ADJUST_SCRIPT = `
-if redis.replicate_commands then redis.replicate_commands() end
-local now
-if ARGV[5] then
-  now = tonumber(ARGV[5])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local interval = tonumber(ARGV[1])
+${serverNow(5)}local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2]) * interval
 local n = tonumber(ARGV[3])
 local maxDebt = tonumber(ARGV[4])

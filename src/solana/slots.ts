@@ -40,8 +40,11 @@ function reportOne(listener: SlotListener, warned: Set<string>, clientName: stri
   }
 }
 
+/** The most a slot can be: Solana's slots are u64. */
+const MAX_SLOT = 2n ** 64n - 1n;
+
 function asSlot(value: unknown): bigint | undefined {
-  if (typeof value === 'bigint') return value >= 0n ? value : undefined;
+  if (typeof value === 'bigint') return value >= 0n && value <= MAX_SLOT ? value : undefined;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   return undefined;
 }

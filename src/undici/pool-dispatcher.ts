@@ -50,7 +50,7 @@ export class PoolDispatcher extends Dispatcher {
     this.#fallback = resolved.fallback;
     this.#ownsFallback = resolved.fallback === undefined;
     const given = resolved.pool;
-    const pool = isPool(given) ? given : new ClientPool<Upstream>(given);
+    const pool = isPool(given) ? given : poolFrom(given);
     if (origins.length === 0 && pool.size === 0) throw new InvalidOptionError('origins', 'at least one origin (or a pool that holds clients)', resolved.givenOrigins);
     const added: string[] = [];
     try {
@@ -87,7 +87,9 @@ export class PoolDispatcher extends Dispatcher {
   /** Send one request: to the pool's origins, or to `fallback` when `serviceOrigin` says it is not for them. Always `true` (never busy: the pool queues). */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (typeof handler !== 'object' || handler === null) throw new InvalidOptionError('handler', 'an object', handler);
-    if (this.#serviceOrigin !== undefined && !isSameOrigin(options.origin, this.#serviceOrigin)) return this.#fallbackDispatcher().dispatch(options, handler);
+    // Once closing, a request for another origin is refused as the pool's are (PoolClosedError), not sent
+    // through a fallback made now that nothing would close.
+    if (this.#closing === undefined && this.#serviceOrigin !== undefined && !isSameOrigin(options.origin, this.#serviceOrigin)) return this.#fallbackDispatcher().dispatch(options, handler);
     new Exchange(this.#host, options, downstreamOf(handler)).start();
     return true;
   }
@@ -164,5 +166,14 @@ function isSameOrigin(value: string | URL | undefined, origin: string): boolean 
     return (value instanceof URL ? value : new URL(value)).origin === origin;
   } catch {
     return false;
+  }
+}
+
+/** The pool made from `pool: { ... }` options: a refusal names the option as given there (`pool.timeout`). */
+function poolFrom(options: ConstructorParameters<typeof ClientPool<Upstream>>[0]): ClientPool<Upstream> {
+  try {
+    return new ClientPool<Upstream>(options);
+  } catch (error) {
+    throw error instanceof InvalidOptionError ? error.within('pool') : error;
   }
 }

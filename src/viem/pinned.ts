@@ -4,7 +4,7 @@ import { ClientPoolError, InvalidOptionError } from '../errors.js';
 import type { ClientPool } from '../pool.js';
 import { duration, unreadableOptions } from '../validate.js';
 import { instantiate, send, unwrap, type RpcArguments } from './send.js';
-import { eitherSignal } from '../wrapping/either-signal.js';
+import { streamSignal } from '../util/follow-signal.js';
 
 /** Options of {@link pinned}: the run options of the whole operation, and the longest 429 pause. */
 export type PinnedOptions = RunOptions<Transport> & {
@@ -83,8 +83,9 @@ function boundTransport(factory: Transport, call: Call<Transport>, maxPause: num
       if (!binding.isOpen) return Promise.reject(new PinnedTransportClosedError(args.method));
       const own = options?.signal;
       if (own === undefined) return send(inner, args, call.signal, call, maxPause);
-      // Not AbortSignal.any: on Node 20 a long-lived signal keeps every signal made from it.
-      const either = eitherSignal(call.signal, own);
+      // Not AbortSignal.any: on Node 20 a long-lived signal keeps every signal made from it; and one
+      // listener on the caller's signal, however many requests follow it at once.
+      const either = streamSignal(call.signal, own);
       return send(inner, args, either.signal, call, maxPause).finally(either.release);
     };
     return { config: { ...inner.config, retryCount: 0 }, request: request as never, value: inner.value };

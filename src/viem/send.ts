@@ -1,6 +1,7 @@
 import type { EIP1193RequestOptions, Transport } from 'viem';
 import type { Call } from '../call.js';
-import { hasErrorCode } from '../errors.js';
+import { CallbackError, hasErrorCode } from '../errors.js';
+import { catchRejection } from '../jsonrpc/warn.js';
 import { pauseOnRetryAfter } from '../jsonrpc/retry-after.js';
 
 /** One instantiated viem transport: what `http(url)({ chain })` returns. */
@@ -20,7 +21,19 @@ type LooseRequest = (args: RpcArguments, options?: EIP1193RequestOptions) => Pro
 
 /** Instantiate a transport factory for a viem client with viem's own retries off: the pool retries. */
 export function instantiate(factory: Transport, params: TransportParams): TransportInstance {
-  return factory({ ...params, retryCount: 0 });
+  const instance: unknown = factory({ ...params, retryCount: 0 });
+  let request: unknown;
+  try {
+    request = (instance as { request?: unknown } | null | undefined)?.request;
+  } catch (error) {
+    throw new CallbackError('the transport factory', 'returned a transport whose request cannot be read', error);
+  }
+  if (typeof request !== 'function') {
+    // An async factory's rejection must not go unhandled: the node fails here instead.
+    catchRejection(instance);
+    throw new CallbackError('the transport factory', 'returned no transport (an object with request())');
+  }
+  return instance as TransportInstance;
 }
 
 /**

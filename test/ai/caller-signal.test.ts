@@ -5,7 +5,7 @@ import { generateText, streamText } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { poolModel, type PooledLanguageModel } from '../../src/ai/index.js';
-import { streamSignal } from '../../src/ai/caller-signal.js';
+import { streamSignal } from '../../src/util/follow-signal.js';
 import { deferred } from '../helpers/manual-clock.js';
 import { answering, modelPool, textParts, usage } from './mock-models.js';
 

@@ -37,7 +37,7 @@ describe('poolDispatcher options', () => {
     ['an empty method', { origins: ['http://a'], idempotentMethods: [''] }, 'idempotentMethods[0]'],
     ['a serviceOrigin with a path', { origins: ['http://a'], serviceOrigin: 'http://api/v1' }, 'serviceOrigin'],
     ['a fallback that is not a dispatcher', { origins: ['http://a'], fallback: {} }, 'fallback'],
-    ['bad pool options', { origins: ['http://a'], pool: { timout: 5 } }, 'options.timout'],
+    ['bad pool options', { origins: ['http://a'], pool: { timout: 5 } }, 'pool.timout'],
     ['a negative bufferBody', { origins: ['http://a'], bufferBody: -1 }, 'bufferBody'],
     ['a fractional bufferBody', { origins: ['http://a'], bufferBody: 1.5 }, 'bufferBody'],
   ])('refuses %s, naming the option', (_what, options, option) => {

@@ -1,38 +1,21 @@
 // Attack: the CommonJS build and the ESM source mixed in one process: a bucket of one as a named limit
 // of the other's pool, costs and settles across them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, TokenBucket } from '../../../src/index.js';
+import { useCjsCopy } from '../../helpers/cjs-copy.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
-type Cjs = typeof import('../../../src/index.js');
 
 interface Key {
   readonly id: string;
 }
 
-let dir: string;
-let cjs: Cjs;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'clientpool-s8-cjs-'));
-  await build({ entryPoints: ['src/index.ts'], bundle: true, format: 'cjs', platform: 'node', target: 'node20', outfile: join(dir, 'index.cjs'), logLevel: 'silent' });
-  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
-  cjs = createRequire(import.meta.url)(join(dir, 'index.cjs')) as Cjs;
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const copy = useCjsCopy();
 
 describe('a CommonJS TokenBucket as a named limit of an ESM pool', () => {
   it('is routed around as an in-memory bucket, counted by cost, and settled', async () => {
     const clock = new ManualClock();
-    const tokens = new cjs.TokenBucket({ rate: 1_000, per: 60_000, clock });
+    const tokens = new copy.current.TokenBucket({ rate: 1_000, per: 60_000, clock });
     const pool = new ClientPool<Key>({ clock, maxWait: 0 });
     pool.add({ id: 'a' }, { name: 'a', limit: { tokens } });
     pool.add({ id: 'b' }, { name: 'b' });
@@ -48,7 +31,7 @@ describe('a CommonJS TokenBucket as a named limit of an ESM pool', () => {
   it('an ESM TokenBucket as a named limit of a CommonJS pool is routed around too', async () => {
     const clock = new ManualClock();
     const tokens = new TokenBucket({ rate: 1_000, per: 60_000, clock });
-    const pool = new cjs.ClientPool<Key>({ clock, maxWait: 0, strategy: 'most-headroom' });
+    const pool = new copy.current.ClientPool<Key>({ clock, maxWait: 0, strategy: 'most-headroom' });
     pool.add({ id: 'a' }, { name: 'a', limit: { tokens } });
     pool.add({ id: 'b' }, { name: 'b', limit: { tokens: { rate: 1_000, per: 60_000 } } });
     const names: string[] = [];
@@ -59,7 +42,7 @@ describe('a CommonJS TokenBucket as a named limit of an ESM pool', () => {
 
   it('a CJS pool refuses a bad cost with an error the ESM error guards recognise', async () => {
     const { isClientPoolError } = await import('../../../src/index.js');
-    const pool = new cjs.ClientPool<Key>();
+    const pool = new copy.current.ClientPool<Key>();
     pool.add({ id: 'k' });
     const error = await pool.run(() => 'x', { cost: { tokens: -1 } }).catch((e: unknown) => e);
     expect(isClientPoolError(error)).toBe(true);

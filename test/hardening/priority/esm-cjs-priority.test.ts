@@ -1,37 +1,20 @@
 // Attack: the CommonJS build and the ESM source mixed in one process, with priorities and the reserve.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, ShedError } from '../../../src/index.js';
+import { useCjsCopy } from '../../helpers/cjs-copy.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
-type Cjs = typeof import('../../../src/index.js');
 
 interface Key {
   readonly id: string;
 }
 
-let dir: string;
-let cjs: Cjs;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'clientpool-s8b-cjs-'));
-  await build({ entryPoints: ['src/index.ts'], bundle: true, format: 'cjs', platform: 'node', target: 'node20', outfile: join(dir, 'index.cjs'), logLevel: 'silent' });
-  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
-  cjs = createRequire(import.meta.url)(join(dir, 'index.cjs')) as Cjs;
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const copy = useCjsCopy();
 
 describe('a CommonJS bucket in an ESM pool keeps the reserve from low calls', () => {
   it('as the pool-wide limit', async () => {
     const clock = new ManualClock();
-    const bucket = new cjs.TokenBucket({ rate: 10, burst: 10, clock });
+    const bucket = new copy.current.TokenBucket({ rate: 10, burst: 10, clock });
     const pool = new ClientPool<Key>({ clock, limit: bucket, reserve: 0.5, maxWait: 0 });
     pool.add({ id: 'a' });
     for (let i = 0; i < 5; i++) await pool.run(() => 'low', { priority: 'low' });
@@ -41,7 +24,7 @@ describe('a CommonJS bucket in an ESM pool keeps the reserve from low calls', ()
 
   it('as a client\'s named limit', async () => {
     const clock = new ManualClock();
-    const tokens = new cjs.TokenBucket({ rate: 1_000, per: 60_000, clock });
+    const tokens = new copy.current.TokenBucket({ rate: 1_000, per: 60_000, clock });
     const pool = new ClientPool<Key>({ clock, reserve: 0.3, maxWait: 0 });
     pool.add({ id: 'a' }, { name: 'a', limit: { tokens } });
     await pool.run(() => 'low', { priority: 'low', cost: { tokens: 600 } });
@@ -56,15 +39,15 @@ describe('a CommonJS bucket in an ESM pool keeps the reserve from low calls', ()
     const held = pool.run(() => new Promise<void>((resolve) => (release = resolve)));
     const error = await pool.run(() => 'low', { priority: 'low' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ShedError);
-    expect(cjs.hasErrorCode(error, 'ERR_SHED')).toBe(true);
-    expect(cjs.isClientPoolError(error)).toBe(true);
+    expect(copy.current.hasErrorCode(error, 'ERR_SHED')).toBe(true);
+    expect(copy.current.isClientPoolError(error)).toBe(true);
     release();
     await held;
   });
 
   it('a CommonJS pool refuses a bad priority and reserve by name, as the ESM one', async () => {
-    expect(() => new cjs.ClientPool<Key>({ reserve: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'reserve' }));
-    const pool = new cjs.ClientPool<Key>();
+    expect(() => new copy.current.ClientPool<Key>({ reserve: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'reserve' }));
+    const pool = new copy.current.ClientPool<Key>();
     pool.add({ id: 'a' });
     await expect(pool.run(() => 'x', { priority: 'HIGH' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'priority' });
   });

@@ -1,6 +1,7 @@
 /**
- * The signal a model's stream is given: it aborts when the pool ends the attempt (`call.signal`: a
- * timeout, a lost hedge) or when the caller's `abortSignal` aborts, for as long as the stream lasts.
+ * A signal that aborts when the pool ends the attempt (`call.signal`: a timeout, a lost hedge) or when the
+ * caller's own signal aborts, for as long as the work lasts: an AI model's stream, a request of a pinned
+ * viem operation. Every follower of one caller signal shares a single listener on it.
  */
 export interface StreamSignal {
   readonly signal: AbortSignal;
