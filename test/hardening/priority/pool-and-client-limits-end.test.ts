@@ -1,7 +1,8 @@
 // Attack: a pool-wide limit, client limits and caps together: calls of each priority waiting in each
 // queue, then close() or destroy(): everything ends, no timer is left behind, no rejection unhandled.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool } from '../../../src/index.js';
+import { useFakeTimeWatchingRejections } from '../../helpers/fake-time-watch.js';
 import { dateClock } from '../../helpers/fake-time.js';
 import { deferred } from '../../helpers/manual-clock.js';
 
@@ -10,21 +11,7 @@ interface Key {
 }
 
 const MINUTE = 60_000;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled);
-  vi.useRealTimers();
-});
+const unhandled = useFakeTimeWatchingRejections();
 
 function busyPool(): ClientPool<Key> {
   const pool = new ClientPool<Key>({ clock: dateClock, maxWait: 60_000, limit: { requests: { rate: 5, burst: 5 }, tokens: { rate: 2_000, per: MINUTE } } });

@@ -1,6 +1,7 @@
 // Attack: waiting high and normal calls ended by abort, deadline, maxWait, close() and destroy().
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool } from '../../../src/index.js';
+import { useFakeTimeWatchingRejections } from '../../helpers/fake-time-watch.js';
 import { dateClock } from '../../helpers/fake-time.js';
 import { deferred } from '../../helpers/manual-clock.js';
 
@@ -8,21 +9,7 @@ interface Backend {
   readonly id: string;
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled);
-  vi.useRealTimers();
-});
+const unhandled = useFakeTimeWatchingRejections();
 
 function onePool(maxWait = 10_000): ClientPool<Backend> {
   const pool = new ClientPool<Backend>({ clock: dateClock, maxWait });
