@@ -1,5 +1,6 @@
-// Admission control: a deadline across every attempt of a call, and a concurrency cap per client (a
-// bulkhead) that queues calls for a slot and refuses them in time. Run: npx tsx examples/admission.ts
+// Admission control: a deadline across every attempt of a call, a concurrency cap per client (a bulkhead)
+// that queues calls for a slot and refuses them in time, priorities with low calls shed first, and a cap
+// learned from latency. Run: npx tsx examples/admission.ts
 import { ClientPool, hasErrorCode } from '../src/index.js';
 
 interface Replica {
@@ -44,4 +45,37 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
   const crowd = Array.from({ length: 12 }, () => pool.run(query).then(() => 'served', (e: unknown) => (e as { code: string }).code));
   const counts = (await Promise.all(crowd)).reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {});
   console.log('12 calls at once:', counts);
+}
+
+// 3. Priority and shedding: one replica of 10 slots, a reserve of 0.2. A burst of 30 low-priority calls
+// takes at most 8 slots and the rest are shed at once; the 2 high-priority calls behind it find a slot.
+{
+  await using pool = new ClientPool<Replica>({ maxWait: 1_000, reserve: 0.2 });
+  pool.add({ name: 'replica', latencyMs: 50 }, { name: 'replica', maxInFlight: 10 });
+  const query = (replica: Replica): Promise<void> => sleep(replica.latencyMs);
+  const low = Array.from({ length: 30 }, () => pool.run(query, { priority: 'low' }).then(() => 'served', (e: unknown) => (e as { code: string }).code));
+  const high = Array.from({ length: 2 }, () => pool.run(query, { priority: 'high' }).then(() => 'served', (e: unknown) => (e as { code: string }).code));
+  const tally = (outcomes: string[]): Record<string, number> => outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {});
+  console.log('priority: low', tally(await Promise.all(low)), 'high', tally(await Promise.all(high)));
+}
+
+// 4. An adaptive cap: a replica that slows down past 4 calls in flight. gradient2 learns a cap near the
+// knee from the latency of its calls, and calls over it are refused at once (maxWait 0).
+{
+  await using pool = new ClientPool<Replica>({ maxWait: 0 });
+  pool.add({ name: 'replica', latencyMs: 10 }, { name: 'replica', maxInFlight: { adaptive: 'gradient2', initial: 2, min: 1, max: 50, windowMs: 100 } });
+  let inFlight = 0;
+  const query = async (replica: Replica): Promise<void> => {
+    inFlight++;
+    await sleep(inFlight > 4 ? replica.latencyMs * 4 : replica.latencyMs);
+    inFlight--;
+  };
+  let refused = 0;
+  const until = performance.now() + 3_000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 4; i++) void pool.run(query).catch(() => refused++);
+    await sleep(5);
+  }
+  await sleep(200);
+  console.log(`adaptive: cap ${pool.members()[0]!.maxInFlight} after 3 s at about 4x what 4 in flight serve; ${refused} calls refused at once`);
 }

@@ -17,7 +17,7 @@ const examples: [string, RegExp][] = [
   ['runtimes', /node: 6\/6 calls ok; circuits: flaky open, healthy closed[\s\S]*(\d+)\/\1 requests carried a W3C trace ID/],
   ['freshness', /1 000 reads: \{ a: 500, b: 500, slow: 0, liar: 0 \}[\s\S]*read at minHeight 101 served at height 101/],
   ['llm-keys', /100 chats in [\d.]+ windows: \{"key-small":\d+,"key-large":\d+\}[\s\S]*given back by call\.settle\(\)[\s\S]*429s from the provider: \d+; calls failed: \d+/],
-  ['admission', /deadline: ERR_DEADLINE_EXCEEDED after \d attempts[\s\S]*6 calls: \d served/],
+  ['admission', /deadline: ERR_DEADLINE_EXCEEDED after \d attempts[\s\S]*6 calls: \d served[\s\S]*priority: low \{ served: 8, ERR_SHED: 22 \} high \{ served: 2 \}[\s\S]*adaptive: cap \d+ after 3 s/],
   ['proxy', /get_slot on a[\s\S]*250000032[\s\S]*get_version on b/],
   ['health-and-affinity', /alice while her replica is down -> r\d[\s\S]*alice once it is back -> r\d/],
   ['logging', /get_slot/],
