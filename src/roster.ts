@@ -272,8 +272,8 @@ export class Roster<T> {
   select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     // Noted anew by this pick if still short.
-    this.lastCostDue = undefined;
-    if (this.#costDue !== Number.POSITIVE_INFINITY && this.#costDue <= this.#clock.now()) this.#costDue = Number.POSITIVE_INFINITY;
+    // Read before written: the plain pick (no cost ever short) writes nothing here.
+    if (this.#hasCostDue) this.#expireCostDue();
     // A read-your-writes call never goes to a panic pick, which knows nothing of heights; nor a quorum's,
     // which knows nothing of the clients it tried.
     if (this.#isPanicking && minHeight === undefined && avoid?.isStrict !== true) {
@@ -415,9 +415,20 @@ export class Roster<T> {
   /** When the client the last pick passed over for its cost has room for it, if that pick did; else undefined. */
   lastCostDue: number | undefined;
 
+  /** Whether a cost due time is noted (`#costDue` or `lastCostDue`): a flag, so the plain pick reads no double. */
+  #hasCostDue = false;
+
   #noteCostDue(at: number): void {
+    this.#hasCostDue = true;
     if (at < this.#costDue) this.#costDue = at;
     if (this.lastCostDue === undefined || at < this.lastCostDue) this.lastCostDue = at;
+  }
+
+  /** At a pick: the last pick's due time is no longer this one's, and a passed one is forgotten. */
+  #expireCostDue(): void {
+    this.lastCostDue = undefined;
+    if (this.#costDue <= this.#clock.now()) this.#costDue = Number.POSITIVE_INFINITY;
+    this.#hasCostDue = this.#costDue !== Number.POSITIVE_INFINITY;
   }
 
   /** The share of each cap and in-memory limit that low-priority calls may not use (the pool's `reserve`). */
