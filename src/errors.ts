@@ -1,5 +1,6 @@
 import type { ExcludedMethodError } from './wrapping/excluded-method-error.js';
 import type { MissingMethodError } from './wrapping/missing-method-error.js';
+import type { ConfigMismatchError } from './redis/config-fingerprint.js';
 /**
  * Every error clientpool raises is a {@link ClientPoolError} with a stable `code` and, where there was one,
  * the original failure as `cause`. The package ships an ESM and a CJS build (and an application may hold
@@ -408,7 +409,8 @@ export type AnyClientPoolError =
   | HeightNotReachedError
   | QuorumError
   | ExcludedMethodError
-  | MissingMethodError;
+  | MissingMethodError
+  | ConfigMismatchError;
 
 /** Every code clientpool uses. */
 export type ClientPoolErrorCode = AnyClientPoolError['code'];

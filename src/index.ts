@@ -39,6 +39,7 @@ export {
 } from './breaker/breaker.js';
 export { Circuit } from './breaker/circuit.js';
 export type { TripPolicy } from './breaker/trip-policy.js';
+export type { Fleet, FleetHost, FleetSession } from './fleet/fleet.js';
 export { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 export { FailureRateBreaker, failureRate, type FailureRateBreakerOptions } from './breaker/failure-rate.js';
 export type { AnyMiddleware, Middleware, MiddlewareFunction, Next } from './middleware/middleware.js';

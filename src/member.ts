@@ -1,4 +1,4 @@
-import { CLOSED, type Breaker, type CircuitState } from './breaker/breaker.js';
+import { CLOSED, type Breaker, type CircuitState, type OpenState } from './breaker/breaker.js';
 import type { ConcurrencyLimit } from './limit/adaptive/concurrency-limit.js';
 import type { Quota } from './limit/quota.js';
 import { PeakEwma } from './peak-ewma.js';
@@ -202,14 +202,19 @@ export class Member<T> implements PoolMember<T> {
 
   /**
    * Its counters and state as of `now` (the pool clock): an open circuit whose cooldown is over reads
-   * half-open, as the next call finds it (the breaker moves there only when a call asks).
+   * half-open, as the next call finds it (the breaker moves there only when a call asks), unless it waits
+   * for its turn to probe (a fleet's other process probes it): then it reads open until that turn.
    */
+  #dueState(state: OpenState): CircuitState {
+    return this.placement === 'cooling' && this.node.key > state.until ? { kind: 'open', until: this.node.key, trips: state.trips } : { kind: 'half-open', trips: state.trips };
+  }
+
   snapshot(now: number, head?: number): MemberSnapshot {
     const state = this.breaker.state;
     return {
       name: this.name,
       weight: this.weight,
-      state: state.kind === 'open' && now >= state.until ? { kind: 'half-open', trips: state.trips } : state,
+      state: state.kind === 'open' && now >= state.until ? this.#dueState(state) : state,
       inFlight: this.inFlight,
       successes: this.successes,
       failures: this.failures,

@@ -1,4 +1,5 @@
 import { CLOSED, type Breaker, type BreakerFactory } from './breaker/breaker.js';
+import type { Fleet } from './fleet/fleet.js';
 import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 import { guardedBreaker } from './breaker/guarded-breaker.js';
 import type { RunOptions } from './call.js';
@@ -111,6 +112,13 @@ export interface PoolOptions<T> {
   /** Active health checks; failing clients are taken out of the rotation. @default off */
   readonly healthCheck?: HealthCheckOptions<T>;
   /**
+   * Share what this pool learns of its clients with the other processes of a fleet, and apply what they
+   * learn: circuit openings (a fleet-wide half-open probe), pauses, health and heights. A `RedisFleet`
+   * from `clientpool/redis` (docs/fleet.md). A fleet object serves one pool.
+   * @default none: every process learns alone
+   */
+  readonly fleet?: Fleet;
+  /**
    * Height-aware routing: how far a client may trail the corroborated head, and an optional poll of each
    * client's height (docs/freshness.md). Heights reported by calls are tracked without it. @default no poll, maxLag Infinity
    */
@@ -174,7 +182,7 @@ export interface AddOptions<T> {
   readonly tier?: number;
 }
 
-const POOL_KEYS = keySet(['freshness', 'strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'reserve', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
+const POOL_KEYS = keySet(['fleet', 'freshness', 'strategy', 'breaker', 'isFailure', 'timeout', 'deadline', 'cacheSize', 'limit', 'reserve', 'maxWait', 'retry', 'hedge', 'retryBudget', 'methods', 'middleware', 'maxEjectedPercent', 'slowStart', 'healthCheck', 'measureLatency', 'clock', 'random']);
 const METHOD_KEYS = keySet(['timeout', 'deadline', 'strategy', 'retry', 'hedge', 'cost', 'priority']);
 const ADD_KEYS = keySet(['name', 'weight', 'close', 'limit', 'maxInFlight', 'tier']);
 const RUN_KEYS = keySet(['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight', 'cost', 'priority']);

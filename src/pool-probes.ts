@@ -6,6 +6,8 @@ import type { HealthCheckOptions } from './health/health-checker.js';
 import { rosterHealth } from './health/roster-health.js';
 import type { HealthChange } from './pool-events.js';
 import type { Roster } from './roster.js';
+import type { FleetBridge } from './fleet/fleet-bridge.js';
+import type { Member } from './member.js';
 
 /** What a pool polls its clients for: health checks and heights, started and stopped together. */
 export class PoolProbes<T> {
@@ -15,15 +17,18 @@ export class PoolProbes<T> {
   constructor(
     health: HealthCheckOptions<T> | undefined,
     heightPoll: HeightPoll<T> | undefined,
-    parts: { readonly roster: Roster<T>; readonly heights: HeightTracker<T>; readonly healthChanges: Emitter<HealthChange>; warn(what: string, error: unknown): void },
+    parts: { readonly roster: Roster<T>; readonly heights: HeightTracker<T>; readonly healthChanges: Emitter<HealthChange>; readonly fleet: FleetBridge<T> | undefined; warn(what: string, error: unknown): void },
   ) {
-    const { roster, healthChanges } = parts;
+    const { roster, healthChanges, fleet } = parts;
+    // In a fleet, one process probes each client and shares what it finds (docs/fleet.md).
+    const probed = (probe: 'health' | 'height') => (fleet === undefined ? undefined : (member: Member<T>): boolean => fleet.mayCheck(member.name, probe));
     if (health !== undefined) {
-      this.#health = rosterHealth(health, roster, (client, isDown) => {
+      this.#health = rosterHealth(health, roster, probed('health'), (client, isDown) => {
+        fleet?.healthChanged(client, isDown);
         if (healthChanges.hasListeners) healthChanges.emit({ client, isDown });
       });
     }
-    if (heightPoll !== undefined) this.#heights = rosterHeights(heightPoll, roster, parts.heights, (what, error) => parts.warn(what, error));
+    if (heightPoll !== undefined) this.#heights = rosterHeights(heightPoll, roster, probed('height'), parts.heights, (what, error) => parts.warn(what, error));
     if (this.#health === undefined && this.#heights === undefined) return;
     roster.onMembership = (member, joined) => {
       // A newcomer's height is known before its turn (a node far behind must not serve until the next round).

@@ -57,7 +57,7 @@ export class PoolShutdown<T> {
     // Remove every client still in the pool; then wait for those and for removals already under way.
     for (const name of Array.from(roster.byName.keys())) void this.#parts.remove(name).catch(() => undefined);
     const results = await removals.settled();
-    const closed = await Promise.allSettled([...middleware.map((m) => removals.hook(`middleware "${m.name}" close`, () => m.close?.(pool))), removals.hook('the limit close', () => core.limit?.close?.())]);
+    const closed = await Promise.allSettled([...middleware.map((m) => removals.hook(`middleware "${m.name}" close`, () => m.close?.(pool))), removals.hook('the limit close', () => core.limit?.close?.()), removals.hook('the fleet leave', () => core.fleet?.leave())]);
     core.clearTimers();
     for (const emitter of this.#parts.emitters) emitter.clear();
     const errors = [...results, ...closed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));

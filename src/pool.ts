@@ -92,17 +92,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const policy = rosterPolicy(options);
     const roster = (this.#roster = new Roster<T>(clock, random, policy, (member, from, to) => this.#core.reportTransition(member.name, from, to), () => queue.onReady(), (name, error) => guard.warn(name, error)));
     const queue = new ClientQueue(roster, clock, (client, method, since, rejected) => this.#core.reportLimit('client', client, method, since, rejected));
-    const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
     const freshness = freshnessOption(options.freshness);
-    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: quotaOption('limit', options.limit, clock, 'pool'), isFailure, budget, stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize), heightRules: freshness.rules, freshnessChanges: this.#freshnessChanges });
+    this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: quotaOption('limit', options.limit, clock, 'pool'), isFailure, budget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget), stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize), heightRules: freshness.rules, freshnessChanges: this.#freshnessChanges, fleet: options.fleet, healthChanges: this.#healthChanges });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
     this.#planner = new CallPlanner(options, roster, this.#core.deadlines);
     this.#compose();
-    this.#probes = new PoolProbes(options.healthCheck, freshness.poll, { roster, heights: this.#core.heights, healthChanges: this.#healthChanges, warn: (what, error) => guard.warn(what, error) });
+    this.#probes = new PoolProbes(options.healthCheck, freshness.poll, { roster, heights: this.#core.heights, healthChanges: this.#healthChanges, fleet: this.#core.fleet, warn: (what, error) => guard.warn(what, error) });
     for (const middleware of middlewareOption<T>(options.middleware)) this.use(middleware);
     // Last: nothing may be left running if an option above was refused.
     this.#shutdown = new PoolShutdown({ core: this.#core, roster, removals: this.#removals, probes: this.#probes, middleware: this.#middleware, pool: this, remove: (name) => this.remove(name), emitters: [this.#stateChanges, this.#rateLimits, this.#healthChanges, this.#freshnessChanges] });
+    this.#core.fleet?.join();
     this.#probes.start();
   }
 

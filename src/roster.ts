@@ -121,6 +121,8 @@ export class Roster<T> {
   #hasServed = false;
   /** Whether calls are timed: asked for, or needed by a balancer, a breaker or quantile hedging. */
   isTimed = false;
+  /** A fleet's say on probing an open member whose cooldown is over: ms to wait for its turn, 0 to go. */
+  probeGate: ((member: Member<T>) => number) | undefined;
   /** Whether more than `maxEjected` of the members are out, kept up to date on every move. */
   #isPanicking = false;
   /** The affinity ring over every member, rebuilt lazily after the membership changes. */
@@ -605,6 +607,12 @@ export class Roster<T> {
       this.#wait(member, 'throttled', member.pausedUntil);
     } else {
       member.pausedUntil = NONE;
+      // A fleet's open client is probed by one process at a time: the others wait their turn, still open.
+      const turn = state.kind === 'open' && this.probeGate !== undefined ? this.probeGate(member) : 0;
+      if (turn > 0) {
+        this.#wait(member, 'cooling', now + turn);
+        return;
+      }
       this.#moveTo(member, member.inFlight < member.maxInFlight && member.breaker.canAcquire() ? 'ready' : 'saturated');
     }
   }

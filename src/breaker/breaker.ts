@@ -46,6 +46,13 @@ export interface Breaker {
   release(admission: Exclude<Admission, false>): void;
   /** True when the breaker needs call durations (a slow-call rate): the pool then times every call. */
   readonly usesDuration?: boolean;
+  /**
+   * Open now for `ms` (>= 0) with `trips` consecutive openings, whatever the state: another process of
+   * a fleet saw the client fail (docs/fleet.md). Optional: a breaker without it is not shared.
+   */
+  trip?(ms: number, trips: number): void;
+  /** Close now, forgetting counts: another process's probes found the client healthy. Optional, as `trip`. */
+  reset?(): void;
 }
 
 /** What a breaker factory gets: the pool's clock and randomness. */

@@ -82,6 +82,19 @@ export class Circuit implements Breaker {
     if (admission === 'probe') this.#probesInFlight--;
   }
 
+  trip(ms: number, trips: number): void {
+    this.#probeSuccesses = 0;
+    this.#openFor = ms;
+    this.#state = { kind: 'open', until: this.#clock.now() + ms, trips };
+  }
+
+  reset(): void {
+    if (this.#state === CLOSED) return;
+    this.#probeSuccesses = 0;
+    this.#policy.reset();
+    this.#state = CLOSED;
+  }
+
   /** Whether the open `state` still refuses calls; re-measures its cooldown if the clock stepped back. */
   #isCooling(state: OpenState): boolean {
     const now = this.#clock.now();

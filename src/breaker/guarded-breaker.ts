@@ -37,5 +37,8 @@ export function guardedBreaker(breaker: Breaker, warn: (name: string, error: unk
     failure: (admission, durationMs): void => guard('failure()', undefined, () => breaker.failure(admission, durationMs)),
     release: (admission): void => guard('release()', undefined, () => breaker.release(admission)),
     ...(breaker.usesDuration === true ? { usesDuration: true } : {}),
+    // Shared by a fleet only when it has them (read once: a breaker's shape does not change).
+    ...(typeof breaker.trip === 'function' ? { trip: (ms: number, trips: number): void => guard('trip()', undefined, () => breaker.trip!(ms, trips)) } : {}),
+    ...(typeof breaker.reset === 'function' ? { reset: (): void => guard('reset()', undefined, () => breaker.reset!()) } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { Member } from '../member.js';
 import type { Roster } from '../roster.js';
 import { heightValue, type HeightPoll } from './freshness-options.js';
 import type { HeightTracker } from './height-tracker.js';
+import { membersProbed } from '../health/members-probed.js';
 
 /**
  * The poll of every client's height (`freshness.height`), every `interval`, each bounded by `timeout`:
@@ -14,10 +15,10 @@ import type { HeightTracker } from './height-tracker.js';
 /** Polls in a row that fail before a client's height counts as unknown. */
 export const STALE_AFTER_FAILURES = 3;
 
-export function rosterHeights<T>(poll: HeightPoll<T>, roster: Roster<T>, heights: HeightTracker<T>, warn: (what: string, error: unknown) => void): PeriodicProbe<Member<T>> {
+export function rosterHeights<T>(poll: HeightPoll<T>, roster: Roster<T>, probed: ((member: Member<T>) => boolean) | undefined, heights: HeightTracker<T>, warn: (what: string, error: unknown) => void): PeriodicProbe<Member<T>> {
   const failures = new WeakMap<Member<T>, number>();
   return new PeriodicProbe<Member<T>>(poll.interval, poll.timeout, {
-    members: () => roster.byName.values(),
+    members: () => membersProbed(roster, probed),
     probe: (member, signal) => poll.height(member.client, signal),
     onResult: (member, result) => {
       // An answer that is no height is a failed poll too: it refreshes nothing.

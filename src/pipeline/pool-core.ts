@@ -1,6 +1,7 @@
 import { allowManyListeners } from '../util/host.js';
 import { heightValue } from '../freshness/freshness-options.js';
 import { HeightTracker, type FreshnessChange, type HeightRules } from '../freshness/height-tracker.js';
+import { FleetBridge } from '../fleet/fleet-bridge.js';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
@@ -13,7 +14,7 @@ import type { Quota } from '../limit/quota.js';
 import type { Member } from '../member.js';
 import type { Middleware } from '../middleware/middleware.js';
 import type { ClientPool } from '../pool.js';
-import type { RateLimitEvent, StateChange } from '../pool-events.js';
+import type { HealthChange, RateLimitEvent, StateChange } from '../pool-events.js';
 import type { Random } from '../random.js';
 import type { AttemptsHost, CallAttempts } from '../resilience/call-attempts.js';
 import { HedgeDelays } from '../resilience/hedge-delay.js';
@@ -53,6 +54,9 @@ export interface PoolParts<T> {
   /** How far a client's height may drift from the head (the `freshness` option). */
   readonly heightRules: HeightRules;
   readonly freshnessChanges: Emitter<FreshnessChange>;
+  /** The `fleet` option, and the emitter a health change it applies is reported on. */
+  readonly fleet: unknown;
+  readonly healthChanges: Emitter<HealthChange>;
 }
 
 /**
@@ -73,6 +77,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly sleeping = new Set<CallAttempts<T>>();
   /** Every client's height and the pool's head. */
   readonly heights: HeightTracker<T>;
+  /** The pool's fleet link (docs/fleet.md), told of transitions and pauses here. */
+  readonly fleet: FleetBridge<T> | undefined;
   /** Middleware with an `onOutcome` hook. */
   observers: readonly Middleware<T>[] = [];
   /** Calls sharing a journey by `coalesce` key; made on the first such call. */
@@ -119,6 +125,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.heights = new HeightTracker(parts.heightRules, parts.roster, this.deadlines, this.signals, (change) => {
       if (changes.hasListeners) changes.emit(change);
     });
+    this.fleet = FleetBridge.of(parts.fleet, { roster: parts.roster, core: this, healthChanges: parts.healthChanges, warn: (what, error) => this.guard.warn(what, error) });
   }
 
   get isTimed(): boolean {
@@ -234,6 +241,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   /** A client's circuit changed state: `onStateChange` listeners and the `clientpool:circuit` channel hear of it. */
   reportTransition(client: string, from: CircuitState, to: CircuitState): void {
+    this.fleet?.transition(client, from, to);
     const isHeard = this.#stateChanges.hasListeners;
     if (!isHeard && !circuitChannel.hasSubscribers) return;
     const at = this.clock.now();
@@ -361,6 +369,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     duration('pauseClient', ms);
     member.quota?.pause(ms);
     this.roster.throttle(member, this.clock.now() + ms);
+    this.fleet?.paused(member.name, ms);
   }
 
   /**

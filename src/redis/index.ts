@@ -6,4 +6,15 @@ export {
   type RedisTokenBucketOptions,
   type RedisTokenBucketStats,
 } from './redis-token-bucket.js';
-export type { RedisScriptClient } from './script.js';
+export type { RedisScriptClient } from './eval-script.js';
+export { configFingerprint, ConfigMismatchError } from './config-fingerprint.js';
+export {
+  RedisFleet,
+  type FleetApplyEvent,
+  type FleetFallbackEvent,
+  type FleetRecoverEvent,
+  type FleetShare,
+  type RedisFleetOptions,
+  type RedisFleetState,
+  type RedisFleetStats,
+} from './redis-fleet.js';

@@ -6,10 +6,12 @@ import { TokenBucket } from '../limit/token-bucket.js';
 import { WaiterQueue } from '../limit/waiter-queue.js';
 import { emitWarning } from '../util/host.js';
 import { abortSignal, callable, duration, finiteAtLeast, integerAtLeast, keySet, knownKeys, MAX_DURATION_MS, nonEmptyString, optionsObject, positive, positiveDuration } from '../validate.js';
-
-const OPTION_KEYS = keySet(['redis', 'key', 'rate', 'per', 'burst', 'maxWait', 'lease', 'leaseTtl', 'timeout', 'recheckInterval', 'processes', 'insurance', 'clock']);
-const INSURANCE_KEYS = keySet(['rate', 'burst']);
+import { configFingerprint, ConfigMismatchError } from './config-fingerprint.js';
+import { scriptClient } from './eval-script.js';
 import { runAdjustScript, runTokenBucketScript, type AdjustReply, type RedisScriptClient, type ScriptReply, type ScriptRequest } from './script.js';
+
+const OPTION_KEYS = keySet(['redis', 'key', 'rate', 'per', 'burst', 'maxWait', 'lease', 'leaseTtl', 'timeout', 'recheckInterval', 'processes', 'insurance', 'onMismatch', 'clock']);
+const INSURANCE_KEYS = keySet(['rate', 'burst']);
 
 /** Options of a {@link RedisTokenBucket}. */
 export interface RedisTokenBucketOptions {
@@ -79,6 +81,18 @@ export interface RedisTokenBucketOptions {
    * @default { rate: rate / processes, burst: max(1, burst / processes) }
    */
   readonly insurance?: { readonly rate?: number; readonly burst?: number };
+  /**
+   * What to do when another process uses the same `key` with other settings (`rate`, `per` or `burst`
+   * differ: its fingerprint is found stored with the key). Either way the bucket reports it on
+   * `onMismatch`, counts it in `stats.mismatches` and emits a process warning (code
+   * `CLIENTPOOL_CONFIG_MISMATCH`) once per distinct other configuration.
+   * - `'warn'`: nothing more; calls go on, on this process's own settings.
+   * - `'refuse'`: the bucket stops trusting the key: the waiters and every later `take()` reject with the
+   *   `ConfigMismatchError` (`tryTake` answers false), until a read-only check, every `recheckInterval`,
+   *   finds the key empty or written with this configuration again.
+   * @default 'warn'
+   */
+  readonly onMismatch?: 'warn' | 'refuse';
   /** Time source for waits, deadlines and lease expiry (the bucket itself runs on Redis server time). @default performance.now() */
   readonly clock?: Clock;
 }
@@ -116,7 +130,10 @@ export interface RedisTokenBucketStats {
   readonly redisTokens: number;
   /** Of those, tokens leased ahead of demand. */
   readonly leasedTokens: number;
-  /** Tokens taken from Redis but dropped unused (lease expired). */
+  /**
+   * Tokens taken from Redis but dropped unused: a lease expired, or a configuration mismatch made the
+   * bucket refuse (`onMismatch: 'refuse'`).
+   */
   readonly expiredTokens: number;
   /** Tokens granted by the local insurance bucket while Redis was unavailable. */
   readonly localTokens: number;
@@ -131,12 +148,19 @@ export interface RedisTokenBucketStats {
    * the insurance bucket), or an `n` that was not a finite number (ignored).
    */
   readonly adjustFailures: number;
+  /**
+   * Replies from Redis (takes, adjustments, probes) that found another configuration's fingerprint stored
+   * with the key: while two configurations share it, most round trips count.
+   */
+  readonly mismatches: number;
 }
 
 const REDIS: RedisBucketState = { mode: 'redis' };
 /** A timeout timer this late (ms) says the event loop was stalled. */
 const STALL_MS = 5;
 const CLOSED: RedisBucketState = { mode: 'closed' };
+/** Distinct other configurations warned about per bucket at most. */
+const MAX_WARNED_CONFIGURATIONS = 16;
 /** Most debt a charge may leave, in ms: a wait for a token then still fits a timer. */
 const MAX_DEBT_MS = MAX_DURATION_MS;
 
@@ -154,6 +178,14 @@ const MAX_DEBT_MS = MAX_DURATION_MS;
  *
  * Costs: `take(n)` takes a call's declared cost (any n up to `burst`), and `adjust(n)` settles the real
  * figure later, charging or refunding the difference for the whole fleet (docs/redis.md, "Costs").
+ *
+ * Configuration mismatch: every write stores this bucket's {@link RedisTokenBucket.fingerprint} (`rate`,
+ * `per`, `burst`) with the state, and a round trip that finds another one there reports a
+ * `ConfigMismatchError` (code `ERR_CONFIG_MISMATCH`, `ours` and `theirs`) on `onMismatch`, counts it in
+ * `stats.mismatches` and warns once per distinct other configuration (`CLIENTPOOL_CONFIG_MISMATCH`). By
+ * default (`onMismatch: 'warn'`) calls go on; with `'refuse'`, `take()` rejects with that error (through a
+ * `ClientPool`, the call rejects with it, as with any clientpool error a limiter raises) until the key
+ * holds this configuration again or expires (docs/redis.md, "Configuration mismatch").
  *
  * @example
  * ```ts
@@ -174,6 +206,8 @@ export class RedisTokenBucket implements Limiter, Disposable {
   readonly burst: number;
   /** Most tokens taken per round trip. */
   readonly lease: number;
+  /** The settings stored with the key, `burst=…;per=…;rate=…` ({@link configFingerprint}). */
+  readonly fingerprint: string;
   readonly #redis: RedisScriptClient;
   /** Milliseconds per token. */
   readonly #interval: number;
@@ -214,11 +248,27 @@ export class RedisTokenBucket implements Limiter, Disposable {
   readonly #warned = new Set<string>();
   readonly #fallbacks = new Emitter<FallbackEvent>();
   readonly #recoveries = new Emitter<RecoverEvent>();
+  readonly #mismatchEvents = new Emitter<ConfigMismatchError>();
+  /** `onMismatch: 'refuse'`. */
+  readonly #isRefusing: boolean;
+  /** Set while the bucket refuses takes for a mismatch: the error they reject with. */
+  #distrust: ConfigMismatchError | undefined;
+  /** The read-only check that ends a refusal. */
+  #trustTimer: NodeJS.Timeout | undefined;
+  #mismatches = 0;
+  /** Other configurations already warned about. */
+  readonly #warnedTheirs = new Set<string>();
 
   /** Subscribe to switches to the local insurance bucket. Returns a disposable. */
   readonly onFallback: Event<FallbackEvent> = this.#fallbacks.event;
   /** Subscribe to returns to Redis. Returns a disposable. */
   readonly onRecover: Event<RecoverEvent> = this.#recoveries.event;
+  /**
+   * Subscribe to configuration mismatches: one event per reply from Redis that found another
+   * configuration's fingerprint with the key (`ConfigMismatchError`: `key`, `ours`, `theirs`). Returns a
+   * disposable; a listener that throws is reported as a warning and breaks nothing.
+   */
+  readonly onMismatch: Event<ConfigMismatchError> = this.#mismatchEvents.event;
 
   constructor(options: RedisTokenBucketOptions) {
     if (options === undefined) throw new InvalidOptionError('options', 'an options object with redis, key and rate', options);
@@ -238,7 +288,9 @@ export class RedisTokenBucket implements Limiter, Disposable {
     const processes = integerAtLeast('processes', options.processes ?? 1, 1);
     optionsObject('insurance', options.insurance);
     if (options.insurance !== undefined) knownKeys('insurance', options.insurance, INSURANCE_KEYS);
+    this.#isRefusing = mismatchPolicy(options.onMismatch) === 'refuse';
     this.#clock = options.clock === undefined ? systemClock : clock(options.clock);
+    this.fingerprint = configFingerprint({ rate: this.rate, per: this.per, burst: this.burst });
     this.#interval = this.per / this.rate;
     this.#intervalUs = (this.per * 1_000) / this.rate;
     this.#keep = Math.ceil(this.burst / 2);
@@ -272,6 +324,11 @@ export class RedisTokenBucket implements Limiter, Disposable {
     return this.#state;
   }
 
+  /** With `onMismatch: 'refuse'`, the mismatch that makes takes reject now; undefined while the key is trusted. */
+  get mismatch(): ConfigMismatchError | undefined {
+    return this.#distrust;
+  }
+
   /** A snapshot of the counters, for metrics. */
   get stats(): RedisTokenBucketStats {
     this.#expire(this.#clock.now());
@@ -288,6 +345,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
       chargedTokens: this.#chargedTokens,
       refundedTokens: this.#refundedTokens,
       adjustFailures: this.#adjustFailures,
+      mismatches: this.#mismatches,
     };
   }
 
@@ -296,7 +354,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
    * False for an `n` that `take()` would refuse, so that `take()` says why.
    */
   tryTake(n = 1): boolean {
-    if (this.#queue.length > 0 || this.#state === CLOSED || !(n > 0 && n <= this.burst)) return false;
+    if (this.#queue.length > 0 || this.#state === CLOSED || this.#distrust !== undefined || !(n > 0 && n <= this.burst)) return false;
     if (this.#takeReserve(n)) return true;
     // More than the insurance bucket holds is for take(), which pays it in two steps.
     if (this.#state.mode === 'fallback' && n <= this.#local.burst && this.#local.tryTake(n)) {
@@ -311,7 +369,8 @@ export class RedisTokenBucket implements Limiter, Disposable {
    * within this process: a take of many tokens is not passed by later small ones. Rejects with
    * `InvalidOptionError` (option `tokens`) at once for any other `n`, since a take above the whole bucket
    * could never be served; `RateLimitedError` (and its `retryAfterMs`) when the wait would exceed
-   * `maxWait`; `AbortedError` when `signal` aborts (taking nothing); `PoolClosedError` after `close()`.
+   * `maxWait`; `AbortedError` when `signal` aborts (taking nothing); `PoolClosedError` after `close()`;
+   * with `onMismatch: 'refuse'`, `ConfigMismatchError` while another configuration uses the key.
    * Never rejects because Redis is down.
    */
   take(n = 1, options: TakeOptions = {}): Promise<void> {
@@ -328,6 +387,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
+    if (this.#distrust !== undefined) return Promise.reject(this.#distrust);
     if (this.#queue.length === 0) {
       if (this.#takeReserve(n)) return Promise.resolve();
       if (this.#state.mode === 'fallback') return this.#takeLocal(n, signal, maxWait);
@@ -402,11 +462,15 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.#state = CLOSED;
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
+    if (this.#trustTimer !== undefined) clearTimeout(this.#trustTimer);
+    this.#trustTimer = undefined;
+    this.#distrust = undefined;
     this.#queue.close(new PoolClosedError());
     this.#reserve = 0;
     this.#local.close();
     this.#fallbacks.clear();
     this.#recoveries.clear();
+    this.#mismatchEvents.clear();
   }
 
   /** `close()`, for `using`. */
@@ -439,6 +503,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
       demand,
       extra: Math.max(0, this.lease - demand),
       keep: this.#keep,
+      fingerprint: this.fingerprint,
     };
     void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, request)).then(
       (reply) => this.#onReply(reply, head.n, demand),
@@ -449,6 +514,12 @@ export class RedisTokenBucket implements Limiter, Disposable {
   #onReply(reply: ScriptReply, need: number, demand: number): void {
     this.#isBusy = false;
     if (this.#state === CLOSED) return;
+    if (reply.theirs !== undefined && this.#mismatched(reply.theirs)) {
+      // Refused: the tokens this run took are dropped with the queue.
+      this.#redisTokens += reply.granted;
+      this.#expiredTokens += reply.granted;
+      return;
+    }
     if (reply.granted > 0) {
       this.#redisTokens += reply.granted;
       this.#leasedTokens += Math.max(0, reply.granted - demand);
@@ -474,7 +545,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.#pendingAdjust = 0;
     if (n === 0) return;
     this.#isAdjusting = true;
-    const request = { interval: this.#intervalUs, burst: this.burst, n, maxDebtUs: MAX_DEBT_MS * 1_000 };
+    const request = { interval: this.#intervalUs, burst: this.burst, n, maxDebtUs: MAX_DEBT_MS * 1_000, fingerprint: this.fingerprint };
     void this.#roundTrip(() => runAdjustScript(this.#redis, this.key, request)).then(
       (reply) => this.#onAdjusted(reply),
       (error: unknown) => this.#onAdjustFailure(n, error as Error),
@@ -484,6 +555,8 @@ export class RedisTokenBucket implements Limiter, Disposable {
   #onAdjusted(reply: AdjustReply): void {
     this.#isAdjusting = false;
     if (this.#state === CLOSED) return;
+    // The adjustment stands either way: it settles a call already made.
+    if (reply.theirs !== undefined) this.#mismatched(reply.theirs);
     // Tokens came back: a waiter sleeping until its tokens were due may go now.
     if (reply.movedUs < 0 && this.#isSleeping) {
       this.#isSleeping = false;
@@ -529,6 +602,61 @@ export class RedisTokenBucket implements Limiter, Disposable {
     emitWarning(message, 'CLIENTPOOL_CALLBACK_ERROR', detail);
   }
 
+  /**
+   * A reply found `theirs` stored with the key: report it (event, count, one warning per configuration)
+   * and, with `onMismatch: 'refuse'`, stop trusting the key. True when the bucket refuses now.
+   */
+  #mismatched(theirs: string): boolean {
+    this.#mismatches++;
+    // Bounded: a key written by many configurations must not grow the set without end.
+    const isNew = !this.#warnedTheirs.has(theirs) && this.#warnedTheirs.size < MAX_WARNED_CONFIGURATIONS;
+    // While two configurations alternate on the key most replies get here: no error is built for nobody.
+    if (!isNew && !this.#isRefusing && !this.#mismatchEvents.hasListeners) return false;
+    const error = new ConfigMismatchError(this.key, this.fingerprint, theirs);
+    if (isNew) {
+      this.#warnedTheirs.add(theirs);
+      emitWarning(`clientpool: ${error.message}`, 'CLIENTPOOL_CONFIG_MISMATCH', 'Each process enforces its own settings on the shared key, so neither limit holds; reported once per other configuration.');
+    }
+    this.#mismatchEvents.emit(error);
+    // A listener may have closed the bucket.
+    if (!this.#isRefusing || this.#state === CLOSED) return false;
+    const wasTrusted = this.#distrust === undefined;
+    this.#distrust = error;
+    this.#expiredTokens += this.#reserve;
+    this.#reserve = 0;
+    this.#isSleeping = false;
+    this.#queue.close(error);
+    if (wasTrusted) this.#scheduleTrustCheck();
+    return true;
+  }
+
+  #scheduleTrustCheck(): void {
+    this.#trustTimer = setTimeout(() => {
+      this.#trustTimer = undefined;
+      this.#checkTrust();
+    }, this.#recheckInterval);
+    this.#trustTimer.unref();
+  }
+
+  /** While refusing: a read-only script run; the key is trusted again when it holds no other configuration. */
+  #checkTrust(): void {
+    const request: ScriptRequest = { interval: this.#intervalUs, burst: this.burst, need: 0, demand: 0, extra: 0, keep: 0, fingerprint: this.fingerprint };
+    void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, request)).then(
+      (reply) => {
+        if (this.#state === CLOSED || this.#distrust === undefined) return;
+        if (reply.theirs === undefined) this.#distrust = undefined;
+        else {
+          this.#mismatched(reply.theirs);
+          if (this.#distrust !== undefined) this.#scheduleTrustCheck();
+        }
+      },
+      () => {
+        this.#failures++;
+        if (this.#state !== CLOSED && this.#distrust !== undefined) this.#scheduleTrustCheck();
+      },
+    );
+  }
+
   #onFailure(error: Error): void {
     this.#isBusy = false;
     this.#failures++;
@@ -556,12 +684,14 @@ export class RedisTokenBucket implements Limiter, Disposable {
 
   /** A read-only script run: it proves both that Redis answers in time and that the script is loaded. */
   #probe(): void {
-    void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, { interval: this.#intervalUs, burst: this.burst, need: 0, demand: 0, extra: 0, keep: 0 })).then(
-      () => {
+    const request: ScriptRequest = { interval: this.#intervalUs, burst: this.burst, need: 0, demand: 0, extra: 0, keep: 0, fingerprint: this.fingerprint };
+    void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, request)).then(
+      (reply) => {
         const state = this.#state;
         if (state.mode !== 'fallback') return;
         this.#state = REDIS;
         this.#recoveries.emit({ key: this.key, downMs: this.#clock.now() - state.since });
+        if (reply.theirs !== undefined) this.#mismatched(reply.theirs);
         this.#pump();
       },
       () => {
@@ -654,21 +784,18 @@ export class RedisTokenBucket implements Limiter, Disposable {
   }
 }
 
-function scriptClient(value: unknown): RedisScriptClient {
-  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('redis', 'a Redis client with evalsha() and eval() (ioredis)', value);
-  const client = value as Partial<Record<'evalsha' | 'eval', unknown>>;
-  if (typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
-    throw new InvalidOptionError('redis', 'a Redis client with evalsha() and eval() (ioredis)', value);
-  }
-  return value as RedisScriptClient;
-}
-
 function errorText(error: unknown): string {
   try {
     return error instanceof Error ? error.message : String(error);
   } catch {
     return '(unreadable error)';
   }
+}
+
+function mismatchPolicy(value: unknown): 'warn' | 'refuse' {
+  if (value === undefined) return 'warn';
+  if (value === 'warn' || value === 'refuse') return value;
+  throw new InvalidOptionError('onMismatch', "'warn' or 'refuse'", value);
 }
 
 function clock(value: unknown): Clock {

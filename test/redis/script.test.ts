@@ -5,7 +5,7 @@ import { ADJUST_SCRIPT, ADJUST_SHA, runAdjustScript, runTokenBucketScript, TOKEN
 import { ManualClock } from '../helpers/manual-clock.js';
 import { describeWithEachIoredis, useRedisServer, type TestRedis } from './describe-with-redis.js';
 
-// The script runs on a real server, on fake time (ARGV[7]) so that the arithmetic can be checked exactly.
+// The script runs on a real server, on fake time (ARGV[8]) so that the arithmetic can be checked exactly.
 // A realistic epoch in microseconds: 16 digits, more than Lua's default 14-digit number formatting keeps.
 const EPOCH_US = 1_750_000_000_000_000;
 /** The debt bound the bucket sends: 2^31-1 ms. */
