@@ -40,6 +40,11 @@ export class PoolProbes<T> {
     };
   }
 
+  /** Which probes run: a fleet shares only those (docs/fleet.md). */
+  get kinds(): { readonly health: boolean; readonly height: boolean } {
+    return { health: this.#health !== undefined, height: this.#heights !== undefined };
+  }
+
   start(): void {
     this.#health?.start();
     this.#heights?.start();

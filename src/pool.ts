@@ -102,7 +102,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     for (const middleware of middlewareOption<T>(options.middleware)) this.use(middleware);
     // Last: nothing may be left running if an option above was refused.
     this.#shutdown = new PoolShutdown({ core: this.#core, roster, removals: this.#removals, probes: this.#probes, middleware: this.#middleware, pool: this, remove: (name) => this.remove(name), emitters: [this.#stateChanges, this.#rateLimits, this.#healthChanges, this.#freshnessChanges] });
-    this.#core.fleet?.join();
+    this.#core.fleet?.join(this.#probes.kinds);
     this.#probes.start();
   }
 

@@ -44,9 +44,9 @@ export class FleetBridge<T> {
   }
 
   /** Join the fleet: last in the pool's constructor, so that nothing runs if an option was refused. */
-  join(): void {
+  join(probes: FleetHost['probes']): void {
     try {
-      this.#session = this.#fleet.join(this.#host());
+      this.#session = this.#fleet.join(this.#host(probes));
     } catch (error) {
       // A refusal of ours (a fleet already serving a pool) says so itself; anything else is the link's fault.
       if (error instanceof ClientPoolError) throw error;
@@ -133,11 +133,12 @@ export class FleetBridge<T> {
     }
   }
 
-  #host(): FleetHost {
+  #host(probes: FleetHost['probes']): FleetHost {
     const { roster, core, healthChanges } = this.#parts;
     const ms = (value: number): number => (value > 0 ? Math.min(value, MAX_DURATION_MS) : 0);
     return {
       names: () => Array.from(roster.byName.keys()),
+      probes: Object.freeze({ ...probes }),
       openCircuit: (client, wait, trips = 1) =>
         this.#apply(client, (member) => {
           if (member.breaker.trip === undefined) return;

@@ -17,6 +17,8 @@ export interface Fleet {
 export interface FleetHost {
   /** Names of the pool's clients now. */
   names(): readonly string[];
+  /** Which probes this pool runs: health checks (`healthCheck`), height polls (`freshness.height`). A process probes for the fleet only what it runs. */
+  readonly probes: { readonly health: boolean; readonly height: boolean };
   /**
    * Open the client's circuit here for `ms` (0: at once due for a probe) with `trips` consecutive openings
    * (1 by default, the cooldown's growth), as if it had failed here: another process saw it fail. Reported by `onStateChange` as any transition. A breaker without `trip()` (your

@@ -11,9 +11,11 @@ import { evalScript, type RedisScriptClient } from './eval-script.js';
  *   v:<c>   votes for opening it, under a quorum: `<process>=<expiry>,...`
  *   l:<c>   the half-open probe lease: `<process>|<expiry>`
  *   p:<c>   a pause: `<until>|<at>`
- *   h:<c>   the health prober's verdict: `<1 down, 0 up>|<at>`
- *   c:<c>   the health prober's lease: `<process>|<expiry>`
- *   ht:<c>  the highest height reported
+ *   h:<c>   the health prober's verdict: `<1 down, 0 up>|<at>` (forgotten once nobody probes the client's health)
+ *   ch:<c>  the health prober's lease: `<process>|<expiry>`
+ *   cp:<c>  the height poller's lease: `<process>|<expiry>`
+ *   ht:<c>  the highest height reported: `<height>|<at>`, `at` the last sync that sent one (forgotten an
+ *           idle hour after: no process has the client any more)
  *   cfg     the fingerprint of the last process that synced (a mismatch is reported)
  *
  * `<at>` is when the value was written: a reader's `now - at` is the propagation lag.
@@ -31,13 +33,16 @@ end
 local function first(v)
   return tonumber(string.match(v or '', '^(%d+)|')) or 0
 end
+local function last(v)
+  return tonumber(string.match(v or '', '|(%d+)$')) or 0
+end
 `;
 
 /**
  * Report what this process saw of one client, and answer with the state it left.
  *
- * ARGV[1] kind: `open` (a vote, and the opening once `quorum` processes agree; this process's probe
- *         lease is given back), `close` (its probes succeeded: the opening, the votes and the lease go),
+ * ARGV[1] kind: `open` (a vote, and the opening once `quorum` processes agree, or at once when it is
+ *         open fleet-wide already: a failed probe reopens it; this process's probe lease is given back), `close` (its probes succeeded: the opening, the votes and the lease go),
  *         `pause`, `health` (ARGV[4] is 1 down or 0 up), `lease` (ask for the probe lease for ARGV[4] ms),
  *         `release` (give back this process's probe lease)
  * ARGV[2] client  ARGV[3] process  ARGV[4] ms (or the health verdict)  ARGV[5] trips  ARGV[6] quorum
@@ -45,7 +50,8 @@ end
  *
  * Returns { now, value, granted, waitMs }: the `o:` value after an `open` or a `lease` ('' when not open
  * fleet-wide), the `p:` value after a `pause`; for `lease`, granted is 1 (yours for ARGV[4] ms), 0 (another
- * process holds it for waitMs more) or 2 (not open fleet-wide: probe as you like).
+ * process holds it for waitMs more, or the opening still cools for waitMs) or 2 (not open fleet-wide:
+ * probe as you like).
  */
 export const REPORT_SCRIPT = `${PREAMBLE}local kind, client, proc = ARGV[1], ARGV[2], ARGV[3]
 local ms = tonumber(ARGV[4]) or 0
@@ -64,7 +70,8 @@ if kind == 'open' then
   local holder = lease('l:' .. client)
   if holder == proc then redis.call('HDEL', key, 'l:' .. client) end
   local o = redis.call('HGET', key, 'o:' .. client)
-  if count >= tonumber(ARGV[6]) then
+  -- Open fleet-wide already: a reopening (a probe failed) needs no new quorum.
+  if o or count >= tonumber(ARGV[6]) then
     local untilMs = math.max(now + ms, first(o))
     o = untilMs .. '|' .. ARGV[5] .. '|' .. now
     redis.call('HSET', key, 'o:' .. client, o)
@@ -87,7 +94,10 @@ elseif kind == 'lease' then
   else
     result[2] = o
     local holder, expiry = lease('l:' .. client)
-    if holder == nil or expiry <= now or holder == proc then
+    if first(o) > now then
+      -- Still cooling (reopened since the asker's last sync): nobody probes before it ends.
+      result[4] = first(o) - now
+    elseif holder == nil or expiry <= now or holder == proc then
       redis.call('HSET', key, 'l:' .. client, proc .. '|' .. (now + ms))
       result[3] = 1
       result[4] = ms
@@ -102,15 +112,17 @@ return result
 
 /**
  * One sync: write this process's fingerprint (answering another's, if it differs), claim or renew the
- * health prober's lease of each client it asks for, raise heights, drop what expired, and answer with
- * the fleet's view.
+ * prober's leases (health checks, height polls) of each client it asks for, raise heights, drop what
+ * expired, and answer with the fleet's view.
  *
  * ARGV[1] process  ARGV[2] fingerprint  ARGV[3] prober lease ms  ARGV[4] ms the hash lives unused
- * ARGV[5] ms an opening is kept past its `until` with nobody probing it (then forgotten)
- * ARGV[6..] triples: client, height ('' for none), 1 to claim its prober lease (0 not to)
+ * ARGV[5] ms an opening (or a height) is kept with nobody probing or reporting it (then forgotten)
+ * ARGV[6..] quadruples: client, height ('' for none), 1 to claim its health prober's lease (0 not to),
+ *         1 to claim its height poller's lease (0 not to)
  *
- * Returns { now, theirs, owned, fields }: `theirs` another fingerprint found ('' if the same or none),
- * `owned` the clients whose prober this process is, `fields` the o:, p:, h: and ht: fields and values.
+ * Returns { now, theirs, health, height, fields }: `theirs` another fingerprint found ('' if the same or
+ * none), the clients whose health prober and height poller this process is, and the o:, p:, h: and ht:
+ * fields with their values.
  */
 export const SYNC_SCRIPT = `${PREAMBLE}local proc = ARGV[1]
 local checkMs = tonumber(ARGV[3])
@@ -119,18 +131,22 @@ local cfg = redis.call('HGET', key, 'cfg')
 local theirs = ''
 if cfg and cfg ~= ARGV[2] then theirs = cfg end
 redis.call('HSET', key, 'cfg', ARGV[2])
-local owned = {}
-for i = 6, #ARGV - 2, 3 do
-  local client, height = ARGV[i], ARGV[i + 1]
-  if ARGV[i + 2] == '1' then
-    local holder, expiry = lease('c:' .. client)
-    if holder == nil or expiry <= now or holder == proc then
-      redis.call('HSET', key, 'c:' .. client, proc .. '|' .. (now + checkMs))
-      table.insert(owned, client)
-    end
+local function claim(field)
+  local holder, expiry = lease(field)
+  if holder == nil or expiry <= now or holder == proc then
+    redis.call('HSET', key, field, proc .. '|' .. (now + checkMs))
+    return true
   end
-  if height ~= '' and tonumber(height) > (tonumber(redis.call('HGET', key, 'ht:' .. client) or '-1') or -1) then
-    redis.call('HSET', key, 'ht:' .. client, height)
+  return false
+end
+local health, polls = {}, {}
+for i = 6, #ARGV - 3, 4 do
+  local client, height = ARGV[i], ARGV[i + 1]
+  if ARGV[i + 2] == '1' and claim('ch:' .. client) then table.insert(health, client) end
+  if ARGV[i + 3] == '1' and claim('cp:' .. client) then table.insert(polls, client) end
+  if height ~= '' then
+    local stored = first(redis.call('HGET', key, 'ht:' .. client))
+    redis.call('HSET', key, 'ht:' .. client, string.format('%d', math.max(stored, tonumber(height) or 0)) .. '|' .. now)
   end
 end
 local all = redis.call('HGETALL', key)
@@ -141,7 +157,9 @@ for j = 1, #all, 2 do
   local keep = true
   if kind == 'p' then keep = first(v) > now
   elseif kind == 'o' then keep = first(v) + stale > now
-  elseif kind == 'l' or kind == 'c' then keep = (tonumber(string.match(v, '|(%d+)$')) or 0) > now
+  elseif kind == 'l' or kind == 'ch' or kind == 'cp' then keep = last(v) > now
+  elseif kind == 'h' then keep = last(redis.call('HGET', key, 'c' .. f)) > now
+  elseif kind == 'ht' then keep = last(v) + stale > now
   elseif kind == 'v' then
     keep = false
     for e in string.gmatch(v, '=(%d+)') do if tonumber(e) > now then keep = true end end
@@ -154,7 +172,7 @@ for j = 1, #all, 2 do
   end
 end
 redis.call('PEXPIRE', key, ARGV[4])
-return {now, theirs, owned, fields}
+return {now, theirs, health, polls, fields}
 `;
 
 const REPORT_SHA = createHash('sha1').update(REPORT_SCRIPT).digest('hex');
@@ -176,7 +194,10 @@ export interface ReportReply {
 export interface SyncReply {
   readonly now: number;
   readonly theirs: string;
-  readonly owned: readonly string[];
+  /** Clients whose health prober this process is. */
+  readonly health: readonly string[];
+  /** Clients whose height poller this process is. */
+  readonly height: readonly string[];
   /** Field → value, for o:, p:, h: and ht: fields. */
   readonly fields: ReadonlyMap<string, string>;
 }
@@ -198,17 +219,20 @@ export async function runReport(client: RedisScriptClient, key: string, args: re
 /** Run {@link SYNC_SCRIPT}. Rejects on a Redis error or a malformed reply. */
 export async function runSync(client: RedisScriptClient, key: string, args: readonly (string | number)[]): Promise<SyncReply> {
   const reply = await evalScript(client, SYNC_SCRIPT, SYNC_SHA, [key, ...args]);
-  if (Array.isArray(reply) && reply.length === 4 && typeof reply[1] === 'string' && Array.isArray(reply[2]) && Array.isArray(reply[3])) {
+  if (Array.isArray(reply) && reply.length === 5 && typeof reply[1] === 'string' && isStrings(reply[2]) && isStrings(reply[3]) && isStrings(reply[4])) {
     const now = Number(reply[0]);
-    const owned = reply[2] as unknown[];
-    const flat = reply[3] as unknown[];
-    if (Number.isFinite(now) && owned.every((c) => typeof c === 'string') && flat.length % 2 === 0 && flat.every((c) => typeof c === 'string')) {
+    const flat = reply[4];
+    if (Number.isFinite(now) && flat.length % 2 === 0) {
       const fields = new Map<string, string>();
-      for (let i = 0; i < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string);
-      return { now, theirs: reply[1], owned: owned, fields };
+      for (let i = 0; i < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!);
+      return { now, theirs: reply[1], health: reply[2], height: reply[3], fields };
     }
   }
   throw new TypeError(`unexpected reply from the fleet's sync script: ${safeJson(reply)}`);
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function safeJson(value: unknown): string {

@@ -16,6 +16,8 @@ const SHARE_KEYS = keySet(['circuits', 'pauses', 'health', 'heights']);
 const IDLE_TTL_MS = 86_400_000;
 /** How long an opening nobody probes or closes is kept past its end: an hour. */
 const STALE_OPEN_MS = 3_600_000;
+/** Other configurations warned of at most: a key rewritten by ever new settings must not grow memory. */
+const MAX_WARNED = 16;
 /** A process id: what the scripts can store between their separators. */
 const ID_PATTERN = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
@@ -188,6 +190,8 @@ export class RedisFleet implements Fleet {
   /** Reports not sent yet, one per client and kind: a later one replaces an earlier (the latest state is what counts). */
   readonly #outbox = new Map<string, Report>();
   #isSending = false;
+  /** The outbox slot of the report in flight: pending too, for what a sync may apply meanwhile. */
+  #sendingSlot: string | undefined;
   /** What this process's own circuits last did: re-published after an outage. */
   readonly #local = new Map<string, LocalCircuit>();
   /** Clients open fleet-wide, by the local clock time their opening ends. */
@@ -197,8 +201,8 @@ export class RedisFleet implements Fleet {
   /** Clients whose lease someone else holds, by the local clock time to ask again. */
   readonly #denied = new Map<string, number>();
   readonly #asking = new Set<string>();
-  /** Clients whose prober this process is (from the last sync). */
-  #owned: ReadonlySet<string> = new Set();
+  /** Clients whose health prober and height poller this process is (from the last sync). */
+  #probers: { readonly health: ReadonlySet<string>; readonly height: ReadonlySet<string> } = { health: new Set(), height: new Set() };
   /** Clients the last successful sync claimed a prober for. */
   #claimed: ReadonlySet<string> = new Set();
   /** The values of the o:, p: and h: fields last seen, to apply only what changed. */
@@ -324,7 +328,7 @@ export class RedisFleet implements Fleet {
   #mayCheck(client: string, probe: 'health' | 'height'): boolean {
     if (this.#state.mode !== 'redis' || !(probe === 'health' ? this.#share.health : this.#share.heights)) return true;
     // A client the fleet has not been asked about yet (new, or before the first sync) is checked here meanwhile.
-    return this.#owned.has(client) || !this.#claimed.has(client);
+    return this.#probers[probe].has(client) || !this.#claimed.has(client);
   }
 
   async #askLease(client: string): Promise<void> {
@@ -333,6 +337,9 @@ export class RedisFleet implements Fleet {
       const reply = await this.#report({ kind: 'lease', client, value: 0, trips: 0 });
       if (reply === undefined) return;
       const now = this.#clock.now();
+      // The opening as it stands now: a reopening since the last sync moves its end.
+      const open = reply.value === '' ? undefined : parseOpen(reply.value);
+      if (open !== undefined) this.#fleetOpen.set(client, now + open.until - reply.now);
       if (reply.granted === 1) this.#leases.set(client, now + reply.waitMs);
       else if (reply.granted === 0) this.#denied.set(client, now + reply.waitMs);
       else this.#fleetOpen.delete(client);
@@ -345,8 +352,9 @@ export class RedisFleet implements Fleet {
   /** Queue a report; reports go one at a time, in order. */
   #post(report: Report): void {
     if (this.#state.mode === 'closed') return;
-    // A verdict reached while cut off is this process's alone: the prober's, after the outage, is the fleet's.
-    if (report.kind === 'health' && this.#state.mode !== 'redis') return;
+    // A verdict or a closing reached while cut off is this process's alone: after the outage the prober's
+    // verdicts are the fleet's, and a closing must not undo an opening another process made meanwhile.
+    if ((report.kind === 'health' || report.kind === 'close') && this.#state.mode !== 'redis') return;
     const slot = `${report.kind === 'close' ? 'open' : report.kind}\u0000${report.client}`;
     this.#outbox.delete(slot);
     this.#outbox.set(slot, report);
@@ -360,6 +368,7 @@ export class RedisFleet implements Fleet {
       while (this.#state.mode === 'redis' && this.#outbox.size > 0) {
         const [slot, report] = this.#outbox.entries().next().value!;
         this.#outbox.delete(slot);
+        this.#sendingSlot = slot;
         // A pause that ended while it waited has nothing left to share.
         if (report.kind === 'pause' && report.value <= this.#clock.now()) continue;
         const reply = await this.#report(report);
@@ -373,6 +382,7 @@ export class RedisFleet implements Fleet {
       }
     } finally {
       this.#isSending = false;
+      this.#sendingSlot = undefined;
     }
   }
 
@@ -413,13 +423,19 @@ export class RedisFleet implements Fleet {
     this.#isSyncing = true;
     let reply: SyncReply | undefined;
     let names: readonly string[] = [];
+    let claims = false;
     try {
       names = host.names();
       const args: (string | number)[] = [this.id, this.#fingerprint, this.#proberLease, IDLE_TTL_MS, STALE_OPEN_MS];
-      const claims = this.#share.health || this.#share.heights;
+      // A process claims to probe for the fleet only what it probes (a pool without health checks must not
+      // keep them from every other), and only while it shares (not while refused for a mismatch).
+      const isSharing = this.#state.mode === 'redis';
+      const health = isSharing && this.#share.health && host.probes.health ? 1 : 0;
+      const polls = isSharing && this.#share.heights && host.probes.height ? 1 : 0;
+      claims = health + polls > 0;
       for (const name of names) {
-        const height = this.#share.heights ? host.height(name) : undefined;
-        args.push(name, height === undefined ? '' : String(height), claims ? 1 : 0);
+        const height = isSharing && this.#share.heights ? host.height(name) : undefined;
+        args.push(name, height === undefined ? '' : String(height), health, polls);
       }
       reply = await this.#bounded(runSync(this.#redis, this.key, args));
     } catch (error) {
@@ -429,25 +445,25 @@ export class RedisFleet implements Fleet {
     }
     // Left while the round trip was out.
     if (this.#host === undefined) return;
-    if (reply !== undefined) this.#apply(host, names, reply);
+    if (reply !== undefined) this.#apply(host, names, reply, claims);
     this.#schedule(this.#state.mode === 'redis' ? this.#syncInterval : this.#recheckInterval);
   }
 
-  #apply(host: FleetHost, names: readonly string[], reply: SyncReply): void {
+  #apply(host: FleetHost, names: readonly string[], reply: SyncReply, claims: boolean): void {
     if (reply.theirs !== '' && this.#mismatch(reply.theirs)) return;
     const wasDown = this.#state.mode === 'fallback' ? this.#state : undefined;
     this.#syncs++;
     this.#lastSync = this.#clock.now();
     if (wasDown !== undefined) this.#recover(wasDown.since);
-    this.#owned = new Set(reply.owned);
+    this.#probers = { health: new Set(reply.health), height: new Set(reply.height) };
     const present = new Set(names);
-    this.#claimed = present;
+    this.#claimed = claims ? present : new Set();
     for (const name of names) {
       if (this.#share.circuits) this.#applyOpen(host, name, reply);
       if (this.#share.pauses) this.#applyPause(host, name, reply);
-      if (this.#share.health && !this.#owned.has(name)) this.#applyHealth(host, name, reply);
+      if (this.#share.health && !this.#probers.health.has(name)) this.#applyHealth(host, name, reply);
       const height = this.#share.heights ? reply.fields.get(`ht:${name}`) : undefined;
-      if (height !== undefined) host.reportHeight(name, Number(height));
+      if (height !== undefined) host.reportHeight(name, Number(height.split('|')[0]));
     }
     // Forget clients the pool no longer has: memory stays bounded by the pool's clients.
     for (const field of this.#seen.keys()) if (!present.has(field.slice(2))) this.#seen.delete(field);
@@ -459,7 +475,8 @@ export class RedisFleet implements Fleet {
     const value = reply.fields.get(field);
     const seen = this.#seen.get(field);
     // A report of ours still to go would be undone by applying the fleet's older view.
-    const isPending = this.#outbox.has(`open\u0000${name}`);
+    const slot = `open\u0000${name}`;
+    const isPending = this.#outbox.has(slot) || this.#sendingSlot === slot;
     if (value === undefined) {
       if (seen === undefined) return;
       this.#seen.delete(field);
@@ -506,7 +523,7 @@ export class RedisFleet implements Fleet {
   #mismatch(theirs: string): boolean {
     this.#mismatches++;
     const error = new ConfigMismatchError(this.key, this.#fingerprint, theirs);
-    if (!this.#warned.has(theirs)) {
+    if (!this.#warned.has(theirs) && this.#warned.size < MAX_WARNED) {
       this.#warned.add(theirs);
       emitWarning(`clientpool: ${error.message}`, 'CLIENTPOOL_CONFIG_MISMATCH');
     }
@@ -527,19 +544,24 @@ export class RedisFleet implements Fleet {
     this.#fleetOpen.clear();
     this.#denied.clear();
     this.#leases.clear();
+    // What Redis held may be gone when it answers again (a restart): an opening missing then is no closing.
+    this.#seen.clear();
     for (const client of held) this.#host?.recheck(client);
     if (this.#fallbacks.hasListeners) this.#fallbacks.emit({ key: this.key, cause });
     this.#schedule(this.#recheckInterval);
   }
 
-  /** Back on Redis: what this process holds open goes out again (a restarted Redis has forgotten it). */
+  /**
+   * Back on Redis: what this process holds open goes out again (a restarted Redis has forgotten it).
+   * Only openings: a closing seen alone while cut off must not undo an opening another process made
+   * meanwhile (failures are the side to err on); a closing still in the outbox goes as it is.
+   */
   #recover(since: number): void {
     this.#state = { mode: 'redis' };
     const now = this.#clock.now();
     for (const [client, circuit] of this.#local) {
       if (!this.#share.circuits) break;
       if (circuit.isOpen && circuit.until > now) this.#post({ kind: 'open', client, value: circuit.until, trips: circuit.trips });
-      else if (!circuit.isOpen) this.#post({ kind: 'close', client, value: 0, trips: 0 });
     }
     if (this.#recoveries.hasListeners) this.#recoveries.emit({ key: this.key, downMs: now - since });
     void this.#send();
@@ -567,6 +589,8 @@ export class RedisFleet implements Fleet {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TimeoutError(this.#timeout, `redis fleet ${this.key}`)), this.#timeout);
+      // A round trip keeps no process alive: its caller (a sync, a report) is not waited for either.
+      timer.unref();
     });
     return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
   }
