@@ -49,6 +49,15 @@ export const OPTIONAL_BENCHES: readonly OptionalBench[] = [
     run: (runSimulation, quick) =>
       runSimulation({ quick, write: !quick, log: (line: string) => console.log(line), command: quick ? 'npm run bench -- --quick' : 'npm run bench' }),
   },
+  {
+    title: 'Fleet',
+    file: 'fleet.ts',
+    export: 'runFleetBench',
+    run: (runFleetBench, quick) =>
+      quick
+        ? Promise.resolve('Not run with --quick (about 1 min): `node --import tsx bench/fleet.ts --quick`.')
+        : runFleetBench({ write: true, log: (line: string) => console.log(line), command: 'npm run bench' }),
+  },
 ];
 
 export interface OptionalResult {

@@ -22,6 +22,7 @@ const examples: [string, RegExp][] = [
   ['health-and-affinity', /alice while her replica is down -> r\d[\s\S]*alice once it is back -> r\d/],
   ['logging', /get_slot/],
   ['observability', /attempt 1 of get_slot on broken: failure[\s\S]*attempt 2 of get_slot on healthy: success[\s\S]*middleware_calls_total\{method="get_slot",code="OK"\} 4/],
+  ['fleet', /B \(shares A's view\): 30 calls, 0 sent to dead b[\s\S]*C \(alone\): 30 calls, 3 sent to dead b[\s\S]*B while a is paused: 10 calls served by \{"c":10\}, 0 sent to a/],
   ['outcomes-and-shutdown', /calls: ok, ERR_CLIENT_CALL, ERR_POOL_CLOSED, closed[\s\S]*'stuck: cancelled': 1/],
 ];
 

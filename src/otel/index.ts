@@ -43,3 +43,19 @@ export {
   type RedisBucketOtelOptions,
 } from './redis-bucket-metrics.js';
 export type { RedisBucketLike, RedisBucketStatsLike } from '../prometheus/redis-bucket-stats.js';
+export {
+  redisFleetMetrics,
+  ATTR_FLEET_KEY,
+  METRIC_FLEET_APPLIED,
+  METRIC_FLEET_FAILURES,
+  METRIC_FLEET_FALLBACKS,
+  METRIC_FLEET_LAG,
+  METRIC_FLEET_MISMATCHES,
+  METRIC_FLEET_MODE,
+  METRIC_FLEET_REPORTS,
+  METRIC_FLEET_SYNC_AGE,
+  METRIC_FLEET_SYNCS,
+  type RedisFleetOtelMetrics,
+  type RedisFleetOtelOptions,
+} from './redis-fleet-metrics.js';
+export type { RedisFleetLike, RedisFleetStatsLike } from '../prometheus/redis-fleet-metrics.js';

@@ -103,7 +103,7 @@ export interface FleetRecoverEvent {
 export interface FleetApplyEvent {
   readonly client: string;
   readonly kind: 'open' | 'close' | 'pause' | 'down' | 'up';
-  /** Milliseconds from the other process's report to this sync (server clock). */
+  /** Milliseconds from the other process's report to this sync (server clock); NaN for a `close` (Redis keeps no time of a closing). */
   readonly lagMs: number;
 }
 
