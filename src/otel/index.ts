@@ -58,4 +58,4 @@ export {
   type RedisFleetOtelMetrics,
   type RedisFleetOtelOptions,
 } from './redis-fleet-metrics.js';
-export type { RedisFleetLike, RedisFleetStatsLike } from '../prometheus/redis-fleet-metrics.js';
+export type { RedisFleetLike, RedisFleetStatsLike } from '../prometheus/redis-fleet-stats.js';

@@ -1,5 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
-import { unreadableOptions } from '../validate.js';
+import { statsCount, statsMode, statsRecord, type StatsSourceKind } from './stats-source.js';
 
 // What the metrics adapters read of a Redis-shared bucket, declared structurally: neither
 // `clientpool/prometheus` nor `clientpool/otel` loads `clientpool/redis` (or prom-client, from here).
@@ -28,45 +27,32 @@ export interface RedisBucketLike {
   readonly stats: RedisBucketStatsLike;
 }
 
-/**
- * The bucket's key, checked; `stats` is only looked for (its getter runs at collection).
- * @throws InvalidOptionError naming `bucket` when it is not an object with a non-empty string `key` and a `stats` property.
- */
-export function bucketKey(bucket: unknown): string {
-  const expected = 'a RedisTokenBucket, or an object with a non-empty string key and stats';
-  if (typeof bucket !== 'object' || bucket === null) throw new InvalidOptionError('bucket', expected, bucket);
-  let key: unknown;
-  let hasStats: boolean;
-  try {
-    key = (bucket as { key?: unknown }).key;
-    hasStats = 'stats' in bucket;
-  } catch (error) {
-    throw unreadableOptions('bucket', bucket, error);
-  }
-  if (typeof key !== 'string' || key === '' || !hasStats) throw new InvalidOptionError('bucket', expected, bucket);
-  return key;
-}
+/** The counters the adapters export as they are, each a field of the stats. */
+export const BUCKET_COUNTERS = ['roundTrips', 'failures', 'fallbacks', 'leasedTokens', 'expiredTokens'] as const;
 
-/** A plain copy of `stats`, each field read once; throws if one is not what a bucket's stats hold. */
-export function checkedStats(value: unknown): RedisBucketStatsLike {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`stats must be an object, got ${typeof value}`);
-  const raw = value as Record<keyof RedisBucketStatsLike, unknown>;
-  const mode = raw.mode;
-  if (mode !== 'redis' && mode !== 'fallback' && mode !== 'closed') throw new TypeError(`stats.mode must be 'redis', 'fallback' or 'closed', got ${String(mode)}`);
-  const count = (field: Exclude<keyof RedisBucketStatsLike, 'mode'>): number => {
-    const read = raw[field];
-    if (typeof read !== 'number' || !(read >= 0) || read === Number.POSITIVE_INFINITY) throw new TypeError(`stats.${field} must be a finite number >= 0, got ${String(read)}`);
-    return read;
-  };
-  return {
-    mode,
-    roundTrips: count('roundTrips'),
-    failures: count('failures'),
-    fallbacks: count('fallbacks'),
-    redisTokens: count('redisTokens'),
-    leasedTokens: count('leasedTokens'),
-    expiredTokens: count('expiredTokens'),
-    localTokens: count('localTokens'),
-    reserve: count('reserve'),
-  };
-}
+/**
+ * A Redis-shared bucket as the adapters read it: its stats checked (mode one of `redis`, `fallback`,
+ * `closed`; every count finite and >= 0), a closed bucket having nothing to show.
+ */
+export const REDIS_BUCKET: StatsSourceKind<RedisBucketStatsLike> = {
+  option: 'bucket',
+  noun: 'Redis bucket',
+  caller: 'redisBucketMetrics',
+  expected: 'a RedisTokenBucket, or an object with a non-empty string key and stats',
+  check(value) {
+    const raw = statsRecord(value);
+    const mode = statsMode(raw, ['redis', 'fallback', 'closed']);
+    const stats: RedisBucketStatsLike = {
+      mode,
+      roundTrips: statsCount(raw, 'roundTrips'),
+      failures: statsCount(raw, 'failures'),
+      fallbacks: statsCount(raw, 'fallbacks'),
+      redisTokens: statsCount(raw, 'redisTokens'),
+      leasedTokens: statsCount(raw, 'leasedTokens'),
+      expiredTokens: statsCount(raw, 'expiredTokens'),
+      localTokens: statsCount(raw, 'localTokens'),
+      reserve: statsCount(raw, 'reserve'),
+    };
+    return mode === 'closed' ? undefined : stats;
+  },
+};

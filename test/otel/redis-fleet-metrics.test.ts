@@ -1,7 +1,6 @@
-import type { Meter } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, InvalidOptionError } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ClientPool } from '../../src/index.js';
 import { METER_NAME } from '../../src/otel/index.js';
 import {
   ATTR_FLEET_KEY,
@@ -18,42 +17,18 @@ import {
 } from '../../src/otel/redis-fleet-metrics.js';
 import type { RedisFleetStatsLike } from '../../src/prometheus/redis-fleet-metrics.js';
 import { RedisFleet } from '../../src/redis/index.js';
+import { FakeFleet, FLEET_STATS as STATS } from '../helpers/fake-redis-fleet.js';
 import { describeWithRedis, useRedisServer } from '../redis/describe-with-redis.js';
+import { observedByKeyCases } from './keyed-stats-cases.js';
+import { useTestMeterProvider } from './use-test-meter-provider.js';
 import { collect, kindOf, points, testMeterProvider, valueAt, type TestMetricReader } from './metric-reader.js';
 
 const ALL = [METRIC_FLEET_MODE, METRIC_FLEET_SYNC_AGE, METRIC_FLEET_LAG, METRIC_FLEET_SYNCS, METRIC_FLEET_FAILURES, METRIC_FLEET_FALLBACKS, METRIC_FLEET_REPORTS, METRIC_FLEET_APPLIED, METRIC_FLEET_MISMATCHES];
 
-/** Stats of a fleet on Redis with some history: every counter above 0. */
-const STATS: RedisFleetStatsLike = { mode: 'redis', syncs: 40, failures: 3, fallbacks: 1, reports: 12, applied: 9, syncAgeMs: 120, lastLagMs: 35, mismatches: 2 };
-
-/** A fleet of the shape the metrics read, with stats the test sets; counts how often they are read. */
-class FakeFleet {
-  readonly key: string;
-  current: RedisFleetStatsLike;
-  reads = 0;
-
-  constructor(key: string, stats: Partial<RedisFleetStatsLike> = {}) {
-    this.key = key;
-    this.current = { ...STATS, ...stats };
-  }
-
-  get stats(): RedisFleetStatsLike {
-    this.reads++;
-    return this.current;
-  }
-}
-
 describe('redisFleetMetrics (OpenTelemetry) with the SDK and an in-memory reader', () => {
   let provider: MeterProvider;
   let reader: TestMetricReader;
-
-  beforeEach(() => {
-    ({ provider, reader } = testMeterProvider());
-  });
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    await provider.shutdown();
-  });
+  useTestMeterProvider((made) => ({ provider, reader } = made));
 
   it('observes every stat with its key, as gauges (ages in seconds) and counters, on the clientpool meter', async () => {
     redisFleetMetrics(new FakeFleet('rpc-fleet'), { meterProvider: provider });
@@ -83,6 +58,19 @@ describe('redisFleetMetrics (OpenTelemetry) with the SDK and an in-memory reader
     expect(new Set(ALL.map((name) => collected.scopes.get(name)))).toEqual(new Set([METER_NAME]));
   });
 
+  observedByKeyCases<RedisFleetStatsLike>({
+    option: 'fleet',
+    metrics: redisFleetMetrics,
+    fake: (key, stats) => new FakeFleet(key, stats),
+    stats: STATS,
+    instruments: ALL,
+    keyAttribute: ATTR_FLEET_KEY,
+    counter: { field: 'syncs', instrument: METRIC_FLEET_SYNCS },
+    malformed: { ...STATS, syncAgeMs: Number.NaN },
+    factory: 'createObservableGauge',
+    refused: [['a fleet with an empty key', { key: '', stats: STATS }, {}, 'fleet']],
+  }, () => ({ provider, reader }));
+
   it('reads mode 1 in fallback, and observes nothing of a fleet serving no pool (idle or closed)', async () => {
     redisFleetMetrics(new FakeFleet('k', { mode: 'fallback' }), { meterProvider: provider });
     // Idle or closed from the start: with cumulative temporality the SDK would repeat a series it had seen before.
@@ -101,108 +89,6 @@ describe('redisFleetMetrics (OpenTelemetry) with the SDK and an in-memory reader
     expect(valueAt(collected, METRIC_FLEET_MODE, { [ATTR_FLEET_KEY]: 'k' })).toBe(0);
   });
 
-  it('reads the stats at collection only, once per collection, failure included: a fleet whole or not at all', async () => {
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const fleet = new FakeFleet('k');
-    redisFleetMetrics(fleet, { meterProvider: provider });
-    expect(fleet.reads).toBe(0);
-    await collect(reader);
-    expect(fleet.reads).toBe(1);
-    let reads = 0;
-    redisFleetMetrics({
-      key: 'flaky',
-      get stats(): RedisFleetStatsLike {
-        reads++;
-        if (reads === 1) throw new Error('stats unavailable');
-        return STATS;
-      },
-    }, { meterProvider: provider });
-    const observed = async (): Promise<string[]> => {
-      const collected = await collect(reader);
-      return ALL.filter((name) => points(collected, name).some((p) => p.attributes[ATTR_FLEET_KEY] === 'flaky'));
-    };
-    expect(await observed()).toEqual([]);
-    expect(reads).toBe(1);
-    expect(await observed()).toEqual(ALL);
-    expect(reads).toBe(2);
-  });
-
-  it('observes several fleets on one meter apart by key, with the constant attributes; unregister() stops reading one', async () => {
-    const meter = provider.getMeter('app');
-    const first = new FakeFleet('a');
-    const a = redisFleetMetrics(first, { meter, attributes: { 'clientpool.pool': 'p' } });
-    redisFleetMetrics(new FakeFleet('b', { syncs: 1 }), { meter, attributes: { 'clientpool.pool': 'p' } });
-    let collected = await collect(reader);
-    expect(valueAt(collected, METRIC_FLEET_SYNCS, { [ATTR_FLEET_KEY]: 'a', 'clientpool.pool': 'p' })).toBe(40);
-    expect(valueAt(collected, METRIC_FLEET_SYNCS, { [ATTR_FLEET_KEY]: 'b', 'clientpool.pool': 'p' })).toBe(1);
-    a.unregister();
-    a.unregister();
-    first.current = { ...first.current, syncs: 100 };
-    const reads = first.reads;
-    collected = await collect(reader);
-    expect(first.reads).toBe(reads);
-    expect(valueAt(collected, METRIC_FLEET_SYNCS, { [ATTR_FLEET_KEY]: 'a', 'clientpool.pool': 'p' })).not.toBe(100);
-  });
-
-  it('leaves out a fleet whose stats getter throws or are malformed, warns once each, and keeps observing the others', async () => {
-    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const broken = { key: 'broken', get stats(): RedisFleetStatsLike { throw new Error('boom'); } };
-    redisFleetMetrics(broken, { meterProvider: provider });
-    redisFleetMetrics({ key: 'odd', stats: { ...STATS, syncAgeMs: Number.NaN } }, { meterProvider: provider });
-    redisFleetMetrics(new FakeFleet('fine'), { meterProvider: provider });
-    for (let i = 0; i < 2; i++) {
-      const collected = await collect(reader);
-      expect(points(collected, METRIC_FLEET_MODE).map((p) => p.attributes[ATTR_FLEET_KEY])).toEqual(['fine']);
-    }
-    expect(warnings).toHaveBeenCalledTimes(2);
-    expect(String(warnings.mock.calls[0]![0])).toContain('boom');
-  });
-
-  it('reports a meter whose removeBatchObservableCallback throws, instead of throwing from unregister()', () => {
-    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const real = provider.getMeter('app');
-    const meter = Object.assign(Object.create(real) as Meter, {
-      removeBatchObservableCallback: () => {
-        throw new Error('refused');
-      },
-    });
-    const metrics = redisFleetMetrics(new FakeFleet('k'), { meter });
-    expect(() => metrics.unregister()).not.toThrow();
-    expect(warnings).toHaveBeenCalledTimes(1);
-  });
-
-  it.each([
-    ['no fleet', undefined, {}, 'fleet'],
-    ['a fleet without stats', { key: 'k' }, {}, 'fleet'],
-    ['a fleet with an empty key', { key: '', stats: STATS }, {}, 'fleet'],
-    ['an unknown option', { key: 'k', stats: STATS }, { prefix: 'x' }, 'options.prefix'],
-    ['both meter and meterProvider', { key: 'k', stats: STATS }, 'both', 'meter'],
-    ['a meter that is not one', { key: 'k', stats: STATS }, { meter: {} }, 'meter'],
-    ['a meterProvider that is not one', { key: 'k', stats: STATS }, { meterProvider: {} }, 'meterProvider'],
-    ['a reserved attribute', { key: 'k', stats: STATS }, { attributes: { [ATTR_FLEET_KEY]: 'x' } }, 'attributes'],
-    ['an attribute that is an object', { key: 'k', stats: STATS }, { attributes: { a: {} } }, 'attributes.a'],
-  ])('refuses %s with InvalidOptionError naming it', (_, fleet, options, option) => {
-    const resolved = options === 'both' ? { meter: provider.getMeter('x'), meterProvider: provider } : options;
-    let thrown: unknown;
-    try {
-      redisFleetMetrics(fleet as never, resolved);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(InvalidOptionError);
-    expect((thrown as InvalidOptionError).option).toBe(option);
-  });
-
-  it('refuses a meter whose instrument factory throws, with what it threw as the cause', () => {
-    const real = provider.getMeter('app');
-    const cause = new Error('no gauges');
-    const meter = Object.assign(Object.create(real) as Meter, {
-      createObservableGauge: () => {
-        throw cause;
-      },
-    });
-    expect(() => redisFleetMetrics(new FakeFleet('k'), { meter })).toThrow(expect.objectContaining({ option: 'meter', cause }) as Error);
-  });
 });
 
 describeWithRedis('redisFleetMetrics (OpenTelemetry) on a RedisFleet and a real redis-server', () => {

@@ -4,16 +4,19 @@ import { InvalidOptionError } from '../../src/index.js';
 import { prometheusMetrics, redisBucketMetrics, type RedisBucketStatsLike } from '../../src/prometheus/index.js';
 import { RedisTokenBucket } from '../../src/redis/index.js';
 import { describeWithRedis, useRedisServer } from '../redis/describe-with-redis.js';
-import { find, parseExposition, value, type Scrape } from './exposition.js';
+import { find, value, type Scrape } from './exposition.js';
+import { exportedByKeyCases, scraped } from './keyed-stats-cases.js';
 import { FakeBucket, STATS } from '../helpers/fake-redis-bucket.js';
-
-async function scraped(registry: Registry): Promise<Scrape> {
-  return parseExposition(await registry.metrics());
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+/** Every family `redisBucketMetrics` exports. */
+const FAMILIES = ['mode', 'round_trips_total', 'failures_total', 'fallbacks_total', 'tokens_total', 'leased_tokens_total', 'expired_tokens_total', 'reserve_tokens'].map((name) => `middleware_redis_bucket_${name}`);
+
+/** The families that have a series of bucket `key` in a scrape. */
+const familiesOf = (scrape: Scrape, key: string): string[] => FAMILIES.filter((name) => find(scrape, name, { key }).length > 0);
 
 describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () => {
   it('exports every stat under the default prefix, by key, with the types and values of the stats', async () => {
@@ -42,6 +45,18 @@ describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () =
     });
   });
 
+  exportedByKeyCases<RedisBucketStatsLike>({
+    option: 'bucket',
+    metrics: redisBucketMetrics,
+    fake: (key, stats) => new FakeBucket(key, stats),
+    stats: STATS,
+    families: FAMILIES,
+    counter: { field: 'roundTrips', family: 'redis_bucket_round_trips_total' },
+    mode: 'middleware_redis_bucket_mode',
+    malformed: [['a NaN count', { ...STATS, reserve: Number.NaN }]],
+    refused: [['a constant label named source', { key: 'k', stats: STATS }, { labels: { source: 'x' } }, 'labels']],
+  });
+
   it('reads mode 1 in fallback, and drops every series of a closed bucket', async () => {
     const registry = new Registry();
     const bucket = new FakeBucket('k', { mode: 'fallback' });
@@ -51,32 +66,6 @@ describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () =
     expect((await scraped(registry)).samples).toEqual([]);
   });
 
-  it('reads the stats only when scraped, once per scrape whatever the number of families', async () => {
-    const registry = new Registry();
-    const bucket = new FakeBucket('k');
-    redisBucketMetrics(bucket, { registry });
-    expect(bucket.reads).toBe(0);
-    await registry.metrics();
-    expect(bucket.reads).toBe(1);
-    bucket.current = { ...bucket.current, roundTrips: 9 };
-    expect(value(await scraped(registry), 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(9);
-    expect(bucket.reads).toBe(2);
-  });
-
-  it('puts several buckets in the same families, by key, and unregister() takes one bucket off, then the families', async () => {
-    const registry = new Registry();
-    const a = redisBucketMetrics(new FakeBucket('a'), { registry });
-    const b = redisBucketMetrics(new FakeBucket('b', { roundTrips: 1 }), { registry });
-    let scrape = await scraped(registry);
-    expect(find(scrape, 'middleware_redis_bucket_round_trips_total').map((s) => [s.labels['key'], s.value])).toEqual([['a', 7], ['b', 1]]);
-    a.unregister();
-    scrape = await scraped(registry);
-    expect(find(scrape, 'middleware_redis_bucket_round_trips_total').map((s) => s.labels['key'])).toEqual(['b']);
-    b.unregister();
-    b.unregister();
-    expect(registry.getMetricsAsArray()).toEqual([]);
-  });
-
   it('adds up two buckets with one key, and keeps the worse mode', async () => {
     const registry = new Registry();
     redisBucketMetrics(new FakeBucket('k'), { registry });
@@ -84,17 +73,6 @@ describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () =
     const scrape = await scraped(registry);
     expect(value(scrape, 'middleware_redis_bucket_mode', { key: 'k' })).toBe(1);
     expect(value(scrape, 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(14);
-  });
-
-  it('refuses the same bucket twice on one registry and prefix, leaving the first export as it was', async () => {
-    const registry = new Registry();
-    const bucket = new FakeBucket('k');
-    redisBucketMetrics(bucket, { registry });
-    expect(() => redisBucketMetrics(bucket, { registry })).toThrow(InvalidOptionError);
-    expect(value(await scraped(registry), 'middleware_redis_bucket_round_trips_total', { key: 'k' })).toBe(7);
-    // Another prefix is another set of families: allowed.
-    redisBucketMetrics(bucket, { registry, prefix: 'rpc' });
-    expect(value(await scraped(registry), 'rpc_redis_bucket_round_trips_total', { key: 'k' })).toBe(7);
   });
 
   it("sits beside the pool's prometheusMetrics on one registry, both without constant labels", async () => {
@@ -120,90 +98,9 @@ describe('redisBucketMetrics (Prometheus), on a bucket of the right shape', () =
     expect(text).toContain('rpc_redis_bucket_tokens_total{key="k",source="local",pool="p"} 5');
     expect(text).toContain('# TYPE rpc_calls_total counter');
   });
-
-  it('leaves a bucket whose stats getter throws out of the scrape, warns once, and keeps the other buckets', async () => {
-    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const registry = new Registry();
-    const broken = { key: 'broken', get stats(): RedisBucketStatsLike { throw new Error('boom'); } };
-    redisBucketMetrics(broken, { registry });
-    redisBucketMetrics(new FakeBucket('fine'), { registry });
-    for (let i = 0; i < 2; i++) {
-      const scrape = await scraped(registry);
-      expect(new Set(scrape.samples.map((s) => s.labels['key']))).toEqual(new Set(['fine']));
-    }
-    expect(warnings).toHaveBeenCalledTimes(1);
-    expect(String(warnings.mock.calls[0]![0])).toContain('boom');
-    expect(warnings.mock.calls[0]![1]).toMatchObject({ code: 'CLIENTPOOL_CALLBACK_ERROR' });
-  });
-
-  it.each([
-    ['not an object', 42],
-    ['an unknown mode', { ...STATS, mode: 'sideways' }],
-    ['a count that is not a number', { ...STATS, roundTrips: '7' }],
-    ['a negative count', { ...STATS, failures: -1 }],
-    ['a NaN count', { ...STATS, reserve: Number.NaN }],
-  ])('leaves a bucket out of the scrape when its stats are %s', async (_, stats) => {
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const registry = new Registry();
-    redisBucketMetrics({ key: 'odd', stats: stats as RedisBucketStatsLike }, { registry });
-    expect((await scraped(registry)).samples).toEqual([]);
-  });
-
-  it('makes its own registry when given none, never the global one', async () => {
-    const metrics = redisBucketMetrics(new FakeBucket('k'));
-    expect(value(await scraped(metrics.registry as Registry), 'middleware_redis_bucket_mode', { key: 'k' })).toBe(0);
-    expect(metrics.key).toBe('k');
-  });
-
-  it.each([
-    ['no object', undefined, {}, 'bucket'],
-    ['a bucket without key', { stats: STATS }, {}, 'bucket'],
-    ['a bucket with an empty key', { key: '', stats: STATS }, {}, 'bucket'],
-    ['a bucket without stats', { key: 'k' }, {}, 'bucket'],
-    ['a bucket whose key getter throws', { get key(): string { throw new Error('no'); }, stats: STATS }, {}, 'bucket'],
-    ['an unknown option', { key: 'k', stats: STATS }, { maxMethods: 3 }, 'options.maxMethods'],
-    ['a bad prefix', { key: 'k', stats: STATS }, { prefix: '1x' }, 'prefix'],
-    ['a constant label named key', { key: 'k', stats: STATS }, { labels: { key: 'x' } }, 'labels'],
-    ['a constant label named source', { key: 'k', stats: STATS }, { labels: { source: 'x' } }, 'labels'],
-    ['a registry that is not one', { key: 'k', stats: STATS }, { registry: {} }, 'registry'],
-  ])('refuses %s with InvalidOptionError naming it', (_, bucket, options, option) => {
-    const make = (): unknown => redisBucketMetrics(bucket as never, options as never);
-    expect(make).toThrow(InvalidOptionError);
-    try {
-      make();
-    } catch (error) {
-      expect((error as InvalidOptionError).option).toBe(option);
-    }
-  });
 });
 
-/** Every family `redisBucketMetrics` exports. */
-const FAMILIES = ['mode', 'round_trips_total', 'failures_total', 'fallbacks_total', 'tokens_total', 'leased_tokens_total', 'expired_tokens_total', 'reserve_tokens'].map((name) => `middleware_redis_bucket_${name}`);
-
-/** The families that have a series of bucket `key` in a scrape. */
-const familiesOf = (scrape: Scrape, key: string): string[] => FAMILIES.filter((name) => find(scrape, name, { key }).length > 0);
-
 describe('redisBucketMetrics (Prometheus): one read of the stats per scrape, a bucket whole or absent', () => {
-  it('leaves the whole bucket out of a scrape whose one stats read failed, even if a later read would work', async () => {
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const registry = new Registry();
-    let reads = 0;
-    redisBucketMetrics({
-      key: 'flaky',
-      get stats(): RedisBucketStatsLike {
-        reads++;
-        // A Redis client mid-reconnect: the first read throws, later ones work.
-        if (reads === 1) throw new Error('stats unavailable');
-        return STATS;
-      },
-    }, { registry });
-    expect(familiesOf(await scraped(registry), 'flaky')).toEqual([]);
-    expect(reads).toBe(1);
-    // The next scrape reads again, and shows the bucket whole.
-    expect(familiesOf(await scraped(registry), 'flaky')).toEqual(FAMILIES);
-    expect(reads).toBe(2);
-  });
-
   it('reads a bucket whose stats always throw once per scrape, not once per family', async () => {
     vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const registry = new Registry();
