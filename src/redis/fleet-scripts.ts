@@ -54,7 +54,7 @@ end
  * probe as you like).
  */
 export const REPORT_SCRIPT = `${PREAMBLE}local kind, client, proc = ARGV[1], ARGV[2], ARGV[3]
-local ms = tonumber(ARGV[4]) or 0
+local ms = math.ceil(tonumber(ARGV[4]) or 0)
 local result = {now, '', 0, 0}
 if kind == 'open' then
   local kept = {}
@@ -121,11 +121,11 @@ return result
  *         1 to claim its height poller's lease (0 not to)
  *
  * Returns { now, theirs, health, height, fields }: `theirs` another fingerprint found ('' if the same or
- * none), the clients whose health prober and height poller this process is, and the o:, p:, h: and ht:
- * fields with their values.
+ * none), the clients whose health prober and height poller this process is, and the o:, l:, p:, h: and
+ * ht: fields with their values.
  */
 export const SYNC_SCRIPT = `${PREAMBLE}local proc = ARGV[1]
-local checkMs = tonumber(ARGV[3])
+local checkMs = math.ceil(tonumber(ARGV[3]))
 local stale = tonumber(ARGV[5])
 local cfg = redis.call('HGET', key, 'cfg')
 local theirs = ''
@@ -166,7 +166,7 @@ for j = 1, #all, 2 do
   end
   if not keep then
     redis.call('HDEL', key, f)
-  elseif kind == 'o' or kind == 'p' or kind == 'h' or kind == 'ht' then
+  elseif kind == 'o' or kind == 'p' or kind == 'h' or kind == 'ht' or kind == 'l' then
     table.insert(fields, f)
     table.insert(fields, v)
   end
@@ -198,7 +198,7 @@ export interface SyncReply {
   readonly health: readonly string[];
   /** Clients whose height poller this process is. */
   readonly height: readonly string[];
-  /** Field → value, for o:, p:, h: and ht: fields. */
+  /** Field → value, for o:, l:, p:, h: and ht: fields. */
   readonly fields: ReadonlyMap<string, string>;
 }
 

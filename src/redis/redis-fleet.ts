@@ -18,6 +18,8 @@ const IDLE_TTL_MS = 86_400_000;
 const STALE_OPEN_MS = 3_600_000;
 /** Other configurations warned of at most: a key rewritten by ever new settings must not grow memory. */
 const MAX_WARNED = 16;
+/** The key of the one warning about names that cannot be shared (fingerprints are the other keys: never this). */
+const ILL_FORMED = '\u0000ill-formed';
 /** A process id: what the scripts can store between their separators. */
 const ID_PATTERN = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
@@ -241,8 +243,9 @@ export class RedisFleet implements Fleet {
     this.#syncInterval = positiveDuration('syncInterval', options.syncInterval ?? 250);
     this.#timeout = positiveDuration('timeout', options.timeout ?? 200);
     this.#recheckInterval = positiveDuration('recheckInterval', options.recheckInterval ?? 1_000);
-    this.#probeLease = positiveDuration('probeLease', options.probeLease ?? 10_000);
-    this.#proberLease = positiveDuration('proberLease', options.proberLease ?? 5_000);
+    // Whole ms: the scripts store times as integers (a fraction would make a lease unreadable).
+    this.#probeLease = Math.ceil(positiveDuration('probeLease', options.probeLease ?? 10_000));
+    this.#proberLease = Math.ceil(positiveDuration('proberLease', options.proberLease ?? 5_000));
     optionsObject('share', options.share);
     if (options.share !== undefined) knownKeys('share', options.share, SHARE_KEYS);
     const share = options.share ?? {};
@@ -268,7 +271,8 @@ export class RedisFleet implements Fleet {
       fallbacks: this.#fallbackCount,
       reports: this.#reports,
       applied: this.#applied,
-      syncAgeMs: this.#clock.now() - this.#lastSync,
+      // Never below 0, even on a clock that stepped back.
+      syncAgeMs: Math.max(0, this.#clock.now() - this.#lastSync),
       lastLagMs: this.#lastLagMs,
       mismatches: this.#mismatches,
     };
@@ -284,10 +288,10 @@ export class RedisFleet implements Fleet {
       opened: (client, ms, trips) => this.#opened(client, ms, trips),
       closed: (client) => this.#closed(client),
       paused: (client, ms) => {
-        if (this.#share.pauses) this.#post({ kind: 'pause', client, value: this.#clock.now() + ms, trips: 0 });
+        if (this.#share.pauses && this.#isShared(client)) this.#post({ kind: 'pause', client, value: this.#clock.now() + ms, trips: 0 });
       },
       healthChanged: (client, isDown) => {
-        if (this.#share.health) this.#post({ kind: 'health', client, value: isDown ? 1 : 0, trips: 0 });
+        if (this.#share.health && this.#isShared(client)) this.#post({ kind: 'health', client, value: isDown ? 1 : 0, trips: 0 });
       },
       mayProbe: (client) => this.#mayProbe(client),
       mayCheck: (client, probe) => this.#mayCheck(client, probe),
@@ -296,6 +300,7 @@ export class RedisFleet implements Fleet {
   }
 
   #opened(client: string, ms: number, trips: number): void {
+    if (!this.#isShared(client)) return;
     const until = this.#clock.now() + ms;
     this.#local.set(client, { isOpen: true, until, trips });
     this.#leases.delete(client);
@@ -303,10 +308,21 @@ export class RedisFleet implements Fleet {
   }
 
   #closed(client: string): void {
+    if (!this.#isShared(client)) return;
     this.#local.set(client, { isOpen: false, until: 0, trips: 0 });
     this.#leases.delete(client);
     this.#fleetOpen.delete(client);
     if (this.#share.circuits) this.#post({ kind: 'close', client, value: 0, trips: 0 });
+  }
+
+  /** Whether `client` can be shared: Redis keeps names as UTF-8, so one with a lone surrogate would come back as another name. */
+  #isShared(client: string): boolean {
+    if (isShareable(client)) return true;
+    if (!this.#warned.has(ILL_FORMED)) {
+      this.#warned.add(ILL_FORMED);
+      emitWarning(`clientpool: the fleet ${JSON.stringify(this.key)} does not share a client whose name is not well-formed Unicode (a lone surrogate): ${JSON.stringify(client)}`, 'CLIENTPOOL_FLEET_NAME');
+    }
+    return false;
   }
 
   /** 0: probe now; else ms to wait for this process's turn. */
@@ -336,6 +352,11 @@ export class RedisFleet implements Fleet {
     try {
       const reply = await this.#report({ kind: 'lease', client, value: 0, trips: 0 });
       if (reply === undefined) return;
+      // Closed (or the client removed) while the ask was out: a lease granted now goes back at once.
+      if (this.#state.mode === 'closed' || this.#host?.names().includes(client) !== true) {
+        if (reply.granted === 1) void this.#release([client]);
+        return;
+      }
       const now = this.#clock.now();
       // The opening as it stands now: a reopening since the last sync moves its end.
       const open = reply.value === '' ? undefined : parseOpen(reply.value);
@@ -425,7 +446,8 @@ export class RedisFleet implements Fleet {
     let names: readonly string[] = [];
     let claims = false;
     try {
-      names = host.names();
+      names = host.names().filter(isShareable);
+      this.#forget(new Set(names));
       const args: (string | number)[] = [this.id, this.#fingerprint, this.#proberLease, IDLE_TTL_MS, STALE_OPEN_MS];
       // A process claims to probe for the fleet only what it probes (a pool without health checks must not
       // keep them from every other), and only while it shares (not while refused for a mismatch).
@@ -458,16 +480,32 @@ export class RedisFleet implements Fleet {
     this.#probers = { health: new Set(reply.health), height: new Set(reply.height) };
     const present = new Set(names);
     this.#claimed = claims ? present : new Set();
+    const probesHealth = host.probes.health;
     for (const name of names) {
       if (this.#share.circuits) this.#applyOpen(host, name, reply);
       if (this.#share.pauses) this.#applyPause(host, name, reply);
-      if (this.#share.health && !this.#probers.health.has(name)) this.#applyHealth(host, name, reply);
+      if (this.#share.health && !this.#probers.health.has(name)) this.#applyHealth(host, name, reply, probesHealth);
       const height = this.#share.heights ? reply.fields.get(`ht:${name}`) : undefined;
       if (height !== undefined) host.reportHeight(name, Number(height.split('|')[0]));
     }
-    // Forget clients the pool no longer has: memory stays bounded by the pool's clients.
+  }
+
+  /**
+   * Forget clients the pool no longer has, at every sync (while Redis is down too): memory stays bounded by
+   * the pool's clients, nothing is published for a removed one, and its probe lease goes back at once.
+   */
+  #forget(present: ReadonlySet<string>): void {
     for (const field of this.#seen.keys()) if (!present.has(field.slice(2))) this.#seen.delete(field);
+    for (const [slot, report] of this.#outbox) if (!present.has(report.client)) this.#outbox.delete(slot);
+    const gone = [...this.#leases.keys()].filter((name) => !present.has(name));
+    if (gone.length > 0) void this.#release(gone);
     for (const map of [this.#local, this.#fleetOpen, this.#leases, this.#denied]) for (const name of map.keys()) if (!present.has(name)) map.delete(name);
+  }
+
+  /** Give probe leases back (bounded round trips, not waited for by anyone but `leave()`). */
+  #release(clients: readonly string[]): Promise<unknown> {
+    for (const client of clients) this.#leases.delete(client);
+    return Promise.all(clients.map((client) => this.#bounded(runReport(this.#redis, this.key, ['release', client, this.id, 0, 0, this.quorum, IDLE_TTL_MS])).catch(() => undefined)));
   }
 
   #applyOpen(host: FleetHost, name: string, reply: SyncReply): void {
@@ -489,6 +527,11 @@ export class RedisFleet implements Fleet {
     const open = parseOpen(value);
     if (open === undefined) return;
     this.#fleetOpen.set(name, this.#clock.now() + open.until - reply.now);
+    // The lease that kept this process waiting went back (its holder closed, or dropped the client): ask now.
+    if (this.#denied.has(name) && !reply.fields.has(`l:${name}`)) {
+      this.#denied.delete(name);
+      host.recheck(name);
+    }
     if (value === seen || isPending) return;
     this.#seen.set(field, value);
     this.#applied1(name, 'open', reply.now - open.at, () => host.openCircuit(name, Math.max(0, open.until - reply.now), open.trips));
@@ -503,10 +546,18 @@ export class RedisFleet implements Fleet {
     if (until! > reply.now) this.#applied1(name, 'pause', reply.now - at!, () => host.pause(name, until! - reply.now));
   }
 
-  #applyHealth(host: FleetHost, name: string, reply: SyncReply): void {
+  #applyHealth(host: FleetHost, name: string, reply: SyncReply, probesHealth: boolean): void {
     const field = `h:${name}`;
     const value = reply.fields.get(field);
-    if (value === undefined || value === this.#seen.get(field)) return;
+    const seen = this.#seen.get(field);
+    if (value === undefined && seen !== undefined) {
+      // Nobody probes it for the fleet any more: a pool that cannot check it itself does not keep the
+      // last verdict forever (one with health checks takes the prober over, and its checks decide).
+      this.#seen.delete(field);
+      if (!probesHealth && seen.startsWith('1|')) this.#applied1(name, 'up', Number.NaN, () => host.setDown(name, false));
+      return;
+    }
+    if (value === undefined || value === seen) return;
     this.#seen.set(field, value);
     const [down, at] = value.split('|').map(Number);
     this.#applied1(name, down === 1 ? 'down' : 'up', reply.now - at!, () => host.setDown(name, down === 1));
@@ -575,9 +626,9 @@ export class RedisFleet implements Fleet {
     clearTimeout(this.#timer);
     this.#outbox.clear();
     // Probe leases held here go back at once, so that another process need not wait them out.
-    const leases = wasSharing ? [...this.#leases.keys()] : [];
+    const leases = [...this.#leases.keys()];
     this.#leases.clear();
-    await Promise.all(leases.map((client) => this.#bounded(runReport(this.#redis, this.key, ['release', client, this.id, 0, 0, this.quorum, IDLE_TTL_MS])).catch(() => undefined)));
+    if (wasSharing) await this.#release(leases);
     this.#fallbacks.clear();
     this.#recoveries.clear();
     this.#mismatchEvents.clear();
@@ -594,6 +645,11 @@ export class RedisFleet implements Fleet {
     });
     return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+/** Whether a name survives Redis's UTF-8 unchanged: no lone surrogate. */
+function isShareable(name: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name);
 }
 
 function parseOpen(value: string): { until: number; trips: number; at: number } | undefined {
