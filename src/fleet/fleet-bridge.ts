@@ -5,6 +5,7 @@ import type { Member } from '../member.js';
 import type { PoolCore } from '../pipeline/pool-core.js';
 import type { HealthChange } from '../pool-events.js';
 import type { Roster } from '../roster.js';
+import { onRejected } from '../pipeline/guard.js';
 import { MAX_DURATION_MS } from '../validate.js';
 import type { Fleet, FleetHost, FleetSession } from './fleet.js';
 
@@ -82,6 +83,7 @@ export class FleetBridge<T> {
     try {
       // Only a plain no keeps this process from probing: an answer that is no boolean is a yes.
       const answer: unknown = session.mayCheck(client, probe);
+      this.#adopt("the fleet's mayCheck()", answer);
       return answer !== false;
     } catch (error) {
       this.#parts.warn("the fleet's mayCheck()", error);
@@ -108,18 +110,24 @@ export class FleetBridge<T> {
       this.#parts.warn("the fleet's mayProbe()", error);
       return 0;
     }
+    this.#adopt("the fleet's mayProbe()", wait);
     if (typeof wait !== 'number' || !(wait > 0)) return 0;
     return Math.min(wait, MAX_DURATION_MS);
   }
 
-  #tell(what: string, tell: (session: FleetSession) => void): void {
+  #tell(what: string, tell: (session: FleetSession) => unknown): void {
     const session = this.#session;
     if (session === undefined) return;
     try {
-      tell(session);
+      this.#adopt(`the fleet's ${what}`, tell(session));
     } catch (error) {
       this.#parts.warn(`the fleet's ${what}`, error);
     }
+  }
+
+  /** An `async` method of the link is not waited for; its rejection is reported as a throw is, never left unhandled. */
+  #adopt(what: string, result: unknown): void {
+    onRejected(result, (error) => this.#parts.warn(what, error));
   }
 
   #apply(client: string, apply: (member: Member<T>) => void): void {
