@@ -504,6 +504,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
       extra: Math.max(0, this.lease - demand),
       keep: this.#keep,
       fingerprint: this.fingerprint,
+      refuse: this.#isRefusing,
     };
     void this.#roundTrip(() => runTokenBucketScript(this.#redis, this.key, request)).then(
       (reply) => this.#onReply(reply, head.n, demand),
@@ -545,7 +546,7 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.#pendingAdjust = 0;
     if (n === 0) return;
     this.#isAdjusting = true;
-    const request = { interval: this.#intervalUs, burst: this.burst, n, maxDebtUs: MAX_DEBT_MS * 1_000, fingerprint: this.fingerprint };
+    const request = { interval: this.#intervalUs, burst: this.burst, n, maxDebtUs: MAX_DEBT_MS * 1_000, fingerprint: this.fingerprint, refuse: this.#isRefusing };
     void this.#roundTrip(() => runAdjustScript(this.#redis, this.key, request)).then(
       (reply) => this.#onAdjusted(reply),
       (error: unknown) => this.#onAdjustFailure(n, error as Error),

@@ -23,7 +23,8 @@ end
  * The Lua that reads the bucket's value, `"<tat>|<fingerprint>"` (or a bare `"<tat>"`, as versions before
  * fingerprints wrote it, read with no fingerprint): `stored` is the TAT (0 when there is none), `theirs`
  * the fingerprint stored when it is not empty and differs from the caller's in `ARGV[fpArg]`, else `''`;
- * `suffix` is what to write after the TAT: the caller's own fingerprint, always. One string value, not a
+ * `suffix` is what to write after the TAT: the caller's own fingerprint, always; `refuse` when the caller
+ * refuses another configuration (ARGV[fpArg + 1] is 1) and the key holds one: the script then changes nothing. One string value, not a
  * second key, so the script keeps to one key (one Redis Cluster slot).
  */
 function readState(fpArg: number): string {
@@ -38,8 +39,12 @@ if value then
     value = string.sub(value, 1, bar - 1)
   end
   stored = tonumber(value) or 0
+  -- Lua reads 'nan' and 'inf' as numbers: no state at all, as any other garbage (the write repairs it).
+  if stored ~= stored or stored == math.huge or stored == -math.huge then stored = 0 end
 end
 if theirs == ours then theirs = '' end
+-- A caller that refuses another configuration leaves the key to it: nothing is taken or written.
+local refuse = ARGV[${fpArg + 1}] == '1' and theirs ~= ''
 local suffix = ''
 if ours ~= '' then suffix = '|' .. ours end
 `;
@@ -60,8 +65,13 @@ if ours ~= '' then suffix = '|' .. ours end
  * ARGV[6]  keep: tokens a lease must leave in the bucket (the "more than enough" rule)
  * ARGV[7]  fingerprint: the caller's settings (`configFingerprint`, never containing `|`), written with
  *          the TAT whenever it is written; '' writes a bare TAT
- * ARGV[8]  optional fake time in microseconds, for exactness tests only; the bucket never sends it. On fake
+ * ARGV[8]  1 when the caller refuses another configuration (`onMismatch: 'refuse'`): a key holding one is
+ *          then left as it is, and the reply only reports it
+ * ARGV[9]  optional fake time in microseconds, for exactness tests only; the bucket never sends it. On fake
  *          time the key gets no TTL: the server would count it down on its own clock.
+ *
+ * A stored value Lua reads as NaN or infinite ('nan', 'inf') is no state, as any garbage; a wait is
+ * capped at 2^53 µs (another configuration may have left the TAT far ahead).
  *
  * Returns { granted, waitUs, theirs }: tokens taken (0, or need..demand+extra; `granted` as a %.17g string,
  * since Redis would truncate a fractional Lua number, and a cost may be fractional), when none were taken
@@ -72,7 +82,8 @@ if ours ~= '' then suffix = '|' .. ours end
  * conversion keeps 14, so the exact digits must not depend on how a server version converts numbers.
  */
 export const TOKEN_BUCKET_SCRIPT = `
-${serverNow(8)}${readState(7)}local interval = tonumber(ARGV[1])
+${serverNow(9)}${readState(7)}if refuse then return {0, 0, theirs} end
+local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2]) * interval
 local need = tonumber(ARGV[3])
 local demand = tonumber(ARGV[4])
@@ -83,7 +94,8 @@ if tat < now then tat = now end
 if need <= 0 then return {0, 0, theirs} end
 local slack = 1e-6
 local wait = tat + need * interval - capacity - now
-if wait > slack then return {0, math.ceil(wait), theirs} end
+-- Capped at 2^53: Redis turns a Lua number into a 64-bit integer, and a wait past that would wrap negative.
+if wait > slack then return {0, math.ceil(math.min(wait, 9007199254740992)), theirs} end
 local free = math.floor((capacity - (tat - now)) / interval + slack)
 local granted = math.max(need, math.min(demand, free))
 if extra > 0 then
@@ -91,7 +103,7 @@ if extra > 0 then
   if spare > 0 then granted = granted + math.min(extra, spare) end
 end
 tat = tat + granted * interval
-if ARGV[8] then
+if ARGV[9] then
   -- Fake time: a TTL counted on it would run out on the server's own clock, so none is set.
   redis.call('SET', KEYS[1], string.format('%.17g', tat) .. suffix)
 else
@@ -114,6 +126,8 @@ export interface ScriptRequest {
   readonly keep: number;
   /** This process's `configFingerprint` (no `|`), stored with the state; '' or absent: none. */
   readonly fingerprint?: string;
+  /** The caller refuses another configuration: a key holding one is left as it is. */
+  readonly refuse?: boolean;
   /** Fake server time in microseconds (tests only). */
   readonly nowUs?: number;
 }
@@ -135,7 +149,7 @@ export interface ScriptReply {
  */
 export async function runTokenBucketScript(client: RedisScriptClient, key: string, request: ScriptRequest): Promise<ScriptReply> {
   // String() gives the shortest text that reads back as the same double: a fractional interval stays exact.
-  const args: (string | number)[] = [key, String(request.interval), String(request.burst), request.need, request.demand, request.extra, request.keep, request.fingerprint ?? ''];
+  const args: (string | number)[] = [key, String(request.interval), String(request.burst), request.need, request.demand, request.extra, request.keep, request.fingerprint ?? '', request.refuse === true ? 1 : 0];
   if (request.nowUs !== undefined) args.push(request.nowUs);
   return parseReply(await evalScript(client, TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SHA, args));
 }
@@ -152,7 +166,8 @@ export async function runTokenBucketScript(client: RedisScriptClient, key: strin
  *          a charge past it is cut there, and a TAT already past it (another configuration on the same
  *          key) is not pulled back by a charge
  * ARGV[5]  fingerprint: the caller's settings, written with the TAT as the take script writes it
- * ARGV[6]  optional fake time in microseconds, for exactness tests only (no TTL then, as in the take script)
+ * ARGV[6]  1 when the caller refuses another configuration: a key holding one is left as it is
+ * ARGV[7]  optional fake time in microseconds, for exactness tests only (no TTL then, as in the take script)
  *
  * Returns { movedUs, fullInUs, theirs }: as strings (%.17g, exact), how far the TAT actually moved
  * (negative for a refund; smaller than asked when cut at a full bucket or at `maxDebt`) and the
@@ -161,7 +176,8 @@ export async function runTokenBucketScript(client: RedisScriptClient, key: strin
  * otherwise the key keeps its PX expiry at the moment it would be full again.
  */
 export const ADJUST_SCRIPT = `
-${serverNow(6)}${readState(5)}local interval = tonumber(ARGV[1])
+${serverNow(7)}${readState(5)}if refuse then return {'0', '0', theirs} end
+local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2]) * interval
 local n = tonumber(ARGV[3])
 local maxDebt = tonumber(ARGV[4])
@@ -173,7 +189,7 @@ local ceiling = now + capacity + maxDebt
 if tat > ceiling then tat = math.max(before, ceiling) end
 if tat <= now then
   redis.call('DEL', KEYS[1])
-elseif ARGV[6] then
+elseif ARGV[7] then
   redis.call('SET', KEYS[1], string.format('%.17g', tat) .. suffix)
 else
   redis.call('SET', KEYS[1], string.format('%.17g', tat) .. suffix, 'PX', math.ceil((tat - now) / 1000) + 1)
@@ -195,6 +211,8 @@ export interface AdjustRequest {
   readonly maxDebtUs: number;
   /** This process's `configFingerprint` (no `|`), stored with the state; '' or absent: none. */
   readonly fingerprint?: string;
+  /** The caller refuses another configuration: a key holding one is left as it is. */
+  readonly refuse?: boolean;
   /** Fake server time in microseconds (tests only). */
   readonly nowUs?: number;
 }
@@ -211,7 +229,7 @@ export interface AdjustReply {
 
 /** Run {@link ADJUST_SCRIPT} as {@link runTokenBucketScript} runs its own (EVALSHA, EVAL on `NOSCRIPT`). */
 export async function runAdjustScript(client: RedisScriptClient, key: string, request: AdjustRequest): Promise<AdjustReply> {
-  const args: (string | number)[] = [key, String(request.interval), String(request.burst), String(request.n), String(request.maxDebtUs), request.fingerprint ?? ''];
+  const args: (string | number)[] = [key, String(request.interval), String(request.burst), String(request.n), String(request.maxDebtUs), request.fingerprint ?? '', request.refuse === true ? 1 : 0];
   if (request.nowUs !== undefined) args.push(request.nowUs);
   const reply = await evalScript(client, ADJUST_SCRIPT, ADJUST_SHA, args);
   if (Array.isArray(reply) && (reply.length === 2 || reply.length === 3)) {

@@ -209,15 +209,32 @@ describeWithEachIoredis('configuration mismatch on a shared key (real Redis)', (
     b.close();
   });
 
-  it('reports a mismatch found by an adjustment too, and the adjustment still stands', async () => {
+  it("reports a mismatch found by an adjustment too; under 'refuse' the adjustment leaves the other configuration's state alone", async () => {
     recordWarnings();
     const key = freshKey();
     const slow = await bucket({ key, rate: 10 });
-    const fast = await bucket({ key, rate: 1_000, onMismatch: 'refuse' });
+    const refusing = await bucket({ key, rate: 1_000, onMismatch: 'refuse' });
+    await slow.take();
+    refusing.adjust(800);
+    await until(() => refusing.stats.mismatches === 1, 'the adjustment to report');
+    expect(refusing.mismatch).toMatchObject({ ours: THOUSAND, theirs: TEN });
+    const [left, theirs] = String(await admin.call('GET', key)).split('|');
+    expect(theirs).toBe(TEN);
+    const [s0, m0] = (await admin.call('TIME')) as [string, string];
+    // Only slow's one token (100 ms) moved the TAT.
+    expect(Number(left) - (Number(s0) * 1e6 + Number(m0))).toBeLessThan(150_000);
+    refusing.close();
+    slow.close();
+  });
+
+  it('reports a mismatch found by an adjustment too, and the adjustment still stands under warn', async () => {
+    recordWarnings();
+    const key = freshKey();
+    const slow = await bucket({ key, rate: 10 });
+    const fast = await bucket({ key, rate: 1_000 });
     await slow.take();
     fast.adjust(800);
     await until(() => fast.stats.mismatches === 1, 'the adjustment to report');
-    expect(fast.mismatch).toMatchObject({ ours: THOUSAND, theirs: TEN });
     const [tatUs] = String(await admin.call('GET', key)).split('|');
     // Slow's one token (100 ms) and fast's 800 (1 ms each) both moved the TAT: ~900 ms ahead.
     const [seconds, micros] = (await admin.call('TIME')) as [string, string];
@@ -281,8 +298,9 @@ describeWithEachIoredis('configuration mismatch on a shared key (real Redis)', (
     expect(failure).toBeInstanceOf(ConfigMismatchError);
     expect(failure).toMatchObject({ ours: THOUSAND, theirs: TEN });
     expect(calls).toBe(0);
-    // The token that round trip took is dropped, not served.
-    expect(fast.stats).toMatchObject({ mismatches: 1, redisTokens: 1, expiredTokens: 1, reserve: 0 });
+    // The refusing round trip took nothing: the key is left to the other configuration.
+    expect(fast.stats).toMatchObject({ mismatches: 1, redisTokens: 0, expiredTokens: 0, reserve: 0 });
+    expect(String(await admin.call('GET', key)).split('|')[1]).toBe(TEN);
     await pool.close();
     slow.close();
   });
