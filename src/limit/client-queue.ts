@@ -61,22 +61,26 @@ export class ClientQueue<T> {
     this.#queue = new WaiterQueue({
       clock,
       wake: () => this.#wake(),
-      late: (waiter, retryAfterMs) => {
-        // A read-your-writes call: no client at its height could take it in time.
-        const minHeight = waiter.data.minHeight;
-        if (minHeight !== undefined) return new HeightNotReachedError(minHeight, roster.highestInSync());
-        // Short of its own cost: tokens, whatever the slots did.
-        const costDue = waiter.data.costDue;
-        if (costDue !== undefined) {
-          report(undefined, waiter.data.method, waiter.data.since, true);
-          return new RateLimitedError(Math.max(0, costDue - clock.now()), 'every client');
-        }
-        // Only clients at their cap, none waiting for tokens: no slot freed in time.
-        if (roster.hasFullMembers && roster.nextThrottleDue() === undefined) return new ConcurrencyLimitedError();
-        report(undefined, waiter.data.method, waiter.data.since, true);
-        return new RateLimitedError(retryAfterMs, 'every client');
-      },
+      late: (waiter, retryAfterMs) => this.#lateError(waiter.data, retryAfterMs),
     });
+  }
+
+  /** The error of a call no client could take within its `maxWait`. */
+  #lateError(call: QueuedCall<T>, retryAfterMs: number): Error {
+    const roster = this.#roster;
+    // A read-your-writes call: no client at its height could take it in time.
+    const minHeight = call.minHeight;
+    if (minHeight !== undefined) return new HeightNotReachedError(minHeight, roster.highestInSync());
+    // Short of its own cost: tokens, whatever the slots did.
+    const costDue = call.costDue;
+    if (costDue !== undefined) {
+      this.#report(undefined, call.method, call.since, true);
+      return new RateLimitedError(Math.max(0, costDue - this.#clock.now()), 'every client');
+    }
+    // Only clients at their cap, none waiting for tokens: no slot freed in time.
+    if (roster.hasFullMembers && roster.nextThrottleDue() === undefined) return new ConcurrencyLimitedError();
+    this.#report(undefined, call.method, call.since, true);
+    return new RateLimitedError(retryAfterMs, 'every client');
   }
 
   /** The priority of the first call waiting (the highest waiting): a call above it may pick at once. */
@@ -115,6 +119,9 @@ export class ClientQueue<T> {
     }
     const queue = this.#queue;
     const call: QueuedCall<T> = { balancer, avoid, key, minHeight, cost, priority, since, method, isTokenWait: due !== undefined, costDue, isPicky };
+    // No wait allowed: it fails now, as a wait would at its deadline. Queued, even for 0 ms, a slot freed
+    // before its timer ran (or a stalled loop, whose late timers wait for I/O) would decide instead.
+    if (maxWait <= 0) return Promise.reject(this.#lateError(call, due === undefined ? 0 : Math.max(0, due - since)));
     const picked = queue.push(call, 1, since + maxWait, signal, priority);
     if (!isPicky) {
       this.#inLine++;
