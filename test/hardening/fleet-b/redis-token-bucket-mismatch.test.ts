@@ -73,8 +73,10 @@ describeWithRedis('RedisTokenBucket: configuration mismatch, second attack', () 
 
   it("two buckets with other rate, per and burst alternating on a key: both count and see each other's settings", async () => {
     const key = freshKey();
-    const slow = bucket({ key, rate: 1, burst: 50 });
-    const fast = bucket({ key, rate: 1_000, per: 2_000, burst: 50 });
+    // Bursts wide enough that neither ever waits for the other's tokens: the test counts reports, and a
+    // wait of ~1 s against the default maxWait made it fail on a busy machine (CI).
+    const slow = bucket({ key, rate: 1, burst: 50, maxWait: 60_000 });
+    const fast = bucket({ key, rate: 1_000, per: 2_000, burst: 5_000, maxWait: 60_000 });
     const seen: ConfigMismatchError[] = [];
     slow.onMismatch((e) => void seen.push(e));
     fast.onMismatch((e) => void seen.push(e));
