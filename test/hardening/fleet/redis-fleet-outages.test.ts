@@ -20,8 +20,8 @@ describeWithRedis('RedisFleet: Redis slow, down or flapping', () => {
       flaky.mode = mode;
       const started = performance.now();
       for (let i = 0; i < 50; i++) await A.call();
-      // 50 calls never wait for a 100 ms round trip each (at most the one fallback's worth).
-      expect(performance.now() - started).toBeLessThan(2_000);
+      // 50 calls never wait for a 100 ms round trip each (5 s if they did; room left for a busy machine).
+      expect(performance.now() - started).toBeLessThan(4_000);
       await until(() => A.fleet.state.mode === 'fallback');
       await sleep(200);
       expect(fallbacks).toHaveLength(1);
