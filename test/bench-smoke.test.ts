@@ -6,6 +6,7 @@ import { concurrencyCandidates, drive, runConcurrency } from '../bench/concurren
 import { BARE, call, defaultPool } from '../bench/core.js';
 import { measure, paired, table, type Candidate } from '../bench/harness.js';
 import { checkGoals, familyOf, microCandidates } from '../bench/micro.js';
+import { measureIsolated } from '../bench/isolated.js';
 import { BODY, networkCandidates, runNetwork, startServer } from '../bench/network.js';
 import { runOptional } from '../bench/optional.js';
 import { scaling } from '../bench/scaling.js';
@@ -83,6 +84,22 @@ describe('bench: harness', () => {
     expect(text).toContain('bytes/call');
     expect(paired(rows, ['a', 'a'], (x, y) => x / y)).toBe(1);
   });
+
+  it('measures each candidate in a process of its own: time per round and allocations', async () => {
+    const rows = await measureIsolated(['clientpool default', 'cockatiel breaker + RR'], { iterations: 500, rounds: 3, warmup: 200, allocationIterations: 2_000, allocationRounds: 1 });
+    expect(rows.map((r) => [r.name, r.rounds.length])).toEqual([
+      ['clientpool default', 3],
+      ['cockatiel breaker + RR', 3],
+    ]);
+    for (const row of rows) {
+      expect(row.nsPerCall).toBeGreaterThan(0);
+      expect(row.bytesPerCall).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it('says which candidate an own process could not measure', async () => {
+    await expect(measureIsolated(['no such candidate'], { iterations: 10, rounds: 1, warmup: 1, allocationIterations: 0, allocationRounds: 0 })).rejects.toThrow(/no candidate named "no such candidate"/);
+  }, 60_000);
 
   it('checks the goals from round-by-round ratios', () => {
     const row = (name: string, ns: number): { name: string; nsPerCall: number; spread: number; rounds: number[] } => ({ name, nsPerCall: ns, spread: 0, rounds: [ns, ns, ns] });

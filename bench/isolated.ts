@@ -1,0 +1,102 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { CandidateReply, CandidateRequest } from './candidate-process.js';
+import { median, type Measurement, type MeasureOptions } from './harness.js';
+
+const CHILD = fileURLToPath(new URL('./candidate-process.ts', import.meta.url));
+
+/** A candidate's own process, asked for one measurement at a time. */
+class CandidateProcess {
+  readonly name: string;
+  readonly #child: ChildProcess;
+  #pending: ((reply: CandidateReply) => void) | undefined;
+  #failure: Error | undefined;
+
+  constructor(name: string, warmup: number) {
+    this.name = name;
+    // On the built package when the bench is (bench/use-dist.mjs), as every other candidate.
+    const dist = process.env['CLIENTPOOL_BENCH_DIST'] === '1' ? ['--import', fileURLToPath(new URL('./use-dist.mjs', import.meta.url))] : [];
+    this.#child = fork(CHILD, [name, String(warmup)], { execArgv: ['--import', 'tsx', ...dist], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child.on('message', (reply: CandidateReply) => this.#answer(reply));
+    this.#child.on('exit', (code) => {
+      this.#failure ??= new Error(`the process of "${name}" exited (code ${String(code)})`);
+      this.#answer({ error: this.#failure.message });
+    });
+  }
+
+  /** Resolves once it has warmed up. */
+  ready(): Promise<void> {
+    return this.#next().then(() => undefined);
+  }
+
+  time(iterations: number): Promise<number> {
+    return this.#ask({ op: 'time', iterations }).then((reply) => (reply as { ns: number }).ns);
+  }
+
+  allocations(iterations: number): Promise<number> {
+    return this.#ask({ op: 'alloc', iterations }).then((reply) => (reply as { bytes: number }).bytes);
+  }
+
+  close(): Promise<void> {
+    if (this.#child.exitCode !== null || !this.#child.connected) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    this.#child.send({ op: 'close' } satisfies CandidateRequest);
+    return exited;
+  }
+
+  #ask(request: CandidateRequest): Promise<CandidateReply> {
+    const reply = this.#next();
+    this.#child.send(request);
+    return reply;
+  }
+
+  #next(): Promise<CandidateReply> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#pending = (reply) => ('error' in reply ? reject(new Error(`candidate "${this.name}": ${reply.error}`)) : resolve(reply));
+    });
+  }
+
+  #answer(reply: CandidateReply): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.(reply);
+  }
+}
+
+/**
+ * `measure` (bench/harness.ts) with every candidate in a process of its own, as Node's own benchmark
+ * runner does per configuration (benchmark/common.js forks a child for each): one process running twenty
+ * configurations of the same library makes its call path polymorphic, which a service using one
+ * configuration never sees. Rounds are still interleaved (one candidate runs at a time, the order rotating
+ * every round), so machine noise hits all candidates alike; allocations are counted in the same processes.
+ */
+export async function measureIsolated(names: readonly string[], options: MeasureOptions & { readonly allocationIterations: number; readonly allocationRounds: number }): Promise<Measurement[]> {
+  const processes = names.map((name) => new CandidateProcess(name, options.warmup ?? Math.min(options.iterations, 20_000)));
+  try {
+    // Started together, warmed up before any round: no process starts while another is being timed.
+    await Promise.all(processes.map((p) => p.ready()));
+    const samples = names.map(() => [] as number[]);
+    const bytes = names.map(() => [] as number[]);
+    for (let round = 0; round < options.rounds; round++) {
+      for (let k = 0; k < processes.length; k++) {
+        const i = (k + round) % processes.length;
+        samples[i]!.push(await processes[i]!.time(options.iterations));
+      }
+    }
+    for (let round = 0; round < options.allocationRounds; round++) {
+      for (let k = 0; k < processes.length; k++) {
+        const i = (k + round) % processes.length;
+        bytes[i]!.push(await processes[i]!.allocations(options.allocationIterations));
+      }
+    }
+    return names.map((name, i) => {
+      const rounds = samples[i]!;
+      const sorted = [...rounds].sort((a, b) => a - b);
+      const middle = sorted[Math.floor(sorted.length / 2)]!;
+      return { name, nsPerCall: middle, spread: (sorted[sorted.length - 1]! - sorted[0]!) / middle, rounds, ...(bytes[i]!.length > 0 ? { bytesPerCall: median(bytes[i]!) } : {}) };
+    });
+  } finally {
+    await Promise.all(processes.map((p) => p.close()));
+  }
+}
