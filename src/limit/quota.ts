@@ -192,6 +192,8 @@ export class Quota {
   tryTakeAll(cost: Cost, keep = 0): boolean {
     // The in-memory buckets first: giving back to them is free, to a shared one it is a round trip.
     if (!this.tryTakeLocal(cost, keep)) return false;
+    // Most limits are in memory only: no list of what was taken to keep.
+    if (this.#shared.length === 0) return true;
     const taken: Dimension[] = [...this.#local];
     for (const dimension of this.#shared) {
       const n = cost[dimension.name];

@@ -4,8 +4,8 @@ import { AbortedError, DeadlineExceededError, hasErrorCode, TimeoutError, type C
 import type { Admission } from '../breaker/breaker.js';
 import type { Member } from '../member.js';
 import { TimedWatcher } from './timed-watcher.js';
-import { SignalWatch, type SignalWatches } from './signal-watch.js';
-import type { DeadlineQueue } from './deadlines.js';
+import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js';
+import type { DeadlineList, DeadlineQueue, Timed } from './deadlines.js';
 import type { Outcome } from './outcome.js';
 import { costOption, emptyCost, type Cost } from '../limit/cost.js';
 
@@ -88,15 +88,32 @@ interface Ending {
  * What only an attempt that can be ended early carries (timeout, caller signal, hedge): its links in the
  * deadline queue and the signal's watch, and the reject of its race. Plain attempts allocate none of it.
  */
-export class RaceState<T> extends TimedWatcher {
-  readonly attempt: Attempt<T>;
-  reject: ((error: Error) => void) | undefined;
+export class RaceState<T> implements Timed, Watcher {
+  // Declared and set in the constructor, not a subclass of TimedWatcher with field initializers: one is
+  // made per timed or signalled call, and a base-class constructor with initializers is not inlined.
+  declare readonly attempt: Attempt<T>;
+  declare reject: ((error: Error) => void) | undefined;
   /** Ms its timer was given when it is the call's deadline rather than the attempt's own timeout; -1 otherwise. */
-  deadlineGivenMs = -1;
+  declare deadlineGivenMs: number;
+  declare deadline: number;
+  declare deadlineList: DeadlineList | undefined;
+  declare deadlinePrev: Timed | undefined;
+  declare deadlineNext: Timed | undefined;
+  declare watched: SignalWatch | undefined;
+  declare watchPrev: Watcher | undefined;
+  declare watchNext: Watcher | undefined;
 
   constructor(attempt: Attempt<T>) {
-    super();
     this.attempt = attempt;
+    this.reject = undefined;
+    this.deadlineGivenMs = -1;
+    this.deadline = 0;
+    this.deadlineList = undefined;
+    this.deadlinePrev = undefined;
+    this.deadlineNext = undefined;
+    this.watched = undefined;
+    this.watchPrev = undefined;
+    this.watchNext = undefined;
   }
 
   /**
@@ -106,7 +123,7 @@ export class RaceState<T> extends TimedWatcher {
    * that never answers must reach its breaker even when deadlines are all that bound it. An attempt the
    * deadline left less (a late retry or hedge) was cut short: a cancellation, no verdict on its client.
    */
-  override expire(): void {
+  expire(): void {
     const attempt = this.attempt;
     const client = attempt.member === undefined ? undefined : attempt.clientName;
     if (this.deadlineGivenMs >= 0) {
@@ -149,7 +166,7 @@ export class RaceState<T> extends TimedWatcher {
   }
 
   /** Caller signal watch: the caller aborted. */
-  override aborted(reason: unknown): void {
+  aborted(reason: unknown): void {
     this.attempt.end('cancelled', new AbortedError(reason), reason);
   }
 }

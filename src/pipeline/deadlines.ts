@@ -45,8 +45,17 @@ export interface DeadlineList {
 export class DeadlineQueue {
   readonly #clock: Clock;
   readonly #lists = new Map<number, DeadlineList>();
+  /** The list the last entry went to: a stream of calls with one timeout skips the map. */
+  #lastList: DeadlineList | undefined;
   #size = 0;
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * Whether the timer keeps the process alive. It is let go (unref'd) once the loop has turned with
+   * nothing queued, not each time the queue empties: a stream of calls would otherwise toggle it twice
+   * per call, each a trip into Node's timer binding.
+   */
+  #isRefed = false;
+  #unrefDue: AfterIOHandle | undefined;
   /** When the timer fires; Infinity when none is set. */
   #timerDue = Infinity;
   /** Entries past their deadline, expired once the loop's I/O has been read; undefined when none. */
@@ -80,19 +89,24 @@ export class DeadlineQueue {
     if (!(delay >= 0)) delay = 0;
     const now = this.#read();
     entry.deadline = now + delay;
-    let list = this.#lists.get(delay);
-    if (list === undefined) this.#lists.set(delay, (list = { delay, head: undefined, tail: undefined }));
+    let list = this.#lastList;
+    if (list === undefined || list.delay !== delay) {
+      list = this.#lists.get(delay);
+      if (list === undefined) this.#lists.set(delay, (list = { delay, head: undefined, tail: undefined }));
+      this.#lastList = list;
+    }
     entry.deadlineList = list;
     entry.deadlinePrev = list.tail;
     entry.deadlineNext = undefined;
     if (list.tail === undefined) list.head = entry;
     else list.tail.deadlineNext = entry;
     list.tail = entry;
-    if (this.#size++ === 0) refTimer(this.#timer);
+    this.#size++;
     if (entry.deadline < this.#timerDue) this.#arm(entry.deadline, now);
+    else if (!this.#isRefed) this.#ref();
   }
 
-  /** Take `entry` out, if queued. The timer stays set (unref'd once nothing is queued), to be reused. */
+  /** Take `entry` out, if queued. The timer stays set (unref'd once the loop turned with nothing queued), to be reused. */
   remove(entry: Timed): void {
     const list = entry.deadlineList;
     if (list === undefined) return;
@@ -107,20 +121,38 @@ export class DeadlineQueue {
     if (next === undefined) list.tail = prev;
     else next.deadlinePrev = prev;
     entry.deadlineList = entry.deadlinePrev = entry.deadlineNext = undefined;
-    if (--this.#size === 0) unrefTimer(this.#timer);
+    if (--this.#size === 0 && this.#isRefed) this.#unrefDue ??= runAfterIO(() => this.#unrefIfIdle());
+  }
+
+  /** The timer keeps the process alive again: something is queued. */
+  #ref(): void {
+    this.#isRefed = true;
+    refTimer(this.#timer);
+  }
+
+  /** The loop turned: with nothing queued, the timer no longer keeps the process alive. */
+  #unrefIfIdle(): void {
+    this.#unrefDue = undefined;
+    if (this.#size > 0 || !this.#isRefed) return;
+    this.#isRefed = false;
+    unrefTimer(this.#timer);
   }
 
   /** Drop every entry without expiring it and stop the timer. */
   clear(): void {
     for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadlineList = undefined;
     this.#lists.clear();
+    this.#lastList = undefined;
     for (const entry of this.#due ?? []) entry.deadlineList = undefined;
     this.#due = undefined;
     if (this.#dueImmediate !== undefined) cancelAfterIO(this.#dueImmediate);
     this.#dueImmediate = undefined;
+    if (this.#unrefDue !== undefined) cancelAfterIO(this.#unrefDue);
+    this.#unrefDue = undefined;
     this.#size = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#isRefed = false;
     this.#timerDue = Infinity;
   }
 
@@ -129,6 +161,8 @@ export class DeadlineQueue {
     this.#timerDue = due;
     // Clamped: float rounding may put `ceil` one past 2^31-1, which Node would turn into 1 ms.
     this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now))));
+    // A new timer is ref'd (only ever armed with something queued), and let go as above.
+    this.#isRefed = true;
   }
 
   /**
@@ -153,6 +187,7 @@ export class DeadlineQueue {
     const stalled = clockNow - this.#timerDue > STALL_MS;
     const now = Math.max(clockNow, this.#timerDue);
     this.#timer = undefined;
+    this.#isRefed = false;
     this.#timerDue = Infinity;
     const due = (this.#due ??= []);
     let next = Infinity;
@@ -164,7 +199,10 @@ export class DeadlineQueue {
         entry.deadlineList = DUE;
         due.push(entry);
       }
-      if (list.head === undefined) this.#lists.delete(delay);
+      if (list.head === undefined) {
+        this.#lists.delete(delay);
+        if (this.#lastList === list) this.#lastList = undefined;
+      }
       else if (list.head.deadline < next) next = list.head.deadline;
     }
     if (next !== Infinity) this.#arm(next, now);

@@ -11,27 +11,40 @@ export function raceStage<T>(context: StageContext<T>): Stage<T> {
   return (next) => {
     const isLast = next === invokeStep;
     return (attempt) => {
-    const race = attempt.race;
-    if (race === undefined) return next(attempt);
-    return new Promise((resolve, reject) => {
+      const race = attempt.race;
+      if (race === undefined) return next(attempt);
+      const promise = new Promise<unknown>(capture);
+      const resolve = capturedResolve!;
+      const reject = capturedReject!;
+      capturedResolve = capturedReject = undefined;
       race.reject = reject;
-      race.arm(context);
-      const signal = attempt.options.signal;
-      if (signal !== undefined) context.signals.join(signal, race);
-      // Ended already (the caller left, a hedge won) while it was being set up: the function never starts.
-      if (attempt.endError !== undefined) {
-        reject(attempt.endError);
-        return;
-      }
-      let result: Promise<unknown>;
       try {
-        result = isLast ? invokeStep(attempt) : next(attempt);
+        race.arm(context);
+        const signal = attempt.options.signal;
+        if (signal !== undefined) context.signals.join(signal, race);
+        // Ended already (the caller left, a hedge won) while it was being set up: the function never starts.
+        if (attempt.endError !== undefined) {
+          reject(attempt.endError);
+          return promise;
+        }
+        const result = isLast ? invokeStep(attempt) : next(attempt);
+        result.then(resolve, reject);
       } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
-        result = Promise.reject(error);
+        // Classified by the pick stage, as a throw from the chain below always was.
+        reject(error as Error);
       }
-      result.then(resolve, reject);
-    });
+      return promise;
     };
   };
+}
+
+/**
+ * The resolve and reject of the promise `new Promise(capture)` just made, read at once: the race needs
+ * them outside an executor, and a module-level executor makes no closure per timed call.
+ */
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: Error) => void) | undefined;
+function capture(resolve: (value: unknown) => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }

@@ -19,18 +19,24 @@ export class SignalWatches {
   readonly #table = new WeakMap<AbortSignal, SignalWatch>();
   readonly #empty = new Set<SignalWatch>();
   #sweepDue: AfterIOHandle | undefined;
+  /** The watch last joined, while it is in the table: calls sharing a signal skip the map lookup. */
+  #last: SignalWatch | undefined;
 
   /** Add `watcher` to the watch of `signal`; if the signal has aborted already, it hears so at once instead. */
   join(signal: AbortSignal, watcher: Watcher): void {
-    let watch = this.#table.get(signal);
-    if (watch === undefined) {
-      if (signal.aborted) {
-        watcher.aborted(signal.reason);
-        return;
+    let watch = this.#last;
+    if (watch === undefined || watch.signal !== signal) {
+      watch = this.#table.get(signal);
+      if (watch === undefined) {
+        if (signal.aborted) {
+          watcher.aborted(signal.reason);
+          return;
+        }
+        watch = new SignalWatch(signal, this);
+        this.#table.set(signal, watch);
+        signal.addEventListener('abort', watch.onAbort, { once: true });
       }
-      watch = new SignalWatch(signal, this);
-      this.#table.set(signal, watch);
-      signal.addEventListener('abort', watch.onAbort, { once: true });
+      this.#last = watch;
     }
     watch.add(watcher);
   }
@@ -49,7 +55,9 @@ export class SignalWatches {
 
   /** A watch has no watcher left: drop its listener on the next turn unless one joins meanwhile. */
   emptied(watch: SignalWatch): void {
-    if (watch.isKept) return;
+    // Noted once per sweep: a stream of calls on one signal empties its watch after every call.
+    if (watch.isKept || watch.isSweepDue) return;
+    watch.isSweepDue = true;
     this.#empty.add(watch);
     this.#sweepDue ??= runAfterIO(() => this.sweep());
   }
@@ -58,6 +66,8 @@ export class SignalWatches {
   forget(watch: SignalWatch): void {
     this.#table.delete(watch.signal);
     this.#empty.delete(watch);
+    watch.isSweepDue = false;
+    if (this.#last === watch) this.#last = undefined;
   }
 
   /** Drop the listeners of watches left empty now (the pool closed: no immediate is left behind). */
@@ -65,9 +75,12 @@ export class SignalWatches {
     if (this.#sweepDue !== undefined) cancelAfterIO(this.#sweepDue);
     this.#sweepDue = undefined;
     for (const watch of this.#empty) {
+      watch.isSweepDue = false;
       if (!watch.isEmpty) continue;
       watch.signal.removeEventListener('abort', watch.onAbort);
       this.#table.delete(watch.signal);
+      // Not kept by the cache either: the pool holds no signal it no longer listens to.
+      if (this.#last === watch) this.#last = undefined;
     }
     this.#empty.clear();
   }
@@ -84,6 +97,8 @@ export class SignalWatch {
   #head: Watcher | undefined;
   /** Never swept: see `SignalWatches.keep()`. */
   isKept = false;
+  /** In its owner's list of watches to sweep. */
+  isSweepDue = false;
 
   constructor(signal: AbortSignal, owner: SignalWatches) {
     this.signal = signal;

@@ -41,6 +41,71 @@ describe('SignalWatches: one listener per caller signal', () => {
     expect(remove).toHaveBeenCalledTimes(1);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('a signal whose watch was swept, joined again, listens again and ends its watcher on abort', () => {
+    vi.useFakeTimers();
+    const watches = new SignalWatches();
+    const controller = new AbortController();
+    const add = vi.spyOn(controller.signal, 'addEventListener');
+    const first = new Probe();
+    watches.join(controller.signal, first);
+    SignalWatch.leave(first);
+    watches.sweep();
+    const second = new Probe();
+    watches.join(controller.signal, second);
+    controller.abort('late');
+    expect(add).toHaveBeenCalledTimes(2);
+    expect(second.reasons).toEqual(['late']);
+    expect(first.reasons).toEqual([]);
+  });
+
+  it('a signal that aborted, joined again, ends the new watcher at once (its watch is forgotten)', () => {
+    const watches = new SignalWatches();
+    const controller = new AbortController();
+    watches.join(controller.signal, new Probe());
+    controller.abort('gone');
+    const late = new Probe();
+    watches.join(controller.signal, late);
+    expect(late.reasons).toEqual(['gone']);
+  });
+
+  it('calls alternating between two signals each end on their own signal', () => {
+    const watches = new SignalWatches();
+    const a = new AbortController();
+    const b = new AbortController();
+    const onA = [new Probe(), new Probe()];
+    const onB = [new Probe(), new Probe()];
+    for (let i = 0; i < 2; i++) {
+      watches.join(a.signal, onA[i]!);
+      watches.join(b.signal, onB[i]!);
+    }
+    b.abort('b');
+    expect(onB.map((p) => p.reasons)).toEqual([['b'], ['b']]);
+    expect(onA.map((p) => p.reasons)).toEqual([[], []]);
+    a.abort('a');
+    expect(onA.map((p) => p.reasons)).toEqual([['a'], ['a']]);
+  });
+
+  it('a watch emptied by many calls in one turn is swept once, with one immediate', () => {
+    vi.useFakeTimers();
+    const watches = new SignalWatches();
+    const controller = new AbortController();
+    const remove = vi.spyOn(controller.signal, 'removeEventListener');
+    for (let i = 0; i < 100; i++) {
+      const probe = new Probe();
+      watches.join(controller.signal, probe);
+      SignalWatch.leave(probe);
+    }
+    expect(vi.getTimerCount()).toBe(1);
+    vi.runAllTimers();
+    expect(remove).toHaveBeenCalledTimes(1);
+    // Emptied again after the sweep: noted again, so its listener is dropped again on the next turn.
+    const again = new Probe();
+    watches.join(controller.signal, again);
+    SignalWatch.leave(again);
+    vi.runAllTimers();
+    expect(remove).toHaveBeenCalledTimes(2);
+  });
 });
 
 describe('the pool closing', () => {
