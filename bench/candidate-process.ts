@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   process.on('message', (request: CandidateRequest) => {
     void (async () => {
       if (request.op === 'close') {
+        process.removeAllListeners('disconnect');
         await candidate.close?.();
         process.disconnect();
         return;
@@ -40,6 +41,10 @@ async function main(): Promise<void> {
       await loop(candidate, request.iterations);
       send({ ns: Number(process.hrtime.bigint() - start) / request.iterations });
     })().catch((error: unknown) => send({ error: String(error) }));
+  });
+  // The parent went away (killed, or failed mid-run): nothing of this candidate may keep the process alive.
+  process.on('disconnect', () => {
+    void Promise.resolve(candidate.close?.()).finally(() => process.exit());
   });
   send({ ready: true });
 }
