@@ -96,7 +96,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     this.#core = new PoolCore({ pool: this, clock, random, roster, queue, limit: quotaOption('limit', options.limit, clock, 'pool'), isFailure, budget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget), stateChanges: this.#stateChanges, rateLimits: this.#rateLimits, guard, cacheSize: cacheSizeOption(options.cacheSize), heightRules: freshness.rules, freshnessChanges: this.#freshnessChanges, fleet: options.fleet, healthChanges: this.#healthChanges });
     this.#removals = new Removals(roster, this.#core);
     this.#roster.isTimed = options.measureLatency === true;
-    this.#planner = new CallPlanner(options, roster, this.#core.deadlines);
+    this.#planner = new CallPlanner(options, roster, this.#core.deadlines, this.#core.hedgeDelays);
     this.#compose();
     this.#probes = new PoolProbes(options.healthCheck, freshness.poll, { roster, heights: this.#core.heights, healthChanges: this.#healthChanges, fleet: this.#core.fleet, warn: (what, error) => guard.warn(what, error) });
     for (const middleware of middlewareOption<T>(options.middleware)) this.use(middleware);
@@ -167,9 +167,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (planner.usesBudget) core.budget?.deposit();
       if (hedge === undefined) {
         const first = new Attempt(core, fn, options, method, plan, 1, 'first', undefined, false);
-        const result = first.race === undefined ? this.#plainChain(first) : core.racedChain(first);
+        if (retry === undefined) return first.race === undefined ? this.#plainChain(first) : core.racedChain(first);
         // Retries only: the first attempt runs plain; the retry machinery is made once it fails.
-        return retry === undefined ? result : CallAttempts.after(core, result, first, retry);
+        return CallAttempts.after(core, first, retry, first.race === undefined ? this.#plainChain : core.racedChain);
       }
       return new CallAttempts(core, retry, hedge, { fn, options, method, plan }).run();
     } catch (error) {
@@ -187,8 +187,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const core = this.#core;
     const middleware = this.#middleware.map((m) => middlewareStage<T>(m));
     const before = [this.#usesMinHeight ? minHeightStage(core, core.heights) : undefined, poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
-    this.#plainChain = composeStages([...before, ...middleware], invokeStep);
-    core.racedChain = composeStages([...before, raceStage(core), ...middleware], invokeStep);
+    [this.#plainChain, core.racedChain] = [composeStages([...before, ...middleware], invokeStep), composeStages([...before, raceStage(core), ...middleware], invokeStep)];
+    core.isPickFirst = before[0] === undefined && before[1] === undefined;
   }
 
   /** The first call with `minHeight`: its stage joins the pipeline. */

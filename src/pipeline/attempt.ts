@@ -8,6 +8,7 @@ import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js
 import type { DeadlineList, DeadlineQueue, Timed } from './deadlines.js';
 import type { Outcome } from './outcome.js';
 import { costOption, emptyCost, type Cost } from '../limit/cost.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
 
 /** What an attempt needs of its pool. */
 export interface AttemptHost<T> {
@@ -244,6 +245,12 @@ export class Attempt<T> implements Call<T> {
   pending: Promise<unknown> | undefined;
   /** How it ended, once settled: what retries read. */
   outcome: Outcome | undefined;
+  /**
+   * The first attempt of a call with retries (no hedge) whose every failure reaches the pick stage: the
+   * stage hands the failure to the retries (`StageContext.rejected`), and until then there is no retry
+   * machinery and no promise more than a plain call's (`CallAttempts.after`).
+   */
+  retryAfterFailure: RetryPolicy | undefined = undefined;
   /**
    * State (waiting, running, ended), flags, admission and kind in one small integer, and what
    * few attempts need in one object made on demand: fewer fields to allocate and write per call.

@@ -24,9 +24,12 @@ export class CallPlanner<T> {
   readonly #deadlineClock: { now(): number };
   /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
   usesBudget: boolean;
+  /** Each method's latencies, recorded once a quantile hedge delay is in use. */
+  readonly #hedgeDelays: { isRecording: boolean };
 
-  constructor(options: PoolOptions<T>, roster: Roster<T>, deadlineClock: { now(): number }) {
+  constructor(options: PoolOptions<T>, roster: Roster<T>, deadlineClock: { now(): number }, hedgeDelays: { isRecording: boolean }) {
     this.#roster = roster;
+    this.#hedgeDelays = hedgeDelays;
     this.#deadlineClock = deadlineClock;
     const resolved = resolveDefaults(options, {
       balancerFor: (strategy: Strategy<T>, option: string) => roster.balancerFor(validateStrategy<T>(option, strategy)),
@@ -100,10 +103,13 @@ export class CallPlanner<T> {
     }
   }
 
-  /** A hedge policy; a quantile delay needs each method's latency, so it turns timing on. */
+  /** A hedge policy; a quantile delay needs each method's latency, so it turns timing and recording on. */
   #hedgePolicy(option: HedgeOptions | false | undefined, prefix: string): HedgePolicy | undefined {
     const policy = hedgePolicy(option, prefix);
-    if (policy !== undefined && Number.isNaN(policy.fixed)) this.#roster.isTimed = true;
+    if (policy !== undefined && Number.isNaN(policy.fixed)) {
+      this.#roster.isTimed = true;
+      this.#hedgeDelays.isRecording = true;
+    }
     return policy;
   }
 }

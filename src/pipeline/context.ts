@@ -22,8 +22,16 @@ export interface StageContext<T> {
   reportLimit(scope: 'pool' | 'client', client: string | undefined, method: string, since: number, rejected: boolean): void;
   /** The one classifier of a rejected attempt. */
   classify(attempt: Attempt<T>, error: unknown): Outcome;
-  /** A held attempt rejected with `error`: classified, settled, and its typed error thrown. */
-  fail(attempt: Attempt<T>, error: unknown): never;
+  /**
+   * A held attempt rejected with `error`: classified, settled, and its typed error thrown, or, for a first
+   * attempt with `retryAfterFailure`, the retries' promise returned.
+   */
+  fail(attempt: Attempt<T>, error: unknown): Promise<unknown>;
+  /**
+   * An attempt that holds no client failed with `error` (refused, or its wait ended): a promise rejected
+   * with it, or, for a first attempt with `retryAfterFailure`, the retries' promise.
+   */
+  rejected(attempt: Attempt<T>, error: unknown): Promise<unknown>;
   /**
    * Whether attempts are tracked one by one for `destroy()`: raced ones always; plain ones while an
    * observer (`onOutcome`) must hear of each. Others are released by count.

@@ -58,10 +58,9 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
 
     // No client taken: what the attempt took of the pool's limits goes back (it reached no upstream).
-    const refuse = (attempt: Attempt<T>, error: unknown): Promise<never> => {
+    const refuse = (attempt: Attempt<T>, error: unknown): Promise<unknown> => {
       context.limit?.giveBack(attempt.charged, true);
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors
-      return Promise.reject(error);
+      return context.rejected(attempt, error);
     };
     return (attempt) => {
       try {
@@ -102,7 +101,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
           attempt.bind(member, admission);
           if (attemptStartChannel.hasSubscribers) attemptStartChannel.publish({ pool, call: attempt } satisfies AttemptStartMessage<T>);
           context.settle(attempt, ended('cancelled', error as ClientPoolError));
-          throw error;
+          if (attempt.retryAfterFailure === undefined) throw error;
+          return context.rejected(attempt, error);
         }
         return hold(attempt, member, admission);
       }, (error: unknown) => {

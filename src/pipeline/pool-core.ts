@@ -16,7 +16,7 @@ import type { Middleware } from '../middleware/middleware.js';
 import type { ClientPool } from '../pool.js';
 import type { HealthChange, RateLimitEvent, StateChange } from '../pool-events.js';
 import type { Random } from '../random.js';
-import type { AttemptsHost, CallAttempts } from '../resilience/call-attempts.js';
+import { CallAttempts, type AttemptsHost } from '../resilience/call-attempts.js';
 import { HedgeDelays } from '../resilience/hedge-delay.js';
 import type { HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -91,6 +91,12 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   isClosing = false;
   /** The pipeline for attempts that can be ended early; set by the pool when it composes. */
   racedChain!: Step<T>;
+  /**
+   * Whether the pick stage comes first in the pipeline (no pool-wide limit, no `minHeight` stage): then
+   * every failure of an attempt goes through it, and a first attempt's failure can go straight to its
+   * retries (`CallAttempts.after`). Set by the pool when it composes.
+   */
+  isPickFirst = true;
   readonly pool: ClientPool<T>;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #stateChanges: Emitter<StateChange>;
@@ -249,10 +255,20 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     if (circuitChannel.hasSubscribers) circuitChannel.publish({ pool: this.pool, client, from, to, at } satisfies CircuitMessage<T>);
   }
 
-  fail(attempt: Attempt<T>, error: unknown): never {
+  fail(attempt: Attempt<T>, error: unknown): Promise<unknown> {
     const outcome = this.classify(attempt, error);
     this.settle(attempt, outcome);
-    throw (outcome as { error: Error }).error;
+    // Thrown, not returned rejected: the caller's promise settles a tick sooner, as it always has.
+    if (attempt.retryAfterFailure === undefined) throw (outcome as { error: Error }).error;
+    return this.rejected(attempt, (outcome as { error: Error }).error);
+  }
+
+  rejected(attempt: Attempt<T>, error: unknown): Promise<unknown> {
+    const retry = attempt.retryAfterFailure;
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- clientpool errors, typed where they are made
+    if (retry === undefined) return Promise.reject(error);
+    attempt.retryAfterFailure = undefined;
+    return CallAttempts.resume(this, attempt, retry, error as Error);
   }
 
   classify(attempt: Attempt<T>, error: unknown): Outcome {
@@ -294,7 +310,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
       // at least doubles its estimate, so a client failing fast falls out of favour within a few calls.
       if (kind === 'success' || kind === 'answered') member.latency.observe(durationMs, now);
       else if (kind === 'failure') member.latency.observe(Math.max(durationMs, 2 * member.latency.valueAt(now), 1), now);
-      if (kind === 'success') this.hedgeDelays.record(attempt.method, durationMs);
+      if (kind === 'success' && this.hedgeDelays.isRecording) this.hedgeDelays.record(attempt.method, durationMs);
     }
     if (member.adaptive !== undefined && (kind === 'success' || kind === 'failure' || kind === 'answered')) this.#sampleConcurrency(member, kind === 'failure', durationMs);
     // Never reached its client (a shared limit or a middleware refused it, the caller left while it

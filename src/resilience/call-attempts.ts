@@ -110,8 +110,19 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
    * plain one, so that one that succeeds costs what a plain call costs; the retry machinery is made only
    * once it fails.
    */
-  static after<T>(host: AttemptsHost<T> & AttemptHost<T>, result: Promise<unknown>, first: Attempt<T>, retry: RetryPolicy): Promise<unknown> {
-    return result.then(undefined, (error: unknown) => new CallAttempts(host, retry, undefined, first).#resume(first, error as Error));
+  static after<T>(host: AttemptsHost<T> & AttemptHost<T> & { readonly isPickFirst: boolean }, first: Attempt<T>, retry: RetryPolicy, chain: (attempt: Attempt<T>) => Promise<unknown>): Promise<unknown> {
+    if (host.isPickFirst) {
+      // Every failure of the first attempt goes through the pick stage, which hands it to `resume`: a
+      // first attempt that succeeds costs no promise more than a plain call.
+      first.retryAfterFailure = retry;
+      return chain(first);
+    }
+    return chain(first).then(undefined, (error: unknown) => CallAttempts.resume(host, first, retry, error as Error));
+  }
+
+  /** The retries of a call whose first attempt, run plain, failed with `error`. */
+  static resume<T>(host: AttemptsHost<T> & AttemptHost<T>, first: Attempt<T>, retry: RetryPolicy, error: Error): Promise<unknown> {
+    return new CallAttempts(host, retry, undefined, first).#resume(first, error);
   }
 
   /** Go on after `first` failed with `error`. */

@@ -19,6 +19,11 @@ export class HedgeDelays {
   readonly #histograms = new Map<string, LatencyHistogram>();
   readonly #maxMethods: number;
   #overflow: LatencyHistogram | undefined;
+  /**
+   * Whether calls are recorded: set once a quantile hedge delay is in use (a fixed delay needs no
+   * latency), so a pool timed for another reason (metrics, a latency-aware balancer) records nothing.
+   */
+  isRecording = false;
 
   /** @param maxMethods methods with a histogram of their own; an integer >= 0. @default 1_000 */
   constructor(maxMethods = 1_000) {
