@@ -60,6 +60,8 @@ const KIND_MASK = 3 << KIND_SHIFT;
 const KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge', 'quorum'];
 /** Its last wait was bounded by the call's deadline rather than by `maxWait`. */
 const WAIT_CUT = 256;
+/** The first attempt of a call with retries, run plain (`markRetried`). */
+const RETRIED = 512;
 
 /** What a call runs with, options resolved (call > method > pool): shared by the calls that override nothing. */
 export interface Plan<T> {
@@ -172,12 +174,16 @@ export class RaceState<T> implements Timed, Watcher {
   }
 }
 
-/** What few attempts need (an ending, a signal, values, a wait): one object, made on first need. */
-interface Rare {
+/** What few attempts need (an ending, a signal, values, a wait, ...): one object, made on first need. */
+interface Rare<T> {
   ending: Ending | undefined;
   controller: AbortController | undefined;
   values: Map<CallKey<unknown>, unknown> | undefined;
   wait: WaitWatch | undefined;
+  outcome: Outcome | undefined;
+  retry: RetryPolicy | undefined;
+  trackPrev: Attempt<T> | undefined;
+  trackNext: Attempt<T> | undefined;
   /** What it took of the limits once `settle()` corrected its cost: undefined while that is its plan's cost. */
   charged?: Cost;
 }
@@ -241,29 +247,18 @@ export class Attempt<T> implements Call<T> {
   member: Member<T> | undefined;
   /** Pool clock time it started, when `isTimed`. (0 until then, not NaN: a double would be boxed per attempt.) */
   start = 0;
-  /** What the rest of the chain last returned to a middleware: handled if the middleware drops it. */
-  pending: Promise<unknown> | undefined;
-  /** How it ended, once settled: what retries read. */
-  outcome: Outcome | undefined;
-  /**
-   * The first attempt of a call with retries (no hedge) whose every failure reaches the pick stage: the
-   * stage hands the failure to the retries (`StageContext.rejected`), and until then there is no retry
-   * machinery and no promise more than a plain call's (`CallAttempts.after`).
-   */
-  retryAfterFailure: RetryPolicy | undefined = undefined;
   /**
    * State (waiting, running, ended), flags, admission and kind in one small integer, and what
-   * few attempts need in one object made on demand: fewer fields to allocate and write per call.
+   * few attempts need in one object made on demand (a retry's outcome, tracking links, a signal, an
+   * ending): fewer fields to allocate and write per call.
    */
   #bits: number;
-  #rare: Rare | undefined;
+  #rare: Rare<T> | undefined;
   /**
    * Its member's epoch when it was bound (`destroy()` releases untracked attempts of older epochs), or
    * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
    */
   epoch = 0;
-  trackPrev: Attempt<T> | undefined;
-  trackNext: Attempt<T> | undefined;
 
   constructor(
     host: AttemptHost<T>,
@@ -301,8 +296,57 @@ export class Attempt<T> implements Call<T> {
     return (this.#bits & PROBE) === 0 ? 'call' : 'probe';
   }
 
-  #rareState(): Rare {
-    return (this.#rare ??= { ending: undefined, controller: undefined, values: undefined, wait: undefined });
+  #rareState(): Rare<T> {
+    return (this.#rare ??= { ending: undefined, controller: undefined, values: undefined, wait: undefined, outcome: undefined, retry: undefined, trackPrev: undefined, trackNext: undefined });
+  }
+
+  /** How it ended, once settled, for an attempt whose call may retry or hedge (`keepsOutcome`): what retries read. */
+  get outcome(): Outcome | undefined {
+    return this.#rare?.outcome;
+  }
+
+  set outcome(value: Outcome | undefined) {
+    this.#rareState().outcome = value;
+  }
+
+  /** Whether its outcome is kept when it settles: an attempt of a call with retries or hedges. */
+  get keepsOutcome(): boolean {
+    return this.group !== undefined || (this.#bits & RETRIED) !== 0;
+  }
+
+  /** The first attempt of a call with retries, run plain: its outcome is kept for them. */
+  markRetried(): void {
+    this.#bits |= RETRIED;
+  }
+
+  /**
+   * The first attempt of a call with retries (no hedge) whose every failure reaches the pick stage: the
+   * stage hands the failure to the retries (`StageContext.rejected`), and until then there is no retry
+   * machinery and no promise more than a plain call's (`CallAttempts.after`).
+   */
+  get retryAfterFailure(): RetryPolicy | undefined {
+    return this.#rare?.retry;
+  }
+
+  set retryAfterFailure(value: RetryPolicy | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareState().retry = value;
+  }
+
+  /** Its neighbours in the pool's list of tracked attempts. */
+  get trackPrev(): Attempt<T> | undefined {
+    return this.#rare?.trackPrev;
+  }
+
+  set trackPrev(value: Attempt<T> | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareState().trackPrev = value;
+  }
+
+  get trackNext(): Attempt<T> | undefined {
+    return this.#rare?.trackNext;
+  }
+
+  set trackNext(value: Attempt<T> | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareState().trackNext = value;
   }
 
   /** The chosen client (undefined until one is picked). */

@@ -288,7 +288,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settle(attempt: Attempt<T>, outcome: Outcome): void {
     if (!attempt.markEnded()) return;
-    attempt.outcome = outcome;
+    if (attempt.keepsOutcome) attempt.outcome = outcome;
     const race = attempt.race;
     if (race !== undefined) {
       if (race.deadlineList !== undefined) this.deadlines.remove(race);

@@ -33,6 +33,16 @@ export function handledRejection(error: ClientPoolError): Promise<never> {
 
 function noop(): void {}
 
+/** What `next()` last returned to the `execute` running now, per middleware stage. */
+interface Held {
+  pending: Promise<unknown> | undefined;
+}
+
+/** Read through a call: set by `next()` while `execute` runs, which flow analysis does not see. */
+function pendingOf(held: Held): Promise<unknown> | undefined {
+  return held.pending;
+}
+
 
 /**
  * A user middleware as a stage, guarded: whatever it does (throws, returns no promise, passes something
@@ -43,51 +53,66 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
   if (middleware.execute === undefined) return undefined;
   const name = `middleware "${middleware.name}"`;
   return (next) => {
-    // The attempt whose `execute` is running now, synchronously: a `next()` called for any other (late,
-    // after the middleware returned, or not awaited) is handled at once, as nobody may wait for it.
+    // The attempt whose `execute` is running now, synchronously, and what `next()` last returned to it
+    // (kept here, not on the attempt, which would carry a field for it on every call): a `next()` called
+    // for any other attempt (late, after the middleware returned, or not awaited) is handled at once, as
+    // nobody may wait for it.
     let executing: Attempt<T> | undefined;
-    const guardedNext = nextFor(name, next, (attempt) => attempt === executing);
+    const held: Held = { pending: undefined };
+    const guardedNext = nextFor(name, next, (attempt, chain) => {
+      if (attempt !== executing) return false;
+      held.pending = chain;
+      return true;
+    });
     return (attempt) => {
       let result: unknown;
+      let chain: Promise<unknown> | undefined;
+      // Saved and restored: the middleware may start another call through this very stage.
       const outer = executing;
+      const outerPending = held.pending;
       executing = attempt;
+      held.pending = undefined;
       try {
         result = middleware.execute!(attempt, guardedNext);
       } catch (error) {
         // It may have started the chain below first: that promise is dropped, its rejection handled.
-        attempt.pending?.catch(noop);
+        pendingOf(held)?.catch(noop);
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by the pick stage
         return Promise.reject(error);
       } finally {
+        chain = pendingOf(held);
         executing = outer;
+        held.pending = outerPending;
       }
       // Promise.resolve returns a plain promise as it is, and adopts anything else with a `then` (a
       // thenable, a Proxy or a subclass of a promise), so whatever its `then` does the pool can wait on it.
       if (result instanceof Promise || isThenable(result)) {
         // A promise of its own (an async middleware, or one that awaits something else that fails): the
         // pick stage reads that; the chain below is still awaited by whoever awaits it, but never unhandled.
-        if (result !== attempt.pending) attempt.pending?.catch(noop);
+        if (result !== chain) chain?.catch(noop);
         return Promise.resolve(result);
       }
       // What the chain below returned may still settle: dropped, and its rejection handled.
-      attempt.pending?.catch(noop);
+      chain?.catch(noop);
       return Promise.reject(new CallbackError(name, `returned ${result === undefined ? 'undefined' : typeof result} instead of a promise (return next(call))`));
     };
   };
 }
 
-/** The `next` a middleware receives: finds the attempt behind what it is given. */
-function nextFor<T>(name: string, next: Step<T>, isExecuting: (attempt: Attempt<T>) => boolean): Next {
+/**
+ * The `next` a middleware receives: finds the attempt behind what it is given. `keep` holds what the chain
+ * returned for the attempt whose `execute` is running, and says false for any other.
+ */
+function nextFor<T>(name: string, next: Step<T>, keep: (attempt: Attempt<T>, chain: Promise<unknown>) => boolean): Next {
   return (call) => {
     // The pool's own call, never a copy, a Proxy or an object made from it: they lose what the pool tracks.
     if (!Attempt.isAttempt(call)) return handledRejection(new CallbackError(name, 'passed next() something that is not the call it received (pass the call itself, not a copy)'));
     // Kept, so that a middleware that returns no promise, or another one, leaves no unhandled rejection
     // behind; one called after its middleware returned is handled here, since that check is already done.
     const attempt = call as unknown as Attempt<T>;
-    const pending = next(attempt);
-    attempt.pending = pending;
-    if (!isExecuting(attempt)) pending.catch(noop);
-    return pending;
+    const chain = next(attempt);
+    if (!keep(attempt, chain)) chain.catch(noop);
+    return chain;
   };
 }
 

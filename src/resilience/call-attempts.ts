@@ -111,6 +111,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
    * once it fails.
    */
   static after<T>(host: AttemptsHost<T> & AttemptHost<T> & { readonly isPickFirst: boolean }, first: Attempt<T>, retry: RetryPolicy, chain: (attempt: Attempt<T>) => Promise<unknown>): Promise<unknown> {
+    first.markRetried();
     if (host.isPickFirst) {
       // Every failure of the first attempt goes through the pick stage, which hands it to `resume`: a
       // first attempt that succeeds costs no promise more than a plain call.
