@@ -61,6 +61,9 @@ export function middlewareStage<T>(middleware: Middleware<T>): Stage<T> | undefi
     const held: Held = { pending: undefined };
     const guardedNext = nextFor(name, next, (attempt, chain) => {
       if (attempt !== executing) return false;
+      // A second next() in the same execute (refused, or a chain of its own): the one it replaces may be
+      // dropped by the middleware, so its rejection is handled (the caller still sees it if it is returned).
+      pendingOf(held)?.catch(noop);
       held.pending = chain;
       return true;
     });

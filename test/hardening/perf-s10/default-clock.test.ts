@@ -36,7 +36,7 @@ describe('a pool\'s default clock and fake timers', () => {
     await pool.close();
   });
 
-  // FAULT in 8cdf75c (fails there; passes once the default clock reads the global performance again): the pool made first keeps the real performance; fake time does not reach its
+  // Found in 8cdf75c and fixed (the default clock reads the global performance at each reading): the pool made first keeps the real performance; fake time does not reach its
   // breakers, so the circuit stays open however far fake time moves, against docs/runtimes.md.
   it('a circuit opened under fake timers half-opens once fake time passes its cooldown, pool made before the fakes', async () => {
     const pool = new ClientPool<{ id: number }>({ breaker: { maxFailures: 1, cooldown: 10_000 } });
@@ -49,7 +49,7 @@ describe('a pool\'s default clock and fake timers', () => {
     await pool.close();
   });
 
-  // FAULT in 8cdf75c (fails there; passes once the default clock reads the global performance again): a pool made while fake timers were installed keeps reading the fake performance
+  // Found in 8cdf75c and fixed (the default clock reads the global performance at each reading): a pool made while fake timers were installed keeps reading the fake performance
   // after they are uninstalled: its clock stands still for good, and an open circuit never half-opens.
   it('a pool made under fake timers follows real time once they are uninstalled', async () => {
     vi.useFakeTimers();
@@ -63,7 +63,7 @@ describe('a pool\'s default clock and fake timers', () => {
     await pool.close();
   });
 
-  // FAULT in 8cdf75c (fails there; passes once the default clock reads the global performance again): the same standing clock stretches a call's `deadline`: each retry is given the
+  // Found in 8cdf75c and fixed (the default clock reads the global performance at each reading): the same standing clock stretches a call's `deadline`: each retry is given the
   // whole deadline again, so a call bounded to 100 ms makes every attempt it may instead of ending once the
   // deadline passed (with a clock that moves, the first attempt's end is the deadline's and no retry starts).
   it('a call\'s deadline bounds its retries in a pool made under fake timers that were then uninstalled', async () => {

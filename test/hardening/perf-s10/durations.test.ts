@@ -35,7 +35,7 @@ describe('durations on a pool\'s default clock under fake timers installed first
     await pool.close();
   });
 
-  // FAULT in 8cdf75c (fails there; passes once the default clock reads the global performance again): same root cause as default-clock.test.ts. A pool made before vi.useFakeTimers()
+  // Found in 8cdf75c and fixed (the default clock reads the global performance at each reading): same root cause as default-clock.test.ts. A pool made before vi.useFakeTimers()
   // keeps the real performance: a call that took 250 ms of fake time is reported as taking about 0 ms.
   it('onOutcome measures the fake time a call took when the fakes were installed after the pool', async () => {
     const pool = new ClientPool<{ id: number }>({ timeout: 5_000 });
