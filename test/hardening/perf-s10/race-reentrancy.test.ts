@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClientPool, TokenBucket, type Call } from '../../../src/index.js';
+import { makePool, never, settled, type Client } from './two-clients.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -9,22 +10,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-type Client = { name: string };
-const never = (): Promise<never> => new Promise(() => {});
-
-function makePool(): ClientPool<Client> {
-  const pool = new ClientPool<Client>({ retryBudget: false, strategy: 'round-robin' });
-  pool.add({ name: 'a' }, { name: 'a' });
-  pool.add({ name: 'b' }, { name: 'b' });
-  return pool;
-}
-
-function settled(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => error,
-  );
-}
 
 const inFlight = (pool: ClientPool<Client>): number => pool.members().reduce((n, m) => n + m.inFlight, 0);
 

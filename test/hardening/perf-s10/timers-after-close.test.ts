@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientPool, type RunOptions } from '../../../src/index.js';
+import { type RunOptions } from '../../../src/index.js';
+import { makePool, never, settled, type Client } from './two-clients.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -10,22 +11,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-type Client = { name: string };
-const never = (): Promise<never> => new Promise(() => {});
-
-function makePool(): ClientPool<Client> {
-  const pool = new ClientPool<Client>({ retryBudget: false, strategy: 'round-robin' });
-  pool.add({ name: 'a' }, { name: 'a' });
-  pool.add({ name: 'b' }, { name: 'b' });
-  return pool;
-}
-
-function settled(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => error,
-  );
-}
 
 // The deadline queue now leaves an immediate behind when it empties (to let its timer go once the loop
 // turned), and the signal watches one to sweep: close() and destroy() must leave neither, nor a timer.

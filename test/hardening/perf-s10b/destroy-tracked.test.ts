@@ -1,24 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunOptions } from '../../../src/index.js';
-import { inFlight, makePool, never, settled, type Client } from './harness.js';
+import { inFlight, makePool, never, settled, type Client, captureUnhandled } from './harness.js';
 
 // destroy() walks the pool's list of tracked attempts and ends each one. The links of that list moved
 // (an on-demand object; on the attempt's race when it has one): whatever ends other attempts while the
 // walk is under way, every attempt in flight must be ended, and every caller answered.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = captureUnhandled({ fakeTimers: true });
 
 /** Until every promise settled, or a bound of fake time. */
 async function settleAll(calls: Promise<unknown>[]): Promise<unknown[]> {

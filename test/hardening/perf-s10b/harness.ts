@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, vi } from 'vitest';
 import { ClientPool, type Call, type Middleware, type PoolOptions, type RunOptions } from '../../../src/index.js';
 
 export type Client = { name: string };
@@ -52,3 +53,24 @@ export function inFlight(pool: ClientPool<Client>): number {
 }
 
 export type RunFn = (pool: ClientPool<Client>, options?: RunOptions<Client>) => Promise<unknown>;
+
+/**
+ * The unhandled rejections of each test of the file that calls this (at its top level), emptied before
+ * each test; with `fakeTimers`, each test also runs on vitest's fake timers.
+ */
+export function captureUnhandled(options: { readonly fakeTimers: boolean }): unknown[] {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', onUnhandled);
+    if (options.fakeTimers) vi.useFakeTimers();
+  });
+  afterEach(() => {
+    if (options.fakeTimers) vi.useRealTimers();
+    process.off('unhandledRejection', onUnhandled);
+  });
+  return unhandled;
+}

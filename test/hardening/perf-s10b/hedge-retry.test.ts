@@ -1,24 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Call } from '../../../src/index.js';
-import { inFlight, makePool, never, settled, type Client } from './harness.js';
+import { inFlight, makePool, never, settled, type Client, captureUnhandled } from './harness.js';
 
 // Attempts of a hedged call, and retries after a hedge, keep their failure's Outcome (what the default
 // retry rule and the caller-abort check read) in the object made on demand: the retry rule must still
 // see each failure, and a caller's abort must still end the call without a retry.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = captureUnhandled({ fakeTimers: true });
 
 const backoff = { initial: 10, max: 10, jitter: 'none' as const };
 const failAfter = (ms: number) => (): Promise<never> => new Promise((_, reject) => setTimeout(() => reject(new Error('slow boom')), ms));

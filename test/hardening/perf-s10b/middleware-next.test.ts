@@ -1,22 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, type Call, type Next } from '../../../src/index.js';
-import { inFlight, settled, turn, type Client } from './harness.js';
+import { inFlight, settled, turn, type Client, captureUnhandled } from './harness.js';
 
 // What next() returned is held per middleware stage (saved and restored around execute), not on the
 // attempt: re-entrant calls through the same stage, next() twice or late, and other promises returned
 // must still give each caller its own answer, hand every client back and leave nothing unhandled.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = captureUnhandled({ fakeTimers: false });
 
 async function quiet(): Promise<void> {
   for (let i = 0; i < 5; i++) await turn();

@@ -1,24 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Call, RunOptions } from '../../../src/index.js';
-import { inFlight, makePool, never, settled, type Client } from './harness.js';
+import { inFlight, makePool, never, settled, type Client, captureUnhandled } from './harness.js';
 
 // The first call with `minHeight` puts a stage before the pick: the pipeline is recomposed and a first
 // attempt's failure no longer reaches retries through the pick stage but through a then(). Calls with
 // retries in flight across that switch must behave as calls made wholly before or wholly after it.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = captureUnhandled({ fakeTimers: true });
 
 const retry = { attempts: 3, backoff: { initial: 20, max: 20, jitter: 'none' as const } };
 const failLater = (ms: number) => (): Promise<never> => new Promise((_, reject) => setTimeout(() => reject(new Error('late boom')), ms));

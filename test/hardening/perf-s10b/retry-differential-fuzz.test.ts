@@ -1,25 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Call, RunOptions } from '../../../src/index.js';
-import { inFlight, makePool, settled, type Client, type Shape } from './harness.js';
+import { inFlight, makePool, settled, type Client, type Shape, captureUnhandled } from './harness.js';
 
 // Seeded random workloads of calls with retries (functions that answer, fail, throw or hang, after a
 // random delay; timeouts, deadlines, caller aborts; close() or destroy() at a random moment), each run
 // on a pool with the pick stage first and on one with a pool-wide limit before it: the callers, the
 // clients tried, the attempts' outcomes and the call ends must be the same.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = captureUnhandled({ fakeTimers: true });
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

@@ -1,24 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, ConcurrencyLimitedError, type Call, type RunOptions } from '../../../src/index.js';
-import { inFlight, makePool, never, settled, type Client, type Shape } from './harness.js';
+import { inFlight, makePool, never, settled, type Client, type Shape, captureUnhandled } from './harness.js';
 
 // A call with `retry` (no hedge) runs its first attempt plain. With no stage before the pick (no pool
 // `limit`, no `minHeight` so far) the pick stage hands the first attempt's failure to the retries itself
 // (PoolCore.fail / rejected); otherwise a then() does. The caller must not be able to tell which.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = captureUnhandled({ fakeTimers: true });
 
 const retry = { attempts: 3, backoff: { initial: 100, max: 100, jitter: 'none' as const } };
 
