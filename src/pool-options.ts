@@ -317,6 +317,7 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
     balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
     cost: DEFAULT_COST,
     priority: NORMAL,
+    isPlainPick: true,
     retry: retryPolicy(options.retry),
     hedge: host.hedgePolicy(options.hedge, 'hedge'),
   };
@@ -339,14 +340,17 @@ export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T
 
 /** One method's defaults: its own options over the pool's. */
 function methodDefaults<T>(own: MethodOptions<T>, prefix: string, pool: MethodDefaults<T>, maxWait: number, host: DefaultsHost<T>): MethodDefaults<T> {
+  const cost = own.cost === undefined ? DEFAULT_COST : costOption(`${prefix}.cost`, own.cost);
+  const priority = own.priority === undefined ? NORMAL : priorityOption(`${prefix}.priority`, own.priority);
   return {
     maxWait,
     timeout: own.timeout === undefined ? pool.timeout : positiveDuration(`${prefix}.timeout`, own.timeout),
     deadline: own.deadline === undefined ? pool.deadline : positiveDuration(`${prefix}.deadline`, own.deadline),
     deadlineAt: undefined,
     balancer: own.strategy === undefined ? pool.balancer : host.balancerFor(own.strategy, `${prefix}.strategy`),
-    cost: own.cost === undefined ? DEFAULT_COST : costOption(`${prefix}.cost`, own.cost),
-    priority: own.priority === undefined ? NORMAL : priorityOption(`${prefix}.priority`, own.priority),
+    cost,
+    priority,
+    isPlainPick: cost === DEFAULT_COST && priority === NORMAL,
     retry: own.retry === undefined ? pool.retry : retryPolicy(own.retry, `${prefix}.retry`),
     hedge: own.hedge === undefined ? pool.hedge : host.hedgePolicy(own.hedge, `${prefix}.hedge`),
   };

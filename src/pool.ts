@@ -4,9 +4,10 @@ import { guardedClock, type Clock } from './clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, UnknownClientError } from './errors.js';
 import { Emitter, type Event } from './events.js';
 import { ClientQueue } from './limit/client-queue.js';
-import { Member, type MemberSnapshot } from './member.js';
+import type { MemberSnapshot } from './member.js';
+import { newMember } from './new-member.js';
 import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
-import { Attempt } from './pipeline/attempt.js';
+import { Attempt, type Plan } from './pipeline/attempt.js';
 import { CallbackGuard } from './pipeline/guard.js';
 import { CallPlanner } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
@@ -16,17 +17,17 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, checkAddOptions, maxInFlight, middlewareOption, tierOption, checkPoolOptions, checkRunOptions, MAX_WEIGHT, MIN_WEIGHT, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, checkRunOptions, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
 import { RetryBudget } from './resilience/retry-budget.js';
 import { Removals } from './removals.js';
 import { Roster } from './roster.js';
-import { between, callable, clockOption } from './validate.js';
+import { callable, clockOption } from './validate.js';
 import { callChannel } from './diagnostics/channels.js';
 import { traceCall } from './diagnostics/trace-call.js';
-import { methodOf, type SourceRecord } from './pipeline/call-end.js';
+import type { SourceRecord } from './pipeline/call-end.js';
 import { PoolShutdown } from './pool-shutdown.js';
 import { freshnessOption } from './freshness/freshness-options.js';
 import type { FreshnessChange } from './freshness/height-tracker.js';
@@ -69,6 +70,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #healthChanges = new Emitter<HealthChange>();
   readonly #freshnessChanges = new Emitter<FreshnessChange>();
   readonly #probes: PoolProbes<T>;
+  /** The plan of a call with no options when nothing goes around it and it has one plain attempt; else undefined. */
+  #plainPlan: Plan<T> | undefined;
   /** Whether a call asked for `minHeight`: its stage is composed from then on. */
   #usesMinHeight = false;
 
@@ -112,6 +115,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * whose `cause` is the original failure. Traced on `clientpool:call` while it has subscribers.
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
+    const plain = this.#plainPlan;
+    if (options === undefined && plain !== undefined && typeof fn === 'function' && !this.#core.isClosing && !callChannel.hasSubscribers) return this.#core.runPlain(fn, plain, this.#plainChain, this.#planner.usesBudget) as Promise<Awaited<R>>;
     const runOptions = options ?? EMPTY_OPTIONS;
     if (this.#around === undefined && this.#core.callEnds === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
     return this.#call(fn, runOptions, callChannel.hasSubscribers) as Promise<Awaited<R>>;
@@ -131,13 +136,10 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   /** Off `run()`'s fast path, which stays small enough for V8 to inline: `onCallEnd` and `around` hooks, the `clientpool:call` trace. */
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
+    const around = this.#around;
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer)));
     const ends = this.#core.callEnds;
-    // Read once, for the call's attempts and its end alike (a getter may answer differently each time).
-    const method = ends === undefined ? undefined : methodOf(options);
-    const start = ends === undefined ? 0 : this.#clock.now();
-    const answer: SourceRecord | undefined = ends === undefined ? undefined : { source: 'upstream' };
-    const result = this.#around === undefined ? this.#run(fn, options, method, answer) : runAround(this.#around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer));
-    return ends === undefined ? result : ends.observe(options, method!, result, start, answer!);
+    return ends === undefined ? journey() : ends.run(options, journey);
   }
 
   /**
@@ -155,7 +157,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
       if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label), answer);
-      if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) this.#useMinHeight();
+      if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) {
+        // The first call with `minHeight`: its stage joins the pipeline.
+        this.#usesMinHeight = true;
+        this.#compose();
+      }
       const method = label ?? (isPlain ? 'unknown' : (options.method ?? 'unknown'));
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
@@ -189,12 +195,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const before = [this.#usesMinHeight ? minHeightStage(core, core.heights) : undefined, poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
     [this.#plainChain, core.racedChain] = [composeStages([...before, ...middleware], invokeStep), composeStages([...before, raceStage(core), ...middleware], invokeStep)];
     core.isPickFirst = before[0] === undefined && before[1] === undefined;
-  }
-
-  /** The first call with `minHeight`: its stage joins the pipeline. */
-  #useMinHeight(): void {
-    this.#usesMinHeight = true;
-    this.#compose();
+    this.#plainPlan = this.#around === undefined && core.callEnds === undefined ? this.#planner.plainPlan() : undefined;
   }
 
   /**
@@ -203,19 +204,13 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    */
   add(client: T, options: AddOptions<T> = {}): string {
     if (this.#core.isClosing) throw new PoolClosedError();
-    checkAddOptions(options);
-    const weight = between('weight', options.weight ?? 1, MIN_WEIGHT, MAX_WEIGHT);
-    const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
-    const quota = quotaOption('limit', options.limit, this.#clock, 'client');
-    const name = this.#roster.nameFor(client, options.name);
-    const breaker = this.#breakerFactory({ clock: this.#clock, random: this.#core.random });
-    if (breaker.usesDuration === true) this.#roster.isTimed = true;
-    this.#roster.add(new Member(client, name, weight, this.#roster.allocateSlot(), breaker, close, quota, maxInFlight(options.maxInFlight), tierOption(options.tier)));
-    if (quota?.hasShared === true && !this.#hasSharedLimits) {
+    const member = newMember(client, options, this.#roster, this.#clock, this.#core.random, this.#breakerFactory);
+    this.#roster.add(member);
+    if (member.quota?.hasShared === true && !this.#hasSharedLimits) {
       this.#hasSharedLimits = true;
       this.#compose();
     }
-    return name;
+    return member.name;
   }
 
   /**

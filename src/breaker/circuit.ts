@@ -57,7 +57,11 @@ export class Circuit implements Breaker {
 
   acquire(): Admission {
     const state = this.#state;
-    if (state.kind === 'closed') return 'call';
+    return state.kind === 'closed' ? 'call' : this.#acquireOpen(state);
+  }
+
+  /** Out of `acquire()`, which stays small enough to inline into every pick: an open or half-open circuit. */
+  #acquireOpen(state: CircuitState): Admission {
     if (state.kind === 'open') {
       if (this.#isCooling(state)) return false;
       this.#state = { kind: 'half-open', trips: state.trips };

@@ -77,6 +77,8 @@ export interface Plan<T> {
   readonly cost: Cost;
   /** Its priority: `LOW`, `NORMAL` or `HIGH` (src/limit/priority.ts). */
   readonly priority: number;
+  /** Whether its cost is one request and its priority normal: the pick asks nothing of a client (`Roster.selectPlain`). */
+  readonly isPlainPick: boolean;
 }
 
 /** How the pool ended an attempt before its function settled. */
@@ -307,6 +309,14 @@ export class Attempt<T> implements Call<T> {
 
   set outcome(value: Outcome | undefined) {
     this.#rareState().outcome = value;
+  }
+
+  /**
+   * Whether it is the one attempt of a plain call that reached its function: no race, no retries or
+   * hedges, not timed. Its success settles with no more than the counters and the breaker.
+   */
+  get isPlainRun(): boolean {
+    return this.race === undefined && this.group === undefined && (this.#bits & (TIMED | RETRIED | INVOKED)) === INVOKED;
   }
 
   /** Whether its outcome is kept when it settles: an attempt of a call with retries or hedges. */

@@ -57,13 +57,17 @@ export class CallEnds<T> {
   }
 
   /**
-   * The caller's promise for `result`, a call labelled `method` (read once, as its attempts have it) that
-   * began at `start` (the pool clock's `now()`): settles as `result` does, once every hook heard how. A hook that throws or rejects is reported as a
-   * `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
+   * The caller's promise for the call `journey` makes, given its label (read once here, as its attempts
+   * then have it) and the record of where its answer comes from: settles as the journey does, once every
+   * hook heard how, with its duration on the pool's clock from now. A hook that throws or rejects is
+   * reported as a `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
    */
-  observe(options: RunOptions<T>, method: string, result: Promise<unknown>, start: number, answer: SourceRecord): Promise<unknown> {
+  run(options: RunOptions<T>, journey: (method: string, answer: SourceRecord) => Promise<unknown>): Promise<unknown> {
+    const method = methodOf(options);
+    const start = this.#clock.now();
+    const answer: SourceRecord = { source: 'upstream' };
     const given = options === EMPTY_OPTIONS ? undefined : options;
-    return result.then(
+    return journey(method, answer).then(
       (value) => {
         this.#tell({ method, options: given, error: undefined, durationMs: this.#since(start), source: answer.source });
         return value;

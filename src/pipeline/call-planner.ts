@@ -7,8 +7,8 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
-import { costOption } from '../limit/cost.js';
-import { priorityOption } from '../limit/priority.js';
+import { costOption, DEFAULT_COST } from '../limit/cost.js';
+import { NORMAL, priorityOption } from '../limit/priority.js';
 
 /**
  * Resolves what a call runs with: the call's options over its method's (`methods`) over the pool's,
@@ -46,6 +46,12 @@ export class CallPlanner<T> {
     return (this.#methods === undefined ? undefined : this.#methods.get(method)) ?? this.#defaults;
   }
 
+  /** The plan of a call with no options when it is one plain attempt (no timeout, deadline, retry or hedge); else undefined. */
+  plainPlan(): Plan<T> | undefined {
+    const plan = this.defaultsFor('unknown');
+    return plan.timeout === undefined && plan.deadline === undefined && plan.retry === undefined && plan.hedge === undefined ? plan : undefined;
+  }
+
   /**
    * The plan of a call: its method's, unless it overrides `timeout`, `strategy` or `maxWait`, or has a
    * deadline (its own or its method's), which starts now.
@@ -55,14 +61,17 @@ export class CallPlanner<T> {
       const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined && options.cost === undefined && options.priority === undefined);
       if (isPlain && defaults.deadline === undefined) return defaults;
       const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
+      const cost = isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost);
+      const priority = isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority);
       return {
         maxWait: isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait),
         timeout: isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
         deadline,
         deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
         balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
-        cost: isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost),
-        priority: isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority),
+        cost,
+        priority,
+        isPlainPick: cost === DEFAULT_COST && priority === NORMAL,
       };
     } catch (error) {
       // A getter that throws: a bad option, with what it threw as the cause (a validation error as it is).

@@ -4,6 +4,7 @@ import { attemptStartChannel, type AttemptStartMessage } from '../diagnostics/ch
 import { PoolClosedError, ShedError, type ClientPoolError } from '../errors.js';
 import { LOW } from '../limit/priority.js';
 import type { Member } from '../member.js';
+import type { PickResult } from '../roster.js';
 import type { ClientPool } from '../pool.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
@@ -25,14 +26,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     const isLast = next === invokeStep;
     const hold = (attempt: Attempt<T>, member: Member<T>, admission: Exclude<Admission, false>): Promise<unknown> => {
       attempt.bind(member, admission);
-      if (attempt.race !== undefined || context.tracksPlain || attempt.hasSignal) context.track(attempt);
-      attempt.group?.tried.push(member);
-      if (context.isTimed) attempt.startTimer(context.now());
-      if (attemptStartChannel.hasSubscribers) {
-        // Tracked one by one, as for an `onOutcome` hook, so that destroy() ends it too and its end is heard.
-        if (attempt.epoch !== -1) context.track(attempt);
-        attemptStartChannel.publish({ pool, call: attempt } satisfies AttemptStartMessage<T>);
-      }
+      // What only some attempts need, behind one test: the hot path stays small enough for V8 to inline.
+      if (attempt.race !== undefined || attempt.group !== undefined || context.tracksPlain || context.isTimed || attempt.hasSignal || attemptStartChannel.hasSubscribers) begin(attempt, member);
       let result: Promise<unknown>;
       try {
         result = isLast ? invokeStep(attempt) : next(attempt);
@@ -51,9 +46,23 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
           (error: unknown) => context.fail(attempt, error),
         );
       } catch (error) {
-        // Not a promise after all (an object that only inherits from Promise.prototype): a failure of its own.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by fail()
-        return Promise.reject(error).then(undefined, (thrown: unknown) => context.fail(attempt, thrown));
+        return notAPromise(attempt, error);
+      }
+    };
+
+    /** What the chain returned is not a promise after all (an object that only inherits from Promise.prototype): a failure of its own. */
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by fail()
+    const notAPromise = (attempt: Attempt<T>, error: unknown): Promise<unknown> => Promise.reject(error).then(undefined, (thrown: unknown) => context.fail(attempt, thrown));
+
+    /** The start of an attempt that is tracked, timed, retried or hedged, or published. */
+    const begin = (attempt: Attempt<T>, member: Member<T>): void => {
+      if (attempt.race !== undefined || context.tracksPlain || attempt.hasSignal) context.track(attempt);
+      attempt.group?.tried.push(member);
+      if (context.isTimed) attempt.startTimer(context.now());
+      if (attemptStartChannel.hasSubscribers) {
+        // Tracked one by one, as for an `onOutcome` hook, so that destroy() ends it too and its end is heard.
+        if (attempt.epoch !== -1) context.track(attempt);
+        attemptStartChannel.publish({ pool, call: attempt } satisfies AttemptStartMessage<T>);
       }
     };
 
@@ -62,28 +71,45 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       context.limit?.giveBack(attempt.charged, true);
       return context.rejected(attempt, error);
     };
-    return (attempt) => {
+
+    /** After a wait, or for a retry or a hedge, anything can have ended the call; or the pool is closing. */
+    const pickIfWanted = (attempt: Attempt<T>): Promise<unknown> => {
       try {
-        // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
-        if (attempt.hasWaited || attempt.group !== undefined) attempt.checkStillWanted(context.deadlines);
+        attempt.checkStillWanted(context.deadlines);
         if (context.isClosing) throw new PoolClosedError();
       } catch (error) {
         return refuse(attempt, error);
       }
-      const { roster, queue } = context;
+      return pick(attempt);
+    };
+
+    // With calls waiting, a new one goes in line behind them, unless it comes before them all (a higher priority).
+    const isFirstInLine = (priority: number): boolean => context.queue.length === 0 || priority > context.queue.headPriority;
+
+    const pick = (attempt: Attempt<T>): Promise<unknown> => {
+      const plan = attempt.plan;
+      // A call with no options, its first attempt, first in line: nothing to pass on but its plan's.
+      if (attempt.options !== EMPTY_OPTIONS || attempt.group !== undefined || !plan.isPlainPick || !isFirstInLine(plan.priority)) return pickFor(attempt);
+      const picked = context.roster.selectPlain(plan.balancer);
+      return picked.kind === 'ready' ? hold(attempt, picked.member, picked.admission) : afterPick(attempt, picked, undefined, undefined, undefined);
+    };
+
+    /** The pick of a call with options (a key, a height), of a retry or hedge (clients to avoid), or with a cost or priority. */
+    const pickFor = (attempt: Attempt<T>): Promise<unknown> => {
+      const { options, plan } = attempt;
       const tried = attempt.group?.tried;
-      const balancer = attempt.plan.balancer;
-      const options = attempt.options;
-      const isPlain = options === EMPTY_OPTIONS;
-      const key = isPlain ? undefined : options.key;
-      const minHeight = isPlain ? undefined : heightOf(options.minHeight);
-      const { cost, priority } = attempt.plan;
-      // With calls waiting, a new one goes in line behind them, unless it comes before them all (a higher priority).
-      const picked = queue.length === 0 || priority > queue.headPriority ? roster.select(balancer, tried, key, minHeight, cost, priority) : undefined;
-      if (picked !== undefined) {
-        if (picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
-        if (picked.kind === 'unavailable') return refuse(attempt, picked.error);
-      }
+      const key = options === EMPTY_OPTIONS ? undefined : options.key;
+      const minHeight = options === EMPTY_OPTIONS ? undefined : heightOf(options.minHeight);
+      const picked = isFirstInLine(plan.priority) ? context.roster.select(plan.balancer, tried, key, minHeight, plan.cost, plan.priority) : undefined;
+      if (picked !== undefined && picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
+      return afterPick(attempt, picked, tried, key, minHeight);
+    };
+
+    /** No client ready at once: refused, shed, or in line for one (FIFO, `maxWait`, its signal). */
+    const afterPick = (attempt: Attempt<T>, picked: PickResult<T> | undefined, tried: Member<T>[] | undefined, key: string | undefined, minHeight: number | undefined): Promise<unknown> => {
+      if (picked !== undefined && picked.kind === 'unavailable') return refuse(attempt, picked.error);
+      const { roster, queue } = context;
+      const { balancer, cost, priority } = attempt.plan;
       // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
       if (priority === LOW) return refuse(attempt, new ShedError('client'));
       const signal = attempt.waitSignal();
@@ -111,6 +137,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         return refuse(attempt, attempt.poolReasonOf(error) ?? attempt.waitFailure(error));
       });
     };
+
+    // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
+    return (attempt) => (attempt.hasWaited || attempt.group !== undefined || context.isClosing ? pickIfWanted(attempt) : pick(attempt));
   };
 }
-

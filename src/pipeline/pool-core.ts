@@ -3,7 +3,7 @@ import { heightValue } from '../freshness/freshness-options.js';
 import { HeightTracker, type FreshnessChange, type HeightRules } from '../freshness/height-tracker.js';
 import { FleetBridge } from '../fleet/fleet-bridge.js';
 import type { CircuitState } from '../breaker/breaker.js';
-import type { RunOptions } from '../call.js';
+import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
 import { attemptEndChannel, circuitChannel, rateLimitChannel, type AttemptEndMessage, type CircuitMessage, type RateLimitMessage } from '../diagnostics/channels.js';
 import { ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
@@ -22,7 +22,7 @@ import type { HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
-import type { Attempt, AttemptHost } from './attempt.js';
+import { Attempt, type AttemptHost, type Plan } from './attempt.js';
 import { CallEnds, type SourceRecord } from './call-end.js';
 import { CallCache, runCached } from './call-cache.js';
 import { Coalescer } from './coalesce.js';
@@ -288,13 +288,26 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settle(attempt: Attempt<T>, outcome: Outcome): void {
     if (!attempt.markEnded()) return;
+    const member = attempt.member!;
+    // The usual end, in a method small enough for V8 to inline: the success of a plain attempt (its
+    // member's epoch: neither tracked nor released by destroy()) that nothing observes. What the full
+    // settle below would do for it, and no more.
+    if (outcome.kind === 'success' && attempt.isPlainRun && attempt.epoch === member.epoch && this.observers.length === 0 && member.adaptive === undefined && !attemptEndChannel.hasSubscribers) {
+      this.roster.inFlight(member, -1);
+      this.#feedBreaker(member, attempt, 'success', Number.NaN);
+      if (member.drained !== undefined && member.inFlight === 0) member.drained();
+      return;
+    }
+    this.#settleFully(attempt, outcome, member);
+  }
+
+  #settleFully(attempt: Attempt<T>, outcome: Outcome, member: Member<T>): void {
     if (attempt.keepsOutcome) attempt.outcome = outcome;
     const race = attempt.race;
     if (race !== undefined) {
       if (race.deadlineList !== undefined) this.deadlines.remove(race);
       if (race.watched !== undefined) SignalWatch.leave(race);
     }
-    const member = attempt.member!;
     // A middleware answered without calling the client (a cache hit): the caller has a value, the
     // client no verdict (a half-open circuit must not close on it, nor a latency look this fast).
     const kind = outcome.kind === 'success' && !attempt.isInvoked ? 'refused' : outcome.kind;
@@ -413,6 +426,21 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     // An answer shows the client has reached a height; a lower one (a finalized read after a processed
     // one, a slow answer arriving late) does not show it went back: only polls set a height as it is.
     if (value > member.height) this.heights.report(member, value);
+  }
+
+  /**
+   * A call with no options in a pool where nothing goes around calls (the pool's `#plainPlan`): one
+   * attempt of `plan` into `chain`, the plain pipeline. It counts towards the retry budget once any call
+   * can spend it (`usesBudget`).
+   */
+  runPlain(fn: CallFunction<T, unknown>, plan: Plan<T>, chain: Step<T>, usesBudget: boolean): Promise<unknown> {
+    if (usesBudget) this.budget?.deposit();
+    try {
+      return chain(new Attempt(this, fn, EMPTY_OPTIONS, 'unknown', plan, 1, 'first', undefined, false));
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a stage's error, as run() gives it
+      return Promise.reject(error);
+    }
   }
 
   start(attempt: Attempt<T>): Promise<unknown> {

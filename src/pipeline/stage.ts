@@ -129,14 +129,19 @@ export function asPromise(value: unknown): Promise<unknown> {
   return value instanceof Promise && value.constructor === Promise ? (value as Promise<unknown>) : Promise.resolve(value);
 }
 
-/** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
-export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
+/** Why the chain must not call the client for `attempt`: out of `invokeStep()`, which stays small enough to inline. */
+function notInvoked<T>(attempt: Attempt<T>): Promise<never> {
   if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
   // Ended while the chain above took its time (a timeout, the caller, destroy(), or settled already
   // because a middleware answered without waiting for next()): the client is not called.
   const ended = attempt.endError ?? attempt.host.destroyError;
   if (ended !== undefined) return handledRejection(ended);
-  if (attempt.isEnded) return handledRejection(new CallbackError('a middleware', 'called next() after its attempt had ended'));
+  return handledRejection(new CallbackError('a middleware', 'called next() after its attempt had ended'));
+}
+
+/** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
+export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
+  if (attempt.isInvoked || attempt.isEnded || attempt.endError !== undefined || attempt.host.destroyError !== undefined) return notInvoked(attempt);
   try {
     // Adopted even when it is a promise: a Proxy of one, or a subclass whose `then` throws, becomes a
     // plain promise that rejects, rather than a value the pool cannot wait on.

@@ -9,7 +9,6 @@ import { checkRunOptions } from '../pool-options.js';
 import { keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 import { jsonEqual } from './deep-equal.js';
 import { DistinctClients } from './distinct-clients.js';
-import { methodOf } from '../pipeline/call-end.js';
 
 /** What `onDisagree` hears of a client whose answer was outvoted. */
 export interface Disagreement<R> {
@@ -98,8 +97,7 @@ export function runQuorum<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: 
   // A quorum is one call to its caller, whatever its attempts: `onCallEnd` hooks (calls_total) hear it once.
   const ends = core.callEnds;
   if (ends === undefined) return quorumCall(core, planner, fn, options);
-  const start = core.clock.now();
-  return ends.observe(options, methodOf(options), quorumCall(core, planner, fn, options), start, { source: 'upstream' }) as Promise<Awaited<R>>;
+  return ends.run(options, () => quorumCall(core, planner, fn, options)) as Promise<Awaited<R>>;
 }
 
 function quorumCall<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, options: QuorumOptions<T, Awaited<R>>): Promise<Awaited<R>> {
