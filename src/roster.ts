@@ -266,16 +266,6 @@ export class Roster<T> {
   }
 
   /**
-   * Pick a ready member with `balancer`, admitted by its breaker and its own rate limit. With `key`, the
-   * key's member on the affinity ring comes first; members in `avoid` (tried already by this call) are
-   * passed over while others are ready. Never throws: a balancer that throws or returns a stranger makes
-   * the pick `unavailable` with a `CallbackError`.
-   */
-  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL): PickResult<T> {
-    return this.#selectFrom(undefined, balancer, avoid, key, minHeight, cost, priority);
-  }
-
-  /**
    * `select()` for a call that asks nothing of its client (no key, height, cost or priority of its own, no
    * client to avoid) while every client is in its place (none cooling, paused, short of a cost, no panic):
    * the balancer's pick and the breaker's admission, in a method small enough for V8 to inline into the
@@ -285,14 +275,20 @@ export class Roster<T> {
     const active = this.#active;
     if (active === undefined || this.#cooling.size > 0 || this.#throttled.size > 0 || this.#hasCostDue || this.#isPanicking) return this.select(balancer);
     const member = this.#pick(balancer, active.ready);
-    if (!(member instanceof Member) || member.isWarming || member.quota !== undefined) return this.#selectFrom(member, balancer);
+    if (!(member instanceof Member) || member.isWarming || member.quota !== undefined) return this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, member);
     const admission = member.breaker.acquire();
     if (admission === 'call' && member.placement === 'ready') return this.#serve(member, admission);
     return this.#admit(member, admission) ?? this.select(balancer);
   }
 
-  /** `select()`, its first turn on `first` when it was picked already. */
-  #selectFrom(first: Member<T> | ClientPoolError | undefined, balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL): PickResult<T> {
+  /**
+   * Pick a ready member with `balancer`, admitted by its breaker and its own rate limit. With `key`, the
+   * key's member on the affinity ring comes first; members in `avoid` (tried already by this call) are
+   * passed over while others are ready. Never throws: a balancer that throws or returns a stranger makes
+   * the pick `unavailable` with a `CallbackError`. `first`: what the balancer picked already for this
+   * call (`selectPlain`), taken as the loop's first pick.
+   */
+  select(balancer: Balancer<T>, avoid?: Avoid<T>, key?: string, minHeight?: number, cost: Cost = DEFAULT_COST, priority = NORMAL, first?: Member<T> | ClientPoolError): PickResult<T> {
     if (this.#cooling.size > 0 || this.#throttled.size > 0) this.#promoteDue();
     // Noted anew by this pick if still short.
     // Read before written: the plain pick (no cost ever short) writes nothing here.

@@ -59,24 +59,28 @@ export class CallPlanner<T> {
   plan(options: RunOptions<T>, defaults: MethodDefaults<T>): Plan<T> {
     try {
       const isPlain = options === EMPTY_OPTIONS || (options.timeout === undefined && options.strategy === undefined && options.maxWait === undefined && options.deadline === undefined && options.cost === undefined && options.priority === undefined);
-      if (isPlain && defaults.deadline === undefined) return defaults;
-      const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
-      const cost = isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost);
-      const priority = isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority);
-      return {
-        maxWait: isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait),
-        timeout: isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
-        deadline,
-        deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
-        balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
-        cost,
-        priority,
-        isPlainPick: cost === DEFAULT_COST && priority === NORMAL,
-      };
+      return isPlain && defaults.deadline === undefined ? defaults : this.#ownPlan(options, defaults, isPlain);
     } catch (error) {
       // A getter that throws: a bad option, with what it threw as the cause (a validation error as it is).
       throw unreadableOptions('run options', options, error);
     }
+  }
+
+  /** A plan of the call's own (out of `plan()`, which stays small enough to inline): its options over its method's, a deadline from now. */
+  #ownPlan(options: RunOptions<T>, defaults: MethodDefaults<T>, isPlain: boolean): Plan<T> {
+    const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
+    const cost = isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost);
+    const priority = isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority);
+    return {
+      maxWait: isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait),
+      timeout: isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
+      deadline,
+      deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
+      balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
+      cost,
+      priority,
+      isPlainPick: cost === DEFAULT_COST && priority === NORMAL,
+    };
   }
 
   retry(options: RunOptions<T>, defaults: MethodDefaults<T>): RetryPolicy | undefined {

@@ -2,13 +2,13 @@ import type { Admission } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS } from '../call.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../diagnostics/channels.js';
 import { PoolClosedError, ShedError, type ClientPoolError } from '../errors.js';
-import { LOW } from '../limit/priority.js';
+import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
 import type { ClientPool } from '../pool.js';
 import type { Attempt } from './attempt.js';
 import type { StageContext } from './context.js';
-import { ended, SUCCESS } from './outcome.js';
+import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
 import { invokeStep, type Stage } from './stage.js';
 
@@ -40,7 +40,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       try {
         return result.then(
           (value) => {
-            context.settle(attempt, SUCCESS);
+            context.settleSuccess(attempt);
             return value;
           },
           (error: unknown) => context.fail(attempt, error),
@@ -73,6 +73,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
 
     /** After a wait, or for a retry or a hedge, anything can have ended the call; or the pool is closing. */
+    /** After a wait, or for a retry or a hedge, anything can have ended the call; or the pool is closing. */
     const pickIfWanted = (attempt: Attempt<T>): Promise<unknown> => {
       try {
         attempt.checkStillWanted(context.deadlines);
@@ -86,16 +87,14 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     // With calls waiting, a new one goes in line behind them, unless it comes before them all (a higher priority).
     const isFirstInLine = (priority: number): boolean => context.queue.length === 0 || priority > context.queue.headPriority;
 
-    const pick = (attempt: Attempt<T>): Promise<unknown> => {
-      const plan = attempt.plan;
-      // A call with no options, its first attempt, first in line: nothing to pass on but its plan's.
-      if (attempt.options !== EMPTY_OPTIONS || attempt.group !== undefined || !plan.isPlainPick || !isFirstInLine(plan.priority)) return pickFor(attempt);
-      const picked = context.roster.selectPlain(plan.balancer);
+    /** A call with no options, its first attempt, first in line: nothing to pass on but its plan's. */
+    const pickPlain = (attempt: Attempt<T>): Promise<unknown> => {
+      const picked = context.roster.selectPlain(attempt.plan.balancer);
       return picked.kind === 'ready' ? hold(attempt, picked.member, picked.admission) : afterPick(attempt, picked, undefined, undefined, undefined);
     };
 
-    /** The pick of a call with options (a key, a height), of a retry or hedge (clients to avoid), or with a cost or priority. */
-    const pickFor = (attempt: Attempt<T>): Promise<unknown> => {
+    /** Any pick: of a call with options (a key, a height), of a retry or hedge (clients to avoid), with a cost or priority. */
+    const pick = (attempt: Attempt<T>): Promise<unknown> => {
       const { options, plan } = attempt;
       const tried = attempt.group?.tried;
       const key = options === EMPTY_OPTIONS ? undefined : options.key;
@@ -139,6 +138,9 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
 
     // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
-    return (attempt) => (attempt.hasWaited || attempt.group !== undefined || context.isClosing ? pickIfWanted(attempt) : pick(attempt));
+    return (attempt) => {
+      if (attempt.hasWaited || attempt.group !== undefined || context.isClosing) return pickIfWanted(attempt);
+      return attempt.options === EMPTY_OPTIONS && attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pick(attempt);
+    };
   };
 }

@@ -30,7 +30,7 @@ import { classify } from './classify.js';
 import type { StageContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
 import { CallbackGuard } from './guard.js';
-import { ended, type Outcome } from './outcome.js';
+import { ended, SUCCESS, type Outcome } from './outcome.js';
 import { SignalWatch, SignalWatches } from './signal-watch.js';
 import type { Step } from './stage.js';
 
@@ -288,26 +288,13 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settle(attempt: Attempt<T>, outcome: Outcome): void {
     if (!attempt.markEnded()) return;
-    const member = attempt.member!;
-    // The usual end, in a method small enough for V8 to inline: the success of a plain attempt (its
-    // member's epoch: neither tracked nor released by destroy()) that nothing observes. What the full
-    // settle below would do for it, and no more.
-    if (outcome.kind === 'success' && attempt.isPlainRun && attempt.epoch === member.epoch && this.observers.length === 0 && member.adaptive === undefined && !attemptEndChannel.hasSubscribers) {
-      this.roster.inFlight(member, -1);
-      this.#feedBreaker(member, attempt, 'success', Number.NaN);
-      if (member.drained !== undefined && member.inFlight === 0) member.drained();
-      return;
-    }
-    this.#settleFully(attempt, outcome, member);
-  }
-
-  #settleFully(attempt: Attempt<T>, outcome: Outcome, member: Member<T>): void {
     if (attempt.keepsOutcome) attempt.outcome = outcome;
     const race = attempt.race;
     if (race !== undefined) {
       if (race.deadlineList !== undefined) this.deadlines.remove(race);
       if (race.watched !== undefined) SignalWatch.leave(race);
     }
+    const member = attempt.member!;
     // A middleware answered without calling the client (a cache hit): the caller has a value, the
     // client no verdict (a half-open circuit must not close on it, nor a latency look this fast).
     const kind = outcome.kind === 'success' && !attempt.isInvoked ? 'refused' : outcome.kind;
@@ -342,6 +329,23 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
       }
     }
     if (attemptEndChannel.hasSubscribers) attemptEndChannel.publish({ pool: this.pool, call: attempt, outcome, durationMs } satisfies AttemptEndMessage<T>);
+    if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  /**
+   * `settle(attempt, SUCCESS)`, the usual end, in a method small enough for V8 to inline: for the success
+   * of a plain attempt (its member's epoch: neither tracked nor released by destroy()) that nothing
+   * observes, what `settle()` would do and no more: the counters and the breaker.
+   */
+  settleSuccess(attempt: Attempt<T>): void {
+    const member = attempt.member!;
+    if (!attempt.isPlainRun || attempt.epoch !== member.epoch || this.observers.length !== 0 || member.adaptive !== undefined || attemptEndChannel.hasSubscribers) {
+      this.settle(attempt, SUCCESS);
+      return;
+    }
+    if (!attempt.markEnded()) return;
+    this.roster.inFlight(member, -1);
+    this.#feedBreaker(member, attempt, 'success', Number.NaN);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 
