@@ -68,19 +68,16 @@ export class CallPlanner<T> {
 
   /** A plan of the call's own (out of `plan()`, which stays small enough to inline): its options over its method's, a deadline from now. */
   #ownPlan(options: RunOptions<T>, defaults: MethodDefaults<T>, isPlain: boolean): Plan<T> {
+    // Read and checked in this order (deadline, maxWait, timeout, strategy, cost, priority): a call with
+    // several bad options is refused for the same one whatever the code around it.
     const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
+    const maxWait = isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait);
+    const timeout = isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout);
+    const deadlineAt = deadline === undefined ? undefined : this.#deadlineClock.now() + deadline;
+    const balancer = isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy);
     const cost = isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost);
     const priority = isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority);
-    return {
-      maxWait: isPlain ? defaults.maxWait : (options.maxWait ?? defaults.maxWait),
-      timeout: isPlain || options.timeout === undefined ? defaults.timeout : positiveDuration('timeout', options.timeout),
-      deadline,
-      deadlineAt: deadline === undefined ? undefined : this.#deadlineClock.now() + deadline,
-      balancer: isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy),
-      cost,
-      priority,
-      isPlainPick: cost === DEFAULT_COST && priority === NORMAL,
-    };
+    return { maxWait, timeout, deadline, deadlineAt, balancer, cost, priority, isPlainPick: cost === DEFAULT_COST && priority === NORMAL };
   }
 
   retry(options: RunOptions<T>, defaults: MethodDefaults<T>): RetryPolicy | undefined {

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../../src/index.js';
 import { describe, expect, it, vi } from 'vitest';
 import type { Call, RunOptions } from '../../../src/index.js';
 import { inFlight, makePool, settled, type Client, type Shape, captureUnhandled } from './harness.js';
@@ -9,17 +10,6 @@ import { inFlight, makePool, settled, type Client, type Shape, captureUnhandled 
 
 const unhandled = captureUnhandled({ fakeTimers: true });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Plan {
   startAt: number;
   options: RunOptions<Client>;
@@ -29,7 +19,7 @@ interface Plan {
 }
 
 function planFor(seed: number): { calls: Plan[]; endAt: number; end: 'close' | 'destroy' | 'none'; maxInFlight: number | undefined } {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pickOf = <V>(values: readonly V[]): V => values[Math.floor(random() * values.length)]!;
   const calls: Plan[] = [];
   const n = 3 + Math.floor(random() * 6);
