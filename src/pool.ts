@@ -137,8 +137,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    // With `around` hooks, time passes before the journey starts: its attempts read the clock themselves.
-    const journey = (method?: string, answer?: SourceRecord, start?: number): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, start) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer)));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer)));
     const ends = this.#core.callEnds;
     return ends === undefined ? journey() : ends.run(options, journey);
   }
@@ -147,7 +146,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    * A call's journey: options resolved (call > method > pool), then one attempt through the pipeline, or
    * with retries or hedges, as many as their policies and the retry budget allow.
    */
-  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string, answer?: SourceRecord, start?: number): Promise<unknown> {
+  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string, answer?: SourceRecord): Promise<unknown> {
     try {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
@@ -174,7 +173,6 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (planner.usesBudget) core.budget?.deposit();
       if (hedge === undefined) {
         const first = new Attempt(core, fn, options, method, plan, 1, 'first', undefined, false);
-        if (start !== undefined) first.startsWithCall(start);
         if (retry === undefined) return first.race === undefined ? this.#plainChain(first) : core.racedChain(first);
         // Retries only: the first attempt runs plain; the retry machinery is made once it fails.
         return CallAttempts.after(core, first, retry, first.race === undefined ? this.#plainChain : core.racedChain);

@@ -62,8 +62,6 @@ const KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge', 'quorum'];
 const WAIT_CUT = 256;
 /** The first attempt of a call with retries, run plain (`markRetried`). */
 const RETRIED = 512;
-/** Its `start` holds its call's start (`startsWithCall`), its own while nothing makes it wait. */
-const CALL_START = 1024;
 
 /** What a call runs with, options resolved (call > method > pool): shared by the calls that override nothing. */
 export interface Plan<T> {
@@ -379,18 +377,6 @@ export class Attempt<T> implements Call<T> {
   /** Start timing it now. */
   startTimer(now: number): void {
     this.start = now;
-    this.#bits |= TIMED;
-  }
-
-  /** The first attempt of a call that began at `start` (the pool clock's `now()`, read for the call's end hooks). */
-  startsWithCall(start: number): void {
-    this.start = start;
-    this.#bits |= CALL_START;
-  }
-
-  /** Start timing it as it takes its client: from its call's start if nothing made it wait, else from `clock`'s now. */
-  startTimerOn(clock: { now(): number }): void {
-    if ((this.#bits & (CALL_START | WAITED)) !== CALL_START) this.start = clock.now();
     this.#bits |= TIMED;
   }
 

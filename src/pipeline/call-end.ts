@@ -58,17 +58,16 @@ export class CallEnds<T> {
 
   /**
    * The caller's promise for the call `journey` makes, given its label (read once here, as its attempts
-   * then have it), the record of where its answer comes from and its start on the pool's clock (which a
-   * first attempt that never waits takes as its own: one clock read fewer): settles as the journey does,
-   * once every hook heard how, with its duration from that start. A hook that throws or rejects is
+   * then have it) and the record of where its answer comes from: settles as the journey does, once every
+   * hook heard how, with its duration on the pool's clock from now. A hook that throws or rejects is
    * reported as a `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
    */
-  run(options: RunOptions<T>, journey: (method: string, answer: SourceRecord, start: number) => Promise<unknown>): Promise<unknown> {
+  run(options: RunOptions<T>, journey: (method: string, answer: SourceRecord) => Promise<unknown>): Promise<unknown> {
     const method = methodOf(options);
     const start = this.#clock.now();
     const answer: SourceRecord = { source: 'upstream' };
     const given = options === EMPTY_OPTIONS ? undefined : options;
-    return journey(method, answer, start).then(
+    return journey(method, answer).then(
       (value) => {
         this.#tell({ method, options: given, error: undefined, durationMs: this.#since(start), source: answer.source });
         return value;

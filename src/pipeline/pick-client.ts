@@ -58,7 +58,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     const begin = (attempt: Attempt<T>, member: Member<T>): void => {
       if (attempt.race !== undefined || context.tracksPlain || attempt.hasSignal) context.track(attempt);
       attempt.group?.tried.push(member);
-      if (context.isTimed) attempt.startTimerOn(context);
+      if (context.isTimed) attempt.startTimer(context.now());
       if (attemptStartChannel.hasSubscribers) {
         // Tracked one by one, as for an `onOutcome` hook, so that destroy() ends it too and its end is heard.
         if (attempt.epoch !== -1) context.track(attempt);
