@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ClientPool, CLOSED, type Admission, type Balancer, type BreakerFactory, type Middleware, type PoolMember } from '../../../src/index.js';
+import { durations } from '../../helpers/durations.js';
 import { deferred, ManualClock } from '../../helpers/manual-clock.js';
 
 type Client = { name: string };
-
-/** Middleware hearing each attempt's duration (a 3-parameter onOutcome: timed) and each call's. */
-function durations(): Middleware<Client> & { attempts: number[]; calls: number[] } {
-  const attempts: number[] = [];
-  const calls: number[] = [];
-  return {
-    name: 'durations',
-    attempts,
-    calls,
-    onOutcome(_call, _outcome, ms) {
-      attempts.push(ms);
-    },
-    onCallEnd(end) {
-      calls.push(end.durationMs);
-    },
-  };
-}
 
 /** A balancer that takes `ms` of the pool's clock to pick (a slow custom strategy): time spent before any client is held. */
 function slowBalancer(clock: ManualClock, ms: number): Balancer<Client> {
@@ -34,7 +18,7 @@ function slowBalancer(clock: ManualClock, ms: number): Balancer<Client> {
 describe('a first attempt timed from its call start', () => {
   it('leaves out the time a slow balancer took to pick its client (as without an onCallEnd hook)', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, strategy: slowBalancer(clock, 40), middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     await pool.run(() => {
@@ -82,7 +66,7 @@ describe('a first attempt timed from its call start', () => {
 
   it('lasts as long as the call when nothing waited: no limit, a pool limit with a token at hand', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, limit: { rate: 10, burst: 10 }, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     await pool.run(() => {
@@ -96,7 +80,7 @@ describe('a first attempt timed from its call start', () => {
 
   it('leaves out the wait for a pool token', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, limit: { rate: 100, burst: 1 }, maxWait: 60_000, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     await pool.run(() => Promise.resolve('spend'));
@@ -117,7 +101,7 @@ describe('a first attempt timed from its call start', () => {
 
   it('times a retry from its own start, and the failed first attempt from the call start', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, retry: { attempts: 2, backoff: { initial: 0, max: 0 }, retryOn: () => true }, retryBudget: false, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     pool.add({ name: 'b' }, { name: 'b' });
@@ -139,7 +123,7 @@ describe('a first attempt timed from its call start', () => {
   it('never makes a negative duration when the clock steps back during the attempt', async () => {
     const clock = new ManualClock();
     clock.time = 1_000;
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     await pool.run(() => {
@@ -154,7 +138,7 @@ describe('a first attempt timed from its call start', () => {
 
   it('leaves out a wait for a client at its maxInFlight cap, with a caller signal and a timeout', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, maxWait: 60_000, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a', maxInFlight: 1 });
     const gate = deferred<string>();
@@ -175,7 +159,7 @@ describe('a first attempt timed from its call start', () => {
 
   it('leaves out the time the around hook took even when it resolves synchronously', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({
       clock,
       middleware: [
@@ -201,7 +185,7 @@ describe('a first attempt timed from its call start', () => {
 
   it('hedged calls time each attempt from its own start', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, strategy: slowBalancer(clock, 9), middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     pool.add({ name: 'b' }, { name: 'b' });
@@ -217,7 +201,7 @@ describe('a first attempt timed from its call start', () => {
 describe('a first attempt whose breaker takes time to admit it', () => {
   it('leaves the admission out of its duration', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const slowBreaker: BreakerFactory = () => ({
       state: CLOSED,
       acquire(): Admission {
@@ -270,7 +254,7 @@ describe('a duration-reading breaker and a clock that moves during the pick', ()
   it('a clock stepped back during the pick does not hide the time the client took', async () => {
     const clock = new ManualClock();
     clock.time = 1_000;
-    const heard = durations();
+    const heard = durations<Client>();
     const backwards: Balancer<Client> = {
       pick(ready: readonly PoolMember<Client>[]): PoolMember<Client> {
         clock.time -= 500;

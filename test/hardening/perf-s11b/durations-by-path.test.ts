@@ -1,30 +1,15 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
-import { ClientPool, type Balancer, type Middleware, type PoolMember } from '../../../src/index.js';
+import { ClientPool, type Balancer, type PoolMember } from '../../../src/index.js';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { METRIC_ATTEMPT_DURATION, METRIC_CALL_DURATION, otelMetrics } from '../../../src/otel/index.js';
 import { prometheusMetrics } from '../../../src/prometheus/index.js';
+import { durations } from '../../helpers/durations.js';
 import { deferred, ManualClock } from '../../helpers/manual-clock.js';
 import { collect, points, testMeterProvider } from '../../otel/metric-reader.js';
 import { histogram, parseExposition } from '../../prometheus/exposition.js';
 
 type Client = { name: string };
-
-function durations(): Middleware<Client> & { attempts: number[]; calls: number[] } {
-  const attempts: number[] = [];
-  const calls: number[] = [];
-  return {
-    name: 'durations',
-    attempts,
-    calls,
-    onOutcome(_call, _outcome, ms) {
-      attempts.push(ms);
-    },
-    onCallEnd(end) {
-      calls.push(end.durationMs);
-    },
-  };
-}
 
 vi.setConfig({ testTimeout: 5_000 });
 
@@ -58,7 +43,7 @@ describe('attempt durations against call durations, path by path', () => {
 
   it('a coalesced call: the leader attempt lasts as long as its function, every call as long as it waited', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     const gate = deferred<string>();
@@ -76,7 +61,7 @@ describe('attempt durations against call durations, path by path', () => {
 
   it('a cache hit has a call duration of its own and no timed attempt', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     await pool.run(() => {
@@ -92,7 +77,7 @@ describe('attempt durations against call durations, path by path', () => {
 
   it('quorum attempts are timed from their own start; none is negative or NaN', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     pool.add({ name: 'b' }, { name: 'b' });
@@ -111,7 +96,7 @@ describe('attempt durations against call durations, path by path', () => {
 
   it('a client-side limit: an attempt that waited for its client token leaves the wait out', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, maxWait: 60_000, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a', limit: { rate: 100, burst: 1 } });
     await pool.run(() => Promise.resolve('spend'));
@@ -131,7 +116,7 @@ describe('attempt durations against call durations, path by path', () => {
 
   it('a minHeight wait is left out of the attempt, kept in the call', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, maxWait: 60_000, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     await pool.run((_client, call) => {
@@ -157,7 +142,7 @@ describe('attempt durations against call durations, path by path', () => {
 
   it('destroy() ends a first attempt timed from its call start with a finite duration', async () => {
     const clock = new ManualClock();
-    const heard = durations();
+    const heard = durations<Client>();
     const pool = new ClientPool<Client>({ clock, middleware: [heard] });
     pool.add({ name: 'a' }, { name: 'a' });
     // A timeout makes the attempt raced, so destroy() ends it (a plain one ignoring its signal would hang).
