@@ -22,6 +22,8 @@ export interface AttemptHost<T> {
   settleCost(member: Member<T>, actual: Cost, charged: Cost): void;
   /** End an attempt that was bound to a client with no race to reject (a plain attempt, destroyed). */
   release(attempt: Attempt<T>): void;
+  /** A held attempt failed with `error`: classified and settled; its typed error thrown, or its retries' promise returned. */
+  fail(attempt: Attempt<T>, error: unknown): Promise<unknown>;
   /** What a call ended by `destroy()` fails with, once it was called. */
   readonly destroyError: ClientPoolError | undefined;
   /** Aborted (with a `PoolClosedError`) when the pool starts closing: ends every wait for a token or a client. */
@@ -91,13 +93,19 @@ interface Ending {
 
 /**
  * What only an attempt that can be ended early carries (timeout, caller signal, hedge): its links in the
- * deadline queue and the signal's watch, and the reject of its race. Plain attempts allocate none of it.
+ * deadline queue, the signal's watch and the pool's list of tracked attempts, and the promise its caller
+ * waits on (`open()`), which an early end settles without waiting for the function. Plain attempts
+ * allocate none of it.
  */
 export class RaceState<T> implements Timed, Watcher {
   // Declared and set in the constructor, not a subclass of TimedWatcher with field initializers: one is
   // made per timed or signalled call, and a base-class constructor with initializers is not inlined.
   declare readonly attempt: Attempt<T>;
-  declare reject: ((error: Error) => void) | undefined;
+  /** The resolve and reject of the promise `open()` made; undefined once it was settled. */
+  declare resolve: ((value: unknown) => void) | undefined;
+  declare reject: ((error: unknown) => void) | undefined;
+  /** Whether its deadline and the caller's signal may end it now: set by the race stage, once it armed them. */
+  declare isArmed: boolean;
   /** Ms its timer was given when it is the call's deadline rather than the attempt's own timeout; -1 otherwise. */
   declare deadlineGivenMs: number;
   declare deadline: number;
@@ -107,10 +115,14 @@ export class RaceState<T> implements Timed, Watcher {
   declare watched: SignalWatch | undefined;
   declare watchPrev: Watcher | undefined;
   declare watchNext: Watcher | undefined;
+  declare trackPrev: Attempt<T> | undefined;
+  declare trackNext: Attempt<T> | undefined;
 
   constructor(attempt: Attempt<T>) {
     this.attempt = attempt;
+    this.resolve = undefined;
     this.reject = undefined;
+    this.isArmed = false;
     this.deadlineGivenMs = -1;
     this.deadline = 0;
     this.deadlineList = undefined;
@@ -119,6 +131,29 @@ export class RaceState<T> implements Timed, Watcher {
     this.watched = undefined;
     this.watchPrev = undefined;
     this.watchNext = undefined;
+    this.trackPrev = undefined;
+    this.trackNext = undefined;
+  }
+
+  /** The promise the attempt's caller waits on, settled by `succeed`, `fail` or an early end, whichever comes first. */
+  open(): Promise<unknown> {
+    const promise = new Promise<unknown>(capture);
+    this.resolve = capturedResolve;
+    this.reject = capturedReject;
+    capturedResolve = capturedReject = undefined;
+    return promise;
+  }
+
+  /**
+   * Ended before its function settled (timeout, caller, lost hedge, `destroy()`): the caller's promise
+   * fails through the pool's one classifier and settle, a tick later, as a rejection of the function would.
+   */
+  endEarly(error: ClientPoolError): void {
+    const resolve = this.resolve;
+    if (resolve === undefined) return;
+    this.resolve = this.reject = undefined;
+    const attempt = this.attempt;
+    resolve(Promise.reject(error).then(undefined, (thrown: unknown) => attempt.host.fail(attempt, thrown)));
   }
 
   /**
@@ -319,6 +354,11 @@ export class Attempt<T> implements Call<T> {
     return this.race === undefined && this.group === undefined && (this.#bits & (TIMED | RETRIED | INVOKED)) === INVOKED;
   }
 
+  /** Whether it is the one attempt of its call (no retries or hedges), reached its function and is not timed: raced or not. */
+  get isSoleRun(): boolean {
+    return this.group === undefined && (this.#bits & (TIMED | RETRIED | INVOKED)) === INVOKED;
+  }
+
   /** Whether its outcome is kept when it settles: an attempt of a call with retries or hedges. */
   get keepsOutcome(): boolean {
     return this.group !== undefined || (this.#bits & RETRIED) !== 0;
@@ -342,21 +382,23 @@ export class Attempt<T> implements Call<T> {
     if (value !== undefined || this.#rare !== undefined) this.#rareState().retry = value;
   }
 
-  /** Its neighbours in the pool's list of tracked attempts. */
+  /** Its neighbours in the pool's list of tracked attempts: on its race, which every raced attempt has, else made on demand. */
   get trackPrev(): Attempt<T> | undefined {
-    return this.#rare?.trackPrev;
+    return this.race === undefined ? this.#rare?.trackPrev : this.race.trackPrev;
   }
 
   set trackPrev(value: Attempt<T> | undefined) {
-    if (value !== undefined || this.#rare !== undefined) this.#rareState().trackPrev = value;
+    if (this.race !== undefined) this.race.trackPrev = value;
+    else if (value !== undefined || this.#rare !== undefined) this.#rareState().trackPrev = value;
   }
 
   get trackNext(): Attempt<T> | undefined {
-    return this.#rare?.trackNext;
+    return this.race === undefined ? this.#rare?.trackNext : this.race.trackNext;
   }
 
   set trackNext(value: Attempt<T> | undefined) {
-    if (value !== undefined || this.#rare !== undefined) this.#rareState().trackNext = value;
+    if (this.race !== undefined) this.race.trackNext = value;
+    else if (value !== undefined || this.#rare !== undefined) this.#rareState().trackNext = value;
   }
 
   /** The chosen client (undefined until one is picked). */
@@ -484,8 +526,8 @@ export class Attempt<T> implements Call<T> {
     if (state === ENDED || rare.ending !== undefined) return;
     rare.ending = { kind, error, reason: abortReason };
     rare.controller?.abort(abortReason);
-    const reject = this.race?.reject;
-    if (reject !== undefined) reject(error);
+    const race = this.race;
+    if (race !== undefined && race.isArmed) race.endEarly(error);
     else if (state === RUNNING) this.host.release(this);
   }
 
@@ -591,4 +633,15 @@ export class Attempt<T> implements Call<T> {
 export function isCancelled(call: Call<unknown>): boolean {
   if (call instanceof Attempt) return call.endKind === 'cancelled';
   return call.signal.aborted && !hasErrorCode(call.signal.reason, 'ERR_TIMEOUT');
+}
+
+/**
+ * The resolve and reject of the promise `new Promise(capture)` just made, read at once: a race needs
+ * them outside an executor, and a module-level executor makes no closure per timed call.
+ */
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }

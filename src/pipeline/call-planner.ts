@@ -24,6 +24,9 @@ export class CallPlanner<T> {
   readonly #deadlineClock: { now(): number };
   /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
   usesBudget: boolean;
+  /** The plan `#timedPlan` made last, and the defaults it was made from. */
+  #lastTimedPlan: Plan<T> | undefined;
+  #lastTimedDefaults: MethodDefaults<T> | undefined;
   /** Each method's latencies, recorded once a quantile hedge delay is in use. */
   readonly #hedgeDelays: { isRecording: boolean };
 
@@ -77,7 +80,20 @@ export class CallPlanner<T> {
     const balancer = isPlain || options.strategy === undefined ? defaults.balancer : this.#roster.balancerForCall(options.strategy);
     const cost = isPlain || options.cost === undefined ? defaults.cost : costOption('cost', options.cost);
     const priority = isPlain || options.priority === undefined ? defaults.priority : priorityOption('priority', options.priority);
+    // Only its timeout of its own (the usual override): a plan shared by the calls with that timeout.
+    if (deadline === undefined && maxWait === defaults.maxWait && balancer === defaults.balancer && cost === defaults.cost && priority === defaults.priority) return this.#timedPlan(defaults, timeout);
     return { maxWait, timeout, deadline, deadlineAt, balancer, cost, priority, isPlainPick: cost === DEFAULT_COST && priority === NORMAL };
+  }
+
+  /** `defaults` with `timeout` instead of its own: the last one made is kept (one plan, however many calls). */
+  #timedPlan(defaults: MethodDefaults<T>, timeout: number | undefined): Plan<T> {
+    if (timeout === defaults.timeout) return defaults;
+    const last = this.#lastTimedPlan;
+    if (last !== undefined && last.timeout === timeout && this.#lastTimedDefaults === defaults) return last;
+    const { maxWait, balancer, cost, priority, isPlainPick } = defaults;
+    const plan: Plan<T> = { maxWait, timeout, deadline: undefined, deadlineAt: undefined, balancer, cost, priority, isPlainPick };
+    this.#lastTimedDefaults = defaults;
+    return (this.#lastTimedPlan = plan);
   }
 
   retry(options: RunOptions<T>, defaults: MethodDefaults<T>): RetryPolicy | undefined {

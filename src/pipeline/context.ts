@@ -43,4 +43,6 @@ export interface StageContext<T> {
   settle(attempt: Attempt<T>, outcome: Outcome): void;
   /** `settle(attempt, SUCCESS)`, cheaper for a plain attempt nothing observes. */
   settleSuccess(attempt: Attempt<T>): void;
+  /** `settle(attempt, SUCCESS)`, cheaper for the one raced attempt of a call that nothing observes. */
+  settleRacedSuccess(attempt: Attempt<T>): void;
 }

@@ -6,7 +6,7 @@ import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
 import type { ClientPool } from '../pool.js';
-import type { Attempt } from './attempt.js';
+import type { Attempt, RaceState } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
@@ -27,7 +27,10 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     const hold = (attempt: Attempt<T>, member: Member<T>, admission: Exclude<Admission, false>): Promise<unknown> => {
       attempt.bind(member, admission);
       // What only some attempts need, behind one test: the hot path stays small enough for V8 to inline.
-      if (attempt.race !== undefined || attempt.group !== undefined || context.tracksPlain || context.isTimed || attempt.hasSignal || attemptStartChannel.hasSubscribers) begin(attempt, member);
+      if (attempt.race !== undefined || attempt.group !== undefined || context.tracksPlain || context.isTimed || attempt.hasSignal || attemptStartChannel.hasSubscribers) {
+        begin(attempt, member);
+        if (attempt.race !== undefined) return holdRaced(attempt, attempt.race);
+      }
       let result: Promise<unknown>;
       try {
         result = isLast ? invokeStep(attempt) : next(attempt);
@@ -47,6 +50,57 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         );
       } catch (error) {
         return notAPromise(attempt, error);
+      }
+    };
+
+    /**
+     * A held attempt that can be ended early: its caller waits on its race's promise, which the function's
+     * end settles here, or an early end settles first (`RaceState.endEarly`); whichever comes second
+     * changes nothing. One promise and one `then()` more than a plain attempt, no more.
+     */
+    const holdRaced = (attempt: Attempt<T>, race: RaceState<T>): Promise<unknown> => {
+      const promise = race.open();
+      let result: Promise<unknown>;
+      try {
+        result = next(attempt);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
+        result = Promise.reject(error);
+      }
+      try {
+        result.then(
+          (value) => {
+            const { resolve, reject } = race;
+            // Ended early: its caller has its answer, and the settle was done.
+            if (resolve === undefined || reject === undefined) return;
+            race.resolve = race.reject = undefined;
+            try {
+              context.settleRacedSuccess(attempt);
+            } catch (error) {
+              reject(error);
+              return;
+            }
+            resolve(value);
+          },
+          (error: unknown) => failRaced(attempt, race, error),
+        );
+      } catch (error) {
+        // What the chain returned is not a promise after all: a failure of its own, a tick later.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by failRaced
+        Promise.reject(error).then(undefined, (thrown: unknown) => failRaced(attempt, race, thrown));
+      }
+      return promise;
+    };
+
+    /** The function of a raced attempt failed: its caller's promise takes the classified error (or the retries' promise). */
+    const failRaced = (attempt: Attempt<T>, race: RaceState<T>, error: unknown): void => {
+      const { resolve, reject } = race;
+      if (resolve === undefined || reject === undefined) return;
+      race.resolve = race.reject = undefined;
+      try {
+        resolve(context.fail(attempt, error));
+      } catch (thrown) {
+        reject(thrown);
       }
     };
 
@@ -95,10 +149,14 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
 
     /** Any pick: of a call with options (a key, a height), of a retry or hedge (clients to avoid), with a cost or priority. */
     const pick = (attempt: Attempt<T>): Promise<unknown> => {
-      const { options, plan } = attempt;
+      const options = attempt.options;
+      return options === EMPTY_OPTIONS ? pickWith(attempt, undefined, undefined) : pickWith(attempt, options.key, heightOf(options.minHeight));
+    };
+
+    /** `pick` with the call's `key` and `minHeight` read. */
+    const pickWith = (attempt: Attempt<T>, key: string | undefined, minHeight: number | undefined): Promise<unknown> => {
+      const plan = attempt.plan;
       const tried = attempt.group?.tried;
-      const key = options === EMPTY_OPTIONS ? undefined : options.key;
-      const minHeight = options === EMPTY_OPTIONS ? undefined : heightOf(options.minHeight);
       const picked = isFirstInLine(plan.priority) ? context.roster.select(plan.balancer, tried, key, minHeight, plan.cost, plan.priority) : undefined;
       if (picked !== undefined && picked.kind === 'ready') return hold(attempt, picked.member, picked.admission);
       return afterPick(attempt, picked, tried, key, minHeight);
@@ -140,7 +198,12 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
     return (attempt) => {
       if (attempt.hasWaited || attempt.group !== undefined || context.isClosing) return pickIfWanted(attempt);
-      return attempt.options === EMPTY_OPTIONS && attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pick(attempt);
+      const options = attempt.options;
+      if (options === EMPTY_OPTIONS) return attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pickWith(attempt, undefined, undefined);
+      // Options that say nothing of the pick (a timeout, a signal, a method): as plain a pick as none.
+      const key = options.key;
+      const minHeight = heightOf(options.minHeight);
+      return key === undefined && minHeight === undefined && attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pickWith(attempt, key, minHeight);
     };
   };
 }

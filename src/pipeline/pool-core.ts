@@ -350,6 +350,27 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   }
 
   /**
+   * `settle(attempt, SUCCESS)` for the one attempt of a call that could have been ended early (a timeout,
+   * a caller's signal) and that nothing observes: it leaves the deadline queue, the signal's watch and the
+   * tracked list, then the counters and the breaker, as `settle()` would do for it.
+   */
+  settleRacedSuccess(attempt: Attempt<T>): void {
+    const member = attempt.member!;
+    const race = attempt.race;
+    if (race === undefined || !attempt.isSoleRun || attempt.epoch !== -1 || this.observers.length !== 0 || member.adaptive !== undefined || attemptEndChannel.hasSubscribers) {
+      this.settle(attempt, SUCCESS);
+      return;
+    }
+    if (!attempt.markEnded()) return;
+    if (race.deadlineList !== undefined) this.deadlines.remove(race);
+    if (race.watched !== undefined) SignalWatch.leave(race);
+    this.#untrack(attempt);
+    this.roster.inFlight(member, -1);
+    this.#feedBreaker(member, attempt, 'success', Number.NaN);
+    if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  /**
    * Tell a member's adaptive limit how an attempt that reached it went (cancelled and refused ones tell
    * nothing of the client), and move its cap to what the limit now says. The in-flight count is the
    * member's as the attempt ends, itself included: what the controller needs to see whether the limit

@@ -81,7 +81,8 @@ describe('costs with retries and hedges', () => {
   });
 
   it('a losing hedge that settles after it lost still corrects its own key', async () => {
-    const pool = new ClientPool<Key>({ hedge: { delay: 5 }, strategy: 'round-robin' });
+    // A clock that stands still: no token comes back while the machine takes its time between the settles and the read.
+    const pool = new ClientPool<Key>({ clock: new ManualClock(), hedge: { delay: 5 }, strategy: 'round-robin' });
     pool.add({ id: 'slow' }, { name: 'slow', limit: { tokens: { rate: 10_000, per: MINUTE } } });
     pool.add({ id: 'fast' }, { name: 'fast', limit: { tokens: { rate: 10_000, per: MINUTE } } });
     let settleLoser: (() => void) | undefined;
