@@ -144,16 +144,26 @@ export class RaceState<T> implements Timed, Watcher {
     return promise;
   }
 
+  /** Its function failed with `error`: the caller's promise takes what the pool's one classifier and settle make of it. */
+  fail(error: unknown): void {
+    const { resolve, reject } = this;
+    if (resolve === undefined || reject === undefined) return;
+    this.resolve = this.reject = undefined;
+    failInto(this.attempt, error, resolve, reject);
+  }
+
   /**
-   * Ended before its function settled (timeout, caller, lost hedge, `destroy()`): the caller's promise
-   * fails through the pool's one classifier and settle, a tick later, as a rejection of the function would.
+   * Ended before its function settled (timeout, caller, lost hedge, `destroy()`), or the chain gave no
+   * promise: the caller's promise is taken from the function at once, and fails a tick later through the
+   * pool's classifier and settle, as a rejected promise of the function would.
    */
-  endEarly(error: ClientPoolError): void {
-    const resolve = this.resolve;
-    if (resolve === undefined) return;
+  failLater(error: unknown): void {
+    const { resolve, reject } = this;
+    if (resolve === undefined || reject === undefined) return;
     this.resolve = this.reject = undefined;
     const attempt = this.attempt;
-    resolve(Promise.reject(error).then(undefined, (thrown: unknown) => attempt.host.fail(attempt, thrown)));
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by fail()
+    Promise.reject(error).then(undefined, (thrown: unknown) => failInto(attempt, thrown, resolve, reject));
   }
 
   /**
@@ -527,7 +537,7 @@ export class Attempt<T> implements Call<T> {
     rare.ending = { kind, error, reason: abortReason };
     rare.controller?.abort(abortReason);
     const race = this.race;
-    if (race !== undefined && race.isArmed) race.endEarly(error);
+    if (race !== undefined && race.isArmed) race.failLater(error);
     else if (state === RUNNING) this.host.release(this);
   }
 
@@ -633,6 +643,15 @@ export class Attempt<T> implements Call<T> {
 export function isCancelled(call: Call<unknown>): boolean {
   if (call instanceof Attempt) return call.endKind === 'cancelled';
   return call.signal.aborted && !hasErrorCode(call.signal.reason, 'ERR_TIMEOUT');
+}
+
+/** `attempt` failed with `error`: its caller's promise (`resolve`, `reject`) takes the classified error, or the retries' promise. */
+function failInto<T>(attempt: Attempt<T>, error: unknown, resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  try {
+    resolve(attempt.host.fail(attempt, error));
+  } catch (thrown) {
+    reject(thrown);
+  }
 }
 
 /**

@@ -82,26 +82,14 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
             }
             resolve(value);
           },
-          (error: unknown) => failRaced(attempt, race, error),
+          (error: unknown) => race.fail(error),
         );
       } catch (error) {
-        // What the chain returned is not a promise after all: a failure of its own, a tick later.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified by failRaced
-        Promise.reject(error).then(undefined, (thrown: unknown) => failRaced(attempt, race, thrown));
+        // What the chain returned is not a promise after all (its own `then` threw, maybe after taking
+        // the callbacks above): a failure of its own, whatever those callbacks hear later.
+        race.failLater(error);
       }
       return promise;
-    };
-
-    /** The function of a raced attempt failed: its caller's promise takes the classified error (or the retries' promise). */
-    const failRaced = (attempt: Attempt<T>, race: RaceState<T>, error: unknown): void => {
-      const { resolve, reject } = race;
-      if (resolve === undefined || reject === undefined) return;
-      race.resolve = race.reject = undefined;
-      try {
-        resolve(context.fail(attempt, error));
-      } catch (thrown) {
-        reject(thrown);
-      }
     };
 
     /** What the chain returned is not a promise after all (an object that only inherits from Promise.prototype): a failure of its own. */

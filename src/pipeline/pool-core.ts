@@ -34,6 +34,12 @@ import { ended, SUCCESS, type Outcome } from './outcome.js';
 import { SignalWatch, SignalWatches } from './signal-watch.js';
 import type { Step } from './stage.js';
 
+/** An attempt's links in the pool's list of tracked attempts. */
+interface TrackLinks<T> {
+  trackPrev: Attempt<T> | undefined;
+  trackNext: Attempt<T> | undefined;
+}
+
 /** What the core is made of: the pool's parts, built by the pool from its options. */
 export interface PoolParts<T> {
   /** The pool itself, as diagnostics_channel messages name it. */
@@ -199,18 +205,19 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   track(attempt: Attempt<T>): void {
     attempt.epoch = -1;
     attempt.member!.tracked++;
-    attempt.trackNext = this.#tracked;
+    (attempt.race ?? attempt).trackNext = this.#tracked;
     if (this.#tracked !== undefined) this.#tracked.trackPrev = attempt;
     this.#tracked = attempt;
   }
 
-  #untrack(attempt: Attempt<T>): void {
+  /** Take `attempt` out of the tracked list; `links` are where its own links are: its race, when it has one (read directly, no getter). */
+  #untrack(attempt: Attempt<T>, links: TrackLinks<T>): void {
     attempt.member!.tracked--;
-    const { trackPrev: prev, trackNext: next } = attempt;
+    const { trackPrev: prev, trackNext: next } = links;
     if (prev === undefined) this.#tracked = next;
     else prev.trackNext = next;
     if (next !== undefined) next.trackPrev = prev;
-    attempt.trackPrev = attempt.trackNext = undefined;
+    links.trackPrev = links.trackNext = undefined;
   }
 
   /**
@@ -298,7 +305,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     // A middleware answered without calling the client (a cache hit): the caller has a value, the
     // client no verdict (a half-open circuit must not close on it, nor a latency look this fast).
     const kind = outcome.kind === 'success' && !attempt.isInvoked ? 'refused' : outcome.kind;
-    if (attempt.epoch === -1) this.#untrack(attempt);
+    if (attempt.epoch === -1) this.#untrack(attempt, race ?? attempt);
     // Released already by destroy(): counted then.
     else if (attempt.epoch !== member.epoch) return;
     let durationMs = Number.NaN;
@@ -364,7 +371,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     if (!attempt.markEnded()) return;
     if (race.deadlineList !== undefined) this.deadlines.remove(race);
     if (race.watched !== undefined) SignalWatch.leave(race);
-    this.#untrack(attempt);
+    this.#untrack(attempt, race);
     this.roster.inFlight(member, -1);
     this.#feedBreaker(member, attempt, 'success', Number.NaN);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
