@@ -357,16 +357,17 @@ export class Attempt<T> implements Call<T> {
   }
 
   /**
-   * Whether it is the one attempt of a plain call that reached its function: no race, no retries or
-   * hedges, not timed. Its success settles with no more than the counters and the breaker.
+   * Whether it is the one attempt in flight of its call, with no race, that reached its function and is
+   * not timed: a plain call's, or the first of a call with retries (whose success needs no outcome kept:
+   * retries read it only after a failure). Its success settles with no more than the counters and the breaker.
    */
   get isPlainRun(): boolean {
-    return this.race === undefined && this.group === undefined && (this.#bits & (TIMED | RETRIED | INVOKED)) === INVOKED;
+    return this.race === undefined && this.group === undefined && (this.#bits & (TIMED | INVOKED)) === INVOKED;
   }
 
-  /** Whether it is the one attempt of its call (no retries or hedges), reached its function and is not timed: raced or not. */
+  /** `isPlainRun`, raced or not. */
   get isSoleRun(): boolean {
-    return this.group === undefined && (this.#bits & (TIMED | RETRIED | INVOKED)) === INVOKED;
+    return this.group === undefined && (this.#bits & (TIMED | INVOKED)) === INVOKED;
   }
 
   /** Whether its outcome is kept when it settles: an attempt of a call with retries or hedges. */
