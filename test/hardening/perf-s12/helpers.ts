@@ -39,3 +39,16 @@ export async function advance(ms: number): Promise<void> {
 }
 
 export const hang = (): Promise<never> => new Promise<never>(() => {});
+
+/** A settled native promise whose own `then` registers the reactions, then throws. */
+export function registersThenThrows(): Promise<number> {
+  const promise = Promise.resolve(3);
+  // eslint-disable-next-line @typescript-eslint/no-floating-promises -- defineProperty returns the promise it was given
+  Object.defineProperty(promise, 'then', {
+    value(this: Promise<number>, onFulfilled: (v: number) => unknown, onRejected: (e: unknown) => unknown) {
+      void Promise.prototype.then.call(this, onFulfilled, onRejected);
+      throw new Error('then threw after registering');
+    },
+  });
+  return promise;
+}

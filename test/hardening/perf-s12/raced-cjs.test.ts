@@ -1,6 +1,7 @@
 // The CommonJS build: raced calls (timeout, signal) settle the same, counted once, inFlight back to 0.
 import { describe, expect, it, vi } from 'vitest';
 import { useCjsCopy } from '../../helpers/cjs-copy.js';
+import { registersThenThrows } from './helpers.js';
 
 const cjs = useCjsCopy();
 
@@ -29,20 +30,9 @@ describe('raced calls in the CommonJS build', () => {
   it('a function returning a settled promise whose own then registers then throws: ERR_CLIENT_CALL with a timeout, as without', async () => {
     const pool = new cjs.current.ClientPool<{ id: string }>();
     pool.add({ id: 'a' }, { name: 'a' });
-    const make = (): Promise<number> => {
-      const promise = Promise.resolve(3);
-      // eslint-disable-next-line @typescript-eslint/no-floating-promises -- defineProperty returns the promise it was given
-      Object.defineProperty(promise, 'then', {
-        value(this: Promise<number>, f: (v: number) => unknown, r: (e: unknown) => unknown) {
-          void Promise.prototype.then.call(this, f, r);
-          throw new Error('after');
-        },
-      });
-      return promise;
-    };
     const settle = (p: Promise<unknown>): Promise<unknown> => p.then((v) => ({ value: v }), (e: { code: string }) => ({ code: e.code }));
-    expect(await settle(pool.run(make))).toEqual({ code: 'ERR_CLIENT_CALL' });
-    expect(await settle(pool.run(make, { timeout: 1_000 }))).toEqual({ code: 'ERR_CLIENT_CALL' });
+    expect(await settle(pool.run(registersThenThrows))).toEqual({ code: 'ERR_CLIENT_CALL' });
+    expect(await settle(pool.run(registersThenThrows, { timeout: 1_000 }))).toEqual({ code: 'ERR_CLIENT_CALL' });
     await pool.close();
   });
 });

@@ -387,37 +387,28 @@ describe('retries, hedges, quorums and coalesced calls with timeouts', () => {
     expect(counts(pool)).toEqual(['c0:s0f1c0r0i0', 'c1:s0f0c1r0i0']);
   });
 
-  it('a hedge that wins: the first attempt, launched before it on another client, is its client\'s timeout; its late answer changes nothing', async () => {
-    const pool = poolOf(2);
-    const answers: ReturnType<typeof deferred<string>>[] = [];
-    const call = outcome(pool.run(() => {
-      const answer = deferred<string>();
-      answers.push(answer);
-      return answer.promise;
-    }, { hedge: { delay: 10 }, timeout: 100 }));
-    await advance(10);
-    answers[1]!.resolve('second');
-    expect(await call).toEqual({ value: 'second' });
-    answers[0]!.resolve('first');
-    await jobs();
-    expect(counts(pool)).toEqual(['c0:s0f1c0r0i0', 'c1:s1f0c0r0i0']);
-  });
-
-  it('a first attempt that wins: the hedge is cancelled, no verdict on its client', async () => {
-    const pool = poolOf(2);
-    const answers: ReturnType<typeof deferred<string>>[] = [];
-    const call = outcome(pool.run(() => {
-      const answer = deferred<string>();
-      answers.push(answer);
-      return answer.promise;
-    }, { hedge: { delay: 10 }, timeout: 100 }));
-    await advance(10);
-    answers[0]!.resolve('first');
-    expect(await call).toEqual({ value: 'first' });
-    answers[1]!.resolve('second');
-    await jobs();
-    expect(counts(pool)).toEqual(['c0:s1f0c0r0i0', 'c1:s0f0c1r0i0']);
-  });
+  const hedgeRaces = [
+    ['a hedge that wins: the first attempt, launched before it on another client, is its client\'s timeout; its late answer changes nothing', 1, ['c0:s0f1c0r0i0', 'c1:s1f0c0r0i0']],
+    ['a first attempt that wins: the hedge is cancelled, no verdict on its client', 0, ['c0:s1f0c0r0i0', 'c1:s0f0c1r0i0']],
+  ] as const;
+  for (const [name, winner, expected] of hedgeRaces) {
+    it(name, async () => {
+      const pool = poolOf(2);
+      const answers: ReturnType<typeof deferred<string>>[] = [];
+      const call = outcome(pool.run(() => {
+        const answer = deferred<string>();
+        answers.push(answer);
+        return answer.promise;
+      }, { hedge: { delay: 10 }, timeout: 100 }));
+      await advance(10);
+      const names = ['first', 'second'];
+      answers[winner]!.resolve(names[winner]!);
+      expect(await call).toEqual({ value: names[winner] });
+      answers[1 - winner]!.resolve(names[1 - winner]!);
+      await jobs();
+      expect(counts(pool)).toEqual(expected);
+    });
+  }
 
   it('a quorum with a timeout: one client hangs, the two others agree; the hung one is cancelled', async () => {
     const pool = poolOf(3);

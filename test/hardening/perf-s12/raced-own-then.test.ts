@@ -3,7 +3,7 @@
 // caller of a raced call sees what the caller of a plain call sees.
 import { describe, expect, it, vi } from 'vitest';
 import { useFakeTime } from '../../helpers/fake-time.js';
-import { advance, counts, hang, jobs, outcome, poolOf } from './helpers.js';
+import { advance, counts, hang, jobs, outcome, poolOf, registersThenThrows } from './helpers.js';
 
 useFakeTime();
 vi.setConfig({ testTimeout: 10_000 });
@@ -15,18 +15,6 @@ const RACED = [
   ['a timeout and a signal', () => ({ timeout: 100, signal: new AbortController().signal })],
 ] as const;
 
-/** A settled native promise whose own `then` registers the reactions, then throws. */
-function registersThenThrows(): Promise<number> {
-  const promise = Promise.resolve(3);
-  // eslint-disable-next-line @typescript-eslint/no-floating-promises -- defineProperty returns the promise it was given
-  Object.defineProperty(promise, 'then', {
-    value(this: Promise<number>, onFulfilled: (v: number) => unknown, onRejected: (e: unknown) => unknown) {
-      void Promise.prototype.then.call(this, onFulfilled, onRejected);
-      throw new Error('then threw after registering');
-    },
-  });
-  return promise;
-}
 
 describe('a native promise whose own then() registers the reactions and then throws', () => {
   it('a plain call rejects ERR_CLIENT_CALL (the baseline)', async () => {
