@@ -1,6 +1,7 @@
 import { ALLOCATION_METHOD, gc } from './allocations.js';
 import { BARE, COCKATIEL, coreCandidates, DEFAULT } from './core.js';
 import { FLOOR, floorCandidate } from './floor.js';
+import { STUB, stubCandidate } from './stub.js';
 import { measure, paired, type Candidate, type Measurement } from './harness.js';
 import { measureIsolated } from './isolated.js';
 import { otelCandidates } from './otel.js';
@@ -21,6 +22,7 @@ const OTEL_METRICS = 'clientpool + otelMetrics (no SDK)';
 const DESCRIPTIONS: readonly (readonly [string, string])[] = [
   [BARE, 'the call alone, always on the same client: the floor'],
   [FLOOR, 'what every pool must do per call and nothing more (bench/floor.ts): round robin, refusal after 5 consecutive failures, an in-flight count, one `then()` to settle, the error wrapped; no options, signal, observers or typed errors. The gap to it is what clientpool\'s own bookkeeping costs'],
+  [STUB, 'the floor plus what `run()` promises of any design (bench/stub.ts): the closed and `fn` checks, a branded call object given to the function, the balancer behind its interface and guarded, a breaker object per client, an in-flight cap, the three `hasSubscribers` reads (call, attempt start, attempt end), an observers check, a thenable adopted, a typed error; no options, waits, tiers, quotas, warm-up, events or `destroy()`. The least the default call could cost'],
   [DEFAULT, '`pool.run(fn)` with the defaults: round robin, a consecutive breaker per client, errors recovered into clientpool errors'],
   [METHOD_LABEL, 'the same with `{ method: \'get\' }` (a hoisted options object), the baseline of every labelled candidate'],
   [RATE_LIMIT, 'the pool `limit` option (token bucket) with a rate so high that no call waits'],
@@ -83,7 +85,7 @@ export function microCandidates(): Candidate[] {
   const variants = variantCandidates();
   const label = variants.find((c) => c.name === METHOD_LABEL)!;
   const others = variants.filter((c) => c !== label);
-  return [bare!, floorCandidate(), pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
+  return [bare!, floorCandidate(), stubCandidate(), pooled!, label, ...others, ...pipelineCandidates(), ...prometheusCandidates(), ...otelCandidates(), cockatiel!, ...peerCandidates()];
 }
 
 /**

@@ -29,6 +29,7 @@ describe('bench: micro candidates', () => {
     expect(candidates.map((c) => c.name)).toEqual([
       'bare await fn(client)',
       'floor: the least a pool can do',
+      'stub: the floor plus what run() promises',
       'clientpool default',
       'clientpool run({ method })',
       'clientpool + rate limit',
@@ -48,7 +49,7 @@ describe('bench: micro candidates', () => {
       'opossum breaker + RR',
       'cockatiel breaker + RR + prom-client (naive)',
     ]);
-    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', 'other', ...Array<string>(9).fill('clientpool'), 'other', 'clientpool', 'other', 'clientpool', 'clientpool', ...Array<string>(4).fill('other')]);
+    expect(candidates.map((c) => familyOf(c.name))).toEqual(['bare', 'other', 'other', ...Array<string>(9).fill('clientpool'), 'other', 'clientpool', 'other', 'clientpool', 'clientpool', ...Array<string>(4).fill('other')]);
   });
 
   it('every candidate answers as direct pool.run calls do: same values, same round robin', async () => {
