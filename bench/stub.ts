@@ -4,30 +4,61 @@ import type { Candidate } from './harness.js';
 
 export const STUB = 'stub: the floor plus what run() promises';
 
-/** A circuit per client, as small as one can be: closed or open, opened after 5 consecutive failures. */
+const REFUSED = 0;
+const CALL = 1;
+const PROBE = 2;
+type Admission = typeof REFUSED | typeof CALL | typeof PROBE;
+
+const COOLDOWN_MS = 10_000;
+
+/** Opened after 5 consecutive failures; after the cooldown, one probe whose outcome closes or reopens it. */
 class StubBreaker {
-  isOpen = false;
-  failures = 0;
+  #state: 'closed' | 'open' | 'half-open' = 'closed';
+  #failures = 0;
+  #openUntil = 0;
+  #isProbing = false;
 
-  acquire(): boolean {
-    return !this.isOpen;
+  acquire(): Admission {
+    return this.#state === 'closed' ? CALL : this.#acquireOpen();
   }
 
-  success(): void {
-    this.failures = 0;
+  #acquireOpen(): Admission {
+    if (this.#state === 'open') {
+      if (performance.now() < this.#openUntil) return REFUSED;
+      this.#state = 'half-open';
+    }
+    if (this.#isProbing) return REFUSED;
+    this.#isProbing = true;
+    return PROBE;
   }
 
-  failure(): void {
-    if (++this.failures >= 5) this.isOpen = true;
+  success(admission: Admission): void {
+    if (admission === PROBE) {
+      this.#isProbing = false;
+      this.#state = 'closed';
+      this.#failures = 0;
+    } else if (this.#state === 'closed') this.#failures = 0;
+  }
+
+  failure(admission: Admission): void {
+    if (admission === PROBE) this.#isProbing = false;
+    else if (this.#state !== 'closed' || ++this.#failures < 5) return;
+    this.#state = 'open';
+    this.#openUntil = performance.now() + COOLDOWN_MS;
   }
 }
 
 class StubMember {
   readonly breaker = new StubBreaker();
   inFlight = 0;
-  readonly maxInFlight = Number.POSITIVE_INFINITY;
-  isReady = true;
   successes = 0;
+  isReady = true;
+  /** Whether something optional is on for this client (a cap, a quota, warm-up): such a call takes a path of its own. */
+  hasFeatures = false;
+  /** Bumped by destroy(): a call bound before it was released, and its end is no verdict. */
+  epoch = 0;
+  /** Set by close() or remove() while the client's calls drain. */
+  drained: (() => void) | undefined = undefined;
 
   constructor(
     readonly client: EchoClient,
@@ -35,19 +66,45 @@ class StubMember {
   ) {}
 }
 
+const RUNNING = 1;
+const ENDED = 2;
+
 /** The object a call's function is given, recognised by its brand as the pool's own. */
 class StubCall {
-  readonly #brand = true;
+  /** Running or ended, in one field that is also the brand. */
+  #state = 0;
   member: StubMember | undefined = undefined;
+  admission: Admission = REFUSED;
+  epoch = 0;
 
-  constructor(
-    readonly fn: (client: EchoClient, call: StubCall) => unknown,
-    readonly method: string,
-    readonly attempt: number,
-  ) {}
+  get method(): string {
+    return 'unknown';
+  }
+
+  get attempt(): number {
+    return 1;
+  }
+
+  get isRunning(): boolean {
+    return this.#state === RUNNING;
+  }
+
+  bind(member: StubMember, admission: Admission): void {
+    this.member = member;
+    this.admission = admission;
+    this.epoch = member.epoch;
+    this.#state = RUNNING;
+  }
+
+  /** False when it had ended already: a call settles once. */
+  end(): boolean {
+    if (this.#state === ENDED) return false;
+    this.#state = ENDED;
+    return true;
+  }
 
   static isCall(value: object): boolean {
-    return #brand in value;
+    return #state in value;
   }
 }
 
@@ -64,13 +121,16 @@ class StubError extends Error {
 }
 
 /**
- * The floor (bench/floor.ts) plus what `run()`'s contract asks of any design, and nothing more: the
- * closed and `fn` checks; a call object per call, with a brand, given to the function; the balancer
- * behind its interface, guarded (it may throw or return a stranger); a breaker object per client; an
- * in-flight cap; the `hasSubscribers` reads of the call, attempt-start and attempt-end channels; an
- * observers check; a thenable adopted; one settle; a typed error with its cause. No options, waits,
- * tiers, quotas, warm-up, events or destroy(). Not a design to use: the least the default call could
- * cost, so that the gap between it and clientpool's default is what the rest of the pipeline costs.
+ * An estimate of the least the default call (`run(fn)`, no options) could cost: the floor (bench/floor.ts)
+ * plus the per-call work `run()`'s contract asks of any design. The closed and `fn` checks; a pool-wide
+ * and a per-client "nothing optional is on" test (tiers, limits, caps, warm-up, panic mode: paths of
+ * their own); the balancer behind its interface, guarded (a user's may throw or return a stranger); a
+ * breaker object per client that half-opens and probes; a branded call object with its state, admission
+ * and the epoch that `destroy()` bumps, so that a released call's end is no verdict and a call settles
+ * once; the `hasSubscribers` reads of the call, attempt-start and attempt-end channels and an observers
+ * check; a thenable adopted; the drain check that `close()` and `remove()` wait on; a typed error with
+ * its cause. Not a design to use: the gap between it and clientpool's default is mostly what the
+ * pipeline's own structure costs.
  */
 export function stubCandidate(): Candidate {
   const members = clients.map((client, slot) => new StubMember(client, slot));
@@ -79,27 +139,34 @@ export function stubCandidate(): Candidate {
   const startChannel = channel('bench:stub:attempt:start');
   const endChannel = channel('bench:stub:attempt:end');
   const observers: unknown[] = [];
-  const state = { isClosing: false };
+  const pool = { isClosing: false, hasFeatures: false };
 
-  const fail = (member: StubMember, error: unknown): never => {
+  const settle = (stubCall: StubCall, member: StubMember, isSuccess: boolean): void => {
+    // Released by destroy() (or ended already): its end is no verdict.
+    if (!stubCall.end() || stubCall.epoch !== member.epoch) return;
+    if (observers.length !== 0 || endChannel.hasSubscribers) endChannel.publish(stubCall);
     member.inFlight--;
-    member.breaker.failure();
-    throw new StubError('the call failed', { cause: error });
+    if (isSuccess) {
+      member.successes++;
+      member.breaker.success(stubCall.admission);
+    } else member.breaker.failure(stubCall.admission);
+    if (member.drained !== undefined && member.inFlight === 0) member.drained();
   };
 
   const run = (fn: (client: EchoClient, call: StubCall) => unknown): Promise<unknown> => {
-    if (state.isClosing || typeof fn !== 'function' || callChannel.hasSubscribers) return Promise.reject(new StubError('closed, not a function, or traced'));
-    const stubCall = new StubCall(fn, 'unknown', 1);
+    if (pool.isClosing || typeof fn !== 'function' || callChannel.hasSubscribers || pool.hasFeatures) return Promise.reject(new StubError('closed, not a function, traced, or a feature on'));
     let member: StubMember | undefined;
     try {
       member = balancer.pick(members);
     } catch (error) {
       return Promise.reject(new StubError('the balancer threw', { cause: error }));
     }
-    if (member === undefined || members[member.slot] !== member || !member.isReady) return Promise.reject(new StubError('the balancer returned a stranger'));
-    if (!member.breaker.acquire() || member.inFlight >= member.maxInFlight) return Promise.reject(new StubError('open or full'));
+    if (member === undefined || members[member.slot] !== member || !member.isReady || member.hasFeatures) return Promise.reject(new StubError('a stranger, or a client with a feature on'));
+    const admission = member.breaker.acquire();
+    if (admission === REFUSED) return Promise.reject(new StubError('open'));
+    const stubCall = new StubCall();
     member.inFlight++;
-    stubCall.member = member;
+    stubCall.bind(member, admission);
     if (startChannel.hasSubscribers) startChannel.publish(stubCall);
     let result: Promise<unknown>;
     try {
@@ -111,13 +178,13 @@ export function stubCandidate(): Candidate {
     const held = member;
     return result.then(
       (value) => {
-        if (observers.length !== 0 || endChannel.hasSubscribers) endChannel.publish(stubCall);
-        held.inFlight--;
-        held.successes++;
-        held.breaker.success();
+        settle(stubCall, held, true);
         return value;
       },
-      (error: unknown) => fail(held, error),
+      (error: unknown) => {
+        settle(stubCall, held, false);
+        throw new StubError('the call failed', { cause: error });
+      },
     );
   };
   return { name: STUB, run: () => run(call) };
