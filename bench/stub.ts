@@ -71,7 +71,7 @@ const ENDED = 2;
 
 /** The object a call's function is given, recognised by its brand as the pool's own. */
 class StubCall {
-  /** Running or ended, in one field that is also the brand. */
+  /** Running or ended; a private field, so also the brand that tells the pool's own call object from a copy. */
   #state = 0;
   member: StubMember | undefined = undefined;
   admission: Admission = REFUSED;
@@ -83,10 +83,6 @@ class StubCall {
 
   get attempt(): number {
     return 1;
-  }
-
-  get isRunning(): boolean {
-    return this.#state === RUNNING;
   }
 
   bind(member: StubMember, admission: Admission): void {
@@ -101,10 +97,6 @@ class StubCall {
     if (this.#state === ENDED) return false;
     this.#state = ENDED;
     return true;
-  }
-
-  static isCall(value: object): boolean {
-    return #state in value;
   }
 }
 
