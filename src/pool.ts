@@ -11,7 +11,7 @@ import { Attempt, type Plan } from './pipeline/attempt.js';
 import { CallbackGuard } from './pipeline/guard.js';
 import { CallPlanner } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
-import { pickClientStage } from './pipeline/pick-client.js';
+import { pickClientStage, type Laned } from './pipeline/pick-client.js';
 import { PoolCore } from './pipeline/pool-core.js';
 import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
@@ -62,6 +62,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #around: AroundChain<T> | undefined;
   /** The composed pipeline: for attempts nothing can end early, and for raced ones. */
   #plainChain!: Step<T>;
+  /** Where a call with no options enters: the pick stage's lane when the chain has one, else the chain. */
+  #plainEntry!: Step<T>;
   #hasSharedLimits = false;
   readonly #removals: Removals<T>;
   readonly #shutdown: PoolShutdown<T>;
@@ -116,7 +118,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
    */
   run<R>(fn: CallFunction<T, R>, options?: RunOptions<T>): Promise<Awaited<R>> {
     const plain = this.#plainPlan;
-    if (options === undefined && plain !== undefined && typeof fn === 'function' && !this.#core.isClosing && !callChannel.hasSubscribers) return this.#core.runPlain(fn, plain, this.#plainChain, this.#planner.usesBudget) as Promise<Awaited<R>>;
+    // A closing pool refuses the call in its pick (the lane is closed then).
+    if (options === undefined && plain !== undefined && typeof fn === 'function' && !callChannel.hasSubscribers) return this.#core.runPlain(fn, plain, this.#plainEntry, this.#planner.usesBudget) as Promise<Awaited<R>>;
     const runOptions = options ?? EMPTY_OPTIONS;
     if (this.#around === undefined && this.#core.callEnds === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
     return this.#call(fn, runOptions, callChannel.hasSubscribers) as Promise<Awaited<R>>;
@@ -195,6 +198,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const before = [this.#usesMinHeight ? minHeightStage(core, core.heights) : undefined, poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
     [this.#plainChain, core.racedChain] = [composeStages([...before, ...middleware], invokeStep), composeStages([...before, raceStage(core), ...middleware], invokeStep)];
     core.isPickFirst = before[0] === undefined && before[1] === undefined;
+    this.#plainEntry = (core.observers.length === 0 ? (this.#plainChain as Laned<T>).lane : undefined) ?? this.#plainChain; // the pick's lane, when it comes right before the function (an attempt an `onOutcome` hook hears is tracked)
     this.#plainPlan = this.#around === undefined && core.callEnds === undefined ? this.#planner.plainPlan() : undefined;
   }
 

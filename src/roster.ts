@@ -18,12 +18,25 @@ import { LOW, NORMAL } from './limit/priority.js';
  * probe), nothing ready now but a client due back once its tokens return (wait), or nothing that waiting
  * would help (unavailable, with the error to fail with).
  */
-export type PickResult<T> =
-  | { readonly kind: 'ready'; readonly member: Member<T>; readonly admission: 'call' | 'probe' }
-  | { readonly kind: 'wait' }
-  | { readonly kind: 'unavailable'; readonly error: ClientPoolError };
+export type PickResult<T> = ReadyPick<T> | { readonly kind: 'wait' } | { readonly kind: 'unavailable'; readonly error: ClientPoolError };
+
+/** A client picked, admitted by its breaker, and held: counted in flight until its attempt settles. */
+export interface ReadyPick<T> {
+  readonly kind: 'ready';
+  readonly member: Member<T>;
+  readonly admission: 'call' | 'probe';
+}
 
 const WAIT = Object.freeze({ kind: 'wait' as const });
+
+/**
+ * Whether `picked` is a member rather than the error `#pick` made of a bad pick: read off a field only
+ * members have, which V8 checks against the member's shape where `instanceof` walks the prototype chain of
+ * an object it knows nothing of (a balancer's return value).
+ */
+function isMember<T>(picked: Member<T> | ClientPoolError): picked is Member<T> {
+  return (picked as { readyIndex?: number }).readyIndex !== undefined;
+}
 
 /** A member's `pausedUntil` when it is not paused (not 0: a clock may read below 0). */
 const NONE = Number.NEGATIVE_INFINITY;
@@ -119,8 +132,17 @@ export class Roster<T> {
   #fullCount = 0;
   /** Whether any call was placed yet. */
   #hasServed = false;
-  /** Whether calls are timed: asked for, or needed by a balancer, a breaker or quantile hedging. */
-  isTimed = false;
+  #isTimed = false;
+  #hasCallsInLine = false;
+  #isClosing = false;
+  /**
+   * Whether a call with nothing of its own to ask of the pick may go straight to the balancer's pick
+   * (`selectPlain`): a tier serves, no member is cooling or paused, no cost is due, no panic, calls are
+   * not timed, no call waits in line, the pool is not closing. One flag, so that the plain pick tests one thing; `#syncLane()` keeps it wherever one of
+   * those changes. 1 while open, 0 while closed: a small integer, which V8 compares with 0 in one
+   * instruction, where a boolean field takes a full truthiness test.
+   */
+  lane = 0;
   /** A fleet's say on probing an open member whose cooldown is over: ms to wait for its turn, 0 to go. */
   probeGate: ((member: Member<T>) => number) | undefined;
   /** Whether more than `maxEjected` of the members are out, kept up to date on every move. */
@@ -142,6 +164,36 @@ export class Roster<T> {
     this.#random = random;
     this.#onTransition = onTransition;
     this.#onReady = onReady;
+  }
+
+  /** Whether calls are timed: asked for, or needed by a balancer, a breaker or quantile hedging. Never unset. */
+  get isTimed(): boolean {
+    return this.#isTimed;
+  }
+
+  set isTimed(value: boolean) {
+    this.#isTimed = value;
+    this.#syncLane();
+  }
+
+  #syncLane(): void {
+    this.lane = this.#active !== undefined && this.#cooling.size === 0 && this.#throttled.size === 0 && !this.#hasCostDue && !this.#isPanicking && !this.#isTimed && !this.#hasCallsInLine && !this.#isClosing ? 1 : 0;
+  }
+
+  /** The pool is closing: no call takes the lane again (a call there gets `PoolClosedError` from the pick). */
+  closeLane(): void {
+    this.#isClosing = true;
+    this.#syncLane();
+  }
+
+  /** Whether calls wait in line for a client (the client queue says): a new call goes in line behind them. */
+  get hasCallsInLine(): boolean {
+    return this.#hasCallsInLine;
+  }
+
+  set hasCallsInLine(value: boolean) {
+    this.#hasCallsInLine = value;
+    this.#syncLane();
   }
 
   /** Whether some member is at its `maxInFlight`: a call that finds no client ready waits for a slot. */
@@ -272,13 +324,14 @@ export class Roster<T> {
    * pick stage. Anything else goes on with `select()`, from this pick, so that the balancer picks once.
    */
   selectPlain(balancer: Balancer<T>): PickResult<T> {
-    const active = this.#active;
-    if (active === undefined || this.#cooling.size > 0 || this.#throttled.size > 0 || this.#hasCostDue || this.#isPanicking) return this.select(balancer);
-    const member = this.#pick(balancer, active.ready);
-    if (!(member instanceof Member) || member.isWarming || member.quota !== undefined) return this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, member);
+    if (this.lane === 0) return this.select(balancer);
+    const member = this.#pick(balancer, this.#active!.ready);
+    if (!isMember(member) || member.isWarming || member.quota !== undefined) return this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, member);
     const admission = member.breaker.acquire();
-    if (admission === 'call' && member.placement === 'ready') return this.#serve(member, admission);
-    return this.#admit(member, admission) ?? this.select(balancer);
+    if (admission !== 'call' || member.placement !== 'ready') return this.#admit(member, admission) ?? this.select(balancer);
+    this.#hasServed = true;
+    this.inFlight(member, 1);
+    return member.readyAsCall;
   }
 
   /**
@@ -318,7 +371,7 @@ export class Roster<T> {
       if (member === undefined) {
         const picked = first ?? this.#pick(balancer, ready);
         first = undefined;
-        if (!(picked instanceof Member)) return { kind: 'unavailable', error: picked };
+        if (!isMember(picked)) return { kind: 'unavailable', error: picked };
         member = picked;
       }
       if (avoid !== undefined && avoid.includes(member)) {
@@ -450,6 +503,7 @@ export class Roster<T> {
 
   #noteCostDue(at: number): void {
     this.#hasCostDue = true;
+    this.lane = 0;
     if (at < this.#costDue) this.#costDue = at;
     if (this.lastCostDue === undefined || at < this.lastCostDue) this.lastCostDue = at;
   }
@@ -459,6 +513,7 @@ export class Roster<T> {
     this.lastCostDue = undefined;
     if (this.#costDue <= this.#clock.now()) this.#costDue = Number.POSITIVE_INFINITY;
     this.#hasCostDue = this.#costDue !== Number.POSITIVE_INFINITY;
+    this.#syncLane();
   }
 
   /** The share of each cap and in-memory limit that low-priority calls may not use (the pool's `reserve`). */
@@ -571,8 +626,8 @@ export class Roster<T> {
   inFlight(member: Member<T>, delta: number): void {
     const before = member.inFlight;
     member.inFlight = before + delta;
-    // One comparison per call for an uncapped member (Infinity): the cap is crossed only when one side is at it.
-    if (member.inFlight >= member.maxInFlight || before >= member.maxInFlight) this.#crossedCap(member, before);
+    // One comparison for an uncapped member (Infinity): the cap is crossed only when the higher count is at it.
+    if ((delta > 0 ? member.inFlight : before) >= member.maxInFlight) this.#crossedCap(member, before);
     if (this.#inFlightHooks.length > 0) this.#tellInFlight(member);
   }
 
@@ -755,20 +810,23 @@ export class Roster<T> {
       heap.pop();
       this.place(top.value);
     }
+    this.#syncLane();
   }
 
-  /** Map the balancer's pick back to our record by slot; a custom balancer must return one of `ready`. */
+  /** The balancer's pick, which must be one of `ready` (a custom balancer's too). */
   #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> | ClientPoolError {
     let picked: PoolMember<T> | undefined;
-    let member: Member<T> | undefined;
+    let index: unknown;
     try {
       picked = balancer.pick(ready);
       // Read inside the guard: what a custom balancer returns may be a Proxy or have a throwing getter.
-      member = picked === undefined || picked === null ? undefined : this.#bySlot[picked.slot];
+      index = picked === undefined || picked === null ? undefined : (picked as { readyIndex?: unknown }).readyIndex;
     } catch (error) {
       return new CallbackError('the balancer\'s pick()', 'threw', error);
     }
-    return member !== undefined && member === picked && member.placement === 'ready' ? member : this.#refusePick(picked);
+    // One of the members it was given, found at its place among them: a stranger, a copy or a Proxy is not.
+    const member = typeof index === 'number' ? ready[index] : undefined;
+    return member !== undefined && member === picked ? member : this.#refusePick(picked);
   }
 
   /** What the balancer returned is not one of the ready members it was given. */
@@ -795,6 +853,7 @@ export class Roster<T> {
     node.key = until;
     if (heap.has(node)) heap.update(node);
     else heap.push(node);
+    // Panic is decided anew, and with it whether the plain pick's lane is open.
     this.#updatePanic();
     // Calls waiting for a client wake when it is due back, or fail at once if none can come back now.
     this.#onReady();
@@ -815,6 +874,7 @@ export class Roster<T> {
     }
     this.#panicTier = tier;
     this.#isPanicking = this.#policy.maxEjected < 1 && tier !== undefined && tier.ejected > this.#policy.maxEjected * tier.members.length;
+    this.#syncLane();
   }
 
   #moveTo(member: Member<T>, placement: 'ready' | 'cooling' | 'throttled' | 'saturated'): void {
@@ -858,6 +918,7 @@ export class Roster<T> {
       this.#throttled.remove(member.node);
     }
     member.placement = 'saturated';
+    this.#syncLane();
   }
 
   /**
@@ -871,6 +932,7 @@ export class Roster<T> {
     const hooks = this.#readyHooks;
     if (previous !== undefined && hooks.length > 0) for (const member of previous.ready) for (const balancer of hooks) balancer.onUnready?.(member);
     this.#active = next;
+    this.#syncLane();
     if (next !== undefined && hooks.length > 0) for (const member of next.ready) for (const balancer of hooks) balancer.onReady?.(member);
   }
 

@@ -50,7 +50,7 @@ export class ClientQueue<T> {
   /** Waiting calls that are not picky. */
   #inLine = 0;
   readonly #leaveLine = (): void => {
-    this.#inLine--;
+    if (--this.#inLine === 0) this.#roster.hasCallsInLine = false;
   };
 
   constructor(roster: Roster<T>, clock: Clock, report: WaitReport) {
@@ -124,7 +124,7 @@ export class ClientQueue<T> {
     if (maxWait <= 0) return Promise.reject(this.#lateError(call, due === undefined ? 0 : Math.max(0, due - since)));
     const picked = queue.push(call, 1, since + maxWait, signal, priority);
     if (!isPicky) {
-      this.#inLine++;
+      if (this.#inLine++ === 0) this.#roster.hasCallsInLine = true;
       picked.then(this.#leaveLine, this.#leaveLine);
     }
     // The first in line sets the timer; those behind it are served from there.

@@ -48,7 +48,9 @@ export interface AttemptGroup<T> {
 /** The abort reason of an attempt that lost a hedge race: not a failure of its client. */
 export const LOST_RACE: AbortedError = Object.freeze(new AbortedError(undefined, 'hedge lost: another attempt of this call succeeded first'));
 
-const WAITING = 0;
+// The bits of an attempt's `#bits`; its state is 0 (waiting), RUNNING or ENDED. The few operations every
+// call makes (construct, bind, invoke, end) write theirs as literals, named in a comment: a module-level
+// constant is read from its context slot, with a check, at each use.
 const RUNNING = 1;
 const ENDED = 2;
 const STATE = 3;
@@ -324,7 +326,8 @@ export class Attempt<T> implements Call<T> {
     this.method = method;
     this.plan = plan;
     this.attempt = attempt;
-    this.#bits = WAITING | ((kind === 'first' ? 0 : kind === 'retry' ? 1 : kind === 'hedge' ? 2 : 3) << KIND_SHIFT);
+    // Waiting, with the kind at KIND_SHIFT.
+    this.#bits = kind === 'first' ? 0 : (kind === 'retry' ? 1 : kind === 'hedge' ? 2 : 3) << 6;
     this.group = group;
     this.race = plan.timeout !== undefined || plan.deadlineAt !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined) ? new RaceState(this) : undefined;
   }
@@ -516,14 +519,16 @@ export class Attempt<T> implements Call<T> {
   /** A client was picked and admitted: the attempt now holds it until `markEnded()`. */
   bind(member: Member<T>, admission: Exclude<Admission, false>): void {
     this.member = member;
-    this.#bits = (this.#bits & ~(STATE | PROBE)) | RUNNING | (admission === 'probe' ? PROBE : 0);
+    // Out of STATE and PROBE: RUNNING, and PROBE for a probe.
+    this.#bits = (this.#bits & ~35) | (admission === 'call' ? 1 : 33);
     this.epoch = member.epoch;
   }
 
   /** Called by the pool's settle, once: returns false when it had ended already. */
   markEnded(): boolean {
-    if ((this.#bits & STATE) === ENDED) return false;
-    this.#bits = (this.#bits & ~STATE) | ENDED;
+    // STATE is ENDED: false; else it becomes ENDED.
+    if ((this.#bits & 3) === 2) return false;
+    this.#bits = (this.#bits & ~3) | 2;
     return true;
   }
 
@@ -601,7 +606,7 @@ export class Attempt<T> implements Call<T> {
 
   /** Call the user's function: once. */
   invoke(): unknown {
-    this.#bits |= INVOKED;
+    this.#bits |= 16; // INVOKED
     return this.fn(this.member!.client, this);
   }
 

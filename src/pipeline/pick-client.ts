@@ -10,7 +10,7 @@ import type { Attempt, RaceState } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
-import { invokeStep, type Stage } from './stage.js';
+import { asPromise, invokeStep, type Stage, type Step } from './stage.js';
 
 /**
  * Pick a client and hold it: the balancer chooses among ready clients (avoiding those this call tried),
@@ -184,7 +184,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
 
     // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
-    return (attempt) => {
+    const step: Step<T> = (attempt) => {
       if (attempt.hasWaited || attempt.group !== undefined || context.isClosing) return pickIfWanted(attempt);
       const options = attempt.options;
       if (options === EMPTY_OPTIONS) return attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pickWith(attempt, undefined, undefined);
@@ -193,5 +193,48 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const minHeight = heightOf(options.minHeight);
       return key === undefined && minHeight === undefined && attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pickWith(attempt, key, minHeight);
     };
+    if (!isLast) return step;
+
+    /**
+     * The lane: the first attempt of a call with no options (`PoolCore.runPlain`), with nothing between this
+     * stage and the function. Such an attempt has waited for nothing and asks nothing of the pick, so the
+     * step's tests are skipped; a client the roster's lane serves as it is (held as a call, counted) is
+     * called at once, and its success settled in `settleLaneSuccess`. Anything else (the lane closed, calls in
+     * line, an attempt-start subscriber, a pick the lane did not serve) goes on as `step` would, from the
+     * balancer's pick already made: one journey, entered further along.
+     */
+    const lane: Step<T> = (attempt) => {
+      const roster = context.roster;
+      if (roster.lane === 0 || attemptStartChannel.hasSubscribers) return step(attempt);
+      const picked = roster.selectPlain(attempt.plan.balancer);
+      if (picked.kind !== 'ready') return afterPick(attempt, picked, undefined, undefined, undefined);
+      attempt.bind(picked.member, picked.admission);
+      let result: Promise<unknown>;
+      try {
+        // Called directly, not through `invokeStep`: a new attempt of an open pool has nothing that could
+        // keep it from its function (run() checked the pool is not closing; destroy() closes it first).
+        result = asPromise(attempt.invoke());
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
+        result = Promise.reject(error);
+      }
+      try {
+        return result.then(
+          (value) => {
+            context.settleLaneSuccess(attempt, picked);
+            return value;
+          },
+          (error: unknown) => context.fail(attempt, error),
+        );
+      } catch (error) {
+        return notAPromise(attempt, error);
+      }
+    };
+    return Object.assign(step, { lane });
   };
+}
+
+/** A composed chain whose first stage is the pick right before the function: its lane for calls with no options. */
+export interface Laned<T> {
+  readonly lane?: Step<T>;
 }

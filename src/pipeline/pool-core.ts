@@ -2,7 +2,7 @@ import { allowManyListeners } from '../util/host.js';
 import { heightValue } from '../freshness/freshness-options.js';
 import { HeightTracker, type FreshnessChange, type HeightRules } from '../freshness/height-tracker.js';
 import { FleetBridge } from '../fleet/fleet-bridge.js';
-import type { CircuitState } from '../breaker/breaker.js';
+import type { Admission, CircuitState } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
 import { attemptEndChannel, circuitChannel, rateLimitChannel, type AttemptEndMessage, type CircuitMessage, type RateLimitMessage } from '../diagnostics/channels.js';
@@ -20,7 +20,7 @@ import { CallAttempts, type AttemptsHost } from '../resilience/call-attempts.js'
 import { HedgeDelays } from '../resilience/hedge-delay.js';
 import type { HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
-import type { Roster } from '../roster.js';
+import type { ReadyPick, Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import { Attempt, type AttemptHost, type Plan } from './attempt.js';
 import { CallEnds, type SourceRecord } from './call-end.js';
@@ -162,6 +162,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   close(): void {
     if (this.isClosing) return;
     this.isClosing = true;
+    this.roster.closeLane();
     this.#closing.abort(new PoolClosedError());
   }
 
@@ -324,7 +325,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     // waited): the cost it took of the pool's limits and of the client's own in-memory ones goes back.
     if ((this.limit !== undefined || member.quota !== undefined) && !attempt.isInvoked) this.giveBackCost(attempt, member);
     this.roster.inFlight(member, -1);
-    this.#feedBreaker(member, attempt, kind, durationMs);
+    this.#feedBreaker(member, attempt.admission, kind, durationMs);
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) {
       try {
@@ -352,7 +353,24 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     }
     if (!attempt.markEnded()) return;
     this.roster.inFlight(member, -1);
-    this.#feedBreaker(member, attempt, 'success', Number.NaN);
+    this.#feedBreaker(member, attempt.admission, 'success', Number.NaN);
+    if (member.drained !== undefined && member.inFlight === 0) member.drained();
+  }
+
+  /**
+   * `settleSuccess` for an attempt of the pick stage's lane, held as `held` says: plain by construction (no
+   * race or group, untimed) and of a member with no adaptive limit (one times every call, which closes
+   * the lane).
+   */
+  settleLaneSuccess(attempt: Attempt<T>, held: ReadyPick<T>): void {
+    const member = held.member;
+    if (attempt.epoch !== member.epoch || this.observers.length !== 0 || attemptEndChannel.hasSubscribers) {
+      this.settle(attempt, SUCCESS);
+      return;
+    }
+    if (!attempt.markEnded()) return;
+    this.roster.inFlight(member, -1);
+    this.#feedBreaker(member, held.admission, 'success', Number.NaN);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 
@@ -373,7 +391,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     if (race.watched !== undefined) SignalWatch.leave(race);
     this.#untrack(attempt, race);
     this.roster.inFlight(member, -1);
-    this.#feedBreaker(member, attempt, 'success', Number.NaN);
+    this.#feedBreaker(member, attempt.admission, 'success', Number.NaN);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 
@@ -396,28 +414,28 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     if (limit !== member.maxInFlight && Number.isInteger(limit) && limit >= 1) this.roster.setMaxInFlight(member, limit);
   }
 
-  #feedBreaker(member: Member<T>, attempt: Attempt<T>, kind: Outcome['kind'], durationMs: number): void {
+  #feedBreaker(member: Member<T>, admission: Exclude<Admission, false>, kind: Outcome['kind'], durationMs: number): void {
     const breaker = member.breaker;
     try {
       if (kind === 'success') {
         member.successes++;
-        breaker.success(attempt.admission, durationMs);
+        breaker.success(admission, durationMs);
       } else if (kind === 'failure') {
         member.failures++;
-        breaker.failure(attempt.admission, durationMs);
+        breaker.failure(admission, durationMs);
       } else if (kind === 'answered') {
         member.failures++;
-        breaker.success(attempt.admission, durationMs);
+        breaker.success(admission, durationMs);
       } else {
         // Cancelled, or refused before reaching the client: no verdict on it.
         if (kind === 'refused') member.refused++;
         else member.cancelled++;
-        breaker.release(attempt.admission);
+        breaker.release(admission);
       }
     } catch (error) {
       this.guard.warn('the breaker', error);
     }
-    if (breaker.state !== member.lastState || attempt.admission === 'probe' || member.placement === 'saturated') this.roster.afterBreaker(member);
+    if (breaker.state !== member.lastState || admission === 'probe' || member.placement === 'saturated') this.roster.afterBreaker(member);
   }
 
   /** A plain attempt ended by `destroy()`: no race to reject, so settle it here. */
