@@ -1,5 +1,6 @@
 import type { Balancer } from './balancers/balancer.js';
 import { guardedHooks, type BalancerHooks } from './balancers/guarded-hooks.js';
+import { RoundRobin } from './balancers/round-robin.js';
 import { HashRing } from './balancers/hash-ring.js';
 import { strategyFactory, validateStrategy, type Strategy } from './balancers/strategies.js';
 import type { Admission, CircuitState } from './breaker/breaker.js';
@@ -28,6 +29,11 @@ export interface ReadyPick<T> {
 }
 
 const WAIT = Object.freeze({ kind: 'wait' as const });
+
+/** `balancer` as the pool's own round robin, if it is one. */
+function asRoundRobin<T>(balancer: Balancer<T>): RoundRobin<T> | undefined {
+  return balancer instanceof RoundRobin ? balancer : undefined;
+}
 
 /**
  * Whether `picked` is a member rather than the error `#pick` made of a bad pick: read off a field only
@@ -118,6 +124,8 @@ export class Roster<T> {
   /** Members out of tokens or paused, by the time they may take a call again. */
   readonly #throttled = new IndexedHeap<Member<T>>();
   readonly #balancers = new Map<Strategy<T>, Balancer<T>>();
+  /** The round robin made for the strategy `'round-robin'`, once one is. */
+  #roundRobin: RoundRobin<T> | undefined;
   readonly #readyHooks: BalancerHooks<T>[] = [];
   readonly #inFlightHooks: BalancerHooks<T>[] = [];
   readonly #warn: (name: string, error: unknown) => void;
@@ -325,7 +333,9 @@ export class Roster<T> {
    */
   selectPlain(balancer: Balancer<T>): PickResult<T> {
     if (this.lane === 0) return this.select(balancer);
-    const member = this.#pick(balancer, this.#active!.ready);
+    const ready = this.#active!.ready;
+    // The pool's own round robin returns one of `ready` by construction: its pick needs no check.
+    const member = balancer === this.#roundRobin ? this.#roundRobin.pickMember(ready) : this.#pick(balancer, ready);
     if (!isMember(member) || member.isWarming || member.quota !== undefined) return this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, member);
     const admission = member.breaker.acquire();
     if (admission !== 'call' || member.placement !== 'ready') return this.#admit(member, admission) ?? this.select(balancer);
@@ -729,6 +739,7 @@ export class Roster<T> {
         ? strategyFactory<T>('strategy', strategy)({ random: this.#random, clock: this.#clock })
         : validateStrategy<T>('strategy', strategy) as Balancer<T>;
     this.#balancers.set(strategy, balancer);
+    this.#roundRobin ??= asRoundRobin(balancer);
     // The pool's own balancers (by name) are trusted; a balancer given as an object has its hooks guarded.
     const hooks = typeof strategy === 'string' ? balancer : guardedHooks(balancer, this.#warn);
     if (hooks.onReady !== undefined || hooks.onUnready !== undefined) {
