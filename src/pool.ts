@@ -198,8 +198,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const before = [this.#usesMinHeight ? minHeightStage(core, core.heights) : undefined, poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
     [this.#plainChain, core.racedChain] = [composeStages([...before, ...middleware], invokeStep), composeStages([...before, raceStage(core), ...middleware], invokeStep)];
     core.isPickFirst = before[0] === undefined && before[1] === undefined;
-    this.#plainEntry = (core.observers.length === 0 ? (this.#plainChain as Laned<T>).lane : undefined) ?? this.#plainChain; // the pick's lane, when it comes right before the function (an attempt an `onOutcome` hook hears is tracked)
-    this.#plainPlan = this.#around === undefined && core.callEnds === undefined ? this.#planner.plainPlan() : undefined;
+    const plain = (this.#plainPlan = this.#around === undefined && core.callEnds === undefined ? this.#planner.plainPlan() : undefined);
+    // The pick's lane, when it comes right before the function, for a plain pick no `onOutcome` hook hears (those are tracked).
+    this.#plainEntry = (core.observers.length === 0 && plain?.isPlainPick === true ? (this.#plainChain as Laned<T>).lane : undefined) ?? this.#plainChain;
   }
 
   /**

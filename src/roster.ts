@@ -824,20 +824,21 @@ export class Roster<T> {
     this.#syncLane();
   }
 
-  /** The balancer's pick, which must be one of `ready` (a custom balancer's too). */
+  /**
+   * The balancer's pick, which must be one of `ready`: our record of that slot, at its place among the
+   * members `ready` holds (a stranger, a copy, a Proxy, or one written into the array is not).
+   */
   #pick(balancer: Balancer<T>, ready: readonly Member<T>[]): Member<T> | ClientPoolError {
     let picked: PoolMember<T> | undefined;
-    let index: unknown;
+    let member: Member<T> | undefined;
     try {
       picked = balancer.pick(ready);
       // Read inside the guard: what a custom balancer returns may be a Proxy or have a throwing getter.
-      index = picked === undefined || picked === null ? undefined : (picked as { readyIndex?: unknown }).readyIndex;
+      member = picked === undefined || picked === null ? undefined : this.#bySlot[picked.slot];
     } catch (error) {
       return new CallbackError('the balancer\'s pick()', 'threw', error);
     }
-    // One of the members it was given, found at its place among them: a stranger, a copy or a Proxy is not.
-    const member = typeof index === 'number' ? ready[index] : undefined;
-    return member !== undefined && member === picked ? member : this.#refusePick(picked);
+    return member !== undefined && member === picked && ready[member.readyIndex] === member ? member : this.#refusePick(picked);
   }
 
   /** What the balancer returned is not one of the ready members it was given. */
@@ -891,6 +892,8 @@ export class Roster<T> {
   #moveTo(member: Member<T>, placement: 'ready' | 'cooling' | 'throttled' | 'saturated'): void {
     if (member.placement === placement) return;
     this.#unplace(member);
+    // A balancer's hook, told it left the rotation, may have removed it (or closed the pool): it stays gone.
+    if (member.placement === 'gone') return;
     member.placement = placement;
     if (placement === 'cooling') member.tierEntry.ejected++;
     if (placement === 'ready') {
@@ -904,7 +907,10 @@ export class Roster<T> {
     }
   }
 
-  /** Take a member out of the ready array (swap-remove, O(1)) or its heap. */
+  /**
+   * Take a member out of the ready array (swap-remove, O(1)) or its heap. It is out (`saturated`) before a
+   * balancer's hook hears of it: a hook may remove it, or close the pool, and must find the roster whole.
+   */
   #unplace(member: Member<T>): void {
     if (member.placement === 'ready') {
       const tier = member.tierEntry;
@@ -915,6 +921,7 @@ export class Roster<T> {
         last.readyIndex = member.readyIndex;
       }
       member.readyIndex = -1;
+      member.placement = 'saturated';
       if (tier === this.#active) {
         for (const balancer of this.#readyHooks) balancer.onUnready?.(member);
         // The serving tier has no ready member left: the next one that has serves.
@@ -928,7 +935,7 @@ export class Roster<T> {
     } else if (member.placement === 'throttled') {
       this.#throttled.remove(member.node);
     }
-    member.placement = 'saturated';
+    if (member.placement !== 'gone') member.placement = 'saturated';
     this.#syncLane();
   }
 

@@ -1,12 +1,18 @@
 import type { Balancer } from './balancer.js';
 import type { PoolMember } from '../member.js';
 
-/** Each ready member in turn: O(1). */
+/** Each ready member in turn: O(1). A plain object whose `pick` may be called detached, or spread into another balancer. */
 export function roundRobin<T>(): Balancer<T> {
-  return new RoundRobin<T>();
+  const balancer = new RoundRobin<T>();
+  return { pick: (ready) => balancer.pick(ready) };
 }
 
-/** A class, not a closure over `next`: a field is read and written without the hole check a closure's `let` takes. */
+/**
+ * The round robin of the strategy `'round-robin'`, which the pool makes and keeps: it returns one of the
+ * members it is given by construction (a non-empty `ready`), so the roster takes its pick unchecked
+ * (`Roster.selectPlain`). A class, not a closure over `next`: a field is read and written without the hole
+ * check a closure's `let` takes.
+ */
 export class RoundRobin<T> implements Balancer<T> {
   #next = 0;
 
@@ -14,9 +20,14 @@ export class RoundRobin<T> implements Balancer<T> {
     return this.pickMember(ready);
   }
 
-  /** `pick`, typed for the roster's own members: one of `ready` (non-empty) by construction. */
+  /** `pick`, typed for the roster's own members. */
   pickMember<M extends PoolMember<T>>(ready: readonly M[]): M {
     if (this.#next >= ready.length) this.#next = 0;
     return ready[this.#next++]!;
   }
+}
+
+/** The strategy `'round-robin'`'s factory: the pool's own round robin. */
+export function ownRoundRobin<T>(): Balancer<T> {
+  return new RoundRobin<T>();
 }

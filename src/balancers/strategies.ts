@@ -4,7 +4,7 @@ import { leastInFlight } from './least-in-flight.js';
 import { mostHeadroom } from './most-headroom.js';
 import { p2cEwma } from './p2c-ewma.js';
 import { randomBalancer } from './random.js';
-import { roundRobin } from './round-robin.js';
+import { ownRoundRobin, roundRobin } from './round-robin.js';
 import { smoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
 import { weightedRandom } from './weighted-random.js';
 
@@ -30,7 +30,8 @@ export function strategyFactory<T>(option: string, name: string): BalancerFactor
   if (!Object.hasOwn(strategies, name)) {
     throw new InvalidOptionError(option, `one of ${Object.keys(strategies).map((s) => `"${s}"`).join(', ')} or a Balancer`, name);
   }
-  return strategies[name as StrategyName];
+  // The pool's own round robin for its name: one the roster knows it can trust (`roundRobin()` makes plain objects).
+  return name === 'round-robin' ? ownRoundRobin : strategies[name as StrategyName];
 }
 
 /** Check a strategy option: a known name or an object with `pick`. */

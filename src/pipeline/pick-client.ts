@@ -152,7 +152,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
 
     /** No client ready at once: refused, shed, or in line for one (FIFO, `maxWait`, its signal). */
     const afterPick = (attempt: Attempt<T>, picked: PickResult<T> | undefined, tried: Member<T>[] | undefined, key: string | undefined, minHeight: number | undefined): Promise<unknown> => {
-      if (picked !== undefined && picked.kind === 'unavailable') return refuse(attempt, picked.error);
+      // The pool started closing in a callback of the pick (a balancer's, a listener's): that is why.
+      if (picked !== undefined && picked.kind === 'unavailable') return refuse(attempt, context.isClosing ? new PoolClosedError() : picked.error);
       const { roster, queue } = context;
       const { balancer, cost, priority } = attempt.plan;
       // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
@@ -198,21 +199,24 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     /**
      * The lane: the first attempt of a call with no options (`PoolCore.runPlain`), with nothing between this
      * stage and the function. Such an attempt has waited for nothing and asks nothing of the pick, so the
-     * step's tests are skipped; a client the roster's lane serves as it is (held as a call, counted) is
-     * called at once, and its success settled in `settleLaneSuccess`. Anything else (the lane closed, calls in
-     * line, an attempt-start subscriber, a pick the lane did not serve) goes on as `step` would, from the
-     * balancer's pick already made: one journey, entered further along.
+     * step's tests are skipped; a client the roster's lane serves as it is (held, counted) is called at
+     * once, and its success settled in `settleLaneSuccess`. Anything else goes on as `step` would, from the
+     * balancer's pick already made: one journey, entered further along. That is the lane closed before the
+     * pick, a pick the lane did not serve, or, after it, what a callback of the pick (a balancer's, a
+     * breaker's, a listener's) may have changed: the lane closed (the pool closing, calls now timed), an
+     * attempt-start subscriber or an `onOutcome` hook joined.
      */
     const lane: Step<T> = (attempt) => {
       const roster = context.roster;
-      if (roster.lane === 0 || attemptStartChannel.hasSubscribers) return step(attempt);
+      if (roster.lane === 0) return step(attempt);
       const picked = roster.selectPlain(attempt.plan.balancer);
       if (picked.kind !== 'ready') return afterPick(attempt, picked, undefined, undefined, undefined);
+      if (roster.lane === 0 || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, picked.member, picked.admission);
       attempt.bind(picked.member, picked.admission);
       let result: Promise<unknown>;
       try {
-        // Called directly, not through `invokeStep`: a new attempt of an open pool has nothing that could
-        // keep it from its function (run() checked the pool is not closing; destroy() closes it first).
+        // Called directly, not through `invokeStep`: the lane open after the pick, nothing can keep a new
+        // attempt from its function (closing and destroy() close the lane first).
         result = asPromise(attempt.invoke());
       } catch (error) {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below

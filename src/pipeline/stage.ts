@@ -123,10 +123,23 @@ function nextFor<T>(name: string, next: Step<T>, keep: (attempt: Attempt<T>, cha
  * `Promise.resolve(value)` without its cost in the usual case: a native promise whose `constructor` is
  * `Promise` is returned as it is, as `Promise.resolve` returns it (ECMA-262 PromiseResolve). An object that
  * merely inherits from `Promise.prototype` passes too; the `then()` that the pick stage calls on it throws,
- * and is settled as the function's failure.
+ * and is settled as the function's failure. A native promise with a `then` of its own is answered through
+ * a promise of ours that its `then` settles (or its throw rejects): what the stages chain on is always a
+ * promise, whatever that `then` returns.
  */
 export function asPromise(value: unknown): Promise<unknown> {
-  return value instanceof Promise && value.constructor === Promise ? (value as Promise<unknown>) : Promise.resolve(value);
+  if (!(value instanceof Promise) || value.constructor !== Promise) return Promise.resolve(value);
+  return value.then === promiseThen ? (value as Promise<unknown>) : ownThen(value as Promise<unknown>);
+}
+
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only compared with
+const promiseThen = Promise.prototype.then;
+
+/** A native promise's own `then`, called once with the resolve and reject of a promise of ours. */
+function ownThen(value: Promise<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    void value.then(resolve, reject);
+  });
 }
 
 /** Why the chain must not call the client for `attempt`: out of `invokeStep()`, which stays small enough to inline. */

@@ -145,6 +145,26 @@ describe("the pick stage's lane (calls with no options)", () => {
     );
   });
 
+  it("charges a call with no options the cost its method's defaults give it", async () => {
+    const pool = new ClientPool<Fake>({ clock: new ManualClock(), methods: { unknown: { cost: { requests: 3 } } } });
+    pool.add({ id: 0 }, { name: 'c0', limit: { rate: 1, burst: 5 } });
+    await pool.run(() => Promise.resolve(1));
+    expect(pool.members()[0]!.tokens).toBe(2);
+    await pool.close();
+  });
+
+  it("keeps a call with no options that its method's defaults make low priority out of the reserve", async () => {
+    const pool = new ClientPool<Fake>({ maxWait: 1_000, reserve: 0.5, methods: { unknown: { priority: 'low' } } });
+    pool.add({ id: 0 }, { name: 'c0', maxInFlight: 2 });
+    const first = deferred<string>();
+    const running = pool.run(() => first.promise);
+    // Half of the client's 2 slots are kept for calls of normal priority: a second low call is shed.
+    await expect(pool.run(() => Promise.resolve('second'))).rejects.toMatchObject({ code: 'ERR_SHED' });
+    first.resolve('first');
+    await running;
+    await pool.close();
+  });
+
   it('goes in line behind calls already waiting for a client, even when one is ready now', async () => {
     const pool = new ClientPool<Fake>({ maxWait: 1_000 });
     pool.add({ id: 0 }, { name: 'c0', maxInFlight: 1 });
