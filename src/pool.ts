@@ -11,7 +11,7 @@ import { Attempt, type Plan } from './pipeline/attempt.js';
 import { CallbackGuard } from './pipeline/guard.js';
 import { CallPlanner } from './pipeline/call-planner.js';
 import { clientTokenStage } from './pipeline/client-token.js';
-import { pickClientStage, type Laned } from './pipeline/pick-client.js';
+import { entriesOf, pickClientStage } from './pipeline/pick-client.js';
 import { PoolCore } from './pipeline/pool-core.js';
 import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
@@ -60,10 +60,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   readonly #core: PoolCore<T>;
   readonly #middleware: Middleware<T>[] = [];
   #around: AroundChain<T> | undefined;
-  /** The composed pipeline: for attempts nothing can end early, and for raced ones. */
-  #plainChain!: Step<T>;
-  /** Where a call with no options enters: the pick stage's lane when the chain has one, else the chain. */
+  /** Where the pipeline for attempts nothing can end early is entered: by a call with no options, and by the first attempt of others (`entriesOf`). */
   #plainEntry!: Step<T>;
+  #firstEntry!: Step<T>;
   #hasSharedLimits = false;
   readonly #removals: Removals<T>;
   readonly #shutdown: PoolShutdown<T>;
@@ -176,9 +175,9 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (planner.usesBudget) core.budget?.deposit();
       if (hedge === undefined) {
         const first = new Attempt(core, fn, options, method, plan, 1, 'first', undefined, false);
-        if (retry === undefined) return first.race === undefined ? this.#plainChain(first) : core.racedChain(first);
+        if (retry === undefined) return first.race === undefined ? this.#firstEntry(first) : core.racedChain(first);
         // Retries only: the first attempt runs plain; the retry machinery is made once it fails.
-        return CallAttempts.after(core, first, retry, first.race === undefined ? this.#plainChain : core.racedChain);
+        return CallAttempts.after(core, first, retry, first.race === undefined ? this.#firstEntry : core.racedChain);
       }
       return new CallAttempts(core, retry, hedge, { fn, options, method, plan }).run();
     } catch (error) {
@@ -196,11 +195,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const core = this.#core;
     const middleware = this.#middleware.map((m) => middlewareStage<T>(m));
     const before = [this.#usesMinHeight ? minHeightStage(core, core.heights) : undefined, poolTokenStage(core), pickClientStage(core, this), this.#hasSharedLimits ? clientTokenStage(core) : undefined];
-    [this.#plainChain, core.racedChain] = [composeStages([...before, ...middleware], invokeStep), composeStages([...before, raceStage(core), ...middleware], invokeStep)];
+    const chain = composeStages([...before, ...middleware], invokeStep);
+    core.racedChain = composeStages([...before, raceStage(core), ...middleware], invokeStep);
     core.isPickFirst = before[0] === undefined && before[1] === undefined;
     const plain = (this.#plainPlan = this.#around === undefined && core.callEnds === undefined ? this.#planner.plainPlan() : undefined);
-    // The pick's lane, when it comes right before the function, for a plain pick no `onOutcome` hook hears (those are tracked).
-    this.#plainEntry = (core.observers.length === 0 && plain?.isPlainPick === true ? (this.#plainChain as Laned<T>).lane : undefined) ?? this.#plainChain;
+    ({ plain: this.#plainEntry, first: this.#firstEntry } = entriesOf(chain, core.observers.length > 0, plain));
   }
 
   /**

@@ -6,7 +6,7 @@ import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
 import type { ClientPool } from '../pool.js';
-import type { Attempt, RaceState } from './attempt.js';
+import type { Attempt, Plan, RaceState } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
@@ -234,11 +234,33 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         return notAPromise(attempt, error);
       }
     };
-    return Object.assign(step, { lane });
+
+    /**
+     * The lane for the first attempt of a call with options, when nothing can end it early (`#run` sends
+     * raced ones elsewhere) and its options say nothing of the pick (no `key` or `minHeight`, a plain cost
+     * and priority): as plain a pick as none.
+     */
+    const firstLane: Step<T> = (attempt) => {
+      const options = attempt.options;
+      return attempt.plan.isPlainPick && options.key === undefined && options.minHeight === undefined ? lane(attempt) : step(attempt);
+    };
+    return Object.assign(step, { lane, firstLane });
   };
 }
 
-/** A composed chain whose first stage is the pick right before the function: its lane for calls with no options. */
-export interface Laned<T> {
+/** A composed chain whose first stage is the pick right before the function: its lanes. */
+interface Laned<T> {
   readonly lane?: Step<T>;
+  readonly firstLane?: Step<T>;
+}
+
+/**
+ * Where a pool's calls enter `chain`, its pipeline for attempts nothing can end early: a call with no
+ * options whose plan (`plain`) is a plain pick, and the first attempt of a call with options. The pick
+ * stage's lanes when it comes right before the function and no `onOutcome` hook hears of attempts (those
+ * are tracked one by one, which the lanes skip); the chain itself otherwise.
+ */
+export function entriesOf<T>(chain: Step<T>, hasObservers: boolean, plain: Plan<T> | undefined): { readonly plain: Step<T>; readonly first: Step<T> } {
+  const lanes = hasObservers ? undefined : (chain as Laned<T>);
+  return { plain: (plain?.isPlainPick === true ? lanes?.lane : undefined) ?? chain, first: lanes?.firstLane ?? chain };
 }

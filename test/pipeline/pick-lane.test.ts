@@ -3,7 +3,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, PoolClosedError, type Balancer, type PoolMember, type PoolOptions } from '../../src/index.js';
+import { ClientPool, PoolClosedError, type Balancer, type PoolMember, type PoolOptions, type RunOptions } from '../../src/index.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
 
 interface Fake {
@@ -23,7 +23,7 @@ function seeded(seed: number): () => number {
 }
 
 type Op =
-  | { readonly kind: 'call'; readonly fail: boolean; readonly pauseMs: number; readonly hold: boolean; readonly costly: boolean }
+  | { readonly kind: 'call'; readonly fail: boolean; readonly pauseMs: number; readonly hold: boolean; readonly costly: boolean; readonly with: 'none' | 'method' | 'retry' }
   | { readonly kind: 'release'; readonly index: number; readonly fail: boolean }
   | { readonly kind: 'advance'; readonly ms: number }
   | { readonly kind: 'add'; readonly tier: number; readonly cap: number | undefined; readonly limited: boolean }
@@ -32,7 +32,7 @@ type Op =
   | { readonly kind: 'health'; readonly index: number; readonly isDown: boolean };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('call' as const), fail: fc.boolean(), pauseMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })), hold: fc.boolean(), costly: fc.integer({ min: 0, max: 4 }).map((n) => n === 0) }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('call' as const), fail: fc.boolean(), pauseMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })), hold: fc.boolean(), costly: fc.integer({ min: 0, max: 4 }).map((n) => n === 0), with: fc.constantFrom('none' as const, 'method' as const, 'retry' as const) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), index: fc.nat(), fail: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 400 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('add' as const), tier: fc.integer({ min: 0, max: 1 }), cap: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }), limited: fc.boolean() }) },
@@ -71,32 +71,34 @@ describe("the pick stage's lane (calls with no options)", () => {
           stage.add({ id }, addOptions);
         };
         for (let i = 0; i < 3; i++) add(0, undefined, false);
+        // Which client each attempt of each pool went to, in order.
+        const served = { lane: [] as string[], stage: [] as string[] };
         const laneHeard: string[] = [];
         const stageHeard: string[] = [];
         const held: { lane: ReturnType<typeof deferred<string>>; stage: ReturnType<typeof deferred<string>>; done: Promise<[string, string]> }[] = [];
         for (const step of ops) {
           if (step.kind === 'call') {
-            const served: string[] = [];
             const pending = { lane: deferred<string>(), stage: deferred<string>() };
             // A call refused before its function ran never takes its answer: a rejection nobody waits for.
             pending.lane.promise.catch(() => {});
             pending.stage.promise.catch(() => {});
             const fn = (which: 'lane' | 'stage') => (_client: Fake, call: { clientName: string; pauseClient(ms: number): void }) => {
-              served.push(call.clientName);
+              served[which].push(call.clientName);
               if (step.pauseMs > 0) call.pauseClient(step.pauseMs);
               if (step.hold) return pending[which].promise;
               return step.fail ? Promise.reject(new Error('down')) : Promise.resolve(call.clientName);
             };
-            // A call costing 3 requests (both pools pick it the full way): one that may not fit a client's bucket.
-            const a = step.costly ? lane.run(fn('lane'), { cost: { requests: 3 } }) : lane.run(fn('lane'));
-            const b = stage.run(fn('stage'), { cost: step.costly ? { requests: 3 } : {} });
+            // Options that say nothing of the pick (a method, retries: the first attempt takes the lane too),
+            // or a call costing 3 requests (both pools pick it the full way), which may not fit a bucket.
+            const extra: RunOptions<Fake> = step.with === 'method' ? { method: 'get' } : step.with === 'retry' ? { retry: { attempts: 2, backoff: { initial: 0, jitter: 'none' } } } : {};
+            const a = step.costly ? lane.run(fn('lane'), { ...extra, cost: { requests: 3 } }) : step.with === 'none' ? lane.run(fn('lane')) : lane.run(fn('lane'), extra);
+            const b = stage.run(fn('stage'), { ...extra, cost: step.costly ? { requests: 3 } : {} });
             const done = Promise.all([ending(a), ending(b)]);
             if (step.hold) held.push({ ...pending, done });
             else {
               const [x, y] = await done;
               expect(x).toBe(y);
             }
-            expect(served[0]).toBe(served[1]);
           } else if (step.kind === 'release') {
             if (held.length === 0) continue;
             const [call] = held.splice(step.index % held.length, 1);
@@ -127,6 +129,7 @@ describe("the pick stage's lane (calls with no options)", () => {
             void lane.remove(name);
             void stage.remove(name);
           }
+          expect(served.lane).toEqual(served.stage);
           expect(lane.members()).toEqual(stage.members());
           expect(laneHeard).toEqual(stageHeard);
         }
@@ -162,6 +165,23 @@ describe("the pick stage's lane (calls with no options)", () => {
     await expect(pool.run(() => Promise.resolve('second'))).rejects.toMatchObject({ code: 'ERR_SHED' });
     first.resolve('first');
     await running;
+    await pool.close();
+  });
+
+  it('leaves the first attempt of a call with a cost of its own to the full pick, which charges that cost', async () => {
+    const pool = new ClientPool<Fake>({ clock: new ManualClock() });
+    pool.add({ id: 0 }, { name: 'c0', limit: { rate: 1, burst: 5 } });
+    await pool.run(() => Promise.resolve(1), { method: 'get', cost: { requests: 3 } });
+    expect(pool.members()[0]!.tokens).toBe(2);
+    await pool.close();
+  });
+
+  it('leaves the first attempt of a call with a key to the full pick, which sends every call of a key to one client', async () => {
+    const pool = new ClientPool<Fake>();
+    for (let id = 0; id < 4; id++) pool.add({ id }, { name: `c${id}` });
+    const served = new Set<string>();
+    for (let i = 0; i < 8; i++) await pool.run((_client, call) => Promise.resolve(served.add(call.clientName)), { key: 'account-7', retry: { attempts: 2 } });
+    expect(served.size).toBe(1);
     await pool.close();
   });
 
