@@ -1,6 +1,6 @@
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Quota } from '../limit/quota.js';
-import type { ReadyPick, Roster } from '../roster.js';
+import type { Roster } from '../roster.js';
 import type { Attempt } from './attempt.js';
 import type { DeadlineQueue } from './deadlines.js';
 import type { Outcome } from './outcome.js';
@@ -43,8 +43,8 @@ export interface StageContext<T> {
   settle(attempt: Attempt<T>, outcome: Outcome): void;
   /** `settle(attempt, SUCCESS)`, cheaper for a plain attempt nothing observes. */
   settleSuccess(attempt: Attempt<T>): void;
-  /** `settleSuccess` for an attempt of the pick stage's lane, held as `held` says. */
-  settleLaneSuccess(attempt: Attempt<T>, held: ReadyPick<T>): void;
+  /** `settleSuccess` for an attempt of the pick stage's lane. */
+  settleLaneSuccess(attempt: Attempt<T>): void;
   /** `settle(attempt, SUCCESS)`, cheaper for the one raced attempt of a call that nothing observes. */
   settleRacedSuccess(attempt: Attempt<T>): void;
 }

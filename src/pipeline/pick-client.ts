@@ -225,7 +225,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       try {
         return result.then(
           (value) => {
-            context.settleLaneSuccess(attempt, picked);
+            context.settleLaneSuccess(attempt);
             return value;
           },
           (error: unknown) => context.fail(attempt, error),

@@ -20,7 +20,7 @@ import { CallAttempts, type AttemptsHost } from '../resilience/call-attempts.js'
 import { HedgeDelays } from '../resilience/hedge-delay.js';
 import type { HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
-import type { ReadyPick, Roster } from '../roster.js';
+import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import { Attempt, type AttemptHost, type Plan } from './attempt.js';
 import { CallEnds, type SourceRecord } from './call-end.js';
@@ -358,19 +358,19 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   }
 
   /**
-   * `settleSuccess` for an attempt of the pick stage's lane, held as `held` says: plain by construction (no
-   * race or group, untimed) and of a member with no adaptive limit (one times every call, which closes
-   * the lane).
+   * `settleSuccess` for an attempt of the pick stage's lane: plain by construction (no race or group,
+   * untimed) and of a member with no adaptive limit (one times every call, which closes the lane). Its
+   * member and admission are read off the attempt: a closure that kept them would make every call's bigger.
    */
-  settleLaneSuccess(attempt: Attempt<T>, held: ReadyPick<T>): void {
-    const member = held.member;
+  settleLaneSuccess(attempt: Attempt<T>): void {
+    const member = attempt.member!;
     if (attempt.epoch !== member.epoch || this.observers.length !== 0 || attemptEndChannel.hasSubscribers) {
       this.settle(attempt, SUCCESS);
       return;
     }
     if (!attempt.markEnded()) return;
     this.roster.inFlight(member, -1);
-    this.#feedBreaker(member, held.admission, 'success', Number.NaN);
+    this.#feedBreaker(member, attempt.admission, 'success', Number.NaN);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 
