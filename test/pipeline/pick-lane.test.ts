@@ -3,23 +3,11 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, PoolClosedError, type Balancer, type PoolMember, type PoolOptions, type RunOptions } from '../../src/index.js';
+import { ClientPool, PoolClosedError, seededRandom, type Balancer, type PoolMember, type PoolOptions, type RunOptions } from '../../src/index.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
 
 interface Fake {
   readonly id: number;
-}
-
-/** A seeded random source, so that two pools make the same slow-start draws. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 type Op =
@@ -59,7 +47,8 @@ describe("the pick stage's lane (calls with no options)", () => {
         // Health is checked only when a step asks (`checkHealth()`): a client whose id is here fails its check.
         const down = new Set<number>();
         const healthCheck = { check: (client: Fake) => (down.has(client.id) ? Promise.reject(new Error('down')) : Promise.resolve()), interval: 1_000_000, unhealthyThreshold: 1, healthyThreshold: 1 };
-        const options = (): PoolOptions<Fake> => ({ clock, random: seeded(seed), maxWait: 0, measureLatency, healthCheck, breaker: { maxFailures: 2, cooldown: 200 }, maxEjectedPercent, ...(slowStart ? { slowStart: { window: 300 } } : {}) });
+        // Seeded alike, so that two pools make the same slow-start and panic draws.
+        const options = (): PoolOptions<Fake> => ({ clock, random: seededRandom(seed), maxWait: 0, measureLatency, healthCheck, breaker: { maxFailures: 2, cooldown: 200 }, maxEjectedPercent, ...(slowStart ? { slowStart: { window: 300 } } : {}) });
         // `lane` runs `run(fn)`; `stage` runs `run(fn, { cost: {} })`: a cost of one request, as a call with no options has, which the roster's full `select()` picks for.
         const lane = new ClientPool<Fake>(options());
         const stage = new ClientPool<Fake>(options());
