@@ -346,21 +346,14 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    * observes, what `settle()` would do and no more: the counters and the breaker.
    */
   settleSuccess(attempt: Attempt<T>): void {
-    const member = attempt.member!;
-    if (!attempt.isPlainRun || attempt.epoch !== member.epoch || this.observers.length !== 0 || member.adaptive !== undefined || attemptEndChannel.hasSubscribers) {
-      this.settle(attempt, SUCCESS);
-      return;
-    }
-    if (!attempt.markEnded()) return;
-    this.roster.inFlight(member, -1);
-    this.#feedBreaker(member, attempt.admission, 'success', Number.NaN);
-    if (member.drained !== undefined && member.inFlight === 0) member.drained();
+    if (!attempt.isPlainRun || attempt.member!.adaptive !== undefined) this.settle(attempt, SUCCESS);
+    else this.settleLaneSuccess(attempt);
   }
 
   /**
-   * `settleSuccess` for an attempt of the pick stage's lane: plain by construction (no race or group,
-   * untimed) and of a member with no adaptive limit (one times every call, which closes the lane). Its
-   * member and admission are read off the attempt: a closure that kept them would make every call's bigger.
+   * `settleSuccess` for an attempt known to be a plain run of a member with no adaptive limit: one of the
+   * pick stage's lane (no race or group, untimed; an adaptive limit times every call, which closes the lane).
+   * Its member and admission are read off the attempt: a closure that kept them would make every call's bigger.
    */
   settleLaneSuccess(attempt: Attempt<T>): void {
     const member = attempt.member!;
