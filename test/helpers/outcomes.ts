@@ -12,3 +12,12 @@ export function recordOutcomes<C>(): { middleware: Middleware<C>; seen: SeenOutc
   const seen: SeenOutcome[] = [];
   return { seen, middleware: { name: 'outcomes', onOutcome: (call, outcome) => seen.push({ method: call.method, client: call.clientName, kind: outcome.kind }) } };
 }
+
+/** How a call ended, comparable across pools and runs: `value <its value>`, or `error <its code>`. */
+export async function ending(call: Promise<unknown>): Promise<string> {
+  try {
+    return `value ${String(await call)}`;
+  } catch (error) {
+    return `error ${(error as { code?: string }).code ?? String(error)}`;
+  }
+}

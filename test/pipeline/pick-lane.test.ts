@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClientPool, PoolClosedError, seededRandom, type Balancer, type PoolMember, type PoolOptions, type RunOptions } from '../../src/index.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
+import { ending } from '../helpers/outcomes.js';
 
 interface Fake {
   readonly id: number;
@@ -29,15 +30,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('health' as const), index: fc.nat(), isDown: fc.boolean() }) },
 );
 
-
-/** How a settled call ended, comparable across pools: the client that answered, or the error's code. */
-async function ending(call: Promise<string>): Promise<string> {
-  try {
-    return `value ${await call}`;
-  } catch (error) {
-    return `error ${(error as { code?: string }).code ?? String(error)}`;
-  }
-}
 
 describe("the pick stage's lane (calls with no options)", () => {
   it('sends each call where the whole pick stage sends it, and leaves the same state, whatever the clients do', async () => {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientPool, failureRate, hasErrorCode, roundRobin, type Balancer, type PoolMember, type RunOptions } from '../../../src/index.js';
 import { useCjsCopy } from '../../helpers/cjs-copy.js';
+import { ending } from '../../helpers/outcomes.js';
 
 const cjs = useCjsCopy();
 
@@ -11,14 +12,6 @@ interface Fake {
 }
 
 const WAYS: readonly (RunOptions<Fake> | undefined)[] = [undefined, { cost: {} }];
-
-async function ending(call: Promise<unknown>): Promise<string> {
-  try {
-    return `value ${String(await call)}`;
-  } catch (error) {
-    return `error ${(error as { code?: string }).code ?? String(error)}`;
-  }
-}
 
 describe('the lane across the ESM and CommonJS builds', () => {
   it("a CJS pool with the ESM build's roundRobin() and failureRate(): the lane serves as the full pick does, inFlight back to 0", async () => {

@@ -6,18 +6,10 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { ClientPool, roundRobin, type Balancer, type Limiter, type PoolMember, type RunOptions } from '../../../src/index.js';
 import { deferred, ManualClock } from '../../helpers/manual-clock.js';
+import { ending } from '../../helpers/outcomes.js';
 
 interface Fake {
   readonly id: number;
-}
-
-/** How a call ended: its value, or its error's code. */
-async function ending(call: Promise<unknown>): Promise<string> {
-  try {
-    return `value ${String(await call)}`;
-  } catch (error) {
-    return `error ${(error as { code?: string }).code ?? String(error)}`;
-  }
 }
 
 /** Both ways of making the same call: no options (the lane), and options that say nothing new (the full pick). */

@@ -4,17 +4,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClientPool, type RunOptions } from '../../../src/index.js';
 import { dateClock } from '../../helpers/fake-time.js';
 import { deferred } from '../../helpers/manual-clock.js';
+import { ending } from '../../helpers/outcomes.js';
 
 interface Fake {
   readonly id: number;
-}
-
-async function ending(call: Promise<unknown>): Promise<string> {
-  try {
-    return `value ${String(await call)}`;
-  } catch (error) {
-    return `error ${(error as { code?: string }).code ?? String(error)}`;
-  }
 }
 
 beforeEach(() => {

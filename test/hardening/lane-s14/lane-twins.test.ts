@@ -7,21 +7,13 @@ import { ClientPool, seededRandom, type Balancer, type PoolMember, type RunOptio
 import { deferred, ManualClock } from '../../helpers/manual-clock.js';
 import { unhandledDuring } from '../../helpers/unhandled.js';
 import { recordWarnings } from '../../helpers/warnings.js';
+import { ending } from '../../helpers/outcomes.js';
 
 interface Fake {
   readonly id: number;
 }
 
 type Fn = (client: Fake, call: { readonly clientName: string; pauseClient(ms: number): void }) => unknown;
-
-/** How a call ended: its value, or its error's code (a raw error's text, which should never be seen). */
-async function ending(call: Promise<unknown>): Promise<string> {
-  try {
-    return `value ${String(await call)}`;
-  } catch (error) {
-    return `error ${(error as { code?: string }).code ?? String(error)}`;
-  }
-}
 
 /** One side of a twin: its pool, how it runs a call, and what it saw. */
 interface Side {
