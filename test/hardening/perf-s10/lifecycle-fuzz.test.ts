@@ -67,9 +67,12 @@ describe('random calls, aborts and closes at any point', () => {
           };
           results.push(
             pool
-              .run(() => {
+              .run((_client, call) => {
                 const [ms, fails] = spec.answers[attempt++ % spec.answers.length]!;
-                if (ms < 0) return new Promise(() => {});
+                // One that never answers still honours its call's signal, as a client should: a call with
+                // no timeout or signal whose function ignores it is the one thing destroy() cannot end
+                // for its caller (docs/call-pipeline.md, "close() and destroy()").
+                if (ms < 0) return new Promise((_resolve, reject) => call.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
                 return new Promise((resolve, reject) => setTimeout(() => (fails ? reject(new Error('down')) : resolve('ok')), ms));
               }, options)
               .then(
