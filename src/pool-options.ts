@@ -406,14 +406,15 @@ function checkRunKeys(options: object): void {
 
 function isRunKey(key: string): boolean {
   switch (key) {
+    // The usual ones first: the cases are compared in order.
     case 'method':
-    case 'strategy':
-    case 'signal':
     case 'timeout':
+    case 'signal':
+    case 'retry':
+    case 'strategy':
     case 'deadline':
     case 'coalesce':
     case 'cache':
-    case 'retry':
     case 'hedge':
     case 'key':
     case 'maxWait':

@@ -174,7 +174,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (retry !== undefined || hedge !== undefined) planner.usesBudget = true;
       if (planner.usesBudget) core.budget?.deposit();
       if (hedge === undefined) {
-        const first = new Attempt(core, fn, options, method, plan, 1, 'first', undefined, false);
+        const first = new Attempt(core, fn, options, method, plan, 1, 'first', undefined, Attempt.mayEndEarly(plan, options, false));
         if (retry === undefined) return first.race === undefined ? this.#firstEntry(first) : core.racedChain(first);
         // Retries only: the first attempt runs plain; the retry machinery is made once it fails.
         return CallAttempts.after(core, first, retry, first.race === undefined ? this.#firstEntry : core.racedChain);

@@ -128,6 +128,8 @@ export class Roster<T> {
   #roundRobin: RoundRobin<T> | undefined;
   readonly #readyHooks: BalancerHooks<T>[] = [];
   readonly #inFlightHooks: BalancerHooks<T>[] = [];
+  /** 1 once a balancer has an `onInFlight` hook (a small integer, for the per-call test: see `lane`). */
+  #tellsInFlight = 0;
   readonly #warn: (name: string, error: unknown) => void;
   readonly #clock: Clock;
   readonly #random: Random;
@@ -332,7 +334,11 @@ export class Roster<T> {
    * pick stage. Anything else goes on with `select()`, from this pick, so that the balancer picks once.
    */
   selectPlain(balancer: Balancer<T>): PickResult<T> {
-    if (this.lane === 0) return this.select(balancer);
+    return this.lane === 0 ? this.select(balancer) : this.selectLane(balancer);
+  }
+
+  /** `selectPlain` once its caller saw the lane open (the pick stage's lane). */
+  selectLane(balancer: Balancer<T>): PickResult<T> {
     const ready = this.#active!.ready;
     // The pool's own round robin returns one of `ready` by construction: its pick needs no check.
     const member = balancer === this.#roundRobin ? this.#roundRobin.pickMember(ready) : this.#pick(balancer, ready);
@@ -638,7 +644,7 @@ export class Roster<T> {
     member.inFlight = before + delta;
     // One comparison for an uncapped member (Infinity): the cap is crossed only when the higher count is at it.
     if ((delta > 0 ? member.inFlight : before) >= member.maxInFlight) this.#crossedCap(member, before);
-    if (this.#inFlightHooks.length > 0) this.#tellInFlight(member);
+    if (this.#tellsInFlight !== 0) this.#tellInFlight(member);
   }
 
   /** The balancer's `onInFlight` hooks hear a member's new count (not once it is gone). */
@@ -746,7 +752,10 @@ export class Roster<T> {
       this.#readyHooks.push(hooks);
       for (const member of this.#active?.ready ?? []) hooks.onReady?.(member);
     }
-    if (hooks.onInFlight !== undefined) this.#inFlightHooks.push(hooks);
+    if (hooks.onInFlight !== undefined) {
+      this.#inFlightHooks.push(hooks);
+      this.#tellsInFlight = 1;
+    }
     if (balancer.usesLatency === true) this.isTimed = true;
     return balancer;
   }

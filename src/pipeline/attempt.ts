@@ -230,7 +230,6 @@ interface Rare<T> {
   values: Map<CallKey<unknown>, unknown> | undefined;
   wait: WaitWatch | undefined;
   outcome: Outcome | undefined;
-  retry: RetryPolicy | undefined;
   trackPrev: Attempt<T> | undefined;
   trackNext: Attempt<T> | undefined;
   /** What it took of the limits once `settle()` corrected its cost: undefined while that is its plan's cost. */
@@ -308,6 +307,13 @@ export class Attempt<T> implements Call<T> {
    * -1 while it is tracked: in the pool's list of attempts `destroy()` ends one by one.
    */
   epoch = 0;
+  /**
+   * The first attempt of a call with retries (no hedge) whose every failure reaches the pick stage: the
+   * stage hands the failure to the retries (`StageContext.rejected`), and until then there is no retry
+   * machinery and no promise more than a plain call's (`CallAttempts.after`). A field, not rare state:
+   * every such call sets it, and a rare object made per call would cost it more than the field costs others.
+   */
+  retryAfterFailure: RetryPolicy | undefined = undefined;
 
   constructor(
     host: AttemptHost<T>,
@@ -318,7 +324,7 @@ export class Attempt<T> implements Call<T> {
     attempt: number,
     kind: AttemptKind,
     group: AttemptGroup<T> | undefined,
-    isHedged: boolean,
+    isRaced: boolean,
   ) {
     this.host = host;
     this.fn = fn;
@@ -329,7 +335,16 @@ export class Attempt<T> implements Call<T> {
     // Waiting, with the kind at KIND_SHIFT.
     this.#bits = kind === 'first' ? 0 : (kind === 'retry' ? 1 : kind === 'hedge' ? 2 : 3) << 6;
     this.group = group;
-    this.race = plan.timeout !== undefined || plan.deadlineAt !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined) ? new RaceState(this) : undefined;
+    this.race = isRaced ? new RaceState(this) : undefined;
+  }
+
+  /**
+   * Whether an attempt of a call with `plan` and `options` can be ended early, so that it needs a race (its
+   * constructor's `isRaced`): a timeout, a deadline, a hedge, or the caller's signal. Asked by the caller,
+   * which often knows the answer (a plain call's attempt is never raced) without reading the plan.
+   */
+  static mayEndEarly<T>(plan: Plan<T>, options: RunOptions<T>, isHedged: boolean): boolean {
+    return plan.timeout !== undefined || plan.deadlineAt !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined);
   }
 
   /** Whether `value` is an attempt itself (not a copy, a Proxy, or an object made from one). */
@@ -346,8 +361,12 @@ export class Attempt<T> implements Call<T> {
     return (this.#bits & PROBE) === 0 ? 'call' : 'probe';
   }
 
-  #rareState(): Rare<T> {
-    return (this.#rare ??= { ending: undefined, controller: undefined, values: undefined, wait: undefined, outcome: undefined, retry: undefined, trackPrev: undefined, trackNext: undefined });
+  /**
+   * Its rare state, made on first use. Static, as every helper of this class: an instance method that is
+   * private would give every attempt a brand slot more (8 bytes, and a store per call).
+   */
+  static #rareOf<T>(attempt: Attempt<T>): Rare<T> {
+    return (attempt.#rare ??= { ending: undefined, controller: undefined, values: undefined, wait: undefined, outcome: undefined, trackPrev: undefined, trackNext: undefined });
   }
 
   /** How it ended, once settled, for an attempt whose call may retry or hedge (`keepsOutcome`): what retries read. */
@@ -356,7 +375,7 @@ export class Attempt<T> implements Call<T> {
   }
 
   set outcome(value: Outcome | undefined) {
-    this.#rareState().outcome = value;
+    Attempt.#rareOf(this).outcome = value;
   }
 
   /**
@@ -383,19 +402,6 @@ export class Attempt<T> implements Call<T> {
     this.#bits |= RETRIED;
   }
 
-  /**
-   * The first attempt of a call with retries (no hedge) whose every failure reaches the pick stage: the
-   * stage hands the failure to the retries (`StageContext.rejected`), and until then there is no retry
-   * machinery and no promise more than a plain call's (`CallAttempts.after`).
-   */
-  get retryAfterFailure(): RetryPolicy | undefined {
-    return this.#rare?.retry;
-  }
-
-  set retryAfterFailure(value: RetryPolicy | undefined) {
-    if (value !== undefined || this.#rare !== undefined) this.#rareState().retry = value;
-  }
-
   /** Its neighbours in the pool's list of tracked attempts: on its race, which every raced attempt has, else made on demand. */
   get trackPrev(): Attempt<T> | undefined {
     return this.race === undefined ? this.#rare?.trackPrev : this.race.trackPrev;
@@ -403,7 +409,7 @@ export class Attempt<T> implements Call<T> {
 
   set trackPrev(value: Attempt<T> | undefined) {
     if (this.race !== undefined) this.race.trackPrev = value;
-    else if (value !== undefined || this.#rare !== undefined) this.#rareState().trackPrev = value;
+    else if (value !== undefined || this.#rare !== undefined) Attempt.#rareOf(this).trackPrev = value;
   }
 
   get trackNext(): Attempt<T> | undefined {
@@ -412,7 +418,7 @@ export class Attempt<T> implements Call<T> {
 
   set trackNext(value: Attempt<T> | undefined) {
     if (this.race !== undefined) this.race.trackNext = value;
-    else if (value !== undefined || this.#rare !== undefined) this.#rareState().trackNext = value;
+    else if (value !== undefined || this.#rare !== undefined) Attempt.#rareOf(this).trackNext = value;
   }
 
   /** The chosen client (undefined until one is picked). */
@@ -449,24 +455,19 @@ export class Attempt<T> implements Call<T> {
    */
   waitSignal(): AbortSignal {
     this.#bits |= WAITED;
-    const rare = this.#rareState();
+    const rare = Attempt.#rareOf(this);
     if (rare.wait !== undefined) return rare.wait.controller.signal;
     const wait = (rare.wait = new WaitWatch());
     const signals = this.host.signals;
     // The pool's reason first: closing wins over the caller when both have aborted.
     signals.join(this.host.closingSignal, wait);
     const call = this.group?.waitSignal;
-    if (call !== undefined && !wait.controller.signal.aborted) this.#joinAlso(call, wait);
+    if (call !== undefined && !wait.controller.signal.aborted) joinAlso(this.host.signals, call, wait);
     const caller = this.options.signal;
-    if (caller !== undefined && !wait.controller.signal.aborted) this.#joinAlso(caller, wait);
+    if (caller !== undefined && !wait.controller.signal.aborted) joinAlso(this.host.signals, caller, wait);
     return wait.controller.signal;
   }
 
-  #joinAlso(signal: AbortSignal, wait: WaitWatch): void {
-    const source = new SourceWatch(wait);
-    wait.others.push(source);
-    this.host.signals.join(signal, source);
-  }
 
   /** A wait ended: it leaves the watches of its sources. */
   doneWaiting(): void {
@@ -496,7 +497,7 @@ export class Attempt<T> implements Call<T> {
    * `AbortSignal.any` keeps every signal made from it) and abort after they succeeded.
    */
   get signal(): AbortSignal {
-    const rare = this.#rareState();
+    const rare = Attempt.#rareOf(this);
     if (rare.controller !== undefined) return rare.controller.signal;
     const controller = (rare.controller = new AbortController());
     const destroyed = this.host.destroyError;
@@ -538,7 +539,7 @@ export class Attempt<T> implements Call<T> {
    */
   end(kind: 'failure' | 'cancelled', error: ClientPoolError, abortReason: unknown): void {
     const state = this.#bits & STATE;
-    const rare = this.#rareState();
+    const rare = Attempt.#rareOf(this);
     if (state === ENDED || rare.ending !== undefined) return;
     rare.ending = { kind, error, reason: abortReason };
     rare.controller?.abort(abortReason);
@@ -627,7 +628,7 @@ export class Attempt<T> implements Call<T> {
     const cost = costOption('settle', actual, false);
     // Before a client held it, the attempt took nothing it could settle.
     if (this.member === undefined) return;
-    const state = this.#rareState();
+    const state = Attempt.#rareOf(this);
     const charged = state.charged ?? this.plan.cost;
     this.host.settleCost(this.member, cost, charged);
     state.charged = Object.assign(emptyCost(), charged, cost);
@@ -638,7 +639,7 @@ export class Attempt<T> implements Call<T> {
   }
 
   set<V>(key: CallKey<V>, value: V): void {
-    (this.#rareState().values ??= new Map()).set(key, value);
+    (Attempt.#rareOf(this).values ??= new Map()).set(key, value);
   }
 }
 
@@ -649,6 +650,13 @@ export class Attempt<T> implements Call<T> {
 export function isCancelled(call: Call<unknown>): boolean {
   if (call instanceof Attempt) return call.endKind === 'cancelled';
   return call.signal.aborted && !hasErrorCode(call.signal.reason, 'ERR_TIMEOUT');
+}
+
+/** A wait joins one more source (its call's, the caller's signal) through the pool's watch of it. */
+function joinAlso(signals: SignalWatches, signal: AbortSignal, wait: WaitWatch): void {
+  const source = new SourceWatch(wait);
+  wait.others.push(source);
+  signals.join(signal, source);
 }
 
 /** `attempt` failed with `error`: its caller's promise (`resolve`, `reject`) takes the classified error, or the retries' promise. */

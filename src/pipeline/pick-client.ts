@@ -209,7 +209,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     const lane: Step<T> = (attempt) => {
       const roster = context.roster;
       if (roster.lane === 0) return step(attempt);
-      const picked = roster.selectPlain(attempt.plan.balancer);
+      const picked = roster.selectLane(attempt.plan.balancer);
       if (picked.kind !== 'ready') return afterPick(attempt, picked, undefined, undefined, undefined);
       if (roster.lane === 0 || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, picked.member, picked.admission);
       attempt.bind(picked.member, picked.admission);

@@ -479,6 +479,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   runPlain(fn: CallFunction<T, unknown>, plan: Plan<T>, chain: Step<T>, usesBudget: boolean): Promise<unknown> {
     if (usesBudget) this.budget?.deposit();
     try {
+      // Never raced: a plain plan has no timeout or deadline (`CallPlanner.plainPlan`).
       return chain(new Attempt(this, fn, EMPTY_OPTIONS, 'unknown', plan, 1, 'first', undefined, false));
     } catch (error) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a stage's error, as run() gives it

@@ -145,7 +145,7 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
   #launch(kind: 'first' | 'retry' | 'hedge'): void {
     const host = this.#host;
     const spec = this.#spec;
-    const attempt = new Attempt(host, spec.fn, spec.options, spec.method, spec.plan, ++this.#attempts, kind, this, this.#hedge !== undefined);
+    const attempt = new Attempt(host, spec.fn, spec.options, spec.method, spec.plan, ++this.#attempts, kind, this, Attempt.mayEndEarly(spec.plan, spec.options, this.#hedge !== undefined));
     if (this.#hedge !== undefined) this.#launchedAt[attempt.attempt] = host.now();
     this.#inFlight.push(attempt);
     if (this.#hedgesLeft > 0) {
