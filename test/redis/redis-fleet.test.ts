@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ClientPool, type StateChange } from '../../src/index.js';
 import { RedisFleet, type RedisFleetOptions } from '../../src/redis/index.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { describeWithEachIoredis, useRedisServer, type TestRedis } from './describe-with-redis.js';
 
 // Two pools on one real Redis stand for two processes (the several-process tests are in
 // fleet-circuits.slow.test.ts). Real time, so nothing here is bounded by how fast the machine runs:
-// each test waits for what it expects (a sync, an opening) and then counts, never times.
+// each test waits for what it expects (a sync, an opening) and then counts, never times. Where the order
+// of two pools' steps decides the outcome (the probe lease), each pool's clock is moved by hand instead.
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 let keys = 0;
@@ -31,7 +33,9 @@ interface Upstream {
 /** A pool of two upstreams, `x` and `y`, as one process of the fleet would hold them. */
 function processPool(redis: TestRedis, key: string, upstreams: readonly Upstream[], options: Partial<RedisFleetOptions> = {}, cooldown = 60_000) {
   const fleet = new RedisFleet({ redis, key, syncInterval: 20, timeout: 5_000, ...options });
-  const pool = new ClientPool<Upstream>({ breaker: { maxFailures: 2, cooldown }, fleet, retryBudget: false });
+  // The fleet's clock is the process's: its breakers read it too.
+  const clock = options.clock === undefined ? {} : { clock: options.clock };
+  const pool = new ClientPool<Upstream>({ breaker: { maxFailures: 2, cooldown }, fleet, retryBudget: false, ...clock });
   for (const upstream of upstreams) pool.add(upstream, { name: upstream.name });
   const changes: StateChange[] = [];
   pool.onStateChange((change) => changes.push(change));
@@ -43,6 +47,31 @@ function processPool(redis: TestRedis, key: string, upstreams: readonly Upstream
     });
   return { fleet, pool, changes, call };
 }
+
+/**
+ * Wait until Redis's own clock is past the end of `client`'s fleet-wide opening (its `o:` field,
+ * src/redis/fleet-scripts.ts): the lease script refuses everyone while the opening cools on that clock.
+ */
+async function untilOpeningEnds(admin: TestRedis, key: string, client: string): Promise<void> {
+  for (;;) {
+    const [open, time] = (await Promise.all([admin.call('HGET', key, `o:${client}`), admin.call('TIME')])) as [string | null, [string, string]];
+    const serverNow = Number(time[0]) * 1_000 + Math.floor(Number(time[1]) / 1_000);
+    if (open !== null && serverNow >= Number(open.split('|')[0])) return;
+    await sleep(5);
+  }
+}
+
+/**
+ * Wait until what the fleet has sent is answered and applied: its syncs and reports share one connection,
+ * whose replies come in order, so a sync sent after them (the second from now) is answered after them.
+ */
+async function untilAnswered(fleet: RedisFleet): Promise<void> {
+  const synced = fleet.stats.syncs;
+  await until(() => fleet.stats.syncs >= synced + 2);
+}
+
+/** The breaker's cooldown in the probe test: on the pools' hand-moved clocks, and in real time on Redis's. */
+const PROBE_COOLDOWN = 50;
 
 const stateOf = (pool: ClientPool<Upstream>, name: string): string => pool.members().find((m) => m.name === name)!.state.kind;
 
@@ -109,26 +138,60 @@ describeWithEachIoredis('RedisFleet: circuits shared by two pools', (ioredis) =>
 
   it('half-open probes: only the process holding the lease probes; its success closes the client everywhere', { timeout: 30_000 }, async () => {
     const key = freshKey();
-    const [a, b] = [await redis.connect(), await redis.connect()];
+    const [a, b, admin] = [await redis.connect(), await redis.connect(), await redis.connect()];
+    // Each process's cooldown ends when the test moves that process's clock, and the lease (a minute) cannot
+    // run out during the test: which pool asks first, and whether the other asks again, is decided here, not
+    // by how fast the machine runs. Each step waits for the round trips it needs.
+    const clockA = new ManualClock();
+    const clockB = new ManualClock();
     const xA = { name: 'x', calls: 0, isDead: true };
     const xB = { name: 'x', calls: 0, isDead: true };
-    const A = processPool(a, key, [xA, { name: 'y', calls: 0, isDead: false }], {}, 300);
-    const B = processPool(b, key, [xB, { name: 'y', calls: 0, isDead: false }], {}, 300);
+    const A = processPool(a, key, [xA, { name: 'y', calls: 0, isDead: false }], { probeLease: 60_000, clock: clockA }, PROBE_COOLDOWN);
+    const B = processPool(b, key, [xB, { name: 'y', calls: 0, isDead: false }], { probeLease: 60_000, clock: clockB }, PROBE_COOLDOWN);
+    const isHalfOpen = (c: StateChange): boolean => c.client === 'x' && c.to.kind === 'half-open';
     try {
       await until(() => A.fleet.stats.syncs > 0 && B.fleet.stats.syncs > 0);
       while (stateOf(A.pool, 'x') !== 'open') await A.call().catch(() => undefined);
-      await until(() => stateOf(B.pool, 'x') === 'open');
+      await until(() => B.changes.some((c) => c.client === 'x' && c.to.kind === 'open'));
+      // A knows the opening is the fleet's (one sync started after it was in Redis), and Redis's clock is past
+      // its end: a lease asked for now is granted or refused, not put off for the cooling.
+      await untilAnswered(A.fleet);
+      await untilOpeningEnds(admin, key, 'x');
       xA.isDead = false;
       xB.isDead = false;
-      xA.calls = 0;
+
+      // A's cooldown ends: its next call asks for the lease, and goes to y while the answer is out.
+      clockA.advance(PROBE_COOLDOWN);
+      const reportsA = A.fleet.stats.reports;
+      expect(await A.call()).toBe('y');
+      expect(A.fleet.stats.reports).toBe(reportsA + 1);
+      await untilAnswered(A.fleet);
+      const [holder] = String(await admin.call('HGET', key, 'l:x')).split('|');
+      expect(holder).toBe(A.fleet.id);
+
+      // B's cooldown ends while A holds the lease: B asks, is refused, and sends x nothing.
+      clockB.advance(PROBE_COOLDOWN);
       xB.calls = 0;
-      // Both keep calling; once the cooldown is over one of them probes x and closes it for both.
-      while (stateOf(A.pool, 'x') !== 'closed' || stateOf(B.pool, 'x') !== 'closed') {
-        await Promise.all([A.call(), B.call()]);
+      const reportsB = B.fleet.stats.reports;
+      expect(await B.call()).toBe('y');
+      expect(B.fleet.stats.reports).toBe(reportsB + 1);
+      await untilAnswered(B.fleet);
+      for (let i = 0; i < 10; i++) expect(await B.call()).toBe('y');
+      expect(xB.calls).toBe(0);
+      expect(B.changes.filter(isHalfOpen)).toEqual([]);
+
+      // A probes x and closes it; the closing reaches B, which never probed.
+      xA.calls = 0;
+      while (stateOf(A.pool, 'x') !== 'closed') {
+        await A.call();
         await sleep(5);
       }
-      const probes = [...A.changes, ...B.changes].filter((c) => c.client === 'x' && c.to.kind === 'half-open');
-      expect(probes).toHaveLength(1);
+      expect(xA.calls).toBe(1);
+      await until(() => stateOf(B.pool, 'x') === 'closed');
+      expect(A.changes.filter(isHalfOpen)).toHaveLength(1);
+      expect(B.changes.filter(isHalfOpen)).toEqual([]);
+      for (let i = 0; i < 10; i++) await B.call();
+      expect(xB.calls).toBeGreaterThan(0);
     } finally {
       await Promise.all([A.pool.close(), B.pool.close()]);
     }

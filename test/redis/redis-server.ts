@@ -1,11 +1,14 @@
 /**
  * Starts a throwaway `redis-server` on a free loopback port for the Redis tests and the Redis bench:
  * no persistence, stopped after. `redis-server --port 0` is not allowed, so a free port is found by binding
- * a socket to port 0 and closing it (and the start is retried should another process grab it meanwhile).
+ * a socket to it and closing it (and the start is retried on another port should another process grab it
+ * meanwhile). The port is chosen below the kernel's ephemeral range where it can be: a server killed and
+ * restarted on its port (`kill()`, `restart()`) leaves it free meanwhile, and a port in that range could
+ * be handed to anything that listens on port 0 (another test's server) in between.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -15,7 +18,7 @@ export interface RedisServer {
   readonly url: string;
   /** SIGKILL, as a crash: no shutdown, no goodbye to clients. */
   kill(): Promise<void>;
-  /** Start again on the same port (after `kill()` or `stop()`), empty. */
+  /** Start again on the same port (after `kill()` or `stop()`), empty; waits up to about 5 s for the port should something else hold it. */
   restart(): Promise<void>;
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
@@ -51,16 +54,47 @@ export function redisSuiteMode(binary: string | undefined, env: NodeJS.ProcessEn
 /** Said when redis-server cannot be found. */
 export const REDIS_SERVER_MISSING = 'redis-server not found (set REDIS_SERVER or install the Debian package redis-server)';
 
-/** A port that was free a moment ago on 127.0.0.1. */
+/** Lowest port {@link freePort} picks below the ephemeral range: above most fixed ports of local services. */
+const LOWEST_PORT = 10_000;
+
+/** A port that was free a moment ago on 127.0.0.1: below the ephemeral range if there is room, else any the kernel gives. */
 export async function freePort(): Promise<number> {
+  const below = ephemeralRange()?.[0];
+  if (below !== undefined && below - LOWEST_PORT >= 1_000) {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const port = LOWEST_PORT + Math.floor(Math.random() * (below - LOWEST_PORT));
+      if ((await bindOnce(port)) !== undefined) return port;
+    }
+  }
+  const port = await bindOnce(0);
+  if (port === undefined) throw new Error('could not bind a port on 127.0.0.1');
+  return port;
+}
+
+/** Bind `port` (0: any) on 127.0.0.1 and close it again: the port bound, or undefined when it was taken. */
+async function bindOnce(port: number): Promise<number | undefined> {
   const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  try {
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+  } catch {
+    return undefined;
+  }
   const address = server.address();
   server.close();
   await once(server, 'close');
   if (address === null || typeof address === 'string') throw new Error('could not read the bound port');
   return address.port;
+}
+
+/** The ports the kernel gives to `bind(0)` and to outgoing connections (Linux), or undefined where it cannot be read. */
+function ephemeralRange(): readonly [number, number] | undefined {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) && Number.isInteger(high) ? [low!, high!] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Start a server on a free port and wait until it answers PING. */
@@ -79,11 +113,25 @@ export async function startRedisServer(): Promise<RedisServer> {
   throw new Error(`could not start redis-server: ${String(lastError)}`);
 }
 
+/**
+ * Waits before each new try of `restart()` on a port still taken (Address already in use): up to about 5 s
+ * in all, for whatever held it (a server of another test on it for a moment) to let it go.
+ */
+const RESTART_BACKOFF_MS = [50, 100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000];
+
+/** How much of the server's log (it logs to stdout) is kept for the error of a failed start. */
+const LOG_TAIL_CHARS = 8_000;
+
+/** The server could not start because its port is taken: what `restart()` tries again. */
+class PortInUseError extends Error {}
+
 class RunningServer implements RedisServer {
   readonly port: number;
   readonly url: string;
   readonly #path: string;
   #child: ChildProcess | undefined;
+  /** Resolves when the current child has exited (and its sockets are closed). */
+  #exited: Promise<void> = Promise.resolve();
 
   private constructor(path: string, port: number) {
     this.#path = path;
@@ -91,29 +139,54 @@ class RunningServer implements RedisServer {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
+  /** One try: a port taken here means another one is picked (`startRedisServer`), not waited for. */
   static async start(path: string, port: number): Promise<RunningServer> {
     const server = new RunningServer(path, port);
-    await server.restart();
+    await server.#spawn();
     return server;
   }
 
   async restart(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#spawn();
+        return;
+      } catch (error) {
+        const wait = RESTART_BACKOFF_MS[attempt];
+        if (!(error instanceof PortInUseError) || wait === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  async #spawn(): Promise<void> {
     if (this.#child !== undefined) throw new Error('redis-server is already running');
     const child = spawn(this.#path, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(child, 'exit').then(() => {
-      throw new Error(`redis-server exited on start (port ${this.port}): ${stderr.trim()}`);
+    // redis-server logs to stdout (why it aborted: "Address already in use", ...), and errors of its own to stderr.
+    let log = '';
+    const keep = (chunk: Buffer): void => {
+      log = (log + chunk.toString()).slice(-LOG_TAIL_CHARS);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    // 'error' (not spawned) ends it as 'exit' does; 'close' comes after both, once its output is all read.
+    const ended = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    this.#exited = ended;
+    const failed = new Promise<never>((_, reject) => {
+      child.once('error', reject);
+      void ended.then(() => {
+        const message = `redis-server exited on start (port ${this.port}): ${log.trim()}`;
+        reject(/Address already in use/i.test(log) ? new PortInUseError(message) : new Error(message));
+      });
     });
-    exited.catch(() => {});
+    failed.catch(() => {});
     try {
-      await Promise.race([waitForPing(this.port, 5_000), exited]);
+      await Promise.race([waitForPing(this.port, 5_000), failed]);
     } catch (error) {
-      child.kill('SIGKILL');
-      this.#child = undefined;
+      await this.#end('SIGKILL');
       throw error;
     }
   }
@@ -126,14 +199,13 @@ class RunningServer implements RedisServer {
     return this.#end('SIGTERM');
   }
 
+  /** Signal the child and wait until it is gone, so that its port is free for the next start. */
   async #end(signal: NodeJS.Signals): Promise<void> {
     const child = this.#child;
     if (child === undefined) return;
     this.#child = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill(signal);
-    await exited;
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await this.#exited;
   }
 }
 
