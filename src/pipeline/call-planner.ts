@@ -71,6 +71,12 @@ export class CallPlanner<T> {
 
   /** A plan of the call's own (out of `plan()`, which stays small enough to inline): its options over its method's, a deadline from now. */
   #ownPlan(options: RunOptions<T>, defaults: MethodDefaults<T>, isPlain: boolean): Plan<T> {
+    // Its own timeout and nothing else (the usual override): the plan shared by the calls with that timeout,
+    // at once. Read in the order below (timeout and strategy before cost and priority), as they are checked.
+    if (!isPlain && defaults.deadline === undefined && options.deadline === undefined && options.maxWait === undefined) {
+      const timeout = options.timeout;
+      if (options.strategy === undefined && options.cost === undefined && options.priority === undefined) return this.#timedPlan(defaults, positiveDuration('timeout', timeout));
+    }
     // Read and checked in this order (deadline, maxWait, timeout, strategy, cost, priority): a call with
     // several bad options is refused for the same one whatever the code around it.
     const deadline = isPlain || options.deadline === undefined ? defaults.deadline : positiveDuration('deadline', options.deadline);
