@@ -364,33 +364,22 @@ function methodDefaults<T>(own: MethodOptions<T>, prefix: string, pool: MethodDe
  * @throws InvalidOptionError
  */
 export function checkRunOptions(options: RunOptions<unknown>): void {
-  optionsObject('run options', options);
-  checkRunKeys(options);
-  try {
-    abortSignal('signal', options.signal);
-    if (options.method !== undefined) nonEmptyString('method', options.method);
-    if (options.key !== undefined && typeof options.key !== 'string') throw new InvalidOptionError('key', 'a string', options.key);
-    if (options.traceId !== undefined) nonEmptyString('traceId', options.traceId);
-    if (options.coalesce !== undefined) nonEmptyString('coalesce', options.coalesce);
-    if (options.minHeight !== undefined) {
-      minHeightOption(options.minHeight);
-      // A shared flight or a cached result knows nothing of the height it was read at.
-      if (options.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'left out when coalesce is given (a shared or cached answer may be from below it)', options.minHeight);
-    }
-    if (options.cache !== undefined && options.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', options.cache);
-    if (options.maxWait !== undefined) duration('maxWait', options.maxWait);
-  } catch (error) {
-    throw unreadableOptions('run options', options, error);
-  }
+  readRunOptions(options);
 }
 
 /**
- * `knownKeys` for run options, on the hot path: a `switch` over interned strings is several times faster
- * than a `Set` lookup (about 10 ns a call with two options, against 50), and no array is made. The
- * error, rare, is built by `knownKeys`.
+ * Check run options (as `checkRunOptions` says) and read each of them once: the call runs with the copy,
+ * a plain object of one shape (every known option, in this order), from which the pipeline reads them
+ * from then on. A getter or a Proxy is read once per call, so it cannot answer one way when checked and
+ * another (or throw) at a later read; and the pipeline's reads of options see one shape, whatever shapes
+ * the callers' options have. One function, the checks written out: too big for V8 to inline into the
+ * call's journey, whose own budget for inlining is better spent on the pipeline.
+ * @throws InvalidOptionError, what a getter or a Proxy threw as its `cause`
  */
-function checkRunKeys(options: object): void {
+export function readRunOptions<T>(options: RunOptions<T>): RunOptions<T> {
+  optionsObject('run options', options);
   let isKnown = true;
+  let read: RunOptions<T>;
   try {
     for (const key in options) {
       if (!isRunKey(key)) {
@@ -402,8 +391,47 @@ function checkRunKeys(options: object): void {
     throw unreadableOptions('run options', options, error);
   }
   if (!isKnown) knownKeys('run options', options, RUN_KEYS);
+  try {
+    // In the order they are checked: the call's own keys first, then its plan's, then its policies'.
+    read = {
+      signal: options.signal,
+      method: options.method,
+      key: options.key,
+      traceId: options.traceId,
+      coalesce: options.coalesce,
+      minHeight: options.minHeight,
+      cache: options.cache,
+      deadline: options.deadline,
+      maxWait: options.maxWait,
+      timeout: options.timeout,
+      strategy: options.strategy,
+      cost: options.cost,
+      priority: options.priority,
+      retry: options.retry,
+      hedge: options.hedge,
+      // Every key present, undefined where not given: the pipeline tests each for undefined, never for presence.
+    } as RunOptions<T>;
+  } catch (error) {
+    throw unreadableOptions('run options', options, error);
+  }
+  abortSignal('signal', read.signal);
+  if (read.method !== undefined) nonEmptyString('method', read.method);
+  if (read.key !== undefined && typeof read.key !== 'string') throw new InvalidOptionError('key', 'a string', read.key);
+  if (read.traceId !== undefined) nonEmptyString('traceId', read.traceId);
+  if (read.coalesce !== undefined) nonEmptyString('coalesce', read.coalesce);
+  if (read.minHeight !== undefined) {
+    minHeightOption(read.minHeight);
+    // A shared flight or a cached result knows nothing of the height it was read at.
+    if (read.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'left out when coalesce is given (a shared or cached answer may be from below it)', read.minHeight);
+  }
+  if (read.cache !== undefined && read.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', read.cache);
+  if (read.maxWait !== undefined) duration('maxWait', read.maxWait);
+  return read;
 }
 
+// `knownKeys` for run options, on the hot path (`readRunOptions`): a `switch` over interned strings is
+// several times faster than a `Set` lookup (about 10 ns a call with two options, against 50), and no array
+// is made. The error, rare, is built by `knownKeys`.
 function isRunKey(key: string): boolean {
   switch (key) {
     // The usual ones first: the cases are compared in order.

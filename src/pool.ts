@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, checkRunOptions, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -154,8 +154,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       if (core.isClosing) throw new PoolClosedError();
       if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
       // No options: the method's plan as it is, and no option read (reads seeing every options shape are megamorphic).
+      if (options !== EMPTY_OPTIONS) options = readRunOptions(options);
       const isPlain = options === EMPTY_OPTIONS;
-      if (!isPlain) checkRunOptions(options);
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
       if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label), answer);
