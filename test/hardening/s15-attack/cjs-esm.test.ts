@@ -1,10 +1,9 @@
-// The built packages (dist/esm and dist/cjs, `npm run build`) mixed in one process, for what the change
-// touched: balancers with onInFlight hooks, retried calls whose first attempt fails, run-option errors.
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// The ESM sources and a CommonJS copy of them (bundled from src, as the CJS build is: test/helpers/cjs-copy.ts)
+// mixed in one process, for what the change touched: balancers with onInFlight hooks, retried calls whose
+// first attempt fails, run-option errors.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type * as Api from '../../../src/index.js';
+import * as Api from '../../../src/index.js';
+import { useCjsCopy } from '../../helpers/cjs-copy.js';
 import { unhandledGuard } from './harness.js';
 
 type Lib = typeof Api;
@@ -12,12 +11,11 @@ interface Fake {
   readonly id: string;
 }
 
-let esm: Lib;
+const cjsCopy = useCjsCopy();
+const esm: Lib = Api;
 let cjs: Lib;
-beforeAll(async () => {
-  const root = process.cwd();
-  cjs = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js')) as Lib;
-  esm = (await import(pathToFileURL(join(root, 'dist/esm/index.js')).href)) as Lib;
+beforeAll(() => {
+  cjs = cjsCopy.current;
 });
 
 const guard = unhandledGuard();
