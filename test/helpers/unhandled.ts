@@ -1,3 +1,5 @@
+import { afterEach, beforeEach, expect, vi } from 'vitest';
+
 /** Unhandled rejections seen while `body` runs and a few turns after. */
 export async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
   const seen: unknown[] = [];
@@ -10,4 +12,33 @@ export async function unhandledDuring(body: () => Promise<void>): Promise<unknow
     process.off('unhandledRejection', listener);
   }
   return seen;
+}
+
+/**
+ * Every test of the file runs with an unhandled-rejection guard that must stay empty: on fake time (set to
+ * 0, advanced 50 ms after the test) with `time: 'fake'`, else a turn of the loop after it; with
+ * `quietWarnings`, `process.emitWarning` silenced (pools warn of throwing callbacks). Call at the top level.
+ */
+export function useUnhandledGuard(options: { readonly time: 'fake' | 'real'; readonly quietWarnings?: boolean }): void {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  beforeEach(() => {
+    if (options.time === 'fake') {
+      vi.useFakeTimers();
+      vi.setSystemTime(0);
+    }
+    seen.length = 0;
+    process.on('unhandledRejection', listener);
+    if (options.quietWarnings === true) vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  });
+  afterEach(async () => {
+    if (options.time === 'fake') await vi.advanceTimersByTimeAsync(50);
+    else await new Promise((resolve) => setImmediate(resolve));
+    if (options.quietWarnings === true) vi.restoreAllMocks();
+    if (options.time === 'fake') vi.useRealTimers();
+    process.off('unhandledRejection', listener);
+    expect(seen).toEqual([]);
+  });
 }

@@ -1,10 +1,10 @@
 // The ESM sources and a CommonJS copy of them (bundled from src, as the CJS build is: test/helpers/cjs-copy.ts)
 // mixed in one process, for what the change touched: balancers with onInFlight hooks, retried calls whose
 // first attempt fails, run-option errors.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as Api from '../../../src/index.js';
 import { useCjsCopy } from '../../helpers/cjs-copy.js';
-import { unhandledGuard } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 type Lib = typeof Api;
 interface Fake {
@@ -18,13 +18,7 @@ beforeAll(() => {
   cjs = cjsCopy.current;
 });
 
-const guard = unhandledGuard();
-beforeEach(() => guard.install());
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 const BUILDS = [
   ['ESM pool', 'CJS objects'],

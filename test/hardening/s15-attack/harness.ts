@@ -116,21 +116,3 @@ export function describeEnd(result: { value?: unknown; error?: unknown; isSettle
   const cause = error.cause === undefined ? '' : ` cause ${error.cause.code ?? error.cause.message ?? 'unknown'}`;
   return `error ${error.code ?? error.message ?? 'unknown'}${cause}`;
 }
-
-/** Unhandled rejections while the test runs: installed in beforeEach, read in afterEach. */
-export function unhandledGuard(): { readonly seen: unknown[]; install(): void; remove(): void } {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown): void => {
-    seen.push(reason);
-  };
-  return {
-    seen,
-    install: () => {
-      seen.length = 0;
-      process.on('unhandledRejection', listener);
-    },
-    remove: () => {
-      process.off('unhandledRejection', listener);
-    },
-  };
-}

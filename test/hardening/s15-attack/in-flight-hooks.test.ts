@@ -1,21 +1,11 @@
 // Balancers' onInFlight hooks hear every change of a member's in-flight count, whichever path the call
 // took (the lane, retries, a race), including a balancer that joins after calls started.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, InvalidOptionError, type Balancer, type PoolMember } from '../../../src/index.js';
-import { dateClock, settled, unhandledGuard, type Fake } from './harness.js';
+import { dateClock, settled, type Fake } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  guard.install();
-});
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(50);
-  vi.useRealTimers();
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake' });
 
 /** A balancer keeping its own copy of each member's in-flight count from its hooks only. */
 function mirroring(): { balancer: Balancer<Fake>; seen: Map<string, number>; calls: number } {

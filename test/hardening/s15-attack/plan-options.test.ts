@@ -1,21 +1,11 @@
 // What a call's own options make of its plan, next to the race decision: `maxWait` alone or with a
 // `timeout`, each honoured; a `timeout` with other options still ends the attempt.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, type RunOptions } from '../../../src/index.js';
-import { dateClock, describeEnd, settled, unhandledGuard, type Fake } from './harness.js';
+import { dateClock, describeEnd, settled, type Fake } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  guard.install();
-});
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(50);
-  vi.useRealTimers();
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake' });
 
 /** A pool of one client capped at one call in flight, held busy by a call that answers at `busyMs`. */
 async function busyPool(maxWait = 10_000): Promise<{ pool: ClientPool<Fake>; busy: Promise<unknown> }> {

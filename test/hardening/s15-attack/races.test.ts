@@ -1,21 +1,11 @@
 // Calls that can be ended early (a timeout, a deadline, the caller's signal, a hedge) still are, whoever
 // decides that they need a race: from the call's options, its method's defaults or the pool's.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, type Balancer, type PoolMember, type PoolOptions, type RunOptions } from '../../../src/index.js';
-import { dateClock, describeEnd, settled, unhandledGuard, type Fake } from './harness.js';
+import { dateClock, describeEnd, settled, type Fake } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  guard.install();
-});
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(50);
-  vi.useRealTimers();
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake' });
 
 const never = (): Promise<never> => new Promise<never>(() => undefined);
 

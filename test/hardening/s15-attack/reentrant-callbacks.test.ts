@@ -1,24 +1,12 @@
 // Callbacks of the pick (a balancer's pick and hooks) that close or destroy the pool, add middleware or
 // throw, while a retried call's first attempt is in the lane or in the full pick: every way ends the same.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CHANNELS, ClientPool, type Balancer, type PoolMember, type PoolOptions, type RunOptions } from '../../../src/index.js';
-import { dateClock, describeEnd, settled, unhandledGuard, type Fake } from './harness.js';
+import { dateClock, describeEnd, settled, type Fake } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  guard.install();
-  vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-});
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(50);
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake', quietWarnings: true });
 
 const RETRY = { attempts: 3, backoff: { initial: 10, max: 10, jitter: 'none' as const } };
 

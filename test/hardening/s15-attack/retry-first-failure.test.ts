@@ -1,22 +1,12 @@
 // A call with retries whose first attempt fails, every way it can, in every way a pool can be set up
 // around it (retry from the pool, a method, the call; middleware, onOutcome, an attempt-start subscriber,
 // hooked balancers, a pool limit, a timeout or signal that races it): the retry policy is applied once.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { hasErrorCode } from '../../../src/index.js';
-import { describeEnd, harness, settled, unhandledGuard, WAYS, type Fake } from './harness.js';
+import { describeEnd, harness, settled, WAYS, type Fake } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  guard.install();
-});
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(50);
-  vi.useRealTimers();
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake' });
 
 const RETRY = { attempts: 3, backoff: { initial: 10, max: 10, jitter: 'none' as const } };
 

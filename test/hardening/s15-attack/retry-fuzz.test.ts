@@ -5,24 +5,12 @@
 // log of every run is written there, so that two builds can be compared run by run.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHANNELS, ClientPool, seededRandom, type Balancer, type Call, type PoolMember, type PoolOptions, type Random, type RunOptions } from '../../../src/index.js';
-import { dateClock, unhandledGuard, type Fake, type Mutable } from './harness.js';
+import { dateClock, type Fake, type Mutable } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-  guard.install();
-  vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-});
-afterEach(async () => {
-  await vi.advanceTimersByTimeAsync(50);
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake', quietWarnings: true });
 
 const pickOf = <V>(random: Random, values: readonly V[]): V => values[Math.floor(random() * values.length)]!;
 

@@ -1,16 +1,11 @@
 // Odd run options (unknown keys, near misses, inherited keys, Proxies, getters that throw) are refused with
 // an InvalidOptionError naming the key, whichever order the known keys are compared in.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, hasErrorCode, InvalidOptionError, PoolClosedError, type RunOptions } from '../../../src/index.js';
-import { unhandledGuard, type Fake } from './harness.js';
+import { type Fake } from './harness.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
-const guard = unhandledGuard();
-beforeEach(() => guard.install());
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  guard.remove();
-  expect(guard.seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 const KNOWN = ['method', 'strategy', 'signal', 'timeout', 'deadline', 'coalesce', 'cache', 'retry', 'hedge', 'key', 'maxWait', 'traceId', 'minHeight', 'cost', 'priority'];
 

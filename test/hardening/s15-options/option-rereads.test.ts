@@ -1,26 +1,15 @@
 // Run options whose getters answer at first and throw at a later read: wherever the pipeline reads them
 // again, the call ends (a value, or an InvalidOptionError with the thrown error as its cause), its client
 // is given back, nothing escapes as an unhandled rejection, and close() resolves.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, InvalidOptionError, type RunOptions } from '../../../src/index.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 interface Fake {
   readonly id: string;
 }
 
-const seen: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  seen.push(reason);
-};
-beforeEach(() => {
-  seen.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  process.off('unhandledRejection', onUnhandled);
-  expect(seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 /** Options whose `key` getter answers `value` `reads` times, then throws `thrown`. */
 function flaky(key: string, value: unknown, reads: number, thrown: Error, rest: object = {}): RunOptions<Fake> {
