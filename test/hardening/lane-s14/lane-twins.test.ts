@@ -8,6 +8,7 @@ import { deferred, ManualClock } from '../../helpers/manual-clock.js';
 import { unhandledDuring } from '../../helpers/unhandled.js';
 import { recordWarnings } from '../../helpers/warnings.js';
 import { ending } from '../../helpers/outcomes.js';
+import { poolClosingInItsPick } from './closing-balancer.js';
 
 interface Fake {
   readonly id: number;
@@ -365,16 +366,7 @@ describe('states changed by user code while a call is in the lane', () => {
     // Which error the call gets differs (ERR_NO_CLIENTS in the plain pick, ERR_CALLBACK in select()):
     // pre-existing-faults.test.ts. Here: what both do alike.
     for (const options of [undefined, FULL]) {
-      const box: { pool?: ClientPool<Fake>; closing?: Promise<void> } = {};
-      const balancer: Balancer<Fake> = {
-        pick: (ready) => {
-          const member = ready[0]!;
-          box.closing ??= box.pool!.close();
-          return member;
-        },
-      };
-      const pool = (box.pool = new ClientPool<Fake>({ strategy: balancer }));
-      pool.add({ id: 0 }, { name: 'a' });
+      const { pool, closing } = poolClosingInItsPick<Fake>({ id: 0 });
       let ran = false;
       const first = await ending(
         pool.run(() => {
@@ -384,7 +376,7 @@ describe('states changed by user code while a call is in the lane', () => {
       );
       expect(first).toMatch(/^error ERR_/);
       expect(ran).toBe(false);
-      await box.closing;
+      await closing();
       expect(await ending(pool.run(() => 1, options))).toBe('error ERR_POOL_CLOSED');
     }
   });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientPool, type Balancer, type RunOptions } from '../../../src/index.js';
 import { unhandledDuring } from '../../helpers/unhandled.js';
+import { poolClosingInItsPick } from './closing-balancer.js';
 
 interface Fake {
   readonly id: number;
@@ -83,19 +84,9 @@ describe("close() from a balancer's pick", () => {
   it('gives a call with no options the same error as the same call through select()', async () => {
     const endings: string[] = [];
     for (const options of WAYS.map(([, o]) => o)) {
-      const box: { pool?: ClientPool<Fake>; closing?: Promise<void> } = {};
-      const balancer: Balancer<Fake> = {
-        pick: (ready) => {
-          const member = ready[0]!;
-          // close() removes every client at once: the member picked is gone before pick() returns it.
-          box.closing ??= box.pool!.close();
-          return member;
-        },
-      };
-      const pool = (box.pool = new ClientPool<Fake>({ strategy: balancer }));
-      pool.add({ id: 0 }, { name: 'a' });
+      const { pool, closing } = poolClosingInItsPick<Fake>({ id: 0 });
       endings.push(await pool.run(() => 1, options).then(String, (error: { code?: string }) => String(error.code)));
-      await box.closing;
+      await closing();
     }
     // Right: one error for one situation (PoolClosedError would say what happened). Now the plain pick
     // (selectPlain, before the lane too) hands the balancer's error to select() as `first`, which finds
