@@ -113,7 +113,7 @@ export interface Call<T> {
   readonly kind: AttemptKind;
   /** Aborted when the caller aborts or the timeout passes; never aborted after success. */
   readonly signal: AbortSignal;
-  /** The options the call was run with: a copy, each option read once when the call started. */
+  /** The options the call was run with: a copy with every run option as a key (undefined where not given), each read once when the call started. */
   readonly options: RunOptions<T>;
   /** A value that middleware set on this call. */
   get<V>(key: CallKey<V>): V | undefined;

@@ -2,7 +2,7 @@ import { CLOSED, type Breaker, type BreakerFactory } from './breaker/breaker.js'
 import type { Fleet } from './fleet/fleet.js';
 import { ConsecutiveBreaker, type ConsecutiveBreakerOptions } from './breaker/consecutive.js';
 import { guardedBreaker } from './breaker/guarded-breaker.js';
-import type { RunOptions } from './call.js';
+import { EMPTY_OPTIONS, type RunOptions } from './call.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HealthCheckOptions } from './health/health-checker.js';
 import { minHeightOption, type FreshnessOptions } from './freshness/freshness-options.js';
@@ -414,19 +414,38 @@ export function readRunOptions<T>(options: RunOptions<T>): RunOptions<T> {
   } catch (error) {
     throw unreadableOptions('run options', options, error);
   }
-  abortSignal('signal', read.signal);
-  if (read.method !== undefined) nonEmptyString('method', read.method);
-  if (read.key !== undefined && typeof read.key !== 'string') throw new InvalidOptionError('key', 'a string', read.key);
-  if (read.traceId !== undefined) nonEmptyString('traceId', read.traceId);
-  if (read.coalesce !== undefined) nonEmptyString('coalesce', read.coalesce);
-  if (read.minHeight !== undefined) {
-    minHeightOption(read.minHeight);
-    // A shared flight or a cached result knows nothing of the height it was read at.
-    if (read.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'left out when coalesce is given (a shared or cached answer may be from below it)', read.minHeight);
+  try {
+    abortSignal('signal', read.signal);
+    if (read.method !== undefined) nonEmptyString('method', read.method);
+    if (read.key !== undefined && typeof read.key !== 'string') throw new InvalidOptionError('key', 'a string', read.key);
+    if (read.traceId !== undefined) nonEmptyString('traceId', read.traceId);
+    if (read.coalesce !== undefined) nonEmptyString('coalesce', read.coalesce);
+    if (read.minHeight !== undefined) {
+      minHeightOption(read.minHeight);
+      // A shared flight or a cached result knows nothing of the height it was read at.
+      if (read.coalesce !== undefined) throw new InvalidOptionError('minHeight', 'left out when coalesce is given (a shared or cached answer may be from below it)', read.minHeight);
+    }
+    if (read.cache !== undefined && read.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', read.cache);
+    if (read.maxWait !== undefined) duration('maxWait', read.maxWait);
+  } catch (error) {
+    // A check that reads the value (`instanceof AbortSignal` asks a Proxy for its prototype) may throw too.
+    throw unreadableOptions('run options', options, error);
   }
-  if (read.cache !== undefined && read.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', read.cache);
-  if (read.maxWait !== undefined) duration('maxWait', read.maxWait);
   return read;
+}
+
+/**
+ * `readRunOptions`, or the options as they were given when they cannot be read or are refused: the call's
+ * journey refuses them itself (`#run` reads them again and throws), so that its hooks and trace hear the
+ * refusal as the call's end.
+ */
+export function readRunOptionsOrGiven<T>(options: RunOptions<T>): RunOptions<T> {
+  if (options === EMPTY_OPTIONS) return options;
+  try {
+    return readRunOptions(options);
+  } catch {
+    return options;
+  }
 }
 
 // `knownKeys` for run options, on the hot path (`readRunOptions`): a `switch` over interned strings is

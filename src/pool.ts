@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, readRunOptionsOrGiven, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -136,7 +136,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /** Off `run()`'s fast path, which stays small enough for V8 to inline: `onCallEnd` and `around` hooks, the `clientpool:call` trace. */
-  #call(fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: boolean): Promise<unknown> {
+  #call(fn: CallFunction<T, unknown>, given: RunOptions<T>, isTraced: boolean): Promise<unknown> {
+    const options = readRunOptionsOrGiven(given); // Read once: the hooks, the trace and the call see the same options.
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
     const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer)));

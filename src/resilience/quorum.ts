@@ -140,19 +140,23 @@ function availableClients<T>(core: PoolCore<T>): number {
 function quorumSpec<T>(options: unknown): QuorumSpec<T> {
   if (options === undefined) throw new InvalidOptionError('options', 'quorum options with `of` (e.g. { of: 3 })', options);
   optionsObject('quorum options', options);
-  knownKeys('quorum options', options as object, QUORUM_KEYS);
   const read: Record<string, unknown> = {};
   const run: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
   try {
-    // Every key `knownKeys` checked, inherited ones included, as run() reads them.
+    // Every key, inherited ones included, as run() reads them; one whose value is undefined is not given
+    // (`{ ...call.options, of: 3 }` passes on a call's copy of its options, every run option in it).
     for (const key in options as object) {
       const value: unknown = (options as Record<string, unknown>)[key];
+      if (value === undefined) continue;
+      given[key] = value;
       if (OWN_KEYS.has(key)) read[key] = value;
       else run[key] = value;
     }
   } catch (error) {
     throw unreadableOptions('quorum options', options, error);
   }
+  knownKeys('quorum options', given, QUORUM_KEYS);
   const of = read['of'];
   if (typeof of !== 'number' || !Number.isInteger(of) || of < 1 || of > MAX_QUORUM) throw new InvalidOptionError('of', `an integer from 1 to ${MAX_QUORUM}`, of);
   const agree = read['agree'] ?? Math.floor(of / 2) + 1;

@@ -69,7 +69,8 @@ describe('diagnostics_channel: clientpool:call, a TracingChannel around each poo
     expect(order(heard)).toEqual(['call:start', CHANNELS.attemptStart, 'call:end', CHANNELS.attemptEnd, 'call:asyncStart', 'call:asyncEnd']);
     const [context] = of<CallMessage<Client>>('call:start');
     expect(context).toEqual({ pool, method: 'get_slot', options, result: 'a!' });
-    expect(context!.options).toBe(options);
+    // The options as the call reads them: once, into a copy (docs/call-pipeline.md).
+    expect(context!.options).toEqual(options);
     for (const event of ['call:end', 'call:asyncStart', 'call:asyncEnd']) expect(of(event)[0]).toBe(context);
     expect('error' in context!).toBe(false);
     await pool.close();
