@@ -140,22 +140,22 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const options = readRunOptionsOrGiven(given); // Read once: the hooks, the trace and the call see the same options.
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer)));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, options !== given) : runAround(around, () => this.#planner.scope(options, options !== given), () => this.#run(fn, options, method, answer, options !== given)));
     const ends = this.#core.callEnds;
     return ends === undefined ? journey() : ends.run(options, journey);
   }
 
   /**
-   * A call's journey: options resolved (call > method > pool), then one attempt through the pipeline, or
-   * with retries or hedges, as many as their policies and the retry budget allow.
+   * A call's journey: options read once (`isRead`: by `#call` already) and resolved (call > method > pool),
+   * then one attempt through the pipeline, or with retries or hedges, as many as their policies allow.
    */
-  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string, answer?: SourceRecord): Promise<unknown> {
+  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string, answer?: SourceRecord, isRead = false): Promise<unknown> {
     try {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
       if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
       // No options: the method's plan as it is, and no option read (reads seeing every options shape are megamorphic).
-      if (options !== EMPTY_OPTIONS) options = readRunOptions(options);
+      if (options !== EMPTY_OPTIONS && !isRead) options = readRunOptions(options);
       const isPlain = options === EMPTY_OPTIONS;
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);

@@ -121,9 +121,9 @@ export class CallPlanner<T> {
     }
   }
 
-  /** What `around` hooks see of a call: its label, options, and whether it may make several attempts. */
-  scope(options: RunOptions<T>): CallScope<T> {
-    if (options !== EMPTY_OPTIONS) checkRunOptions(options);
+  /** What `around` hooks see of a call: its label, options, and whether it may make several attempts. `isRead`: options `readRunOptions` made, checked already. */
+  scope(options: RunOptions<T>, isRead = false): CallScope<T> {
+    if (options !== EMPTY_OPTIONS && !isRead) checkRunOptions(options);
     try {
       const method = options.method ?? 'unknown';
       const defaults = this.defaultsFor(method);
