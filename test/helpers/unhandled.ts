@@ -16,10 +16,12 @@ export async function unhandledDuring(body: () => Promise<void>): Promise<unknow
 
 /**
  * Every test of the file runs with an unhandled-rejection guard that must stay empty: on fake time (set to
- * 0, advanced 50 ms after the test) with `time: 'fake'`, else a turn of the loop after it; with
- * `quietWarnings`, `process.emitWarning` silenced (pools warn of throwing callbacks). Call at the top level.
+ * 0, advanced 50 ms after the test) with `time: 'fake'`; with `time: 'fake-timers'`, timers and `Date`
+ * faked but not `setImmediate`, and a turn of the loop after the test on real time; with `time: 'real'`,
+ * that turn only. With `quietWarnings`, `process.emitWarning` silenced (pools warn of throwing
+ * callbacks). Call at the top level.
  */
-export function useUnhandledGuard(options: { readonly time: 'fake' | 'real'; readonly quietWarnings?: boolean }): void {
+export function useUnhandledGuard(options: { readonly time: 'fake' | 'fake-timers' | 'real'; readonly quietWarnings?: boolean }): void {
   const seen: unknown[] = [];
   const listener = (reason: unknown): void => {
     seen.push(reason);
@@ -28,14 +30,17 @@ export function useUnhandledGuard(options: { readonly time: 'fake' | 'real'; rea
     if (options.time === 'fake') {
       vi.useFakeTimers();
       vi.setSystemTime(0);
-    }
+    } else if (options.time === 'fake-timers') vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     seen.length = 0;
     process.on('unhandledRejection', listener);
     if (options.quietWarnings === true) vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
   });
   afterEach(async () => {
     if (options.time === 'fake') await vi.advanceTimersByTimeAsync(50);
-    else await new Promise((resolve) => setImmediate(resolve));
+    else {
+      if (options.time === 'fake-timers') vi.useRealTimers();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (options.quietWarnings === true) vi.restoreAllMocks();
     if (options.time === 'fake') vi.useRealTimers();
     process.off('unhandledRejection', listener);

@@ -1,27 +1,16 @@
 // The method label of a call given through a getter (read once into the copy) labels its Prometheus
 // series and its OpenTelemetry-style call-end record with one label, the one the call ran with.
 import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, type Call, type RunOptions } from '../../../src/index.js';
 import { prometheusMetrics } from '../../../src/prometheus/index.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 interface Fake {
   readonly id: string;
 }
 
-const seen: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  seen.push(reason);
-};
-beforeEach(() => {
-  seen.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  process.off('unhandledRejection', onUnhandled);
-  expect(seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 /** Method labels found in the registry's exposition. */
 async function methodLabels(registry: Registry): Promise<Set<string>> {

@@ -1,27 +1,14 @@
 // Options objects of every odd kind a user may pass to run(): the copy the call runs with holds what
 // reading each key of the object gives (own, inherited, prototype getter, Proxy `get`), read once.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, InvalidOptionError, type Call, type RunOptions } from '../../../src/index.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 interface Fake {
   readonly id: string;
 }
 
-const seen: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  seen.push(reason);
-};
-beforeEach(() => {
-  seen.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-});
-afterEach(async () => {
-  vi.useRealTimers();
-  await new Promise((resolve) => setImmediate(resolve));
-  process.off('unhandledRejection', onUnhandled);
-  expect(seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake-timers' });
 
 const clock = { now: (): number => Date.now() };
 const never = (): Promise<never> => new Promise<never>(() => undefined);

@@ -1,26 +1,15 @@
 // A call's function or middleware may pass its own options on to another call (a nested run, a quorum
 // read, a spread over defaults). Since the copy, call.options holds all 15 known keys, undefined where
 // the caller gave none: these probes pin what that does to each way of passing them on.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientPool, type Call, type RunOptions } from '../../../src/index.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 interface Fake {
   readonly id: string;
 }
 
-const seen: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  seen.push(reason);
-};
-beforeEach(() => {
-  seen.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  process.off('unhandledRejection', onUnhandled);
-  expect(seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 function poolOf(...names: string[]): ClientPool<Fake> {
   const pool = new ClientPool<Fake>();

@@ -3,26 +3,15 @@
 // getter with each of the hooks that stand around a call (onCallEnd, around, the clientpool:call trace)
 // and check that the call's label and its copy of the options agree.
 import { tracingChannel } from 'node:diagnostics_channel';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHANNELS, ClientPool, type Call, type RunOptions } from '../../../src/index.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 interface Fake {
   readonly id: string;
 }
 
-const seen: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  seen.push(reason);
-};
-beforeEach(() => {
-  seen.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  process.off('unhandledRejection', onUnhandled);
-  expect(seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 type Hook = 'none' | 'onCallEnd' | 'around' | 'trace';
 const HOOKS: readonly Hook[] = ['none', 'onCallEnd', 'around', 'trace'];

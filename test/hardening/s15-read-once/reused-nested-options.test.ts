@@ -1,27 +1,14 @@
 // One options object kept by the caller and changed between calls: a later call runs with the new
 // values, the nested `retry` and `hedge` objects included (a call that started keeps what it read).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientPool, type RunOptions } from '../../../src/index.js';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
 interface Fake {
   readonly id: string;
 }
 
-const seen: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  seen.push(reason);
-};
-beforeEach(() => {
-  seen.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-});
-afterEach(async () => {
-  vi.useRealTimers();
-  await new Promise((resolve) => setImmediate(resolve));
-  process.off('unhandledRejection', onUnhandled);
-  expect(seen).toEqual([]);
-});
+useUnhandledGuard({ time: 'fake-timers' });
 
 const clock = { now: (): number => Date.now() };
 
