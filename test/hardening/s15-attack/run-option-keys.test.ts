@@ -27,6 +27,13 @@ async function refusal(options: unknown): Promise<unknown> {
   return error;
 }
 
+/** `options` are refused with an InvalidOptionError whose cause is `thrown`, the function not called. */
+async function expectRefusedFor(options: unknown, thrown: Error): Promise<void> {
+  const error = await refusal(options);
+  expect(error).toBeInstanceOf(InvalidOptionError);
+  expect((error as Error).cause).toBe(thrown);
+}
+
 describe('run option keys', () => {
   for (const key of ['timout', 'Timeout', 'retries', 'signal ', 'methods', 'deadLine', 'hedges', 'strategies', 'constructor', '__proto__', 'toString', '']) {
     it(`an unknown key ${JSON.stringify(key)} is an InvalidOptionError naming it and listing every known key`, async () => {
@@ -73,9 +80,7 @@ describe('run option keys', () => {
         },
       },
     );
-    const error = await refusal(options);
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    expect((error as Error).cause).toBe(thrown);
+    await expectRefusedFor(options, thrown);
   });
 
   it('a Proxy whose get trap throws is an InvalidOptionError with what it threw as cause', async () => {
@@ -88,9 +93,7 @@ describe('run option keys', () => {
         },
       },
     );
-    const error = await refusal(options);
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    expect((error as Error).cause).toBe(thrown);
+    await expectRefusedFor(options, thrown);
   });
 
   for (const key of KNOWN) {
@@ -102,9 +105,7 @@ describe('run option keys', () => {
           throw thrown;
         },
       });
-      const error = await refusal(options);
-      expect(error).toBeInstanceOf(InvalidOptionError);
-      expect((error as Error).cause).toBe(thrown);
+      await expectRefusedFor(options, thrown);
     });
   }
 
