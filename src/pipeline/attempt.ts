@@ -139,11 +139,7 @@ export class RaceState<T> implements Timed, Watcher {
 
   /** The promise the attempt's caller waits on, settled by `succeed`, `fail` or an early end, whichever comes first. */
   open(): Promise<unknown> {
-    const promise = new Promise<unknown>(capture);
-    this.resolve = capturedResolve;
-    this.reject = capturedReject;
-    capturedResolve = capturedReject = undefined;
-    return promise;
+    return new Promise<unknown>((captureInto<T>).bind(undefined, this));
   }
 
   /** Its function failed with `error`: the caller's promise takes what the pool's one classifier and settle make of it. */
@@ -669,12 +665,11 @@ function failInto<T>(attempt: Attempt<T>, error: unknown, resolve: (value: unkno
 }
 
 /**
- * The resolve and reject of the promise `new Promise(capture)` just made, read at once: a race needs
- * them outside an executor, and a module-level executor makes no closure per timed call.
+ * The executor of a race's promise (`RaceState.open`), bound to the race: it keeps the promise's resolve and
+ * reject on the race, a new object. Not a closure made per call (V8 starts each on its lazy-compile stub),
+ * nor module variables written per call (a store of a new object into an old one pays the write barrier).
  */
-let capturedResolve: ((value: unknown) => void) | undefined;
-let capturedReject: ((error: unknown) => void) | undefined;
-function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
+function captureInto<T>(race: RaceState<T>, resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  race.resolve = resolve;
+  race.reject = reject;
 }

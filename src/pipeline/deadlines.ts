@@ -24,6 +24,11 @@ export interface Timed {
 export interface DeadlineList {
   readonly delay: number;
   head: Timed | undefined;
+  /**
+   * Its last entry; undefined when it is empty or has only `head` (adding to an empty list stores the
+   * entry once, not twice). The list is long-lived and the entry new, so each such store pays V8's write
+   * barrier (about 50 instructions), and a sequential stream of timed calls always finds the list empty.
+   */
   tail: Timed | undefined;
 }
 
@@ -96,11 +101,14 @@ export class DeadlineQueue {
       this.#lastList = list;
     }
     entry.deadlineList = list;
-    entry.deadlinePrev = list.tail;
+    const last = list.tail ?? list.head;
+    entry.deadlinePrev = last;
     entry.deadlineNext = undefined;
-    if (list.tail === undefined) list.head = entry;
-    else list.tail.deadlineNext = entry;
-    list.tail = entry;
+    if (last === undefined) list.head = entry;
+    else {
+      last.deadlineNext = entry;
+      list.tail = entry;
+    }
     this.#size++;
     if (entry.deadline < this.#timerDue) this.#arm(entry.deadline, now);
     else if (!this.#isRefed) this.#ref();
