@@ -4,6 +4,9 @@ import type { Quota } from './limit/quota.js';
 import { PeakEwma } from './peak-ewma.js';
 import { heapNode, type HeapNode } from './util/indexed-heap.js';
 
+/** A member's `maxInFlight` when it has none: the largest small integer, a count never reached. */
+export const UNCAPPED = 2 ** 31 - 1;
+
 /** What a balancer may read of a client in the pool. */
 export interface PoolMember<T = unknown> {
   readonly client: T;
@@ -116,10 +119,14 @@ export class Member<T> implements PoolMember<T> {
   tierIndex = -1;
   inFlight = 0;
   /**
-   * Its `maxInFlight`: at it, the member leaves the rotation until a call ends. Infinity when uncapped.
-   * Moved by the roster alone (`setMaxInFlight`), as its adaptive limit learns.
+   * Its `maxInFlight`: at it, the member leaves the rotation until a call ends. `UNCAPPED` (2^31-1, a count
+   * never reached) when it has none: a small integer, so that the two tests per call against it compare
+   * integers rather than a boxed Infinity. Moved by the roster alone (`setMaxInFlight`), as its adaptive
+   * limit learns.
    */
   maxInFlight: number;
+  /** Whether it was given a `maxInFlight` (a number, or adaptive): what its snapshot and the metrics report. */
+  readonly isCapped: boolean;
   /** Its adaptive concurrency limit, told of each attempt that reached it, if `maxInFlight` is adaptive. */
   readonly adaptive: ConcurrencyLimit | undefined;
   /** Its priority tier (`add(client, { tier })`): it takes calls only while no member of a lower tier is ready. */
@@ -160,11 +167,12 @@ export class Member<T> implements PoolMember<T> {
     breaker: Breaker,
     close: ((client: T) => void | Promise<void>) | undefined,
     quota: Quota | undefined,
-    maxInFlight: number | ConcurrencyLimit = Number.POSITIVE_INFINITY,
+    maxInFlight?: number | ConcurrencyLimit,
     tier = 0,
   ) {
-    this.adaptive = typeof maxInFlight === 'number' ? undefined : maxInFlight;
-    this.maxInFlight = typeof maxInFlight === 'number' ? maxInFlight : maxInFlight.limit;
+    this.adaptive = typeof maxInFlight === 'object' ? maxInFlight : undefined;
+    this.maxInFlight = maxInFlight === undefined ? UNCAPPED : typeof maxInFlight === 'number' ? maxInFlight : maxInFlight.limit;
+    this.isCapped = maxInFlight !== undefined;
     this.tier = tier;
     this.client = client;
     this.name = name;
@@ -223,7 +231,7 @@ export class Member<T> implements PoolMember<T> {
       latencyMs: this.latency.value,
       tokens: this.quota?.requests?.available,
       quota: this.quota?.available(),
-      maxInFlight: this.maxInFlight === Number.POSITIVE_INFINITY ? undefined : this.maxInFlight,
+      maxInFlight: this.isCapped ? this.maxInFlight : undefined,
       tier: this.tier,
       height: this.height < 0 ? undefined : this.height,
       lag: this.height < 0 || head === undefined ? undefined : head - this.height,

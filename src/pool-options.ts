@@ -228,11 +228,11 @@ export function tierOption(value: unknown): number {
 }
 
 /**
- * The `maxInFlight` option of `add()`: an integer from 1 to 2^31-1, Infinity when absent, or a fresh
+ * The `maxInFlight` option of `add()`: an integer from 1 to 2^31-1, undefined when absent, or a fresh
  * adaptive limit (one per client) from `{ adaptive: 'aimd' | 'gradient2', ... }`.
  */
-export function maxInFlight(value: unknown): number | ConcurrencyLimit {
-  if (value === undefined) return Number.POSITIVE_INFINITY;
+export function maxInFlight(value: unknown): number | ConcurrencyLimit | undefined {
+  if (value === undefined) return undefined;
   if (isAdaptiveLimitOptions(value)) return adaptiveLimit('maxInFlight', value);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COUNT) throw new InvalidOptionError('maxInFlight', `an integer from 1 to ${MAX_COUNT}`, value);
   return value;

@@ -500,7 +500,7 @@ export class Roster<T> {
     const cap = member.maxInFlight;
     // At least one slot, so that a low call runs on an idle client however small its cap; a hair over the
     // product, so that 100 x (1 - 0.34) is the 66 it reads as, not 65.99...
-    if (cap !== Number.POSITIVE_INFINITY && member.inFlight >= Math.max(1, Math.floor(cap * (1 - this.reserve) + 1e-9))) return false;
+    if (member.isCapped && member.inFlight >= Math.max(1, Math.floor(cap * (1 - this.reserve) + 1e-9))) return false;
     return member.quota === undefined || member.quota.hasRoom(cost, this.reserve);
   }
 

@@ -50,14 +50,14 @@ export class Circuit implements Breaker {
 
   canAcquire(): boolean {
     const state = this.#state;
-    if (state.kind === 'closed') return true;
+    if (state === CLOSED) return true;
     if (state.kind === 'open' && this.#isCooling(state)) return false;
     return this.#probesInFlight + this.#probeSuccesses < this.#cooldown.probes;
   }
 
   acquire(): Admission {
     const state = this.#state;
-    return state.kind === 'closed' ? 'call' : this.#acquireOpen(state);
+    return state === CLOSED ? 'call' : this.#acquireOpen(state);
   }
 
   /** Out of `acquire()`, which stays small enough to inline into every pick: an open or half-open circuit. */
@@ -74,12 +74,12 @@ export class Circuit implements Breaker {
 
   success(admission: Exclude<Admission, false>, durationMs: number): void {
     if (admission === 'probe') this.#probeDone(this.#policy.isGoodProbe(durationMs));
-    else if (this.#state.kind === 'closed' && this.#policy.onSuccess(durationMs)) this.#open(1);
+    else if (this.#state === CLOSED && this.#policy.onSuccess(durationMs)) this.#open(1);
   }
 
   failure(admission: Exclude<Admission, false>, durationMs: number): void {
     if (admission === 'probe') this.#probeDone(false);
-    else if (this.#state.kind === 'closed' && this.#policy.onFailure(durationMs)) this.#open(1);
+    else if (this.#state === CLOSED && this.#policy.onFailure(durationMs)) this.#open(1);
   }
 
   release(admission: Exclude<Admission, false>): void {

@@ -198,3 +198,23 @@ describe('maxInFlight, as a property: no client ever exceeds its cap, and no cal
     );
   });
 });
+
+describe('a client without maxInFlight: no cap, whatever the count and the reserve', () => {
+  it('takes low-priority calls past any share of its (absent) cap, even with the largest reserve below 1', async () => {
+    // Uncapped is kept as 2^31-1 inside: a reserve this close to 1 would leave it one low slot if that were taken for a cap.
+    const pool = new ClientPool<Named>({ clock, reserve: 1 - 2 ** -40, maxWait: 0 });
+    pool.add({ name: 'a' }, { name: 'a' });
+    const ran: string[] = [];
+    const calls = Array.from({ length: 3 }, () => holding(pool, ran, { priority: 'low' }));
+    expect(ran).toEqual(['a', 'a', 'a']);
+    expect(pool.members()[0]!.maxInFlight).toBeUndefined();
+    for (const call of calls) call.release();
+    await Promise.all(calls.map((call) => call.done));
+  });
+
+  it('a cap of 2^31-1 is reported as given, not as absent', () => {
+    const pool = new ClientPool<Named>({ clock });
+    pool.add({ name: 'a' }, { name: 'a', maxInFlight: 2 ** 31 - 1 });
+    expect(pool.members()[0]!.maxInFlight).toBe(2 ** 31 - 1);
+  });
+});
