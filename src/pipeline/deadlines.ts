@@ -8,16 +8,6 @@ const STALL_MS = 5;
 
 const DUE: DeadlineList = Object.freeze({ delay: -1, head: undefined, tail: undefined });
 
-/** At most this many earlier timers are kept when a sooner deadline re-arms the timer (see `#arm`). */
-const MAX_KEPT_TIMERS = 4;
-
-/** One timer the queue set: its own, or one kept for a later deadline when a sooner one re-armed it. */
-interface QueueTimer {
-  timer: NodeJS.Timeout | undefined;
-  /** Its due time on the clock, moved back with it (the queue's own timer's is `#timerDue`). */
-  due: number;
-}
-
 /** Something with a deadline: a timed attempt, a hedge delay. Linked into its list by the queue. */
 export interface Timed {
   /** Clock time at which `expire()` is due. */
@@ -50,10 +40,7 @@ export interface DeadlineList {
  *
  * Time is the pool's clock, and the timer has the last word: when it fires, its due time has come even
  * if the clock disagrees (a manual clock that is not advanced, fake timers that do not fake the clock),
- * so a deadline never waits on a clock that does not move. A sooner deadline re-arms the timer, but the
- * timer set for a later one is kept (up to `MAX_KEPT_TIMERS`) rather than cleared: it fires at its own
- * time and has the last word too, so a queued deadline keeps the time it waited even when the clock could
- * not show it (it stood still, or stepped back) and the new timer's delay was measured from that clock.
+ * so a deadline never waits on a clock that does not move.
  *
  * A timer that fires late (the event loop was stalled) expires its entries only after the loop has read
  * its I/O (in a `setImmediate`, after the poll phase): after a stall Node runs due timers before it reads
@@ -76,10 +63,6 @@ export class DeadlineQueue {
   #unrefDue: AfterIOHandle | undefined;
   /** When the timer fires; Infinity when none is set. */
   #timerDue = Infinity;
-  /** The timer `#timer` is: its callback tells it from a kept one. */
-  #main: QueueTimer | undefined;
-  /** Timers for later deadlines, kept when sooner ones re-armed the timer; undefined when none. */
-  #kept: QueueTimer[] | undefined;
   /** Entries past their deadline, expired once the loop's I/O has been read; undefined when none. */
   #due: Timed[] | undefined;
   #dueImmediate: AfterIOHandle | undefined;
@@ -146,11 +129,7 @@ export class DeadlineQueue {
     if (next === undefined) list.tail = prev;
     else next.deadlinePrev = prev;
     entry.deadlineList = entry.deadlinePrev = entry.deadlineNext = undefined;
-    if (--this.#size === 0) {
-      // Nothing queued: the timers kept for queued deadlines have nothing left to end.
-      if (this.#kept !== undefined) this.#clearKept();
-      if (this.#isRefed) this.#unrefDue ??= runAfterIO(() => this.#unrefIfIdle());
-    }
+    if (--this.#size === 0 && this.#isRefed) this.#unrefDue ??= runAfterIO(() => this.#unrefIfIdle());
   }
 
   /** The timer keeps the process alive again: something is queued. */
@@ -167,13 +146,6 @@ export class DeadlineQueue {
     unrefTimer(this.#timer);
   }
 
-  #clearKept(): void {
-    const kept = this.#kept;
-    if (kept === undefined) return;
-    this.#kept = undefined;
-    for (const { timer } of kept) if (timer !== undefined) clearTimeout(timer);
-  }
-
   /** Drop every entry without expiring it and stop the timer. */
   clear(): void {
     for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadlineList = undefined;
@@ -187,30 +159,16 @@ export class DeadlineQueue {
     this.#unrefDue = undefined;
     this.#size = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#clearKept();
-    this.#main = undefined;
     this.#timer = undefined;
     this.#isRefed = false;
     this.#timerDue = Infinity;
   }
 
   #arm(due: number, now: number): void {
-    const previous = this.#main;
-    if (previous !== undefined) {
-      // Set for a later deadline (this one is sooner): kept rather than cleared. It was set when the clock
-      // could still count from its start, so it fires at that deadline's own time, whatever the clock
-      // shows since, and has the last word then (`#fireKept`).
-      const kept = this.#kept;
-      if (this.#timerDue > due && (kept === undefined || kept.length < MAX_KEPT_TIMERS)) {
-        previous.due = this.#timerDue;
-        (this.#kept ??= []).push(previous);
-      } else if (previous.timer !== undefined) clearTimeout(previous.timer);
-    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerDue = due;
-    const record: QueueTimer = { timer: undefined, due };
     // Clamped: float rounding may put `ceil` one past 2^31-1, which Node would turn into 1 ms.
-    this.#timer = record.timer = setTimeout(() => (record === this.#main ? this.#fire() : this.#fireKept(record)), Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now))));
-    this.#main = record;
+    this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now))));
     // A new timer is ref'd (only ever armed with something queued), and let go as above.
     this.#isRefed = true;
   }
@@ -227,7 +185,6 @@ export class DeadlineQueue {
       this.#stepsBack += step;
       for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadline -= step;
       this.#timerDue -= step;
-      for (const kept of this.#kept ?? []) kept.due -= step;
     }
     this.#lastNow = now;
     return now;
@@ -238,36 +195,8 @@ export class DeadlineQueue {
     const stalled = clockNow - this.#timerDue > STALL_MS;
     const now = Math.max(clockNow, this.#timerDue);
     this.#timer = undefined;
-    this.#main = undefined;
     this.#isRefed = false;
     this.#timerDue = Infinity;
-    this.#takeDue(now);
-    if (stalled) this.#dueImmediate ??= runAfterIO(() => this.#expireDue());
-    else this.#expireDue();
-  }
-
-  /** A kept timer fired: its deadline's time has come, whatever the clock shows (the last word, as `#fire`'s). */
-  #fireKept(record: QueueTimer): void {
-    const kept = this.#kept;
-    const at = kept === undefined ? -1 : kept.indexOf(record);
-    if (at < 0) return;
-    kept!.splice(at, 1);
-    if (kept!.length === 0) this.#kept = undefined;
-    const clockNow = this.#read();
-    const stalled = clockNow - record.due > STALL_MS;
-    // The queue's own timer stays as it is: set for a deadline it may now find gone, which changes nothing.
-    const main = this.#main;
-    this.#takeDue(Math.max(clockNow, record.due), main !== undefined);
-    if (stalled) this.#dueImmediate ??= runAfterIO(() => this.#expireDue());
-    else this.#expireDue();
-  }
-
-  /**
-   * Move every entry due at `now` to the due list, drop the lists it empties, and set the queue's timer
-   * for the earliest head left (unless `isArmed`: a kept timer fired, and the queue's own is still set).
-   * A kept timer due by then is taken as the queue's timer rather than a new one set.
-   */
-  #takeDue(now: number, isArmed = false): void {
     const due = (this.#due ??= []);
     let next = Infinity;
     for (const [delay, list] of this.#lists) {
@@ -284,24 +213,9 @@ export class DeadlineQueue {
       }
       else if (list.head.deadline < next) next = list.head.deadline;
     }
-    if (next === Infinity || isArmed) return;
-    const kept = this.#kept;
-    if (kept !== undefined) {
-      let soonest: QueueTimer | undefined;
-      for (const record of kept) if (record.due <= next + 0.5 && (soonest === undefined || record.due < soonest.due)) soonest = record;
-      if (soonest !== undefined) {
-        // Set when the clock could still count for that deadline: it is the queue's timer again.
-        kept.splice(kept.indexOf(soonest), 1);
-        if (kept.length === 0) this.#kept = undefined;
-        this.#main = soonest;
-        this.#timer = soonest.timer;
-        this.#timerDue = soonest.due;
-        this.#isRefed = true;
-        refTimer(soonest.timer);
-        return;
-      }
-    }
-    this.#arm(next, now);
+    if (next !== Infinity) this.#arm(next, now);
+    if (stalled) this.#dueImmediate ??= runAfterIO(() => this.#expireDue());
+    else this.#expireDue();
   }
 
   /** Expire what is still due once the loop has read its I/O: an entry settled meanwhile was taken out. */

@@ -62,9 +62,11 @@ describe('a step back with no timed call in between (read at once)', () => {
     await pool.close();
   });
 });
-// A step back the queue sees only at its next reading: time that passed between its last reading and the
-// step counts as step (the queue reads the clock only when a deadline is added and when a timer fires, and
-// Node does not expose the timers' own time). Documented in docs/call-pipeline.md; pinned here.
+// The limits below are documented (docs/call-pipeline.md, "A clock that steps back"): the queue reads the
+// pool's clock only when a deadline is added or its one timer fires, and Node does not expose the timers'
+// own time, so time the clock cannot show is time the queue cannot count. One timer per delay (Node's
+// design) would fix the second and third, at the price of a timer per call with a `deadline`. Each test
+// pins where the call ends today: a change that fixes it must say so here.
 describe('LIMIT: a step back seen only some time after the last reading counts that time as step', () => {
   it('a call added 10 ms after the step ends with the call queued before it: 10 ms early', async () => {
     const { pool, step } = steppingPool();
@@ -81,12 +83,8 @@ describe('LIMIT: a step back seen only some time after the last reading counts t
     expect([queued.text, added.text]).toEqual(['error ERR_TIMEOUT', 'error ERR_TIMEOUT']);
     await pool.close();
   });
-});
 
-// A shorter timeout re-arms the queue's timer from the clock's reading; the timer set for the longer one is
-// kept (not cleared), fires at its own time and has the last word, so the longer one keeps the time it waited.
-describe('a shorter timeout added later does not move a longer one, whatever the clock showed meanwhile', () => {
-  it('a call queued before a step back ends at its own timeout when a shorter one is added after the step', async () => {
+  it('a call queued before the step, once a shorter timeout re-arms the timer, gets its whole timeout again from the step', async () => {
     const { pool, step } = steppingPool();
     step(10_000);
     const queued = track(pool.run(never, { timeout: 100 }));
@@ -95,14 +93,17 @@ describe('a shorter timeout added later does not move a longer one, whatever the
     const short = track(pool.run(never, { timeout: 10 }));
     await vi.advanceTimersByTimeAsync(10);
     expect(short.text).toBe('error ERR_TIMEOUT');
-    await vi.advanceTimersByTimeAsync(49);
+    await vi.advanceTimersByTimeAsync(89);
     expect(queued.text).toBeUndefined();
     await vi.advanceTimersByTimeAsync(1);
+    // 140 ms after it started: the 40 ms before the step were counted as step.
     expect(queued.text).toBe('error ERR_TIMEOUT');
     await pool.close();
   });
+});
 
-  it('on a clock that stands still, a queued 100 ms timeout ends at 100 ms when a 10 ms one is added at 40 ms', async () => {
+describe('LIMIT: a clock that stands still while the timers run', () => {
+  it('a queued 100 ms timeout ends at 140 ms when a shorter timeout added at 40 ms re-arms the one timer', async () => {
     const clock = new ManualClock(); // never advanced: only the timers move
     const pool = new ClientPool<Fake>({ clock, breaker: false });
     pool.add({ id: 'a' }, { name: 'a' });
@@ -111,7 +112,7 @@ describe('a shorter timeout added later does not move a longer one, whatever the
     const short = track(pool.run(never, { timeout: 10 }));
     await vi.advanceTimersByTimeAsync(10);
     expect(short.text).toBe('error ERR_TIMEOUT');
-    await vi.advanceTimersByTimeAsync(49);
+    await vi.advanceTimersByTimeAsync(89);
     expect(long.text).toBeUndefined();
     await vi.advanceTimersByTimeAsync(1);
     expect(long.text).toBe('error ERR_TIMEOUT');
@@ -132,24 +133,6 @@ describe('a shorter timeout added later does not move a longer one, whatever the
     clock.advance(50);
     await vi.advanceTimersByTimeAsync(50);
     expect(long.text).toBe('error ERR_TIMEOUT');
-    await pool.close();
-  });
-
-  it('ten ever shorter timeouts on a clock that stands still keep at most five timers, and each call still ends', async () => {
-    const clock = new ManualClock();
-    const pool = new ClientPool<Fake>({ clock, breaker: false });
-    pool.add({ id: 'a' }, { name: 'a' });
-    const before = vi.getTimerCount();
-    const calls: { text: string | undefined }[] = [];
-    for (let timeout = 1_000; timeout >= 100; timeout -= 100) {
-      calls.push(track(pool.run(never, { timeout })));
-      await vi.advanceTimersByTimeAsync(1);
-    }
-    // The queue's timer and at most four kept for later deadlines (MAX_KEPT_TIMERS).
-    expect(vi.getTimerCount() - before).toBeLessThanOrEqual(5);
-    await vi.advanceTimersByTimeAsync(2_000);
-    expect(calls.map((c) => c.text)).toEqual(Array.from({ length: 10 }, () => 'error ERR_TIMEOUT'));
-    expect(vi.getTimerCount() - before).toBe(0);
     await pool.close();
   });
 });
