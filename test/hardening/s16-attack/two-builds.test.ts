@@ -1,7 +1,7 @@
 // The ESM sources and a CommonJS copy (test/helpers/cjs-copy.ts) in one process, for what 2680441 and
 // 80d4526 touched: a breaker of one build (its own CLOSED singleton) in the other's pool, timed calls of
 // both pools interleaved on one event loop, and uncapped clients' snapshots in both builds.
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as Api from '../../../src/index.js';
 import { useCjsCopy } from '../../helpers/cjs-copy.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -14,10 +14,8 @@ interface Fake {
 
 const cjsCopy = useCjsCopy();
 const esm: Lib = Api;
-let cjs: Lib;
-beforeAll(() => {
-  cjs = cjsCopy.current;
-});
+/** The CommonJS copy, bundled before the tests run. */
+const cjsLib = (): Lib => cjsCopy.current;
 
 useUnhandledGuard({ time: 'fake', quietWarnings: true });
 
@@ -36,8 +34,8 @@ const code = async (call: Promise<unknown>): Promise<string> => {
 
 describe('a circuit of one build in the pool of the other', () => {
   for (const [poolBuild, breakerBuild] of BUILDS) {
-    const poolLib = (): Lib => (poolBuild === 'ESM pool' ? esm : cjs);
-    const breakerLib = (): Lib => (poolBuild === 'ESM pool' ? cjs : esm);
+    const poolLib = (): Lib => (poolBuild === 'ESM pool' ? esm : cjsLib());
+    const breakerLib = (): Lib => (poolBuild === 'ESM pool' ? cjsLib() : esm);
 
     it(`${poolBuild} with a ${breakerBuild}: opens, probes and closes, with exactly those three transitions heard`, async () => {
       const clock = new ManualClock();
@@ -61,7 +59,7 @@ describe('timed calls of both builds on one loop', () => {
   it('an ESM and a CJS pool, each with calls of one timeout started from inside the other\'s: each times out or answers as its own', async () => {
     const clock = { now: (): number => Date.now() };
     const a = new esm.ClientPool<Fake>({ clock, breaker: false });
-    const b = new cjs.ClientPool<Fake>({ clock, breaker: false });
+    const b = new (cjsLib().ClientPool)<Fake>({ clock, breaker: false });
     a.add({ id: 'a' }, { name: 'a' });
     b.add({ id: 'b' }, { name: 'b' });
     const never = (): Promise<never> => new Promise<never>(() => undefined);
@@ -87,7 +85,7 @@ describe('timed calls of both builds on one loop', () => {
 describe('uncapped clients in both builds', () => {
   for (const build of ['ESM', 'CJS'] as const) {
     it(`${build}: no cap is undefined, a cap of 2^31-1 is 2^31-1`, async () => {
-      const lib = build === 'ESM' ? esm : cjs;
+      const lib = build === 'ESM' ? esm : cjsLib();
       const pool = new lib.ClientPool<Fake>();
       pool.add({ id: 'free' }, { name: 'free' });
       pool.add({ id: 'max' }, { name: 'max', maxInFlight: 2 ** 31 - 1 });
