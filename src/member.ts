@@ -5,7 +5,7 @@ import { PeakEwma } from './peak-ewma.js';
 import { heapNode, type HeapNode } from './util/indexed-heap.js';
 
 /** A member's `maxInFlight` when it has none: the largest small integer, a count never reached. */
-export const UNCAPPED = 2 ** 31 - 1;
+const UNCAPPED = 2 ** 31 - 1;
 
 /** What a balancer may read of a client in the pool. */
 export interface PoolMember<T = unknown> {
