@@ -1,3 +1,4 @@
+import type { Admission } from '../breaker/breaker.js';
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Quota } from '../limit/quota.js';
 import type { Roster } from '../roster.js';
@@ -43,8 +44,8 @@ export interface StageContext<T> {
   settle(attempt: Attempt<T>, outcome: Outcome): void;
   /** `settle(attempt, SUCCESS)`, cheaper for a plain attempt nothing observes. */
   settleSuccess(attempt: Attempt<T>): void;
-  /** `settleSuccess` for an attempt of the pick stage's lane. */
-  settleLaneSuccess(attempt: Attempt<T>): void;
+  /** `settleSuccess` for an attempt of the pick stage's lane, admitted as `admission` (the lane's are all `'call'`). */
+  settleLaneSuccess(attempt: Attempt<T>, admission: Exclude<Admission, false>): void;
   /** `settle(attempt, SUCCESS)`, cheaper for the one raced attempt of a call that nothing observes. */
   settleRacedSuccess(attempt: Attempt<T>): void;
 }

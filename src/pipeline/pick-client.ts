@@ -211,8 +211,10 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       if (roster.lane === 0) return step(attempt);
       const picked = roster.selectLane(attempt.plan.balancer);
       if (picked.kind !== 'ready') return afterPick(attempt, picked, undefined, undefined, undefined);
-      if (roster.lane === 0 || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, picked.member, picked.admission);
-      attempt.bind(picked.member, picked.admission);
+      // A probe (the pick fell back to `select`, which may half-open a circuit) is held as `step` holds it:
+      // the lane's own attempts are all normal calls, a constant its bind and settle fold.
+      if (roster.lane === 0 || picked.admission !== 'call' || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, picked.member, picked.admission);
+      attempt.bind(picked.member, 'call');
       let result: Promise<unknown>;
       try {
         // Called directly, not through `invokeStep`: the lane open after the pick, nothing can keep a new
@@ -225,7 +227,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       try {
         return result.then(
           (value) => {
-            context.settleLaneSuccess(attempt);
+            context.settleLaneSuccess(attempt, 'call');
             return value;
           },
           (error: unknown) => context.fail(attempt, error),

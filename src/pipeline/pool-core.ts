@@ -347,15 +347,16 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settleSuccess(attempt: Attempt<T>): void {
     if (!attempt.isPlainRun || attempt.member!.adaptive !== undefined) this.settle(attempt, SUCCESS);
-    else this.settleLaneSuccess(attempt);
+    else this.settleLaneSuccess(attempt, attempt.admission);
   }
 
   /**
    * `settleSuccess` for an attempt known to be a plain run of a member with no adaptive limit: one of the
    * pick stage's lane (no race or group, untimed; an adaptive limit times every call, which closes the lane).
-   * Its member and admission are read off the attempt: a closure that kept them would make every call's bigger.
+   * Its member is read off the attempt: a closure that kept it would make every call's bigger. Its admission
+   * is passed: the lane's own caller passes the constant `'call'`, which V8 folds through the breaker's feed.
    */
-  settleLaneSuccess(attempt: Attempt<T>): void {
+  settleLaneSuccess(attempt: Attempt<T>, admission: Exclude<Admission, false>): void {
     const member = attempt.member!;
     if (attempt.epoch !== member.epoch || this.observers.length !== 0 || attemptEndChannel.hasSubscribers) {
       this.settle(attempt, SUCCESS);
@@ -363,7 +364,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     }
     if (!attempt.markEnded()) return;
     this.roster.inFlight(member, -1);
-    this.#feedBreaker(member, attempt.admission, 'success', Number.NaN);
+    this.#feedBreaker(member, admission, 'success', Number.NaN);
     if (member.drained !== undefined && member.inFlight === 0) member.drained();
   }
 
