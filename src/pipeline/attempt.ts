@@ -24,6 +24,10 @@ export interface AttemptHost<T> {
   release(attempt: Attempt<T>): void;
   /** A held attempt failed with `error`: classified and settled; its typed error thrown, or its retries' promise returned. */
   fail(attempt: Attempt<T>, error: unknown): Promise<unknown>;
+  /** `settle(attempt, SUCCESS)`, cheaper for a plain attempt nothing observes. */
+  settleSuccess(attempt: Attempt<T>): void;
+  /** `settleSuccess` for an attempt of the pick stage's lane, admitted as `admission` (the lane's are all `'call'`). */
+  settleLaneSuccess(attempt: Attempt<T>, admission: Exclude<Admission, false>): void;
   /** What a call ended by `destroy()` fails with, once it was called. */
   readonly destroyError: ClientPoolError | undefined;
   /** Aborted (with a `PoolClosedError`) when the pool starts closing: ends every wait for a token or a client. */

@@ -1,4 +1,3 @@
-import type { Admission } from '../breaker/breaker.js';
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Quota } from '../limit/quota.js';
 import type { Roster } from '../roster.js';
@@ -42,10 +41,6 @@ export interface StageContext<T> {
   track(attempt: Attempt<T>): void;
   /** The one settle: the breaker, counters, latency and observers, exactly once per bound attempt. */
   settle(attempt: Attempt<T>, outcome: Outcome): void;
-  /** `settle(attempt, SUCCESS)`, cheaper for a plain attempt nothing observes. */
-  settleSuccess(attempt: Attempt<T>): void;
-  /** `settleSuccess` for an attempt of the pick stage's lane, admitted as `admission` (the lane's are all `'call'`). */
-  settleLaneSuccess(attempt: Attempt<T>, admission: Exclude<Admission, false>): void;
   /** `settle(attempt, SUCCESS)`, cheaper for the one raced attempt of a call that nothing observes. */
   settleRacedSuccess(attempt: Attempt<T>): void;
 }

@@ -38,16 +38,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
         result = Promise.reject(error);
       }
-      // Handlers passed inline, unnamed: a transpiler that keeps function names (esbuild's keepNames, under
-      // tsx) defines a name on every named closure, per call.
       try {
-        return result.then(
-          (value) => {
-            context.settleSuccess(attempt);
-            return value;
-          },
-          (error: unknown) => context.fail(attempt, error),
-        );
+        return result.then((heldSucceeded<T>).bind(attempt), (heldFailed<T>).bind(attempt));
       } catch (error) {
         return notAPromise(attempt, error);
       }
@@ -225,13 +217,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         result = Promise.reject(error);
       }
       try {
-        return result.then(
-          (value) => {
-            context.settleLaneSuccess(attempt, 'call');
-            return value;
-          },
-          (error: unknown) => context.fail(attempt, error),
-        );
+        return result.then((laneSucceeded<T>).bind(attempt), (heldFailed<T>).bind(attempt));
       } catch (error) {
         return notAPromise(attempt, error);
       }
@@ -248,6 +234,28 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
     return Object.assign(step, { lane, firstLane });
   };
+}
+
+/*
+ * A held attempt's handlers of its function's promise, bound to the attempt per call. A closure made per
+ * call runs V8's lazy-compile stub on its first call (\`CompileLazy\`, about 60 instructions, once per
+ * closure); a bound function calls code compiled already. Two bound functions are also smaller than two
+ * closures and the context they would share. The attempt's host is this stage's context: the pool core.
+ */
+
+function heldSucceeded<T>(this: Attempt<T>, value: unknown): unknown {
+  this.host.settleSuccess(this);
+  return value;
+}
+
+/** `heldSucceeded` for an attempt of the lane: a normal call (admitted as \`'call'\`), which its settle folds. */
+function laneSucceeded<T>(this: Attempt<T>, value: unknown): unknown {
+  this.host.settleLaneSuccess(this, 'call');
+  return value;
+}
+
+function heldFailed<T>(this: Attempt<T>, error: unknown): Promise<unknown> {
+  return this.host.fail(this, error);
 }
 
 /** A composed chain whose first stage is the pick right before the function: its lanes. */
