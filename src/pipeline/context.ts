@@ -41,6 +41,4 @@ export interface StageContext<T> {
   track(attempt: Attempt<T>): void;
   /** The one settle: the breaker, counters, latency and observers, exactly once per bound attempt. */
   settle(attempt: Attempt<T>, outcome: Outcome): void;
-  /** `settle(attempt, SUCCESS)`, cheaper for the one raced attempt of a call that nothing observes. */
-  settleRacedSuccess(attempt: Attempt<T>): void;
 }

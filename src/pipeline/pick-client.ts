@@ -60,22 +60,8 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         result = Promise.reject(error);
       }
       try {
-        result.then(
-          (value) => {
-            const { resolve, reject } = race;
-            // Ended early: its caller has its answer, and the settle was done.
-            if (resolve === undefined || reject === undefined) return;
-            race.resolve = race.reject = undefined;
-            try {
-              context.settleRacedSuccess(attempt);
-            } catch (error) {
-              reject(error);
-              return;
-            }
-            resolve(value);
-          },
-          (error: unknown) => race.fail(error),
-        );
+        // Bound, not closures made per call (see `heldSucceeded`).
+        result.then(race.succeed.bind(race), race.fail.bind(race));
       } catch (error) {
         // What the chain returned is not a promise after all (its own `then` threw, maybe after taking
         // the callbacks above): a failure of its own, whatever those callbacks hear later.
@@ -238,7 +224,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
 
 /*
  * A held attempt's handlers of its function's promise, bound to the attempt per call. A closure made per
- * call runs V8's lazy-compile stub on its first call (\`CompileLazy\`, about 60 instructions, once per
+ * call runs V8's lazy-compile stub on its first call (`CompileLazy`, about 60 instructions, once per
  * closure); a bound function calls code compiled already. Two bound functions are also smaller than two
  * closures and the context they would share. The attempt's host is this stage's context: the pool core.
  */
@@ -248,7 +234,7 @@ function heldSucceeded<T>(this: Attempt<T>, value: unknown): unknown {
   return value;
 }
 
-/** `heldSucceeded` for an attempt of the lane: a normal call (admitted as \`'call'\`), which its settle folds. */
+/** `heldSucceeded` for an attempt of the lane: a normal call (admitted as `'call'`), which its settle folds. */
 function laneSucceeded<T>(this: Attempt<T>, value: unknown): unknown {
   this.host.settleLaneSuccess(this, 'call');
   return value;
