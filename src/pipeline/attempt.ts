@@ -143,9 +143,21 @@ export class RaceState<T> implements Timed, Watcher {
     this.trackNext = undefined;
   }
 
-  /** The promise the attempt's caller waits on, settled by `succeed`, `fail` or an early end, whichever comes first. */
+  /**
+   * The promise the attempt's caller waits on, settled by `succeed`, `fail` or an early end, whichever comes
+   * first. Its executor is `capture`, bound to the race (see `Attempt.heldSucceeded` for why bound methods).
+   */
   open(): Promise<unknown> {
-    return new Promise<unknown>((captureInto<T>).bind(undefined, this));
+    return new Promise<unknown>(this.capture.bind(this));
+  }
+
+  /**
+   * The executor of `open()`'s promise: keeps its resolve and reject on the race, a new object (module
+   * variables written per call would pay the write barrier: a store of a new object into an old one).
+   */
+  capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+    this.resolve = resolve;
+    this.reject = reject;
   }
 
   /**
@@ -630,6 +642,32 @@ export class Attempt<T> implements Call<T> {
     return this.fn(this.member!.client, this);
   }
 
+  /*
+   * A held attempt's handlers of its function's promise, bound to it per call (`bind`). A closure made per
+   * call runs V8's lazy-compile stub on its first call (`CompileLazy`, about 60 instructions, once per
+   * closure); a bound method calls code compiled already, and two bound functions are smaller than two
+   * closures and the context they would share. Methods, not module functions: a bundler that keeps
+   * function names (esbuild's `keepNames`, tsx) redefines a function's `name`, which sends V8's `bind`
+   * down its slow path (about 40 times slower); it leaves methods' names alone.
+   */
+
+  /** Its function's promise fulfilled: settled as a success (`AttemptHost.settleSuccess`), `value` passed on. */
+  heldSucceeded(value: unknown): unknown {
+    this.host.settleSuccess(this);
+    return value;
+  }
+
+  /** `heldSucceeded` for an attempt of the pick stage's lane: a normal call (admitted as `'call'`), which its settle folds. */
+  laneSucceeded(value: unknown): unknown {
+    this.host.settleLaneSuccess(this, 'call');
+    return value;
+  }
+
+  /** Its function's promise rejected: classified and settled (`AttemptHost.fail`). */
+  heldFailed(error: unknown): Promise<unknown> {
+    return this.host.fail(this, error);
+  }
+
   pauseClient(ms: number): void {
     if (this.member !== undefined) this.host.pause(this.member, ms);
   }
@@ -687,12 +725,3 @@ function failInto<T>(attempt: Attempt<T>, error: unknown, resolve: (value: unkno
   }
 }
 
-/**
- * The executor of a race's promise (`RaceState.open`), bound to the race: it keeps the promise's resolve and
- * reject on the race, a new object. Not a closure made per call (V8 starts each on its lazy-compile stub),
- * nor module variables written per call (a store of a new object into an old one pays the write barrier).
- */
-function captureInto<T>(race: RaceState<T>, resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
-  race.resolve = resolve;
-  race.reject = reject;
-}

@@ -6,11 +6,16 @@ import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
 import type { ClientPool } from '../pool.js';
-import type { Attempt, Plan, RaceState } from './attempt.js';
+import { Attempt, type Plan, type RaceState } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
 import { asPromise, invokeStep, type Stage, type Step } from './stage.js';
+
+// The handlers of a held attempt's promise (`Attempt.heldSucceeded`), read once from the class: a user's
+// function is given the attempt itself, and may write its own properties.
+// eslint-disable-next-line @typescript-eslint/unbound-method -- bound to their attempt per call
+const { heldSucceeded, laneSucceeded, heldFailed } = Attempt.prototype;
 
 /**
  * Pick a client and hold it: the balancer chooses among ready clients (avoiding those this call tried),
@@ -39,7 +44,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         result = Promise.reject(error);
       }
       try {
-        return result.then((heldSucceeded<T>).bind(attempt), (heldFailed<T>).bind(attempt));
+        return result.then(heldSucceeded.bind(attempt), heldFailed.bind(attempt));
       } catch (error) {
         return notAPromise(attempt, error);
       }
@@ -60,7 +65,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         result = Promise.reject(error);
       }
       try {
-        // Bound, not closures made per call (see `heldSucceeded`).
+        // Bound, not closures made per call (see `Attempt.heldSucceeded`).
         result.then(race.succeed.bind(race), race.fail.bind(race));
       } catch (error) {
         // What the chain returned is not a promise after all (its own `then` threw, maybe after taking
@@ -203,7 +208,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         result = Promise.reject(error);
       }
       try {
-        return result.then((laneSucceeded<T>).bind(attempt), (heldFailed<T>).bind(attempt));
+        return result.then(laneSucceeded.bind(attempt), heldFailed.bind(attempt));
       } catch (error) {
         return notAPromise(attempt, error);
       }
@@ -220,28 +225,6 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
     return Object.assign(step, { lane, firstLane });
   };
-}
-
-/*
- * A held attempt's handlers of its function's promise, bound to the attempt per call. A closure made per
- * call runs V8's lazy-compile stub on its first call (`CompileLazy`, about 60 instructions, once per
- * closure); a bound function calls code compiled already. Two bound functions are also smaller than two
- * closures and the context they would share. The attempt's host is this stage's context: the pool core.
- */
-
-function heldSucceeded<T>(this: Attempt<T>, value: unknown): unknown {
-  this.host.settleSuccess(this);
-  return value;
-}
-
-/** `heldSucceeded` for an attempt of the lane: a normal call (admitted as `'call'`), which its settle folds. */
-function laneSucceeded<T>(this: Attempt<T>, value: unknown): unknown {
-  this.host.settleLaneSuccess(this, 'call');
-  return value;
-}
-
-function heldFailed<T>(this: Attempt<T>, error: unknown): Promise<unknown> {
-  return this.host.fail(this, error);
 }
 
 /** A composed chain whose first stage is the pick right before the function: its lanes. */
