@@ -169,7 +169,7 @@ export class RaceState<T> implements Timed, Watcher {
     if (resolve === undefined || reject === undefined) return;
     this.resolve = this.reject = undefined;
     try {
-      this.attempt.host.settleRacedSuccess(this.attempt);
+      Attempt.hostOf(this.attempt).settleRacedSuccess(this.attempt);
     } catch (error) {
       reject(error);
       return;
@@ -318,7 +318,8 @@ export class Attempt<T> implements Call<T> {
   readonly attempt: number;
   readonly options: RunOptions<T>;
   readonly fn: CallFunction<T, unknown>;
-  readonly host: AttemptHost<T>;
+  /** Private: its end reads it after the user's function, which is given the attempt itself, ran. */
+  readonly #host: AttemptHost<T>;
   readonly plan: Plan<T>;
   readonly group: AttemptGroup<T> | undefined;
   /** Set when something other than `destroy()` may end it early: a timeout, the caller's signal, a hedge. */
@@ -357,7 +358,7 @@ export class Attempt<T> implements Call<T> {
     group: AttemptGroup<T> | undefined,
     isRaced: boolean,
   ) {
-    this.host = host;
+    this.#host = host;
     this.fn = fn;
     this.options = options;
     this.method = method;
@@ -376,6 +377,11 @@ export class Attempt<T> implements Call<T> {
    */
   static mayEndEarly<T>(plan: Plan<T>, options: RunOptions<T>, isHedged: boolean): boolean {
     return plan.timeout !== undefined || plan.deadlineAt !== undefined || isHedged || (options !== EMPTY_OPTIONS && options.signal !== undefined);
+  }
+
+  /** Its pool (the pool core), read from its private field: never from a property its function could write. */
+  static hostOf<T>(attempt: Attempt<T>): AttemptHost<T> {
+    return attempt.#host;
   }
 
   /** Whether `value` is an attempt itself (not a copy, a Proxy, or an object made from one). */
@@ -489,13 +495,13 @@ export class Attempt<T> implements Call<T> {
     const rare = Attempt.#rareOf(this);
     if (rare.wait !== undefined) return rare.wait.controller.signal;
     const wait = (rare.wait = new WaitWatch());
-    const signals = this.host.signals;
+    const signals = this.#host.signals;
     // The pool's reason first: closing wins over the caller when both have aborted.
-    signals.join(this.host.closingSignal, wait);
+    signals.join(this.#host.closingSignal, wait);
     const call = this.group?.waitSignal;
-    if (call !== undefined && !wait.controller.signal.aborted) joinAlso(this.host.signals, call, wait);
+    if (call !== undefined && !wait.controller.signal.aborted) joinAlso(this.#host.signals, call, wait);
     const caller = this.options.signal;
-    if (caller !== undefined && !wait.controller.signal.aborted) joinAlso(this.host.signals, caller, wait);
+    if (caller !== undefined && !wait.controller.signal.aborted) joinAlso(this.#host.signals, caller, wait);
     return wait.controller.signal;
   }
 
@@ -531,11 +537,11 @@ export class Attempt<T> implements Call<T> {
     const rare = Attempt.#rareOf(this);
     if (rare.controller !== undefined) return rare.controller.signal;
     const controller = (rare.controller = new AbortController());
-    const destroyed = this.host.destroyError;
+    const destroyed = this.#host.destroyError;
     if (rare.ending !== undefined) controller.abort(rare.ending.reason);
     else if (destroyed !== undefined) controller.abort(destroyed);
     // A plain attempt is released by count at destroy(): one whose signal is read is ended one by one.
-    else if ((this.#bits & STATE) === RUNNING && this.epoch !== -1) this.host.track(this);
+    else if ((this.#bits & STATE) === RUNNING && this.epoch !== -1) this.#host.track(this);
     return controller.signal;
   }
 
@@ -576,7 +582,7 @@ export class Attempt<T> implements Call<T> {
     rare.controller?.abort(abortReason);
     const race = this.race;
     if (race !== undefined && race.isArmed) race.failLater(error);
-    else if (state === RUNNING) this.host.release(this);
+    else if (state === RUNNING) this.#host.release(this);
   }
 
   /**
@@ -618,7 +624,7 @@ export class Attempt<T> implements Call<T> {
     if (!hasErrorCode(error, 'ERR_ABORTED')) return undefined;
     const cause: unknown = error.cause;
     if (cause === undefined) return undefined;
-    if (cause === this.host.closingSignal.reason || cause === this.group?.waitSignal.reason) return cause as ClientPoolError;
+    if (cause === this.#host.closingSignal.reason || cause === this.group?.waitSignal.reason) return cause as ClientPoolError;
     return undefined;
   }
 
@@ -653,27 +659,27 @@ export class Attempt<T> implements Call<T> {
 
   /** Its function's promise fulfilled: settled as a success (`AttemptHost.settleSuccess`), `value` passed on. */
   heldSucceeded(value: unknown): unknown {
-    this.host.settleSuccess(this);
+    this.#host.settleSuccess(this);
     return value;
   }
 
   /** `heldSucceeded` for an attempt of the pick stage's lane: a normal call (admitted as `'call'`), which its settle folds. */
   laneSucceeded(value: unknown): unknown {
-    this.host.settleLaneSuccess(this, 'call');
+    this.#host.settleLaneSuccess(this, 'call');
     return value;
   }
 
   /** Its function's promise rejected: classified and settled (`AttemptHost.fail`). */
   heldFailed(error: unknown): Promise<unknown> {
-    return this.host.fail(this, error);
+    return this.#host.fail(this, error);
   }
 
   pauseClient(ms: number): void {
-    if (this.member !== undefined) this.host.pause(this.member, ms);
+    if (this.member !== undefined) this.#host.pause(this.member, ms);
   }
 
   reportHeight(height: number | bigint): void {
-    if (this.member !== undefined) this.host.reportHeight(this.member, height);
+    if (this.member !== undefined) this.#host.reportHeight(this.member, height);
   }
 
   /** What it took of the limits: its plan's cost, as `settle()` corrected it. */
@@ -687,7 +693,7 @@ export class Attempt<T> implements Call<T> {
     if (this.member === undefined) return;
     const state = Attempt.#rareOf(this);
     const charged = state.charged ?? this.plan.cost;
-    this.host.settleCost(this.member, cost, charged);
+    this.#host.settleCost(this.member, cost, charged);
     state.charged = Object.assign(emptyCost(), charged, cost);
   }
 
@@ -719,7 +725,7 @@ function joinAlso(signals: SignalWatches, signal: AbortSignal, wait: WaitWatch):
 /** `attempt` failed with `error`: its caller's promise (`resolve`, `reject`) takes the classified error, or the retries' promise. */
 function failInto<T>(attempt: Attempt<T>, error: unknown, resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
   try {
-    resolve(attempt.host.fail(attempt, error));
+    resolve(Attempt.hostOf(attempt).fail(attempt, error));
   } catch (thrown) {
     reject(thrown);
   }

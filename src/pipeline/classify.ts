@@ -1,6 +1,6 @@
 import type { Call } from '../call.js';
 import { ClientCallError, ClientPanicError, isClientPoolError, type ClientPoolError } from '../errors.js';
-import type { Attempt } from './attempt.js';
+import { Attempt } from './attempt.js';
 import type { CallbackGuard } from './guard.js';
 import { ended, type Outcome } from './outcome.js';
 
@@ -25,7 +25,7 @@ export function recover(error: unknown, call: Call<unknown>): ClientPoolError {
 export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (error: unknown) => boolean, guard: CallbackGuard): Outcome {
   if (attempt.endKind !== undefined) return ended(attempt.endKind, attempt.endError!);
   // After destroy(), a plain attempt (no race to end it) fails as the pool's signal said: cancelled.
-  const destroyed = attempt.host.destroyError;
+  const destroyed = Attempt.hostOf(attempt).destroyError;
   if (destroyed !== undefined && attempt.race === undefined) return ended('cancelled', destroyed);
   // Never reached the client: a middleware or a limit refused it. Whatever the function itself threw,
   // a clientpool error of a nested pool included, is the client's to answer for.
@@ -50,7 +50,7 @@ export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (err
 
 /** Whether the attempt's call is over for a reason of the pool's or the caller's: then an abort is theirs. */
 function isOver<T>(attempt: Attempt<T>): boolean {
-  return attempt.options.signal?.aborted === true || attempt.group?.isDone === true || attempt.host.closingSignal.aborted;
+  return attempt.options.signal?.aborted === true || attempt.group?.isDone === true || Attempt.hostOf(attempt).closingSignal.aborted;
 }
 
 /** A clientpool error (any build's), read safely: a forged brand whose getters throw is not one. */

@@ -6,7 +6,7 @@ import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
 import type { ClientPool } from '../pool.js';
-import { Attempt, type Plan, type RaceState } from './attempt.js';
+import { Attempt, RaceState, type Plan } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
@@ -16,6 +16,9 @@ import { asPromise, invokeStep, type Stage, type Step } from './stage.js';
 // function is given the attempt itself, and may write its own properties.
 // eslint-disable-next-line @typescript-eslint/unbound-method -- bound to their attempt per call
 const { heldSucceeded, laneSucceeded, heldFailed } = Attempt.prototype;
+// A raced attempt's, likewise, for the rare end that comes after its function ran (`holdRaced`).
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called on its race
+const { failLater: raceFailedLater } = RaceState.prototype;
 
 /**
  * Pick a client and hold it: the balancer chooses among ready clients (avoiding those this call tried),
@@ -57,6 +60,10 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
      */
     const holdRaced = (attempt: Attempt<T>, race: RaceState<T>): Promise<unknown> => {
       const promise = race.open();
+      // Its handlers, bound to the race (see `Attempt.heldSucceeded`), read before its function runs: the
+      // race is reachable from the call the function is given (`call.race`).
+      const succeeded = race.succeed.bind(race);
+      const failed = race.fail.bind(race);
       let result: Promise<unknown>;
       try {
         result = next(attempt);
@@ -65,12 +72,11 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         result = Promise.reject(error);
       }
       try {
-        // Bound, not closures made per call (see `Attempt.heldSucceeded`).
-        result.then(race.succeed.bind(race), race.fail.bind(race));
+        result.then(succeeded, failed);
       } catch (error) {
         // What the chain returned is not a promise after all (its own `then` threw, maybe after taking
         // the callbacks above): a failure of its own, whatever those callbacks hear later.
-        race.failLater(error);
+        raceFailedLater.call(race, error);
       }
       return promise;
     };
@@ -145,7 +151,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost, priority, picked === undefined ? undefined : roster.lastCostDue).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
-        const destroyed = attempt.host.destroyError;
+        const destroyed = Attempt.hostOf(attempt).destroyError;
         if (destroyed !== undefined) return refuse(attempt, destroyed);
         try {
           attempt.checkStillWanted(context.deadlines);

@@ -147,14 +147,14 @@ function notInvoked<T>(attempt: Attempt<T>): Promise<never> {
   if (attempt.isInvoked) return handledRejection(new CallbackError('a middleware', 'called next() twice for one attempt'));
   // Ended while the chain above took its time (a timeout, the caller, destroy(), or settled already
   // because a middleware answered without waiting for next()): the client is not called.
-  const ended = attempt.endError ?? attempt.host.destroyError;
+  const ended = attempt.endError ?? Attempt.hostOf(attempt).destroyError;
   if (ended !== undefined) return handledRejection(ended);
   return handledRejection(new CallbackError('a middleware', 'called next() after its attempt had ended'));
 }
 
 /** The end of the chain: the user's function, called once per attempt, never after the attempt ended. */
 export function invokeStep<T>(attempt: Attempt<T>): Promise<unknown> {
-  if (attempt.isInvoked || attempt.isEnded || attempt.endError !== undefined || attempt.host.destroyError !== undefined) return notInvoked(attempt);
+  if (attempt.isInvoked || attempt.isEnded || attempt.endError !== undefined || Attempt.hostOf(attempt).destroyError !== undefined) return notInvoked(attempt);
   try {
     // Adopted even when it is a promise: a Proxy of one, or a subclass whose `then` throws, becomes a
     // plain promise that rejects, rather than a value the pool cannot wait on.
