@@ -431,7 +431,22 @@ export function readRunOptions<T>(options: RunOptions<T>): RunOptions<T> {
     // A check that reads the value (`instanceof AbortSignal` asks a Proxy for its prototype) may throw too.
     throw unreadableOptions('run options', options, error);
   }
+  // Last, once every getter has been read and every value checked: the caller asks at once.
+  LAST_READ.isLabelOnly = read.signal === undefined && read.key === undefined && read.coalesce === undefined && read.minHeight === undefined && read.deadline === undefined && read.maxWait === undefined && read.timeout === undefined && read.strategy === undefined && read.cost === undefined && read.priority === undefined && read.hedge === undefined;
   return read;
+}
+
+/** What `readRunOptions` found of the options it returned last. A boolean: no write barrier per call, as storing the copy would have. */
+const LAST_READ = { isLabelOnly: false };
+
+/**
+ * Whether the options `readRunOptions` has just returned (asked at once: no user code may run between)
+ * set nothing but a label (`method`, `traceId`) and `retry`: a call with them runs as one with no options
+ * does, on its method's plan as it is. Answered from what `readRunOptions` found (its values in registers
+ * there), not by loading eleven fields of the copy again.
+ */
+export function readWasLabelOnly(): boolean {
+  return LAST_READ.isLabelOnly;
 }
 
 /**

@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, readRunOptionsOrGiven, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, readRunOptionsOrGiven, readWasLabelOnly, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -141,8 +141,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
     const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, options !== given) : runAround(around, () => this.#planner.scope(options, options !== given), () => this.#run(fn, options, method, answer, options !== given)));
-    const ends = this.#core.callEnds;
-    return ends === undefined ? journey() : ends.run(options, journey);
+    return this.#core.callEnds?.run(options, journey) ?? journey();
   }
 
   /**
@@ -154,14 +153,17 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
       if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
-      // No options: the method's plan as it is, and no option read (reads seeing every options shape are megamorphic).
-      if (options !== EMPTY_OPTIONS && !isRead) options = readRunOptions(options);
+      // No options, or only a label and retries: the method's plan as it is, no other option read (megamorphic).
+      if (options !== EMPTY_OPTIONS && !isRead) {
+        options = readRunOptions(options);
+        const labelled = readWasLabelOnly() ? core.runLabelled(fn, options, label ?? options.method ?? 'unknown', this.#planner, this.#firstEntry) : undefined;
+        if (labelled !== undefined) return labelled;
+      }
       const isPlain = options === EMPTY_OPTIONS;
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
       if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label), answer);
-      if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) {
-        // The first call with `minHeight`: its stage joins the pipeline.
+      if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) { // The first call with `minHeight`: its stage joins the pipeline.
         this.#usesMinHeight = true;
         this.#compose();
       }
@@ -182,8 +184,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       }
       return new CallAttempts(core, retry, hedge, { fn, options, method, plan }).run();
     } catch (error) {
-      // Every error thrown above is a clientpool error (validation, closed, aborted).
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- every error thrown above is a clientpool error (validation, closed, aborted)
       return Promise.reject(error);
     }
   }
@@ -259,8 +260,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
 
   /** The retry budget's state: extra attempts available now and refused so far. */
   get retryBudget(): { readonly balance: number; readonly refused: number } | undefined {
-    const budget = this.#core.budget;
-    return budget === undefined ? undefined : { balance: budget.balance, refused: budget.refused };
+    return this.#core.budget?.snapshot();
   }
 
   /** Number of clients (not counting ones being removed). */

@@ -24,6 +24,7 @@ import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import { Attempt, type AttemptHost, type Plan } from './attempt.js';
 import { CallEnds, type SourceRecord } from './call-end.js';
+import type { CallPlanner } from './call-planner.js';
 import { CallCache, runCached } from './call-cache.js';
 import { Coalescer } from './coalesce.js';
 import { classify } from './classify.js';
@@ -486,6 +487,24 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a stage's error, as run() gives it
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * A call whose options set only a label and retries (`readWasLabelOnly`), of a method with no timeout,
+   * deadline or hedge of its own: its first attempt runs on the method's plan as it is, as `runPlain`'s
+   * does, entered at `chain`, with the retries made once it fails (`CallAttempts.after`). Undefined for
+   * any other method: the journey resolves its plan.
+   * @throws InvalidOptionError for a bad `retry` (the journey rejects with it)
+   */
+  runLabelled(fn: CallFunction<T, unknown>, options: RunOptions<T>, method: string, planner: CallPlanner<T>, chain: Step<T>): Promise<unknown> | undefined {
+    const defaults = planner.defaultsFor(method);
+    if (defaults.timeout !== undefined || defaults.deadline !== undefined || defaults.hedge !== undefined) return undefined;
+    const retry = options.retry === undefined ? defaults.retry : planner.retry(options, defaults);
+    // Calls count towards the budget once anything can spend it, as in the journey.
+    if (retry !== undefined) planner.usesBudget = true;
+    if (planner.usesBudget) this.budget?.deposit();
+    const first = new Attempt(this, fn, options, method, defaults, 1, 'first', undefined, false);
+    return retry === undefined ? chain(first) : CallAttempts.after(this, first, retry, chain);
   }
 
   start(attempt: Attempt<T>): Promise<unknown> {

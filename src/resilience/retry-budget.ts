@@ -27,7 +27,10 @@ export interface RetryBudgetOptions {
 export class RetryBudget {
   readonly ratio: number;
   readonly reserve: number;
+  /** The balance as of the last `#settle()`. */
   #balance: number;
+  /** Calls made since: counted as an integer and added at once, as `ratio x calls`, when the balance is read. */
+  #deposits = 0;
   /** Attempts refused for lack of budget, for metrics. */
   refused = 0;
 
@@ -41,22 +44,39 @@ export class RetryBudget {
 
   /** Tokens available for extra attempts now. */
   get balance(): number {
-    return this.#balance;
+    return this.#settle();
   }
 
-  /** A call was made. */
+  /** Its state, for `pool.retryBudget`. */
+  snapshot(): { readonly balance: number; readonly refused: number } {
+    return { balance: this.#settle(), refused: this.refused };
+  }
+
+  /** A call was made: one integer increment on the call's path (no floating-point store). */
   deposit(): void {
-    const balance = this.#balance + this.ratio;
-    this.#balance = balance > this.reserve ? this.reserve : balance;
+    this.#deposits++;
   }
 
   /** Ask for one extra attempt. */
   tryWithdraw(): boolean {
-    if (this.#balance < 1) {
+    if (this.#settle() < 1) {
       this.refused++;
       return false;
     }
     this.#balance -= 1;
     return true;
+  }
+
+  /**
+   * The deposits made since the last read, added: min(reserve, balance + ratio x calls) is what adding
+   * `ratio` and capping once per call gives (the cap only ever holds the balance down), without the
+   * rounding error of many small additions.
+   */
+  #settle(): number {
+    const deposits = this.#deposits;
+    if (deposits === 0) return this.#balance;
+    this.#deposits = 0;
+    const balance = this.#balance + deposits * this.ratio;
+    return (this.#balance = balance > this.reserve ? this.reserve : balance);
   }
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { RetryBudget } from '../../src/resilience/retry-budget.js';
@@ -55,5 +56,41 @@ describe('RetryBudget', () => {
     expect(() => new RetryBudget(null as never)).toThrow(InvalidOptionError);
     expect(() => new RetryBudget({ ratio: -0.1 })).toThrow(/retryBudget\.ratio must be a finite number >= 0, got -0.1/);
     expect(() => new RetryBudget({ reserve: Number.NaN })).toThrow(/retryBudget\.reserve must be a finite number >= 0, got NaN/);
+  });
+
+  it('ten deposits of 0.1 make exactly one token: ratio x calls, not ten rounded additions (0.1 added ten times is 0.9999999999999999)', () => {
+    const budget = new RetryBudget({ ratio: 0.1, reserve: 1 });
+    expect(budget.tryWithdraw()).toBe(true);
+    for (let i = 0; i < 10; i++) budget.deposit();
+    expect(budget.balance).toBe(1);
+    expect(budget.tryWithdraw()).toBe(true);
+    expect(budget.refused).toBe(0);
+  });
+
+  it('deposits made before a read past the cap bank nothing: the cap holds however many calls it covers', () => {
+    const budget = new RetryBudget({ ratio: 0.5, reserve: 2 });
+    expect(budget.tryWithdraw()).toBe(true);
+    expect(budget.tryWithdraw()).toBe(true);
+    for (let i = 0; i < 1000; i++) budget.deposit();
+    expect([1, 2, 3].map(() => budget.tryWithdraw())).toEqual([true, true, false]);
+  });
+
+  it('property: over any run of calls and extra attempts, granted <= reserve + ratio x calls, and the balance stays in [0, reserve]', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 2, noNaN: true }), fc.integer({ min: 0, max: 20 }), fc.array(fc.boolean(), { maxLength: 300 }), (ratio, reserve, steps) => {
+        const budget = new RetryBudget({ ratio, reserve });
+        let calls = 0;
+        let granted = 0;
+        for (const isCall of steps) {
+          if (isCall) {
+            budget.deposit();
+            calls++;
+          } else if (budget.tryWithdraw()) granted++;
+          expect(budget.balance).toBeGreaterThanOrEqual(0);
+          expect(budget.balance).toBeLessThanOrEqual(reserve);
+        }
+        expect(granted).toBeLessThanOrEqual(reserve + ratio * calls + 1e-9);
+      }),
+    );
   });
 });
