@@ -42,14 +42,20 @@ export class RetryBudget {
     this.#balance = this.reserve;
   }
 
-  /** Tokens available for extra attempts now. */
+  /**
+   * Tokens available for extra attempts now. Read without settling: only `tryWithdraw` adds the calls
+   * counted, so when the budget is read (a metrics poll) never changes what it grants.
+   */
   get balance(): number {
-    return this.#settle();
+    const deposits = this.#deposits;
+    if (deposits === 0) return this.#balance;
+    const balance = this.#balance + deposits * this.ratio;
+    return balance > this.reserve ? this.reserve : balance;
   }
 
   /** Its state, for `pool.retryBudget`. */
   snapshot(): { readonly balance: number; readonly refused: number } {
-    return { balance: this.#settle(), refused: this.refused };
+    return { balance: this.balance, refused: this.refused };
   }
 
   /** A call was made: one integer increment on the call's path (no floating-point store). */
@@ -68,15 +74,13 @@ export class RetryBudget {
   }
 
   /**
-   * The deposits made since the last read, added: min(reserve, balance + ratio x calls) is what adding
+   * The deposits made since the last withdrawal, added: min(reserve, balance + ratio x calls) is what adding
    * `ratio` and capping once per call gives (the cap only ever holds the balance down), without the
    * rounding error of many small additions.
    */
   #settle(): number {
-    const deposits = this.#deposits;
-    if (deposits === 0) return this.#balance;
+    const balance = this.balance;
     this.#deposits = 0;
-    const balance = this.#balance + deposits * this.ratio;
-    return (this.#balance = balance > this.reserve ? this.reserve : balance);
+    return (this.#balance = balance);
   }
 }
