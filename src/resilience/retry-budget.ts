@@ -29,7 +29,7 @@ export class RetryBudget {
   readonly reserve: number;
   /** The balance as of the last `#settle()`. */
   #balance: number;
-  /** Calls made since: counted as an integer and added at once, as `ratio x calls`, when the balance is read. */
+  /** Calls made since: counted as an integer and added at once, as `ratio x calls`, when an extra attempt asks (`tryWithdraw`). */
   #deposits = 0;
   /** Attempts refused for lack of budget, for metrics. */
   refused = 0;
