@@ -450,16 +450,38 @@ export function readWasLabelOnly(): boolean {
 }
 
 /**
- * `readRunOptions`, or the options as they were given when they cannot be read or are refused: the call's
- * journey refuses them itself (`#run` reads them again and throws), so that its hooks and trace hear the
- * refusal as the call's end.
+ * Run options `#call` could not read, and why: the call runs no further than its closed and `fn` checks,
+ * then rejects with `error`, as a call without hooks does. Its options are never read again (a getter that
+ * throws once would answer a second read, and the call would run). Its observers get them as `given`,
+ * labelled by `method`: their own `method` data property when a string, read with no getter run.
  */
-export function readRunOptionsOrGiven<T>(options: RunOptions<T>): RunOptions<T> {
+export class OptionsRefusal {
+  readonly method: string | undefined;
+
+  constructor(
+    readonly given: RunOptions<unknown>,
+    readonly error: unknown,
+  ) {
+    let method: unknown;
+    try {
+      method = Object.getOwnPropertyDescriptor(given, 'method')?.value;
+    } catch {
+      // A Proxy's trap threw: no label ('unknown').
+    }
+    this.method = typeof method === 'string' ? method : undefined;
+  }
+}
+
+/**
+ * `readRunOptions`, once for a call with hooks or a trace: the copy (`EMPTY_OPTIONS` as it is), or the
+ * refusal, returned rather than thrown, so that the hooks and trace hear it as the call's end.
+ */
+export function readRunOptionsOrRefusal<T>(options: RunOptions<T>): RunOptions<T> | OptionsRefusal {
   if (options === EMPTY_OPTIONS) return options;
   try {
     return readRunOptions(options);
-  } catch {
-    return options;
+  } catch (error) {
+    return new OptionsRefusal(options, error);
   }
 }
 

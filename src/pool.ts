@@ -17,7 +17,7 @@ import { poolTokenStage } from './pipeline/pool-token.js';
 import { raceStage } from './pipeline/race.js';
 import { composeStages, invokeStep, middlewareStage, type Step } from './pipeline/stage.js';
 import type { HealthChange, PoolObserver, RateLimitEvent, StateChange } from './pool-events.js';
-import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, readRunOptionsOrGiven, readWasLabelOnly, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
+import { breakerFactory, cacheSizeOption, middlewareOption, checkPoolOptions, readRunOptions, readRunOptionsOrRefusal, OptionsRefusal, readWasLabelOnly, quotaOption, rosterPolicy, type AddOptions, type CloseOptions, type PoolOptions } from './pool-options.js';
 import { createProxy, type Proxied, type ProxyOptions } from './proxy.js';
 import type { Random } from './random.js';
 import { CallAttempts } from './resilience/call-attempts.js';
@@ -121,7 +121,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     if (options === undefined && plain !== undefined && typeof fn === 'function' && !callChannel.hasSubscribers) return this.#core.runPlain(fn, plain, this.#plainEntry, this.#planner.usesBudget) as Promise<Awaited<R>>;
     const runOptions = options ?? EMPTY_OPTIONS;
     if (this.#around === undefined && this.#core.callEnds === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
-    return this.#call(fn, runOptions, callChannel.hasSubscribers) as Promise<Awaited<R>>;
+    return this.#call(fn, readRunOptionsOrRefusal(runOptions), callChannel.hasSubscribers) as Promise<Awaited<R>>;
   }
 
   /**
@@ -135,30 +135,29 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     return runQuorum(this.#core, this.#planner, fn, options);
   }
 
-  /** Off `run()`'s fast path, which stays small enough for V8 to inline: `onCallEnd` and `around` hooks, the `clientpool:call` trace. */
-  #call(fn: CallFunction<T, unknown>, given: RunOptions<T>, isTraced: boolean): Promise<unknown> {
-    const options = readRunOptionsOrGiven(given); // Read once: the hooks, the trace and the call see the same options.
+  /** Off `run()`'s fast path (small enough for V8 to inline): hooks, the trace. `options` read once: all see the same, and a refusal skips `around`. */
+  #call(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, options !== given) : runAround(around, () => this.#planner.scope(options, options !== given), () => this.#run(fn, options, method, answer, options !== given)));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined || 'error' in options ? this.#run(fn, options, method, answer, true) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer, true)));
     return this.#core.callEnds?.run(options, journey) ?? journey();
   }
 
   /**
-   * A call's journey: options read once (`isRead`: by `#call` already) and resolved (call > method > pool),
-   * then one attempt through the pipeline, or with retries or hedges, as many as their policies allow.
+   * A call's journey: options read once (`isRead`: already, for `#call`, or refused) and resolved (call >
+   * method > pool), then one attempt through the pipeline, or with retries or hedges, as many as their policies allow.
    */
-  #run(fn: CallFunction<T, unknown>, options: RunOptions<T>, label?: string, answer?: SourceRecord, isRead = false): Promise<unknown> {
+  #run(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, label?: string, answer?: SourceRecord, isRead = false): Promise<unknown> {
     try {
       const core = this.#core;
       if (core.isClosing) throw new PoolClosedError();
       if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
       // No options, or only a label and retries: the method's plan as it is, no other option read (megamorphic).
       if (options !== EMPTY_OPTIONS && !isRead) {
-        options = readRunOptions(options);
+        options = readRunOptions(options as RunOptions<T>); // A refusal comes with `isRead`.
         const labelled = readWasLabelOnly() ? core.runLabelled(fn, options, label ?? options.method ?? 'unknown', this.#planner, this.#firstEntry) : undefined;
         if (labelled !== undefined) return labelled;
-      }
+      } else if ('error' in options) throw options.error; // An OptionsRefusal: refused as a call without hooks is, never read again.
       const isPlain = options === EMPTY_OPTIONS;
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);

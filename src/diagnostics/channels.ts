@@ -33,7 +33,7 @@ export interface CallMessage<T = unknown> {
   readonly pool: ClientPool<T>;
   /** The call's `method` option, `'unknown'` when absent or not a string. */
   readonly method: string;
-  /** The options the caller gave `run()`, as given (undefined when none). */
+  /** The options the caller gave `run()`, read once: the copy the call runs with (every run option a key), or as given when they were refused; undefined when none. */
   readonly options: RunOptions<T> | undefined;
   /** The call's value, set by Node when it resolved. */
   result?: unknown;

@@ -1,6 +1,7 @@
-import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from '../call.js';
-import { methodOf } from '../pipeline/call-end.js';
+import type { CallFunction, RunOptions } from '../call.js';
+import { givenOf, methodOf } from '../pipeline/call-end.js';
 import type { ClientPool } from '../pool.js';
+import type { OptionsRefusal } from '../pool-options.js';
 import { callChannel, type CallMessage } from './channels.js';
 
 /**
@@ -11,11 +12,10 @@ import { callChannel, type CallMessage } from './channels.js';
  */
 export function traceCall<T>(
   pool: ClientPool<T>,
-  call: (this: ClientPool<T>, fn: CallFunction<T, unknown>, options: RunOptions<T>, isTraced: false) => Promise<unknown>,
+  call: (this: ClientPool<T>, fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, isTraced: false) => Promise<unknown>,
   fn: CallFunction<T, unknown>,
-  options: RunOptions<T>,
+  options: RunOptions<T> | OptionsRefusal,
 ): Promise<unknown> {
-  const given = options === EMPTY_OPTIONS ? undefined : options;
-  const context: CallMessage<T> = { pool, method: methodOf(given), options: given };
+  const context: CallMessage<T> = { pool, method: methodOf(options), options: givenOf(options) };
   return callChannel.tracePromise(call, context as CallMessage, pool, fn, options, false);
 }

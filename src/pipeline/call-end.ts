@@ -2,13 +2,14 @@ import { EMPTY_OPTIONS, type RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
 import type { ClientPoolError } from '../errors.js';
 import type { Middleware } from '../middleware/middleware.js';
+import { OptionsRefusal } from '../pool-options.js';
 import type { CallbackGuard } from './guard.js';
 
 /** How one whole `pool.run()` ended, as its caller saw it: what `onCallEnd` hooks receive. */
 export interface CallEnd<T> {
   /** The call's `method` option, or `'unknown'`: the label its attempts carry. */
   readonly method: string;
-  /** The options `run()` was given; undefined when it was given none. */
+  /** The options `run()` was given, read once: the copy the call ran with (every run option a key), or as given when they were refused; undefined when it was given none. */
   readonly options: RunOptions<T> | undefined;
   /**
    * What the caller's promise rejected with (always a clientpool error: `ClientCallError`,
@@ -57,16 +58,16 @@ export class CallEnds<T> {
   }
 
   /**
-   * The caller's promise for the call `journey` makes, given its label (read once here, as its attempts
-   * then have it) and the record of where its answer comes from: settles as the journey does, once every
+   * The caller's promise for the call `journey` makes with `options` (the copy `readRunOptions` made, or
+   * the refusal of them), given its label (read once here, as its attempts then have it) and the record of where its answer comes from: settles as the journey does, once every
    * hook heard how, with its duration on the pool's clock from now. A hook that throws or rejects is
    * reported as a `CLIENTPOOL_CALLBACK_ERROR` warning and changes nothing for the caller.
    */
-  run(options: RunOptions<T>, journey: (method: string, answer: SourceRecord) => Promise<unknown>): Promise<unknown> {
+  run(options: RunOptions<T> | OptionsRefusal, journey: (method: string, answer: SourceRecord) => Promise<unknown>): Promise<unknown> {
     const method = methodOf(options);
     const start = this.#clock.now();
     const answer: SourceRecord = { source: 'upstream' };
-    const given = options === EMPTY_OPTIONS ? undefined : options;
+    const given = givenOf(options);
     return journey(method, answer).then(
       (value) => {
         this.#tell({ method, options: given, error: undefined, durationMs: this.#since(start), source: answer.source });
@@ -98,13 +99,19 @@ export class CallEnds<T> {
   }
 }
 
+/** The options a call's observers get: undefined for none, the copy it ran with, or as given when refused. */
+export function givenOf<T>(options: RunOptions<T> | OptionsRefusal): RunOptions<T> | undefined {
+  if (options === EMPTY_OPTIONS) return undefined;
+  return options instanceof OptionsRefusal ? (options.given as RunOptions<T>) : options;
+}
+
 /** The method label, read without trusting the options: `run()` validates them and rejects bad ones. */
 export function methodOf(options: unknown): string {
   try {
     const method = typeof options === 'object' && options !== null ? (options as { method?: unknown }).method : undefined;
     return typeof method === 'string' ? method : 'unknown';
   } catch {
-    // A Proxy or a getter that throws: run() rejects it with InvalidOptionError.
+    // A Proxy or a getter that throws (quorum options; run()'s are a copy or a refusal, read already).
     return 'unknown';
   }
 }

@@ -1,6 +1,6 @@
 import { validateStrategy, type Strategy } from '../balancers/strategies.js';
 import { EMPTY_OPTIONS, type CallScope, type RunOptions } from '../call.js';
-import { checkRunOptions, resolveDefaults, type MethodDefaults, type PoolOptions } from '../pool-options.js';
+import { resolveDefaults, type MethodDefaults, type PoolOptions } from '../pool-options.js';
 import { CallPolicies } from '../resilience/call-policies.js';
 import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
@@ -121,18 +121,13 @@ export class CallPlanner<T> {
     }
   }
 
-  /** What `around` hooks see of a call: its label, options, and whether it may make several attempts. `isRead`: options `readRunOptions` made, checked already. */
-  scope(options: RunOptions<T>, isRead = false): CallScope<T> {
-    if (options !== EMPTY_OPTIONS && !isRead) checkRunOptions(options);
-    try {
-      const method = options.method ?? 'unknown';
-      const defaults = this.defaultsFor(method);
-      const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
-      const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
-      return { method, options, isResilient: mayRetry || mayHedge };
-    } catch (error) {
-      throw unreadableOptions('run options', options, error);
-    }
+  /** What `around` hooks see of a call: its label, options (the copy `readRunOptions` made, checked), and whether it may make several attempts. */
+  scope(options: RunOptions<T>): CallScope<T> {
+    const method = options.method ?? 'unknown';
+    const defaults = this.defaultsFor(method);
+    const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
+    const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
+    return { method, options, isResilient: mayRetry || mayHedge };
   }
 
   /** A hedge policy; a quantile delay needs each method's latency, so it turns timing and recording on. */

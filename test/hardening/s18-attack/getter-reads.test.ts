@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ClientPool, InvalidOptionError } from '../../../src/index.js';
 
-// Options whose getters answer differently on each read. The docs (readRunOptions) promise each option
-// is read once per call, so that it "cannot answer one way when checked and another (or throw) at a
-// later read". With an `onCallEnd` observer or an `around` hook, `#call` reads them, and when that read
-// throws, `#run` reads them again: a getter that throws once is then read a second and third time, and
-// the call runs (label-only, via runLabelled) instead of being refused.
+// Options whose getters answer differently on each read. Each option is read once per call (readRunOptions),
+// so that it cannot answer one way when checked and another (or throw) at a later read: with an `onCallEnd`
+// observer, an `around` hook or a `clientpool:call` subscriber too, a getter that throws on its first read
+// refuses the call and is not read again to run it.
 
 function flakyOptions(): { options: object; reads: () => number } {
   let n = 0;
@@ -27,6 +27,48 @@ describe('options getters are read once per call', () => {
     await expect(pool.run((c) => c, options)).rejects.toBeInstanceOf(InvalidOptionError);
     expect(reads()).toBeGreaterThanOrEqual(1); // (the error's description reads it once more)
     await pool.close();
+  });
+
+  it('with an onCallEnd observer: options whose getter throws on its first read are refused (as without), not re-read and run', { timeout: 5000 }, async () => {
+    const ends: { method: string; error: unknown }[] = [];
+    const pool = new ClientPool<string>({ middleware: [{ name: 'ends', onCallEnd: (end) => { ends.push({ method: end.method, error: end.error }); } }] });
+    pool.add('a');
+    const { options, reads } = flakyOptions();
+    const methods: string[] = [];
+    const outcome = await pool.run((c, call) => { methods.push(call.method); return c; }, options).then(() => 'ran', (e: unknown) => e);
+    expect(outcome).toBeInstanceOf(InvalidOptionError);
+    expect(methods).toEqual([]);
+    expect(reads()).toBeLessThanOrEqual(2);
+    expect(ends).toEqual([{ method: 'unknown', error: outcome }]);
+    await pool.close();
+  });
+
+  it('with an around hook: options whose getter throws on its first read are refused, not re-read and run', { timeout: 5000 }, async () => {
+    const pool = new ClientPool<string>({ middleware: [{ name: 'around', around: (_scope, next) => next() }] });
+    pool.add('a');
+    const { options } = flakyOptions();
+    const methods: string[] = [];
+    const outcome = await pool.run((c, call) => { methods.push(call.method); return c; }, options).then(() => 'ran', (e: unknown) => e);
+    expect(outcome).toBeInstanceOf(InvalidOptionError);
+    expect(methods).toEqual([]);
+    await pool.close();
+  });
+
+  it('while clientpool:call is traced: options whose getter throws on its first read are refused, not re-read and run', { timeout: 5000 }, async () => {
+    const listener = (): void => {};
+    subscribe('tracing:clientpool:call:start', listener);
+    try {
+      const pool = new ClientPool<string>();
+      pool.add('a');
+      const { options } = flakyOptions();
+      const methods: string[] = [];
+      const outcome = await pool.run((c, call) => { methods.push(call.method); return c; }, options).then(() => 'ran', (e: unknown) => e);
+      expect(outcome).toBeInstanceOf(InvalidOptionError);
+      expect(methods).toEqual([]);
+      await pool.close();
+    } finally {
+      unsubscribe('tracing:clientpool:call:start', listener);
+    }
   });
 
   it('with an onCallEnd observer: the method the observer hears is the one the call ran with', { timeout: 5000 }, async () => {
