@@ -139,7 +139,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined || 'error' in options ? this.#run(fn, options, method, answer, true) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer, true)));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined || OptionsRefusal.is(options) ? this.#run(fn, options, method, answer, true) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer, true)));
     return this.#core.callEnds?.run(options, journey) ?? journey();
   }
 
@@ -157,7 +157,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
         options = readRunOptions(options as RunOptions<T>); // A refusal comes with `isRead`.
         const labelled = readWasLabelOnly() ? core.runLabelled(fn, options, label ?? options.method ?? 'unknown', this.#planner, this.#firstEntry) : undefined;
         if (labelled !== undefined) return labelled;
-      } else if ('error' in options) throw options.error; // An OptionsRefusal: refused as a call without hooks is, never read again.
+      } else if (OptionsRefusal.is(options)) throw options.error; // Refused as a call without hooks is, never read again.
       const isPlain = options === EMPTY_OPTIONS;
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);

@@ -102,7 +102,7 @@ export class CallEnds<T> {
 /** The options a call's observers get: undefined for none, the copy it ran with, or as given when refused. */
 export function givenOf<T>(options: RunOptions<T> | OptionsRefusal): RunOptions<T> | undefined {
   if (options === EMPTY_OPTIONS) return undefined;
-  return options instanceof OptionsRefusal ? (options.given as RunOptions<T>) : options;
+  return OptionsRefusal.is(options) ? (options.given as RunOptions<T>) : options;
 }
 
 /** The method label, read without trusting the options: `run()` validates them and rejects bad ones. */

@@ -5,7 +5,7 @@ import { Attempt, type AttemptGroup, type Plan } from '../pipeline/attempt.js';
 import type { CallPlanner } from '../pipeline/call-planner.js';
 import { isThenable } from '../pipeline/guard.js';
 import type { PoolCore } from '../pipeline/pool-core.js';
-import { checkRunOptions } from '../pool-options.js';
+import { checkRunOptions, OptionsRefusal } from '../pool-options.js';
 import { keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 import { jsonEqual } from './deep-equal.js';
 import { DistinctClients } from './distinct-clients.js';
@@ -79,6 +79,8 @@ interface QuorumSpec<T> {
   readonly penalty: boolean;
   /** The run options every attempt gets: the caller's, without the quorum's own. */
   readonly run: RunOptions<T>;
+  /** Every option given, read once: what `onCallEnd` hooks hear as the call's options. */
+  readonly given: RunOptions<T>;
 }
 
 /**
@@ -96,15 +98,29 @@ interface QuorumSpec<T> {
 export function runQuorum<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, options: QuorumOptions<T, Awaited<R>>): Promise<Awaited<R>> {
   // A quorum is one call to its caller, whatever its attempts: `onCallEnd` hooks (calls_total) hear it once.
   const ends = core.callEnds;
-  if (ends === undefined) return quorumCall(core, planner, fn, options);
-  return ends.run(options, () => quorumCall(core, planner, fn, options)) as Promise<Awaited<R>>;
+  if (ends === undefined) return quorumCall(core, planner, fn, () => quorumSpec<T>(options));
+  // Read once, as run() reads its options: the hooks hear the copy (or the refusal) and the label read from it.
+  const read = quorumSpecOrRefusal<T>(options);
+  const specOf = (): QuorumSpec<T> => {
+    if (OptionsRefusal.is(read)) throw read.error;
+    return read;
+  };
+  return ends.run(OptionsRefusal.is(read) ? read : read.given, () => quorumCall(core, planner, fn, specOf)) as Promise<Awaited<R>>;
 }
 
-function quorumCall<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, options: QuorumOptions<T, Awaited<R>>): Promise<Awaited<R>> {
+function quorumSpecOrRefusal<T>(options: unknown): QuorumSpec<T> | OptionsRefusal {
+  try {
+    return quorumSpec<T>(options);
+  } catch (error) {
+    return new OptionsRefusal(options, error);
+  }
+}
+
+function quorumCall<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, specOf: () => QuorumSpec<T>): Promise<Awaited<R>> {
   try {
     if (core.isClosing) throw new PoolClosedError();
     if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
-    const spec = quorumSpec<T>(options);
+    const spec = specOf();
     const signal = spec.run.signal;
     if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
     const method = spec.run.method ?? 'unknown';
@@ -175,6 +191,7 @@ function quorumSpec<T>(options: unknown): QuorumSpec<T> {
     onDisagree: onDisagree as QuorumSpec<T>['onDisagree'],
     penalty,
     run,
+    given,
   };
 }
 
