@@ -171,12 +171,14 @@ function isClassMethod(object: object, key: string): boolean {
 }
 
 /**
- * Run a call inside the `around` hooks (composed by `composeAround`, each layer guarded): options are
- * checked by `scope()` first, and whatever it throws is a rejection, never a throw.
+ * Run a call inside the `around` hooks (composed by `composeAround`, each layer guarded). `scope()` is
+ * asked first: `undefined` (options the call refuses) runs the call without them, so no hook sees, answers
+ * for or changes the refusal. Whatever it throws is a rejection, never a throw.
  */
-export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
+export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T> | undefined, run: () => Promise<unknown>): Promise<unknown> {
   try {
-    return around(scope(), run);
+    const seen = scope();
+    return seen === undefined ? run() : around(seen, run);
   } catch (error) {
     return aroundFailure('an around hook', error);
   }

@@ -1,6 +1,6 @@
 import { validateStrategy, type Strategy } from '../balancers/strategies.js';
 import { EMPTY_OPTIONS, type CallScope, type RunOptions } from '../call.js';
-import { resolveDefaults, type MethodDefaults, type PoolOptions } from '../pool-options.js';
+import { OptionsRefusal, resolveDefaults, type MethodDefaults, type PoolOptions } from '../pool-options.js';
 import { CallPolicies } from '../resilience/call-policies.js';
 import { hedgePolicy, type HedgeOptions, type HedgePolicy } from '../resilience/hedge-policy.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
@@ -121,10 +121,24 @@ export class CallPlanner<T> {
     }
   }
 
-  /** What `around` hooks see of a call: its label, options (the copy `readRunOptions` made, checked), and whether it may make several attempts. */
-  scope(options: RunOptions<T>): CallScope<T> {
+  /**
+   * What `around` hooks see of a call: its label, options (the copy `readRunOptions` made), and whether it
+   * may make several attempts. `undefined` for options the call refuses, read (`OptionsRefusal`) or valued
+   * (a negative `timeout`, an unknown `priority`, a `retry` policy out of range): the call then runs without
+   * its hooks and rejects with the same error, after the same checks, as a call without hooks does.
+   */
+  scope(options: RunOptions<T> | OptionsRefusal): CallScope<T> | undefined {
+    if (OptionsRefusal.is(options)) return undefined;
     const method = options.method ?? 'unknown';
     const defaults = this.defaultsFor(method);
+    try {
+      // As the call checks them (its plan, retry and hedge), which it does again: the error is its to throw.
+      this.plan(options, defaults);
+      this.retry(options, defaults);
+      this.hedge(options, defaults);
+    } catch {
+      return undefined;
+    }
     const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
     const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
     return { method, options, isResilient: mayRetry || mayHedge };
