@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import type { RunOptions } from '../../../src/index.js';
 import { settle, watchedPool, WATCHES } from './helpers.js';
 
 // Readable options: every getter is run exactly once per call, whatever watches it and however many
 // attempts it makes; every observer sees the same copy; trace messages are one object per call.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 /** `values` as enumerable getters that count their reads. */
 function counted(values: Record<string, unknown>): { options: RunOptions<string>; reads: Record<string, number> } {

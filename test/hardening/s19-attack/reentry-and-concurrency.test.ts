@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { InvalidOptionError, isClientPoolError, type RunOptions } from '../../../src/index.js';
 import { settle, throwsOnRead, watchedPool, WATCHED, WATCHES } from './helpers.js';
 
 // Getters that call back into the pool while run() reads them, and many calls at once, some refused.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 const endsFor = (watch: string): number => (watch === 'onCallEnd' || watch === 'all' ? 1 : 0);
 

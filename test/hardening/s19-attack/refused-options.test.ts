@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { InvalidOptionError, isClientPoolError, type RunOptions } from '../../../src/index.js';
 import { settle, throwsOnRead, watchedPool, WATCHED, WATCHES, type Watched } from './helpers.js';
 
@@ -6,13 +7,7 @@ import { settle, throwsOnRead, watchedPool, WATCHED, WATCHES, type Watched } fro
 // (the original as cause when there is one), the function never runs, no getter is read again to run it,
 // onCallEnd fires once, the around hook never sees the call, the trace tells the same story.
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+useUnhandledGuard({ time: 'real' });
 
 /** What every refused call must leave behind, for the watch it had. */
 function expectRefusalSeen(w: Watched, error: unknown, given: unknown, method = 'unknown'): void {
