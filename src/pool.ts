@@ -139,7 +139,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, true) : runAround(around, () => this.#planner.scope(options), () => this.#run(fn, options, method, answer, true)));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, true) : runAround(around, () => (this.#core.isClosing || typeof fn !== 'function' ? undefined : this.#planner.scope(options)), (refusal) => this.#run(fn, refusal ?? options, method, answer, true)));
     return this.#core.callEnds?.run(options, journey) ?? journey();
   }
 
@@ -161,7 +161,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const isPlain = options === EMPTY_OPTIONS;
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
-      if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, (shared) => this.#run(fn, shared, label), answer);
+      // Checked before it joins or starts a flight: a flight would answer it whatever its own options.
+      if (!isPlain && options.coalesce !== undefined) return core.coalesce(this.#planner.checked(options), (shared) => this.#run(fn, shared, label), answer);
       if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) { // The first call with `minHeight`: its stage joins the pipeline.
         this.#usesMinHeight = true;
         this.#compose();
@@ -170,8 +171,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const planner = this.#planner;
       const defaults = planner.defaultsFor(method);
       const plan = isPlain && defaults.deadline === undefined ? defaults : planner.plan(options, defaults);
-      const retry = isPlain ? defaults.retry : planner.retry(options, defaults);
-      const hedge = isPlain ? defaults.hedge : planner.hedge(options, defaults);
+      const retry = isPlain || options.retry === undefined ? defaults.retry : planner.retry(options, defaults);
+      const hedge = isPlain || options.hedge === undefined ? defaults.hedge : planner.hedge(options, defaults);
       // Calls count towards the budget once anything can spend it: no cost for pools without retries.
       if (retry !== undefined || hedge !== undefined) planner.usesBudget = true;
       if (planner.usesBudget) core.budget?.deposit();

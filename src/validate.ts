@@ -48,6 +48,14 @@ export function nonEmptyString(option: string, value: unknown): string {
   return value;
 }
 
+/**
+ * `value`, or `fallback` when it was not given. Only `undefined` means not given: `null` is a value, which
+ * the option's own check then refuses (as `timeout: null` is refused), never a silent default.
+ */
+export function givenOr<V>(value: V | undefined, fallback: V): V {
+  return value === undefined ? fallback : value;
+}
+
 /** Throw unless `value` is an options object or undefined. */
 export function optionsObject(option: string, value: unknown): void {
   if (value === undefined) return;

@@ -4,6 +4,7 @@ import type { Outcome } from '../pipeline/outcome.js';
 import { CallbackError, InvalidOptionError, isClientPoolError } from '../errors.js';
 import { unreadableOptions } from '../validate.js';
 import { isThenable } from '../pipeline/guard.js';
+import { OptionsRefusal } from '../pool-options.js';
 import type { PoolObserver } from '../pool-events.js';
 
 /**
@@ -172,13 +173,15 @@ function isClassMethod(object: object, key: string): boolean {
 
 /**
  * Run a call inside the `around` hooks (composed by `composeAround`, each layer guarded). `scope()` is
- * asked first: `undefined` (options the call refuses) runs the call without them, so no hook sees, answers
- * for or changes the refusal. Whatever it throws is a rejection, never a throw.
+ * asked first: `undefined` (a call the pool refuses whatever its options: closed, or no function) or a
+ * refusal of its options runs the call without them (`run(refusal)`), so no hook sees, answers for or
+ * changes a refusal. Whatever it throws is a rejection, never a throw.
  */
-export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T> | undefined, run: () => Promise<unknown>): Promise<unknown> {
+export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T> | OptionsRefusal | undefined, run: (refusal?: OptionsRefusal) => Promise<unknown>): Promise<unknown> {
   try {
     const seen = scope();
-    return seen === undefined ? run() : around(seen, run);
+    if (seen === undefined || OptionsRefusal.is(seen)) return run(seen);
+    return around(seen, () => run());
   } catch (error) {
     return aroundFailure('an around hook', error);
   }

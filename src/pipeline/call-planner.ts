@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
+import { cacheOption } from './call-cache.js';
 import { costOption, DEFAULT_COST } from '../limit/cost.js';
 import { NORMAL, priorityOption } from '../limit/priority.js';
 
@@ -122,23 +123,40 @@ export class CallPlanner<T> {
   }
 
   /**
-   * What `around` hooks see of a call: its label, options (the copy `readRunOptions` made), and whether it
-   * may make several attempts. `undefined` for options the call refuses, read (`OptionsRefusal`) or valued
-   * (a negative `timeout`, an unknown `priority`, a `retry` policy out of range): the call then runs without
-   * its hooks and rejects with the same error, after the same checks, as a call without hooks does.
+   * Check what a call's options hold as the call itself checks it, once they are read: its plan, retry,
+   * hedge and `cache`. For what runs before the call's own checks: its `around` hooks, and a coalesced
+   * call before it joins or starts a flight (which would otherwise answer it with another call's result).
+   * @returns `options`, checked
+   * @throws InvalidOptionError
    */
-  scope(options: RunOptions<T> | OptionsRefusal): CallScope<T> | undefined {
-    if (OptionsRefusal.is(options)) return undefined;
+  checked(options: RunOptions<T>): RunOptions<T> {
+    const defaults = this.defaultsFor(options.method ?? 'unknown');
+    this.plan(options, defaults);
+    this.retry(options, defaults);
+    this.hedge(options, defaults);
+    if (options.cache !== undefined) cacheOption(options);
+    return options;
+  }
+
+  /**
+   * What `around` hooks see of a call: its label, options (the copy `readRunOptions` made), and whether it
+   * may make several attempts. A refusal for options the call refuses, read (`OptionsRefusal` as it is) or
+   * valued (a negative `timeout`, an unknown `priority`, a `retry` policy out of range): the call then runs
+   * without its hooks and rejects with that error, after its closed and `fn` checks, as a call without
+   * hooks does; its options are never checked again (a getter could answer a second time). `undefined`
+   * for a call whose signal has aborted: it runs without its hooks, to its `AbortedError`.
+   */
+  scope(options: RunOptions<T> | OptionsRefusal): CallScope<T> | OptionsRefusal | undefined {
+    if (OptionsRefusal.is(options)) return options;
+    // Refused as aborted whatever else it holds (the call checks its signal first): no hook for it either.
+    if (options.signal?.aborted === true) return undefined;
+    try {
+      this.checked(options);
+    } catch (error) {
+      return new OptionsRefusal(options, error);
+    }
     const method = options.method ?? 'unknown';
     const defaults = this.defaultsFor(method);
-    try {
-      // As the call checks them (its plan, retry and hedge), which it does again: the error is its to throw.
-      this.plan(options, defaults);
-      this.retry(options, defaults);
-      this.hedge(options, defaults);
-    } catch {
-      return undefined;
-    }
     const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
     const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
     return { method, options, isResilient: mayRetry || mayHedge };

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { between, duration, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
+import { between, duration, givenOr, integerAtLeast, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 
 /** Hedging: when the first attempt is slow, start the same call on another client; the first success wins. */
 export interface HedgeOptions {
@@ -40,7 +40,7 @@ const DELAY_KEYS = keySet(['quantile', 'min', 'max']);
 
 function validHedge(option: HedgeOptions, prefix: string): HedgePolicy {
   knownKeys(prefix, option, HEDGE_KEYS);
-  const maxHedges = integerAtLeast(`${prefix}.maxHedges`, option.maxHedges ?? 1, 1);
+  const maxHedges = integerAtLeast(`${prefix}.maxHedges`, givenOr<unknown>(option.maxHedges, 1), 1);
   const delay: unknown = option.delay;
   if (typeof delay === 'number') {
     return { maxHedges, fixed: duration(`${prefix}.delay`, delay), quantile: Number.NaN, min: 0, max: 0 };
@@ -49,8 +49,8 @@ function validHedge(option: HedgeOptions, prefix: string): HedgePolicy {
   knownKeys(`${prefix}.delay`, delay, DELAY_KEYS);
   const spec = delay as { quantile?: unknown; min?: unknown; max?: unknown };
   const quantile = between(`${prefix}.delay.quantile`, spec.quantile, 0, 1);
-  const min = duration(`${prefix}.delay.min`, spec.min ?? 0);
-  const max = duration(`${prefix}.delay.max`, spec.max ?? 1_000);
+  const min = duration(`${prefix}.delay.min`, givenOr(spec.min, 0));
+  const max = duration(`${prefix}.delay.max`, givenOr(spec.max, 1_000));
   if (max < min) throw new InvalidOptionError(`${prefix}.delay.max`, `>= delay.min (${min})`, max);
   return { maxHedges, fixed: Number.NaN, quantile, min, max };
 }

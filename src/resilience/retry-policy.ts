@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Random } from '../random.js';
-import { callable, duration, integerAtLeast, keySet, knownKeys, nonNegative, optionsObject, unreadableOptions } from '../validate.js';
+import { callable, duration, givenOr, integerAtLeast, keySet, knownKeys, nonNegative, optionsObject, unreadableOptions } from '../validate.js';
 
 /** How long to wait between attempts. */
 export interface BackoffOptions {
@@ -65,19 +65,21 @@ const BACKOFF_KEYS = keySet(['initial', 'max', 'multiplier', 'jitter']);
 
 function validRetry(option: RetryOptions, prefix: string): RetryPolicy {
   knownKeys(prefix, option, RETRY_KEYS);
-  const backoff = option.backoff ?? {};
-  optionsObject(`${prefix}.backoff`, backoff);
+  // Checked as given: `null` is refused, not taken as the defaults.
+  const given = option.backoff;
+  optionsObject(`${prefix}.backoff`, given);
+  const backoff = given ?? {};
   knownKeys(`${prefix}.backoff`, backoff, BACKOFF_KEYS);
-  const jitter = backoff.jitter ?? 'full';
+  const jitter = givenOr(backoff.jitter, 'full');
   if (!JITTERS.includes(jitter)) throw new InvalidOptionError(`${prefix}.backoff.jitter`, 'one of "full", "decorrelated", "none"', jitter);
-  const initial = duration(`${prefix}.backoff.initial`, backoff.initial ?? 50);
-  const max = duration(`${prefix}.backoff.max`, backoff.max ?? 2_000);
+  const initial = duration(`${prefix}.backoff.initial`, givenOr<unknown>(backoff.initial, 50));
+  const max = duration(`${prefix}.backoff.max`, givenOr<unknown>(backoff.max, 2_000));
   if (max < initial) throw new InvalidOptionError(`${prefix}.backoff.max`, `>= backoff.initial (${initial})`, max);
   return {
-    attempts: integerAtLeast(`${prefix}.attempts`, option.attempts ?? 3, 1),
+    attempts: integerAtLeast(`${prefix}.attempts`, givenOr<unknown>(option.attempts, 3), 1),
     initial,
     max,
-    multiplier: nonNegative(`${prefix}.backoff.multiplier`, backoff.multiplier ?? 2),
+    multiplier: nonNegative(`${prefix}.backoff.multiplier`, givenOr<unknown>(backoff.multiplier, 2)),
     jitter,
     retryOn: option.retryOn === undefined ? undefined : callable(`${prefix}.retryOn`, option.retryOn),
     retryAfter: option.retryAfter === undefined ? defaultRetryAfter : callable(`${prefix}.retryAfter`, option.retryAfter),

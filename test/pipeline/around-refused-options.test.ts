@@ -108,3 +108,71 @@ describe('around hooks never see options the call refuses', () => {
     await pool.close();
   });
 });
+
+describe('calls refused whatever they hold skip the around hooks too', () => {
+  it.each([
+    ['a bad cache', { coalesce: 'k', cache: { ttl: -1 } }],
+    ['a cache with staleIfError but no onStale', { coalesce: 'k', cache: { ttl: 10, staleIfError: 100 } }],
+  ])('%s: no hook runs, InvalidOptionError as without hooks', async (_name, options) => {
+    const seen: unknown[] = [];
+    const hooked = poolWith((scope, next) => {
+      seen.push(scope);
+      return next();
+    });
+    const plain = poolWith();
+    const withHooks = await refusal(hooked, options);
+    const without = await refusal(plain, options);
+    expect(withHooks).toBeInstanceOf(InvalidOptionError);
+    expect((withHooks as Error).message).toBe((without as Error).message);
+    expect(seen).toEqual([]);
+    await Promise.all([hooked.close(), plain.close()]);
+  });
+
+  it('a caching hook cannot answer a call on a closed pool, nor one whose fn is not a function, nor one whose signal aborted', async () => {
+    const pool = poolWith(() => Promise.resolve('from cache'));
+    expect(await refusal(pool, { method: 'get' }, 42)).toBeInstanceOf(InvalidOptionError);
+    const aborted = await refusal(pool, { signal: AbortSignal.abort(new Error('gone')) });
+    expect((aborted as { code?: string }).code).toBe('ERR_ABORTED');
+    await pool.close();
+    expect(await refusal(pool, { method: 'get' })).toBeInstanceOf(PoolClosedError);
+  });
+
+  it('a refusal found before the hooks is the one the caller gets: a retry getter answering bad then good never lets the call run', async () => {
+    let reads = 0;
+    let runs = 0;
+    const pool = poolWith((_scope, next) => next());
+    const retry = {
+      get attempts() {
+        reads++;
+        return reads === 1 ? 'x' : 2;
+      },
+    };
+    const error = await refusal(pool, { retry }, () => runs++);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(runs).toBe(0);
+    expect(reads).toBe(1);
+    await pool.close();
+  });
+});
+
+describe('a coalesced call is checked before it joins or starts a flight', () => {
+  it('a joiner with timeout -1 is refused, not answered by the flight in progress', async () => {
+    const pool = poolWith();
+    let release!: (value: string) => void;
+    const flight = pool.run(() => new Promise<string>((resolve) => (release = resolve)), { coalesce: 'k' });
+    const joiner = refusal(pool, { coalesce: 'k', timeout: -1 });
+    release('shared');
+    expect(await flight).toBe('shared');
+    expect(await joiner).toBeInstanceOf(InvalidOptionError);
+    await pool.close();
+  });
+
+  it('a good joiner is not refused for the options of the call that would have started the flight', async () => {
+    const pool = poolWith();
+    const bad = refusal(pool, { coalesce: 'k', timeout: -1 });
+    const good = pool.run((client) => client, { coalesce: 'k' });
+    expect(await bad).toBeInstanceOf(InvalidOptionError);
+    expect(await good).toBe('a');
+    await pool.close();
+  });
+});

@@ -52,3 +52,14 @@ describe('hedgePolicy', () => {
     expect(make).toThrow(message);
   });
 });
+
+describe('hedgePolicy: only undefined means not given', () => {
+  it.each([
+    ['maxHedges', { delay: 10, maxHedges: null }],
+    ['delay.min', { delay: { quantile: 0.9, min: null } }],
+    ['delay.max', { delay: { quantile: 0.9, max: null } }],
+  ])('%s: null is refused with InvalidOptionError, not taken as the default', (option, given) => {
+    expect(() => hedgePolicy(given as never)).toThrow(InvalidOptionError);
+    expect(() => hedgePolicy(given as never)).toThrow(option);
+  });
+});

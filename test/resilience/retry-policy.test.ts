@@ -210,3 +210,21 @@ describe('retryPolicy', () => {
     expect(make).toThrow(message);
   });
 });
+
+describe('retryPolicy: only undefined means not given', () => {
+  it.each([
+    ['attempts', { attempts: null }],
+    ['backoff', { backoff: null }],
+    ['backoff.initial', { backoff: { initial: null } }],
+    ['backoff.max', { backoff: { max: null } }],
+    ['backoff.multiplier', { backoff: { multiplier: null } }],
+    ['backoff.jitter', { backoff: { jitter: null } }],
+  ])('%s: null is refused with InvalidOptionError, not taken as the default', (option, given) => {
+    expect(() => retryPolicy(given as never)).toThrow(InvalidOptionError);
+    expect(() => retryPolicy(given as never)).toThrow(option);
+  });
+
+  it('undefined fields take the defaults', () => {
+    expect(retryPolicy({ attempts: undefined, backoff: { initial: undefined } } as never)).toMatchObject({ attempts: 3, initial: 50, max: 2_000, multiplier: 2, jitter: 'full' });
+  });
+});
