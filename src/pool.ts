@@ -139,7 +139,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, true) : runAround(around, () => (this.#core.isClosing || typeof fn !== 'function' ? undefined : this.#planner.scope(options)), (refusal) => this.#run(fn, refusal ?? options, method, answer, true)));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, true) : runAround(around, () => (this.#core.isClosing || typeof fn !== 'function' ? undefined : this.#planner.scope(options)), (refusal, scope) => (scope === undefined ? this.#run(fn, refusal ?? options, method, answer, true) : this.#planner.handOver(scope, () => this.#run(fn, options, method, answer, true)))));
     return this.#core.callEnds?.run(options, journey) ?? journey();
   }
 

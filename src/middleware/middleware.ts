@@ -177,11 +177,11 @@ function isClassMethod(object: object, key: string): boolean {
  * refusal of its options runs the call without them (`run(refusal)`), so no hook sees, answers for or
  * changes a refusal. Whatever it throws is a rejection, never a throw.
  */
-export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T> | OptionsRefusal | undefined, run: (refusal?: OptionsRefusal) => Promise<unknown>): Promise<unknown> {
+export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T> | OptionsRefusal | undefined, run: (refusal?: OptionsRefusal, scope?: CallScope<T>) => Promise<unknown>): Promise<unknown> {
   try {
     const seen = scope();
     if (seen === undefined || OptionsRefusal.is(seen)) return run(seen);
-    return around(seen, () => run());
+    return around(seen, () => run(undefined, seen));
   } catch (error) {
     return aroundFailure('an around hook', error);
   }

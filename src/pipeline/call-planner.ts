@@ -21,6 +21,10 @@ export class CallPlanner<T> {
   readonly #defaults: MethodDefaults<T>;
   readonly #methods: Map<string, MethodDefaults<T>> | undefined;
   readonly #policies: CallPolicies;
+  /** Plans with a deadline that `scope()` made, by the scope the hooks got, until `handOver` takes them (weak: a hook may never call next()). */
+  readonly #deadlinePlans = new WeakMap<CallScope<T>, Plan<T>>();
+  /** The plan `handOver` gives `#ownPlan` for the options it is for, within one synchronous stretch. */
+  #handedOver: { readonly options: RunOptions<T>; readonly plan: Plan<T> } | undefined = undefined;
   /** Where a call's deadline is read: the pool's clock, made never to go back. */
   readonly #deadlineClock: { now(): number };
   /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
@@ -72,6 +76,11 @@ export class CallPlanner<T> {
 
   /** A plan of the call's own (out of `plan()`, which stays small enough to inline): its options over its method's, a deadline from now. */
   #ownPlan(options: RunOptions<T>, defaults: MethodDefaults<T>, isPlain: boolean): Plan<T> {
+    const handed = this.#handedOver;
+    if (handed !== undefined && handed.options === options) {
+      this.#handedOver = undefined;
+      return handed.plan;
+    }
     // Its own timeout and nothing else (the usual override): the plan shared by the calls with that timeout,
     // at once. Read in the order below (timeout and strategy before cost and priority), as they are checked.
     if (!isPlain && defaults.deadline === undefined && options.deadline === undefined && options.maxWait === undefined) {
@@ -130,12 +139,35 @@ export class CallPlanner<T> {
    * @throws InvalidOptionError
    */
   checked(options: RunOptions<T>): RunOptions<T> {
+    this.#check(options);
+    return options;
+  }
+
+  /** `checked`, answering the call's plan. */
+  #check(options: RunOptions<T>): Plan<T> {
     const defaults = this.defaultsFor(options.method ?? 'unknown');
-    this.plan(options, defaults);
+    const plan = this.plan(options, defaults);
     this.retry(options, defaults);
     this.hedge(options, defaults);
     if (options.cache !== undefined) cacheOption(options);
-    return options;
+    return plan;
+  }
+
+  /**
+   * Run `run` (the call's journey, once its around hooks called `next()`) on the plan `scope()` checked for
+   * `scope`, when that plan has a deadline: the deadline started at `run()`, so time in the hooks counts.
+   * Handed over for one synchronous stretch: `#run` plans before anything of the user's can run.
+   */
+  handOver(scope: CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
+    const plan = this.#deadlinePlans.get(scope);
+    if (plan === undefined) return run();
+    this.#deadlinePlans.delete(scope);
+    this.#handedOver = { options: scope.options, plan };
+    try {
+      return run();
+    } finally {
+      this.#handedOver = undefined;
+    }
   }
 
   /**
@@ -150,8 +182,9 @@ export class CallPlanner<T> {
     if (OptionsRefusal.is(options)) return options;
     // Refused as aborted whatever else it holds (the call checks its signal first): no hook for it either.
     if (options.signal?.aborted === true) return undefined;
+    let plan: Plan<T>;
     try {
-      this.checked(options);
+      plan = this.#check(options);
     } catch (error) {
       return new OptionsRefusal(options, error);
     }
@@ -159,7 +192,10 @@ export class CallPlanner<T> {
     const defaults = this.defaultsFor(method);
     const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
     const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
-    return { method, options, isResilient: mayRetry || mayHedge };
+    const scope: CallScope<T> = { method, options, isResilient: mayRetry || mayHedge };
+    // Its deadline started now: `handOver` gives the call this plan when its hooks call next().
+    if (plan.deadlineAt !== undefined) this.#deadlinePlans.set(scope, plan);
+    return scope;
   }
 
   /** A hedge policy; a quantile delay needs each method's latency, so it turns timing and recording on. */
