@@ -145,11 +145,13 @@ export class CallPlanner<T> {
 
   /** `checked`, answering the call's plan. */
   #check(options: RunOptions<T>): Plan<T> {
+    // `cache` first, as a coalesced call without hooks checks it: a refused call builds no policy (a
+    // quantile hedge's turns latency timing on for good).
+    if (options.cache !== undefined) cacheOption(options);
     const defaults = this.defaultsFor(options.method ?? 'unknown');
     const plan = this.plan(options, defaults);
     this.retry(options, defaults);
     this.hedge(options, defaults);
-    if (options.cache !== undefined) cacheOption(options);
     return plan;
   }
 
