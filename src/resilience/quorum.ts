@@ -6,7 +6,7 @@ import type { CallPlanner } from '../pipeline/call-planner.js';
 import { isThenable } from '../pipeline/guard.js';
 import type { PoolCore } from '../pipeline/pool-core.js';
 import { checkRunOptions, OptionsRefusal } from '../pool-options.js';
-import { keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
+import { givenOr, keySet, knownKeys, optionsObject, unreadableOptions } from '../validate.js';
 import { jsonEqual } from './deep-equal.js';
 import { DistinctClients } from './distinct-clients.js';
 
@@ -175,13 +175,13 @@ function quorumSpec<T>(options: unknown): QuorumSpec<T> {
   knownKeys('quorum options', given, QUORUM_KEYS);
   const of = read['of'];
   if (typeof of !== 'number' || !Number.isInteger(of) || of < 1 || of > MAX_QUORUM) throw new InvalidOptionError('of', `an integer from 1 to ${MAX_QUORUM}`, of);
-  const agree = read['agree'] ?? Math.floor(of / 2) + 1;
+  const agree = givenOr(read['agree'], Math.floor(of / 2) + 1);
   if (typeof agree !== 'number' || !Number.isInteger(agree) || agree < 1 || agree > of) throw new InvalidOptionError('agree', `an integer from 1 to of (${of})`, agree);
   const compare = read['compare'];
   if (compare !== undefined && typeof compare !== 'function') throw new InvalidOptionError('compare', 'a function (a, b) => boolean', compare);
   const onDisagree = read['onDisagree'];
   if (onDisagree !== undefined && typeof onDisagree !== 'function') throw new InvalidOptionError('onDisagree', 'a function ({ client, value, majority }) => void', onDisagree);
-  const penalty = read['penalty'] ?? false;
+  const penalty = givenOr(read['penalty'], false);
   if (typeof penalty !== 'boolean') throw new InvalidOptionError('penalty', 'a boolean', penalty);
   checkRunOptions(run);
   return {
