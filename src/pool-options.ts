@@ -20,7 +20,7 @@ import type { RetryBudgetOptions } from './resilience/retry-budget.js';
 import type { RetryOptions } from './resilience/retry-policy.js';
 import type { Strategy } from './balancers/strategies.js';
 import { abortSignal, between, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from './validate.js';
-import { CallbackError, InvalidOptionError, type ClientPoolError } from './errors.js';
+import { AbortedError, CallbackError, InvalidOptionError, type ClientPoolError } from './errors.js';
 import type { Balancer } from './balancers/balancer.js';
 import { retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
 import type { HedgePolicy } from './resilience/hedge-policy.js';
@@ -361,7 +361,7 @@ function methodDefaults<T>(own: MethodOptions<T>, prefix: string, pool: MethodDe
  * its keys, no array made), every value of the right type. A Proxy or a getter that throws is refused
  * with `InvalidOptionError`, what it threw as the `cause`. The policies among them (`retry`, `hedge`) are
  * validated where they are resolved, once per options object.
- * @throws InvalidOptionError
+ * @throws InvalidOptionError; AbortedError instead when `signal` has aborted (a call checks its signal first)
  */
 export function checkRunOptions(options: RunOptions<unknown>): void {
   readRunOptions(options);
@@ -374,7 +374,8 @@ export function checkRunOptions(options: RunOptions<unknown>): void {
  * another (or throw) at a later read; and the pipeline's reads of options see one shape, whatever shapes
  * the callers' options have. One function, the checks written out: too big for V8 to inline into the
  * call's journey, whose own budget for inlining is better spent on the pipeline.
- * @throws InvalidOptionError, what a getter or a Proxy threw as its `cause`
+ * @throws InvalidOptionError, what a getter or a Proxy threw as its `cause`; AbortedError instead for a
+ *   bad value beside an aborted `signal` (a call checks its signal first)
  */
 export function readRunOptions<T>(options: RunOptions<T>): RunOptions<T> {
   let isKnown = true;
@@ -414,8 +415,10 @@ export function readRunOptions<T>(options: RunOptions<T>): RunOptions<T> {
   } catch (error) {
     throw unreadableOptions('run options', options, error);
   }
+  let isSignal = false;
   try {
     abortSignal('signal', read.signal);
+    isSignal = true;
     if (read.method !== undefined) nonEmptyString('method', read.method);
     if (read.key !== undefined && typeof read.key !== 'string') throw new InvalidOptionError('key', 'a string', read.key);
     if (read.traceId !== undefined) nonEmptyString('traceId', read.traceId);
@@ -428,6 +431,8 @@ export function readRunOptions<T>(options: RunOptions<T>): RunOptions<T> {
     if (read.cache !== undefined && read.coalesce === undefined) throw new InvalidOptionError('cache', 'given with a coalesce key, which names the cached result', read.cache);
     if (read.maxWait !== undefined) duration('maxWait', read.maxWait);
   } catch (error) {
+    // Refused as aborted whatever else it holds, as for its plan's values: the call checks its signal first.
+    if (isSignal && read.signal !== undefined && read.signal.aborted) throw new AbortedError(read.signal.reason);
     // A check that reads the value (`instanceof AbortSignal` asks a Proxy for its prototype) may throw too.
     throw unreadableOptions('run options', options, error);
   }

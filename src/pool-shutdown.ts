@@ -41,10 +41,12 @@ export class PoolShutdown<T> {
   }
 
   destroy(reason?: unknown): Promise<void> {
-    const closing = this.close();
     const error = new PoolClosedError();
     if (reason !== undefined) Object.defineProperty(error, 'cause', { value: reason, configurable: true, writable: true });
     const { core, roster, removals } = this.#parts;
+    // Before close() ends them with a plain PoolClosedError: calls held in around hooks hear the reason too.
+    core.held.end(error);
+    const closing = this.close();
     core.destroy(error, [...roster.byName.values(), ...removals.draining]);
     return closing;
   }

@@ -6,10 +6,11 @@ import { Emitter, type Event } from './events.js';
 import { ClientQueue } from './limit/client-queue.js';
 import type { MemberSnapshot } from './member.js';
 import { newMember } from './new-member.js';
-import { composeAround, runAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
+import { composeAround, toMiddleware, type AnyMiddleware, type AroundChain, type Middleware } from './middleware/middleware.js';
 import { Attempt, type Plan } from './pipeline/attempt.js';
 import { CallbackGuard } from './pipeline/guard.js';
 import { CallPlanner } from './pipeline/call-planner.js';
+import { runAroundCall } from './pipeline/around-call.js';
 import { clientTokenStage } from './pipeline/client-token.js';
 import { entriesOf, pickClientStage } from './pipeline/pick-client.js';
 import { PoolCore } from './pipeline/pool-core.js';
@@ -139,14 +140,11 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #call(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, isTraced: boolean): Promise<unknown> {
     if (isTraced) return traceCall(this, this.#call, fn, options);
     const around = this.#around;
-    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, true) : runAround(around, () => (this.#core.isClosing || typeof fn !== 'function' ? undefined : this.#planner.scope(options)), (refusal, scope) => (scope === undefined ? this.#run(fn, refusal ?? options, method, answer, true) : this.#planner.handOver(scope, () => this.#run(fn, options, method, answer, true)))));
+    const journey = (method?: string, answer?: SourceRecord): Promise<unknown> => (around === undefined ? this.#run(fn, options, method, answer, true) : runAroundCall(this.#core, this.#planner, around, fn, options, (read) => this.#run(fn, read, method, answer, true)));
     return this.#core.callEnds?.run(options, journey) ?? journey();
   }
 
-  /**
-   * A call's journey: options read once (`isRead`: already, for `#call`, or refused) and resolved (call >
-   * method > pool), then one attempt through the pipeline, or with retries or hedges, as many as their policies allow.
-   */
+  /** A call's journey: options read once (`isRead`: already, or refused) and resolved (call > method > pool), then its attempts through the pipeline. */
   #run(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, label?: string, answer?: SourceRecord, isRead = false): Promise<unknown> {
     try {
       const core = this.#core;
@@ -161,8 +159,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
       const isPlain = options === EMPTY_OPTIONS;
       const signal = isPlain ? undefined : options.signal;
       if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
-      // Checked before it joins or starts a flight: a flight would answer it whatever its own options.
-      if (!isPlain && options.coalesce !== undefined) return core.coalesce(this.#planner.checked(options), (shared) => this.#run(fn, shared, label), answer);
+      // Checked before it joins or starts a flight (which would answer it whatever its own options); a flight it starts runs on that check.
+      if (!isPlain && options.coalesce !== undefined) return core.coalesce(options, this.#planner.checked(options), (shared, checked) => this.#planner.runChecked(shared, checked, () => this.#run(fn, shared, label, undefined, true)), answer);
       if (!isPlain && options.minHeight !== undefined && !this.#usesMinHeight) { // The first call with `minHeight`: its stage joins the pipeline.
         this.#usesMinHeight = true;
         this.#compose();
@@ -274,8 +272,8 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   }
 
   /**
-   * Stop taking calls and clients; end calls sleeping in a retry backoff (with their last error) and
-   * calls waiting for a token or a client (`PoolClosedError`); wait for calls in flight; remove every
+   * Stop taking calls and clients; end calls sleeping in a retry backoff (with their last error), calls
+   * waiting for a token or a client and calls held in `around` hooks before `next()` (`PoolClosedError`); wait for calls in flight; remove every
    * client (running its `close` hook); close middleware and the pool's limit. With `signal`, a close that
    * takes too long turns into `destroy(signal.reason)`. Bad options reject with `InvalidOptionError`.
    * @throws AggregateError of the close hooks that failed (a hook given up by destroy() is only warned of).

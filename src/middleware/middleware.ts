@@ -4,7 +4,6 @@ import type { Outcome } from '../pipeline/outcome.js';
 import { CallbackError, InvalidOptionError, isClientPoolError } from '../errors.js';
 import { unreadableOptions } from '../validate.js';
 import { isThenable } from '../pipeline/guard.js';
-import { OptionsRefusal } from '../pool-options.js';
 import type { PoolObserver } from '../pool-events.js';
 
 /**
@@ -53,8 +52,12 @@ export interface Middleware<T = unknown> {
   close?(pool: PoolObserver): void | Promise<void>;
 }
 
-/** The `around` layers composed: runs `run` inside every `around`, the first registered outermost. */
-export type AroundChain<T> = (scope: CallScope<T>, run: () => Promise<unknown>) => Promise<unknown>;
+/**
+ * The `around` layers composed: runs `run` inside every `around`, the first registered outermost.
+ * `isRefused` is asked before each inner layer: once the call is refused whatever it holds (its pool
+ * closing, its signal aborted by an outer hook), the layers left are skipped for `run`, which refuses it.
+ */
+export type AroundChain<T> = (scope: CallScope<T>, run: () => Promise<unknown>, isRefused: () => boolean) => Promise<unknown>;
 
 /** Compose the `around` hooks of `middleware`, or undefined when none has one. */
 export function composeAround<T>(middleware: readonly Middleware<T>[]): AroundChain<T> | undefined {
@@ -65,7 +68,7 @@ export function composeAround<T>(middleware: readonly Middleware<T>[]): AroundCh
     const inner = chain;
     const name = `the around hook of middleware "${layer.name}"`;
     // Each layer guarded on its own: what an inner hook does is caught there, not left to the outer one.
-    chain = (scope, run) => guardedAround(name, layer, scope, inner === undefined ? run : () => inner(scope, run));
+    chain = (scope, run, isRefused) => guardedAround(name, layer, scope, inner === undefined ? run : () => (isRefused() ? run() : inner(scope, run, isRefused)));
   }
   return chain;
 }
@@ -172,22 +175,6 @@ function isClassMethod(object: object, key: string): boolean {
 }
 
 /**
- * Run a call inside the `around` hooks (composed by `composeAround`, each layer guarded). `scope()` is
- * asked first: `undefined` (a call the pool refuses whatever its options: closed, or no function) or a
- * refusal of its options runs the call without them (`run(refusal)`), so no hook sees, answers for or
- * changes a refusal. Whatever it throws is a rejection, never a throw.
- */
-export function runAround<T>(around: AroundChain<T>, scope: () => CallScope<T> | OptionsRefusal | undefined, run: (refusal?: OptionsRefusal, scope?: CallScope<T>) => Promise<unknown>): Promise<unknown> {
-  try {
-    const seen = scope();
-    if (seen === undefined || OptionsRefusal.is(seen)) return run(seen);
-    return around(seen, () => run(undefined, seen));
-  } catch (error) {
-    return aroundFailure('an around hook', error);
-  }
-}
-
-/**
  * One `around` hook, recovered: a hook that throws, rejects with a non-clientpool error or returns no
  * promise fails the call with a typed error; the call inside starts at most once however often `next()` is
  * called, and is never left with an unhandled rejection (started late, or not waited for).
@@ -221,7 +208,8 @@ function guardedAround<T>(name: string, layer: Middleware<T>, scope: CallScope<T
   }
 }
 
-function aroundFailure(name: string, error: unknown): Promise<never> {
+/** The rejection for what an around hook (`name`) threw or rejected with: a clientpool error as it is, else a `CallbackError` with it as the cause. */
+export function aroundFailure(name: string, error: unknown): Promise<never> {
   return Promise.reject(isClientPoolError(error) ? error : new CallbackError(name, 'threw', error));
 }
 

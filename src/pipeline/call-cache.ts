@@ -29,8 +29,15 @@ interface Entry {
   readonly at: number;
 }
 
-/** A run's `cache` option checked: its `coalesce` key names the entry. @throws InvalidOptionError */
-export function cacheOption(options: RunOptions<unknown>): { readonly ttl: number; readonly staleIfError: number; readonly onStale: CacheOptions['onStale'] | undefined } {
+/** A run's `cache` option as checked: its durations in ms, its `onStale` callable. */
+export interface CacheSettings {
+  readonly ttl: number;
+  readonly staleIfError: number;
+  readonly onStale: CacheOptions['onStale'] | undefined;
+}
+
+/** A run's `cache` option checked, read once: its `coalesce` key names the entry. @throws InvalidOptionError */
+export function cacheOption(options: RunOptions<unknown>): CacheSettings {
   const cache = options.cache!;
   optionsObject('cache', cache);
   knownKeys('cache', cache, CACHE_KEYS);
@@ -79,21 +86,22 @@ export class CallCache {
 }
 
 /**
- * A coalesced call with a `cache` option: served from `cache` while younger than `ttl`; else run through
- * `coalesce` (the shared call, its result stored once, by `start`'s wrapper); a failure that may fall back
- * is answered by a result younger than `staleIfError`, with `onStale` told.
- * @throws InvalidOptionError for a bad `cache`
+ * A coalesced call with a `cache` option (`settings`, checked with the call: never read again): served
+ * from `cache` while younger than `ttl`; else run through `coalesce` (the shared call, its result stored
+ * once, by `start`'s wrapper); a failure that may fall back is answered by a result younger than
+ * `staleIfError`, with `onStale` told.
  */
 export function runCached<T>(
   cache: CallCache,
   options: RunOptions<T>,
+  settings: CacheSettings,
   coalesce: (start: (shared: RunOptions<T>) => Promise<unknown>) => Promise<unknown>,
   start: (shared: RunOptions<T>) => Promise<unknown>,
   clock: { now(): number },
   guard: CallbackGuard,
   answer?: SourceRecord,
 ): Promise<unknown> {
-  const { ttl, staleIfError, onStale } = cacheOption(options);
+  const { ttl, staleIfError, onStale } = settings;
   const key = options.coalesce!;
   const fresh = cache.get(key, clock.now(), ttl);
   if (fresh !== undefined) {

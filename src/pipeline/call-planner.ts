@@ -7,9 +7,15 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { Roster } from '../roster.js';
 import { positiveDuration, unreadableOptions } from '../validate.js';
 import type { Plan } from './attempt.js';
-import { cacheOption } from './call-cache.js';
+import { cacheOption, type CacheSettings } from './call-cache.js';
 import { costOption, DEFAULT_COST } from '../limit/cost.js';
 import { NORMAL, priorityOption } from '../limit/priority.js';
+
+/** What checking a call's options found, so that nothing checked is read again: its plan, and its `cache` settings when it has one. */
+export interface CheckedCall<T> {
+  readonly plan: Plan<T>;
+  readonly cache: CacheSettings | undefined;
+}
 
 /**
  * Resolves what a call runs with: the call's options over its method's (`methods`) over the pool's,
@@ -21,10 +27,10 @@ export class CallPlanner<T> {
   readonly #defaults: MethodDefaults<T>;
   readonly #methods: Map<string, MethodDefaults<T>> | undefined;
   readonly #policies: CallPolicies;
-  /** Plans with a deadline that `scope()` made, by the scope the hooks got, until `handOver` takes them (weak: a hook may never call next()). */
-  readonly #deadlinePlans = new WeakMap<CallScope<T>, Plan<T>>();
-  /** The plan `handOver` gives `#ownPlan` for the options it is for, within one synchronous stretch. */
-  #handedOver: { readonly options: RunOptions<T>; readonly plan: Plan<T> } | undefined = undefined;
+  /** What `scope()` checked, by the scope the hooks got, until `handOver` takes it (weak: a hook may never call next()). */
+  readonly #checkedScopes = new WeakMap<CallScope<T>, CheckedCall<T>>();
+  /** What `runChecked` gives the call's journey for the options it is for, within one synchronous stretch. */
+  #handedOver: { readonly options: RunOptions<T>; readonly checked: CheckedCall<T> } | undefined = undefined;
   /** Where a call's deadline is read: the pool's clock, made never to go back. */
   readonly #deadlineClock: { now(): number };
   /** Whether any call may retry or hedge: until then, calls need not feed the retry budget. */
@@ -79,7 +85,7 @@ export class CallPlanner<T> {
     const handed = this.#handedOver;
     if (handed !== undefined && handed.options === options) {
       this.#handedOver = undefined;
-      return handed.plan;
+      return handed.checked.plan;
     }
     // Its own timeout and nothing else (the usual override): the plan shared by the calls with that timeout,
     // at once. Read in the order below (timeout and strategy before cost and priority), as they are checked.
@@ -132,39 +138,46 @@ export class CallPlanner<T> {
   }
 
   /**
-   * Check what a call's options hold as the call itself checks it, once they are read: its plan, retry,
-   * hedge and `cache`. For what runs before the call's own checks: its `around` hooks, and a coalesced
-   * call before it joins or starts a flight (which would otherwise answer it with another call's result).
-   * @returns `options`, checked
+   * Check what a call's options hold as the call itself checks it, once they are read: its `cache`, plan,
+   * retry and hedge. For a coalesced call before it joins or starts a flight (which would otherwise answer
+   * it with another call's result); what `scope()` checked for its hooks is taken as it is (`runChecked`).
    * @throws InvalidOptionError
    */
-  checked(options: RunOptions<T>): RunOptions<T> {
-    this.#check(options);
-    return options;
+  checked(options: RunOptions<T>): CheckedCall<T> {
+    const handed = this.#handedOver;
+    if (handed === undefined || handed.options !== options) return this.#check(options);
+    this.#handedOver = undefined;
+    return handed.checked;
   }
 
-  /** `checked`, answering the call's plan. */
-  #check(options: RunOptions<T>): Plan<T> {
+  #check(options: RunOptions<T>): CheckedCall<T> {
     // `cache` first, as a coalesced call without hooks checks it: a refused call builds no policy (a
     // quantile hedge's turns latency timing on for good).
-    if (options.cache !== undefined) cacheOption(options);
+    const cache = options.cache === undefined ? undefined : cacheOption(options);
     const defaults = this.defaultsFor(options.method ?? 'unknown');
     const plan = this.plan(options, defaults);
     this.retry(options, defaults);
     this.hedge(options, defaults);
-    return plan;
+    return { plan, cache };
   }
 
   /**
-   * Run `run` (the call's journey, once its around hooks called `next()`) on the plan `scope()` checked for
-   * `scope`, when that plan has a deadline: the deadline started at `run()`, so time in the hooks counts.
-   * Handed over for one synchronous stretch: `#run` plans before anything of the user's can run.
+   * Run `run` (the call's journey, once its around hooks called `next()`) on what `scope()` checked for
+   * `scope`: its deadline started at `run()`, so time in the hooks counts, and no getter is read twice.
    */
   handOver(scope: CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
-    const plan = this.#deadlinePlans.get(scope);
-    if (plan === undefined) return run();
-    this.#deadlinePlans.delete(scope);
-    this.#handedOver = { options: scope.options, plan };
+    const checked = this.#checkedScopes.get(scope);
+    if (checked === undefined) return run();
+    this.#checkedScopes.delete(scope);
+    return this.runChecked(scope.options, checked, run);
+  }
+
+  /**
+   * Run `run`, the journey of a call with `options`, on `checked`: the journey plans (`checked()`,
+   * `plan()`) before anything of the user's can run, so it is handed over for one synchronous stretch.
+   */
+  runChecked(options: RunOptions<T>, checked: CheckedCall<T>, run: () => Promise<unknown>): Promise<unknown> {
+    this.#handedOver = { options, checked };
     try {
       return run();
     } finally {
@@ -183,20 +196,22 @@ export class CallPlanner<T> {
   scope(options: RunOptions<T> | OptionsRefusal): CallScope<T> | OptionsRefusal | undefined {
     if (OptionsRefusal.is(options)) return options;
     // Refused as aborted whatever else it holds (the call checks its signal first): no hook for it either.
-    if (options.signal?.aborted === true) return undefined;
-    let plan: Plan<T>;
+    if (hasAborted(options.signal)) return undefined;
+    let checked: CheckedCall<T>;
     try {
-      plan = this.#check(options);
+      checked = this.#check(options);
     } catch (error) {
       return new OptionsRefusal(options, error);
     }
+    // A getter read by the check may have aborted it.
+    if (hasAborted(options.signal)) return undefined;
     const method = options.method ?? 'unknown';
     const defaults = this.defaultsFor(method);
     const mayRetry = options.retry === undefined ? defaults.retry !== undefined : options.retry !== false;
     const mayHedge = options.hedge === undefined ? defaults.hedge !== undefined : options.hedge !== false;
     const scope: CallScope<T> = { method, options, isResilient: mayRetry || mayHedge };
-    // Its deadline started now: `handOver` gives the call this plan when its hooks call next().
-    if (plan.deadlineAt !== undefined) this.#deadlinePlans.set(scope, plan);
+    // Its deadline started now: `handOver` gives the call what was checked when its hooks call next().
+    this.#checkedScopes.set(scope, checked);
     return scope;
   }
 
@@ -209,4 +224,8 @@ export class CallPlanner<T> {
     }
     return policy;
   }
+}
+
+function hasAborted(signal: AbortSignal | undefined): boolean {
+  return signal !== undefined && signal.aborted;
 }

@@ -24,7 +24,7 @@ import type { Roster } from '../roster.js';
 import { duration } from '../validate.js';
 import { Attempt, type AttemptHost, type Plan } from './attempt.js';
 import { CallEnds, type SourceRecord } from './call-end.js';
-import type { CallPlanner } from './call-planner.js';
+import type { CallPlanner, CheckedCall } from './call-planner.js';
 import { CallCache, runCached } from './call-cache.js';
 import { Coalescer } from './coalesce.js';
 import { classify } from './classify.js';
@@ -33,6 +33,7 @@ import { DeadlineQueue } from './deadlines.js';
 import { CallbackGuard } from './guard.js';
 import { ended, SUCCESS, type Outcome } from './outcome.js';
 import { SignalWatch, SignalWatches } from './signal-watch.js';
+import { HeldCalls } from './held-calls.js';
 import type { Step } from './stage.js';
 
 /** An attempt's links in the pool's list of tracked attempts. */
@@ -79,6 +80,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly budget: RetryBudget | undefined;
   readonly deadlines: DeadlineQueue;
   readonly signals = new SignalWatches();
+  /** Calls in their around hooks before `next()`: ended by their caller's abort and by `close()`. */
+  readonly held = new HeldCalls(this.signals);
   readonly guard: CallbackGuard;
   readonly hedgeDelays = new HedgeDelays();
   readonly sleeping = new Set<CallAttempts<T>>();
@@ -165,6 +168,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.isClosing = true;
     this.roster.closeLane();
     this.#closing.abort(new PoolClosedError());
+    this.held.end(new PoolClosedError());
   }
 
   now(): number {
@@ -188,16 +192,17 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   }
 
   /**
-   * Run a call with a `coalesce` key: it joins the call in flight with that key, or starts it with
-   * `start`. With `cache`, a result younger than `ttl` is served without a call, and one younger than
-   * `staleIfError` stands in for a failure (`onStale` told).
-   * @throws InvalidOptionError for a bad `cache`
+   * Run a call with a `coalesce` key, `checked` (its plan and `cache`, never read again): it joins the
+   * call in flight with that key, or starts it with `start`, given what the flight's call runs on. With
+   * `cache`, a result younger than `ttl` is served without a call, and one younger than `staleIfError`
+   * stands in for a failure (`onStale` told).
    */
-  coalesce(options: RunOptions<T>, start: (shared: RunOptions<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
+  coalesce(options: RunOptions<T>, checked: CheckedCall<T>, start: (shared: RunOptions<T>, checked: CheckedCall<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
     const coalescer = (this.#coalescer ??= new Coalescer<T>());
-    if (options.cache === undefined) return coalescer.run(options, start, answer);
+    const begin = (shared: RunOptions<T>): Promise<unknown> => start(shared, checked);
+    if (checked.cache === undefined) return coalescer.run(options, begin, answer);
     // Ages on the deadline queue's clock, which never goes back: a clock stepped back cannot make a result younger.
-    return runCached((this.#cache ??= new CallCache(this.#cacheSize)), options, (stored) => coalescer.run(options, stored, answer), start, this.deadlines, this.guard, answer);
+    return runCached((this.#cache ??= new CallCache(this.#cacheSize)), options, checked.cache, (stored) => coalescer.run(options, stored, answer), begin, this.deadlines, this.guard, answer);
   }
 
   get tracksPlain(): boolean {

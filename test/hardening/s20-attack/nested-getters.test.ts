@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ClientPool, InvalidOptionError } from '../../../src/index.js';
 import { describe_, settle } from './helpers.js';
 
-// CallPlanner.scope() validates the call's retry, hedge and cost objects, then #run validates them again.
-// readRunOptions copies only the top level: a nested object's getters run once per check. A retry or hedge
-// object is cached only when valid (CallPolicies), and a cost object is never cached, so with an around hook:
-// a nested getter is read twice, and one that answers a bad value first and a good one second turns a refusal
-// into a call that runs (without its hooks); without hooks the same options are refused.
+// CallPlanner.scope() validates the call's retry, hedge and cost objects before the hooks; readRunOptions
+// copies only the top level, so a nested object's getters run once per check. Found by helper-90: #run
+// validated them again, so a getter answering a bad value first and a good one second turned a refusal into
+// a call that runs (fixed in 98ed2b9: the refusal is kept), and a valid cost getter was read twice with an
+// around hook (fixed since: scope() hands what it checked to the call, CallPlanner.handOver).
 
 function pool(withHook: boolean): { pool: ClientPool<string>; hooks: { n: number } } {
   const p = new ClientPool<string>();
@@ -38,6 +38,19 @@ describe.each(CASES)('a nested getter answering %s', (_name, make) => {
     expect(got.value).toBeInstanceOf(InvalidOptionError);
     expect(reads()).toBe(1);
     await p.close();
+  });
+
+  it('a valid cost object with a getter is read once per call with an around hook, as without', async () => {
+    const counts: number[] = [];
+    for (const withHook of [false, true]) {
+      const { pool: p } = pool(withHook);
+      let reads = 0;
+      const cost = { get requests() { reads++; return 1; } };
+      expect(await p.run((c) => c, { cost })).toBe('a');
+      counts.push(reads);
+      await p.close();
+    }
+    expect(counts).toEqual([1, 1]);
   });
 
   it('with an around hook the call is refused the same way (InvalidOptionError), not run', async () => {

@@ -1,0 +1,101 @@
+import { AbortedError, type ClientPoolError } from '../errors.js';
+import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js';
+
+/**
+ * Calls inside their `around` hooks before the innermost `next()`: no stage holds them yet, so their
+ * caller's abort and the pool's close reach them here. A held call whose caller's signal aborts rejects
+ * with `AbortedError` at once, and `close()` (so `destroy()` too) ends every held call with
+ * `PoolClosedError`, as it ends calls waiting for a token or a client: close() waits for attempts in
+ * flight, not for hooks. A hook that goes on later runs its `next()` into that refusal, which nobody waits for.
+ */
+export class HeldCalls {
+  readonly #signals: SignalWatches;
+  readonly #held = new Set<HeldCall>();
+
+  constructor(signals: SignalWatches) {
+    this.#signals = signals;
+  }
+
+  /** Calls held now. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** Hold a call whose hooks are about to run; `signal` is its caller's (one listener per signal, shared). */
+  hold(signal: AbortSignal | undefined): HeldCall {
+    const held = new HeldCall(this.#held);
+    this.#held.add(held);
+    if (signal !== undefined) this.#signals.join(signal, held);
+    return held;
+  }
+
+  /** The pool closes: every held call ends with `error`. */
+  end(error: ClientPoolError): void {
+    for (const held of [...this.#held]) held.end(error);
+  }
+}
+
+/** One call in its hooks: released when they call the innermost `next()`, or ended (aborted, closed) before. */
+export class HeldCall implements Watcher {
+  watchPrev: Watcher | undefined = undefined;
+  watchNext: Watcher | undefined = undefined;
+  watched: SignalWatch | undefined = undefined;
+  readonly #held: Set<HeldCall>;
+  /** Rejects the caller's promise, once `settle` made it and until the call is released or ended. */
+  #reject: ((error: unknown) => void) | undefined = undefined;
+  /** The error it ended with before `settle` (a hook that aborted or closed, then returned). */
+  #ended: ClientPoolError | undefined = undefined;
+  #isDone = false;
+
+  constructor(held: Set<HeldCall>) {
+    this.#held = held;
+  }
+
+  /** The hooks called the innermost `next()`: the pipeline holds the call from now on. */
+  release(): void {
+    if (this.#isDone) return;
+    this.#isDone = true;
+    this.#held.delete(this);
+    SignalWatch.leave(this);
+    this.#reject = undefined;
+  }
+
+  aborted(reason: unknown): void {
+    this.end(new AbortedError(reason));
+  }
+
+  /** End the call now with `error`, if its hooks have not called `next()` yet. */
+  end(error: ClientPoolError): void {
+    if (this.#isDone) return;
+    const reject = this.#reject;
+    this.release();
+    if (reject === undefined) this.#ended = error;
+    else reject(error);
+  }
+
+  /** The caller's promise: what the hooks answer (`result`), or the error the call was ended with first. */
+  settle(result: Promise<unknown>): Promise<unknown> {
+    if (this.#ended !== undefined) {
+      result.catch(noop);
+      return Promise.reject(this.#ended);
+    }
+    // Released already (a hook that calls next() at once, the usual one): the hooks' promise as it is.
+    if (this.#isDone) return result;
+    return new Promise((resolve, reject) => {
+      this.#reject = reject;
+      result.then(
+        (value) => {
+          this.release();
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.release();
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the hooks' error, as the caller gets it
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { AbortedError, ClientPool, PoolClosedError } from '../../src/index.js';
+import { useUnhandledGuard } from '../helpers/unhandled.js';
+
+// A call inside its around hooks before the innermost next() is held (src/pipeline/held-calls.ts): its
+// caller's abort rejects it at once, and close() or destroy() end it with PoolClosedError, as they end
+// calls waiting for a token or a client. close() does not wait for a hook. A hook that goes on later runs
+// its next() into that refusal; nobody waits for it, and nothing is left unhandled.
+
+useUnhandledGuard({ time: 'real' });
+
+function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+function state(promise: Promise<unknown>): () => 'pending' | { ok: boolean; value: unknown } {
+  let seen: 'pending' | { ok: boolean; value: unknown } = 'pending';
+  promise.then((value) => (seen = { ok: true, value }), (value: unknown) => (seen = { ok: false, value }));
+  return () => seen;
+}
+
+const turns = async (n = 5): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+function heldPool(hookGate: Promise<void>, ends: unknown[] = []): { pool: ClientPool<string>; fnRuns: () => number; fn: (c: string) => string } {
+  const pool = new ClientPool<string>();
+  pool.use({ name: 'async-lookup', around: async (_scope, next) => { await hookGate; return next(); }, onCallEnd: (end) => void ends.push(end.error) });
+  pool.add('a');
+  let runs = 0;
+  return { pool, fnRuns: () => runs, fn: (c) => (runs++, c) };
+}
+
+describe('a call held in its around hook before next()', () => {
+  it('its caller\'s abort rejects it with AbortedError (the reason as cause) while the hook still waits', async () => {
+    const hook = gate();
+    const ends: unknown[] = [];
+    const { pool, fn, fnRuns } = heldPool(hook.promise, ends);
+    const ac = new AbortController();
+    const call = state(pool.run(fn, { signal: ac.signal }));
+    await turns();
+    const reason = new Error('caller gave up');
+    ac.abort(reason);
+    await turns();
+    const seen = call();
+    expect(seen).toMatchObject({ ok: false });
+    const error = (seen as { value: unknown }).value;
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as AbortedError).cause).toBe(reason);
+    hook.open();
+    await turns();
+    expect(fnRuns()).toBe(0);
+    expect(ends).toEqual([error]);
+    await pool.close();
+  });
+
+  it('close() ends it with PoolClosedError and resolves without waiting for the hook; the hook\'s later next() never runs fn', async () => {
+    const hook = gate();
+    const { pool, fn, fnRuns } = heldPool(hook.promise);
+    const call = state(pool.run(fn, { method: 'get' }));
+    await turns();
+    await pool.close();
+    await turns(1);
+    expect(call()).toMatchObject({ ok: false, value: expect.any(PoolClosedError) });
+    hook.open();
+    await turns();
+    expect(fnRuns()).toBe(0);
+  });
+
+  it('destroy(reason) ends it with PoolClosedError, the reason as cause, before destroy() resolves', async () => {
+    const hook = gate();
+    const { pool, fn } = heldPool(hook.promise);
+    const call = state(pool.run(fn, { signal: new AbortController().signal }));
+    await turns();
+    const reason = new Error('shutdown');
+    await pool.destroy(reason);
+    await turns(1);
+    expect(call()).toMatchObject({ ok: false, value: expect.any(PoolClosedError) });
+    expect(((call() as { value: PoolClosedError }).value).cause).toBe(reason);
+    hook.open();
+    await turns();
+  });
+
+  it('a call whose hook has called next() is in flight: close() waits for it and it resolves', async () => {
+    const fnGate = gate();
+    const pool = new ClientPool<string>();
+    pool.use({ name: 'pass', around: async (_scope, next) => { await Promise.resolve(); return next(); } });
+    pool.add('a');
+    let started = false;
+    const call = pool.run(async (c) => { started = true; await fnGate.promise; return c; });
+    while (!started) await turns(1);
+    const closing = pool.close();
+    fnGate.open();
+    expect(await call).toBe('a');
+    await closing;
+  });
+
+  it('a signal shared by many held calls: one abort ends them all, each with AbortedError', async () => {
+    const hook = gate();
+    const { pool, fn } = heldPool(hook.promise);
+    const ac = new AbortController();
+    const calls = Array.from({ length: 50 }, () => state(pool.run(fn, { signal: ac.signal })));
+    await turns();
+    ac.abort();
+    await turns();
+    expect(calls.every((c) => { const s = c(); return s !== 'pending' && s.value instanceof AbortedError; })).toBe(true);
+    hook.open();
+    await turns();
+    await pool.close();
+  });
+
+  it('control: a hook that calls next() at once, then the caller aborts during fn: AbortedError through the pipeline, as without hooks', async () => {
+    const pool = new ClientPool<string>();
+    pool.use({ name: 'pass', around: (_scope, next) => next() });
+    pool.add('a');
+    const ac = new AbortController();
+    const call = pool.run(() => new Promise<string>(() => {}), { signal: ac.signal }).catch((e: unknown) => e);
+    await turns(1);
+    ac.abort();
+    expect(await call).toBeInstanceOf(AbortedError);
+    await pool.close();
+  });
+});
+
+describe('a hook that refuses the call for the hooks inside it', () => {
+  it('an outer hook that aborts the signal before next(): the inner hook never runs, the caller gets AbortedError', async () => {
+    const pool = new ClientPool<string>();
+    const ac = new AbortController();
+    let inner = 0;
+    pool.use({ name: 'outer', around: (_s, next) => { ac.abort(new Error('gone')); return next(); } });
+    pool.use({ name: 'inner', around: () => { inner++; return Promise.resolve('cached'); } });
+    pool.add('a');
+    expect(await pool.run((c) => c, { signal: ac.signal }).catch((e: unknown) => e)).toBeInstanceOf(AbortedError);
+    expect(inner).toBe(0);
+    await pool.close();
+  });
+
+  it('an outer hook that closes the pool before next(): the inner hook never runs, the caller gets PoolClosedError', async () => {
+    const pool = new ClientPool<string>();
+    let inner = 0;
+    pool.use({ name: 'outer', around: (_s, next) => { void pool.close(); return next(); } });
+    pool.use({ name: 'inner', around: () => { inner++; return Promise.resolve('cached'); } });
+    pool.add('a');
+    expect(await pool.run((c) => c, { method: 'get' }).catch((e: unknown) => e)).toBeInstanceOf(PoolClosedError);
+    expect(inner).toBe(0);
+  });
+
+  it.each([
+    ['retry.attempts', (ac: AbortController) => ({ retry: { get attempts() { ac.abort(); return 2; } } })],
+    ['hedge.delay', (ac: AbortController) => ({ hedge: { get delay() { ac.abort(); return 5; } } })],
+    ['cost.requests', (ac: AbortController) => ({ cost: { get requests() { ac.abort(); return 1; } } })],
+  ])('a %s getter that aborts the signal while the call is checked: no hook runs, AbortedError', async (_name, make) => {
+    const pool = new ClientPool<string>();
+    let hooks = 0;
+    pool.use({ name: 'cache', around: () => { hooks++; return Promise.resolve('cached'); } });
+    pool.add('a');
+    const ac = new AbortController();
+    expect(await pool.run((c) => c, { signal: ac.signal, ...make(ac) }).catch((e: unknown) => e)).toBeInstanceOf(AbortedError);
+    expect(hooks).toBe(0);
+    await pool.close();
+  });
+
+  it('a cost getter that closes the pool while the call is checked: no hook runs, PoolClosedError', async () => {
+    const pool = new ClientPool<string>();
+    let hooks = 0;
+    pool.use({ name: 'cache', around: () => { hooks++; return Promise.resolve('cached'); } });
+    pool.add('a');
+    const options = { cost: { get requests() { void pool.close(); return 1; } } };
+    expect(await pool.run((c) => c, options).catch((e: unknown) => e)).toBeInstanceOf(PoolClosedError);
+    expect(hooks).toBe(0);
+  });
+});
