@@ -63,6 +63,28 @@ describe.each(['none', 'around'] as const)('a coalesced call, watched by %s', (w
     await pool.close();
   });
 
+  it('a cache ttl getter answering 1000, then -1: the call runs with 1000 (read once)', async () => {
+    const pool = poolWith(watch);
+    let reads = 0;
+    const cache = { get ttl() { return reads++ === 0 ? 1_000 : -1; } };
+    expect(await pool.run((c) => c, { coalesce: 'k', cache })).toBe('a');
+    expect(reads).toBe(1);
+    await pool.close();
+  });
+
+  it('control: plain cache and cost objects: the second caller is served from the cache, the source heard', async () => {
+    const pool = poolWith(watch);
+    const sources: string[] = [];
+    pool.use({ name: 'ends', onCallEnd: (end) => void sources.push(end.source) });
+    let runs = 0;
+    const options = { coalesce: 'k', cache: { ttl: 1_000 }, cost: { requests: 1 } };
+    expect(await pool.run(() => (runs++, 'v'), options)).toBe('v');
+    expect(await pool.run(() => (runs++, 'w'), options)).toBe('v');
+    expect(runs).toBe(1);
+    expect(sources).toEqual(['upstream', 'cache']);
+    await pool.close();
+  });
+
   it('control: a joiner with a bad timeout is refused, though a flight with its key runs', async () => {
     const pool = poolWith(watch);
     let release!: (value: string) => void;
