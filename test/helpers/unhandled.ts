@@ -47,3 +47,17 @@ export function useUnhandledGuard(options: { readonly time: 'fake' | 'fake-timer
     expect(seen).toEqual([]);
   });
 }
+
+/** Unhandled rejections seen while `body` runs and five turns of the event loop after (no timer: works under fake timers that leave `setImmediate` real). */
+export async function unhandledOverTurns(body: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown): number => seen.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    await body();
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  return seen;
+}
