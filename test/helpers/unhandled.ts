@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 
-/** Unhandled rejections seen while `body` runs and a few turns after. */
-export async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+/** Unhandled rejections seen while `body` runs and until `after` resolves (20 ms of real time by default). */
+export async function unhandledDuring(body: () => Promise<void>, after: () => Promise<unknown> = () => new Promise((resolve) => setTimeout(resolve, 20))): Promise<unknown[]> {
   const seen: unknown[] = [];
   const listener = (reason: unknown): number => seen.push(reason);
   process.on('unhandledRejection', listener);
   try {
     await body();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await after();
   } finally {
     process.off('unhandledRejection', listener);
   }
@@ -49,15 +49,8 @@ export function useUnhandledGuard(options: { readonly time: 'fake' | 'fake-timer
 }
 
 /** Unhandled rejections seen while `body` runs and five turns of the event loop after (no timer: works under fake timers that leave `setImmediate` real). */
-export async function unhandledOverTurns(body: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown): number => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await body();
+export function unhandledOverTurns(body: () => Promise<void>): Promise<unknown[]> {
+  return unhandledDuring(body, async () => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
+  });
 }
