@@ -9,8 +9,8 @@ import type { PoolCore } from './pool-core.js';
  * No hook sees a call the pool refuses whatever it holds (closing, `fn` not a function, its signal
  * aborted, a getter of its options having done either) or refuses for its options (`scope()`'s
  * refusal): it runs without them (`run(refusal)`), so no hook answers for or changes a refusal. The
- * call is held (`HeldCalls`) until the innermost `next()`: its caller's abort and `close()` end it
- * there. Then it runs on what `scope()` checked (`handOver`). Whatever it throws is a rejection, never a throw.
+ * call is held (`HeldCalls`) until the innermost `next()`: its caller's abort, its deadline and
+ * `close()` end it there. Then it runs on what `scope()` checked (`handOver`). Whatever it throws is a rejection, never a throw.
  * @param options what the call was given, read once (`readRunOptions`' copy), or their refusal
  * @param run the call's journey with `options` as read (or refused): `#run` with `isRead`
  */
@@ -26,10 +26,12 @@ export function runAroundCall<T>(core: PoolCore<T>, planner: CallPlanner<T>, aro
   }
 }
 
+const NO_DEADLINE = { deadline: undefined, deadlineAt: undefined };
+
 function held<T>(core: PoolCore<T>, planner: CallPlanner<T>, around: AroundChain<T>, scope: CallScope<T>, run: (options: RunOptions<T>) => Promise<unknown>): Promise<unknown> {
   const { options } = scope;
   const signal = options.signal;
-  const call = core.held.hold(signal);
+  const call = core.held.hold(signal, planner.planOf(scope) ?? NO_DEADLINE);
   const next = (): Promise<unknown> => {
     call.release();
     return planner.handOver(scope, () => run(options));

@@ -172,6 +172,11 @@ export class CallPlanner<T> {
     return this.runChecked(scope.options, checked, run);
   }
 
+  /** The plan `scope()` checked for `scope`, until `handOver` takes it. */
+  planOf(scope: CallScope<T>): Plan<T> | undefined {
+    return this.#checkedScopes.get(scope)?.plan;
+  }
+
   /**
    * Run `run`, the journey of a call with `options`, on `checked`: the journey plans (`checked()`,
    * `plan()`) before anything of the user's can run, so it is handed over for one synchronous stretch.

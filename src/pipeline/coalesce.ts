@@ -1,14 +1,15 @@
 import type { RunOptions } from '../call.js';
 import { AbortedError } from '../errors.js';
 import type { SourceRecord } from './call-end.js';
+import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js';
 
 /** One call run on behalf of every caller that asked with its key while it ran. */
 interface Flight {
   readonly promise: Promise<unknown>;
   /** Aborts the shared call once every caller has left. */
   readonly controller: AbortController;
-  /** The callers' promises by their signal: callers sharing a signal leave together, on one listener. */
-  readonly bySignal: Map<AbortSignal, Promise<unknown>>;
+  /** The callers' seats by their signal: callers sharing a signal leave together. */
+  readonly bySignal: Map<AbortSignal, Seat>;
   /** Whether a caller with no signal waits: it never leaves, so the call is never aborted for want of callers. */
   hasSteadyCaller: boolean;
   /** Take the key off: a call that can no longer give a value must not be joined. */
@@ -33,10 +34,16 @@ function rankOf(options: RunOptions<unknown>): number {
  * first caller's function and options run it; each caller keeps its own `signal`: one that aborts leaves
  * alone (its promise rejects with `AbortedError`), and the shared call is aborted only once every caller
  * has left (its key forgotten at once, so a later caller starts afresh). A key is forgotten when its call
- * settles, so memory is bounded by the calls in flight; a signal shared by many callers gets one listener.
+ * settles, so memory is bounded by the calls in flight; a signal shared by many callers, of one flight or
+ * of many, is heard through the pool's `SignalWatches`: one listener.
  */
 export class Coalescer<T> {
   readonly #flights = new Map<string, Flight>();
+  readonly #signals: SignalWatches;
+
+  constructor(signals: SignalWatches) {
+    this.#signals = signals;
+  }
 
   /** Calls sharing a journey now, by key. */
   get size(): number {
@@ -82,37 +89,57 @@ export class Coalescer<T> {
     return this.#join(flight, options.signal);
   }
 
-  /** The caller's own promise for `flight`: it leaves when its signal aborts, the last one out aborting the call. */
+  /** The caller's own promise for `flight`: it leaves when its signal aborts (at once, if it has), the last one out aborting the call. */
   #join(flight: Flight, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal === undefined) {
       flight.hasSteadyCaller = true;
       return flight.promise;
     }
     const joined = flight.bySignal.get(signal);
-    if (joined !== undefined) return joined;
-    const own = new Promise((resolve, reject) => {
-      const leave = (): void => {
-        flight.bySignal.delete(signal);
-        reject(new AbortedError(signal.reason));
-        if (flight.bySignal.size === 0 && !flight.hasSteadyCaller) {
-          flight.forget();
-          flight.controller.abort(signal.reason);
-        }
-      };
-      signal.addEventListener('abort', leave, { once: true });
+    if (joined !== undefined) return joined.promise;
+    const seat = new Seat(flight, signal);
+    flight.bySignal.set(signal, seat);
+    this.#signals.join(signal, seat);
+    return seat.promise;
+  }
+}
+
+/** The callers of one flight that share a signal: one promise, gone from the flight when the signal aborts. */
+class Seat implements Watcher {
+  watchPrev: Watcher | undefined = undefined;
+  watchNext: Watcher | undefined = undefined;
+  watched: SignalWatch | undefined = undefined;
+  readonly promise: Promise<unknown>;
+  readonly #flight: Flight;
+  readonly #signal: AbortSignal;
+  #reject!: (error: unknown) => void;
+
+  constructor(flight: Flight, signal: AbortSignal) {
+    this.#flight = flight;
+    this.#signal = signal;
+    this.promise = new Promise((resolve, reject) => {
+      this.#reject = reject;
       flight.promise.then(
         (value) => {
-          signal.removeEventListener('abort', leave);
+          SignalWatch.leave(this);
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', leave);
+          SignalWatch.leave(this);
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the pool's own error, as the caller would get it
           reject(error);
         },
       );
     });
-    flight.bySignal.set(signal, own);
-    return own;
+  }
+
+  aborted(reason: unknown): void {
+    const flight = this.#flight;
+    flight.bySignal.delete(this.#signal);
+    this.#reject(new AbortedError(reason));
+    if (flight.bySignal.size === 0 && !flight.hasSteadyCaller) {
+      flight.forget();
+      flight.controller.abort(reason);
+    }
   }
 }

@@ -6,7 +6,7 @@ import type { Admission, CircuitState } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS, type CallFunction, type RunOptions } from '../call.js';
 import type { Clock } from '../clock.js';
 import { attemptEndChannel, circuitChannel, rateLimitChannel, type AttemptEndMessage, type CircuitMessage, type RateLimitMessage } from '../diagnostics/channels.js';
-import { ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
+import { AbortedError, ClientPanicError, PoolClosedError, type ClientPoolError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Cost } from '../limit/cost.js';
@@ -81,7 +81,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   readonly deadlines: DeadlineQueue;
   readonly signals = new SignalWatches();
   /** Calls in their around hooks before `next()`: ended by their caller's abort and by `close()`. */
-  readonly held = new HeldCalls(this.signals);
+  readonly held: HeldCalls;
   readonly guard: CallbackGuard;
   readonly hedgeDelays = new HedgeDelays();
   readonly sleeping = new Set<CallAttempts<T>>();
@@ -128,6 +128,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     allowManyListeners(this.#destroyed.signal, this.#closing.signal);
     this.signals.keep(this.#closing.signal);
     this.deadlines = new DeadlineQueue(parts.clock);
+    this.held = new HeldCalls(this.signals, this.deadlines);
     this.random = parts.random;
     this.roster = parts.roster;
     this.queue = parts.queue;
@@ -196,9 +197,14 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    * call in flight with that key, or starts it with `start`, given what the flight's call runs on. With
    * `cache`, a result younger than `ttl` is served without a call, and one younger than `staleIfError`
    * stands in for a failure (`onStale` told).
+   * @throws PoolClosedError, AbortedError: a getter read by the check closed the pool or aborted the call
    */
   coalesce(options: RunOptions<T>, checked: CheckedCall<T>, start: (shared: RunOptions<T>, checked: CheckedCall<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
-    const coalescer = (this.#coalescer ??= new Coalescer<T>());
+    // A getter read by its check may have closed the pool or aborted the call: refused before it joins.
+    if (this.isClosing) throw new PoolClosedError();
+    const signal = options.signal;
+    if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
+    const coalescer = (this.#coalescer ??= new Coalescer<T>(this.signals));
     const begin = (shared: RunOptions<T>): Promise<unknown> => start(shared, checked);
     if (checked.cache === undefined) return coalescer.run(options, begin, answer);
     // Ages on the deadline queue's clock, which never goes back: a clock stepped back cannot make a result younger.

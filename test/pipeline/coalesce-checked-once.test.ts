@@ -1,5 +1,6 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, DeadlineExceededError, InvalidOptionError, type RunOptions } from '../../src/index.js';
+import { AbortedError, ClientPool, DeadlineExceededError, InvalidOptionError, PoolClosedError, type RunOptions } from '../../src/index.js';
 
 // A coalesced call is checked before it joins or starts a flight (CallPlanner.checked), and a flight it
 // starts runs on that check (CallPlanner.runChecked): its plan, with a deadline from run(), and its
@@ -116,6 +117,77 @@ describe('a coalesced call with a deadline', () => {
     pool.use({ name: 'slow', around: (_scope, next) => { clock.t += 50; return next(); } });
     pool.add('a');
     expect(await pool.run((c) => c, { deadline: 100, coalesce: 'k' })).toBe('a');
+    await pool.close();
+  });
+});
+
+describe('a coalesced call aborted or closed by a getter read by its check (no hooks)', () => {
+  it.each([
+    ['cache.ttl', (ac: AbortController) => ({ cache: { get ttl() { ac.abort(); return 1_000; } } })],
+    ['retry.attempts', (ac: AbortController) => ({ retry: { get attempts() { ac.abort(); return 2; } } })],
+    ['cost.requests', (ac: AbortController) => ({ cost: { get requests() { ac.abort(); return 1; } } })],
+  ])('a %s getter that aborts the signal: AbortedError, fn never runs, no flight left', async (_name, make) => {
+    const pool = new ClientPool<string>();
+    pool.add('a');
+    const ac = new AbortController();
+    let runs = 0;
+    const got = await pool.run((c) => (runs++, c), { coalesce: 'k', signal: ac.signal, ...make(ac) }).catch((e: unknown) => e);
+    expect(got).toBeInstanceOf(AbortedError);
+    expect(runs).toBe(0);
+    expect(await pool.run(() => 'fresh', { coalesce: 'k' })).toBe('fresh');
+    await pool.close();
+  });
+
+  it('a joiner whose getter aborts its signal: AbortedError for it, the flight answers its starter', async () => {
+    const pool = new ClientPool<string>();
+    pool.add('a');
+    let release!: (value: string) => void;
+    const starter = pool.run(() => new Promise<string>((resolve) => (release = resolve)), { coalesce: 'k' });
+    const ac = new AbortController();
+    const joiner = pool.run(() => 'own', { coalesce: 'k', signal: ac.signal, cost: { get requests() { ac.abort(); return 1; } } }).catch((e: unknown) => e);
+    expect(await joiner).toBeInstanceOf(AbortedError);
+    release('v');
+    expect(await starter).toBe('v');
+    await pool.close();
+  });
+
+  it('a cost getter that closes the pool: PoolClosedError, fn never runs', async () => {
+    const pool = new ClientPool<string>();
+    pool.add('a');
+    let runs = 0;
+    const got = await pool.run((c) => (runs++, c), { coalesce: 'k', cost: { get requests() { void pool.close(); return 1; } } }).catch((e: unknown) => e);
+    expect(got).toBeInstanceOf(PoolClosedError);
+    expect(runs).toBe(0);
+  });
+});
+
+describe('coalesced calls sharing a signal', () => {
+  it('30 flights (30 keys) on one signal add one abort listener, none once they settle', async () => {
+    const pool = new ClientPool<string>();
+    pool.add('a');
+    const ac = new AbortController();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const calls = Array.from({ length: 30 }, (_, i) => pool.run(async (c) => { await gate; return c; }, { coalesce: `k${i}`, signal: ac.signal }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    open();
+    await Promise.all(calls);
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    await pool.close();
+  });
+
+  it('its abort makes every caller on it leave its flight with AbortedError, and the flights are aborted', async () => {
+    const pool = new ClientPool<string>();
+    pool.add('a');
+    const ac = new AbortController();
+    const aborted: boolean[] = [];
+    const calls = Array.from({ length: 3 }, (_, i) => pool.run((_c, call) => new Promise<string>((_resolve, reject) => call.signal.addEventListener('abort', () => { aborted.push(true); reject(new Error('stopped')); })), { coalesce: `k${i}`, signal: ac.signal }).catch((e: unknown) => e));
+    await new Promise((resolve) => setImmediate(resolve));
+    ac.abort();
+    for (const got of await Promise.all(calls)) expect(got).toBeInstanceOf(AbortedError);
+    expect(aborted).toHaveLength(3);
     await pool.close();
   });
 });

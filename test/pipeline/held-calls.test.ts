@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { AbortedError, ClientPool, PoolClosedError } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { AbortedError, ClientPool, DeadlineExceededError, PoolClosedError } from '../../src/index.js';
+import { gate, state, turns } from '../helpers/promise-state.js';
 import { useUnhandledGuard } from '../helpers/unhandled.js';
 
 // A call inside its around hooks before the innermost next() is held (src/pipeline/held-calls.ts): its
@@ -8,22 +9,6 @@ import { useUnhandledGuard } from '../helpers/unhandled.js';
 // its next() into that refusal; nobody waits for it, and nothing is left unhandled.
 
 useUnhandledGuard({ time: 'real' });
-
-function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-function state(promise: Promise<unknown>): () => 'pending' | { ok: boolean; value: unknown } {
-  let seen: 'pending' | { ok: boolean; value: unknown } = 'pending';
-  promise.then((value) => (seen = { ok: true, value }), (value: unknown) => (seen = { ok: false, value }));
-  return () => seen;
-}
-
-const turns = async (n = 5): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-};
 
 function heldPool(hookGate: Promise<void>, ends: unknown[] = []): { pool: ClientPool<string>; fnRuns: () => number; fn: (c: string) => string } {
   const pool = new ClientPool<string>();
@@ -170,5 +155,43 @@ describe('a hook that refuses the call for the hooks inside it', () => {
     const options = { cost: { get requests() { void pool.close(); return 1; } } };
     expect(await pool.run((c) => c, options).catch((e: unknown) => e)).toBeInstanceOf(PoolClosedError);
     expect(hooks).toBe(0);
+  });
+});
+
+describe('a deadline passing while the call is held', () => {
+  it('the caller gets DeadlineExceededError at its deadline, without waiting for the hook; fn never runs', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let t = 0;
+      const pool = new ClientPool<string>({ clock: { now: () => t } });
+      const hook = gate();
+      pool.use({ name: 'lock', around: async (_s, next) => { await hook.promise; return next(); } });
+      pool.add('a');
+      let runs = 0;
+      const call = state(pool.run((c) => (runs++, c), { deadline: 100 }));
+      t += 99;
+      await vi.advanceTimersByTimeAsync(99);
+      expect(call()).toBe('pending');
+      t += 2;
+      await vi.advanceTimersByTimeAsync(2);
+      await turns();
+      expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      expect(((call() as { value: DeadlineExceededError }).value).deadlineMs).toBe(100);
+      hook.open();
+      await turns();
+      expect(runs).toBe(0);
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('control: a hook that calls next() before the deadline leaves the call to run', async () => {
+    let t = 0;
+    const pool = new ClientPool<string>({ clock: { now: () => t } });
+    pool.use({ name: 'lock', around: async (_s, next) => { await Promise.resolve(); t += 50; return next(); } });
+    pool.add('a');
+    expect(await pool.run((c) => c, { deadline: 100 })).toBe('a');
+    await pool.close();
   });
 });
