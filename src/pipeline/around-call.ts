@@ -10,7 +10,8 @@ import type { PoolCore } from './pool-core.js';
  * aborted, a getter of its options having done either) or refuses for its options (`scope()`'s
  * refusal): it runs without them (`run(refusal)`), so no hook answers for or changes a refusal. The
  * call is held (`HeldCalls`) until the innermost `next()`: its caller's abort, its deadline and
- * `close()` end it there. Then it runs on what `scope()` checked (`handOver`). Whatever it throws is a rejection, never a throw.
+ * `close()` end it there, and a hook that goes on later gets that error from its `next()` (inner hooks
+ * skipped, `fn` never run). Then it runs on what `scope()` checked (`handOver`). Whatever it throws is a rejection, never a throw.
  * @param options what the call was given, read once (`readRunOptions`' copy), or their refusal
  * @param run the call's journey with `options` as read (or refused): `#run` with `isRead`
  */
@@ -33,8 +34,12 @@ function held<T>(core: PoolCore<T>, planner: CallPlanner<T>, around: AroundChain
   const signal = options.signal;
   const call = core.held.hold(signal, planner.planOf(scope) ?? NO_DEADLINE);
   const next = (): Promise<unknown> => {
+    // Ended while held: a late next() gets that error as it is, and fn never runs (a deadline's clock
+    // may not agree yet with the timer that ended it; destroy()'s reason is kept).
+    const ended = call.endedWith;
+    if (ended !== undefined) return Promise.reject(ended);
     call.release();
     return planner.handOver(scope, () => run(options));
   };
-  return call.settle(around(scope, next, () => core.isClosing || (signal !== undefined && signal.aborted)));
+  return call.settle(around(scope, next, () => call.endedWith !== undefined || core.isClosing || (signal !== undefined && signal.aborted)));
 }

@@ -67,7 +67,7 @@ export class HeldCall implements Watcher, Timed {
   readonly #deadlines: DeadlineQueue;
   /** Rejects the caller's promise, once `settle` made it and until the call is released or ended. */
   #reject: ((error: unknown) => void) | undefined = undefined;
-  /** The error it ended with before `settle` (a hook that aborted or closed, then returned). */
+  /** The error it was ended with (aborted, timed out, closed): what a late `next()` gets too. */
   #ended: ClientPoolError | undefined = undefined;
   #isDone = false;
 
@@ -94,13 +94,18 @@ export class HeldCall implements Watcher, Timed {
     this.end(new DeadlineExceededError(this.deadlineMs));
   }
 
+  /** The error the call was ended with before its hooks called `next()`; undefined while held or once released. */
+  get endedWith(): ClientPoolError | undefined {
+    return this.#ended;
+  }
+
   /** End the call now with `error`, if its hooks have not called `next()` yet. */
   end(error: ClientPoolError): void {
     if (this.#isDone) return;
     const reject = this.#reject;
     this.release();
-    if (reject === undefined) this.#ended = error;
-    else reject(error);
+    this.#ended = error;
+    reject?.(error);
   }
 
   /** The caller's promise: what the hooks answer (`result`), or the error the call was ended with first. */

@@ -92,3 +92,29 @@ export function shape(s: Settled): unknown {
 export function inFlight(pool: ClientPool<string>): number {
   return pool.members().reduce((sum, m) => sum + m.inFlight, 0);
 }
+
+/** Counts of `clientpool:call` trace starts and async ends, from every pool, while subscribed; `reset()` zeroes them. */
+export function countTrace(): { readonly counts: { start: number; asyncEnd: number }; reset(): void; unsubscribe(): void } {
+  const counts = { start: 0, asyncEnd: 0 };
+  const ignore = (): void => undefined;
+  const subscribers = {
+    start: () => {
+      counts.start++;
+    },
+    end: ignore,
+    asyncStart: ignore,
+    asyncEnd: () => {
+      counts.asyncEnd++;
+    },
+    error: ignore,
+  };
+  channel.subscribe(subscribers);
+  return {
+    counts,
+    reset: () => {
+      counts.start = 0;
+      counts.asyncEnd = 0;
+    },
+    unsubscribe: () => channel.unsubscribe(subscribers),
+  };
+}

@@ -195,3 +195,72 @@ describe('a deadline passing while the call is held', () => {
     await pool.close();
   });
 });
+
+describe('a hook that goes on after its held call ended', () => {
+  it('a deadline ended it while the clock lags the timer: the late next() rejects with that DeadlineExceededError, fn never runs', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const pool = new ClientPool<string>({ clock: { now: () => 0 } });
+      const hook = gate();
+      let late: Promise<unknown> | undefined;
+      pool.use({ name: 'lock', around: async (_s, next) => { await hook.promise; late = next(); return late; } });
+      pool.add('a');
+      let runs = 0;
+      const call = state(pool.run((c) => (runs++, c), { deadline: 100 }));
+      await vi.advanceTimersByTimeAsync(101);
+      await turns();
+      const seen = call();
+      expect(seen).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      hook.open();
+      await turns();
+      expect(await late!.catch((e: unknown) => e)).toBe((seen as { value: unknown }).value);
+      expect(runs).toBe(0);
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('destroy(reason) ended it: the late next() rejects with the same PoolClosedError, the reason as cause', async () => {
+    const hook = gate();
+    const pool = new ClientPool<string>();
+    let late: Promise<unknown> | undefined;
+    pool.use({ name: 'lock', around: async (_s, next) => { await hook.promise; late = next(); return late; } });
+    pool.add('a');
+    const call = state(pool.run((c) => c));
+    await turns();
+    const reason = new Error('why');
+    await pool.destroy(reason);
+    hook.open();
+    await turns();
+    const got = await late!.catch((e: unknown) => e);
+    expect(got).toBe((call() as { value: unknown }).value);
+    expect((got as PoolClosedError).cause).toBe(reason);
+  });
+
+  it('a deadline ended it: an outer hook\'s late next() skips the inner hooks and gets the DeadlineExceededError', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let t = 0;
+      const pool = new ClientPool<string>({ clock: { now: () => t } });
+      const hook = gate();
+      let inner = 0;
+      let late: Promise<unknown> | undefined;
+      pool.use({ name: 'outer', around: async (_s, next) => { await hook.promise; late = next(); return late; } });
+      pool.use({ name: 'inner', around: () => { inner++; return Promise.resolve('cached'); } });
+      pool.add('a');
+      const call = state(pool.run((c) => c, { deadline: 100 }));
+      t += 101;
+      await vi.advanceTimersByTimeAsync(101);
+      await turns();
+      hook.open();
+      await turns();
+      expect(await late!.catch((e: unknown) => e)).toBeInstanceOf(DeadlineExceededError);
+      expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      expect(inner).toBe(0);
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -4,13 +4,9 @@
  * (`--expose-gc` set at run time), deterministic for objects nothing references.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ClientPool, type RunOptions } from '../../../src/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { gc } from '../../helpers/gc.js';
 
 const channel = tracingChannel('clientpool:call');
 const noop = (): void => undefined;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { tracingChannel } from 'node:diagnostics_channel';
 import { AbortedError, CallbackError, ClientPool, PoolClosedError, type CallEnd } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, type Gate, type Seen } from '../../helpers/promise-state.js';
+import { countTrace } from '../../helpers/watched-pool.js';
 
 // A property over random runs: calls (own signal, a shared signal or none; a coalesce key or none) held
 // in an around hook that, once its gate opens, calls next(), answers itself, or throws; interleaved with
@@ -29,17 +29,13 @@ const stepArb = (n: number): fc.Arbitrary<Step> =>
 
 describe('held calls, random interleavings', () => {
   it('each call settles once, as the docs say; hooks heard once; nothing left', async () => {
-    const channel = tracingChannel('clientpool:call');
-    const traced = { start: 0, asyncEnd: 0 };
-    const subscribers = { start: () => { traced.start++; }, end: () => undefined, asyncStart: () => undefined, asyncEnd: () => { traced.asyncEnd++; }, error: () => undefined };
-    channel.subscribe(subscribers);
+    const trace = countTrace();
     try {
       await fc.assert(
         fc.asyncProperty(
           fc.array(callSpec, { minLength: 1, maxLength: 8 }).chain((calls) => fc.tuple(fc.constant(calls), fc.array(stepArb(calls.length), { maxLength: 16 }))),
           async ([specs, steps]) => {
-            traced.start = 0;
-            traced.asyncEnd = 0;
+            trace.reset();
             const pool = new ClientPool<string>();
             const ends: CallEnd<string>[] = [];
             const gates: Gate[] = specs.map(() => gate());
@@ -119,7 +115,7 @@ describe('held calls, random interleavings', () => {
               if (want !== 'open' || specs[i]!.behaviour !== 'next') expect(fnRuns[i], `fn of call ${i}`).toBe(0);
             }
             expect(ends).toHaveLength(specs.length);
-            expect(traced).toEqual({ start: specs.length, asyncEnd: specs.length });
+            expect(trace.counts).toEqual({ start: specs.length, asyncEnd: specs.length });
             expect(fnRuns.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(released.size);
             expect(pool.members()).toEqual([]);
           },
@@ -127,7 +123,7 @@ describe('held calls, random interleavings', () => {
         { numRuns: 150, seed: 21 },
       );
     } finally {
-      channel.unsubscribe(subscribers);
+      trace.unsubscribe();
     }
   });
 });

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { AbortedError, ClientPool, PoolClosedError } from '../../../src/index.js';
 import { turns } from '../../helpers/promise-state.js';
+import { collected } from '../../helpers/gc.js';
 
 // Pins that a held call ended by its caller's abort or by close() is not retained by the pool: with a
 // hook that never settles and keeps nothing, the call's fn (and its options) can be collected at once.
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 10 && ref.deref() !== undefined; i++) {
-    await turns(2);
-    gc();
-  }
-  return ref.deref() === undefined;
-}
 
 function hangingPool(): ClientPool<string> {
   const pool = new ClientPool<string>();
