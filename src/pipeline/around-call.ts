@@ -1,4 +1,5 @@
 import type { CallScope, RunOptions } from '../call.js';
+import { PoolClosedError, type ClientPoolError } from '../errors.js';
 import { aroundFailure, type AroundChain } from '../middleware/middleware.js';
 import { OptionsRefusal } from '../pool-options.js';
 import type { CallPlanner } from './call-planner.js';
@@ -33,13 +34,15 @@ function held<T>(core: PoolCore<T>, planner: CallPlanner<T>, around: AroundChain
   const { options } = scope;
   const signal = options.signal;
   const call = core.held.hold(signal, planner.planOf(scope) ?? NO_DEADLINE);
+  // Ended, or due to end with a listener of that abort, close() or expiry run first: a late next() gets
+  // that error as it is, the inner hooks are skipped and fn never runs (a deadline's clock may not agree
+  // yet with the timer that ended it; destroy()'s reason is kept).
+  const ended = (): ClientPoolError | undefined => call.endIfDue(signal, () => (core.isClosing ? (core.destroyError ?? new PoolClosedError()) : undefined));
   const next = (): Promise<unknown> => {
-    // Ended while held: a late next() gets that error as it is, and fn never runs (a deadline's clock
-    // may not agree yet with the timer that ended it; destroy()'s reason is kept).
-    const ended = call.endedWith;
-    if (ended !== undefined) return Promise.reject(ended);
+    const error = ended();
+    if (error !== undefined) return Promise.reject(error);
     call.release();
     return planner.handOver(scope, () => run(options));
   };
-  return call.settle(around(scope, next, () => call.endedWith !== undefined || core.isClosing || (signal !== undefined && signal.aborted)));
+  return call.settle(around(scope, next, () => ended() !== undefined));
 }

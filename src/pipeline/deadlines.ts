@@ -8,6 +8,11 @@ const STALL_MS = 5;
 
 const DUE: DeadlineList = Object.freeze({ delay: -1, head: undefined, tail: undefined });
 
+/** Whether `entry` is due: its deadline came and the queue is about to expire it (an expiry before it may run user code first). */
+export function isDue(entry: Timed): boolean {
+  return entry.deadlineList === DUE;
+}
+
 /** Something with a deadline: a timed attempt, a hedge delay. Linked into its list by the queue. */
 export interface Timed {
   /** Clock time at which `expire()` is due. */

@@ -1,6 +1,7 @@
 import { AbortedError, DeadlineExceededError, type ClientPoolError } from '../errors.js';
-import type { DeadlineList, DeadlineQueue, Timed } from './deadlines.js';
+import { isDue, type DeadlineList, type DeadlineQueue, type Timed } from './deadlines.js';
 import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js';
+import { cancelAfterIO, runAfterIO, type AfterIOHandle } from '../util/host.js';
 
 /** A call's deadline as its plan holds it: ms from `run()`, and when that is on the deadline queue's clock. */
 export interface HeldDeadline {
@@ -38,6 +39,7 @@ export class HeldCalls {
   hold(signal: AbortSignal | undefined, plan: HeldDeadline): HeldCall {
     const held = new HeldCall(this.#held, this.#deadlines);
     this.#held.add(held);
+    held.isWatched = signal !== undefined || plan.deadlineAt !== undefined;
     if (plan.deadline !== undefined && plan.deadlineAt !== undefined) {
       held.deadlineMs = plan.deadline;
       this.#deadlines.add(held, Math.max(0, plan.deadlineAt - this.#deadlines.now()));
@@ -52,7 +54,19 @@ export class HeldCalls {
   }
 }
 
-/** One call in its hooks: released when they call the innermost `next()`, or ended (aborted, timed out, closed) before. */
+/** Where a call is in its hooks: before the innermost `next()`, after it (its hooks yet to answer), or settled. */
+const HELD = 0;
+const INSIDE = 1;
+const DONE = 2;
+
+/**
+ * One call in its hooks: held until they call the innermost `next()`, or ended (aborted, timed out,
+ * closed) before. After `next()` the pipeline has the call: its abort and deadline end its attempts,
+ * and the hooks pass that on. A call with a signal or a deadline stays watched until its hooks answer,
+ * as a last resort: a hook that hangs after `next()` (a slow flush, a fallback) lets its caller go one
+ * turn of the event loop after the abort or the deadline, the pipeline's own error having had the turn to
+ * arrive first. `close()` waits for the attempt, not for the hook, and ends only calls before `next()`.
+ */
 export class HeldCall implements Watcher, Timed {
   watchPrev: Watcher | undefined = undefined;
   watchNext: Watcher | undefined = undefined;
@@ -63,35 +77,37 @@ export class HeldCall implements Watcher, Timed {
   deadlineNext: Timed | undefined = undefined;
   /** The call's deadline in ms from `run()`, when it has one. */
   deadlineMs = 0;
+  /** Whether it has a signal or a deadline: then it is watched until its hooks answer, not only until `next()`. */
+  isWatched = false;
   readonly #held: Set<HeldCall>;
   readonly #deadlines: DeadlineQueue;
-  /** Rejects the caller's promise, once `settle` made it and until the call is released or ended. */
+  /** Rejects the caller's promise, once `settle` made it and until the call is settled or ended. */
   #reject: ((error: unknown) => void) | undefined = undefined;
   /** The error it was ended with (aborted, timed out, closed): what a late `next()` gets too. */
   #ended: ClientPoolError | undefined = undefined;
-  #isDone = false;
+  #phase: typeof HELD | typeof INSIDE | typeof DONE = HELD;
+  /** The end put off by one turn of the loop (after `next()`), until the hooks answer. */
+  #lastResort: AfterIOHandle | undefined = undefined;
 
   constructor(held: Set<HeldCall>, deadlines: DeadlineQueue) {
     this.#held = held;
     this.#deadlines = deadlines;
   }
 
-  /** The hooks called the innermost `next()`: the pipeline holds the call from now on. */
+  /** The hooks called the innermost `next()`: the pipeline has the call from now on (`close()` waits for it). */
   release(): void {
-    if (this.#isDone) return;
-    this.#isDone = true;
+    if (this.#phase !== HELD) return;
+    if (!this.isWatched) return this.#finish();
+    this.#phase = INSIDE;
     this.#held.delete(this);
-    SignalWatch.leave(this);
-    this.#deadlines.remove(this);
-    this.#reject = undefined;
   }
 
   aborted(reason: unknown): void {
-    this.end(new AbortedError(reason));
+    this.#endOrLater(new AbortedError(reason));
   }
 
   expire(): void {
-    this.end(new DeadlineExceededError(this.deadlineMs));
+    this.#endOrLater(new DeadlineExceededError(this.deadlineMs));
   }
 
   /** The error the call was ended with before its hooks called `next()`; undefined while held or once released. */
@@ -99,13 +115,24 @@ export class HeldCall implements Watcher, Timed {
     return this.#ended;
   }
 
+  /**
+   * The error the call ended with, ending it first if its end has come without reaching it yet: its
+   * signal aborted, the pool closing (`closed`, else undefined) or its deadline due, with a listener of
+   * that same abort, close or expiry run first (one that calls `next()`). Undefined while it may go on.
+   */
+  endIfDue(signal: AbortSignal | undefined, closed: () => ClientPoolError | undefined): ClientPoolError | undefined {
+    if (this.#phase !== HELD) return this.#ended;
+    if (signal !== undefined && signal.aborted) this.end(new AbortedError(signal.reason));
+    else {
+      const error = closed() ?? (isDue(this) ? new DeadlineExceededError(this.deadlineMs) : undefined);
+      if (error !== undefined) this.end(error);
+    }
+    return this.#ended;
+  }
+
   /** End the call now with `error`, if its hooks have not called `next()` yet. */
   end(error: ClientPoolError): void {
-    if (this.#isDone) return;
-    const reject = this.#reject;
-    this.release();
-    this.#ended = error;
-    reject?.(error);
+    if (this.#phase === HELD) this.#endNow(error);
   }
 
   /** The caller's promise: what the hooks answer (`result`), or the error the call was ended with first. */
@@ -114,22 +141,46 @@ export class HeldCall implements Watcher, Timed {
       result.catch(noop);
       return Promise.reject(this.#ended);
     }
-    // Released already (a hook that calls next() at once, the usual one): the hooks' promise as it is.
-    if (this.#isDone) return result;
+    // Done already (a hook that calls next() at once, on a call with nothing to watch): the hooks' promise as it is.
+    if (this.#phase === DONE) return result;
     return new Promise((resolve, reject) => {
       this.#reject = reject;
       result.then(
         (value) => {
-          this.release();
+          this.#finish();
           resolve(value);
         },
         (error: unknown) => {
-          this.release();
+          this.#finish();
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the hooks' error, as the caller gets it
           reject(error);
         },
       );
     });
+  }
+
+  /** Before `next()`, at once; after it, one turn of the loop later unless the hooks answer first. */
+  #endOrLater(error: ClientPoolError): void {
+    if (this.#phase === HELD) this.#endNow(error);
+    else if (this.#phase === INSIDE) this.#lastResort ??= runAfterIO(() => this.#endNow(error));
+  }
+
+  #endNow(error: ClientPoolError): void {
+    if (this.#phase === DONE) return;
+    const reject = this.#reject;
+    this.#finish();
+    this.#ended = error;
+    reject?.(error);
+  }
+
+  #finish(): void {
+    this.#phase = DONE;
+    this.#held.delete(this);
+    SignalWatch.leave(this);
+    this.#deadlines.remove(this);
+    this.#reject = undefined;
+    if (this.#lastResort !== undefined) cancelAfterIO(this.#lastResort);
+    this.#lastResort = undefined;
   }
 }
 

@@ -264,3 +264,83 @@ describe('a hook that goes on after its held call ended', () => {
     }
   });
 });
+
+describe('a hook that hangs after next() (a slow flush, a fallback)', () => {
+  it('the caller\'s abort lets it go with AbortedError one turn later; close() does not end it', async () => {
+    const slow = gate();
+    const pool = new ClientPool<string>();
+    pool.use({ name: 'flush', around: async (_s, next) => { const value = await next(); await slow.promise; return value; } });
+    pool.add('a');
+    const ac = new AbortController();
+    const call = state(pool.run((c) => c, { signal: ac.signal }));
+    await turns();
+    expect(call()).toBe('pending');
+    ac.abort(new Error('gone'));
+    await turns();
+    expect(call()).toMatchObject({ ok: false, value: expect.any(AbortedError) });
+    slow.open();
+    await pool.close();
+  });
+
+  it('its deadline lets it go with DeadlineExceededError', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let t = 0;
+      const slow = gate();
+      const pool = new ClientPool<string>({ clock: { now: () => t } });
+      pool.use({ name: 'flush', around: async (_s, next) => { const value = await next(); await slow.promise; return value; } });
+      pool.add('a');
+      const call = state(pool.run((c) => c, { deadline: 100 }));
+      await turns();
+      t += 101;
+      await vi.advanceTimersByTimeAsync(101);
+      await turns();
+      expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      slow.open();
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('control: a hook that passes the pipeline\'s error on gets there first: the attempt\'s DeadlineExceededError, naming its client', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let t = 0;
+      const pool = new ClientPool<string>({ clock: { now: () => t } });
+      pool.use({ name: 'pass', around: (_s, next) => next() });
+      pool.add('a', { name: 'a' });
+      const call = state(pool.run(() => new Promise<string>(() => {}), { deadline: 100 }));
+      await turns();
+      t += 101;
+      await vi.advanceTimersByTimeAsync(101);
+      await turns();
+      expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      expect(((call() as { value: Error }).value).message).toContain('on client a');
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('a next() called by a listener of the very abort that ends the call', () => {
+  it('an abort listener added before run() calls next(): the caller rejects with AbortedError, next() gets the same error, fn never runs', async () => {
+    const pool = new ClientPool<string>();
+    let stored: (() => Promise<unknown>) | undefined;
+    let fromNext: unknown;
+    const ac = new AbortController();
+    ac.signal.addEventListener('abort', () => void stored?.().catch((e: unknown) => (fromNext = e)));
+    pool.use({ name: 'lock', around: (_s, next) => { stored = next; return new Promise(() => {}); } });
+    pool.add('a');
+    let runs = 0;
+    const call = state(pool.run((c) => (runs++, c), { signal: ac.signal }));
+    await turns();
+    ac.abort('why');
+    await turns();
+    expect(call()).toMatchObject({ ok: false, value: expect.any(AbortedError) });
+    expect(fromNext).toBe((call() as { value: unknown }).value);
+    expect(runs).toBe(0);
+    await pool.close();
+  });
+});
