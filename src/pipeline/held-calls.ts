@@ -2,6 +2,7 @@ import { AbortedError, DeadlineExceededError, type ClientPoolError } from '../er
 import { isDue, type DeadlineList, type DeadlineQueue, type Timed } from './deadlines.js';
 import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js';
 import { cancelAfterIO, runAfterIO, type AfterIOHandle } from '../util/host.js';
+import { MAX_DURATION_MS } from '../validate.js';
 
 /** A call's deadline as its plan holds it: ms from `run()`, and when that is on the deadline queue's clock. */
 export interface HeldDeadline {
@@ -21,6 +22,8 @@ export class HeldCalls {
   readonly #signals: SignalWatches;
   readonly #deadlines: DeadlineQueue;
   readonly #held = new Set<HeldCall>();
+  /** Calls past `next()` with a deadline, their hooks yet to answer. */
+  readonly #inside = new Set<HeldCall>();
 
   constructor(signals: SignalWatches, deadlines: DeadlineQueue) {
     this.#signals = signals;
@@ -37,15 +40,24 @@ export class HeldCalls {
    * `plan` holds its deadline (on the shared deadline queue: no timer of its own).
    */
   hold(signal: AbortSignal | undefined, plan: HeldDeadline): HeldCall {
-    const held = new HeldCall(this.#held, this.#deadlines);
+    const held = new HeldCall(this.#held, this.#inside, this.#deadlines);
     this.#held.add(held);
     held.isWatched = signal !== undefined || plan.deadlineAt !== undefined;
     if (plan.deadline !== undefined && plan.deadlineAt !== undefined) {
       held.deadlineMs = plan.deadline;
+      held.deadlineAt = plan.deadlineAt;
       this.#deadlines.add(held, Math.max(0, plan.deadlineAt - this.#deadlines.now()));
     }
     if (signal !== undefined) this.#signals.join(signal, held);
     return held;
+  }
+
+  /**
+   * The deadline queue is about to be cleared (the pool has closed): calls past `next()` whose hooks have
+   * not answered keep their deadline on a timer of their own (unref'd: a caller's promise keeps no process alive).
+   */
+  outliveQueue(): void {
+    for (const call of this.#inside) call.keepDeadline();
   }
 
   /** The pool closes: every held call ends with `error`. */
@@ -53,6 +65,9 @@ export class HeldCalls {
     for (const held of [...this.#held]) held.end(error);
   }
 }
+
+/** How long after the call's deadline its own entry comes once past `next()`: attempts arm theirs in whole ms. */
+const AFTER_ATTEMPTS_MS = 2;
 
 /** Where a call is in its hooks: before the innermost `next()`, after it (its hooks yet to answer), or settled. */
 const HELD = 0;
@@ -64,8 +79,10 @@ const DONE = 2;
  * closed) before. After `next()` the pipeline has the call: its abort and deadline end its attempts,
  * and the hooks pass that on. A call with a signal or a deadline stays watched until its hooks answer,
  * as a last resort: a hook that hangs after `next()` (a slow flush, a fallback) lets its caller go one
- * turn of the event loop after the abort or the deadline, the pipeline's own error having had the turn to
- * arrive first. `close()` waits for the attempt, not for the hook, and ends only calls before `next()`.
+ * turn of the event loop after the abort, or 2 ms after the deadline (`AFTER_ATTEMPTS_MS`) and a turn,
+ * the pipeline's own error having had the time to arrive first, even once the pool has closed
+ * (`HeldCalls.outliveQueue`). `close()` waits for the attempt, not for the hook, and ends only calls
+ * before `next()`.
  */
 export class HeldCall implements Watcher, Timed {
   watchPrev: Watcher | undefined = undefined;
@@ -75,12 +92,16 @@ export class HeldCall implements Watcher, Timed {
   deadlineList: DeadlineList | undefined = undefined;
   deadlinePrev: Timed | undefined = undefined;
   deadlineNext: Timed | undefined = undefined;
-  /** The call's deadline in ms from `run()`, when it has one. */
+  /** The call's deadline in ms from `run()`, and when it is on the deadline queue's clock, when it has one. */
   deadlineMs = 0;
+  deadlineAt = 0;
   /** Whether it has a signal or a deadline: then it is watched until its hooks answer, not only until `next()`. */
   isWatched = false;
   readonly #held: Set<HeldCall>;
+  readonly #inside: Set<HeldCall>;
   readonly #deadlines: DeadlineQueue;
+  /** Its deadline's own timer, once the pool's queue is gone (`keepDeadline`). */
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Rejects the caller's promise, once `settle` made it and until the call is settled or ended. */
   #reject: ((error: unknown) => void) | undefined = undefined;
   /** The error it was ended with (aborted, timed out, closed): what a late `next()` gets too. */
@@ -89,8 +110,9 @@ export class HeldCall implements Watcher, Timed {
   /** The end put off by one turn of the loop (after `next()`), until the hooks answer. */
   #lastResort: AfterIOHandle | undefined = undefined;
 
-  constructor(held: Set<HeldCall>, deadlines: DeadlineQueue) {
+  constructor(held: Set<HeldCall>, inside: Set<HeldCall>, deadlines: DeadlineQueue) {
     this.#held = held;
+    this.#inside = inside;
     this.#deadlines = deadlines;
   }
 
@@ -100,6 +122,20 @@ export class HeldCall implements Watcher, Timed {
     if (!this.isWatched) return this.#finish();
     this.#phase = INSIDE;
     this.#held.delete(this);
+    if (this.deadlineList === undefined) return;
+    // After the attempts' own deadline entries, which are armed in whole ms (at most 1 ms past the call's
+    // deadline): the pipeline's error, passed on by the hooks, comes first.
+    this.#deadlines.remove(this);
+    this.#deadlines.add(this, Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS);
+    this.#inside.add(this);
+  }
+
+  /** Its deadline on a timer of its own, the pool's queue about to be cleared: see `HeldCalls.outliveQueue`. */
+  keepDeadline(): void {
+    if (this.#phase !== INSIDE || this.#timer !== undefined) return;
+    const left = Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS;
+    this.#timer = setTimeout(() => this.expire(), Math.min(left, MAX_DURATION_MS));
+    this.#timer.unref();
   }
 
   aborted(reason: unknown): void {
@@ -176,6 +212,9 @@ export class HeldCall implements Watcher, Timed {
   #finish(): void {
     this.#phase = DONE;
     this.#held.delete(this);
+    this.#inside.delete(this);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     SignalWatch.leave(this);
     this.#deadlines.remove(this);
     this.#reject = undefined;

@@ -159,6 +159,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   /** The pool has closed: no timer or immediate of the pipeline is left. */
   clearTimers(): void {
+    this.held.outliveQueue();
     this.deadlines.clear();
     this.signals.sweep();
   }

@@ -344,3 +344,54 @@ describe('a next() called by a listener of the very abort that ends the call', (
     await pool.close();
   });
 });
+
+describe('a call past next() and its deadline', () => {
+  it('released at a fraction of a ms: a pass-through hook gives the caller the attempt\'s DeadlineExceededError, naming its client', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const clock = { t: 0 };
+      const hook = gate();
+      const pool = new ClientPool<string>({ clock: { now: () => clock.t } });
+      pool.use({ name: 'lock', around: async (_s, next) => { await hook.promise; return next(); } });
+      pool.add('a', { name: 'a' });
+      const call = state(pool.run(() => new Promise<string>(() => {}), { deadline: 100 }));
+      clock.t = 10.7;
+      await vi.advanceTimersByTimeAsync(10);
+      hook.open();
+      await turns();
+      clock.t = 100;
+      await vi.advanceTimersByTimeAsync(90);
+      await turns();
+      clock.t = 101;
+      await vi.advanceTimersByTimeAsync(1);
+      await turns();
+      expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      expect(((call() as { value: Error }).value).message).toContain('on client a');
+      await pool.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('close() has resolved and the hook hangs after next(): the deadline still lets the caller go', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let t = 0;
+      const slow = gate();
+      const pool = new ClientPool<string>({ clock: { now: () => t } });
+      pool.use({ name: 'flush', around: async (_s, next) => { const value = await next(); await slow.promise; return value; } });
+      pool.add('a');
+      const call = state(pool.run((c) => c, { deadline: 100 }));
+      await turns();
+      await pool.close();
+      expect(call()).toBe('pending');
+      t += 110;
+      await vi.advanceTimersByTimeAsync(110);
+      await turns();
+      expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
+      slow.open();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
