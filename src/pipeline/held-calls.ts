@@ -133,8 +133,13 @@ export class HeldCall implements Watcher, Timed {
   /** Its deadline on a timer of its own, the pool's queue about to be cleared: see `HeldCalls.outliveQueue`. */
   keepDeadline(): void {
     if (this.#phase !== INSIDE || this.#timer !== undefined) return;
-    const left = Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS;
-    this.#timer = setTimeout(() => this.expire(), Math.min(left, MAX_DURATION_MS));
+    this.#armOwn(Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS);
+  }
+
+  /** A timer for `left` ms, in steps of at most 2^31-1 ms (Node's longest): none of the time is lost to a clamp. */
+  #armOwn(left: number): void {
+    const step = Math.min(left, MAX_DURATION_MS);
+    this.#timer = setTimeout(() => (left > step ? this.#armOwn(left - step) : this.expire()), step);
     this.#timer.unref();
   }
 
