@@ -3,7 +3,7 @@ import { DeadlineExceededError } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, messageOf, type Rig } from './harness.js';
+import { rig, messageOf, type Rig } from '../../helpers/around-rig.js';
 
 // Was a fault (s21d #1), fixed in session 21 (NOTES.md): a call whose around hook waited a fractional number of ms before next() (a lock, an
 // async cache lookup; the default clock is performance.now(), fractional) is ended at its deadline by the

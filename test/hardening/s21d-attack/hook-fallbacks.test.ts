@@ -4,7 +4,7 @@ import { AbortedError, CallbackError, TimeoutError } from '../../../src/index.js
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, messageOf, type Hook, type Rig } from './harness.js';
+import { rig, messageOf, type Hook, type Rig } from '../../helpers/around-rig.js';
 
 // Pins: a hook that catches next()'s error and answers with a fallback within the same turn (microtasks
 // only) gets its fallback to the caller, for the caller's abort, the deadline, a timeout and retries'

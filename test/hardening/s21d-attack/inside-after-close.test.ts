@@ -4,7 +4,7 @@ import { AbortedError, DeadlineExceededError } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../../helpers/around-rig.js';
 
 // Was a fault (s21d #2), fixed in session 21 (NOTES.md): close() drops the deadline of a call whose around hook hangs after next(): the caller
 // of such a call with a `deadline` stays pending past its deadline for as long as the hook hangs.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { state, turns } from '../../helpers/promise-state.js';
 import { inFlight, shape } from '../../helpers/watched-pool.js';
-import { rig, type Hook, type Rig } from './harness.js';
+import { rig, type Hook, type Rig } from '../../helpers/around-rig.js';
 
 // Was a fault (s21d #3, same cause as #1, no wait in the hook), fixed in session 21 (NOTES.md): with a plain pass-through hook
 // (`(scope, next) => next()`), a retried or hedged call whose last attempt runs into the deadline gives

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { state, turns } from '../../helpers/promise-state.js';
 import { inFlight, shape } from '../../helpers/watched-pool.js';
-import { rig, type Hook, type Rig } from './harness.js';
+import { rig, type Hook, type Rig } from '../../helpers/around-rig.js';
 
 // Pins (fast-check, 150 runs, seed 2104): with the clock on whole ms, random calls (per-attempt fn
 // behaviour: reject, hang, answer after k ms, throw on abort; a deadline; a caller abort at some ms; a

@@ -4,7 +4,7 @@ import { ClientCallError } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns } from '../../helpers/promise-state.js';
 import { inFlight, settle, shape } from '../../helpers/watched-pool.js';
-import { rig, type Hook, type Rig } from './harness.js';
+import { rig, type Hook, type Rig } from '../../helpers/around-rig.js';
 
 // Pins: an around hook that passes next()'s result on (awaited or returned as is) gives the caller the
 // very outcome a pool without hooks gives, for aborts, deadlines, timeouts, failures, retries and hedges,

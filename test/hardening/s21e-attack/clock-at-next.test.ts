@@ -3,7 +3,7 @@ import { ClientPool, DeadlineExceededError, type CallEnd } from '../../../src/in
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, messageOf, type Rig } from './harness.js';
+import { rig, messageOf, type Rig } from '../../helpers/around-rig.js';
 
 // Pins the moved entry (4f5d944, HeldCall.release) against the clock at next(): a clock stepped back
 // between run() and next(), a clock already past the deadline at next() (ahead of the timers), and a

@@ -3,7 +3,7 @@ import { DeadlineExceededError } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../../helpers/around-rig.js';
 
 // Was a fault (s21e #1), fixed in session 21 (NOTES.md): once the pool has closed, an INSIDE call's own deadline timer (HeldCall.keepDeadline)
 // is clamped to 2^31-1 ms, so a call with the largest deadline allowed (2^31-1 ms) is let go AT its

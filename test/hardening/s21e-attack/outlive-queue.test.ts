@@ -4,7 +4,7 @@ import { DeadlineExceededError, PoolClosedError } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../../helpers/around-rig.js';
 
 // Pins HeldCalls.outliveQueue (4f5d944): the own timer of an INSIDE call once the pool closed is cleared
 // when the hook answers (no timer left), keeps the deadline after destroy(), survives a queue cleared

@@ -4,7 +4,7 @@ import { DeadlineExceededError } from '../../../src/index.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../../helpers/around-rig.js';
 
 // Pins the moved entry (4f5d944) with retries and hedges, whose attempts arm their own deadlines when they
 // start, and with coalesce (a held starter whose flight has a joiner): a hook's fallback 1 ms after the

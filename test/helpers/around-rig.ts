@@ -1,8 +1,8 @@
-// Local helper for s21e-attack (copied from s21d-attack): a pool on a manual clock (moved by the test, not by the timers), with
+// A pool on a manual clock (moved by the test, not by the timers), with
 // onCallEnd and the `clientpool:call` trace recorded for this pool only.
 import { tracingChannel } from 'node:diagnostics_channel';
 import { vi } from 'vitest';
-import { ClientPool, type CallEnd, type CallScope, type PoolOptions } from '../../../src/index.js';
+import { ClientPool, type CallEnd, type CallScope, type PoolOptions } from '../../src/index.js';
 
 export type Hook = (scope: CallScope<string>, next: () => Promise<unknown>) => Promise<unknown>;
 
