@@ -7,6 +7,7 @@ import { cancelAfterIO, refTimer, runAfterIO, unrefTimer, type AfterIOHandle } f
 const STALL_MS = 5;
 
 const DUE: DeadlineList = Object.freeze({ delay: -1, head: undefined, tail: undefined });
+const NONE: ReadonlySet<Timed> = new Set();
 
 /** Whether `entry` is due: its deadline came and the queue is about to expire it (an expiry before it may run user code first). */
 export function isDue(entry: Timed): boolean {
@@ -65,6 +66,8 @@ export class DeadlineQueue {
    * per call, each a trip into Node's timer binding.
    */
   #isRefed = false;
+  /** False once the owner has closed (`clear(keep)`): what is left, and any timer armed for it, keeps no process alive. */
+  #keepsAlive = true;
   #unrefDue: AfterIOHandle | undefined;
   /** When the timer fires; Infinity when none is set. */
   #timerDue = Infinity;
@@ -93,7 +96,7 @@ export class DeadlineQueue {
     return this.#read() + this.#stepsBack;
   }
 
-  /** Queue `entry` to expire `delay` ms from now. `delay` must be <= 2^31-1 (validated by the caller). */
+  /** Queue `entry` to expire `delay` ms from now (finite; above 2^31-1 the timer is re-armed as it fires). */
   add(entry: Timed, delay: number): void {
     // A NaN delay would never come due: treated as now (validation keeps user input out of here).
     if (!(delay >= 0)) delay = 0;
@@ -116,7 +119,7 @@ export class DeadlineQueue {
     }
     this.#size++;
     if (entry.deadline < this.#timerDue) this.#arm(entry.deadline, now);
-    else if (!this.#isRefed) this.#ref();
+    else if (!this.#isRefed && this.#keepsAlive) this.#ref();
   }
 
   /** Take `entry` out, if queued. The timer stays set (unref'd once the loop turned with nothing queued), to be reused. */
@@ -134,7 +137,11 @@ export class DeadlineQueue {
     if (next === undefined) list.tail = prev;
     else next.deadlinePrev = prev;
     entry.deadlineList = entry.deadlinePrev = entry.deadlineNext = undefined;
-    if (--this.#size === 0 && this.#isRefed) this.#unrefDue ??= runAfterIO(() => this.#unrefIfIdle());
+    if (--this.#size === 0) {
+      if (this.#isRefed) this.#unrefDue ??= runAfterIO(() => this.#unrefIfIdle());
+      // Closed: nothing will be added again, so no timer is left set for nothing.
+      else if (!this.#keepsAlive) this.#stopTimer();
+    }
   }
 
   /** The timer keeps the process alive again: something is queued. */
@@ -151,31 +158,53 @@ export class DeadlineQueue {
     unrefTimer(this.#timer);
   }
 
-  /** Drop every entry without expiring it and stop the timer. */
-  clear(): void {
-    for (const list of this.#lists.values()) for (let e = list.head; e !== undefined; e = e.deadlineNext) e.deadlineList = undefined;
+  /**
+   * Drop every entry without expiring it, but those in `keep`; with none kept, stop the timer. Kept entries
+   * stay where they are, on the timer already set: their time left is the timer's, not measured again on
+   * a clock that may not move with it (a manual clock, fake timers that do not fake it). From now on the
+   * timer keeps no process alive: a caller's promise is all that waits on it.
+   */
+  clear(keep: ReadonlySet<Timed> = NONE): void {
+    this.#keepsAlive = false;
+    for (const list of [...this.#lists.values()]) {
+      for (let e = list.head; e !== undefined; ) {
+        const next = e.deadlineNext;
+        if (!keep.has(e)) this.remove(e);
+        e = next;
+      }
+    }
+    for (const entry of this.#due ?? []) if (!keep.has(entry)) entry.deadlineList = undefined;
+    if (this.#unrefDue !== undefined) cancelAfterIO(this.#unrefDue);
+    this.#unrefDue = undefined;
+    this.#isRefed = false;
+    if (this.#size > 0 || this.#due?.some((entry) => keep.has(entry)) === true) {
+      unrefTimer(this.#timer);
+      return;
+    }
     this.#lists.clear();
     this.#lastList = undefined;
-    for (const entry of this.#due ?? []) entry.deadlineList = undefined;
     this.#due = undefined;
     if (this.#dueImmediate !== undefined) cancelAfterIO(this.#dueImmediate);
     this.#dueImmediate = undefined;
-    if (this.#unrefDue !== undefined) cancelAfterIO(this.#unrefDue);
-    this.#unrefDue = undefined;
-    this.#size = 0;
+    this.#stopTimer();
+  }
+
+  #stopTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#isRefed = false;
     this.#timerDue = Infinity;
   }
 
   #arm(due: number, now: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerDue = due;
-    // Clamped: float rounding may put `ceil` one past 2^31-1, which Node would turn into 1 ms.
-    this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now))));
+    // Clamped to Node's longest timer (above it Node fires after 1 ms); what is left is armed again when it fires.
+    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(due - now)));
+    // When the timer fires, as the timer sees it: not `due` if the delay was clamped.
+    this.#timerDue = now + delay;
+    this.#timer = setTimeout(() => this.#fire(), delay);
     // A new timer is ref'd (only ever armed with something queued), and let go as above.
-    this.#isRefed = true;
+    if (this.#keepsAlive) this.#isRefed = true;
+    else unrefTimer(this.#timer);
   }
 
   /**

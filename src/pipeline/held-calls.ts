@@ -2,7 +2,6 @@ import { AbortedError, DeadlineExceededError, type ClientPoolError } from '../er
 import { isDue, type DeadlineList, type DeadlineQueue, type Timed } from './deadlines.js';
 import { SignalWatch, type SignalWatches, type Watcher } from './signal-watch.js';
 import { cancelAfterIO, runAfterIO, type AfterIOHandle } from '../util/host.js';
-import { MAX_DURATION_MS } from '../validate.js';
 
 /** A call's deadline as its plan holds it: ms from `run()`, and when that is on the deadline queue's clock. */
 export interface HeldDeadline {
@@ -53,11 +52,11 @@ export class HeldCalls {
   }
 
   /**
-   * The deadline queue is about to be cleared (the pool has closed): calls past `next()` whose hooks have
-   * not answered keep their deadline on a timer of their own (unref'd: a caller's promise keeps no process alive).
+   * Calls past `next()` with a deadline, their hooks yet to answer: what the deadline queue keeps when the
+   * pool has closed (`DeadlineQueue.clear`), each on the timer already set for it.
    */
-  outliveQueue(): void {
-    for (const call of this.#inside) call.keepDeadline();
+  get inside(): ReadonlySet<HeldCall> {
+    return this.#inside;
   }
 
   /** The pool closes: every held call ends with `error`. */
@@ -81,7 +80,7 @@ const DONE = 2;
  * as a last resort: a hook that hangs after `next()` (a slow flush, a fallback) lets its caller go one
  * turn of the event loop after the abort, or 2 ms after the deadline (`AFTER_ATTEMPTS_MS`) and a turn,
  * the pipeline's own error having had the time to arrive first, even once the pool has closed
- * (`HeldCalls.outliveQueue`). `close()` waits for the attempt, not for the hook, and ends only calls
+ * (the queue keeps it: `HeldCalls.inside`). `close()` waits for the attempt, not for the hook, and ends only calls
  * before `next()`.
  */
 export class HeldCall implements Watcher, Timed {
@@ -100,8 +99,6 @@ export class HeldCall implements Watcher, Timed {
   readonly #held: Set<HeldCall>;
   readonly #inside: Set<HeldCall>;
   readonly #deadlines: DeadlineQueue;
-  /** Its deadline's own timer, once the pool's queue is gone (`keepDeadline`). */
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Rejects the caller's promise, once `settle` made it and until the call is settled or ended. */
   #reject: ((error: unknown) => void) | undefined = undefined;
   /** The error it was ended with (aborted, timed out, closed): what a late `next()` gets too. */
@@ -128,19 +125,6 @@ export class HeldCall implements Watcher, Timed {
     this.#deadlines.remove(this);
     this.#deadlines.add(this, Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS);
     this.#inside.add(this);
-  }
-
-  /** Its deadline on a timer of its own, the pool's queue about to be cleared: see `HeldCalls.outliveQueue`. */
-  keepDeadline(): void {
-    if (this.#phase !== INSIDE || this.#timer !== undefined) return;
-    this.#armOwn(Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS);
-  }
-
-  /** A timer for `left` ms, in steps of at most 2^31-1 ms (Node's longest): none of the time is lost to a clamp. */
-  #armOwn(left: number): void {
-    const step = Math.min(left, MAX_DURATION_MS);
-    this.#timer = setTimeout(() => (left > step ? this.#armOwn(left - step) : this.expire()), step);
-    this.#timer.unref();
   }
 
   aborted(reason: unknown): void {
@@ -218,8 +202,6 @@ export class HeldCall implements Watcher, Timed {
     this.#phase = DONE;
     this.#held.delete(this);
     this.#inside.delete(this);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     SignalWatch.leave(this);
     this.#deadlines.remove(this);
     this.#reject = undefined;

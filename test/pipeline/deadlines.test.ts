@@ -1,5 +1,5 @@
 import { install } from '@sinonjs/fake-timers';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClientPool } from '../../src/index.js';
 import { DeadlineQueue, type DeadlineList, type Timed } from '../../src/pipeline/deadlines.js';
 import { deferred, ManualClock } from '../helpers/manual-clock.js';
@@ -62,6 +62,59 @@ describe('the deadline queue', () => {
     queue.clear();
     timers.runToLast();
     expect(expired).toEqual([]);
+  });
+
+  it('a delay past 2^31-1 ms expires when it is due, not when the clamped timer first fires', () => {
+    const queue = new DeadlineQueue(clock);
+    const expired: string[] = [];
+    const M = 2 ** 31 - 1;
+    queue.add(entry(expired, 'a'), M + 2);
+    clock.advance(M);
+    timers.tick(M);
+    expect(expired).toEqual([]);
+    clock.advance(2);
+    timers.tick(2);
+    expect(expired).toEqual(['a']);
+  });
+
+  it('clear(keep) keeps those entries on the timer already set, unref\'d: a clock that stands still does not restart them', () => {
+    const queue = new DeadlineQueue(clock);
+    const expired: string[] = [];
+    const kept = entry(expired, 'kept');
+    queue.add(entry(expired, 'dropped'), 95);
+    queue.add(kept, 100);
+    timers.tick(90); // the clock stands still
+    queue.clear(new Set([kept]));
+    expect(queue.size).toBe(1);
+    expect(timers.countTimers()).toBe(1);
+    timers.tick(9); // the timer set for 'dropped' fires at 95, finds nothing due, and is set again for 100
+    expect(expired).toEqual([]);
+    timers.tick(1);
+    expect(expired).toEqual(['kept']);
+    expect(queue.size).toBe(0);
+    expect(timers.countTimers()).toBe(0);
+  });
+
+  it('clear(keep): the timer kept keeps no process alive, and is stopped once its last entry is removed', () => {
+    const handles: NodeJS.Timeout[] = [];
+    const setTimeoutBefore = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms: number) => {
+      const handle = setTimeoutBefore(fn, ms);
+      handles.push(handle);
+      return handle;
+    }) as typeof setTimeout);
+    try {
+      const queue = new DeadlineQueue(clock);
+      const kept = entry([], 'kept');
+      queue.add(kept, 100);
+      expect(handles.map((h) => h.hasRef())).toEqual([true]);
+      queue.clear(new Set([kept]));
+      expect(handles.map((h) => h.hasRef())).toEqual([false]);
+      queue.remove(kept);
+      expect(timers.countTimers()).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a clock that steps back keeps each deadline\'s remaining time: a later entry is not stuck behind an earlier one', () => {

@@ -6,7 +6,8 @@ import { gate, state, turns, errorOf } from '../../helpers/promise-state.js';
 import { inFlight } from '../../helpers/watched-pool.js';
 import { rig, type Rig } from '../../helpers/around-rig.js';
 
-// Pins HeldCalls.outliveQueue (4f5d944): the own timer of an INSIDE call once the pool closed is cleared
+// Pins what the deadline queue keeps once the pool closed (HeldCalls.inside, session 22; was HeldCalls.outliveQueue,
+// 4f5d944): the timer of an INSIDE call once the pool closed is cleared
 // when the hook answers (no timer left), keeps the deadline after destroy(), survives a queue cleared
 // while the call's entry was DUE (a stalled timer, its expiry put off to after the loop's I/O), and no
 // call can enter INSIDE after close(): a late next() is refused and arms nothing.
@@ -49,7 +50,10 @@ describe('INSIDE calls when the pool has closed', () => {
     await r.pool.destroy(new Error('boom'));
     await turns();
     expect(inFlight(r.pool)).toBe(0);
-    await r.advance(101);
+    // In steps: the rig moves the clock before the timers, so one step of 101 would find the queue's
+    // timer of 100 ms 1 ms late (and re-arm it 1 ms short), which a clock and timers that agree never do.
+    await r.advance(100);
+    await r.advance(1);
     await turns();
     expect(seen()).toBe('pending');
     await r.advance(1);
