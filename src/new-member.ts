@@ -4,7 +4,7 @@ import { Member } from './member.js';
 import { checkAddOptions, maxInFlight, MAX_WEIGHT, MIN_WEIGHT, quotaOption, tierOption, type AddOptions } from './pool-options.js';
 import type { Random } from './random.js';
 import type { Roster } from './roster.js';
-import { between, callable } from './validate.js';
+import { givenOr, between, callable } from './validate.js';
 
 /**
  * The member `add()` makes of `client`: its options checked, its name given (`options.name`, or one the
@@ -13,7 +13,7 @@ import { between, callable } from './validate.js';
  */
 export function newMember<T>(client: T, options: AddOptions<T>, roster: Roster<T>, clock: Clock, random: Random, breakerFactory: BreakerFactory): Member<T> {
   checkAddOptions(options);
-  const weight = between('weight', options.weight ?? 1, MIN_WEIGHT, MAX_WEIGHT);
+  const weight = between('weight', givenOr(options.weight, 1), MIN_WEIGHT, MAX_WEIGHT);
   const close = options.close === undefined ? undefined : callable<(client: T) => void>('close', options.close);
   const quota = quotaOption('limit', options.limit, clock, 'client');
   const name = roster.nameFor(client, options.name);

@@ -19,7 +19,7 @@ import type { HedgeOptions } from './resilience/hedge-policy.js';
 import type { RetryBudgetOptions } from './resilience/retry-budget.js';
 import type { RetryOptions } from './resilience/retry-policy.js';
 import type { Strategy } from './balancers/strategies.js';
-import { abortSignal, between, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from './validate.js';
+import { givenOr, abortSignal, between, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from './validate.js';
 import { AbortedError, CallbackError, InvalidOptionError, type ClientPoolError } from './errors.js';
 import type { Balancer } from './balancers/balancer.js';
 import { retryPolicy, type RetryPolicy } from './resilience/retry-policy.js';
@@ -308,13 +308,13 @@ export interface DefaultsHost<T> {
 
 /** The pool's defaults, and each method's (method > pool), validated once. */
 export function resolveDefaults<T>(options: PoolOptions<T>, host: DefaultsHost<T>): { pool: MethodDefaults<T>; methods: Map<string, MethodDefaults<T>> | undefined } {
-  const maxWait = duration('maxWait', options.maxWait ?? 1_000);
+  const maxWait = duration('maxWait', givenOr(options.maxWait, 1_000));
   const pool: MethodDefaults<T> = {
     maxWait,
     timeout: options.timeout === undefined ? undefined : positiveDuration('timeout', options.timeout),
     deadline: options.deadline === undefined ? undefined : positiveDuration('deadline', options.deadline),
     deadlineAt: undefined,
-    balancer: host.balancerFor(options.strategy ?? 'round-robin', 'strategy'),
+    balancer: host.balancerFor(givenOr(options.strategy, 'round-robin'), 'strategy'),
     cost: DEFAULT_COST,
     priority: NORMAL,
     isPlainPick: true,
@@ -544,9 +544,9 @@ export function rosterPolicy(options: Pick<PoolOptions<unknown>, 'maxEjectedPerc
   const slowStart = options.slowStart;
   if (slowStart !== undefined) knownKeys('slowStart', slowStart, SLOW_START_KEYS);
   return {
-    maxEjected: between('maxEjectedPercent', options.maxEjectedPercent ?? 100, 0, 100) / 100,
+    maxEjected: between('maxEjectedPercent', givenOr(options.maxEjectedPercent, 100), 0, 100) / 100,
     slowStartWindow: slowStart === undefined ? 0 : positiveDuration('slowStart.window', slowStart.window),
-    slowStartMinShare: between('slowStart.minShare', slowStart?.minShare ?? 0.1, 0, 1),
+    slowStartMinShare: between('slowStart.minShare', givenOr(slowStart?.minShare, 0.1), 0, 1),
     reserve: reserveOption(options.reserve),
   };
 }

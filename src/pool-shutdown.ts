@@ -31,10 +31,11 @@ export class PoolShutdown<T> {
     this.#parts = parts;
   }
 
-  close(options?: CloseOptions): Promise<void> {
+  /** @param error what calls still waiting get (destroy()'s, with its reason, when it is the first to close) */
+  close(options?: CloseOptions, error: PoolClosedError = new PoolClosedError()): Promise<void> {
     const refused = closeOptionsError(options);
     if (refused !== undefined) return Promise.reject(refused);
-    this.#parts.core.close();
+    this.#parts.core.close(error);
     const closing = (this.#closing ??= this.#shutdown());
     destroyOnAbort(closing, options?.signal, (reason) => void this.destroy(reason));
     return closing;
@@ -44,10 +45,11 @@ export class PoolShutdown<T> {
     const error = new PoolClosedError();
     if (reason !== undefined) Object.defineProperty(error, 'cause', { value: reason, configurable: true, writable: true });
     const { core, roster, removals } = this.#parts;
-    // Before close() ends them with a plain PoolClosedError: calls held in around hooks hear the reason too.
+    // Calls held in around hooks and calls waiting hear the reason too, unless close() ended them already.
     core.held.end(error);
-    const closing = this.close();
+    const closing = this.close(undefined, error);
     core.destroy(error, [...roster.byName.values(), ...removals.draining]);
+    core.held.endInside(error);
     return closing;
   }
 

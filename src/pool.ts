@@ -90,7 +90,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     checkPoolOptions(options);
     const random = options.random === undefined ? Math.random : callable<Random>('random', options.random);
     const isFailure = options.isFailure === undefined ? () => true : callable<(error: unknown) => boolean>('isFailure', options.isFailure);
-    if (typeof (options.measureLatency ?? false) !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', options.measureLatency);
+    if (options.measureLatency !== undefined && typeof options.measureLatency !== 'boolean') throw new InvalidOptionError('measureLatency', 'a boolean', options.measureLatency);
     const guard = new CallbackGuard();
     const clock = (this.#clock = guardedClock(clockOption('clock', options.clock), (what, error) => guard.warn(what, error)));
     this.#breakerFactory = breakerFactory(options.breaker, (what, error) => guard.warn(what, error));

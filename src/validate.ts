@@ -64,10 +64,23 @@ export function optionsObject(option: string, value: unknown): void {
   }
 }
 
-/** An `AbortSignal`, or undefined. */
+/** `AbortSignal.prototype.aborted`'s own getter: it throws for anything but a real signal (ERR_INVALID_THIS). */
+const abortedGetter: ((this: unknown) => boolean) | undefined = Reflect.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get;
+
+/**
+ * An `AbortSignal`, or undefined: a real one, not an object that only has its prototype
+ * (`Object.create(AbortSignal.prototype)`), whose `aborted` and listeners would throw later, mid-call.
+ */
 export function abortSignal(option: string, value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof AbortSignal)) throw new InvalidOptionError(option, 'an AbortSignal', value);
+  try {
+    abortedGetter?.call(value);
+  } catch (error) {
+    const refusal = new InvalidOptionError(option, 'an AbortSignal made by AbortController or AbortSignal (this one only has its prototype)', value);
+    Object.defineProperty(refusal, 'cause', { value: error, configurable: true, writable: true });
+    throw refusal;
+  }
   return value;
 }
 

@@ -1,4 +1,4 @@
-import { integerAtLeast, optionsObject } from '../validate.js';
+import { givenOr, integerAtLeast, optionsObject } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
 import { Circuit } from './circuit.js';
 import { Cooldown, type CooldownOptions } from './cooldown.js';
@@ -61,6 +61,6 @@ export class ConsecutiveFailuresPolicy implements TripPolicy {
 export class ConsecutiveBreaker extends Circuit {
   constructor(options: ConsecutiveBreakerOptions = {}, clock: Clock = systemClock, prefix = 'breaker') {
     optionsObject(prefix, options);
-    super(new ConsecutiveFailuresPolicy(integerAtLeast(`${prefix}.maxFailures`, options.maxFailures ?? 5, 1)), new Cooldown(options, prefix, 1), clock);
+    super(new ConsecutiveFailuresPolicy(integerAtLeast(`${prefix}.maxFailures`, givenOr(options.maxFailures, 5), 1)), new Cooldown(options, prefix, 1), clock);
   }
 }

@@ -1,4 +1,4 @@
-import { duration, finiteAtLeast, integerAtLeast } from '../validate.js';
+import { givenOr, duration, finiteAtLeast, integerAtLeast } from '../validate.js';
 
 /** The open and half-open options every breaker kind shares. */
 export interface CooldownOptions {
@@ -31,10 +31,10 @@ export class Cooldown {
 
   constructor(options: CooldownOptions, prefix: string, defaultMultiplier: number) {
     // Bounded like a timer delay: an open circuit's `until` is a deadline the pool may wait for.
-    this.#base = duration(`${prefix}.cooldown`, options.cooldown ?? 10_000);
-    this.probes = integerAtLeast(`${prefix}.halfOpenProbes`, options.halfOpenProbes ?? 1, 1);
-    this.#multiplier = finiteAtLeast(`${prefix}.cooldownMultiplier`, options.cooldownMultiplier ?? defaultMultiplier, 1);
-    this.#max = duration(`${prefix}.maxCooldown`, options.maxCooldown ?? Math.max(300_000, this.#base));
+    this.#base = duration(`${prefix}.cooldown`, givenOr(options.cooldown, 10_000));
+    this.probes = integerAtLeast(`${prefix}.halfOpenProbes`, givenOr(options.halfOpenProbes, 1), 1);
+    this.#multiplier = finiteAtLeast(`${prefix}.cooldownMultiplier`, givenOr(options.cooldownMultiplier, defaultMultiplier), 1);
+    this.#max = duration(`${prefix}.maxCooldown`, givenOr(options.maxCooldown, Math.max(300_000, this.#base)));
   }
 
   /** Milliseconds open after the `trips`-th consecutive opening (1 for the first). */

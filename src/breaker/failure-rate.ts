@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { integerAtLeast, keySet, knownKeys, optionsObject, positiveDuration } from '../validate.js';
+import { givenOr, integerAtLeast, keySet, knownKeys, optionsObject, positiveDuration } from '../validate.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { BreakerFactory } from './breaker.js';
 import { Circuit } from './circuit.js';
@@ -71,10 +71,10 @@ export class FailureRatePolicy implements TripPolicy {
 
   /** Validates the options of the rate (not the cooldown ones), naming them under `prefix`. */
   constructor(options: FailureRateBreakerOptions, clock: Clock, prefix: string) {
-    this.#threshold = ratio(`${prefix}.threshold`, options.threshold ?? 0.5);
+    this.#threshold = ratio(`${prefix}.threshold`, givenOr(options.threshold, 0.5));
     this.#window = rollingWindow(`${prefix}.window`, options.window === undefined ? { kind: 'time', ms: 10_000 } : options.window, clock);
     const capacity = this.#window instanceof CountWindow ? this.#window.size : Infinity;
-    this.#minimumThroughput = integerAtLeast(`${prefix}.minimumThroughput`, options.minimumThroughput ?? Math.min(10, capacity), 1);
+    this.#minimumThroughput = integerAtLeast(`${prefix}.minimumThroughput`, givenOr(options.minimumThroughput, Math.min(10, capacity)), 1);
     if (this.#minimumThroughput > capacity) {
       throw new InvalidOptionError(`${prefix}.minimumThroughput`, `an integer from 1 to the window size (${capacity})`, this.#minimumThroughput);
     }
@@ -86,7 +86,7 @@ export class FailureRatePolicy implements TripPolicy {
     } else {
       this.#slowCallDuration = positiveDuration(`${prefix}.slowCallDuration`, options.slowCallDuration);
     }
-    this.#slowCallThreshold = ratio(`${prefix}.slowCallThreshold`, options.slowCallThreshold ?? 1);
+    this.#slowCallThreshold = ratio(`${prefix}.slowCallThreshold`, givenOr(options.slowCallThreshold, 1));
     this.usesDuration = options.slowCallDuration !== undefined;
   }
 
@@ -175,7 +175,7 @@ function rollingWindow(option: string, value: unknown, clock: Clock): RollingWin
       return new CountWindow(integerBetween(`${option}.size`, window.size, 1, MAX_WINDOW_SIZE));
     case 'time':
       knownKeys(option, window, TIME_WINDOW_KEYS);
-      return new TimeWindow(positiveDuration(`${option}.ms`, window.ms), integerBetween(`${option}.buckets`, window.buckets ?? 10, 1, MAX_WINDOW_SIZE), clock);
+      return new TimeWindow(positiveDuration(`${option}.ms`, window.ms), integerBetween(`${option}.buckets`, givenOr(window.buckets, 10), 1, MAX_WINDOW_SIZE), clock);
     default:
       throw new InvalidOptionError(`${option}.kind`, 'one of "count", "time"', window.kind);
   }

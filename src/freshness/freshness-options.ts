@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { callable, integerAtLeast, keySet, knownKeys, nonNegative, optionsObject, positiveDuration } from '../validate.js';
+import { givenOr, callable, integerAtLeast, keySet, knownKeys, nonNegative, optionsObject, positiveDuration } from '../validate.js';
 import type { HeightRules } from './height-tracker.js';
 
 const FRESHNESS_KEYS = keySet(['height', 'interval', 'timeout', 'maxLag', 'corroboration']);
@@ -46,7 +46,7 @@ export function freshnessOption<T>(option: FreshnessOptions<T> | undefined): { r
   optionsObject('freshness', option);
   if (option !== undefined) knownKeys('freshness', option, FRESHNESS_KEYS);
   const maxLag = option?.maxLag === undefined ? Number.POSITIVE_INFINITY : option.maxLag === Number.POSITIVE_INFINITY ? option.maxLag : nonNegative('freshness.maxLag', option.maxLag);
-  const corroboration = integerAtLeast('freshness.corroboration', option?.corroboration ?? 2, 1);
+  const corroboration = integerAtLeast('freshness.corroboration', givenOr(option?.corroboration, 2), 1);
   if (corroboration > 1_000) throw new InvalidOptionError('freshness.corroboration', 'an integer from 1 to 1000', corroboration);
   const rules = { maxLag, corroboration };
   if (option?.height === undefined) {
@@ -54,7 +54,7 @@ export function freshnessOption<T>(option: FreshnessOptions<T> | undefined): { r
     return { rules, poll: undefined };
   }
   const height = callable<HeightPoll<T>['height']>('freshness.height', option.height);
-  return { rules, poll: { height, interval: positiveDuration('freshness.interval', option.interval ?? 1_000), timeout: positiveDuration('freshness.timeout', option.timeout ?? 1_000) } };
+  return { rules, poll: { height, interval: positiveDuration('freshness.interval', givenOr(option.interval, 1_000)), timeout: positiveDuration('freshness.timeout', givenOr(option.timeout, 1_000)) } };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { PeriodicProbe } from './periodic-probe.js';
-import { callable, integerAtLeast, keySet, knownKeys, optionsObject, positiveDuration } from '../validate.js';
+import { givenOr, callable, integerAtLeast, keySet, knownKeys, optionsObject, positiveDuration } from '../validate.js';
 
 const HEALTH_CHECK_KEYS = keySet(['check', 'interval', 'timeout', 'unhealthyThreshold', 'healthyThreshold']);
 
@@ -52,10 +52,10 @@ export class HealthChecker<T, M extends object> {
     optionsObject('healthCheck', options);
     knownKeys('healthCheck', options, HEALTH_CHECK_KEYS);
     const check = callable<HealthCheckOptions<T>['check']>('healthCheck.check', options.check);
-    const interval = positiveDuration('healthCheck.interval', options.interval ?? 10_000);
-    const timeout = positiveDuration('healthCheck.timeout', options.timeout ?? 2_000);
-    this.#unhealthyThreshold = integerAtLeast('healthCheck.unhealthyThreshold', options.unhealthyThreshold ?? 2, 1);
-    this.#healthyThreshold = integerAtLeast('healthCheck.healthyThreshold', options.healthyThreshold ?? 2, 1);
+    const interval = positiveDuration('healthCheck.interval', givenOr(options.interval, 10_000));
+    const timeout = positiveDuration('healthCheck.timeout', givenOr(options.timeout, 2_000));
+    this.#unhealthyThreshold = integerAtLeast('healthCheck.unhealthyThreshold', givenOr(options.unhealthyThreshold, 2), 1);
+    this.#healthyThreshold = integerAtLeast('healthCheck.healthyThreshold', givenOr(options.healthyThreshold, 2), 1);
     this.#target = target;
     this.#probe = new PeriodicProbe<M>(interval, timeout, {
       members: () => target.members(),

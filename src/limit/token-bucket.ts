@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { AbortedError, InvalidOptionError, PoolClosedError, RateLimitedError } from '../errors.js';
-import { abortSignal, clockOption, duration, finiteAtLeast, keySet, knownKeys, MAX_DURATION_MS, optionsObject, positive, positiveDuration } from '../validate.js';
+import { givenOr, abortSignal, clockOption, duration, finiteAtLeast, keySet, knownKeys, MAX_DURATION_MS, optionsObject, positive, positiveDuration } from '../validate.js';
 import type { Limiter, TakeOptions } from './limiter.js';
 import { WaiterQueue } from './waiter-queue.js';
 
@@ -76,8 +76,8 @@ export class TokenBucket implements Limiter {
     if (options === undefined) throw new InvalidOptionError(prefix, 'an options object with rate', options);
     this.rate = positive(`${prefix}.rate`, options.rate);
     this.per = options.per === undefined ? 1_000 : positiveDuration(`${prefix}.per`, options.per);
-    this.burst = finiteAtLeast(`${prefix}.burst`, options.burst ?? Math.max(1, this.rate), 1);
-    this.#maxWait = duration(`${prefix}.maxWait`, options.maxWait ?? 1_000);
+    this.burst = finiteAtLeast(`${prefix}.burst`, givenOr(options.burst, Math.max(1, this.rate)), 1);
+    this.#maxWait = duration(`${prefix}.maxWait`, givenOr(options.maxWait, 1_000));
     this.#clock = clockOption(`${prefix}.clock`, options.clock) ?? systemClock;
     this.#interval = this.per / this.rate;
     this.#capacity = this.burst * this.#interval;

@@ -182,11 +182,15 @@ function isClassMethod(object: object, key: string): boolean {
 function guardedAround<T>(name: string, layer: Middleware<T>, scope: CallScope<T>, run: () => Promise<unknown>): Promise<unknown> {
   let inner: Promise<unknown> | undefined;
   let hasReturned = false;
+  let isStarting = false;
   try {
     // An inline function, not a named one: a transpiler keeping names (tsx, esbuild's keepNames) would
     // otherwise define a `name` on every closure made per call.
     const result: unknown = layer.around!(scope, () => {
       if (inner === undefined) {
+        // Called again from inside the first next() (fn calling a stored next()): no second journey.
+        if (isStarting) return reentrantNext(name);
+        isStarting = true;
         inner = run();
         // Started after the hook returned (a late next()): nobody waits for it, so nothing is left unhandled.
         if (hasReturned) inner.catch(noop);
@@ -208,9 +212,29 @@ function guardedAround<T>(name: string, layer: Middleware<T>, scope: CallScope<T
   }
 }
 
-/** The rejection for what an around hook (`name`) threw or rejected with: a clientpool error as it is, else a `CallbackError` with it as the cause. */
+/**
+ * The rejection for what an around hook (`name`) threw or rejected with: a clientpool error (any build's,
+ * a user subclass with an odd `code` too) as it is, else a `CallbackError` with it as the cause (a forged
+ * brand on a plain object included).
+ */
 export function aroundFailure(name: string, error: unknown): Promise<never> {
-  return Promise.reject(isClientPoolError(error) ? error : new CallbackError(name, 'threw', error));
+  return Promise.reject(isClientPoolErrorObject(error) ? error : new CallbackError(name, 'threw', error));
+}
+
+/** The brand on an `Error`, read safely (a Proxy whose traps throw is not one). */
+function isClientPoolErrorObject(error: unknown): error is Error {
+  try {
+    return isClientPoolError(error) && error instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** The refusal of a `next()` called while the first was still starting the call; handled, as a late one's. */
+function reentrantNext(name: string): Promise<never> {
+  const refusal = Promise.reject(new CallbackError(name, 'called next() again while its first next() was still starting the call: the call inside starts once'));
+  refusal.catch(noop);
+  return refusal;
 }
 
 function noop(): void {}

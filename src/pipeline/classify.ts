@@ -1,12 +1,12 @@
 import type { Call } from '../call.js';
-import { ClientCallError, ClientPanicError, isClientPoolError, type ClientPoolError } from '../errors.js';
+import { ClientCallError, ClientPanicError, type ClientPoolError } from '../errors.js';
 import { Attempt } from './attempt.js';
-import type { CallbackGuard } from './guard.js';
+import { isBrandedError, type CallbackGuard } from './guard.js';
 import { ended, type Outcome } from './outcome.js';
 
 /** Recovery: whatever was thrown, the caller gets a clientpool error with the original as `cause`. */
 export function recover(error: unknown, call: Call<unknown>): ClientPoolError {
-  if (isBrandedError(error)) return error as ClientPoolError;
+  if (isBrandedError(error)) return error;
   let isError = false;
   try {
     isError = error instanceof Error;
@@ -51,13 +51,4 @@ export function classify<T>(attempt: Attempt<T>, error: unknown, isFailure: (err
 /** Whether the attempt's call is over for a reason of the pool's or the caller's: then an abort is theirs. */
 function isOver<T>(attempt: Attempt<T>): boolean {
   return attempt.options.signal?.aborted === true || attempt.group?.isDone === true || Attempt.hostOf(attempt).closingSignal.aborted;
-}
-
-/** A clientpool error (any build's), read safely: a forged brand whose getters throw is not one. */
-function isBrandedError(error: unknown): boolean {
-  try {
-    return isClientPoolError(error) && typeof error.code === 'string' && error instanceof Error;
-  } catch {
-    return false;
-  }
 }

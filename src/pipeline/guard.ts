@@ -1,4 +1,4 @@
-import { CallbackError } from '../errors.js';
+import { CallbackError, isClientPoolError, type ClientPoolError } from '../errors.js';
 import { emitWarning } from '../util/host.js';
 
 /**
@@ -92,5 +92,17 @@ export function safeString(value: unknown): string {
     return String(value).slice(0, 200);
   } catch {
     return '[a value that cannot be printed]';
+  }
+}
+
+/**
+ * A clientpool error (any build's), read safely: the brand, a string `code` and an `Error`. A forged
+ * brand (a revived or cloned plain object) or one whose getters throw is not one.
+ */
+export function isBrandedError(error: unknown): error is ClientPoolError {
+  try {
+    return isClientPoolError(error) && typeof error.code === 'string' && error instanceof Error;
+  } catch {
+    return false;
   }
 }

@@ -21,7 +21,7 @@ export class HeldCalls {
   readonly #signals: SignalWatches;
   readonly #deadlines: DeadlineQueue;
   readonly #held = new Set<HeldCall>();
-  /** Calls past `next()` with a deadline, their hooks yet to answer. */
+  /** Calls past `next()`, their hooks yet to answer. */
   readonly #inside = new Set<HeldCall>();
 
   constructor(signals: SignalWatches, deadlines: DeadlineQueue) {
@@ -40,20 +40,24 @@ export class HeldCalls {
    */
   hold(signal: AbortSignal | undefined, plan: HeldDeadline): HeldCall {
     const held = new HeldCall(this.#held, this.#inside, this.#deadlines);
+    // The signal first: a listener that cannot be added (an `addEventListener` that throws) leaves nothing held or queued.
+    if (signal !== undefined) {
+      this.#signals.join(signal, held);
+      // Aborted already: it heard so at once, and ended.
+      if (held.endedWith !== undefined) return held;
+    }
     this.#held.add(held);
-    held.isWatched = signal !== undefined || plan.deadlineAt !== undefined;
     if (plan.deadline !== undefined && plan.deadlineAt !== undefined) {
       held.deadlineMs = plan.deadline;
       held.deadlineAt = plan.deadlineAt;
       this.#deadlines.add(held, Math.max(0, plan.deadlineAt - this.#deadlines.now()));
     }
-    if (signal !== undefined) this.#signals.join(signal, held);
     return held;
   }
 
   /**
-   * Calls past `next()` with a deadline, their hooks yet to answer: what the deadline queue keeps when the
-   * pool has closed (`DeadlineQueue.clear`), each on the timer already set for it.
+   * Calls past `next()`, their hooks yet to answer: what the deadline queue keeps when the pool has closed
+   * (`DeadlineQueue.clear`), those with a deadline each on the timer already set for it.
    */
   get inside(): ReadonlySet<HeldCall> {
     return this.#inside;
@@ -62,6 +66,14 @@ export class HeldCalls {
   /** The pool closes: every held call ends with `error`. */
   end(error: ClientPoolError): void {
     for (const held of [...this.#held]) held.end(error);
+  }
+
+  /**
+   * The pool is destroyed: every call past `next()` whose hooks have not answered ends with `error` one
+   * turn of the loop later (its attempts, ended now, have that turn to pass their error through the hooks).
+   */
+  endInside(error: ClientPoolError): void {
+    for (const call of [...this.#inside]) call.endInside(error);
   }
 }
 
@@ -81,7 +93,7 @@ const DONE = 2;
  * turn of the event loop after the abort, or 2 ms after the deadline (`AFTER_ATTEMPTS_MS`) and a turn,
  * the pipeline's own error having had the time to arrive first, even once the pool has closed
  * (the queue keeps it: `HeldCalls.inside`). `close()` waits for the attempt, not for the hook, and ends only calls
- * before `next()`.
+ * before `next()`; `destroy()` ends every call past it too, one turn after it ended their attempts.
  */
 export class HeldCall implements Watcher, Timed {
   watchPrev: Watcher | undefined = undefined;
@@ -94,8 +106,6 @@ export class HeldCall implements Watcher, Timed {
   /** The call's deadline in ms from `run()`, and when it is on the deadline queue's clock, when it has one. */
   deadlineMs = 0;
   deadlineAt = 0;
-  /** Whether it has a signal or a deadline: then it is watched until its hooks answer, not only until `next()`. */
-  isWatched = false;
   readonly #held: Set<HeldCall>;
   readonly #inside: Set<HeldCall>;
   readonly #deadlines: DeadlineQueue;
@@ -116,15 +126,20 @@ export class HeldCall implements Watcher, Timed {
   /** The hooks called the innermost `next()`: the pipeline has the call from now on (`close()` waits for it). */
   release(): void {
     if (this.#phase !== HELD) return;
-    if (!this.isWatched) return this.#finish();
     this.#phase = INSIDE;
     this.#held.delete(this);
+    // Every call, watched or not: destroy() ends it if its hooks hang (`HeldCalls.endInside`).
+    this.#inside.add(this);
     if (this.deadlineList === undefined) return;
     // After the attempts' own deadline entries, which are armed in whole ms (at most 1 ms past the call's
     // deadline): the pipeline's error, passed on by the hooks, comes first.
     this.#deadlines.remove(this);
     this.#deadlines.add(this, Math.max(0, Math.ceil(this.deadlineAt - this.#deadlines.now())) + AFTER_ATTEMPTS_MS);
-    this.#inside.add(this);
+  }
+
+  /** The pool is destroyed: a call past `next()` ends one turn of the loop later unless its hooks answer first. */
+  endInside(error: ClientPoolError): void {
+    if (this.#phase === INSIDE) this.#endOrLater(error);
   }
 
   aborted(reason: unknown): void {

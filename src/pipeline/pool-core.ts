@@ -164,13 +164,13 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     this.signals.sweep();
   }
 
-  /** The pool starts closing: no new attempt takes a client, and every wait ends. */
-  close(): void {
+  /** The pool starts closing: no new attempt takes a client, and every wait ends with `error`. */
+  close(error: ClientPoolError = new PoolClosedError()): void {
     if (this.isClosing) return;
     this.isClosing = true;
     this.roster.closeLane();
-    this.#closing.abort(new PoolClosedError());
-    this.held.end(new PoolClosedError());
+    this.#closing.abort(error);
+    this.held.end(error);
   }
 
   now(): number {

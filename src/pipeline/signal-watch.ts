@@ -33,8 +33,9 @@ export class SignalWatches {
           return;
         }
         watch = new SignalWatch(signal, this);
-        this.#table.set(signal, watch);
+        // The listener first: one that cannot be added leaves no watch behind.
         signal.addEventListener('abort', watch.onAbort, { once: true });
+        this.#table.set(signal, watch);
       }
       this.#last = watch;
     }

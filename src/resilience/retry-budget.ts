@@ -1,4 +1,4 @@
-import { keySet, knownKeys, nonNegative, optionsObject } from '../validate.js';
+import { givenOr, keySet, knownKeys, nonNegative, optionsObject } from '../validate.js';
 
 const BUDGET_KEYS = keySet(['ratio', 'reserve']);
 
@@ -37,8 +37,8 @@ export class RetryBudget {
   constructor(options: RetryBudgetOptions = {}) {
     optionsObject('retryBudget', options);
     knownKeys('retryBudget', options, BUDGET_KEYS);
-    this.ratio = nonNegative('retryBudget.ratio', options.ratio ?? 0.1);
-    this.reserve = nonNegative('retryBudget.reserve', options.reserve ?? 10);
+    this.ratio = nonNegative('retryBudget.ratio', givenOr(options.ratio, 0.1));
+    this.reserve = nonNegative('retryBudget.reserve', givenOr(options.reserve, 10));
     this.#balance = this.reserve;
   }
 

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../errors.js';
-import { keySet, knownKeys, positiveDuration, unreadableOptions } from '../../validate.js';
+import { givenOr, keySet, knownKeys, positiveDuration, unreadableOptions } from '../../validate.js';
 import { limitBounds, SteadyTime, validInFlight, validRtt, type LimitBounds } from './bounds.js';
 import type { ConcurrencyLimit, ConcurrencySample } from './concurrency-limit.js';
 
@@ -71,10 +71,10 @@ export class AimdLimit implements ConcurrencyLimit {
     let bounds: LimitBounds;
     try {
       bounds = limitBounds(prefix, options);
-      const backoff = options.backoff ?? DEFAULT_BACKOFF;
+      const backoff = givenOr(options.backoff, DEFAULT_BACKOFF);
       if (typeof backoff !== 'number' || !(backoff >= 0.5 && backoff < 1)) throw new InvalidOptionError(`${prefix}.backoff`, 'a number from 0.5 to below 1', backoff);
       this.backoff = backoff;
-      this.timeout = positiveDuration(`${prefix}.timeout`, options.timeout ?? DEFAULT_TIMEOUT_MS);
+      this.timeout = positiveDuration(`${prefix}.timeout`, givenOr(options.timeout, DEFAULT_TIMEOUT_MS));
     } catch (error) {
       throw unreadableOptions(prefix, options, error);
     }

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../errors.js';
-import { integerAtLeast } from '../../validate.js';
+import { givenOr, integerAtLeast } from '../../validate.js';
 
 /** The largest `min`, `max` and `initial`: 2^31-1, as for every count option of the pool. */
 export const MAX_LIMIT = 2 ** 31 - 1;
@@ -31,8 +31,8 @@ export interface BoundsOptions {
  * @throws InvalidOptionError naming `${prefix}.min`, `${prefix}.max` or `${prefix}.initial`.
  */
 export function limitBounds(prefix: string, options: BoundsOptions): LimitBounds {
-  const min = count(`${prefix}.min`, options.min ?? DEFAULT_MIN, 1);
-  const max = count(`${prefix}.max`, options.max ?? Math.max(DEFAULT_MAX, min), min);
+  const min = count(`${prefix}.min`, givenOr(options.min, DEFAULT_MIN), 1);
+  const max = count(`${prefix}.max`, givenOr(options.max, Math.max(DEFAULT_MAX, min)), min);
   const initial = options.initial === undefined ? Math.min(max, Math.max(min, DEFAULT_INITIAL)) : count(`${prefix}.initial`, options.initial, min);
   if (initial > max) throw new InvalidOptionError(`${prefix}.initial`, `an integer from min (${min}) to max (${max})`, initial);
   return { min, max, initial };

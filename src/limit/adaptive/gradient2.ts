@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../errors.js';
-import { duration, integerAtLeast, keySet, knownKeys, unreadableOptions } from '../../validate.js';
+import { givenOr, duration, integerAtLeast, keySet, knownKeys, unreadableOptions } from '../../validate.js';
 import { clampLimit, limitBounds, MAX_LIMIT, SteadyTime, validInFlight, validRtt, type LimitBounds } from './bounds.js';
 import type { ConcurrencyLimit, ConcurrencySample } from './concurrency-limit.js';
 
@@ -143,20 +143,20 @@ export class Gradient2Limit implements ConcurrencyLimit {
     knownKeys(prefix, options, GRADIENT2_KEYS);
     try {
       this.#bounds = limitBounds(prefix, options);
-      const smoothing = options.smoothing ?? DEFAULT_SMOOTHING;
+      const smoothing = givenOr(options.smoothing, DEFAULT_SMOOTHING);
       if (typeof smoothing !== 'number' || !(smoothing > 0 && smoothing <= 1)) throw new InvalidOptionError(`${prefix}.smoothing`, 'a number > 0 and <= 1', smoothing);
       this.smoothing = smoothing;
-      const rttTolerance = options.rttTolerance ?? DEFAULT_RTT_TOLERANCE;
+      const rttTolerance = givenOr(options.rttTolerance, DEFAULT_RTT_TOLERANCE);
       if (typeof rttTolerance !== 'number' || !Number.isFinite(rttTolerance) || rttTolerance < 1) throw new InvalidOptionError(`${prefix}.rttTolerance`, 'a finite number >= 1', rttTolerance);
       this.rttTolerance = rttTolerance;
-      this.longWindow = windowCount(`${prefix}.longWindow`, options.longWindow ?? DEFAULT_LONG_WINDOW);
-      const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+      this.longWindow = windowCount(`${prefix}.longWindow`, givenOr(options.longWindow, DEFAULT_LONG_WINDOW));
+      const queueSize = givenOr(options.queueSize, DEFAULT_QUEUE_SIZE);
       if (typeof queueSize !== 'function' && (typeof queueSize !== 'number' || !Number.isFinite(queueSize) || queueSize < 0)) {
         throw new InvalidOptionError(`${prefix}.queueSize`, 'a finite number >= 0 or a function of the limit', queueSize);
       }
       this.#queueSize = queueSize;
-      this.windowMs = duration(`${prefix}.windowMs`, options.windowMs ?? DEFAULT_WINDOW_MS);
-      this.windowSamples = windowCount(`${prefix}.windowSamples`, options.windowSamples ?? DEFAULT_WINDOW_SAMPLES);
+      this.windowMs = duration(`${prefix}.windowMs`, givenOr(options.windowMs, DEFAULT_WINDOW_MS));
+      this.windowSamples = windowCount(`${prefix}.windowSamples`, givenOr(options.windowSamples, DEFAULT_WINDOW_SAMPLES));
     } catch (error) {
       throw unreadableOptions(prefix, options, error);
     }
