@@ -35,6 +35,9 @@ export class PoolShutdown<T> {
   close(options?: CloseOptions, error: PoolClosedError = new PoolClosedError()): Promise<void> {
     const refused = closeOptionsError(options);
     if (refused !== undefined) return Promise.reject(refused);
+    // Aborted already: destroy(reason) from the start, so that every call and wait it ends hears the reason.
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return this.destroy(signal.reason);
     this.#parts.core.close(error);
     const closing = (this.#closing ??= this.#shutdown());
     destroyOnAbort(closing, options?.signal, (reason) => void this.destroy(reason));

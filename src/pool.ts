@@ -120,7 +120,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
     const plain = this.#plainPlan;
     // A closing pool refuses the call in its pick (the lane is closed then).
     if (options === undefined && plain !== undefined && typeof fn === 'function' && !callChannel.hasSubscribers) return this.#core.runPlain(fn, plain, this.#plainEntry, this.#planner.usesBudget) as Promise<Awaited<R>>;
-    const runOptions = options ?? EMPTY_OPTIONS;
+    const runOptions = options === undefined ? EMPTY_OPTIONS : options; // null is refused, as a bad options object
     if (this.#around === undefined && this.#core.callEnds === undefined && !callChannel.hasSubscribers) return this.#run(fn, runOptions) as Promise<Awaited<R>>;
     return this.#call(fn, readRunOptionsOrRefusal(runOptions), callChannel.hasSubscribers) as Promise<Awaited<R>>;
   }

@@ -9,6 +9,7 @@ import { MissingMethodError } from './wrapping/missing-method-error.js';
 import { checkPathsOn } from './wrapping/option-paths.js';
 import type { Proxied } from './wrapping/proxied.js';
 import { readProxyOptions, type ProxyOptions, type ProxySettings } from './wrapping/proxy-options.js';
+import { abortSignal } from './validate.js';
 
 export type { Proxied, ProxiedMethod, ProxiedMethodAt, ProxiedPaths, SignalParameter } from './wrapping/proxied.js';
 export type { ProxyMethodOptions, ProxyOptions, ProxyRunOptions } from './wrapping/proxy-options.js';
@@ -250,7 +251,14 @@ function method<T>(context: ProxyContext<T>, parent: readonly string[], name: st
     // A caller's own signal in the options object becomes the run's too (its abort is a cancellation,
     // not a failure of the client), and the client gets `call.signal`, which follows it as well as the
     // timeout, a lost hedge and the run's own signal.
-    const given = signalAt === undefined ? undefined : callerSignal(args[signalAt]);
+    let given: AbortSignal | undefined;
+    try {
+      // A signal that only has AbortSignal's prototype is refused here, before it is combined with another.
+      given = signalAt === undefined ? undefined : abortSignal('signal', callerSignal(args[signalAt]));
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an InvalidOptionError
+      return Promise.reject(error);
+    }
     let release: (() => void) | undefined;
     if (given !== undefined) {
       const runSignal = options.signal;

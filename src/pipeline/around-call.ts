@@ -1,5 +1,5 @@
 import type { CallScope, RunOptions } from '../call.js';
-import { PoolClosedError, type ClientPoolError } from '../errors.js';
+import { type ClientPoolError } from '../errors.js';
 import { aroundFailure, type AroundChain } from '../middleware/middleware.js';
 import { OptionsRefusal } from '../pool-options.js';
 import type { CallPlanner } from './call-planner.js';
@@ -37,7 +37,7 @@ function held<T>(core: PoolCore<T>, planner: CallPlanner<T>, around: AroundChain
   // Ended, or due to end with a listener of that abort, close() or expiry run first: a late next() gets
   // that error as it is, the inner hooks are skipped and fn never runs (a deadline's clock may not agree
   // yet with the timer that ended it; destroy()'s reason is kept).
-  const ended = (): ClientPoolError | undefined => call.endIfDue(signal, () => (core.isClosing ? (core.destroyError ?? new PoolClosedError()) : undefined));
+  const ended = (): ClientPoolError | undefined => call.endIfDue(signal, () => (core.isClosing ? core.closedError() : undefined));
   const next = (): Promise<unknown> => {
     const error = ended();
     if (error !== undefined) return Promise.reject(error);

@@ -1,3 +1,4 @@
+import type { ClientPoolError } from '../errors.js';
 import type { ClientQueue } from '../limit/client-queue.js';
 import type { Quota } from '../limit/quota.js';
 import type { Roster } from '../roster.js';
@@ -15,6 +16,8 @@ export interface StageContext<T> {
   readonly signals: SignalWatches;
   /** Whether `close()` was called: no new attempt takes a client. */
   readonly isClosing: boolean;
+  /** What a call the closing pool refuses gets: `destroy()`'s error (its reason as cause) when destroy() closed it. */
+  closedError(): ClientPoolError;
   /** The pool's clock; `isTimed` says whether attempts are timed at all. */
   now(): number;
   readonly isTimed: boolean;

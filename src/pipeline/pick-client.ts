@@ -1,7 +1,7 @@
 import type { Admission } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS } from '../call.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../diagnostics/channels.js';
-import { PoolClosedError, ShedError, type ClientPoolError } from '../errors.js';
+import { ShedError, type ClientPoolError } from '../errors.js';
 import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
@@ -108,7 +108,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     const pickIfWanted = (attempt: Attempt<T>): Promise<unknown> => {
       try {
         attempt.checkStillWanted(context.deadlines);
-        if (context.isClosing) throw new PoolClosedError();
+        if (context.isClosing) throw context.closedError();
       } catch (error) {
         return refuse(attempt, error);
       }
@@ -142,7 +142,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     /** No client ready at once: refused, shed, or in line for one (FIFO, `maxWait`, its signal). */
     const afterPick = (attempt: Attempt<T>, picked: PickResult<T> | undefined, tried: Member<T>[] | undefined, key: string | undefined, minHeight: number | undefined): Promise<unknown> => {
       // The pool started closing in a callback of the pick (a balancer's, a listener's): that is why.
-      if (picked !== undefined && picked.kind === 'unavailable') return refuse(attempt, context.isClosing ? new PoolClosedError() : picked.error);
+      if (picked !== undefined && picked.kind === 'unavailable') return refuse(attempt, context.isClosing ? context.closedError() : picked.error);
       const { roster, queue } = context;
       const { balancer, cost, priority } = attempt.plan;
       // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
@@ -155,7 +155,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         if (destroyed !== undefined) return refuse(attempt, destroyed);
         try {
           attempt.checkStillWanted(context.deadlines);
-          if (context.isClosing) throw new PoolClosedError();
+          if (context.isClosing) throw context.closedError();
         } catch (error) {
           // Served after the call was over (or the caller left): give the client back at once. It held
           // one, briefly: its start is published, so that every start has its end.

@@ -116,6 +116,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   /** Aborted when the pool starts closing: ends every wait for a token or a client. */
   readonly #closing = new AbortController();
   #destroyError: ClientPoolError | undefined;
+  /** What close() was called with: destroy()'s error when destroy() was first to close. */
+  #closeError: ClientPoolError | undefined;
   /** Attempts in flight tracked one by one, for `destroy()`. */
   #tracked: Attempt<T> | undefined;
 
@@ -168,6 +170,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   close(error: ClientPoolError = new PoolClosedError()): void {
     if (this.isClosing) return;
     this.isClosing = true;
+    this.#closeError = error;
     this.roster.closeLane();
     this.#closing.abort(error);
     this.held.end(error);
@@ -175,6 +178,11 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
 
   now(): number {
     return this.clock.now();
+  }
+
+  /** What a call the closing pool refuses gets: destroy()'s error once destroyed, else the one it closed with. */
+  closedError(): ClientPoolError {
+    return this.#destroyError ?? this.#closeError ?? new PoolClosedError();
   }
 
   get destroyError(): ClientPoolError | undefined {
@@ -202,7 +210,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   coalesce(options: RunOptions<T>, checked: CheckedCall<T>, start: (shared: RunOptions<T>, checked: CheckedCall<T>) => Promise<unknown>, answer?: SourceRecord): Promise<unknown> {
     // A getter read by its check may have closed the pool or aborted the call: refused before it joins.
-    if (this.isClosing) throw new PoolClosedError();
+    if (this.isClosing) throw this.closedError();
     const signal = options.signal;
     if (signal !== undefined && signal.aborted) throw new AbortedError(signal.reason);
     const coalescer = (this.#coalescer ??= new Coalescer<T>(this.signals));

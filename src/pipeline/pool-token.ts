@@ -1,4 +1,4 @@
-import { AbortedError, CallbackError, isClientPoolError, PoolClosedError, RateLimitedError, ShedError } from '../errors.js';
+import { AbortedError, CallbackError, isClientPoolError, RateLimitedError, ShedError } from '../errors.js';
 import { LOW } from '../limit/priority.js';
 import { MAX_DURATION_MS } from '../validate.js';
 import type { Attempt } from './attempt.js';
@@ -16,7 +16,7 @@ export function poolTokenStage<T>(context: StageContext<T>): Stage<T> | undefine
   return (next) => (attempt) => {
     // A closing pool takes no token (nor asks a limiter that may be closed already): a call with no options
     // reaches this stage with nothing checked before it.
-    if (context.isClosing) return Promise.reject(new PoolClosedError());
+    if (context.isClosing) return Promise.reject(context.closedError());
     const { cost, priority } = attempt.plan;
     try {
       if (limit.tryTakeAll(cost, priority === LOW ? context.roster.reserve : 0)) return next(attempt);

@@ -295,12 +295,13 @@ export class RedisTokenBucket implements Limiter, Disposable {
     this.#intervalUs = (this.per * 1_000) / this.rate;
     this.#keep = Math.ceil(this.burst / 2);
     this.#adjustBound = this.burst + MAX_DEBT_MS / this.#interval;
+    optionsObject('insurance', options.insurance);
     const insurance = options.insurance ?? {};
     this.#local = new TokenBucket(
       {
-        rate: insurance.rate ?? this.rate / processes,
+        rate: givenOr(insurance.rate, this.rate / processes),
         per: this.per,
-        burst: insurance.burst ?? Math.max(1, this.burst / processes),
+        burst: givenOr(insurance.burst, Math.max(1, this.burst / processes)),
         maxWait: this.#maxWait,
         clock: this.#clock,
       },

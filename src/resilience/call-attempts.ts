@@ -221,6 +221,8 @@ export class CallAttempts<T> extends TimedWatcher implements AttemptGroup<T> {
     if (this.#inFlight.length > 0) return;
     const delay = this.#retryDelay(error, attempt);
     if (typeof delay !== 'number') return this.#finish(delay);
+    // A callback of the retry (retryOn, retryAfter) closed the pool: close() woke the sleepers already.
+    if (this.#host.isClosing) return this.#finish(error);
     this.#retriesLeft--;
     this.#previousDelay = delay;
     this.#state = BACKING_OFF;

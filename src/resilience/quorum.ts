@@ -1,5 +1,5 @@
 import type { CallFunction, RunOptions } from '../call.js';
-import { AbortedError, CallbackError, hasErrorCode, InvalidOptionError, PoolClosedError, QuorumError, type QuorumAnswer, type QuorumFailure } from '../errors.js';
+import { AbortedError, CallbackError, hasErrorCode, InvalidOptionError, QuorumError, type QuorumAnswer, type QuorumFailure } from '../errors.js';
 import type { Member } from '../member.js';
 import { Attempt, type AttemptGroup, type Plan } from '../pipeline/attempt.js';
 import type { CallPlanner } from '../pipeline/call-planner.js';
@@ -118,7 +118,7 @@ function quorumSpecOrRefusal<T>(options: unknown): QuorumSpec<T> | OptionsRefusa
 
 function quorumCall<T, R>(core: PoolCore<T>, planner: CallPlanner<T>, fn: CallFunction<T, R>, specOf: () => QuorumSpec<T>): Promise<Awaited<R>> {
   try {
-    if (core.isClosing) throw new PoolClosedError();
+    if (core.isClosing) throw core.closedError();
     if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
     const spec = specOf();
     const signal = spec.run.signal;

@@ -6,7 +6,7 @@ import { hedgePolicy } from '../resilience/hedge-policy.js';
 import { retryPolicy } from '../resilience/retry-policy.js';
 import { costOption } from '../limit/cost.js';
 import { priorityOption } from '../limit/priority.js';
-import { abortSignal, callable, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from '../validate.js';
+import { abortSignal, callable, givenOr, duration, keySet, knownKeys, nonEmptyString, optionsObject, positiveDuration, unreadableOptions } from '../validate.js';
 import type { CommandLabel } from './command-label.js';
 import { globRegExp } from './glob.js';
 import { MethodFilter } from './method-filter.js';
@@ -127,7 +127,7 @@ export function readProxyOptions<T>(options: unknown): ProxySettings<T> {
   optionsObject('proxy options', options);
   knownKeys('proxy options', options as object, OPTION_KEYS);
   const given = readOnce(options as Record<string, unknown>) as ProxyOptions<T>;
-  const callbacks = given.callbacks ?? 'refuse';
+  const callbacks = givenOr(given.callbacks, 'refuse');
   if (callbacks !== 'refuse' && callbacks !== 'allow') throw new InvalidOptionError('proxy options.callbacks', '"refuse" or "allow"', callbacks);
   const filter = new MethodFilter(given.include, given.exclude);
   const paths: OptionPath[] = [];

@@ -141,12 +141,20 @@ describe.each(WATCHES)('watched by %s', (watch) => {
     await w.done();
   });
 
-  it('null options are no options: the call runs (as with nothing watching), onCallEnd gets undefined', async () => {
+  // Session 22 (s22b-attack #4): null is refused as every other options argument of the library refuses it.
+  it('null options: InvalidOptionError naming run options, no function run, the same whatever watches', async () => {
     const w = watchedPool(watch);
-    const r = await settle(w.pool.run((c) => c, null as never));
-    expect(r).toEqual({ ok: true, value: 'a' });
-    for (const end of w.ends) expect(end.options).toBeUndefined();
-    for (const e of w.trace) expect(e.message.options).toBeUndefined();
+    let runs = 0;
+    const r = await settle(w.pool.run((c) => {
+      runs++;
+      return c;
+    }, null as never));
+    expect(r.ok).toBe(false);
+    expect(r.value).toBeInstanceOf(InvalidOptionError);
+    expect((r.value as Error).message).toMatch(/^run options/);
+    expect(runs).toBe(0);
+    expect(w.ends).toHaveLength(endsExpected(watch));
+    expectRefusalSeen(w, r.value, null, 'unknown');
     await w.done();
   });
 

@@ -117,7 +117,8 @@ describe('held calls: abort', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const ends: CallEnd<string>[] = [];
-      const pool = new ClientPool<string>({ retry: { attempts: 3 } });
+      // A fixed random: a jittered backoff below 1 ms would let the retry in before the abort.
+      const pool = new ClientPool<string>({ retry: { attempts: 3 }, random: () => 0.5 });
       pool.use({ name: 'h', around: (_s, next) => next(), onCallEnd: (end) => void ends.push(end) });
       pool.add('a');
       pool.add('b');
