@@ -148,7 +148,7 @@ export class ClientPool<T> implements PoolObserver, AsyncDisposable {
   #run(fn: CallFunction<T, unknown>, options: RunOptions<T> | OptionsRefusal, label?: string, answer?: SourceRecord, isRead = false): Promise<unknown> {
     try {
       const core = this.#core;
-      if (core.isClosing) throw new PoolClosedError();
+      if (core.isClosing) throw core.closedError();
       if (typeof fn !== 'function') throw new InvalidOptionError('fn', 'a function (client, call) => result', fn);
       // No options, or only a label and retries: the method's plan as it is, no other option read (megamorphic).
       if (options !== EMPTY_OPTIONS && !isRead) {

@@ -66,8 +66,6 @@ export function optionsObject(option: string, value: unknown): void {
 
 /** `AbortSignal.prototype.aborted`'s own getter: it throws for anything but a real signal (ERR_INVALID_THIS). */
 const abortedGetter: ((this: unknown) => boolean) | undefined = Reflect.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get;
-/** Signals checked already: a stream of calls on one long-lived signal checks it once (held weakly). */
-const realSignals = new WeakSet<AbortSignal>();
 
 /**
  * An `AbortSignal`, or undefined: a real one, not an object that only has its prototype
@@ -75,7 +73,6 @@ const realSignals = new WeakSet<AbortSignal>();
  */
 export function abortSignal(option: string, value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (realSignals.has(value as AbortSignal)) return value as AbortSignal;
   if (!(value instanceof AbortSignal)) throw new InvalidOptionError(option, 'an AbortSignal', value);
   try {
     abortedGetter?.call(value);
@@ -84,7 +81,6 @@ export function abortSignal(option: string, value: unknown): AbortSignal | undef
     Object.defineProperty(refusal, 'cause', { value: error, configurable: true, writable: true });
     throw refusal;
   }
-  realSignals.add(value);
   return value;
 }
 

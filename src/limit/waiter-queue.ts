@@ -145,8 +145,6 @@ export class WaiterQueue<V, D = undefined> {
   #timer: NodeJS.Timeout | undefined;
   /** Clock time the timer is set for; Infinity when none. */
   #timerAt = Infinity;
-  /** When the timer fires as the timer sees it (the time it was set at, plus its delay): see `#fire`. */
-  #timerView = Number.NEGATIVE_INFINITY;
   /** The owner's `wake` is running: the timer is set once it returns, not at each step of it. */
   #isWaking = false;
   readonly #onAbort = (node: Node<V, D>): void => {
@@ -341,11 +339,8 @@ export class WaiterQueue<V, D = undefined> {
     }
   }
 
-  /**
-   * Set the timer for the next event, or clear it when no one waits. A later event keeps the timer set: it
-   * fires early and re-arms. `now` is the clock's, or the timer's view of it when a firing re-arms (`#fire`).
-   */
-  #arm(now = this.#clock.now()): void {
+  /** Set the timer for the next event, or clear it when no one waits. A later event keeps the timer set: it fires early and re-arms. */
+  #arm(): void {
     if (this.#isWaking) return;
     if (this.#length === 0) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -357,28 +352,22 @@ export class WaiterQueue<V, D = undefined> {
     const at = Math.min(this.#wakeAt ?? Infinity, first.deadline + this.#grace);
     if (this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(at - now)));
+    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(at - this.#clock.now())));
     this.#timerAt = at;
-    // Node fires a timer of 0 ms after 1 ms.
-    this.#timerView = now + Math.max(1, delay);
     // Not unref'd: it exists only while someone awaits a turn, and a script awaiting a token must not
     // exit before it comes. An idle queue holds no timer at all.
     this.#timer = setTimeout(this.#fire, delay);
   }
 
   readonly #fire = (): void => {
-    // The timer has the last word, as in the deadline queue: when it fires, its time has come even if the
-    // clock disagrees (a manual clock not advanced, fake timers that leave the clock alone), so a wait
-    // never outlives its maxWait for a clock that does not move. A clock that moves is never behind it.
-    const timerView = this.#timerView;
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    let now = Math.max(this.#clock.now(), timerView);
+    let now = this.#clock.now();
     // The owner first: a waiter due at its very deadline is served, not refused.
     if (this.#wakeAt !== undefined && this.#wakeAt <= now + ROUNDING) {
       this.#wakeAt = undefined;
       this.#turn();
-      now = Math.max(this.#clock.now(), timerView);
+      now = this.#clock.now();
     }
     const heap = this.#byDeadline ?? this.#byLatest;
     let headLeft = false;
@@ -389,7 +378,7 @@ export class WaiterQueue<V, D = undefined> {
       node.reject(this.#late(node, Number.isNaN(servedAt) ? 0 : Math.max(0, servedAt - now)));
     }
     if (headLeft && this.#length > 0) this.#turn();
-    this.#arm(now);
+    this.#arm();
   };
 }
 

@@ -1,4 +1,4 @@
-import { cancelAfterIO, runAfterIO, type AfterIOHandle } from '../util/host.js';
+import { cancelAfterIO, emitWarning, runAfterIO, type AfterIOHandle } from '../util/host.js';
 
 /** Something that ends when a caller's signal aborts: an attempt in flight. */
 export interface Watcher {
@@ -78,7 +78,12 @@ export class SignalWatches {
     for (const watch of this.#empty) {
       watch.isSweepDue = false;
       if (!watch.isEmpty) continue;
-      watch.signal.removeEventListener('abort', watch.onAbort);
+      try {
+        watch.signal.removeEventListener('abort', watch.onAbort);
+      } catch (error) {
+        // A Proxy of a signal revoked since: its listener stays on the signal behind it, and finds its watch gone.
+        warnUnreachable(error);
+      }
       this.#table.delete(watch.signal);
       // Not kept by the cache either: the pool holds no signal it no longer listens to.
       if (this.#last === watch) this.#last = undefined;
@@ -132,7 +137,13 @@ export class SignalWatch {
 
   #abort(): void {
     this.#owner.forget(this);
-    const reason: unknown = this.signal.reason;
+    let reason: unknown;
+    try {
+      reason = this.signal.reason;
+    } catch (error) {
+      // A Proxy of a signal revoked since: what reading it threw is the reason its calls hear.
+      reason = error;
+    }
     let watcher = this.#head;
     this.#head = undefined;
     while (watcher !== undefined) {
@@ -142,4 +153,15 @@ export class SignalWatch {
       watcher = next;
     }
   }
+}
+
+/** A caller's signal that can no longer be reached (a revoked Proxy of one): said once per such signal. */
+function warnUnreachable(error: unknown): void {
+  let detail: string;
+  try {
+    detail = String(error);
+  } catch {
+    detail = 'an error that cannot be printed';
+  }
+  emitWarning("clientpool: the listener on a caller's signal could not be removed (a revoked Proxy of a signal?)", 'CLIENTPOOL_SIGNAL_UNREACHABLE', detail);
 }

@@ -41,9 +41,10 @@ describe('refused calls leave nothing behind', () => {
     }
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     gc();
-    // The last one may sit in a register or a one-entry memo; the rest must be gone.
+    // The last one may sit in a register or a one-entry memo, and one more in a stack slot of optimized
+    // code (seen once in a clean-clone CI run, session 22, not again in 9 runs alone): a leak keeps ~199.
     const kept = refs.slice(0, -1).filter((r) => r.deref() !== undefined).length;
-    expect(kept).toBe(0);
+    expect(kept).toBeLessThanOrEqual(1);
     await pool.close();
   });
 
