@@ -177,12 +177,14 @@ describe('tracing() with the OpenTelemetry SDK', () => {
 
   it('marks an attempt cut off by pool.destroy() as cancelled', async () => {
     const pool = poolWith({ tracerProvider: provider });
-    // No timeout, no signal, a function that ignores call.signal: its caller keeps waiting, but the
-    // attempt is over for the pool, and so is its span.
-    void pool.run(() => new Promise<never>(() => {}), { method: 'slow' });
+    // No timeout, no signal, a function that ignores call.signal: the attempt is over for the pool, and so
+    // is its span; the caller, past the tracing hook's next(), gets PoolClosedError a turn later.
+    const call = pool.run(() => new Promise<never>(() => {}), { method: 'slow' });
+    call.catch(() => undefined);
     await tick();
     expect(finished()).toEqual([]);
     await pool.destroy();
+    await expect(call).rejects.toSatisfy((e) => hasErrorCode(e, 'ERR_POOL_CLOSED'));
     const span = only('slow');
     expect(span.attributes[ATTR_CANCELLED]).toBe(true);
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
