@@ -3,6 +3,16 @@ import { AbortedError, ClientPool, DeadlineExceededError, PoolClosedError } from
 import { gate, state, turns } from '../helpers/promise-state.js';
 import { useUnhandledGuard } from '../helpers/unhandled.js';
 
+/** Run `body` with `setTimeout`/`clearTimeout` faked (the clock is the test's own), real timers after. */
+async function withFakeTimeouts(body: () => Promise<void>): Promise<void> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    await body();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 // A call inside its around hooks before the innermost next() is held (src/pipeline/held-calls.ts): its
 // caller's abort rejects it at once, and close() or destroy() end it with PoolClosedError, as they end
 // calls waiting for a token or a client. close() does not wait for a hook. A hook that goes on later runs
@@ -160,8 +170,7 @@ describe('a hook that refuses the call for the hooks inside it', () => {
 
 describe('a deadline passing while the call is held', () => {
   it('the caller gets DeadlineExceededError at its deadline, without waiting for the hook; fn never runs', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       let t = 0;
       const pool = new ClientPool<string>({ clock: { now: () => t } });
       const hook = gate();
@@ -181,9 +190,7 @@ describe('a deadline passing while the call is held', () => {
       await turns();
       expect(runs).toBe(0);
       await pool.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('control: a hook that calls next() before the deadline leaves the call to run', async () => {
@@ -198,8 +205,7 @@ describe('a deadline passing while the call is held', () => {
 
 describe('a hook that goes on after its held call ended', () => {
   it('a deadline ended it while the clock lags the timer: the late next() rejects with that DeadlineExceededError, fn never runs', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       const pool = new ClientPool<string>({ clock: { now: () => 0 } });
       const hook = gate();
       let late: Promise<unknown> | undefined;
@@ -216,9 +222,7 @@ describe('a hook that goes on after its held call ended', () => {
       expect(await late!.catch((e: unknown) => e)).toBe((seen as { value: unknown }).value);
       expect(runs).toBe(0);
       await pool.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('destroy(reason) ended it: the late next() rejects with the same PoolClosedError, the reason as cause', async () => {
@@ -239,8 +243,7 @@ describe('a hook that goes on after its held call ended', () => {
   });
 
   it('a deadline ended it: an outer hook\'s late next() skips the inner hooks and gets the DeadlineExceededError', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       let t = 0;
       const pool = new ClientPool<string>({ clock: { now: () => t } });
       const hook = gate();
@@ -259,9 +262,7 @@ describe('a hook that goes on after its held call ended', () => {
       expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
       expect(inner).toBe(0);
       await pool.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 });
 
@@ -283,8 +284,7 @@ describe('a hook that hangs after next() (a slow flush, a fallback)', () => {
   });
 
   it('its deadline lets it go with DeadlineExceededError', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       let t = 0;
       const slow = gate();
       const pool = new ClientPool<string>({ clock: { now: () => t } });
@@ -298,14 +298,11 @@ describe('a hook that hangs after next() (a slow flush, a fallback)', () => {
       expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
       slow.open();
       await pool.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('control: a hook that passes the pipeline\'s error on gets there first: the attempt\'s DeadlineExceededError, naming its client', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       let t = 0;
       const pool = new ClientPool<string>({ clock: { now: () => t } });
       pool.use({ name: 'pass', around: (_s, next) => next() });
@@ -318,9 +315,7 @@ describe('a hook that hangs after next() (a slow flush, a fallback)', () => {
       expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
       expect(((call() as { value: Error }).value).message).toContain('on client a');
       await pool.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 });
 
@@ -347,8 +342,7 @@ describe('a next() called by a listener of the very abort that ends the call', (
 
 describe('a call past next() and its deadline', () => {
   it('released at a fraction of a ms: a pass-through hook gives the caller the attempt\'s DeadlineExceededError, naming its client', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       const clock = { t: 0 };
       const hook = gate();
       const pool = new ClientPool<string>({ clock: { now: () => clock.t } });
@@ -368,14 +362,11 @@ describe('a call past next() and its deadline', () => {
       expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
       expect(((call() as { value: Error }).value).message).toContain('on client a');
       await pool.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('close() has resolved and the hook hangs after next(): the deadline still lets the caller go', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
+    await withFakeTimeouts(async () => {
       let t = 0;
       const slow = gate();
       const pool = new ClientPool<string>({ clock: { now: () => t } });
@@ -390,8 +381,6 @@ describe('a call past next() and its deadline', () => {
       await turns();
       expect(call()).toMatchObject({ ok: false, value: expect.any(DeadlineExceededError) });
       slow.open();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 });
