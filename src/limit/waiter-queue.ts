@@ -147,6 +147,17 @@ export class WaiterQueue<V, D = undefined> {
   #timerAt = Infinity;
   /** The owner's `wake` is running: the timer is set once it returns, not at each step of it. */
   #isWaking = false;
+  /** The clock's reading when the timer was last set, and the timer's delay in ms. */
+  #armedClock = Number.NaN;
+  #armedDelay = 0;
+  /**
+   * A clock standing still (a manual clock not advanced, fake timers that leave it alone): it read
+   * `#stillClock` when each of the last `#stillFires` timers was set and when it fired, and those timers
+   * ran `#stillFor` ms in all. See `#now`.
+   */
+  #stillClock = Number.NaN;
+  #stillFires = 0;
+  #stillFor = 0;
   readonly #onAbort = (node: Node<V, D>): void => {
     const wasHead = node === this.#head;
     this.#unlink(node);
@@ -349,11 +360,20 @@ export class WaiterQueue<V, D = undefined> {
       return;
     }
     const first = (this.#byDeadline ?? this.#byLatest).peek()!;
-    const at = Math.min(this.#wakeAt ?? Infinity, first.deadline + this.#grace);
+    const clockNow = this.#clock.now();
+    const now = this.#now(clockNow);
+    let wakeAt = this.#wakeAt;
+    // On a clock standing still, a wake time the clock has not reached but the timers have passed is the
+    // owner waiting for the clock to move (for its next token), which it does not: the deadlines decide.
+    // A wake time the clock has reached (a client back: `onReady`) still wakes it at once.
+    if (now !== clockNow && wakeAt !== undefined && wakeAt > clockNow && wakeAt <= now) wakeAt = undefined;
+    const at = Math.min(wakeAt ?? Infinity, first.deadline + this.#grace);
     if (this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(at - this.#clock.now())));
+    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(at - now)));
     this.#timerAt = at;
+    this.#armedClock = clockNow;
+    this.#armedDelay = delay;
     // Not unref'd: it exists only while someone awaits a turn, and a script awaiting a token must not
     // exit before it comes. An idle queue holds no timer at all.
     this.#timer = setTimeout(this.#fire, delay);
@@ -362,12 +382,12 @@ export class WaiterQueue<V, D = undefined> {
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    let now = this.#clock.now();
+    let now = this.#fired(this.#clock.now());
     // The owner first: a waiter due at its very deadline is served, not refused.
     if (this.#wakeAt !== undefined && this.#wakeAt <= now + ROUNDING) {
       this.#wakeAt = undefined;
       this.#turn();
-      now = this.#clock.now();
+      now = this.#now(this.#clock.now());
     }
     const heap = this.#byDeadline ?? this.#byLatest;
     let headLeft = false;
@@ -380,6 +400,36 @@ export class WaiterQueue<V, D = undefined> {
     if (headLeft && this.#length > 0) this.#turn();
     this.#arm();
   };
+
+  /**
+   * The time the queue decides on, given the clock's reading: that reading, or, on a clock standing still,
+   * the time the timers vouch for (the reading plus the ms they ran since it stopped), so that deadlines
+   * pass even when the clock does not. Standing still means two timers of 1 ms or more in a row fired
+   * with the clock reading what it read when they were set: a real clock is behind Node's timers by up
+   * to ~1 ms when they fire (libuv's whole-ms loop time), which must never count as time passed (a token
+   * due at its waiter's deadline would be refused early), and a clock held back once (the TokenBucket's
+   * steady clock after a step back) moves again by the next timer.
+   */
+  #now(clockNow: number): number {
+    return clockNow === this.#stillClock && this.#stillFires >= 2 ? clockNow + this.#stillFor : clockNow;
+  }
+
+  /** `#now` as a timer fires: whether the clock moved while it ran is noted first. */
+  #fired(clockNow: number): number {
+    if (clockNow !== this.#armedClock) {
+      this.#stillClock = Number.NaN;
+      this.#stillFires = this.#stillFor = 0;
+    } else if (this.#armedDelay > 0) {
+      // A 0 ms timer tells nothing of the clock.
+      if (clockNow !== this.#stillClock) {
+        this.#stillClock = clockNow;
+        this.#stillFires = this.#stillFor = 0;
+      }
+      this.#stillFires++;
+      this.#stillFor += this.#armedDelay;
+    }
+    return this.#now(clockNow);
+  }
 }
 
 type Slot = 'latestSlot' | 'deadlineSlot';

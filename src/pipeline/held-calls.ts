@@ -181,8 +181,6 @@ export class HeldCall implements Watcher, Timed {
       result.catch(noop);
       return Promise.reject(this.#ended);
     }
-    // Done already (a hook that calls next() at once, on a call with nothing to watch): the hooks' promise as it is.
-    if (this.#phase === DONE) return result;
     return new Promise((resolve, reject) => {
       this.#reject = reject;
       result.then(

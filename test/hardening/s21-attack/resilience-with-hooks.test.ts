@@ -10,7 +10,9 @@ import { errorOf, state } from '../../helpers/promise-state.js';
 useUnhandledGuard({ time: 'fake-timers', quietWarnings: true });
 
 function hookedPool(options: ConstructorParameters<typeof ClientPool<string>>[0], ends: CallEnd<string>[], hookRuns: { n: number }): ClientPool<string> {
-  const pool = new ClientPool<string>(options);
+  // Backoffs at half their range: full jitter (`random() * delay`) may otherwise retry within the 1 ms
+  // a test advances before it closes the pool.
+  const pool = new ClientPool<string>({ random: () => 0.5, ...options });
   pool.use({ name: 'h', around: async (_s, next) => { hookRuns.n++; await Promise.resolve(); return next(); }, onCallEnd: (end) => void ends.push(end) });
   pool.add('a');
   pool.add('b');

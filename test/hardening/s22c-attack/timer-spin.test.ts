@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ClientPool, TokenBucket } from '../../../src/index.js';
+import { ClientPool, RateLimitedError, TokenBucket } from '../../../src/index.js';
 import { state, turns } from '../../helpers/promise-state.js';
 import { useUnhandledGuard } from '../../helpers/unhandled.js';
 
@@ -72,7 +72,13 @@ describe('WaiterQueue timer on a clock behind the timer', () => {
     expect(calls).toBeLessThan(50);
   });
 
-  // The same on a clock that stands still (refused at maxWait) is s22b's open fault 7: kept out of the suite.
+  // The same on a clock that stands still: s22b's fault 7, fixed in session 23.
+  it('TokenBucket, clock stands still: refused at maxWait with a bounded number of timers', async () => {
+    const { results, calls, timers } = await bucketCase('still');
+    for (const r of results) expect((r as { value: unknown }).value).toBeInstanceOf(RateLimitedError);
+    expect(timers).toBe(0);
+    expect(calls).toBeLessThan(50);
+  });
 
   for (const where of ['pool', 'client'] as const) {
     it(`${where} limit, clock steps back 3 s: three run()s served with a bounded number of timers`, async () => {
