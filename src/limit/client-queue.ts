@@ -93,7 +93,11 @@ export class ClientQueue<T> {
     return this.#inLine;
   }
 
-  /** Queue until a client can take the call, within `maxWait`; resolves with the chosen, admitted member. */
+  /**
+   * Queue until a client can take the call, within `maxWait`; resolves with the chosen, admitted member.
+   * With `overdueMs`, the wait also ends (refused) after that many ms by its own timer, whatever the clock
+   * says (`WaiterQueue.push`).
+   */
   wait(
     balancer: Balancer<T>,
     signal: AbortSignal | undefined,
@@ -105,6 +109,7 @@ export class ClientQueue<T> {
     cost: Cost = DEFAULT_COST,
     priority = NORMAL,
     costDue?: number,
+    overdueMs?: number,
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const throttled = this.#roster.nextThrottleDue();
@@ -122,7 +127,7 @@ export class ClientQueue<T> {
     // No wait allowed: it fails now, as a wait would at its deadline. Queued, even for 0 ms, a slot freed
     // before its timer ran (or a stalled loop, whose late timers wait for I/O) would decide instead.
     if (maxWait <= 0) return Promise.reject(this.#lateError(call, due === undefined ? 0 : Math.max(0, due - since)));
-    const picked = queue.push(call, 1, since + maxWait, signal, priority);
+    const picked = queue.push(call, 1, since + maxWait, signal, priority, overdueMs);
     if (!isPicky) {
       if (this.#inLine++ === 0) this.#roster.hasCallsInLine = true;
       picked.then(this.#leaveLine, this.#leaveLine);

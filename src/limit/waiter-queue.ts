@@ -65,6 +65,8 @@ class Node<V, D> implements Waiter<D> {
   /** Index in the heap by `latest` / by `deadline`; -1 when out. */
   latestSlot = -1;
   deadlineSlot = -1;
+  /** Its backstop timer (`push`'s `overdueMs`), while queued. */
+  overdue: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     data: D,
@@ -147,17 +149,6 @@ export class WaiterQueue<V, D = undefined> {
   #timerAt = Infinity;
   /** The owner's `wake` is running: the timer is set once it returns, not at each step of it. */
   #isWaking = false;
-  /** The clock's reading when the timer was last set, and the timer's delay in ms. */
-  #armedClock = Number.NaN;
-  #armedDelay = 0;
-  /**
-   * A clock standing still (a manual clock not advanced, fake timers that leave it alone): it read
-   * `#stillClock` when each of the last `#stillFires` timers was set and when it fired, and those timers
-   * ran `#stillFor` ms in all. See `#now`.
-   */
-  #stillClock = Number.NaN;
-  #stillFires = 0;
-  #stillFor = 0;
   readonly #onAbort = (node: Node<V, D>): void => {
     const wasHead = node === this.#head;
     this.#unlink(node);
@@ -194,8 +185,12 @@ export class WaiterQueue<V, D = undefined> {
    * Queue a caller for `n` tokens, to be served by `deadline` (clock time). Resolves with what `serve`
    * gives it; rejects with the owner's `late` error past its deadline, with `AbortedError` (the reason as
    * `cause`) when `signal` aborts, at once if it already has, or with the error given to `close`.
+   * With `overdueMs`, it is also refused (`late`) once it has waited that many ms by a timer of its own,
+   * whatever the clock says: the backstop for a clock that does not move (a manual clock not advanced,
+   * fake timers that leave it alone), which would never show its deadline passing. It costs a timer per
+   * waiter, so a caller gives it only where a wait must end whatever the clock does (the pool's).
    */
-  push(data: D, n: number, deadline: number, signal?: AbortSignal, priority = 0): Promise<V> {
+  push(data: D, n: number, deadline: number, signal?: AbortSignal, priority = 0, overdueMs?: number): Promise<V> {
     if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
     return new Promise<V>((resolve, reject) => {
       // Behind every waiter of its priority or higher: FIFO within a priority. Scanned from the tail, so
@@ -219,9 +214,22 @@ export class WaiterQueue<V, D = undefined> {
       this.#byLatest.push(node);
       this.#byDeadline?.push(node);
       signal?.addEventListener('abort', node, { once: true });
+      if (overdueMs !== undefined) node.overdue = setTimeout(this.#onOverdue, Math.min(MAX_DURATION_MS, Math.max(0, overdueMs)), node);
       this.#arm();
     });
   }
+
+  /** A waiter's backstop timer fired with it still queued: refused as at its deadline. */
+  readonly #onOverdue = (node: Node<V, D>): void => {
+    node.overdue = undefined;
+    if (!this.has(node)) return;
+    const wasHead = node === this.#head;
+    const servedAt = this.#zero + (node.end - this.#gone) * this.#perToken;
+    this.#unlink(node);
+    node.reject(this.#late(node, Number.isNaN(servedAt) ? 0 : Math.max(0, servedAt - this.#clock.now())));
+    if (wasHead && this.#length > 0) this.#turn();
+    this.#arm();
+  };
 
   /** Resolve the head with `value` and take it out. Does nothing on an empty queue. */
   serve(value: V): void {
@@ -329,6 +337,8 @@ export class WaiterQueue<V, D = undefined> {
     this.#byLatest.remove(node);
     this.#byDeadline?.remove(node);
     node.signal?.removeEventListener('abort', node);
+    if (node.overdue !== undefined) clearTimeout(node.overdue);
+    node.overdue = undefined;
     this.#tokens -= node.n;
     this.#gone += node.n;
     if (--this.#length === 0) {
@@ -360,20 +370,11 @@ export class WaiterQueue<V, D = undefined> {
       return;
     }
     const first = (this.#byDeadline ?? this.#byLatest).peek()!;
-    const clockNow = this.#clock.now();
-    const now = this.#now(clockNow);
-    let wakeAt = this.#wakeAt;
-    // On a clock standing still, a wake time the clock has not reached but the timers have passed is the
-    // owner waiting for the clock to move (for its next token), which it does not: the deadlines decide.
-    // A wake time the clock has reached (a client back: `onReady`) still wakes it at once.
-    if (now !== clockNow && wakeAt !== undefined && wakeAt > clockNow && wakeAt <= now) wakeAt = undefined;
-    const at = Math.min(wakeAt ?? Infinity, first.deadline + this.#grace);
+    const at = Math.min(this.#wakeAt ?? Infinity, first.deadline + this.#grace);
     if (this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(at - now)));
+    const delay = Math.min(MAX_DURATION_MS, Math.max(0, Math.ceil(at - this.#clock.now())));
     this.#timerAt = at;
-    this.#armedClock = clockNow;
-    this.#armedDelay = delay;
     // Not unref'd: it exists only while someone awaits a turn, and a script awaiting a token must not
     // exit before it comes. An idle queue holds no timer at all.
     this.#timer = setTimeout(this.#fire, delay);
@@ -382,12 +383,12 @@ export class WaiterQueue<V, D = undefined> {
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    let now = this.#fired(this.#clock.now());
+    let now = this.#clock.now();
     // The owner first: a waiter due at its very deadline is served, not refused.
     if (this.#wakeAt !== undefined && this.#wakeAt <= now + ROUNDING) {
       this.#wakeAt = undefined;
       this.#turn();
-      now = this.#now(this.#clock.now());
+      now = this.#clock.now();
     }
     const heap = this.#byDeadline ?? this.#byLatest;
     let headLeft = false;
@@ -400,36 +401,6 @@ export class WaiterQueue<V, D = undefined> {
     if (headLeft && this.#length > 0) this.#turn();
     this.#arm();
   };
-
-  /**
-   * The time the queue decides on, given the clock's reading: that reading, or, on a clock standing still,
-   * the time the timers vouch for (the reading plus the ms they ran since it stopped), so that deadlines
-   * pass even when the clock does not. Standing still means two timers of 1 ms or more in a row fired
-   * with the clock reading what it read when they were set: a real clock is behind Node's timers by up
-   * to ~1 ms when they fire (libuv's whole-ms loop time), which must never count as time passed (a token
-   * due at its waiter's deadline would be refused early), and a clock held back once (the TokenBucket's
-   * steady clock after a step back) moves again by the next timer.
-   */
-  #now(clockNow: number): number {
-    return clockNow === this.#stillClock && this.#stillFires >= 2 ? clockNow + this.#stillFor : clockNow;
-  }
-
-  /** `#now` as a timer fires: whether the clock moved while it ran is noted first. */
-  #fired(clockNow: number): number {
-    if (clockNow !== this.#armedClock) {
-      this.#stillClock = Number.NaN;
-      this.#stillFires = this.#stillFor = 0;
-    } else if (this.#armedDelay > 0) {
-      // A 0 ms timer tells nothing of the clock.
-      if (clockNow !== this.#stillClock) {
-        this.#stillClock = clockNow;
-        this.#stillFires = this.#stillFor = 0;
-      }
-      this.#stillFires++;
-      this.#stillFor += this.#armedDelay;
-    }
-    return this.#now(clockNow);
-  }
 }
 
 type Slot = 'latestSlot' | 'deadlineSlot';

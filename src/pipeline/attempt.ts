@@ -514,6 +514,13 @@ export class Attempt<T> implements Call<T> {
     wait.leave();
   }
 
+  /** The pool gave up a wait (overdue): it ends, and its signal aborts with `reason`, so that its limiter drops it. */
+  giveUpWaiting(reason: unknown): void {
+    const wait = this.#rare?.wait;
+    this.doneWaiting();
+    wait?.controller.abort(reason);
+  }
+
   /** Whether the chain reached the user's function. */
   get isInvoked(): boolean {
     return (this.#bits & INVOKED) !== 0;

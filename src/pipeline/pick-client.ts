@@ -10,6 +10,7 @@ import { Attempt, RaceState, type Plan } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
+import { overdueMs } from './pool-token.js';
 import { asPromise, invokeStep, type Stage, type Step } from './stage.js';
 
 // The handlers of a held attempt's promise (`Attempt.heldSucceeded`), read once from the class: a user's
@@ -148,7 +149,9 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       // A low-priority call is shed rather than kept waiting (or put in line behind calls that wait).
       if (priority === LOW) return refuse(attempt, new ShedError('client'));
       const signal = attempt.waitSignal();
-      return queue.wait(balancer, signal, attempt.maxWait(context.deadlines), attempt.method, tried, key, minHeight, cost, priority, picked === undefined ? undefined : roster.lastCostDue).then(([member, admission]) => {
+      const maxWait = attempt.maxWait(context.deadlines);
+      // Given up by its own timer past maxWait too, as a wait for a pool token is: on a clock that does not move.
+      return queue.wait(balancer, signal, maxWait, attempt.method, tried, key, minHeight, cost, priority, picked === undefined ? undefined : roster.lastCostDue, overdueMs(attempt, maxWait)).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = Attempt.hostOf(attempt).destroyError;

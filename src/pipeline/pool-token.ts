@@ -79,18 +79,30 @@ export function takeToken<T>(take: (options: { signal: AbortSignal; maxWait: num
     return Promise.reject(error);
   }
   // Cut by the call's deadline: no grace past it, whatever the limiter does.
-  return raceAbort(taken, signal, attempt.isWaitCut ? maxWait : maxWait + OVERDUE_MS, () => attempt.doneWaiting());
+  return raceAbort(taken, signal, overdueMs(attempt, maxWait), attempt);
 }
 
 /**
- * How long past `maxWait` a limiter may take to answer before the wait is given up: a limiter that
- * ignores `maxWait` (or never answers) must not hold a call for ever; the pool's own buckets answer
- * within `maxWait`, the Redis one within its `timeout`.
+ * How long past `maxWait` a wait may last before the pool gives it up, by a timer of its own: a limiter
+ * that ignores `maxWait` (or never answers) must not hold a call for ever, nor a clock that does not move
+ * (a manual clock not advanced, fake timers that leave it alone), on which no wait would see its
+ * deadline pass. The pool's own buckets answer within `maxWait` on a clock that moves, the Redis one
+ * within its `timeout`.
  */
 const OVERDUE_MS = 5_000;
 
-/** `promise`, or an `AbortedError` as soon as `signal` aborts, or a `RateLimitedError` after `limitMs`. */
-function raceAbort(promise: Promise<void>, signal: AbortSignal, limitMs: number, done: () => void): Promise<void> {
+/** Ms after which the pool gives up a wait of `attempt` allowed `maxWait` ms: no grace past the call's deadline. */
+export function overdueMs<T>(attempt: Attempt<T>, maxWait: number): number {
+  return attempt.isWaitCut ? maxWait : maxWait + OVERDUE_MS;
+}
+
+/**
+ * `promise`, or an `AbortedError` as soon as `signal` aborts, or a `RateLimitedError` after `limitMs`;
+ * then the limiter is told to drop the wait (its signal aborts with that error), so that nothing of it
+ * stays queued or armed.
+ */
+function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, limitMs: number, attempt: Attempt<T>): Promise<void> {
+  const done = (): void => attempt.doneWaiting();
   if (signal.aborted) {
     done();
     void promise.catch(() => undefined);
@@ -102,8 +114,10 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal, limitMs: number,
       reject(new AbortedError(signal.reason));
     };
     const timer = setTimeout(() => {
-      finish();
-      reject(new RateLimitedError(0, 'a limiter that did not answer within maxWait'));
+      signal.removeEventListener('abort', onAbort);
+      const error = new RateLimitedError(0, 'a limiter that did not answer within maxWait');
+      reject(error);
+      attempt.giveUpWaiting(error);
     }, Math.min(limitMs, MAX_DURATION_MS));
     signal.addEventListener('abort', onAbort, { once: true });
     const finish = (): void => {
