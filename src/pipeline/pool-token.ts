@@ -91,9 +91,14 @@ export function takeToken<T>(take: (options: { signal: AbortSignal; maxWait: num
  */
 const OVERDUE_MS = 5_000;
 
-/** Ms after which the pool gives up a wait of `attempt` allowed `maxWait` ms: no grace past the call's deadline. */
-export function overdueMs<T>(attempt: Attempt<T>, maxWait: number): number {
-  return attempt.isWaitCut ? maxWait : maxWait + OVERDUE_MS;
+/**
+ * Ms after which the pool gives up a wait of `attempt` allowed `maxWait` ms: no grace past the call's
+ * deadline. Undefined (no backstop) when that is past the longest timer Node has (2^31-1 ms, ~24.8 days):
+ * clamped, it would fire before the wait's own deadline.
+ */
+export function overdueMs<T>(attempt: Attempt<T>, maxWait: number): number | undefined {
+  const ms = attempt.isWaitCut ? maxWait : maxWait + OVERDUE_MS;
+  return ms <= MAX_DURATION_MS ? ms : undefined;
 }
 
 /**
@@ -101,7 +106,7 @@ export function overdueMs<T>(attempt: Attempt<T>, maxWait: number): number {
  * then the limiter is told to drop the wait (its signal aborts with that error), so that nothing of it
  * stays queued or armed.
  */
-function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, limitMs: number, attempt: Attempt<T>): Promise<void> {
+function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, limitMs: number | undefined, attempt: Attempt<T>): Promise<void> {
   const done = (): void => attempt.doneWaiting();
   if (signal.aborted) {
     done();
@@ -113,12 +118,15 @@ function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, limitMs: numb
       finish();
       reject(new AbortedError(signal.reason));
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      const error = new RateLimitedError(0, 'a limiter that did not answer within maxWait');
-      reject(error);
-      attempt.giveUpWaiting(error);
-    }, Math.min(limitMs, MAX_DURATION_MS));
+    const timer =
+      limitMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            const error = new RateLimitedError(0, 'a limiter that did not answer within maxWait');
+            reject(error);
+            attempt.giveUpWaiting(error);
+          }, limitMs);
     signal.addEventListener('abort', onAbort, { once: true });
     const finish = (): void => {
       clearTimeout(timer);
