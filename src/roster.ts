@@ -153,6 +153,8 @@ export class Roster<T> {
    * instruction, where a boolean field takes a full truthiness test.
    */
   lane = 0;
+  /** What the last `laneMember` that returned no member picked instead. */
+  missed: PickResult<T> = WAIT;
   /** A fleet's say on probing an open member whose cooldown is over: ms to wait for its turn, 0 to go. */
   probeGate: ((member: Member<T>) => number) | undefined;
   /** Whether more than `maxEjected` of the members are out, kept up to date on every move. */
@@ -337,17 +339,37 @@ export class Roster<T> {
     return this.lane === 0 ? this.select(balancer) : this.selectLane(balancer);
   }
 
-  /** `selectPlain` once its caller saw the lane open (the pick stage's lane). */
+  /** `selectPlain` once its caller saw the lane open. */
   selectLane(balancer: Balancer<T>): PickResult<T> {
+    return this.laneMember(balancer)?.readyAsCall ?? this.missed;
+  }
+
+  /**
+   * `selectLane` for the pick stage's lane: the member held as a normal call, or undefined with what the
+   * pick made instead in `missed` (the lane then tests no kind or admission, two string compares, per call).
+   */
+  laneMember(balancer: Balancer<T>): Member<T> | undefined {
     const ready = this.#active!.ready;
+    let member: Member<T>;
     // The pool's own round robin returns one of `ready` by construction: its pick needs no check.
-    const member = balancer === this.#roundRobin ? this.#roundRobin.pickMember(ready) : this.#pick(balancer, ready);
-    if (!isMember(member) || member.isWarming || member.quota !== undefined) return this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, member);
+    if (balancer === this.#roundRobin) member = this.#roundRobin.pickMember(ready);
+    else {
+      const picked = this.#pick(balancer, ready);
+      if (!isMember(picked)) return this.#miss(this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, picked));
+      member = picked;
+    }
+    if (member.isWarming || member.quota !== undefined) return this.#miss(this.select(balancer, undefined, undefined, undefined, DEFAULT_COST, NORMAL, member));
     const admission = member.breaker.acquire();
-    if (admission !== 'call' || member.placement !== 'ready') return this.#admit(member, admission) ?? this.select(balancer);
+    if (admission !== 'call' || member.placement !== 'ready') return this.#miss(this.#admit(member, admission) ?? this.select(balancer));
     this.#hasServed = true;
     this.inFlight(member, 1);
-    return member.readyAsCall;
+    return member;
+  }
+
+  /** Keep what the pick made instead of a lane member, for `laneMember`'s caller to read at once. */
+  #miss(picked: PickResult<T>): undefined {
+    this.missed = picked;
+    return undefined;
   }
 
   /**

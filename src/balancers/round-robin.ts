@@ -22,8 +22,10 @@ export class RoundRobin<T> implements Balancer<T> {
 
   /** `pick`, typed for the roster's own members. */
   pickMember<M extends PoolMember<T>>(ready: readonly M[]): M {
-    if (this.#next >= ready.length) this.#next = 0;
-    return ready[this.#next++]!;
+    // Its turn read and written once.
+    const next = this.#next < ready.length ? this.#next : 0;
+    this.#next = next + 1;
+    return ready[next]!;
   }
 }
 

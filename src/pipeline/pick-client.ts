@@ -201,12 +201,12 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     const lane: Step<T> = (attempt) => {
       const roster = context.roster;
       if (roster.lane === 0) return step(attempt);
-      const picked = roster.selectLane(attempt.plan.balancer);
-      if (picked.kind !== 'ready') return afterPick(attempt, picked, undefined, undefined, undefined);
-      // A probe (the pick fell back to `select`, which may half-open a circuit) is held as `step` holds it:
-      // the lane's own attempts are all normal calls, a constant its bind and settle fold.
-      if (roster.lane === 0 || picked.admission !== 'call' || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, picked.member, picked.admission);
-      attempt.bind(picked.member, 'call');
+      const member = roster.laneMember(attempt.plan.balancer);
+      // A pick the lane did not serve (it fell back to `select`, which may half-open a circuit: a probe) is
+      // held as `step` holds it: the lane's own attempts are all normal calls, a constant its bind and settle fold.
+      if (member === undefined) return heldOrAfter(attempt, roster.missed);
+      if (roster.lane === 0 || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, member, 'call');
+      attempt.bind(member, 'call');
       let result: Promise<unknown>;
       try {
         // Called directly, not through `invokeStep`: the lane open after the pick, nothing can keep a new
@@ -222,6 +222,9 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
         return notAPromise(attempt, error);
       }
     };
+
+    /** A pick the lane did not serve: held, or refused, shed or in line. */
+    const heldOrAfter = (attempt: Attempt<T>, picked: PickResult<T>): Promise<unknown> => (picked.kind === 'ready' ? hold(attempt, picked.member, picked.admission) : afterPick(attempt, picked, undefined, undefined, undefined));
 
     /**
      * The lane for the first attempt of a call with options, when nothing can end it early (`#run` sends

@@ -90,7 +90,9 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   /** The pool's fleet link (docs/fleet.md), told of transitions and pauses here. */
   readonly fleet: FleetBridge<T> | undefined;
   /** Middleware with an `onOutcome` hook. */
-  observers: readonly Middleware<T>[] = [];
+  #observers: readonly Middleware<T>[] = [];
+  /** 1 while there is any, else 0: what each call tests, a small integer (no array and length read). */
+  #observed = 0;
   /** Calls sharing a journey by `coalesce` key; made on the first such call. */
   #coalescer: Coalescer<T> | undefined;
   /** Results of coalesced calls with a `cache` option; made on the first such call. */
@@ -195,7 +197,8 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    *   (`onOutcome(call, outcome, ms)`: three parameters).
    */
   observe(middleware: readonly Middleware<T>[]): boolean {
-    this.observers = middleware.filter((m) => typeof m.onOutcome === 'function');
+    this.#observers = middleware.filter((m) => typeof m.onOutcome === 'function');
+    this.#observed = this.#observers.length === 0 ? 0 : 1;
     const callObservers = middleware.filter((m) => typeof m.onCallEnd === 'function');
     this.callEnds = callObservers.length === 0 ? undefined : new CallEnds(callObservers, this.clock, this.guard);
     return this.observers.some((m) => m.onOutcome!.length >= 3);
@@ -220,8 +223,13 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
     return runCached((this.#cache ??= new CallCache(this.#cacheSize)), options, checked.cache, (stored) => coalescer.run(options, stored, answer), begin, this.deadlines, this.guard, answer);
   }
 
+  /** Middleware with an `onOutcome` hook. */
+  get observers(): readonly Middleware<T>[] {
+    return this.#observers;
+  }
+
   get tracksPlain(): boolean {
-    return this.observers.length > 0;
+    return this.#observed !== 0;
   }
 
   track(attempt: Attempt<T>): void {
@@ -379,7 +387,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
    */
   settleLaneSuccess(attempt: Attempt<T>, admission: Exclude<Admission, false>): void {
     const member = attempt.member!;
-    if (attempt.epoch !== member.epoch || this.observers.length !== 0 || attemptEndChannel.hasSubscribers) {
+    if (attempt.epoch !== member.epoch || this.#observed !== 0 || attemptEndChannel.hasSubscribers) {
       this.settle(attempt, SUCCESS);
       return;
     }
@@ -397,7 +405,7 @@ export class PoolCore<T> implements StageContext<T>, AttemptHost<T>, AttemptsHos
   settleRacedSuccess(attempt: Attempt<T>): void {
     const member = attempt.member!;
     const race = attempt.race;
-    if (race === undefined || !attempt.isSoleRun || attempt.epoch !== -1 || this.observers.length !== 0 || member.adaptive !== undefined || attemptEndChannel.hasSubscribers) {
+    if (race === undefined || !attempt.isSoleRun || attempt.epoch !== -1 || this.#observed !== 0 || member.adaptive !== undefined || attemptEndChannel.hasSubscribers) {
       this.settle(attempt, SUCCESS);
       return;
     }
