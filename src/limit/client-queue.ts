@@ -5,7 +5,7 @@ import type { Member } from '../member.js';
 import type { Avoid, Roster } from '../roster.js';
 import { DEFAULT_COST, type Cost } from './cost.js';
 import { NORMAL } from './priority.js';
-import { WaiterQueue } from './waiter-queue.js';
+import { WaiterQueue, type Overdue } from './waiter-queue.js';
 
 /** Reports a wait for a client's token: who, for which method, since when, and whether it was refused. */
 export type WaitReport = (client: string | undefined, method: string, since: number, rejected: boolean) => void;
@@ -95,7 +95,7 @@ export class ClientQueue<T> {
 
   /**
    * Queue until a client can take the call, within `maxWait`; resolves with the chosen, admitted member.
-   * With `overdueMs`, the wait also ends (refused) after that many ms by its own timer, whatever the clock
+   * With `overdue`, the wait also ends (refused) after `overdue.ms` by its own timer, whatever the clock
    * says (`WaiterQueue.push`).
    */
   wait(
@@ -109,7 +109,7 @@ export class ClientQueue<T> {
     cost: Cost = DEFAULT_COST,
     priority = NORMAL,
     costDue?: number,
-    overdueMs?: number,
+    overdue?: Overdue,
   ): Promise<[Member<T>, 'call' | 'probe']> {
     const since = this.#clock.now();
     const throttled = this.#roster.nextThrottleDue();
@@ -127,7 +127,7 @@ export class ClientQueue<T> {
     // No wait allowed: it fails now, as a wait would at its deadline. Queued, even for 0 ms, a slot freed
     // before its timer ran (or a stalled loop, whose late timers wait for I/O) would decide instead.
     if (maxWait <= 0) return Promise.reject(this.#lateError(call, due === undefined ? 0 : Math.max(0, due - since)));
-    const picked = queue.push(call, 1, since + maxWait, signal, priority, overdueMs);
+    const picked = queue.push(call, 1, since + maxWait, signal, priority, overdue);
     if (!isPicky) {
       if (this.#inLine++ === 0) this.#roster.hasCallsInLine = true;
       picked.then(this.#leaveLine, this.#leaveLine);

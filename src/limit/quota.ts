@@ -174,7 +174,14 @@ export class Quota {
         const n = cost[dimension.name];
         if (n === undefined || n <= 0) continue;
         const maxWait = Math.max(0, until - now());
-        await dimension.limiter.take(n, options.signal === undefined ? { maxWait } : { signal: options.signal, maxWait });
+        const signal = options.signal;
+        if (signal === undefined) await dimension.limiter.take(n, { maxWait });
+        else if (taken.length === 0) await dimension.limiter.take(n, { signal, maxWait });
+        // With tokens of others held, given up when its signal aborts, whether or not the limiter honours it
+        // (the pool's backstop aborts it for a take that never answers): what the others granted goes back
+        // now, and a grant that comes after goes back when it comes. (A grant after the abort with nothing
+        // held is given back below.)
+        else await untilAborted(dimension.limiter.take(n, { signal, maxWait }), signal, () => giveBack([dimension], cost, this.warn));
         taken.push(dimension);
         // Granted after the wait was given up (a limiter that ignores the signal): nobody will use it.
         if (options.signal?.aborted === true) throw new AbortedError(options.signal.reason);
@@ -248,6 +255,39 @@ export class Quota {
 }
 
 /** Give each of `dimensions` its amount of `cost` back, through `adjust` (a limiter without it keeps it; one that throws is passed over). */
+/**
+ * `take`, or an `AbortedError` (the reason as `cause`) as soon as `signal` aborts; a grant that comes after
+ * that is handed to `lateGrant`, and a late refusal is dropped (nobody waits for it).
+ */
+function untilAborted(take: Promise<void>, signal: AbortSignal, lateGrant: () => void): Promise<void> {
+  if (signal.aborted) {
+    take.then(lateGrant, noop);
+    return Promise.reject(new AbortedError(signal.reason));
+  }
+  return new Promise((resolve, reject) => {
+    let isOver = false;
+    const onAbort = (): void => {
+      isOver = true;
+      reject(new AbortedError(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    take.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        if (isOver) lateGrant();
+        else resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the limiter's own error, as take() gives it
+        if (!isOver) reject(error);
+      },
+    );
+  });
+}
+
+function noop(): void {}
+
 function giveBack(dimensions: readonly Dimension[], cost: Cost, warn: (what: string, error: unknown) => void): void {
   for (const dimension of dimensions) {
     const n = cost[dimension.name];

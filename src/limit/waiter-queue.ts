@@ -8,6 +8,12 @@ import { MAX_DURATION_MS } from '../validate.js';
  */
 const ROUNDING = 1e-6;
 
+/** A waiter's backstop (`WaiterQueue.push`): refused after `ms` by its own timer, with `error()` if given. */
+export interface Overdue {
+  readonly ms: number;
+  readonly error?: (() => Error) | undefined;
+}
+
 /** One queued caller, as its owner reads it. */
 export interface Waiter<D> {
   /** What the owner keeps with the caller (the balancer and method of a queued call, for example). */
@@ -65,8 +71,9 @@ class Node<V, D> implements Waiter<D> {
   /** Index in the heap by `latest` / by `deadline`; -1 when out. */
   latestSlot = -1;
   deadlineSlot = -1;
-  /** Its backstop timer (`push`'s `overdueMs`), while queued. */
+  /** Its backstop timer (`push`'s `overdue`), while queued, and the error it refuses it with (else `late`). */
   overdue: NodeJS.Timeout | undefined = undefined;
+  overdueError: (() => Error) | undefined = undefined;
 
   constructor(
     data: D,
@@ -185,12 +192,13 @@ export class WaiterQueue<V, D = undefined> {
    * Queue a caller for `n` tokens, to be served by `deadline` (clock time). Resolves with what `serve`
    * gives it; rejects with the owner's `late` error past its deadline, with `AbortedError` (the reason as
    * `cause`) when `signal` aborts, at once if it already has, or with the error given to `close`.
-   * With `overdueMs`, it is also refused (`late`) once it has waited that many ms by a timer of its own,
-   * whatever the clock says: the backstop for a clock that does not move (a manual clock not advanced,
-   * fake timers that leave it alone), which would never show its deadline passing. It costs a timer per
-   * waiter, so a caller gives it only where a wait must end whatever the clock does (the pool's).
+   * With `overdue`, it is also refused once it has waited `overdue.ms` by a timer of its own, whatever the
+   * clock says, with `overdue.error()` (default: `late`): the backstop for a clock that does not move (a
+   * manual clock not advanced, fake timers that leave it alone), which would never show its deadline
+   * passing. It costs a timer per waiter, so a caller gives it only where a wait must end whatever the
+   * clock does (the pool's).
    */
-  push(data: D, n: number, deadline: number, signal?: AbortSignal, priority = 0, overdueMs?: number): Promise<V> {
+  push(data: D, n: number, deadline: number, signal?: AbortSignal, priority = 0, overdue?: Overdue): Promise<V> {
     if (signal?.aborted === true) return Promise.reject(new AbortedError(signal.reason));
     return new Promise<V>((resolve, reject) => {
       // Behind every waiter of its priority or higher: FIFO within a priority. Scanned from the tail, so
@@ -214,7 +222,10 @@ export class WaiterQueue<V, D = undefined> {
       this.#byLatest.push(node);
       this.#byDeadline?.push(node);
       signal?.addEventListener('abort', node, { once: true });
-      if (overdueMs !== undefined) node.overdue = setTimeout(this.#onOverdue, Math.min(MAX_DURATION_MS, Math.max(0, overdueMs)), node);
+      if (overdue !== undefined) {
+        node.overdue = setTimeout(this.#onOverdue, Math.min(MAX_DURATION_MS, Math.max(0, overdue.ms)), node);
+        node.overdueError = overdue.error;
+      }
       this.#arm();
     });
   }
@@ -226,7 +237,7 @@ export class WaiterQueue<V, D = undefined> {
     const wasHead = node === this.#head;
     const servedAt = this.#zero + (node.end - this.#gone) * this.#perToken;
     this.#unlink(node);
-    node.reject(this.#late(node, Number.isNaN(servedAt) ? 0 : Math.max(0, servedAt - this.#clock.now())));
+    node.reject(node.overdueError?.() ?? this.#late(node, Number.isNaN(servedAt) ? 0 : Math.max(0, servedAt - this.#clock.now())));
     if (wasHead && this.#length > 0) this.#turn();
     this.#arm();
   };

@@ -1,7 +1,7 @@
 import type { Admission } from '../breaker/breaker.js';
 import { EMPTY_OPTIONS } from '../call.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../diagnostics/channels.js';
-import { ShedError, type ClientPoolError } from '../errors.js';
+import { DeadlineExceededError, ShedError, type ClientPoolError } from '../errors.js';
 import { LOW, NORMAL } from '../limit/priority.js';
 import type { Member } from '../member.js';
 import type { PickResult } from '../roster.js';
@@ -10,7 +10,7 @@ import { Attempt, RaceState, type Plan } from './attempt.js';
 import type { StageContext } from './context.js';
 import { ended } from './outcome.js';
 import { heightOf } from './min-height.js';
-import { overdueMs } from './pool-token.js';
+import { overdueOf } from './pool-token.js';
 import { asPromise, invokeStep, type Stage, type Step } from './stage.js';
 
 // The handlers of a held attempt's promise (`Attempt.heldSucceeded`), read once from the class: a user's
@@ -151,7 +151,10 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       const signal = attempt.waitSignal();
       const maxWait = attempt.maxWait(context.deadlines);
       // Given up by its own timer past maxWait too, as a wait for a pool token is: on a clock that does not move.
-      return queue.wait(balancer, signal, maxWait, attempt.method, tried, key, minHeight, cost, priority, picked === undefined ? undefined : roster.lastCostDue, overdueMs(attempt, maxWait)).then(([member, admission]) => {
+      const overdue = overdueOf(attempt, maxWait, context.deadlines);
+      // At the call's deadline: as itself; else the queue's own refusal (no client, no slot, no height).
+      const giveUp = overdue === undefined ? undefined : { ms: overdue.ms, error: overdue.isDeadline ? () => new DeadlineExceededError(attempt.plan.deadline!) : undefined };
+      return queue.wait(balancer, signal, maxWait, attempt.method, tried, key, minHeight, cost, priority, picked === undefined ? undefined : roster.lastCostDue, giveUp).then(([member, admission]) => {
         attempt.doneWaiting();
         // destroy() came between the serve and now: it released this pick by count already.
         const destroyed = Attempt.hostOf(attempt).destroyError;

@@ -1,4 +1,4 @@
-import { AbortedError, CallbackError, isClientPoolError, RateLimitedError, ShedError } from '../errors.js';
+import { AbortedError, CallbackError, DeadlineExceededError, isClientPoolError, RateLimitedError, ShedError } from '../errors.js';
 import { LOW } from '../limit/priority.js';
 import { MAX_DURATION_MS } from '../validate.js';
 import type { Attempt } from './attempt.js';
@@ -78,8 +78,7 @@ export function takeToken<T>(take: (options: { signal: AbortSignal; maxWait: num
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- typed by limiterFailure
     return Promise.reject(error);
   }
-  // Cut by the call's deadline: no grace past it, whatever the limiter does.
-  return raceAbort(taken, signal, overdueMs(attempt, maxWait), attempt);
+  return raceAbort(taken, signal, overdueOf(attempt, maxWait, clock), attempt);
 }
 
 /**
@@ -91,22 +90,40 @@ export function takeToken<T>(take: (options: { signal: AbortSignal; maxWait: num
  */
 const OVERDUE_MS = 5_000;
 
-/**
- * Ms after which the pool gives up a wait of `attempt` allowed `maxWait` ms: no grace past the call's
- * deadline. Undefined (no backstop) when that is past the longest timer Node has (2^31-1 ms, ~24.8 days):
- * clamped, it would fire before the wait's own deadline.
- */
-export function overdueMs<T>(attempt: Attempt<T>, maxWait: number): number | undefined {
-  const ms = attempt.isWaitCut ? maxWait : maxWait + OVERDUE_MS;
-  return ms <= MAX_DURATION_MS ? ms : undefined;
+/** When the pool gives up a wait (ms from its start), and whether that is the call's deadline. */
+export interface Overdue {
+  readonly ms: number;
+  /** The call's deadline comes first: the wait ends with `DeadlineExceededError`. */
+  readonly isDeadline: boolean;
 }
 
 /**
- * `promise`, or an `AbortedError` as soon as `signal` aborts, or a `RateLimitedError` after `limitMs`;
+ * When the pool gives up a wait of `attempt` allowed `maxWait` ms: `maxWait` + `OVERDUE_MS`, or what is
+ * left of the call's deadline when that is sooner (no grace past it, whatever the limiter does: the clock
+ * is read only for a call with a deadline). Undefined (no backstop) when that is past the longest timer
+ * Node has (2^31-1 ms, ~24.8 days): clamped, it would fire before the wait's own deadline.
+ */
+export function overdueOf<T>(attempt: Attempt<T>, maxWait: number, clock: { now(): number }): Overdue | undefined {
+  const deadlineAt = attempt.plan.deadlineAt;
+  const left = deadlineAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Math.ceil(deadlineAt - clock.now()));
+  // A wait cut by the deadline already (`maxWait` is what is left of it) ends with its own refusal, which
+  // `Attempt.waitFailure` makes the deadline's error.
+  if (attempt.isWaitCut) return maxWait <= MAX_DURATION_MS ? { ms: maxWait, isDeadline: false } : undefined;
+  const ms = Math.min(maxWait + OVERDUE_MS, left);
+  return ms <= MAX_DURATION_MS ? { ms, isDeadline: ms === left } : undefined;
+}
+
+/** The error of a wait the pool gave up at `overdue`: the call's deadline, or `otherwise()`. */
+function overdueError<T>(attempt: Attempt<T>, overdue: Overdue, otherwise: () => Error): Error {
+  return overdue.isDeadline ? new DeadlineExceededError(attempt.plan.deadline!) : otherwise();
+}
+
+/**
+ * `promise`, or an `AbortedError` as soon as `signal` aborts, or the `overdueError` once `overdue` comes;
  * then the limiter is told to drop the wait (its signal aborts with that error), so that nothing of it
  * stays queued or armed.
  */
-function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, limitMs: number | undefined, attempt: Attempt<T>): Promise<void> {
+function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, overdue: Overdue | undefined, attempt: Attempt<T>): Promise<void> {
   const done = (): void => attempt.doneWaiting();
   if (signal.aborted) {
     done();
@@ -119,14 +136,14 @@ function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, limitMs: numb
       reject(new AbortedError(signal.reason));
     };
     const timer =
-      limitMs === undefined
+      overdue === undefined
         ? undefined
         : setTimeout(() => {
             signal.removeEventListener('abort', onAbort);
-            const error = new RateLimitedError(0, 'a limiter that did not answer within maxWait');
+            const error = overdueError(attempt, overdue, () => new RateLimitedError(0, 'a limiter that did not answer within maxWait'));
             reject(error);
             attempt.giveUpWaiting(error);
-          }, limitMs);
+          }, overdue.ms);
     signal.addEventListener('abort', onAbort, { once: true });
     const finish = (): void => {
       clearTimeout(timer);

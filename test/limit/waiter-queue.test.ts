@@ -686,12 +686,12 @@ describe('WaiterQueue deadlines, wake times and estimates', () => {
     expect([waiter.state, o.refused, o.wakes]).toEqual(['resolved', [], [100]]);
   });
 
-  it('with overdueMs, a waiter is refused by its own timer that many ms after its push on a clock that never moves, the head first woken for the next', async () => {
+  it('with overdue, a waiter is refused by its own timer that many ms after its push on a clock that never moves, the head first woken for the next', async () => {
     const wakes: number[] = [];
     const queue = new WaiterQueue<string, string>({ clock: { now: () => 0 }, wake: () => void wakes.push(Date.now()), late: (_w, ms) => new RateLimitedError(ms, 'test') });
-    const first = track(queue.push('a', 1, 1_000, undefined, 0, 6_000));
+    const first = track(queue.push('a', 1, 1_000, undefined, 0, { ms: 6_000 }));
     await vi.advanceTimersByTimeAsync(2_000);
-    const second = track(queue.push('b', 1, 1_000, undefined, 0, 6_000));
+    const second = track(queue.push('b', 1, 1_000, undefined, 0, { ms: 6_000 }));
     await vi.advanceTimersByTimeAsync(3_999);
     expect([first.state, second.state]).toEqual(['pending', 'pending']);
     await vi.advanceTimersByTimeAsync(1);
@@ -702,12 +702,20 @@ describe('WaiterQueue deadlines, wake times and estimates', () => {
     expect([second.state, vi.getTimerCount()]).toEqual(['rejected', 0]);
   });
 
-  it('with overdueMs, a waiter served, aborted or closed before it leaves no timer of its own behind', async () => {
+  it("with overdue's own error, a waiter given up is refused with that error instead of the owner's", async () => {
+    const o = owner();
+    const given = new PoolClosedError();
+    const waiter = track(o.queue.push('a', 1, 10_000, undefined, 0, { ms: 100, error: () => given }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect([waiter.state, waiter.value, o.refused, vi.getTimerCount()]).toEqual(['rejected', given, [], 0]);
+  });
+
+  it('with overdue, a waiter served, aborted or closed before it leaves no timer of its own behind', async () => {
     const o = owner();
     const controller = new AbortController();
-    const served = track(o.queue.push('a', 1, 10_000, undefined, 0, 60_000));
-    const aborted = track(o.queue.push('b', 1, 10_000, controller.signal, 0, 60_000));
-    const closed = track(o.queue.push('c', 1, 10_000, undefined, 0, 60_000));
+    const served = track(o.queue.push('a', 1, 10_000, undefined, 0, { ms: 60_000 }));
+    const aborted = track(o.queue.push('b', 1, 10_000, controller.signal, 0, { ms: 60_000 }));
+    const closed = track(o.queue.push('c', 1, 10_000, undefined, 0, { ms: 60_000 }));
     o.stock = 1;
     o.queue.wakeAt(Date.now());
     await vi.advanceTimersByTimeAsync(0);
