@@ -1,10 +1,9 @@
 import { vi } from 'vitest';
 import { turns } from '../../helpers/promise-state.js';
 
-/** The pool's backstop past maxWait (src/pipeline/pool-token.ts OVERDUE_MS). */
-export const OVERDUE_MS = 5_000;
+// Shared with s23-attack: the backstop's constants and `ending`.
+export { DID_NOT_ANSWER, ending, OVERDUE_MS, type Ending } from '../s23-attack/rig.js';
 export const MAX = 2_147_483_647;
-export const DID_NOT_ANSWER = 'a limiter that did not answer within maxWait';
 
 /** A clock that stands still unless moved. */
 export class StillClock {
@@ -12,22 +11,6 @@ export class StillClock {
   now(): number {
     return this.time;
   }
-}
-
-/** A promise's ending, recorded with the fake time (Date.now()) it came at. */
-export interface Ending {
-  at: number | undefined;
-  ok: boolean | undefined;
-  value: unknown;
-}
-
-export function ending(promise: Promise<unknown>): Ending {
-  const e: Ending = { at: undefined, ok: undefined, value: undefined };
-  promise.then(
-    (value) => Object.assign(e, { at: Date.now(), ok: true, value }),
-    (value: unknown) => Object.assign(e, { at: Date.now(), ok: false, value }),
-  );
-  return e;
 }
 
 export async function advance(ms: number): Promise<void> {
