@@ -181,7 +181,8 @@ export class Quota {
         // (the pool's backstop aborts it for a take that never answers): what the others granted goes back
         // now, and a grant that comes after goes back when it comes. (A grant after the abort with nothing
         // held is given back below.)
-        else await untilAborted(dimension.limiter.take(n, { signal, maxWait }), signal, () => giveBack([dimension], cost, this.warn));
+        // A real promise of what the limiter returned: whatever that is (no promise, a thenable that fulfils twice), it settles once.
+        else await untilAborted(Promise.resolve(dimension.limiter.take(n, { signal, maxWait })), signal, () => giveBack([dimension], cost, this.warn));
         taken.push(dimension);
         // Granted after the wait was given up (a limiter that ignores the signal): nobody will use it.
         if (options.signal?.aborted === true) throw new AbortedError(options.signal.reason);
