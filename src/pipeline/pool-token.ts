@@ -91,7 +91,7 @@ export function takeToken<T>(take: (options: { signal: AbortSignal; maxWait: num
 const OVERDUE_MS = 5_000;
 
 /** When the pool gives up a wait (ms from its start), and whether that is the call's deadline. */
-export interface Overdue {
+export interface WaitBackstop {
   readonly ms: number;
   /** The call's deadline comes first: the wait ends with `DeadlineExceededError`. */
   readonly isDeadline: boolean;
@@ -103,7 +103,7 @@ export interface Overdue {
  * is read only for a call with a deadline). Undefined (no backstop) when that is past the longest timer
  * Node has (2^31-1 ms, ~24.8 days): clamped, it would fire before the wait's own deadline.
  */
-export function overdueOf<T>(attempt: Attempt<T>, maxWait: number, clock: { now(): number }): Overdue | undefined {
+export function overdueOf<T>(attempt: Attempt<T>, maxWait: number, clock: { now(): number }): WaitBackstop | undefined {
   const deadlineAt = attempt.plan.deadlineAt;
   const left = deadlineAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Math.ceil(deadlineAt - clock.now()));
   // A wait cut by the deadline already (`maxWait` is what is left of it) ends with its own refusal, which
@@ -114,7 +114,7 @@ export function overdueOf<T>(attempt: Attempt<T>, maxWait: number, clock: { now(
 }
 
 /** The error of a wait the pool gave up at `overdue`: the call's deadline, or `otherwise()`. */
-function overdueError<T>(attempt: Attempt<T>, overdue: Overdue, otherwise: () => Error): Error {
+function overdueError<T>(attempt: Attempt<T>, overdue: WaitBackstop, otherwise: () => Error): Error {
   return overdue.isDeadline ? new DeadlineExceededError(attempt.plan.deadline!) : otherwise();
 }
 
@@ -123,7 +123,7 @@ function overdueError<T>(attempt: Attempt<T>, overdue: Overdue, otherwise: () =>
  * then the limiter is told to drop the wait (its signal aborts with that error), so that nothing of it
  * stays queued or armed.
  */
-function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, overdue: Overdue | undefined, attempt: Attempt<T>): Promise<void> {
+function raceAbort<T>(promise: Promise<void>, signal: AbortSignal, overdue: WaitBackstop | undefined, attempt: Attempt<T>): Promise<void> {
   const done = (): void => attempt.doneWaiting();
   if (signal.aborted) {
     done();
