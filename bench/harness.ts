@@ -19,6 +19,8 @@ export interface Measurement {
   readonly rounds: readonly number[];
   /** Heap bytes allocated per call (approximate, from heap growth between GCs), when measured. */
   readonly bytesPerCall?: number;
+  /** The median of each of its processes, when it ran in more than one (bench/isolated.ts). */
+  readonly processMedians?: readonly number[];
 }
 
 export interface MeasureOptions {

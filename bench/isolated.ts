@@ -64,20 +64,35 @@ class CandidateProcess {
   }
 }
 
+/** What `measureIsolated` is told: `measure`'s options, the allocation pass, and how many processes each candidate gets. */
+export interface IsolatedOptions extends MeasureOptions {
+  readonly allocationIterations: number;
+  readonly allocationRounds: number;
+  /**
+   * Processes per candidate (default 1). The same build in five processes of its own timed 142 to 163 ns per
+   * default call in one run (JIT and heap layout differ per process): one process is one draw of that.
+   * With more, each round's figure is the median of the candidate's processes in that round.
+   */
+  readonly processes?: number;
+}
+
 /**
  * `measure` (bench/harness.ts) with every candidate in a process of its own, as Node's own benchmark
  * runner does per configuration (benchmark/common.js forks a child for each): one process running twenty
  * configurations of the same library makes its call path polymorphic, which a service using one
- * configuration never sees. Rounds are still interleaved (one candidate runs at a time, the order rotating
+ * configuration never sees. Rounds are still interleaved (one process runs at a time, the order rotating
  * every round), so machine noise hits all candidates alike; allocations are counted in the same processes.
  */
-export async function measureIsolated(names: readonly string[], options: MeasureOptions & { readonly allocationIterations: number; readonly allocationRounds: number }): Promise<Measurement[]> {
-  const processes = names.map((name) => new CandidateProcess(name, options.warmup ?? Math.min(options.iterations, 20_000)));
+export async function measureIsolated(names: readonly string[], options: IsolatedOptions): Promise<Measurement[]> {
+  const copies = options.processes ?? 1;
+  if (!Number.isInteger(copies) || copies < 1) throw new RangeError(`processes must be a whole number >= 1, got ${String(copies)}`);
+  // Process p of candidate i is at p * names.length + i: the copies of one candidate are spread over the order.
+  const processes = Array.from({ length: copies }, () => names.map((name) => new CandidateProcess(name, options.warmup ?? Math.min(options.iterations, 20_000)))).flat();
   try {
     // Started together, warmed up before any round: no process starts while another is being timed.
     await Promise.all(processes.map((p) => p.ready()));
-    const samples = names.map(() => [] as number[]);
-    const bytes = names.map(() => [] as number[]);
+    const samples = processes.map(() => [] as number[]);
+    const bytes = processes.map(() => [] as number[]);
     for (let round = 0; round < options.rounds; round++) {
       for (let k = 0; k < processes.length; k++) {
         const i = (k + round) % processes.length;
@@ -91,12 +106,27 @@ export async function measureIsolated(names: readonly string[], options: Measure
       }
     }
     return names.map((name, i) => {
-      const rounds = samples[i]!;
+      const own = Array.from({ length: copies }, (_, p) => p * names.length + i);
+      const rounds = roundsAcross(own.map((p) => samples[p]!));
       const sorted = [...rounds].sort((a, b) => a - b);
       const middle = sorted[Math.floor(sorted.length / 2)]!;
-      return { name, nsPerCall: middle, spread: (sorted[sorted.length - 1]! - sorted[0]!) / middle, rounds, ...(bytes[i]!.length > 0 ? { bytesPerCall: median(bytes[i]!) } : {}) };
+      const allocations = own.flatMap((p) => bytes[p]!);
+      return {
+        name,
+        nsPerCall: middle,
+        spread: (sorted[sorted.length - 1]! - sorted[0]!) / middle,
+        rounds,
+        ...(copies > 1 ? { processMedians: own.map((p) => median(samples[p]!)) } : {}),
+        ...(allocations.length > 0 ? { bytesPerCall: median(allocations) } : {}),
+      };
     });
   } finally {
     await Promise.all(processes.map((p) => p.close()));
   }
+}
+
+/** One candidate's figure per round from the rounds of each of its processes: their median in that round. */
+export function roundsAcross(perProcess: readonly (readonly number[])[]): number[] {
+  const count = Math.min(...perProcess.map((rounds) => rounds.length));
+  return Array.from({ length: count }, (_, r) => median(perProcess.map((rounds) => rounds[r]!)));
 }

@@ -56,6 +56,8 @@ export interface MicroOptions {
   /** Calls per allocation sample; 0 skips the allocation pass. */
   readonly allocationIterations: number;
   readonly allocationRounds: number;
+  /** Processes per candidate (bench/isolated.ts): each round's figure is the median of a candidate's processes. */
+  readonly processes: number;
 }
 
 export interface Goal {
@@ -97,7 +99,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
   try {
     const rows = await measureIsolated(
       candidates.map((c) => c.name),
-      { iterations: options.iterations, rounds: options.rounds, allocationIterations: options.allocationIterations, allocationRounds: options.allocationIterations > 0 ? options.allocationRounds : 0 },
+      { iterations: options.iterations, rounds: options.rounds, allocationIterations: options.allocationIterations, allocationRounds: options.allocationIterations > 0 ? options.allocationRounds : 0, processes: options.processes },
     );
     gc();
     const shared = await measure(candidates, { iterations: options.iterations, rounds: options.rounds });
@@ -105,7 +107,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
     const markdown = [
       sideBySide(rows, shared),
       '',
-      `ns/call: median of ${options.rounds} interleaved rounds of ${options.iterations} sequential awaited calls, each candidate in a process of its own (bench/isolated.ts); spread = (slowest - fastest round) / median. "one process": the same rounds with every candidate in this one process, whose call sites then see every configuration (the table's goals read the own-process column).`,
+      `ns/call: median of ${options.rounds} interleaved rounds of ${options.iterations} sequential awaited calls, each candidate in ${options.processes === 1 ? 'a process of its own' : `${options.processes} processes of its own, each round's figure the median of its processes in that round`} (bench/isolated.ts); spread = (slowest - fastest round) / median${options.processes === 1 ? '' : '; process medians: the fastest and slowest of its processes, each over all rounds (the same code differs per process by its JIT and heap layout)'}. "one process": the same rounds with every candidate in this one process, whose call sites then see every configuration (the table's goals read the own-process column).`,
       options.allocationIterations > 0 ? `Allocations: ${ALLOCATION_METHOD} (${options.allocationRounds} rounds of ${options.allocationIterations} calls, in each candidate's own process).` : 'Allocations: not measured.',
       '',
       DESCRIPTIONS.map(([name, text]) => `- **${name}**: ${text}.`).join('\n'),
@@ -163,8 +165,8 @@ function sideBySide(rows: readonly Measurement[], shared: readonly Measurement[]
   const bare = rows.find((r) => r.name === BARE)!;
   const cockatiel = rows.find((r) => r.name === COCKATIEL)!;
   const lines = [
-    '| candidate | ns/call | spread | bytes/call | x bare await fn(client) | x cockatiel breaker + RR | ns/call, one process | x cockatiel, one process |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| candidate | ns/call | spread | process medians | bytes/call | x bare await fn(client) | x cockatiel breaker + RR | ns/call, one process | x cockatiel, one process |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const sharedCockatiel = shared.find((r) => r.name === COCKATIEL)!;
   for (const row of rows) {
@@ -172,7 +174,8 @@ function sideBySide(rows: readonly Measurement[], shared: readonly Measurement[]
     const bytes = row.bytesPerCall === undefined ? '-' : row.bytesPerCall.toFixed(0);
     const sharedNs = other === undefined ? '-' : other.nsPerCall.toFixed(0);
     const sharedRatio = other === undefined ? '-' : (other.nsPerCall / sharedCockatiel.nsPerCall).toFixed(2);
-    lines.push(`| ${row.name} | ${row.nsPerCall.toFixed(0)} | ${(row.spread * 100).toFixed(0)}% | ${bytes} | ${(row.nsPerCall / bare.nsPerCall).toFixed(2)} | ${(row.nsPerCall / cockatiel.nsPerCall).toFixed(2)} | ${sharedNs} | ${sharedRatio} |`);
+    const perProcess = row.processMedians === undefined ? '-' : `${Math.min(...row.processMedians).toFixed(0)}-${Math.max(...row.processMedians).toFixed(0)}`;
+    lines.push(`| ${row.name} | ${row.nsPerCall.toFixed(0)} | ${(row.spread * 100).toFixed(0)}% | ${perProcess} | ${bytes} | ${(row.nsPerCall / bare.nsPerCall).toFixed(2)} | ${(row.nsPerCall / cockatiel.nsPerCall).toFixed(2)} | ${sharedNs} | ${sharedRatio} |`);
   }
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import { concurrencyCandidates, drive, runConcurrency } from '../bench/concurren
 import { BARE, call, defaultPool } from '../bench/core.js';
 import { measure, paired, table, type Candidate } from '../bench/harness.js';
 import { checkGoals, familyOf, microCandidates } from '../bench/micro.js';
-import { measureIsolated } from '../bench/isolated.js';
+import { measureIsolated, roundsAcross } from '../bench/isolated.js';
 import { BODY, networkCandidates, runNetwork, startServer } from '../bench/network.js';
 import { runOptional } from '../bench/optional.js';
 import { scaling } from '../bench/scaling.js';
@@ -97,6 +97,24 @@ describe('bench: harness', () => {
       expect(row.bytesPerCall).toBeGreaterThan(0);
     }
   }, 60_000);
+
+  it('gives a candidate run in several processes the median of its processes in each round', async () => {
+    const rows = await measureIsolated(['clientpool default'], { iterations: 300, rounds: 2, warmup: 100, allocationIterations: 1_000, allocationRounds: 1, processes: 3 });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.rounds).toHaveLength(2);
+    expect(rows[0]!.processMedians).toHaveLength(3);
+    expect(rows[0]!.bytesPerCall).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('takes each round of a candidate from the middle of its processes, not from a lucky or unlucky one', () => {
+    expect(roundsAcross([[100, 300], [150, 200], [900, 250]])).toEqual([150, 250]);
+    // An even count takes the upper middle (as `median`), and the rounds every process has.
+    expect(roundsAcross([[1, 9], [2]])).toEqual([2]);
+  });
+
+  it('refuses a process count that is not a whole number of at least one', async () => {
+    for (const processes of [0, 1.5, Number.NaN]) await expect(measureIsolated(['clientpool default'], { iterations: 10, rounds: 1, allocationIterations: 0, allocationRounds: 0, processes })).rejects.toThrow(RangeError);
+  });
 
   it('says which candidate an own process could not measure', async () => {
     await expect(measureIsolated(['no such candidate'], { iterations: 10, rounds: 1, warmup: 1, allocationIterations: 0, allocationRounds: 0 })).rejects.toThrow(/no candidate named "no such candidate"/);
