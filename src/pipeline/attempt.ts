@@ -481,7 +481,8 @@ export class Attempt<T> implements Call<T> {
 
   /** Whether something made it wait (a token, a client): the call may be over when it resumes. */
   get hasWaited(): boolean {
-    return (this.#bits & WAITED) !== 0;
+    // WAITED, as a literal: the pick stage's lane tests it per call.
+    return (this.#bits & 8) !== 0;
   }
 
   /**

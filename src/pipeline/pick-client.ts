@@ -105,7 +105,6 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
     };
 
     /** After a wait, or for a retry or a hedge, anything can have ended the call; or the pool is closing. */
-    /** After a wait, or for a retry or a hedge, anything can have ended the call; or the pool is closing. */
     const pickIfWanted = (attempt: Attempt<T>): Promise<unknown> => {
       try {
         attempt.checkStillWanted(context.deadlines);
@@ -118,12 +117,6 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
 
     // With calls waiting, a new one goes in line behind them, unless it comes before them all (a higher priority).
     const isFirstInLine = (priority: number): boolean => context.queue.length === 0 || priority > context.queue.headPriority;
-
-    /** A call with no options, its first attempt, first in line: nothing to pass on but its plan's. */
-    const pickPlain = (attempt: Attempt<T>): Promise<unknown> => {
-      const picked = context.roster.selectPlain(attempt.plan.balancer);
-      return picked.kind === 'ready' ? hold(attempt, picked.member, picked.admission) : afterPick(attempt, picked, undefined, undefined, undefined);
-    };
 
     /** Any pick: of a call with options (a key, a height), of a retry or hedge (clients to avoid), with a cost or priority. */
     const pick = (attempt: Attempt<T>): Promise<unknown> => {
@@ -179,55 +172,66 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
       });
     };
 
-    // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
-    const step: Step<T> = (attempt) => {
-      if (attempt.hasWaited || attempt.group !== undefined || context.isClosing) return pickIfWanted(attempt);
-      const options = attempt.options;
-      if (options === EMPTY_OPTIONS) return attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pickWith(attempt, undefined, undefined);
-      // Options that say nothing of the pick (a timeout, a signal, a method): as plain a pick as none.
-      const key = options.key;
-      const minHeight = heightOf(options.minHeight);
-      return key === undefined && minHeight === undefined && attempt.plan.isPlainPick && isFirstInLine(NORMAL) ? pickPlain(attempt) : pickWith(attempt, key, minHeight);
-    };
-    if (!isLast) return step;
-
     /**
-     * The lane: the first attempt of a call with no options (`PoolCore.runPlain`), with nothing between this
+     * The stage, and its lane (`isLaneEntry`): the first attempt of a call with no options
+     * (`PoolCore.runPlain`), or of a call whose options say nothing of the pick, with nothing between this
      * stage and the function. Such an attempt has waited for nothing and asks nothing of the pick, so the
-     * step's tests are skipped; a client the roster's lane serves as it is (held, counted) is called at
-     * once, and its success settled in `settleLaneSuccess`. Anything else goes on as `step` would, from the
-     * balancer's pick already made: one journey, entered further along. That is the lane closed before the
-     * pick, a pick the lane did not serve, or, after it, what a callback of the pick (a balancer's, a
+     * stage's tests are skipped; a client the roster's lane serves as it is (held, counted) is called at
+     * once, and its success settled in `settleLaneSuccess`. Anything else goes on as any attempt does, from
+     * the balancer's pick already made: one journey, entered further along. That is the lane closed before
+     * the pick, a pick the lane did not serve, or, after it, what a callback of the pick (a balancer's, a
      * breaker's, a listener's) may have changed: the lane closed (the pool closing, calls now timed), an
      * attempt-start subscriber or an `onOutcome` hook joined.
+     *
+     * One function for both, over V8's inlining limit (460 bytes of bytecode) on purpose: compiled on its
+     * own, the lane inlines the pick, the breaker, the user's function and the promise checks within its
+     * own budget; as a smaller function, V8 inlined it into the small function that calls `run()`, whose
+     * budget it spent, leaving those as calls (about 9 % slower per default call: bench/README.md).
      */
-    const lane: Step<T> = (attempt) => {
+    const pickStep = (attempt: Attempt<T>, isLaneEntry: boolean): Promise<unknown> => {
       const roster = context.roster;
-      if (roster.lane === 0) return step(attempt);
-      const member = roster.laneMember(attempt.plan.balancer);
-      // A pick the lane did not serve (it fell back to `select`, which may half-open a circuit: a probe) is
-      // held as `step` holds it: the lane's own attempts are all normal calls, a constant its bind and settle fold.
-      if (member === undefined) return heldOrAfter(attempt, roster.missed);
-      if (roster.lane === 0 || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, member, 'call');
-      attempt.bind(member, 'call');
-      let result: Promise<unknown>;
-      try {
-        // Called directly, not through `invokeStep`: the lane open after the pick, nothing can keep a new
-        // attempt from its function (closing and destroy() close the lane first).
-        result = asPromise(attempt.invoke());
-      } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
-        result = Promise.reject(error);
+      if (isLaneEntry && roster.lane !== 0) {
+        const member = roster.laneMember(attempt.plan.balancer);
+        // A pick the lane did not serve (it fell back to `select`, which may half-open a circuit: a probe) is
+        // held as any pick is: the lane's own attempts are all normal calls, a constant its bind and settle fold.
+        if (member === undefined) {
+          const missed = roster.missed;
+          return missed.kind === 'ready' ? hold(attempt, missed.member, missed.admission) : afterPick(attempt, missed, undefined, undefined, undefined);
+        }
+        if (roster.lane === 0 || attemptStartChannel.hasSubscribers || context.tracksPlain) return hold(attempt, member, 'call');
+        attempt.bind(member, 'call');
+        let result: Promise<unknown>;
+        try {
+          // Called directly, not through `invokeStep`: the lane open after the pick, nothing can keep a new
+          // attempt from its function (closing and destroy() close the lane first).
+          result = asPromise(attempt.invoke());
+        } catch (error) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- classified below
+          result = Promise.reject(error);
+        }
+        try {
+          return result.then(laneSucceeded.bind(attempt), heldFailed.bind(attempt));
+        } catch (error) {
+          return notAPromise(attempt, error);
+        }
       }
-      try {
-        return result.then(laneSucceeded.bind(attempt), heldFailed.bind(attempt));
-      } catch (error) {
-        return notAPromise(attempt, error);
-      }
+      // Reached at once from run(), nothing can have ended the call; after a wait, anything can have.
+      if (attempt.hasWaited || attempt.group !== undefined || context.isClosing) return pickIfWanted(attempt);
+      // Options that say nothing of the pick (a timeout, a signal, a method): as plain a pick as none.
+      const options = attempt.options;
+      const key = options === EMPTY_OPTIONS ? undefined : options.key;
+      const minHeight = options === EMPTY_OPTIONS ? undefined : heightOf(options.minHeight);
+      if (key !== undefined || minHeight !== undefined || !attempt.plan.isPlainPick || !isFirstInLine(NORMAL)) return pickWith(attempt, key, minHeight);
+      // First in line, nothing to pass on but its plan's.
+      const picked = roster.selectPlain(attempt.plan.balancer);
+      return picked.kind === 'ready' ? hold(attempt, picked.member, picked.admission) : afterPick(attempt, picked, undefined, undefined, undefined);
     };
 
-    /** A pick the lane did not serve: held, or refused, shed or in line. */
-    const heldOrAfter = (attempt: Attempt<T>, picked: PickResult<T>): Promise<unknown> => (picked.kind === 'ready' ? hold(attempt, picked.member, picked.admission) : afterPick(attempt, picked, undefined, undefined, undefined));
+    const step: Step<T> = (attempt) => pickStep(attempt, false);
+    if (!isLast) return step;
+
+    /** The lane for a call with no options whose plan is a plain pick (`entriesOf`). */
+    const lane: Step<T> = (attempt) => pickStep(attempt, true);
 
     /**
      * The lane for the first attempt of a call with options, when nothing can end it early (`#run` sends
@@ -236,7 +240,7 @@ export function pickClientStage<T>(context: StageContext<T>, pool: ClientPool<T>
      */
     const firstLane: Step<T> = (attempt) => {
       const options = attempt.options;
-      return attempt.plan.isPlainPick && options.key === undefined && options.minHeight === undefined ? lane(attempt) : step(attempt);
+      return pickStep(attempt, attempt.plan.isPlainPick && options.key === undefined && options.minHeight === undefined);
     };
     return Object.assign(step, { lane, firstLane });
   };
