@@ -481,7 +481,7 @@ export class Attempt<T> implements Call<T> {
 
   /** Whether something made it wait (a token, a client): the call may be over when it resumes. */
   get hasWaited(): boolean {
-    // WAITED, as a literal: the pick stage's lane tests it per call.
+    // WAITED, as a literal: the pick stage tests it for every attempt that is not in its lane.
     return (this.#bits & 8) !== 0;
   }
 
