@@ -171,6 +171,12 @@ function startWorker(config: FleetWorkerConfig): Promise<{ readonly child: Child
         if (message.type === 'ready') resolve({ child, done });
         else resolveDone(message);
       });
+      // A message to a worker on its way out fails (EPIPE) as an 'error' event: a failure of the run, not an uncaught exception.
+      child.on('error', (cause) => {
+        const error = new Error(`fleet worker ${config.worker} failed: ${cause.message}`, { cause });
+        reject(error);
+        rejectDone(error);
+      });
       child.on('exit', (code) => {
         const error = new Error(`fleet worker ${config.worker} exited with code ${code}`);
         reject(error);

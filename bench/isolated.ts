@@ -5,19 +5,30 @@ import { median, type Measurement, type MeasureOptions } from './harness.js';
 
 const CHILD = fileURLToPath(new URL('./candidate-process.ts', import.meta.url));
 
-/** A candidate's own process, asked for one measurement at a time. */
-class CandidateProcess {
+/** Starts the process of one candidate (bench/candidate-process.ts), warmed up with `warmup` calls. */
+function forkCandidate(name: string, warmup: number): ChildProcess {
+  // On the built package when the bench is (bench/use-dist.mjs), as every other candidate.
+  const dist = process.env['CLIENTPOOL_BENCH_DIST'] === '1' ? ['--import', fileURLToPath(new URL('./use-dist.mjs', import.meta.url))] : [];
+  return fork(CHILD, [name, String(warmup)], { execArgv: ['--import', 'tsx', ...dist], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** A candidate's own process, asked for one measurement at a time. Exported for its tests, which give it a stand-in child. */
+export class CandidateProcess {
   readonly name: string;
   readonly #child: ChildProcess;
   #pending: ((reply: CandidateReply) => void) | undefined;
   #failure: Error | undefined;
 
-  constructor(name: string, warmup: number) {
+  constructor(name: string, warmup: number, child: ChildProcess = forkCandidate(name, warmup)) {
     this.name = name;
-    // On the built package when the bench is (bench/use-dist.mjs), as every other candidate.
-    const dist = process.env['CLIENTPOOL_BENCH_DIST'] === '1' ? ['--import', fileURLToPath(new URL('./use-dist.mjs', import.meta.url))] : [];
-    this.#child = fork(CHILD, [name, String(warmup)], { execArgv: ['--import', 'tsx', ...dist], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child = child;
     this.#child.on('message', (reply: CandidateReply) => this.#answer(reply));
+    // A send to a child that is exiting fails with EPIPE as an 'error' event: without this listener it
+    // would be an uncaught exception of the parent (it was once in CI, from close() on a child that failed).
+    this.#child.on('error', (error) => {
+      this.#failure ??= new Error(`the process of "${name}" failed: ${error.message}`, { cause: error });
+      this.#answer({ error: this.#failure.message });
+    });
     this.#child.on('exit', (code) => {
       this.#failure ??= new Error(`the process of "${name}" exited (code ${String(code)})`);
       this.#answer({ error: this.#failure.message });
@@ -40,13 +51,18 @@ class CandidateProcess {
   close(): Promise<void> {
     if (this.#child.exitCode !== null || !this.#child.connected) return Promise.resolve();
     const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    this.#child.send({ op: 'close' } satisfies CandidateRequest);
+    // A child already on its way out may refuse the message (EPIPE): then it is stopped, and its exit awaited.
+    this.#child.send({ op: 'close' } satisfies CandidateRequest, (error) => {
+      if (error !== null && this.#child.exitCode === null) this.#child.kill();
+    });
     return exited;
   }
 
   #ask(request: CandidateRequest): Promise<CandidateReply> {
     const reply = this.#next();
-    this.#child.send(request);
+    this.#child.send(request, (error) => {
+      if (error !== null) this.#answer({ error: `the process of "${this.name}" could not be asked: ${error.message}` });
+    });
     return reply;
   }
 

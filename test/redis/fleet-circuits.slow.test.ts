@@ -109,6 +109,12 @@ class Worker {
         else worker.#closed?.(message);
         for (const wake of worker.#waiters) wake();
       });
+      // A message to a worker on its way out fails (EPIPE) as an 'error' event: a failure of the test, not an uncaught exception.
+      child.on('error', (cause) => {
+        worker.#exit ??= new Error(`worker ${config.name} failed: ${cause.message}`, { cause });
+        reject(worker.#exit);
+        for (const wake of worker.#waiters) wake();
+      });
       child.on('exit', (code) => {
         worker.#exit = new Error(`worker ${config.name} exited with code ${code}`);
         reject(worker.#exit);

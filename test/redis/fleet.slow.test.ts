@@ -29,6 +29,12 @@ function startWorker(config: FleetConfig): Promise<{ readonly child: ChildProces
         if (message.type === 'ready') resolve({ child, done });
         else resolveDone(message);
       });
+      // A message to a worker on its way out fails (EPIPE) as an 'error' event: a failure of the run, not an uncaught exception.
+      child.on('error', (cause) => {
+        const error = new Error(`fleet worker failed: ${cause.message}`, { cause });
+        reject(error);
+        rejectDone(error);
+      });
       child.on('exit', (code) => {
         const error = new Error(`fleet worker exited with code ${code}`);
         reject(error);
