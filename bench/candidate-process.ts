@@ -2,13 +2,13 @@
 // candidate): the call path runs with only that candidate's feedback, as in a service that uses one
 // pool configuration, not with the type feedback of every other candidate of the table.
 // Protocol (IPC): the child sends `{ ready: true }` after its warm-up; it answers `{ op: 'time' }` with
-// `{ ns }` per call, `{ op: 'alloc' }` with `{ bytes }` per call, and `{ op: 'close' }` by exiting.
+// `{ ns }` per call (after `warmupMs` ms of untimed calls), `{ op: 'alloc' }` with `{ bytes }` per call, and `{ op: 'close' }` by exiting.
 import { allocated } from './allocations.js';
-import { loop } from './harness.js';
+import { loop, warmFor } from './harness.js';
 import { microCandidates } from './micro.js';
 
 /** What the parent asks for. */
-export type CandidateRequest = { readonly op: 'time' | 'alloc'; readonly iterations: number } | { readonly op: 'close' };
+export type CandidateRequest = { readonly op: 'alloc'; readonly iterations: number } | { readonly op: 'time'; readonly iterations: number; readonly warmupMs: number } | { readonly op: 'close' };
 
 /** What the child answers. */
 export type CandidateReply = { readonly ready: true } | { readonly ns: number } | { readonly bytes: number } | { readonly error: string };
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
         send({ bytes: await allocated(candidate, request.iterations) });
         return;
       }
+      // Untimed calls first: the process idled while the others were timed (IsolatedOptions.roundWarmupMs).
+      await warmFor(candidate, request.warmupMs);
       const start = process.hrtime.bigint();
       await loop(candidate, request.iterations);
       send({ ns: Number(process.hrtime.bigint() - start) / request.iterations });

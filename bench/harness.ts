@@ -54,6 +54,12 @@ export async function loop(candidate: Candidate, iterations: number): Promise<vo
   for (let i = 0; i < iterations; i++) await run();
 }
 
+/** Untimed calls of `candidate` for at least `ms` ms of `now` (none for 0), in batches of 1 000 between clock reads. */
+export async function warmFor(candidate: Candidate, ms: number, now: () => number = () => performance.now()): Promise<void> {
+  const end = now() + ms;
+  while (now() < end) await loop(candidate, 1_000);
+}
+
 /** The median of `values` (the upper one for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -45,8 +45,8 @@ const micro = await part(
   () =>
     runMicro(
       quick
-        ? { iterations: 10_000, rounds: 5, allocationIterations: 10_000, allocationRounds: 1, processes: 1 }
-        : { iterations: 100_000, rounds: 31, allocationIterations: 100_000, allocationRounds: 3, processes: 3 },
+        ? { iterations: 10_000, rounds: 5, allocationIterations: 10_000, allocationRounds: 1, processes: 1, roundWarmupMs: 0 }
+        : { iterations: 100_000, rounds: 31, allocationIterations: 100_000, allocationRounds: 3, processes: 3, roundWarmupMs: 20 },
     ),
   (result) => result.markdown,
 );

@@ -40,8 +40,8 @@ export class CandidateProcess {
     return this.#next().then(() => undefined);
   }
 
-  time(iterations: number): Promise<number> {
-    return this.#ask({ op: 'time', iterations }).then((reply) => (reply as { ns: number }).ns);
+  time(iterations: number, warmupMs = 0): Promise<number> {
+    return this.#ask({ op: 'time', iterations, warmupMs }).then((reply) => (reply as { ns: number }).ns);
   }
 
   allocations(iterations: number): Promise<number> {
@@ -90,6 +90,13 @@ export interface IsolatedOptions extends MeasureOptions {
    * With more, each round's figure is the median of the candidate's processes in that round.
    */
   readonly processes?: number;
+  /**
+   * Ms of untimed calls each process makes right before each of its timed rounds (default 0). A process
+   * idles while the others are timed, and on this project's machines its first few ms of calls after an
+   * idle second ran at half speed or worse, whatever the candidate (bench/README.md, "Warm rounds"): a
+   * cost of waking, the same time for every candidate, which the table's per-call figures are not about.
+   */
+  readonly roundWarmupMs?: number;
 }
 
 /**
@@ -102,6 +109,8 @@ export interface IsolatedOptions extends MeasureOptions {
 export async function measureIsolated(names: readonly string[], options: IsolatedOptions): Promise<Measurement[]> {
   const copies = options.processes ?? 1;
   if (!Number.isInteger(copies) || copies < 1) throw new RangeError(`processes must be a whole number >= 1, got ${String(copies)}`);
+  const roundWarmupMs = options.roundWarmupMs ?? 0;
+  if (!(roundWarmupMs >= 0 && roundWarmupMs <= 10_000)) throw new RangeError(`roundWarmupMs must be a number of ms from 0 to 10 000, got ${String(roundWarmupMs)}`);
   // Process p of candidate i is at p * names.length + i: the copies of one candidate are spread over the order.
   const processes = Array.from({ length: copies }, () => names.map((name) => new CandidateProcess(name, options.warmup ?? Math.min(options.iterations, 20_000)))).flat();
   try {
@@ -112,7 +121,7 @@ export async function measureIsolated(names: readonly string[], options: Isolate
     for (let round = 0; round < options.rounds; round++) {
       for (let k = 0; k < processes.length; k++) {
         const i = (k + round) % processes.length;
-        samples[i]!.push(await processes[i]!.time(options.iterations));
+        samples[i]!.push(await processes[i]!.time(options.iterations, roundWarmupMs));
       }
     }
     for (let round = 0; round < options.allocationRounds; round++) {

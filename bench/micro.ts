@@ -58,6 +58,8 @@ export interface MicroOptions {
   readonly allocationRounds: number;
   /** Processes per candidate (bench/isolated.ts): each round's figure is the median of a candidate's processes. */
   readonly processes: number;
+  /** Ms of untimed calls right before each timed round, in the same process (`IsolatedOptions.roundWarmupMs`). */
+  readonly roundWarmupMs: number;
 }
 
 export interface Goal {
@@ -99,7 +101,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
   try {
     const rows = await measureIsolated(
       candidates.map((c) => c.name),
-      { iterations: options.iterations, rounds: options.rounds, allocationIterations: options.allocationIterations, allocationRounds: options.allocationIterations > 0 ? options.allocationRounds : 0, processes: options.processes },
+      { iterations: options.iterations, rounds: options.rounds, allocationIterations: options.allocationIterations, allocationRounds: options.allocationIterations > 0 ? options.allocationRounds : 0, processes: options.processes, roundWarmupMs: options.roundWarmupMs },
     );
     gc();
     const shared = await measure(candidates, { iterations: options.iterations, rounds: options.rounds });
@@ -107,7 +109,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
     const markdown = [
       sideBySide(rows, shared),
       '',
-      `ns/call: median of ${options.rounds} interleaved rounds of ${options.iterations} sequential awaited calls, each candidate in ${options.processes === 1 ? 'a process of its own' : `${options.processes} processes of its own, each round's figure the median of its processes in that round`} (bench/isolated.ts); spread = (slowest - fastest round) / median${options.processes === 1 ? '' : '; process medians: the fastest and slowest of its processes, each over all rounds (the same code differs per process by its JIT and heap layout)'}. "one process": the same rounds with every candidate in this one process, whose call sites then see every configuration (the table's goals read the own-process column).`,
+      `ns/call: median of ${options.rounds} interleaved rounds of ${options.iterations} sequential awaited calls${options.roundWarmupMs > 0 ? `, each right after ${options.roundWarmupMs} ms of untimed calls in its process (a process idles while the others are timed: bench/README.md, "Warm rounds")` : ''}, each candidate in ${options.processes === 1 ? 'a process of its own' : `${options.processes} processes of its own, each round's figure the median of its processes in that round`} (bench/isolated.ts); spread = (slowest - fastest round) / median${options.processes === 1 ? '' : '; process medians: the fastest and slowest of its processes, each over all rounds (the same code differs per process by its JIT and heap layout)'}. "one process": the same rounds with every candidate in this one process, whose call sites then see every configuration (the table's goals read the own-process column).`,
       options.allocationIterations > 0 ? `Allocations: ${ALLOCATION_METHOD} (${options.allocationRounds} rounds of ${options.allocationIterations} calls, in each candidate's own process).` : 'Allocations: not measured.',
       '',
       DESCRIPTIONS.map(([name, text]) => `- **${name}**: ${text}.`).join('\n'),

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { measureAllocations } from '../bench/allocations.js';
 import { concurrencyCandidates, drive, runConcurrency } from '../bench/concurrency.js';
 import { BARE, call, defaultPool } from '../bench/core.js';
-import { measure, paired, table, type Candidate } from '../bench/harness.js';
+import { measure, paired, table, warmFor, type Candidate } from '../bench/harness.js';
 import { checkGoals, familyOf, microCandidates } from '../bench/micro.js';
 import { measureIsolated, roundsAcross } from '../bench/isolated.js';
 import { BODY, networkCandidates, runNetwork, startServer } from '../bench/network.js';
@@ -110,6 +110,23 @@ describe('bench: harness', () => {
     expect(roundsAcross([[100, 300], [150, 200], [900, 250]])).toEqual([150, 250]);
     // An even count takes the upper middle (as `median`), and the rounds every process has.
     expect(roundsAcross([[1, 9], [2]])).toEqual([2]);
+  });
+
+  it('refuses a round warm-up that is not a number of ms from 0 to 10 000, before starting any process', async () => {
+    for (const roundWarmupMs of [-1, Number.NaN, 10_001]) await expect(measureIsolated(['clientpool default'], { iterations: 10, rounds: 1, allocationIterations: 0, allocationRounds: 0, roundWarmupMs })).rejects.toThrow(RangeError);
+  });
+
+  it('warms a candidate until the clock has passed the ms asked, in batches of 1 000 calls, and not at all for 0 ms', async () => {
+    let calls = 0;
+    const counting = { name: 'counting', run: () => calls++ };
+    const reads = [0, 0, 4, 9];
+    let read = 0;
+    // The end is 0 + 5 ms; the clock then reads 0 and 4 (a batch each) and 9 (done).
+    await warmFor(counting, 5, () => reads[Math.min(read++, reads.length - 1)]!);
+    expect(calls).toBe(2_000);
+    calls = 0;
+    await warmFor(counting, 0, () => 7);
+    expect(calls).toBe(0);
   });
 
   it('refuses a process count that is not a whole number of at least one', async () => {
