@@ -71,13 +71,25 @@ export function median(values: readonly number[]): number {
  * made seconds apart, so a slow stretch of the machine cancels out.
  */
 export function paired(rows: readonly Measurement[], names: readonly string[], f: (...nsPerCall: number[]) => number): number {
+  return median(roundByRound(rows, names, f));
+}
+
+/** `f` of the named candidates' figures in each round they all have, in round order: what `paired` takes the median of. */
+export function roundByRound(rows: readonly Measurement[], names: readonly string[], f: (...nsPerCall: number[]) => number): number[] {
   const picked = names.map((name) => {
     const row = rows.find((r) => r.name === name);
     if (row === undefined) throw new Error(`no measurement named "${name}"`);
     return row;
   });
   const count = Math.min(...picked.map((row) => row.rounds.length));
-  return median(Array.from({ length: count }, (_, r) => f(...picked.map((row) => row.rounds[r]!))));
+  return Array.from({ length: count }, (_, r) => f(...picked.map((row) => row.rounds[r]!)));
+}
+
+/** The lower and upper quartiles of `values` (nearest rank), as "q1-q3": where the middle half of them lies. */
+export function middleHalf(values: readonly number[], digits = 2): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): string => (sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN).toFixed(digits);
+  return `${at(0.25)}-${at(0.75)}`;
 }
 
 /** Format a table of measurements with ratios against named baselines. */

@@ -2,7 +2,7 @@ import { ALLOCATION_METHOD, gc } from './allocations.js';
 import { BARE, COCKATIEL, coreCandidates, DEFAULT } from './core.js';
 import { FLOOR, floorCandidate } from './floor.js';
 import { STUB, stubCandidate } from './stub.js';
-import { measure, paired, type Candidate, type Measurement } from './harness.js';
+import { measure, middleHalf, paired, roundByRound, type Candidate, type Measurement } from './harness.js';
 import { measureIsolated } from './isolated.js';
 import { otelCandidates } from './otel.js';
 import { prometheusCandidates } from './prometheus.js';
@@ -155,7 +155,10 @@ export function checkGoals(rows: readonly Measurement[], shared?: readonly Measu
       `(${ns(PROMETHEUS)} - ${ns(METHOD_LABEL)}) / (${ns(NAIVE_MIDDLEWARE)} - ${ns(METHOD_LABEL)}), both over \`${METHOD_LABEL}\``,
     ],
   ];
-  return entries.map(([title, names, f, limit, detail]) => goal(title, ratio(names, f), limit, `${detail}${alsoShared(names, f)}`));
+  // The middle half of the round ratios says how far the verdict is from the noise: a median near the limit
+  // with a wide middle half could have gone either way.
+  const spreadOf = (names: readonly string[], f: (...nsPerCall: number[]) => number): string => `; middle half of the round ratios ${middleHalf(roundByRound(rows, names, f))}`;
+  return entries.map(([title, names, f, limit, detail]) => goal(title, ratio(names, f), limit, `${detail}${spreadOf(names, f)}${alsoShared(names, f)}`));
 }
 
 export function goalLines(goals: readonly Goal[]): string {

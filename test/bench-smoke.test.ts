@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { measureAllocations } from '../bench/allocations.js';
 import { concurrencyCandidates, drive, runConcurrency } from '../bench/concurrency.js';
 import { BARE, call, defaultPool } from '../bench/core.js';
-import { measure, paired, table, warmFor, type Candidate } from '../bench/harness.js';
+import { measure, middleHalf, paired, roundByRound, table, warmFor, type Candidate } from '../bench/harness.js';
 import { checkGoals, familyOf, microCandidates } from '../bench/micro.js';
 import { measureIsolated, roundsAcross } from '../bench/isolated.js';
 import { BODY, networkCandidates, runNetwork, startServer } from '../bench/network.js';
@@ -136,6 +136,13 @@ describe('bench: harness', () => {
   it('says which candidate an own process could not measure', async () => {
     await expect(measureIsolated(['no such candidate'], { iterations: 10, rounds: 1, warmup: 1, allocationIterations: 0, allocationRounds: 0 })).rejects.toThrow(/no candidate named "no such candidate"/);
   }, 60_000);
+
+  it('gives the ratio of each round in round order, and the quartiles of such ratios by nearest rank', () => {
+    const row = (name: string, rounds: number[]): { name: string; nsPerCall: number; spread: number; rounds: number[] } => ({ name, nsPerCall: 0, spread: 0, rounds });
+    expect(roundByRound([row('a', [100, 200, 300, 999]), row('b', [200, 200, 200])], ['a', 'b'], (a, b) => a / b)).toEqual([0.5, 1, 1.5]);
+    expect(middleHalf([8, 1, 7, 2, 6, 3, 5, 4])).toBe('2.00-6.00');
+    expect(middleHalf([0.7], 1)).toBe('0.7-0.7');
+  });
 
   it('checks the goals from round-by-round ratios', () => {
     const row = (name: string, ns: number): { name: string; nsPerCall: number; spread: number; rounds: number[] } => ({ name, nsPerCall: ns, spread: 0, rounds: [ns, ns, ns] });
