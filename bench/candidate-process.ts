@@ -2,7 +2,8 @@
 // candidate): the call path runs with only that candidate's feedback, as in a service that uses one
 // pool configuration, not with the type feedback of every other candidate of the table.
 // Protocol (IPC): the child sends `{ ready: true }` after its warm-up; it answers `{ op: 'time' }` with
-// `{ ns }` per call (after `warmupMs` ms of untimed calls), `{ op: 'alloc' }` with `{ bytes }` per call, and `{ op: 'close' }` by exiting.
+// `{ ns }` per call (timed after `warmupMs` ms of untimed calls), `{ op: 'alloc' }` with `{ bytes }` per
+// call, and `{ op: 'close' }` by exiting.
 import { allocated } from './allocations.js';
 import { loop, warmFor } from './harness.js';
 import { microCandidates } from './micro.js';
