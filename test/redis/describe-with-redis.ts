@@ -1,6 +1,6 @@
 import { Redis as Redis5, type RedisOptions } from 'ioredis';
 import { Redis as Redis6, type RedisOptions as Redis6Options } from 'ioredis6';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import type { RedisScriptClient } from '../../src/redis/index.js';
 import { findRedisServer, REDIS_SERVER_MISSING, redisSuiteMode, startRedisServer, type RedisServer } from './redis-server.js';
 
@@ -71,6 +71,11 @@ export function useRedisServer(ioredis: IoredisMajor = IOREDIS_MAJORS[0]!): Redi
   const clients: TestRedis[] = [];
   beforeAll(async () => {
     server = await startRedisServer();
+  });
+  // A test that killed or stopped the server and failed before it restarted it leaves it down: the next
+  // test gets it back, so that one failure is reported once, not again by every later test of the suite.
+  afterEach(async () => {
+    if (server !== undefined && !server.isRunning) await server.restart();
   });
   afterAll(async () => {
     for (const client of clients.splice(0)) client.disconnect();

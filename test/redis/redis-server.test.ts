@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { describeWithRedis, useRedisServer } from './describe-with-redis.js';
 import { findRedisServer, freePort, redisSuiteMode } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,5 +48,19 @@ describe('the redis-server test helper', () => {
     expect(ci.output).toContain('needs redis-server in CI');
     expect(local.code).toBe(0);
     for (const major of ['5', '6']) expect(local.output).toMatch(new RegExp(`skipping "token bucket script \\(real Redis, fake time\\) \\(ioredis ${major}\\)": redis-server not found`));
+  });
+});
+
+describeWithRedis('a Redis suite one of whose tests left its server down', () => {
+  const fixture = useRedisServer();
+
+  it('kills the server and ends there, as a test that fails before its restart does', async () => {
+    await fixture.server.kill();
+    expect(fixture.server.isRunning).toBe(false);
+  });
+
+  it('gets it back for the next test: running, and a client connects', async () => {
+    expect(fixture.server.isRunning).toBe(true);
+    await expect(fixture.connect()).resolves.toBeDefined();
   });
 });

@@ -22,6 +22,8 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
+  /** Whether it was started and not killed or stopped since. */
+  readonly isRunning: boolean;
 }
 
 /**
@@ -189,6 +191,10 @@ class RunningServer implements RedisServer {
       await this.#end('SIGKILL');
       throw error;
     }
+  }
+
+  get isRunning(): boolean {
+    return this.#child !== undefined;
   }
 
   kill(): Promise<void> {
