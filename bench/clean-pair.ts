@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from './harness.js';
+import { median, middleHalf } from './harness.js';
 
 /** In a child: warm `name` up, then print the median of `rounds` timed loops of `iterations` calls, ns per call, as JSON. */
 async function child(name: string, iterations: number, rounds: number): Promise<void> {
@@ -57,9 +57,10 @@ export interface CleanPairResult {
   /** ns per call of each process of `a` and of `b`, pair by pair. */
   readonly a: readonly number[];
   readonly b: readonly number[];
-  /** The median over the pairs of a / b (as the table's "x cockatiel" column), and the quartiles of those ratios (nearest rank). */
+  /** The median over the pairs of a / b (as the table's "x cockatiel" column). */
   readonly ratio: number;
-  readonly quartiles: readonly [number, number];
+  /** The quartiles of those ratios, as "q1-q3" (`harness.ts`'s `middleHalf`, three decimals). */
+  readonly middleHalf: string;
 }
 
 /**
@@ -81,9 +82,8 @@ export function cleanPair(a: string, b: string, options: CleanPairOptions): Clea
     as.push(first === a ? x : y);
     bs.push(first === a ? y : x);
   }
-  const ratios = as.map((value, i) => value / bs[i]!).sort((x, y) => x - y);
-  const rank = (q: number): number => ratios[Math.min(ratios.length - 1, Math.max(0, Math.ceil(q * ratios.length) - 1))]!;
-  return { a: as, b: bs, ratio: median(ratios), quartiles: [rank(0.25), rank(0.75)] };
+  const ratios = as.map((value, i) => value / bs[i]!);
+  return { a: as, b: bs, ratio: median(ratios), middleHalf: middleHalf(ratios, 3) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -105,6 +105,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const ns = (list: readonly number[]): string => list.map((n) => n.toFixed(0)).join(', ');
     console.log(`${values.a}: ${ns(result.a)} ns (median ${median(result.a).toFixed(0)})`);
     console.log(`${values.b}: ${ns(result.b)} ns (median ${median(result.b).toFixed(0)})`);
-    console.log(`${values.a} / ${values.b}, median of the pair ratios: ${result.ratio.toFixed(3)} (quartiles ${result.quartiles[0].toFixed(3)}-${result.quartiles[1].toFixed(3)})`);
+    console.log(`${values.a} / ${values.b}, median of the pair ratios: ${result.ratio.toFixed(3)} (quartiles ${result.middleHalf})`);
   }
 }
